@@ -1,0 +1,42 @@
+/*
+ * catvfs.h - an SQLite VFS shim that encrypts the catalog page by page.
+ *
+ * The catalog is an ordinary SQLite database in WAL mode whose every page
+ * is sealed on its way to disk, so the vault directory reveals no name,
+ * size or tree shape (SPEC 8).  The database must use a 4096-byte page and
+ * keep VF_CATVFS_RESERVE reserved bytes at the end of each page
+ * (SQLITE_FCNTL_RESERVE_BYTES, set by the catalog before the first table is
+ * created); the shim stores each page's nonce and tag there.
+ *
+ * Layout on disk:
+ *   main database: page n (0-based) at n*4096; bytes [0, 4056) are the
+ *     XChaCha20-Poly1305 ciphertext of the page, [4056, 4080) the nonce,
+ *     [4080, 4096) the tag; associated data is "db" || le64(n).
+ *   WAL: the 32-byte WAL header and each 24-byte frame header are stored as
+ *     SQLite writes them (page numbers, salts and checksums); the page
+ *     image of frame i (at 32 + i*(24+4096) + 24) is sealed as above with
+ *     associated data "wal" || le64(i).
+ *   journals and temporary files are refused (the catalog runs in WAL mode
+ *     with temp_store=MEMORY).
+ * SQLite sees plaintext pages whose reserved tail is all zero.  A page that
+ * fails authentication is reported as SQLITE_IOERR_DATA.
+ *
+ * Threads: registration is not thread-safe (call at vault open/close);
+ * files opened through the VFS follow SQLite's own rules.
+ */
+#ifndef VF_CATVFS_H
+#define VF_CATVFS_H
+
+#include "common.h"
+
+#define VF_CATVFS_PAGE 4096
+#define VF_CATVFS_RESERVE 40
+
+/* Registers a VFS called name (copied) that seals with key (copied into
+ * sodium_malloc'd memory).  Returns 0, -ENOMEM, -EEXIST. */
+VF_MUST int vf_catvfs_register(const char *name, const uint8_t key[32]);
+
+/* Unregisters and wipes the key; accepts an unknown name. */
+void vf_catvfs_unregister(const char *name);
+
+#endif

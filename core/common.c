@@ -1,0 +1,70 @@
+/*
+ * common.c - the clock, overflow-checked sizes and ISO-8601 times.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+int64_t vf_clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int vf_mul(size_t a, size_t b, size_t *out)
+{
+	size_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return -ENOMEM;
+	*out = r;
+	return 0;
+}
+
+void vf_time_format(int64_t t, char buf[static 32])
+{
+	time_t s = (time_t)(t / 1000000000);
+	struct tm tm;
+
+	if (t < 0 && t % 1000000000)
+		s--;
+	gmtime_r(&s, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int vf_time_parse(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	int64_t frac = 0, scale = 100000000;
+	time_t secs;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	if (*p)
+		return -EINVAL;
+	secs = timegm(&tm);
+	if (secs == (time_t)-1)
+		return -EINVAL;
+	*out = (int64_t)secs * 1000000000 + frac;
+	return 0;
+}
