@@ -21,6 +21,24 @@
  * SQLite sees plaintext pages whose reserved tail is all zero.  A page that
  * fails authentication is reported as SQLITE_IOERR_DATA.
  *
+ * Opening the catalog (verified by tests/unit/t-catvfs.c):
+ *   sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+ *                   SQLITE_OPEN_NOMUTEX, vfsname);
+ *   new database only, before anything else touches it:
+ *     PRAGMA page_size=4096;
+ *     sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES,
+ *                          &(int){VF_CATVFS_RESERVE});
+ *     PRAGMA journal_mode=MEMORY;
+ *   every time:
+ *     PRAGMA journal_mode=WAL; PRAGMA temp_store=MEMORY;
+ *     PRAGMA synchronous=NORMAL;
+ * The reserve sticks when set before page 1 is first written (no VACUUM
+ * needed).  journal_mode=MEMORY matters: switching an empty database
+ * straight to WAL writes page 1 in a rollback-journal transaction, and the
+ * shim refuses the on-disk journal (SQLITE_CANTOPEN, "unable to open
+ * database file"); with MEMORY that one transaction keeps its journal in
+ * memory.  After that, SQLite never asks for a journal or a temp file.
+ *
  * Threads: registration is not thread-safe (call at vault open/close);
  * files opened through the VFS follow SQLite's own rules.
  */

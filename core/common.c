@@ -1,7 +1,6 @@
 /*
  * common.c - the clock, overflow-checked sizes and ISO-8601 times.
  */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

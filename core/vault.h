@@ -31,6 +31,7 @@
 
 #include "common.h"
 #include "crypto.h"
+#include "pack_io.h"
 
 #define VF_ROOT_INO 1
 #define VF_NAME_MAX 255
@@ -220,6 +221,11 @@ struct vf_status {
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
+
+/* For tests: puts a fault-injecting backend (pack_io.h) in front of the
+ * vault's packs and returns it (borrowed; the vault frees it).  Call once,
+ * with no file open. */
+VF_MUST int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out);
 
 /* Per-opcode request counters kept by fs/ are not core's business; the
  * vault directory path is. Borrowed. */

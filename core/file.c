@@ -1,0 +1,1572 @@
+/*
+ * file.c - file data: the open-file table, the write path (streaming
+ * chunker and dirty-block spool), commits of recovery points, reads and
+ * the decrypted-chunk cache.
+ *
+ * An open file's content is its extent list (committed chunks, holes and
+ * chunks written since the last commit) overlaid with dirty 64 KiB blocks
+ * held sealed in the spool.  Invariant: outside streaming, the extents
+ * cover exactly [0, size).
+ *
+ * Write paths:
+ * - Streaming: a file written from offset 0 in order (cp, rsync, tar) is
+ *   fed straight into the chunker; each cut chunk is hashed, deduplicated,
+ *   compressed, sealed and appended to a pack at once, so memory holds at
+ *   most one chunk per file being written.
+ * - Anything else (random writes, appends to an old file, writes after a
+ *   truncate) goes to spool blocks.  The commit then re-chunks from the
+ *   extent boundary before the first dirty byte and stops re-chunking as
+ *   soon as a cut lands on an old boundary with clean data behind it, so a
+ *   small edit costs about one chunk whatever the file size.
+ *
+ * Spool layout: one unnamed O_TMPFILE in the vault directory; slot n at
+ * n * (65536 + 40) holds one block sealed with the SPOOL subkey and
+ * associated data le64(n).  Slots are reused through a free list; nothing
+ * survives the daemon, which is right: uncommitted data is not a recovery
+ * point.
+ *
+ * Commit: chunks written since the last commit are inserted into the
+ * catalog in the same transaction as the version and its extents, so a
+ * crash at any point leaves the previous version intact and at worst some
+ * unreferenced bytes in a pack (gc's business).
+ */
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vault_int.h"
+
+#define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
+#define SBUF_MIN (64u << 10)
+
+/* ---- open-file table (v->mu held) ------------------------------------ */
+
+static size_t file_slot(const struct vf_vault *v, uint64_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 32) % v->files_cap;
+}
+
+struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino)
+{
+	struct vf_file *f;
+
+	for (f = v->files[file_slot(v, ino)]; f; f = f->next)
+		if (f->ino == ino)
+			return f;
+	return NULL;
+}
+
+int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
+{
+	struct vf_file *f;
+	sqlite3_stmt *st;
+	int rc;
+
+	vf_vault_lock(v);
+	f = vf_file_find_locked(v, ino);
+	if (f) {
+		f->refs++;
+		*out = f;
+		vf_vault_unlock(v);
+		return 0;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_NODE_GET);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 0)
+		rc = -ENOENT;
+	if (rc < 0) {
+		sqlite3_reset(st);
+		goto out;
+	}
+	if (S_ISDIR(sqlite3_column_int64(st, 0))) {
+		rc = -EISDIR;
+	} else if (!S_ISREG(sqlite3_column_int64(st, 0))) {
+		rc = -EINVAL;
+	} else {
+		f = calloc(1, sizeof(*f));
+		rc = f ? 0 : -ENOMEM;
+	}
+	if (rc) {
+		sqlite3_reset(st);
+		goto out;
+	}
+	f->ino = ino;
+	f->refs = 1;
+	f->size = (uint64_t)sqlite3_column_int64(st, 5);
+	f->mode = (uint32_t)sqlite3_column_int64(st, 0);
+	f->uid = (uint32_t)sqlite3_column_int64(st, 1);
+	f->gid = (uint32_t)sqlite3_column_int64(st, 2);
+	f->atime = sqlite3_column_int64(st, 6);
+	f->mtime = sqlite3_column_int64(st, 7);
+	f->ctime = sqlite3_column_int64(st, 8);
+	f->version = sqlite3_column_int64(st, 9);
+	sqlite3_reset(st);
+	pthread_mutex_init(&f->mu, NULL);
+	f->next = v->files[file_slot(v, ino)];
+	v->files[file_slot(v, ino)] = f;
+	*out = f;
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+static void spool_free_slot(struct vf_vault *v, uint64_t slot);
+
+static void file_drop_state(struct vf_vault *v, struct vf_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_blk; i++)
+		spool_free_slot(v, f->blk[i].slot);
+	f->n_blk = 0;
+	if (f->sbuf) {
+		vf_vault_lock(v);
+		v->stream_bytes -= f->sbuf_cap;
+		vf_vault_unlock(v);
+		free(f->sbuf);
+		f->sbuf = NULL;
+		f->sbuf_cap = f->sbuf_len = 0;
+	}
+	f->streaming = 0;
+}
+
+void vf_file_put(struct vf_vault *v, struct vf_file *f)
+{
+	struct vf_file **pp;
+
+	vf_vault_lock(v);
+	if (--f->refs > 0) {
+		vf_vault_unlock(v);
+		return;
+	}
+	for (pp = &v->files[file_slot(v, f->ino)]; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	vf_vault_unlock(v);
+	file_drop_state(v, f);
+	free(f->ext);
+	free(f->pend);
+	free(f->blk);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+/* ---- spool --------------------------------------------------------------- */
+
+static int spool_alloc(struct vf_vault *v, uint64_t *slot)
+{
+	pthread_mutex_lock(&v->spool_mu);
+	if (v->n_free)
+		*slot = v->spool_free[--v->n_free];
+	else
+		*slot = v->spool_slots++;
+	pthread_mutex_unlock(&v->spool_mu);
+	return 0;
+}
+
+static void spool_free_slot(struct vf_vault *v, uint64_t slot)
+{
+	pthread_mutex_lock(&v->spool_mu);
+	if (v->n_free == v->free_cap) {
+		size_t cap = v->free_cap ? v->free_cap * 2 : 256;
+		uint64_t *p = realloc(v->spool_free, cap * sizeof(*p));
+
+		if (!p) {
+			/* Leaking a slot wastes spool space, nothing more. */
+			pthread_mutex_unlock(&v->spool_mu);
+			return;
+		}
+		v->spool_free = p;
+		v->free_cap = cap;
+	}
+	v->spool_free[v->n_free++] = slot;
+	pthread_mutex_unlock(&v->spool_mu);
+}
+
+void vf_spool_close(struct vf_vault *v)
+{
+	if (v->spool_fd >= 0)
+		close(v->spool_fd);
+	v->spool_fd = -1;
+	free(v->spool_free);
+	v->spool_free = NULL;
+}
+
+static void le64(uint8_t out[8], uint64_t x)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = (uint8_t)(x >> (8 * i));
+}
+
+static int spool_write(struct vf_vault *v, uint64_t slot, const uint8_t *blk)
+{
+	uint8_t ad[8], *sealed;
+	ssize_t n;
+	int rc = 0;
+
+	sealed = malloc(SLOT_SIZE);
+	if (!sealed)
+		return -ENOMEM;
+	le64(ad, slot);
+	vf_crypto_seal(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad, sizeof(ad),
+		       blk, VF_SPOOL_BLOCK, sealed);
+	n = pwrite(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
+	if (n != (ssize_t)SLOT_SIZE)
+		rc = n < 0 && errno == ENOSPC ? -ENOSPC : -EIO;
+	free(sealed);
+	return rc;
+}
+
+static int spool_read(struct vf_vault *v, uint64_t slot, uint8_t *blk)
+{
+	uint8_t ad[8], *sealed;
+	ssize_t n;
+	int rc;
+
+	sealed = malloc(SLOT_SIZE);
+	if (!sealed)
+		return -ENOMEM;
+	le64(ad, slot);
+	n = pread(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
+	if (n != (ssize_t)SLOT_SIZE)
+		rc = -EIO;
+	else
+		rc = vf_crypto_open(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad,
+				    sizeof(ad), sealed, SLOT_SIZE, blk);
+	free(sealed);
+	return rc;
+}
+
+/* ---- chunk cache ----------------------------------------------------- */
+
+static size_t cache_slot(const struct vf_vault *v, int64_t chunk)
+{
+	return (size_t)(((uint64_t)chunk * 0x9e3779b97f4a7c15ULL) >> 32) %
+	       v->cache_cap;
+}
+
+static void lru_unlink(struct vf_vault *v, struct vf_cache_ent *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		v->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		v->lru_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push(struct vf_vault *v, struct vf_cache_ent *e)
+{
+	e->prev = NULL;
+	e->next = v->lru_head;
+	if (v->lru_head)
+		v->lru_head->prev = e;
+	v->lru_head = e;
+	if (!v->lru_tail)
+		v->lru_tail = e;
+}
+
+static void cache_remove(struct vf_vault *v, struct vf_cache_ent *e)
+{
+	struct vf_cache_ent **pp;
+
+	for (pp = &v->cache_tab[cache_slot(v, e->chunk)]; *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	lru_unlink(v, e);
+	v->cache_bytes -= e->len;
+	free(e->data);
+	free(e);
+}
+
+/* Evicts unreferenced entries from the cold end until under budget
+ * (cache_mu held). */
+static void cache_trim(struct vf_vault *v)
+{
+	struct vf_cache_ent *e = v->lru_tail, *prev;
+
+	while (e && v->cache_bytes > VF_CACHE_CHUNKS) {
+		prev = e->prev;
+		if (e->refs == 0)
+			cache_remove(v, e);
+		e = prev;
+	}
+}
+
+void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e)
+{
+	pthread_mutex_lock(&v->cache_mu);
+	if (--e->refs == 0 && e->chunk < 0)
+		cache_remove(v, e);
+	else
+		cache_trim(v);
+	pthread_mutex_unlock(&v->cache_mu);
+}
+
+void vf_cache_free_all(struct vf_vault *v)
+{
+	while (v->lru_head)
+		cache_remove(v, v->lru_head);
+}
+
+/* Loads and decrypts one chunk from loc (no locks held). */
+static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
+		      const struct vf_pack_loc *loc, uint32_t rlen,
+		      uint8_t **out)
+{
+	size_t cap = loc->len;
+	uint8_t *sealed, *raw;
+	ssize_t n;
+
+	if (rlen > VF_CHUNK_MAX)
+		return -EIO;
+	sealed = malloc(cap);
+	raw = malloc(rlen ? rlen : 1);
+	if (!sealed || !raw) {
+		free(sealed);
+		free(raw);
+		return -ENOMEM;
+	}
+	n = vf_pack_read(v->io, loc, sealed, cap);
+	if (n >= 0)
+		n = vf_pack_decode(v->keys, cid, sealed, (size_t)n, raw, rlen);
+	free(sealed);
+	if (n >= 0 && (uint32_t)n != rlen)
+		n = -EIO;
+	if (n < 0) {
+		free(raw);
+		return (int)n;
+	}
+	*out = raw;
+	return 0;
+}
+
+int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
+		       struct vf_cache_ent **out)
+{
+	struct vf_cache_ent *e;
+	struct vf_pack_loc loc;
+	uint8_t cid[VF_CHUNK_ID_BYTES];
+	uint32_t rlen;
+	uint8_t *data;
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&v->cache_mu);
+	for (e = v->cache_tab[cache_slot(v, chunk)]; e; e = e->hnext)
+		if (e->chunk == chunk) {
+			e->refs++;
+			lru_unlink(v, e);
+			lru_push(v, e);
+			pthread_mutex_unlock(&v->cache_mu);
+			*out = e;
+			return 0;
+		}
+	pthread_mutex_unlock(&v->cache_mu);
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_GET);
+	if (!st) {
+		vf_vault_unlock(v);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, chunk);
+	rc = vf_catalog_row(st);
+	if (rc == 1 && sqlite3_column_bytes(st, 0) == VF_CHUNK_ID_BYTES) {
+		memcpy(cid, sqlite3_column_blob(st, 0), VF_CHUNK_ID_BYTES);
+		snprintf(loc.pack, sizeof(loc.pack), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		loc.off = (uint64_t)sqlite3_column_int64(st, 2);
+		loc.len = (uint32_t)sqlite3_column_int64(st, 3);
+		rlen = (uint32_t)sqlite3_column_int64(st, 4);
+		rc = 0;
+	} else if (rc >= 0) {
+		rc = -EIO;
+	}
+	sqlite3_reset(st);
+	vf_vault_unlock(v);
+	if (rc)
+		return rc;
+	rc = load_chunk(v, cid, &loc, rlen, &data);
+	if (rc)
+		return rc;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		free(data);
+		return -ENOMEM;
+	}
+	e->chunk = chunk;
+	e->data = data;
+	e->len = rlen;
+	e->refs = 1;
+	pthread_mutex_lock(&v->cache_mu);
+	e->hnext = v->cache_tab[cache_slot(v, chunk)];
+	v->cache_tab[cache_slot(v, chunk)] = e;
+	lru_push(v, e);
+	v->cache_bytes += rlen;
+	cache_trim(v);
+	pthread_mutex_unlock(&v->cache_mu);
+	*out = e;
+	return 0;
+}
+
+/* Chunk data for an extent reference: catalog chunks through the cache,
+ * pending ones of this file straight from their pack. */
+static int get_chunk(struct vf_vault *v, struct vf_file *f, int64_t ref,
+		     struct vf_cache_ent **out)
+{
+	struct vf_pending *p;
+	struct vf_cache_ent *e;
+	int rc;
+
+	if (ref > 0)
+		return vf_file_read_chunk(v, ref, out);
+	p = &f->pend[-ref - 1];
+	if (p->row)
+		return vf_file_read_chunk(v, p->row, out);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	rc = load_chunk(v, p->cid, &p->loc, p->rlen, &e->data);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	/* Not in the table: freed on put (chunk < 0). */
+	e->chunk = -1;
+	e->len = p->rlen;
+	e->refs = 1;
+	pthread_mutex_lock(&v->cache_mu);
+	v->cache_bytes += e->len;
+	lru_push(v, e);
+	pthread_mutex_unlock(&v->cache_mu);
+	*out = e;
+	return 0;
+}
+
+/* ---- extents --------------------------------------------------------- */
+
+static int ext_reserve(struct vf_ext **a, size_t *cap, size_t need)
+{
+	struct vf_ext *p;
+	size_t n = *cap ? *cap : 16, bytes;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (vf_mul(n, sizeof(**a), &bytes))
+		return -ENOMEM;
+	p = realloc(*a, bytes);
+	if (!p)
+		return -ENOMEM;
+	*a = p;
+	*cap = n;
+	return 0;
+}
+
+static int ext_push(struct vf_ext **a, size_t *n, size_t *cap,
+		    const struct vf_ext *e)
+{
+	int rc;
+
+	if (e->len == 0)
+		return 0;
+	/* Adjacent holes merge. */
+	if (*n && e->chunk == 0 && (*a)[*n - 1].chunk == 0 &&
+	    (*a)[*n - 1].off + (*a)[*n - 1].len == e->off) {
+		(*a)[*n - 1].len += e->len;
+		return 0;
+	}
+	rc = ext_reserve(a, cap, *n + 1);
+	if (rc)
+		return rc;
+	(*a)[(*n)++] = *e;
+	return 0;
+}
+
+/* Index of the extent containing off, or n_ext when none. */
+static size_t ext_find(const struct vf_file *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->n_ext;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->ext[mid].off + f->ext[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n_ext && f->ext[lo].off <= off ? lo : f->n_ext;
+}
+
+/* Loads the committed extents (f->mu held). */
+static int ensure_loaded(struct vf_vault *v, struct vf_file *f)
+{
+	sqlite3_stmt *st;
+	struct vf_ext e;
+	int rc = 0;
+
+	if (f->loaded)
+		return 0;
+	f->n_ext = 0;
+	vf_vault_lock(v);
+	if (f->version) {
+		st = vf_catalog_stmt(v->cat, VF_Q_EXTENTS_OF);
+		if (!st) {
+			rc = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, f->version);
+		while ((rc = vf_catalog_row(st)) == 1) {
+			e.off = (uint64_t)sqlite3_column_int64(st, 0);
+			e.len = (uint64_t)sqlite3_column_int64(st, 1);
+			e.chunk = sqlite3_column_int64(st, 2);
+			e.coff = (uint32_t)sqlite3_column_int64(st, 3);
+			rc = ext_push(&f->ext, &f->n_ext, &f->ext_cap, &e);
+			if (rc)
+				break;
+		}
+		sqlite3_reset(st);
+		if (rc < 0)
+			goto out;
+		rc = 0;
+	}
+	/* A committed version always covers its size; be safe anyway. */
+	{
+		uint64_t end = f->n_ext ? f->ext[f->n_ext - 1].off +
+						  f->ext[f->n_ext - 1].len :
+					  0;
+
+		if (end < f->size) {
+			e.off = end;
+			e.len = f->size - end;
+			e.chunk = 0;
+			e.coff = 0;
+			rc = ext_push(&f->ext, &f->n_ext, &f->ext_cap, &e);
+		}
+	}
+	if (!rc)
+		f->loaded = 1;
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+static struct vf_block *blk_find(struct vf_file *f, uint64_t idx)
+{
+	size_t lo = 0, hi = f->n_blk;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->blk[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n_blk && f->blk[lo].idx == idx ? &f->blk[lo] : NULL;
+}
+
+/* First dirty block with index >= idx, or NULL. */
+static struct vf_block *blk_next(struct vf_file *f, uint64_t idx)
+{
+	size_t lo = 0, hi = f->n_blk;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->blk[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n_blk ? &f->blk[lo] : NULL;
+}
+
+/* Reads [off, off+len) of the committed extents and streamed chunks,
+ * ignoring dirty blocks (f->mu held; off+len <= extent end). */
+static int read_extents(struct vf_vault *v, struct vf_file *f, uint64_t off,
+			uint8_t *buf, size_t len)
+{
+	while (len) {
+		size_t i = ext_find(f, off), n;
+		const struct vf_ext *e;
+		struct vf_cache_ent *ce;
+		int rc;
+
+		if (i == f->n_ext) {
+			memset(buf, 0, len);
+			return 0;
+		}
+		e = &f->ext[i];
+		n = (size_t)(e->off + e->len - off);
+		if (n > len)
+			n = len;
+		if (e->chunk == 0) {
+			memset(buf, 0, n);
+		} else {
+			uint64_t at = e->coff + (off - e->off);
+
+			rc = get_chunk(v, f, e->chunk, &ce);
+			if (rc)
+				return rc;
+			if (at + n > ce->len) {
+				vf_cache_put(v, ce);
+				return -EIO;
+			}
+			memcpy(buf, ce->data + at, n);
+			vf_cache_put(v, ce);
+		}
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Reads the file's current content [off, off+len), len within size
+ * (f->mu held). */
+static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
+		 uint8_t *buf, size_t len)
+{
+	uint8_t *blk = NULL;
+	int rc = 0;
+
+	while (len) {
+		uint64_t idx = off / VF_SPOOL_BLOCK;
+		uint64_t bend = (idx + 1) * VF_SPOOL_BLOCK;
+		size_t n = (size_t)(bend - off);
+		struct vf_block *b;
+
+		if (n > len)
+			n = len;
+		if (f->streaming &&
+		    off >= f->stream_end - f->sbuf_len) {
+			uint64_t at = off - (f->stream_end - f->sbuf_len);
+
+			if (n > f->sbuf_len - at)
+				n = (size_t)(f->sbuf_len - at);
+			memcpy(buf, f->sbuf + at, n);
+		} else if ((b = blk_find(f, idx))) {
+			if (!blk && !(blk = malloc(VF_SPOOL_BLOCK))) {
+				rc = -ENOMEM;
+				break;
+			}
+			rc = spool_read(v, b->slot, blk);
+			if (rc)
+				break;
+			memcpy(buf, blk + (off - idx * VF_SPOOL_BLOCK), n);
+		} else {
+			if (f->streaming) {
+				uint64_t cut = f->stream_end - f->sbuf_len;
+
+				if (off + n > cut)
+					n = (size_t)(cut - off);
+			}
+			rc = read_extents(v, f, off, buf, n);
+			if (rc)
+				break;
+		}
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	free(blk);
+	return rc;
+}
+
+/* ---- storing chunks -------------------------------------------------- */
+
+/* Stores one chunk (dedup against this file's pending chunks and the
+ * catalog; otherwise encode and append to a pack) and returns its extent
+ * reference in *ref.  f->mu held, v->mu not. */
+static int store_chunk(struct vf_vault *v, struct vf_file *f,
+		       const uint8_t *data, size_t len, int64_t *ref)
+{
+	uint8_t cid[VF_CHUNK_ID_BYTES], *sealed;
+	struct vf_pack_loc loc;
+	sqlite3_stmt *st;
+	ssize_t n;
+	size_t i;
+	int rc;
+
+	vf_crypto_chunk_id(v->keys, data, len, cid);
+	for (i = f->n_pend; i-- > 0;)
+		if (!memcmp(f->pend[i].cid, cid, sizeof(cid))) {
+			*ref = -(int64_t)i - 1;
+			return 0;
+		}
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_BY_CID);
+	if (!st) {
+		vf_vault_unlock(v);
+		return -EIO;
+	}
+	sqlite3_bind_blob(st, 1, cid, sizeof(cid), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*ref = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	vf_vault_unlock(v);
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		return rc;
+	sealed = malloc(vf_pack_sealed_bound(len));
+	if (!sealed)
+		return -ENOMEM;
+	n = vf_pack_encode(v->keys, cid, data, len, sealed);
+	if (n < 0) {
+		free(sealed);
+		return (int)n;
+	}
+	rc = vf_pack_put(v->pw, sealed, (size_t)n, &loc);
+	free(sealed);
+	if (rc)
+		return rc;
+	if (f->n_pend == f->pend_cap) {
+		size_t cap = f->pend_cap ? f->pend_cap * 2 : 8;
+		struct vf_pending *p = realloc(f->pend, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		f->pend = p;
+		f->pend_cap = cap;
+	}
+	memcpy(f->pend[f->n_pend].cid, cid, sizeof(cid));
+	f->pend[f->n_pend].loc = loc;
+	f->pend[f->n_pend].rlen = (uint32_t)len;
+	f->pend[f->n_pend].row = 0;
+	*ref = -(int64_t)f->n_pend - 1;
+	f->n_pend++;
+	return 0;
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+static int sbuf_grow(struct vf_vault *v, struct vf_file *f, size_t need)
+{
+	size_t cap = f->sbuf_cap ? f->sbuf_cap : SBUF_MIN;
+	uint8_t *p;
+	int ok;
+
+	if (need <= f->sbuf_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > VF_CHUNK_MAX)
+		cap = VF_CHUNK_MAX;
+	vf_vault_lock(v);
+	/* Only streaming writers are held to the budget; a commit's
+	 * re-chunking buffer is short-lived and always allowed. */
+	ok = !f->streaming ||
+	     v->stream_bytes + (cap - f->sbuf_cap) <= VF_CACHE_STREAMS;
+	if (ok)
+		v->stream_bytes += cap - f->sbuf_cap;
+	vf_vault_unlock(v);
+	if (!ok)
+		return -ENOBUFS;
+	p = realloc(f->sbuf, cap);
+	if (!p) {
+		vf_vault_lock(v);
+		v->stream_bytes -= cap - f->sbuf_cap;
+		vf_vault_unlock(v);
+		return -ENOMEM;
+	}
+	f->sbuf = p;
+	f->sbuf_cap = cap;
+	return 0;
+}
+
+/* Feeds data to a chunker whose pending bytes are in f->sbuf, storing
+ * each cut chunk and appending its extent to *ext (the chunk starts at
+ * *pos - sbuf_len).  Used by streaming writes and by re-chunking. */
+static int feed(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
+		size_t *n_ext, size_t *cap, uint64_t *pos, const uint8_t *data,
+		size_t len)
+{
+	while (len) {
+		int cut, rc;
+		size_t n = vf_chunker_scan(&f->ck, data, len, &cut);
+
+		rc = sbuf_grow(v, f, f->sbuf_len + n);
+		if (rc)
+			return rc;
+		memcpy(f->sbuf + f->sbuf_len, data, n);
+		f->sbuf_len += n;
+		*pos += n;
+		data += n;
+		len -= n;
+		if (cut) {
+			struct vf_ext e = { *pos - f->sbuf_len, f->sbuf_len, 0,
+					    0 };
+
+			rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
+			if (!rc)
+				rc = ext_push(ext, n_ext, cap, &e);
+			if (rc)
+				return rc;
+			f->sbuf_len = 0;
+		}
+	}
+	return 0;
+}
+
+/* Cuts whatever the chunker holds as a final chunk. */
+static int feed_end(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
+		    size_t *n_ext, size_t *cap, uint64_t pos)
+{
+	struct vf_ext e = { pos - f->sbuf_len, f->sbuf_len, 0, 0 };
+	int rc;
+
+	if (!f->sbuf_len)
+		return 0;
+	rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
+	if (!rc)
+		rc = ext_push(ext, n_ext, cap, &e);
+	if (!rc)
+		f->sbuf_len = 0;
+	vf_chunker_reset(&f->ck);
+	return rc;
+}
+
+static void release_sbuf(struct vf_vault *v, struct vf_file *f)
+{
+	vf_vault_lock(v);
+	v->stream_bytes -= f->sbuf_cap;
+	vf_vault_unlock(v);
+	free(f->sbuf);
+	f->sbuf = NULL;
+	f->sbuf_cap = f->sbuf_len = 0;
+}
+
+static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
+			const uint8_t *buf, size_t len);
+
+/* Leaves streaming: the bytes waiting in sbuf become dirty blocks and a
+ * hole extent, so the extents cover [0, size) again. */
+static int stop_streaming(struct vf_vault *v, struct vf_file *f)
+{
+	uint64_t start = f->stream_end - f->sbuf_len;
+	struct vf_ext hole = { start, f->sbuf_len, 0, 0 };
+	uint8_t *tail = f->sbuf;
+	size_t n = f->sbuf_len;
+	int rc;
+
+	f->streaming = 0;
+	rc = ext_push(&f->ext, &f->n_ext, &f->ext_cap, &hole);
+	if (!rc && n)
+		rc = write_blocks(v, f, start, tail, n);
+	f->sbuf_len = 0;
+	release_sbuf(v, f);
+	return rc;
+}
+
+/* ---- dirty blocks ---------------------------------------------------- */
+
+static int blk_insert(struct vf_file *f, uint64_t idx, uint64_t slot)
+{
+	size_t lo = 0, hi = f->n_blk;
+
+	if (f->n_blk == f->blk_cap) {
+		size_t cap = f->blk_cap ? f->blk_cap * 2 : 16;
+		struct vf_block *p = realloc(f->blk, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		f->blk = p;
+		f->blk_cap = cap;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->blk[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&f->blk[lo + 1], &f->blk[lo], (f->n_blk - lo) * sizeof(*f->blk));
+	f->blk[lo].idx = idx;
+	f->blk[lo].slot = slot;
+	f->n_blk++;
+	return 0;
+}
+
+/* Extends the extents with a hole up to end (the new size). */
+static int extend_to(struct vf_file *f, uint64_t end)
+{
+	struct vf_ext hole = { f->size, end - f->size, 0, 0 };
+	int rc;
+
+	if (end <= f->size)
+		return 0;
+	rc = ext_push(&f->ext, &f->n_ext, &f->ext_cap, &hole);
+	if (!rc)
+		f->size = end;
+	return rc;
+}
+
+/* Writes through dirty blocks (not streaming; extents loaded). */
+static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
+			const uint8_t *buf, size_t len)
+{
+	uint8_t *blk;
+	int rc = 0;
+
+	blk = malloc(VF_SPOOL_BLOCK);
+	if (!blk)
+		return -ENOMEM;
+	rc = extend_to(f, off + len);
+	while (!rc && len) {
+		uint64_t idx = off / VF_SPOOL_BLOCK, bstart = idx * VF_SPOOL_BLOCK;
+		size_t at = (size_t)(off - bstart), n = VF_SPOOL_BLOCK - at;
+		struct vf_block *b = blk_find(f, idx);
+		uint64_t slot;
+
+		if (n > len)
+			n = len;
+		if (b) {
+			slot = b->slot;
+			if (n < VF_SPOOL_BLOCK)
+				rc = spool_read(v, slot, blk);
+		} else {
+			size_t have = 0;
+
+			memset(blk, 0, VF_SPOOL_BLOCK);
+			if (n < VF_SPOOL_BLOCK && bstart < f->size) {
+				have = (size_t)(f->size - bstart);
+				if (have > VF_SPOOL_BLOCK)
+					have = VF_SPOOL_BLOCK;
+				rc = read_extents(v, f, bstart, blk, have);
+			}
+			if (!rc)
+				rc = spool_alloc(v, &slot);
+		}
+		if (rc)
+			break;
+		memcpy(blk + at, buf, n);
+		rc = spool_write(v, slot, blk);
+		if (!rc && !b) {
+			rc = blk_insert(f, idx, slot);
+			if (rc)
+				spool_free_slot(v, slot);
+		}
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	free(blk);
+	return rc;
+}
+
+static void mark_dirty(struct vf_file *f)
+{
+	f->dirty = 1;
+	f->mtime = f->ctime = vf_clock_now();
+}
+
+int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
+{
+	uint8_t *blk = NULL;
+	size_t i;
+	int rc;
+
+	rc = ensure_loaded(v, f);
+	if (!rc && f->streaming)
+		rc = stop_streaming(v, f);
+	if (rc)
+		return rc;
+	if (size >= f->size) {
+		rc = extend_to(f, size);
+		if (!rc)
+			mark_dirty(f);
+		return rc;
+	}
+	/* Cut the extents at size. */
+	i = ext_find(f, size);
+	if (i < f->n_ext) {
+		f->ext[i].len = size - f->ext[i].off;
+		f->n_ext = f->ext[i].len ? i + 1 : i;
+	}
+	/* Drop dirty blocks past size; zero the tail of the last one. */
+	while (f->n_blk &&
+	       f->blk[f->n_blk - 1].idx * VF_SPOOL_BLOCK >= size) {
+		spool_free_slot(v, f->blk[f->n_blk - 1].slot);
+		f->n_blk--;
+	}
+	if (f->n_blk && size % VF_SPOOL_BLOCK &&
+	    f->blk[f->n_blk - 1].idx == size / VF_SPOOL_BLOCK) {
+		blk = malloc(VF_SPOOL_BLOCK);
+		if (!blk)
+			return -ENOMEM;
+		rc = spool_read(v, f->blk[f->n_blk - 1].slot, blk);
+		if (!rc) {
+			memset(blk + size % VF_SPOOL_BLOCK, 0,
+			       VF_SPOOL_BLOCK - size % VF_SPOOL_BLOCK);
+			rc = spool_write(v, f->blk[f->n_blk - 1].slot, blk);
+		}
+		free(blk);
+		if (rc)
+			return rc;
+	}
+	f->size = size;
+	mark_dirty(f);
+	return 0;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+/* Re-chunks the dirty region into a new extent list (see the top of the
+ * file).  f->mu held. */
+static int rechunk(struct vf_vault *v, struct vf_file *f)
+{
+	struct vf_ext *nx = NULL;
+	size_t nn = 0, ncap = 0, i, j;
+	uint64_t pos, first = f->blk[0].idx * VF_SPOOL_BLOCK;
+	uint8_t *buf = NULL;
+	int rc = 0;
+
+	buf = malloc(VF_SPOOL_BLOCK);
+	if (!buf)
+		return -ENOMEM;
+	i = ext_find(f, first);
+	if (i == f->n_ext) { /* dirty data only past the extents: none */
+		free(buf);
+		return -EIO;
+	}
+	for (j = 0; j < i && !rc; j++)
+		rc = ext_push(&nx, &nn, &ncap, &f->ext[j]);
+	/* Start at the extent's start (a previous cut point), or inside a
+	 * hole at the dirty block. */
+	if (f->ext[i].chunk == 0 && first > f->ext[i].off) {
+		struct vf_ext h = { f->ext[i].off, first - f->ext[i].off, 0, 0 };
+
+		pos = first;
+		if (!rc)
+			rc = ext_push(&nx, &nn, &ncap, &h);
+	} else {
+		pos = f->ext[i].off;
+	}
+	vf_chunker_init(&f->ck, v->gear, 0, 0, 0);
+	f->sbuf_len = 0;
+	j = i;
+	while (!rc && pos < f->size) {
+		size_t n;
+
+		while (j < f->n_ext && f->ext[j].off + f->ext[j].len <= pos)
+			j++;
+		if (f->sbuf_len == 0 && j < f->n_ext) {
+			const struct vf_ext *e = &f->ext[j];
+			uint64_t end = e->off + e->len;
+			struct vf_block *b = blk_next(f, pos / VF_SPOOL_BLOCK);
+			int clean = !b || b->idx * VF_SPOOL_BLOCK >= end;
+
+			/* Resync: a cut on an old boundary with clean data
+			 * behind it; holes can be entered anywhere. */
+			if (clean && (e->off == pos || e->chunk == 0)) {
+				struct vf_ext c = *e;
+
+				if (e->off < pos) {
+					c.len -= pos - e->off;
+					c.coff += (uint32_t)(pos - e->off);
+					c.off = pos;
+				}
+				rc = ext_push(&nx, &nn, &ncap, &c);
+				pos = end;
+				continue;
+			}
+		}
+		n = VF_SPOOL_BLOCK - (size_t)(pos % VF_SPOOL_BLOCK);
+		if (n > f->size - pos)
+			n = (size_t)(f->size - pos);
+		rc = vread(v, f, pos, buf, n);
+		if (!rc) {
+			uint64_t p = pos;
+
+			rc = feed(v, f, &nx, &nn, &ncap, &p, buf, n);
+			pos = p;
+		}
+	}
+	if (!rc)
+		rc = feed_end(v, f, &nx, &nn, &ncap, pos);
+	if (f->sbuf)
+		release_sbuf(v, f);
+	free(buf);
+	if (rc) {
+		free(nx);
+		return rc;
+	}
+	for (i = 0; i < f->n_blk; i++)
+		spool_free_slot(v, f->blk[i].slot);
+	f->n_blk = 0;
+	free(f->ext);
+	f->ext = nx;
+	f->n_ext = nn;
+	f->ext_cap = ncap;
+	return 0;
+}
+
+/* Inserts this file's pending chunks (and their packs) into the catalog
+ * (v->mu held, inside the commit transaction). */
+static int insert_pending(struct vf_vault *v, struct vf_file *f)
+{
+	char last[VF_PACK_NAME_LEN + 1] = "";
+	int64_t pack_id = 0;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < f->n_pend; i++) {
+		struct vf_pending *p = &f->pend[i];
+
+		if (p->row)
+			continue;
+		if (strcmp(last, p->loc.pack)) {
+			st = vf_catalog_stmt(v->cat, VF_Q_PACK_INSERT);
+			if (!st)
+				return -EIO;
+			sqlite3_bind_text(st, 1, p->loc.pack, -1, SQLITE_STATIC);
+			rc = vf_catalog_run(st);
+			if (rc)
+				return rc;
+			st = vf_catalog_stmt(v->cat, VF_Q_PACK_ID);
+			sqlite3_bind_text(st, 1, p->loc.pack, -1, SQLITE_STATIC);
+			if (vf_catalog_row(st) != 1) {
+				sqlite3_reset(st);
+				return -EIO;
+			}
+			pack_id = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			snprintf(last, sizeof(last), "%s", p->loc.pack);
+		}
+		st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_INSERT);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_blob(st, 1, p->cid, VF_CHUNK_ID_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, pack_id);
+		sqlite3_bind_int64(st, 3, (int64_t)p->loc.off);
+		sqlite3_bind_int64(st, 4, p->loc.len);
+		sqlite3_bind_int64(st, 5, p->rlen);
+		rc = vf_catalog_run(st);
+		if (rc)
+			return rc;
+		/* Another file may have inserted the same content first. */
+		st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_BY_CID);
+		sqlite3_bind_blob(st, 1, p->cid, VF_CHUNK_ID_BYTES,
+				  SQLITE_STATIC);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			p->row = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != 1)
+			return rc < 0 ? rc : -EIO;
+	}
+	return 0;
+}
+
+static int64_t ext_row(const struct vf_file *f, int64_t ref)
+{
+	return ref >= 0 ? ref : f->pend[-ref - 1].row;
+}
+
+static int write_version(struct vf_vault *v, struct vf_file *f, int64_t now,
+			 int64_t *version)
+{
+	sqlite3_stmt *st, *node;
+	size_t i;
+	int rc;
+
+	rc = insert_pending(v, f);
+	if (rc)
+		return rc;
+	node = vf_catalog_stmt(v->cat, VF_Q_NODE_GET);
+	if (!node)
+		return -EIO;
+	sqlite3_bind_int64(node, 1, (int64_t)f->ino);
+	if (vf_catalog_row(node) != 1) {
+		sqlite3_reset(node);
+		return -ENOENT;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_VERSION_INSERT);
+	if (!st) {
+		sqlite3_reset(node);
+		return -EIO;
+	}
+	if (!f->meta_dirty) {
+		f->mode = (uint32_t)sqlite3_column_int64(node, 0);
+		f->uid = (uint32_t)sqlite3_column_int64(node, 1);
+		f->gid = (uint32_t)sqlite3_column_int64(node, 2);
+		f->atime = sqlite3_column_int64(node, 6);
+	}
+	sqlite3_reset(node);
+	sqlite3_bind_int64(st, 1, (int64_t)f->ino);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, (int64_t)f->size);
+	sqlite3_bind_int64(st, 4, f->mode);
+	sqlite3_bind_int64(st, 5, f->uid);
+	sqlite3_bind_int64(st, 6, f->gid);
+	sqlite3_bind_int64(st, 7, f->mtime);
+	rc = vf_catalog_run(st);
+	if (rc)
+		return rc;
+	if (f->meta_dirty) {
+		st = vf_catalog_stmt(v->cat, VF_Q_NODE_SETATTR);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, (int64_t)f->ino);
+		sqlite3_bind_int64(st, 2, f->mode);
+		sqlite3_bind_int64(st, 3, f->uid);
+		sqlite3_bind_int64(st, 4, f->gid);
+		sqlite3_bind_int64(st, 5, f->atime);
+		sqlite3_bind_int64(st, 6, f->mtime);
+		sqlite3_bind_int64(st, 7, f->ctime);
+		rc = vf_catalog_run(st);
+		if (rc)
+			return rc;
+	}
+	*version = sqlite3_last_insert_rowid(v->cat->db);
+	for (i = 0; i < f->n_ext; i++) {
+		const struct vf_ext *e = &f->ext[i];
+
+		st = vf_catalog_stmt(v->cat, VF_Q_EXTENT_INSERT);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, *version);
+		sqlite3_bind_int64(st, 2, (int64_t)e->off);
+		sqlite3_bind_int64(st, 3, (int64_t)e->len);
+		if (e->chunk)
+			sqlite3_bind_int64(st, 4, ext_row(f, e->chunk));
+		else
+			sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, e->coff);
+		rc = vf_catalog_run(st);
+		if (rc)
+			return rc;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_VERSION);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)f->ino);
+	sqlite3_bind_int64(st, 2, *version);
+	sqlite3_bind_int64(st, 3, (int64_t)f->size);
+	sqlite3_bind_int64(st, 4, f->mtime);
+	sqlite3_bind_int64(st, 5, f->ctime);
+	return vf_catalog_run(st);
+}
+
+static int commit(struct vf_vault *v, struct vf_file *f, int durable)
+{
+	int64_t version = 0;
+	size_t i;
+	int rc;
+
+	if (!f->dirty)
+		return durable ? vf_pack_writer_sync(v->pw) : 0;
+	rc = ensure_loaded(v, f);
+	if (!rc && f->streaming) {
+		uint64_t pos = f->stream_end;
+
+		rc = feed_end(v, f, &f->ext, &f->n_ext, &f->ext_cap, pos);
+		if (!rc) {
+			f->streaming = 0;
+			release_sbuf(v, f);
+		}
+	}
+	if (!rc && f->n_blk)
+		rc = rechunk(v, f);
+	/* Packs reach the disk before the catalog names them. */
+	if (!rc && durable)
+		rc = vf_pack_writer_sync(v->pw);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (!rc) {
+		rc = write_version(v, f, vf_clock_now(), &version);
+		if (rc)
+			vf_catalog_rollback(v->cat);
+		else
+			rc = vf_catalog_commit(v->cat);
+	}
+	if (!rc && durable)
+		rc = vf_catalog_sync(v->cat);
+	vf_vault_unlock(v);
+	if (rc) {
+		for (i = 0; i < f->n_pend; i++)
+			f->pend[i].row = 0;
+		return rc;
+	}
+	for (i = 0; i < f->n_ext; i++)
+		if (f->ext[i].chunk < 0)
+			f->ext[i].chunk = ext_row(f, f->ext[i].chunk);
+	f->n_pend = 0;
+	f->version = version;
+	f->dirty = 0;
+	f->meta_dirty = 0;
+	return 0;
+}
+
+int vf_file_commit(struct vf_vault *v, struct vf_file *f)
+{
+	return commit(v, f, 0);
+}
+
+/* ---- handles --------------------------------------------------------- */
+
+int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
+		       uint64_t ino, int flags, struct vf_handle **out)
+{
+	struct vf_handle *h;
+	struct vf_file *f;
+	int rc;
+
+	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
+		return -EROFS;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	rc = vf_file_get(v, ino, &f);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+		pthread_mutex_lock(&f->mu);
+		rc = vf_file_truncate(v, f, 0);
+		pthread_mutex_unlock(&f->mu);
+		if (rc) {
+			vf_file_put(v, f);
+			free(h);
+			return rc;
+		}
+	}
+	h->f = f;
+	h->flags = flags;
+	*out = h;
+	return 0;
+}
+
+int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
+			 uint64_t parent, const char *name, uint32_t mode,
+			 int flags, struct vf_attr *attr,
+			 struct vf_handle **out)
+{
+	int rc;
+
+	rc = vf_vault_mknod(v, c, parent, name, S_IFREG | (mode & 07777), 0,
+			    attr);
+	if (rc)
+		return rc;
+	rc = vf_vault_open_file(v, c, attr->ino, flags & ~O_TRUNC, out);
+	if (rc)
+		return rc;
+	/* A new file's first close is its first recovery point, even if
+	 * nothing was written. */
+	pthread_mutex_lock(&(*out)->f->mu);
+	mark_dirty((*out)->f);
+	(*out)->f->mtime = attr->mtime;
+	(*out)->f->ctime = attr->ctime;
+	pthread_mutex_unlock(&(*out)->f->mu);
+	return 0;
+}
+
+ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
+		      void *buf, size_t size)
+{
+	struct vf_file *f = h->f;
+	ssize_t rc;
+
+	pthread_mutex_lock(&f->mu);
+	rc = ensure_loaded(v, f);
+	if (rc)
+		goto out;
+	if (off >= f->size) {
+		rc = 0;
+		goto out;
+	}
+	if (size > f->size - off)
+		size = (size_t)(f->size - off);
+	rc = vread(v, f, off, buf, size);
+	if (!rc)
+		rc = (ssize_t)size;
+out:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
+		       const void *buf, size_t size)
+{
+	struct vf_file *f = h->f;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	if (off + size < off || off + size > (1ULL << 62))
+		return -EFBIG;
+	pthread_mutex_lock(&f->mu);
+	rc = ensure_loaded(v, f);
+	if (rc)
+		goto out;
+	if (!f->streaming && f->size == 0 && off == 0 && f->n_blk == 0) {
+		/* An empty file written from the start: stream it. */
+		f->n_ext = 0;
+		f->streaming = 1;
+		f->stream_end = 0;
+		f->sbuf_len = 0;
+		vf_chunker_init(&f->ck, v->gear, 0, 0, 0);
+	}
+	if (f->streaming && off == f->stream_end) {
+		uint64_t pos = f->stream_end;
+
+		rc = feed(v, f, &f->ext, &f->n_ext, &f->ext_cap, &pos, buf,
+			  size);
+		if (rc == -ENOBUFS) {
+			/* Over the stream budget: fall back to the spool
+			 * for the rest of this session. */
+			uint64_t done = pos - f->stream_end;
+
+			f->stream_end = pos;
+			if (pos > f->size)
+				f->size = pos;
+			rc = stop_streaming(v, f);
+			if (!rc)
+				rc = write_blocks(v, f, off + done,
+						  (const uint8_t *)buf + done,
+						  size - (size_t)done);
+		} else {
+			f->stream_end = pos;
+			if (pos > f->size)
+				f->size = pos;
+		}
+	} else {
+		if (f->streaming) {
+			f->size = f->stream_end;
+			rc = stop_streaming(v, f);
+		}
+		if (!rc)
+			rc = write_blocks(v, f, off, buf, size);
+	}
+	if (!rc)
+		mark_dirty(f);
+out:
+	pthread_mutex_unlock(&f->mu);
+	return rc ? rc : (ssize_t)size;
+}
+
+int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->f->mu);
+	rc = commit(v, h->f, 0);
+	pthread_mutex_unlock(&h->f->mu);
+	return rc;
+}
+
+int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
+{
+	int rc;
+
+	pthread_mutex_lock(&h->f->mu);
+	rc = commit(v, h->f, 1);
+	pthread_mutex_unlock(&h->f->mu);
+	return rc;
+}
+
+int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
+		       uint64_t off, uint64_t len)
+{
+	struct vf_file *f = h->f;
+	uint8_t *zero = NULL;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	if (off + len < off)
+		return -EFBIG;
+	pthread_mutex_lock(&f->mu);
+	rc = ensure_loaded(v, f);
+	if (rc)
+		goto out;
+	if (mode == 0) {
+		/* No space is reserved in a deduplicating store; the size
+		 * grows as posix_fallocate promises. */
+		if (off + len > f->size)
+			rc = vf_file_truncate(v, f, off + len);
+	} else if (mode == FALLOC_FL_KEEP_SIZE) {
+		rc = 0;
+	} else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		if (off >= f->size)
+			goto out;
+		if (len > f->size - off)
+			len = f->size - off;
+		if (f->streaming) {
+			f->size = f->stream_end;
+			rc = stop_streaming(v, f);
+		}
+		zero = calloc(1, VF_SPOOL_BLOCK);
+		if (!zero)
+			rc = -ENOMEM;
+		while (!rc && len) {
+			size_t n = len > VF_SPOOL_BLOCK ? VF_SPOOL_BLOCK :
+							  (size_t)len;
+
+			rc = write_blocks(v, f, off, zero, n);
+			off += n;
+			len -= n;
+		}
+		if (!rc)
+			mark_dirty(f);
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+out:
+	pthread_mutex_unlock(&f->mu);
+	free(zero);
+	return rc;
+}
+
+int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
+{
+	int rc = 0;
+
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->f->mu);
+	if (h->f->dirty && h->f->refs == 1)
+		rc = commit(v, h->f, 0);
+	pthread_mutex_unlock(&h->f->mu);
+	vf_file_put(v, h->f);
+	free(h);
+	return rc;
+}
+
+int vf_vault_handle_keep_cache(const struct vf_handle *h)
+{
+	/* Every change to a live file passes through the kernel's own page
+	 * cache (writeback caching), so what it holds is never stale. */
+	return 1;
+}

@@ -1,0 +1,1618 @@
+/*
+ * vault.c - the vault facade: open/close, the namespace, xattrs, check and
+ * status.  File data lives in file.c.
+ *
+ * Invariants:
+ * - Every catalog change of one operation happens in one transaction.
+ * - Nodes are never deleted here: unlink and rmdir end the name's dirent
+ *   (died = now) and drop nlink, so the node and its versions stay
+ *   reachable for history and soft delete.
+ * - Names at the root that the engine reserves for its views (.snapshots,
+ *   .softdeleted, .versions) cannot be created.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "vault_int.h"
+
+#define LOCK_NAME "lock"
+#define PACK_DIR "packs"
+
+static const char *const reserved_names[] = { ".snapshots", ".softdeleted",
+					      ".versions" };
+
+void vf_vault_lock(struct vf_vault *v)
+{
+	pthread_mutex_lock(&v->mu);
+}
+
+void vf_vault_unlock(struct vf_vault *v)
+{
+	pthread_mutex_unlock(&v->mu);
+}
+
+const char *vf_vault_dir(const struct vf_vault *v)
+{
+	return v->dir;
+}
+
+static int check_name(uint64_t parent, const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || strchr(name, '/'))
+		return -EINVAL;
+	if (n > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return -EEXIST;
+	if (parent == VF_ROOT_INO)
+		for (i = 0; i < VF_ARRAY_LEN(reserved_names); i++)
+			if (!strcmp(name, reserved_names[i]))
+				return -EPERM;
+	return 0;
+}
+
+/* Refuses a path that group or others may read, write or enter, or that
+ * is not owned by root: the vault and keystore are root-only (SPEC 8). */
+static int check_private(const char *path, int must_exist, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "cannot access '%s': %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "'%s' is not a directory", path);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 077)) {
+		snprintf(err, errlen,
+			 "unsafe permissions on '%s': mode %04o owner %u "
+			 "(must be root-only, e.g. chmod 700)",
+			 path, (unsigned)(st.st_mode & 07777),
+			 (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+static int insert_root(struct vf_catalog *cat)
+{
+	int64_t now = vf_clock_now();
+	int rc;
+
+	rc = vf_catalog_begin(cat);
+	if (rc)
+		return rc;
+	rc = sqlite3_exec(cat->db, "DELETE FROM nodes WHERE id=1", NULL, NULL,
+			  NULL) == SQLITE_OK ? 0 : -EIO;
+	if (!rc) {
+		sqlite3_stmt *st = vf_catalog_stmt(cat, VF_Q_NODE_INSERT);
+
+		sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
+		sqlite3_bind_int64(st, 2, 0);
+		sqlite3_bind_int64(st, 3, 0);
+		sqlite3_bind_int64(st, 4, 0);
+		sqlite3_bind_int64(st, 5, 2);
+		sqlite3_bind_int64(st, 6, now);
+		sqlite3_bind_null(st, 7);
+		rc = vf_catalog_run(st);
+	}
+	if (!rc && sqlite3_last_insert_rowid(cat->db) != VF_ROOT_INO)
+		rc = -EIO;
+	if (!rc)
+		rc = vf_catalog_meta_set(cat, "created", now);
+	if (rc) {
+		vf_catalog_rollback(cat);
+		return rc;
+	}
+	return vf_catalog_commit(cat);
+}
+
+int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
+		    char *err, size_t errlen)
+{
+	struct vf_keys *k = NULL;
+	struct vf_catalog *cat = NULL;
+	char *catpath = NULL, *lockpath = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc, fd, made_dir = 0;
+
+	if (mkdir(dir, 0700) == 0) {
+		made_dir = 1;
+	} else if (errno != EEXIST) {
+		snprintf(err, errlen, "cannot create vault directory '%s': %s",
+			 dir, strerror(errno));
+		return -errno;
+	}
+	rc = check_private(dir, 1, err, errlen);
+	if (rc)
+		goto out;
+	d = opendir(dir);
+	if (!d) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot read '%s': %s", dir,
+			 strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			snprintf(err, errlen,
+				 "cannot create a vault in '%s': directory is "
+				 "not empty", dir);
+			rc = -EEXIST;
+			goto out;
+		}
+	catpath = path_join(dir, VF_CATALOG_NAME);
+	lockpath = path_join(dir, LOCK_NAME);
+	if (!catpath || !lockpath) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	fd = open(lockpath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create '%s': %s", lockpath,
+			 strerror(errno));
+		goto out;
+	}
+	close(fd);
+	/* The header is written by the protector; if the catalog cannot be
+	 * made after it, the header goes again, so a failure leaves nothing
+	 * that looks like a vault. */
+	rc = vf_protector_create(dir, o, &k, err, errlen);
+	if (rc)
+		goto out;
+	rc = vf_catalog_open(catpath, vf_keys_sub(k, VF_SUBKEY_CATALOG), 1, 0,
+			     &cat, err, errlen);
+	if (rc)
+		goto out;
+	rc = insert_root(cat);
+	if (!rc)
+		rc = vf_catalog_close(cat);
+	else
+		vf_catalog_close(cat);
+	cat = NULL;
+	if (rc)
+		snprintf(err, errlen, "cannot initialise catalog '%s'",
+			 catpath);
+out:
+	if (rc && catpath) {
+		char *wal = NULL;
+
+		unlink(catpath);
+		if (asprintf(&wal, "%s-wal", catpath) >= 0) {
+			unlink(wal);
+			wal[strlen(wal) - 3] = 's';
+			wal[strlen(wal) - 2] = 'h';
+			wal[strlen(wal) - 1] = 'm';
+			unlink(wal);
+			free(wal);
+		}
+		if (lockpath)
+			unlink(lockpath);
+		if (k) {
+			char *hdr = path_join(dir, VF_HEADER_NAME);
+
+			if (hdr)
+				unlink(hdr);
+			free(hdr);
+		}
+		if (made_dir)
+			rmdir(dir);
+	}
+	if (d)
+		closedir(d);
+	vf_keys_free(k);
+	free(catpath);
+	free(lockpath);
+	return rc;
+}
+
+static int open_spool(struct vf_vault *v, char *err, size_t errlen)
+{
+	v->spool_fd = open(v->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (v->spool_fd < 0) {
+		snprintf(err, errlen, "cannot create spool in '%s': %s",
+			 v->dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
+		  int flags, struct vf_vault **out, char *err, size_t errlen)
+{
+	struct vf_vault *v;
+	char *path = NULL;
+	int rc;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->lockfd = -1;
+	v->spool_fd = -1;
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_mutex_init(&v->cache_mu, NULL);
+	pthread_mutex_init(&v->spool_mu, NULL);
+	v->readonly = !!(flags & VF_OPEN_RDONLY);
+	v->dir = realpath(dir, NULL);
+	if (!v->dir) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open vault '%s': %s", dir,
+			 strerror(errno));
+		goto fail;
+	}
+	rc = check_private(v->dir, 1, err, errlen);
+	if (rc)
+		goto fail;
+	if (!vf_protector_is_vault(v->dir)) {
+		snprintf(err, errlen, "not a vault: '%s' has no %s", v->dir,
+			 VF_HEADER_NAME);
+		rc = -ENOENT;
+		goto fail;
+	}
+	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+		rc = check_private(o->keystore ? o->keystore :
+						 VF_KEYSTORE_DEFAULT,
+				   0, err, errlen);
+		if (rc)
+			goto fail;
+	}
+	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
+	if (rc)
+		goto fail;
+	path = path_join(v->dir, LOCK_NAME);
+	if (!path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	v->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (v->lockfd < 0 || flock(v->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		snprintf(err, errlen, "vault '%s' is in use by another process",
+			 v->dir);
+		if (rc != -EBUSY)
+			snprintf(err, errlen, "cannot lock vault '%s': %s",
+				 v->dir, strerror(-rc));
+		goto fail;
+	}
+	free(path);
+	path = path_join(v->dir, VF_CATALOG_NAME);
+	if (!path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = vf_catalog_open(path, vf_keys_sub(v->keys, VF_SUBKEY_CATALOG), 0,
+			     v->readonly, &v->cat, err, errlen);
+	if (rc)
+		goto fail;
+	free(path);
+	path = path_join(v->dir, PACK_DIR);
+	if (!path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = vf_pack_io_local_new(path, &v->io);
+	if (!rc)
+		rc = vf_pack_writer_new(v->io, 0, &v->pw);
+	if (rc) {
+		snprintf(err, errlen, "cannot open packs in '%s': %s", path,
+			 strerror(-rc));
+		goto fail;
+	}
+	rc = open_spool(v, err, errlen);
+	if (rc)
+		goto fail;
+	vf_chunker_gear(v->gear, vf_keys_sub(v->keys, VF_SUBKEY_CHUNKER));
+	v->files_cap = 1024;
+	v->files = calloc(v->files_cap, sizeof(*v->files));
+	v->cache_cap = 1024;
+	v->cache_tab = calloc(v->cache_cap, sizeof(*v->cache_tab));
+	if (!v->files || !v->cache_tab) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	free(path);
+	*out = v;
+	return 0;
+fail:
+	free(path);
+	vf_vault_close(v);
+	return rc;
+}
+
+int vf_vault_close(struct vf_vault *v)
+{
+	int rc = 0, r;
+	size_t i;
+
+	if (!v)
+		return 0;
+	/* Files still open at unmount (the kernel released them, or the
+	 * daemon is stopping) are committed, not dropped. */
+	for (i = 0; v->files && i < v->files_cap; i++) {
+		while (v->files[i]) {
+			struct vf_file *f = v->files[i];
+
+			f->refs = 1;
+			if (f->dirty && (r = vf_file_commit(v, f)) && !rc)
+				rc = r;
+			vf_file_put(v, f);
+		}
+	}
+	r = vf_pack_writer_close(v->pw);
+	if (r && !rc)
+		rc = r;
+	vf_pack_io_free(v->io);
+	vf_pack_io_free(v->inner_io);
+	r = vf_catalog_close(v->cat);
+	if (r && !rc)
+		rc = r;
+	vf_cache_free_all(v);
+	vf_spool_close(v);
+	vf_keys_free(v->keys);
+	if (v->lockfd >= 0)
+		close(v->lockfd);
+	free(v->files);
+	free(v->cache_tab);
+	free(v->dir);
+	pthread_mutex_destroy(&v->mu);
+	pthread_mutex_destroy(&v->cache_mu);
+	pthread_mutex_destroy(&v->spool_mu);
+	free(v);
+	return rc;
+}
+
+int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out)
+{
+	struct vf_pack_io *fault;
+	struct vf_pack_writer *pw;
+	int rc;
+
+	if (v->inner_io)
+		return -EBUSY;
+	rc = vf_pack_io_fault_new(v->io, &fault);
+	if (rc)
+		return rc;
+	rc = vf_pack_writer_new(fault, 0, &pw);
+	if (rc) {
+		vf_pack_io_free(fault);
+		return rc;
+	}
+	rc = vf_pack_writer_close(v->pw);
+	v->pw = pw;
+	v->inner_io = v->io;
+	v->io = fault;
+	*out = fault;
+	return rc;
+}
+
+/* ---- node helpers (v->mu held) --------------------------------------- */
+
+static void attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
+			  struct vf_attr *a)
+{
+	a->ino = ino;
+	a->mode = (uint32_t)sqlite3_column_int64(st, col + 0);
+	a->uid = (uint32_t)sqlite3_column_int64(st, col + 1);
+	a->gid = (uint32_t)sqlite3_column_int64(st, col + 2);
+	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 3);
+	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 4);
+	a->size = (uint64_t)sqlite3_column_int64(st, col + 5);
+	a->atime = sqlite3_column_int64(st, col + 6);
+	a->mtime = sqlite3_column_int64(st, col + 7);
+	a->ctime = sqlite3_column_int64(st, col + 8);
+}
+
+/* Overrides size and times with those of an open dirty file. */
+static void attr_apply_open(struct vf_vault *v, struct vf_attr *a)
+{
+	struct vf_file *f = vf_file_find_locked(v, a->ino);
+
+	if (f && f->dirty) {
+		a->size = f->size;
+		a->mtime = f->mtime;
+		a->ctime = f->ctime;
+		if (f->meta_dirty) {
+			a->mode = f->mode;
+			a->uid = f->uid;
+			a->gid = f->gid;
+			a->atime = f->atime;
+		}
+	}
+}
+
+static int node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
+		     int64_t *version)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		attr_from_row(st, 0, ino, a);
+		if (version)
+			*version = sqlite3_column_int64(st, 9);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = -ENOENT;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int dir_lookup(struct vf_vault *v, uint64_t parent, const char *name,
+		      uint64_t *ino)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_LOOKUP);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*ino = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = -ENOENT;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int dirent_add(struct vf_vault *v, uint64_t parent, const char *name,
+		      uint64_t ino, int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_INSERT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	sqlite3_bind_int64(st, 4, now);
+	return vf_catalog_run(st);
+}
+
+static int dirent_kill(struct vf_vault *v, uint64_t parent, const char *name,
+		       int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_KILL);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return vf_catalog_run(st);
+}
+
+static int node_nlink(struct vf_vault *v, uint64_t ino, int delta,
+		      int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_NLINK);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, delta);
+	sqlite3_bind_int64(st, 3, now);
+	return vf_catalog_run(st);
+}
+
+static int node_touch(struct vf_vault *v, uint64_t ino, int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_TOUCH);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, now);
+	return vf_catalog_run(st);
+}
+
+static int node_ctime(struct vf_vault *v, uint64_t ino, int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_CTIME);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, now);
+	return vf_catalog_run(st);
+}
+
+static int parent_dir(struct vf_vault *v, uint64_t parent,
+		      struct vf_attr *pa)
+{
+	int rc = node_attr(v, parent, pa, NULL);
+
+	if (rc)
+		return rc;
+	if (!S_ISDIR(pa->mode))
+		return -ENOTDIR;
+	if (pa->nlink == 0)
+		return -ENOENT; /* a removed directory takes no new names */
+	return 0;
+}
+
+/* ---- namespace ------------------------------------------------------- */
+
+int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
+		    uint64_t parent, const char *name, struct vf_attr *out)
+{
+	uint64_t ino;
+	int rc;
+
+	if (strlen(name) > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	vf_vault_lock(v);
+	rc = dir_lookup(v, parent, name, &ino);
+	if (!rc)
+		rc = node_attr(v, ino, out, NULL);
+	if (!rc)
+		attr_apply_open(v, out);
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
+		     uint64_t ino, struct vf_attr *out)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = node_attr(v, ino, out, NULL);
+	if (!rc)
+		attr_apply_open(v, out);
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* Creates a node named name in parent: the common part of mknod, mkdir,
+ * symlink and create. */
+static int new_node(struct vf_vault *v, const struct vf_caller *c,
+		    uint64_t parent, const char *name, uint32_t mode,
+		    uint64_t rdev, const char *target, struct vf_attr *out)
+{
+	struct vf_attr pa;
+	sqlite3_stmt *st;
+	uint64_t ino;
+	int64_t now;
+	uint32_t gid = c->gid;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	rc = check_name(parent, name);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	now = vf_clock_now();
+	rc = parent_dir(v, parent, &pa);
+	if (rc)
+		goto fail;
+	rc = dir_lookup(v, parent, name, &ino);
+	if (rc != -ENOENT) {
+		rc = rc ? rc : -EEXIST;
+		goto fail;
+	}
+	/* BSD group semantics under a setgid directory, as ext4 does. */
+	if (pa.mode & S_ISGID) {
+		gid = pa.gid;
+		if (S_ISDIR(mode))
+			mode |= S_ISGID;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_NODE_INSERT);
+	if (!st) {
+		rc = -EIO;
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, mode);
+	sqlite3_bind_int64(st, 2, c->uid);
+	sqlite3_bind_int64(st, 3, gid);
+	sqlite3_bind_int64(st, 4, (int64_t)rdev);
+	sqlite3_bind_int64(st, 5, S_ISDIR(mode) ? 2 : 1);
+	sqlite3_bind_int64(st, 6, now);
+	if (target)
+		sqlite3_bind_blob(st, 7, target, (int)strlen(target),
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	rc = vf_catalog_run(st);
+	if (rc)
+		goto fail;
+	ino = (uint64_t)sqlite3_last_insert_rowid(v->cat->db);
+	rc = dirent_add(v, parent, name, ino, now);
+	if (!rc)
+		rc = node_touch(v, parent, now);
+	if (!rc && S_ISDIR(mode))
+		rc = node_nlink(v, parent, 1, now);
+	if (!rc && target) {
+		sqlite3_stmt *sz = NULL;
+
+		if (sqlite3_prepare_v2(v->cat->db,
+				       "UPDATE nodes SET size=?2 WHERE id=?1",
+				       -1, &sz, NULL) != SQLITE_OK)
+			rc = -EIO;
+		if (!rc) {
+			sqlite3_bind_int64(sz, 1, (int64_t)ino);
+			sqlite3_bind_int64(sz, 2, (int64_t)strlen(target));
+			rc = vf_catalog_run(sz);
+		}
+		sqlite3_finalize(sz);
+	}
+	if (!rc)
+		rc = node_attr(v, ino, out, NULL);
+	if (rc)
+		goto fail;
+	rc = vf_catalog_commit(v->cat);
+	goto out;
+fail:
+	vf_catalog_rollback(v->cat);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_mknod(struct vf_vault *v, const struct vf_caller *c,
+		   uint64_t parent, const char *name, uint32_t mode,
+		   uint64_t rdev, struct vf_attr *out)
+{
+	if (S_ISDIR(mode) || S_ISLNK(mode))
+		return -EINVAL;
+	if (!(mode & S_IFMT))
+		mode |= S_IFREG;
+	return new_node(v, c, parent, name, mode, rdev, NULL, out);
+}
+
+int vf_vault_mkdir(struct vf_vault *v, const struct vf_caller *c,
+		   uint64_t parent, const char *name, uint32_t mode,
+		   struct vf_attr *out)
+{
+	return new_node(v, c, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
+			out);
+}
+
+int vf_vault_symlink(struct vf_vault *v, const struct vf_caller *c,
+		     uint64_t parent, const char *name, const char *target,
+		     struct vf_attr *out)
+{
+	size_t n = strlen(target);
+
+	if (n == 0)
+		return -ENOENT;
+	if (n > VF_PATH_MAX)
+		return -ENAMETOOLONG;
+	return new_node(v, c, parent, name, S_IFLNK | 0777, 0, target, out);
+}
+
+int vf_vault_readlink(struct vf_vault *v, const struct vf_caller *c,
+		      uint64_t ino, char *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_NODE_TARGET);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		n = sqlite3_column_bytes(st, 0);
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = -EINVAL;
+		else if ((size_t)n >= cap)
+			rc = -ENAMETOOLONG;
+		else {
+			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+			buf[n] = '\0';
+			rc = 0;
+		}
+	} else if (rc == 0) {
+		rc = -ENOENT;
+	}
+	sqlite3_reset(st);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
+		  uint64_t newparent, const char *newname, struct vf_attr *out)
+{
+	struct vf_attr a, pa;
+	uint64_t other;
+	int64_t now;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	rc = check_name(newparent, newname);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	now = vf_clock_now();
+	rc = node_attr(v, ino, &a, NULL);
+	if (!rc && S_ISDIR(a.mode))
+		rc = -EPERM;
+	if (!rc)
+		rc = parent_dir(v, newparent, &pa);
+	if (!rc) {
+		rc = dir_lookup(v, newparent, newname, &other);
+		rc = rc == -ENOENT ? 0 : rc ? rc : -EEXIST;
+	}
+	if (!rc)
+		rc = dirent_add(v, newparent, newname, ino, now);
+	if (!rc)
+		rc = node_nlink(v, ino, 1, now);
+	if (!rc)
+		rc = node_touch(v, newparent, now);
+	if (!rc)
+		rc = node_attr(v, ino, out, NULL);
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+	if (!rc)
+		attr_apply_open(v, out);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* Ends the name (parent, name) of node a: the common part of unlink,
+ * rmdir and rename over an existing name. */
+static int drop_name(struct vf_vault *v, uint64_t parent, const char *name,
+		     const struct vf_attr *a, int64_t now)
+{
+	int rc = dirent_kill(v, parent, name, now);
+
+	if (rc)
+		return rc;
+	if (S_ISDIR(a->mode)) {
+		rc = node_nlink(v, a->ino, -(int)a->nlink, now);
+		if (!rc)
+			rc = node_nlink(v, parent, -1, now);
+	} else {
+		rc = node_nlink(v, a->ino, -1, now);
+	}
+	return rc;
+}
+
+static int dir_is_empty(struct vf_vault *v, uint64_t ino)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIR_HAS_CHILD);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : rc == 1 ? -ENOTEMPTY : 0;
+}
+
+static int remove_name(struct vf_vault *v, uint64_t parent, const char *name,
+		       int want_dir)
+{
+	struct vf_attr a;
+	uint64_t ino;
+	int64_t now;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	if (strlen(name) > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	now = vf_clock_now();
+	rc = dir_lookup(v, parent, name, &ino);
+	if (!rc)
+		rc = node_attr(v, ino, &a, NULL);
+	if (!rc && want_dir && !S_ISDIR(a.mode))
+		rc = -ENOTDIR;
+	if (!rc && !want_dir && S_ISDIR(a.mode))
+		rc = -EISDIR;
+	if (!rc && want_dir)
+		rc = dir_is_empty(v, ino);
+	if (!rc)
+		rc = drop_name(v, parent, name, &a, now);
+	if (!rc)
+		rc = node_touch(v, parent, now);
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_unlink(struct vf_vault *v, const struct vf_caller *c,
+		    uint64_t parent, const char *name)
+{
+	return remove_name(v, parent, name, 0);
+}
+
+int vf_vault_rmdir(struct vf_vault *v, const struct vf_caller *c,
+		   uint64_t parent, const char *name)
+{
+	return remove_name(v, parent, name, 1);
+}
+
+/* Moves node a from (parent, name) to (newparent, newname), fixing the
+ * directories' link counts. */
+static int move_name(struct vf_vault *v, const struct vf_attr *a,
+		     uint64_t parent, const char *name, uint64_t newparent,
+		     const char *newname, int64_t now)
+{
+	int rc = dirent_kill(v, parent, name, now);
+
+	if (!rc)
+		rc = dirent_add(v, newparent, newname, a->ino, now);
+	if (!rc && S_ISDIR(a->mode) && parent != newparent) {
+		rc = node_nlink(v, parent, -1, now);
+		if (!rc)
+			rc = node_nlink(v, newparent, 1, now);
+	}
+	if (!rc)
+		rc = node_ctime(v, a->ino, now);
+	return rc;
+}
+
+static int do_rename(struct vf_vault *v, uint64_t parent, const char *name,
+		     uint64_t newparent, const char *newname, unsigned flags,
+		     int64_t now)
+{
+	struct vf_attr sa, da, pa;
+	uint64_t src, dst;
+	int rc, have_dst;
+
+	rc = parent_dir(v, newparent, &pa);
+	if (rc)
+		return rc;
+	rc = dir_lookup(v, parent, name, &src);
+	if (!rc)
+		rc = node_attr(v, src, &sa, NULL);
+	if (rc)
+		return rc;
+	rc = dir_lookup(v, newparent, newname, &dst);
+	if (rc && rc != -ENOENT)
+		return rc;
+	have_dst = !rc;
+	if (have_dst && dst == src)
+		return 0; /* two names of one inode: POSIX says do nothing */
+	if (have_dst && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (!have_dst && (flags & RENAME_EXCHANGE))
+		return -ENOENT;
+	if (have_dst) {
+		rc = node_attr(v, dst, &da, NULL);
+		if (rc)
+			return rc;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		rc = dirent_kill(v, newparent, newname, now);
+		if (!rc)
+			rc = move_name(v, &sa, parent, name, newparent,
+				       newname, now);
+		if (!rc)
+			rc = dirent_add(v, parent, name, dst, now);
+		if (!rc && S_ISDIR(da.mode) && parent != newparent) {
+			rc = node_nlink(v, newparent, -1, now);
+			if (!rc)
+				rc = node_nlink(v, parent, 1, now);
+		}
+		if (!rc)
+			rc = node_ctime(v, dst, now);
+		goto touch;
+	}
+	if (have_dst) {
+		if (S_ISDIR(sa.mode) && !S_ISDIR(da.mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(sa.mode) && S_ISDIR(da.mode))
+			return -EISDIR;
+		if (S_ISDIR(da.mode)) {
+			rc = dir_is_empty(v, dst);
+			if (rc)
+				return rc;
+		}
+		/* Not a deletion: the displaced node keeps its history
+		 * (SPEC 4); only its name ends. */
+		rc = drop_name(v, newparent, newname, &da, now);
+		if (rc)
+			return rc;
+	}
+	rc = move_name(v, &sa, parent, name, newparent, newname, now);
+touch:
+	if (!rc)
+		rc = node_touch(v, parent, now);
+	if (!rc && newparent != parent)
+		rc = node_touch(v, newparent, now);
+	return rc;
+}
+
+int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
+		    uint64_t parent, const char *name, uint64_t newparent,
+		    const char *newname, unsigned flags)
+{
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if (strlen(name) > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	rc = check_name(newparent, newname);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	rc = do_rename(v, parent, name, newparent, newname, flags,
+		       vf_clock_now());
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- directories ----------------------------------------------------- */
+
+/* Cookies: 0 start, 1 after ".", 2 after "..", d+2 after dirent id d. */
+int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
+		     uint64_t ino, uint64_t off, vf_readdir_cb cb, void *arg)
+{
+	struct vf_attr a, pa;
+	sqlite3_stmt *st;
+	char name[VF_NAME_MAX + 1];
+	int rc, n;
+
+	vf_vault_lock(v);
+	rc = node_attr(v, ino, &a, NULL);
+	if (!rc && !S_ISDIR(a.mode))
+		rc = -ENOTDIR;
+	if (rc)
+		goto out;
+	if (off == 0) {
+		if (cb(arg, ".", &a, 1))
+			goto out;
+		off = 1;
+	}
+	if (off == 1) {
+		uint64_t up = VF_ROOT_INO;
+
+		st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
+		if (ino != VF_ROOT_INO && st) {
+			sqlite3_bind_int64(st, 1, (int64_t)ino);
+			if (vf_catalog_row(st) == 1)
+				up = (uint64_t)sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+		}
+		if (node_attr(v, up, &pa, NULL))
+			pa = a;
+		if (cb(arg, "..", &pa, 2))
+			goto out;
+		off = 2;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_READDIR);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
+	while ((rc = vf_catalog_row(st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		n = sqlite3_column_bytes(st, 1);
+		if (n > VF_NAME_MAX)
+			continue;
+		memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
+		name[n] = '\0';
+		attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
+			      &a);
+		attr_apply_open(v, &a);
+		if (cb(arg, name, &a, (uint64_t)id + 2))
+			break;
+	}
+	sqlite3_reset(st);
+	rc = rc < 0 ? rc : 0;
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static void apply_setattr(const struct vf_setattr *sa, int64_t now,
+			  struct vf_attr *a)
+{
+	if (sa->valid & VF_SET_MODE)
+		a->mode = (a->mode & S_IFMT) | (sa->mode & 07777);
+	if (sa->valid & VF_SET_UID)
+		a->uid = sa->uid;
+	if (sa->valid & VF_SET_GID)
+		a->gid = sa->gid;
+	if (sa->valid & VF_SET_ATIME)
+		a->atime = sa->atime;
+	if (sa->valid & VF_SET_ATIME_NOW)
+		a->atime = now;
+	if (sa->valid & VF_SET_MTIME)
+		a->mtime = sa->mtime;
+	if (sa->valid & VF_SET_MTIME_NOW)
+		a->mtime = now;
+	a->ctime = (sa->valid & VF_SET_CTIME) ? sa->ctime : now;
+}
+
+/* Metadata changes to a file with uncommitted writes join the commit
+ * that its close makes (one transaction instead of several, as cp -a
+ * sets times and owners just before closing).  Returns 1 when handled. */
+static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
+			    const struct vf_setattr *sa, int64_t now,
+			    struct vf_attr *out)
+{
+	struct vf_attr a;
+	int handled = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->dirty) {
+		vf_vault_lock(v);
+		if (node_attr(v, f->ino, &a, NULL) == 0) {
+			attr_apply_open(v, &a);
+			apply_setattr(sa, now, &a);
+			f->mode = a.mode;
+			f->uid = a.uid;
+			f->gid = a.gid;
+			f->atime = a.atime;
+			f->mtime = a.mtime;
+			f->ctime = a.ctime;
+			f->meta_dirty = 1;
+			*out = a;
+			handled = 1;
+		}
+		vf_vault_unlock(v);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return handled;
+}
+
+int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
+		     uint64_t ino, struct vf_handle *h,
+		     const struct vf_setattr *sa, struct vf_attr *out)
+{
+	struct vf_attr a;
+	struct vf_file *f = NULL;
+	sqlite3_stmt *st;
+	int64_t now = vf_clock_now();
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	vf_vault_lock(v);
+	f = vf_file_find_locked(v, ino);
+	if (f)
+		f->refs++;
+	vf_vault_unlock(v);
+	if (sa->valid & VF_SET_SIZE) {
+		if (!f) {
+			rc = vf_file_get(v, ino, &f);
+			if (rc)
+				return rc;
+		}
+		pthread_mutex_lock(&f->mu);
+		rc = vf_file_truncate(v, f, sa->size);
+		/* A truncate with no open handle is a whole write+close. */
+		if (!rc && !h && f->refs == 1)
+			rc = vf_file_commit(v, f);
+		pthread_mutex_unlock(&f->mu);
+		if (rc) {
+			vf_file_put(v, f);
+			return rc;
+		}
+	}
+	if (f && (f->refs > 1 || h) && setattr_deferred(v, f, sa, now, out)) {
+		vf_file_put(v, f);
+		return 0;
+	}
+	vf_vault_lock(v);
+	rc = node_attr(v, ino, &a, NULL);
+	if (rc)
+		goto out;
+	apply_setattr(sa, now, &a);
+	st = vf_catalog_stmt(v->cat, VF_Q_NODE_SETATTR);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, a.mode);
+	sqlite3_bind_int64(st, 3, a.uid);
+	sqlite3_bind_int64(st, 4, a.gid);
+	sqlite3_bind_int64(st, 5, a.atime);
+	sqlite3_bind_int64(st, 6, a.mtime);
+	sqlite3_bind_int64(st, 7, a.ctime);
+	rc = vf_catalog_run(st);
+	if (rc)
+		goto out;
+	rc = node_attr(v, ino, out, NULL);
+	if (!rc)
+		attr_apply_open(v, out);
+out:
+	vf_vault_unlock(v);
+	if (f)
+		vf_file_put(v, f);
+	return rc;
+}
+
+/* ---- extended attributes ----------------------------------------------- */
+
+int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
+		      uint64_t ino, const char *name, const void *value,
+		      size_t size, int flags)
+{
+	struct vf_attr a;
+	sqlite3_stmt *st;
+	int rc, exists;
+
+	if (v->readonly)
+		return -EROFS;
+	if (strlen(name) == 0 || strlen(name) > XATTR_NAME_MAX)
+		return -ERANGE;
+	if (size > XATTR_SIZE_MAX)
+		return -E2BIG;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	rc = node_attr(v, ino, &a, NULL);
+	if (rc)
+		goto fail;
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	exists = vf_catalog_row(st);
+	sqlite3_reset(st);
+	if (exists < 0) {
+		rc = exists;
+		goto fail;
+	}
+	if ((flags & XATTR_CREATE) && exists) {
+		rc = -EEXIST;
+		goto fail;
+	}
+	if ((flags & XATTR_REPLACE) && !exists) {
+		rc = -ENODATA;
+		goto fail;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_PUT);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, size ? value : "", (int)size,
+			  SQLITE_STATIC);
+	rc = vf_catalog_run(st);
+	if (!rc)
+		rc = node_ctime(v, ino, vf_clock_now());
+	if (rc)
+		goto fail;
+	rc = vf_catalog_commit(v->cat);
+	goto out;
+fail:
+	vf_catalog_rollback(v->cat);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
+			  uint64_t ino, const char *name, void *buf,
+			  size_t cap)
+{
+	sqlite3_stmt *st;
+	ssize_t rc;
+	int n;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		n = sqlite3_column_bytes(st, 0);
+		if (cap == 0)
+			rc = n;
+		else if ((size_t)n > cap)
+			rc = -ERANGE;
+		else {
+			if (n)
+				memcpy(buf, sqlite3_column_blob(st, 0),
+				       (size_t)n);
+			rc = n;
+		}
+	} else if (rc == 0) {
+		rc = -ENODATA;
+	}
+	sqlite3_reset(st);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
+			   uint64_t ino, char *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	size_t used = 0;
+	ssize_t rc;
+	int n;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_LIST);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	while ((rc = vf_catalog_row(st)) == 1) {
+		n = sqlite3_column_bytes(st, 0);
+		if (cap && used + (size_t)n + 1 > cap) {
+			rc = -ERANGE;
+			break;
+		}
+		if (cap) {
+			memcpy(buf + used, sqlite3_column_blob(st, 0),
+			       (size_t)n);
+			buf[used + (size_t)n] = '\0';
+		}
+		used += (size_t)n + 1;
+	}
+	sqlite3_reset(st);
+	if (rc == 0)
+		rc = (ssize_t)used;
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
+			 uint64_t ino, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (v->readonly)
+		return -EROFS;
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_run(st);
+	if (!rc && sqlite3_changes(v->cat->db) == 0)
+		rc = -ENODATA;
+	if (!rc)
+		rc = node_ctime(v, ino, vf_clock_now());
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_statfs(struct vf_vault *v, struct statvfs *out)
+{
+	struct statvfs st;
+
+	if (statvfs(v->dir, &st) < 0)
+		return -errno;
+	st.f_namemax = VF_NAME_MAX;
+	*out = st;
+	return 0;
+}
+
+/* ---- check and status -------------------------------------------------- */
+
+/* Writes the live path of node ino (or a description) into buf. */
+static void node_path(struct vf_vault *v, uint64_t ino, char *buf, size_t cap)
+{
+	char tmp[VF_PATH_MAX + 1];
+	size_t len = 0;
+	int depth = 0;
+
+	buf[0] = '\0';
+	tmp[0] = '\0';
+	while (ino != VF_ROOT_INO && depth++ < 4096) {
+		sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
+		int n;
+
+		if (!st || (sqlite3_bind_int64(st, 1, (int64_t)ino),
+			    vf_catalog_row(st)) != 1) {
+			if (st)
+				sqlite3_reset(st);
+			snprintf(buf, cap, "(deleted file, node %llu)",
+				 (unsigned long long)ino);
+			return;
+		}
+		n = sqlite3_column_bytes(st, 1);
+		if (len + (size_t)n + 1 >= sizeof(tmp)) {
+			sqlite3_reset(st);
+			break;
+		}
+		memmove(tmp + n + 1, tmp, len + 1);
+		tmp[0] = '/';
+		memcpy(tmp + 1, sqlite3_column_blob(st, 1), (size_t)n);
+		len += (size_t)n + 1;
+		ino = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	snprintf(buf, cap, "%s", len ? tmp : "/");
+}
+
+static void report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
+			 vf_check_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	char path[VF_PATH_MAX + 64];
+	uint64_t *nodes = NULL;
+	size_t n = 0, cap = 0, i;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_NODES_OF_CHUNK);
+	if (st) {
+		sqlite3_bind_int64(st, 1, chunk);
+		while (vf_catalog_row(st) == 1) {
+			if (n == cap) {
+				uint64_t *p = realloc(nodes, (cap ? cap * 2 :
+								    8) *
+								   sizeof(*p));
+				if (!p)
+					break;
+				nodes = p;
+				cap = cap ? cap * 2 : 8;
+			}
+			nodes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+		}
+		sqlite3_reset(st);
+	}
+	for (i = 0; i < n; i++) {
+		node_path(v, nodes[i], path, sizeof(path));
+		vf_vault_unlock(v);
+		cb(arg, path, what);
+		vf_vault_lock(v);
+	}
+	vf_vault_unlock(v);
+	free(nodes);
+}
+
+int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
+		   void *arg)
+{
+	struct {
+		int64_t id;
+		uint8_t cid[VF_CHUNK_ID_BYTES];
+		struct vf_pack_loc loc;
+		uint32_t rlen;
+	} *batch = NULL;
+	uint8_t *sealed = NULL, *raw = NULL;
+	size_t cap = vf_pack_sealed_bound(VF_CHUNK_MAX) + VF_PACK_ENTRY_HDR;
+	int64_t last = 0;
+	int problems = 0, rc = 0;
+	size_t n, i;
+	sqlite3_stmt *st;
+
+	batch = calloc(256, sizeof(*batch));
+	sealed = malloc(cap);
+	raw = malloc(VF_CHUNK_MAX);
+	if (!batch || !sealed || !raw) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Extents whose chunk row is missing. */
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);
+	while (st && vf_catalog_row(st) == 1) {
+		char path[VF_PATH_MAX + 64];
+
+		node_path(v, (uint64_t)sqlite3_column_int64(st, 0), path,
+			  sizeof(path));
+		cb(arg, path, "references a chunk missing from the index");
+		problems++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	vf_vault_unlock(v);
+	for (;;) {
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_CHECK_CHUNKS);
+		n = 0;
+		if (st) {
+			sqlite3_bind_int64(st, 1, last);
+			while (n < 256 && vf_catalog_row(st) == 1) {
+				batch[n].id = sqlite3_column_int64(st, 0);
+				memset(batch[n].cid, 0, VF_CHUNK_ID_BYTES);
+				if (sqlite3_column_bytes(st, 1) ==
+				    VF_CHUNK_ID_BYTES)
+					memcpy(batch[n].cid,
+					       sqlite3_column_blob(st, 1),
+					       VF_CHUNK_ID_BYTES);
+				snprintf(batch[n].loc.pack,
+					 sizeof(batch[n].loc.pack), "%s",
+					 (const char *)sqlite3_column_text(st,
+									   2));
+				batch[n].loc.off =
+					(uint64_t)sqlite3_column_int64(st, 3);
+				batch[n].loc.len =
+					(uint32_t)sqlite3_column_int64(st, 4);
+				batch[n].rlen =
+					(uint32_t)sqlite3_column_int64(st, 5);
+				n++;
+			}
+			sqlite3_reset(st);
+		} else {
+			rc = -EIO;
+		}
+		vf_vault_unlock(v);
+		if (rc || n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			ssize_t r;
+			const char *what = NULL;
+
+			last = batch[i].id;
+			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
+			if (r < 0)
+				what = r == -ENOENT ? "pack missing" :
+						      "pack entry damaged "
+						      "(checksum mismatch)";
+			else if (read_data) {
+				r = vf_pack_decode(v->keys, batch[i].cid,
+						   sealed, (size_t)r, raw,
+						   VF_CHUNK_MAX);
+				if (r < 0)
+					what = "chunk fails authentication";
+				else if ((uint32_t)r != batch[i].rlen)
+					what = "chunk has the wrong length";
+			}
+			if (what) {
+				problems++;
+				report_chunk(v, batch[i].id, what, cb, arg);
+			}
+		}
+	}
+out:
+	free(batch);
+	free(sealed);
+	free(raw);
+	return rc ? rc : problems;
+}
+
+static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a,
+		     uint64_t *b)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*a = (uint64_t)sqlite3_column_int64(st, 0);
+		if (b)
+			*b = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+struct pack_sum {
+	struct vf_pack_io *io;
+	uint64_t bytes;
+};
+
+static int sum_pack(void *arg, const char *name)
+{
+	struct pack_sum *s = arg;
+	uint64_t sz;
+
+	if (s->io->ops->size(s->io, name, &sz) == 0)
+		s->bytes += sz;
+	return 0;
+}
+
+int vf_vault_status(struct vf_vault *v, struct vf_status *out)
+{
+	struct vf_status s;
+	struct pack_sum ps = { v->io, 0 };
+	struct stat st;
+	char *path;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	vf_vault_lock(v);
+	rc = count_row(v, VF_Q_STAT_FILES, &s.files, &s.logical_bytes);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_DIRS, &s.dirs, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_VERSIONS, &s.versions, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_CHUNKS, &s.chunks, NULL);
+	vf_vault_unlock(v);
+	if (rc)
+		return rc;
+	rc = v->io->ops->list(v->io, sum_pack, &ps);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
+	vf_vault_unlock(v);
+	s.stored_bytes = ps.bytes;
+	path = path_join(v->dir, VF_CATALOG_NAME);
+	if (path && stat(path, &st) == 0)
+		s.catalog_bytes = (uint64_t)st.st_size;
+	free(path);
+	sodium_bin2hex(s.vault_id, sizeof(s.vault_id), vf_keys_vault_id(v->keys),
+		       VF_VAULT_ID_BYTES);
+	*out = s;
+	return rc;
+}

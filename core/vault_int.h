@@ -1,0 +1,144 @@
+/*
+ * vault_int.h - private to vault.c and file.c: the vault handle, the open
+ * file table and the data path's internals.
+ *
+ * Locking: v->mu guards the catalog, the open-file table and the stream
+ * budget.  f->mu guards one open file's state.  Order: f->mu before v->mu;
+ * never take f->mu while holding v->mu.  Chunk encoding, pack I/O and
+ * decryption run with neither held where possible.
+ */
+#ifndef VF_VAULT_INT_H
+#define VF_VAULT_INT_H
+
+#include <pthread.h>
+
+#include "catalog.h"
+#include "chunker.h"
+#include "crypto.h"
+#include "pack.h"
+#include "pack_io.h"
+#include "vault.h"
+
+#define VF_SPOOL_BLOCK (64u << 10)
+
+/* One piece of a file's content. chunk > 0: catalog chunk row id; chunk
+ * < 0: -(index + 1) into the file's pending chunks; chunk 0: a hole. */
+struct vf_ext {
+	uint64_t off;
+	uint64_t len;
+	int64_t chunk;
+	uint32_t coff;
+};
+
+/* A chunk stored in a pack but not yet in the catalog (it is inserted by
+ * the commit that first references it). */
+struct vf_pending {
+	uint8_t cid[VF_CHUNK_ID_BYTES];
+	struct vf_pack_loc loc;
+	uint32_t rlen;
+	int64_t row; /* catalog id once inserted, else 0 */
+};
+
+/* A dirty 64 KiB block of an open file, held sealed in the spool. */
+struct vf_block {
+	uint64_t idx;  /* block number in the file */
+	uint64_t slot; /* slot in the spool file */
+};
+
+struct vf_file {
+	uint64_t ino;
+	int refs;
+	pthread_mutex_t mu;
+	struct vf_file *next; /* hash chain */
+
+	int loaded;          /* ext holds the committed extents */
+	int64_t version;     /* committed version id (0: none) */
+	uint64_t size;       /* current size, dirty data included */
+	int64_t mtime, ctime;
+	int dirty;
+	/* metadata changed while dirty, written by the commit */
+	int meta_dirty;
+	uint32_t mode, uid, gid;
+	int64_t atime;
+
+	struct vf_ext *ext;
+	size_t ext_cap, n_ext;
+
+	struct vf_pending *pend;
+	size_t n_pend, pend_cap;
+
+	struct vf_block *blk; /* sorted by idx */
+	size_t n_blk, blk_cap;
+
+	/* streaming: [stream_base, stream_end) arrives in order; bytes after
+	 * the last cut wait in sbuf */
+	int streaming;
+	uint64_t stream_end;
+	struct vf_chunker ck;
+	uint8_t *sbuf;
+	size_t sbuf_len, sbuf_cap;
+};
+
+struct vf_cache_ent {
+	int64_t chunk;
+	uint8_t *data;
+	uint32_t len;
+	int refs;
+	struct vf_cache_ent *prev, *next; /* LRU, most recent first */
+	struct vf_cache_ent *hnext;
+};
+
+struct vf_vault {
+	char *dir;
+	int lockfd;
+	int readonly;
+	struct vf_keys *keys;
+	struct vf_catalog *cat;
+	struct vf_pack_io *io;
+	struct vf_pack_io *inner_io; /* under a test fault wrapper */
+	struct vf_pack_writer *pw;
+	uint64_t gear[256];
+
+	pthread_mutex_t mu;
+	struct vf_file **files;
+	size_t files_cap;
+	size_t stream_bytes;
+
+	pthread_mutex_t cache_mu;
+	struct vf_cache_ent **cache_tab;
+	size_t cache_cap;
+	struct vf_cache_ent *lru_head, *lru_tail;
+	size_t cache_bytes;
+
+	pthread_mutex_t spool_mu;
+	int spool_fd;
+	uint64_t spool_slots;
+	uint64_t *spool_free;
+	size_t n_free, free_cap;
+};
+
+struct vf_handle {
+	struct vf_file *f;
+	int flags;
+};
+
+/* file.c */
+VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino,
+			struct vf_file **out);
+void vf_file_put(struct vf_vault *v, struct vf_file *f);
+/* Looks up an open file without creating it (v->mu held); NULL if none. */
+struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino);
+VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
+			     uint64_t size);
+VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
+VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
+			       struct vf_cache_ent **out);
+void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
+void vf_cache_free_all(struct vf_vault *v);
+void vf_spool_close(struct vf_vault *v);
+
+/* vault.c */
+void vf_vault_lock(struct vf_vault *v);
+void vf_vault_unlock(struct vf_vault *v);
+
+#endif

@@ -1,0 +1,366 @@
+# tests/lib/integration.sh - shared helpers for tests/integration/NNNN-*.sh.
+#
+# Sourced by each integration test (after `set -euo pipefail`).  It checks
+# that the test can run at all (root, a usable /dev/fuse, fusermount3, the
+# built binaries; exit 77 with a reason otherwise), makes a private temp
+# directory and installs a cleanup trap that unmounts, kills any daemon the
+# test started and removes everything, however the test ends.
+#
+# Variables set for the test:
+#   REPO VAULTCTL MOUNT_VAULTFS   repository root and the build/ binaries
+#   VF_TMP                        the test's temp directory (removed at exit)
+#   VAULT KS MNT                  vault dir, keystore dir, mountpoint (in VF_TMP)
+#   VF_PID VF_LOG                 daemon pid and log of the current mount
+#
+# Functions:
+#   vf_init [init args]           vaultctl init "$VAULT" --keystore "$KS" ...
+#   vf_mount [opt...]             mount.vaultfs -f in the background, wait for
+#                                 its ready line (no sleeping; 30 s timeout)
+#   vf_umount                     fusermount3 -u, daemon must exit 0 with a
+#                                 clean log
+#   vf_kill9                      kill -9 the daemon, detach the dead mount
+#   vf_remount [opt...]           vf_umount; vf_mount
+#   fail MSG / skip MSG           exit 1 / exit 77 with a reason
+#   assert_eq WANT GOT [WHAT]     string equality
+#   same_tree SRC DST             contents and metadata must match
+#                                 (SAME_TREE_NS=0: mtimes in whole seconds;
+#                                 SAME_TREE_MTIME=0: mtimes not compared)
+#   save_tree DIR NAME            record DIR's state (as same_tree sees it)
+#   check_tree DIR NAME           DIR must still be in the recorded state
+#   make_fixture_tree DIR [nosocket]
+#                                 a small tree with every kind of metadata
+#   vault_bytes                   du -sb of the vault directory
+#   is_mounted DIR                DIR is a mountpoint (per mountinfo; works
+#                                 on dead FUSE mounts too)
+#   log MSG                       progress line on stderr
+#   $PYTHON                       the python3 to run snippets with
+#
+# Tests run as root; nothing here uses sudo.  File descriptor 9 is used
+# internally by vf_mount; tests should not use it.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VAULTCTL=$REPO/build/vaultctl
+MOUNT_VAULTFS=$REPO/build/mount.vaultfs
+VF_TEST=$(basename "$0" .sh)
+export LC_ALL=C
+# The system python (a version manager's shim on PATH can take a second per
+# start).
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3) || PYTHON=python3
+
+log() { printf '%s: %s\n' "$VF_TEST" "$*" >&2; }
+fail() {
+	printf 'FAIL %s: %s\n' "$VF_TEST" "$*" >&2
+	exit 1
+}
+skip() {
+	printf 'SKIP %s: %s\n' "$VF_TEST" "$*" >&2
+	exit 77
+}
+
+# Gate on capabilities, not versions (STYLE §9).
+[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts and chown)"
+[ -c /dev/fuse ] || skip "/dev/fuse is missing"
+{ exec 8<>/dev/fuse; } 2>/dev/null || skip "/dev/fuse cannot be opened"
+exec 8>&-
+command -v fusermount3 >/dev/null || skip "fusermount3 is not installed (apt-get install fuse3)"
+[ -x "$VAULTCTL" ] || fail "$VAULTCTL is not built (run make)"
+[ -x "$MOUNT_VAULTFS" ] || fail "$MOUNT_VAULTFS is not built (run make)"
+
+VF_TMP=$(mktemp -d /tmp/vaultfs-"$VF_TEST".XXXXXX)
+VAULT=$VF_TMP/vault
+KS=$VF_TMP/keys
+MNT=$VF_TMP/mnt
+mkdir "$MNT"
+VF_PID=
+VF_LOG=
+VF_NMOUNT=0
+VF_LOGS=()
+VF_EXTRA_MOUNTS=()
+
+is_mounted() {
+	local d
+	d=$(realpath -m -- "$1")
+	awk -v d="$d" '$5 == d { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# A child is finished when /proc says so or it is a zombie (kill -0 still
+# succeeds on zombies, so it cannot be used here).
+pid_running() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+vf_detach() {
+	local d=$1
+	is_mounted "$d" || return 0
+	fusermount3 -u "$d" 2>/dev/null || fusermount3 -u -z "$d" 2>/dev/null ||
+		umount -l "$d" 2>/dev/null || true
+}
+
+vf_cleanup() {
+	local rc=$? d l
+	set +e
+	trap - EXIT INT TERM
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for l in "${VF_LOGS[@]}"; do
+			[ -s "$l" ] || continue
+			echo "--- tail of daemon log $(basename "$l") ---" >&2
+			tail -n 30 "$l" >&2
+		done
+	fi
+	cd / || true
+	for d in "${VF_EXTRA_MOUNTS[@]}" "$MNT"; do
+		vf_detach "$d"
+	done
+	if [ -n "$VF_PID" ]; then
+		kill -9 "$VF_PID" 2>/dev/null
+		wait "$VF_PID" 2>/dev/null
+	fi
+	# Background jobs the test left (copy loops and the like).
+	for l in $(jobs -p); do kill -9 "$l" 2>/dev/null; done
+	wait 2>/dev/null
+	for d in "${VF_EXTRA_MOUNTS[@]}" "$MNT"; do
+		is_mounted "$d" && umount -l "$d" 2>/dev/null
+	done
+	rm -rf --one-file-system "$VF_TMP"
+	exit "$rc"
+}
+trap vf_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+vault_bytes() {
+	du -sb "$VAULT" | cut -f1
+}
+
+vf_init() {
+	"$VAULTCTL" init "$VAULT" --keystore "$KS" "$@" ||
+		fail "vaultctl init $VAULT $* failed"
+}
+
+# vf_mount [opt...]: mount $VAULT on $MNT with -f in the background.  The
+# daemon writes "ok" to VAULTFS_READY_FD once the mount is live; a daemon that
+# dies first closes the fifo and the read returns at once.  Extra arguments
+# are -o options appended after keystore=.
+vf_mount() {
+	local opts="keystore=$KS" o line="" fifo=$VF_TMP/ready.fifo
+	for o in "$@"; do opts+=",$o"; done
+	[ -z "$VF_PID" ] || fail "vf_mount: a daemon (pid $VF_PID) is already running"
+	VF_NMOUNT=$((VF_NMOUNT + 1))
+	VF_LOG=$VF_TMP/daemon.$VF_NMOUNT.log
+	VF_LOGS+=("$VF_LOG")
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	VAULTFS_READY_FD=9 "$MOUNT_VAULTFS" "$VAULT" "$MNT" -f -o "$opts" \
+		9>"$fifo" </dev/null >"$VF_LOG" 2>&1 &
+	VF_PID=$!
+	exec 9<"$fifo"
+	IFS= read -r -t 30 -u 9 line || true
+	exec 9<&-
+	rm -f "$fifo"
+	if [ "$line" != ok ]; then
+		local why="no ready line within 30 s"
+		pid_running "$VF_PID" || why="daemon exited before it was ready"
+		kill -9 "$VF_PID" 2>/dev/null
+		wait "$VF_PID" 2>/dev/null
+		VF_PID=
+		vf_detach "$MNT"
+		fail "mount.vaultfs -o $opts: $why (got '$line')"
+	fi
+	is_mounted "$MNT" || fail "mount.vaultfs said ok but $MNT is not mounted"
+}
+
+vf_check_log() {
+	local l=${1:-$VF_LOG}
+	if grep -E -n 'ERROR|AddressSanitizer|runtime error|LeakSanitizer' "$l" >&2; then
+		fail "daemon log $(basename "$l") has errors (lines above)"
+	fi
+	return 0
+}
+
+# Wait up to $2 seconds (default 60) for child $1 to exit; its status in VF_RC.
+vf_wait_pid() {
+	local pid=$1 limit=$((${2:-60} * 10)) i=0
+	while pid_running "$pid"; do
+		i=$((i + 1))
+		if [ "$i" -gt "$limit" ]; then
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	VF_RC=0
+	wait "$pid" || VF_RC=$?
+	return 0
+}
+
+vf_umount() {
+	local i=0 err
+	[ -n "$VF_PID" ] || fail "vf_umount: no daemon running"
+	sync -f "$MNT" 2>/dev/null || true
+	# EBUSY right after the last close can be a release still in flight.
+	until err=$(fusermount3 -u "$MNT" 2>&1); do
+		i=$((i + 1))
+		[ "$i" -lt 20 ] || fail "fusermount3 -u $MNT: $err"
+		sleep 0.25
+	done
+	local pid=$VF_PID
+	VF_PID=
+	vf_wait_pid "$pid" 120 || fail "daemon $pid did not exit within 120 s of unmount"
+	[ "$VF_RC" = 0 ] || fail "daemon exited with status $VF_RC after a clean unmount"
+	is_mounted "$MNT" && fail "$MNT still mounted after unmount"
+	vf_check_log
+}
+
+vf_remount() {
+	vf_umount
+	vf_mount "$@"
+}
+
+vf_kill9() {
+	[ -n "$VF_PID" ] || fail "vf_kill9: no daemon running"
+	kill -9 "$VF_PID"
+	wait "$VF_PID" 2>/dev/null || true
+	VF_PID=
+	fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+	is_mounted "$MNT" && fail "dead mount $MNT could not be detached"
+	return 0
+}
+
+# tree_manifest DIR: one line per entry, sorted by path:
+#   path type mode uid gid mtime size target     (size for non-directories,
+#   device numbers for b/c, symlink target for l; the root has no times)
+# then "link path -> leader" for every hard-link group inside DIR, so that
+# links to files outside DIR do not matter.  SAME_TREE_NS=0 compares mtimes
+# in whole seconds (for tools that keep no more).
+tree_manifest() {
+	local dir=$1 ns=${SAME_TREE_NS:-1}
+	(
+		cd "$dir"
+		find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%T@\t%s\t%l\n' |
+			awk -F'\t' -v OFS='\t' -v ns="$ns" -v mt="${SAME_TREE_MTIME:-1}" '{
+				if (!ns) sub(/\.[0-9]*$/, "", $6)
+				if (!mt) $6 = "-"
+				if ($2 == "d") $7 = "-"
+				print
+			}' | sort
+		find . -maxdepth 0 -printf 'ROOT\t%y\t%m\t%U\t%G\n'
+		find . -mindepth 1 \( -type b -o -type c \) -exec stat -c 'dev %n %t:%T' {} + | sort
+		find . -mindepth 1 ! -type d -links +1 -printf '%i\t%P\n' | sort -t$'\t' -k2 |
+			awk -F'\t' '{ if ($1 in lead) { print "link " $2 " -> " lead[$1] } else lead[$1] = $2 }' | sort
+	)
+}
+
+tree_sums() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+tree_xattrs() {
+	(cd "$1" && getfattr -R -h -d -m - -e hex . 2>/dev/null) | grep -v '^$' || true
+}
+
+# same_tree SRC DST: contents (sha256), metadata and xattrs must be identical.
+same_tree() {
+	local src=$1 dst=$2 what d=$VF_TMP/same_tree
+	mkdir -p "$d"
+	[ -d "$src" ] || fail "same_tree: $src is not a directory"
+	[ -d "$dst" ] || fail "same_tree: $dst is not a directory"
+	for what in manifest sums xattrs; do
+		"tree_$what" "$src" >"$d/src.$what" || fail "same_tree: $what of $src failed"
+		"tree_$what" "$dst" >"$d/dst.$what" || fail "same_tree: $what of $dst failed"
+		if ! diff -u "$d/src.$what" "$d/dst.$what" >"$d/diff.$what"; then
+			head -n 40 "$d/diff.$what" >&2
+			fail "same_tree $src $dst: $what differ ($(grep -c '^[-+][^-+]' "$d/diff.$what") lines)"
+		fi
+	done
+	log "same_tree $src $dst: $(wc -l <"$d/src.sums") files identical"
+}
+
+# save_tree DIR NAME / check_tree DIR NAME: the state of a tree (the same
+# views same_tree compares) before and after an unmount and mount.
+save_tree() {
+	local d=$VF_TMP/saved.$2 what
+	mkdir -p "$d"
+	for what in manifest sums xattrs; do
+		"tree_$what" "$1" >"$d/$what" || fail "save_tree: $what of $1 failed"
+	done
+}
+
+check_tree() {
+	local d=$VF_TMP/saved.$2 what
+	[ -d "$d" ] || fail "check_tree: nothing saved as $2"
+	for what in manifest sums xattrs; do
+		"tree_$what" "$1" >"$d/$what.now" || fail "check_tree: $what of $1 failed"
+		if ! diff -u "$d/$what" "$d/$what.now" >"$d/$what.diff"; then
+			head -n 40 "$d/$what.diff" >&2
+			fail "$1 changed since save_tree $2: $what differ"
+		fi
+	done
+	log "check_tree $1: same as saved $2 ($(wc -l <"$d/sums") files)"
+}
+
+# make_fixture_tree DIR [nosocket]: every kind of entry and metadata cp -a,
+# rsync -aHAX and tar --xattrs keep: sizes from 0 to several chunks, a
+# sparse file, odd modes (setuid, setgid, sticky, 0000), foreign owners,
+# nanosecond mtimes, relative/absolute/dangling symlinks, hard links within
+# the tree, a fifo, device nodes, a socket (tar skips sockets: "nosocket"),
+# xattrs in the user and trusted namespaces (binary values too), and names
+# with spaces, UTF-8 and 255 bytes.
+make_fixture_tree() {
+	local d=$1 long
+	mkdir -p "$d/sub/deeper" "$d/sticky" "$d/setgid" "$d/empty dir"
+	: >"$d/empty"
+	printf x >"$d/one-byte"
+	head -c 4096 /dev/urandom >"$d/4k"
+	head -c $((3 * 1024 * 1024 + 17)) /dev/urandom >"$d/sub/3m-random"
+	head -c 2000000 < <(yes 'compressible text line for the fixture tree') >"$d/sub/text-2m"
+	truncate -s 8M "$d/sparse"
+	printf 'middle' | dd of="$d/sparse" bs=1 seek=4194304 conv=notrunc status=none
+	printf 'hello\n' >"$d/name with spaces.txt"
+	printf 'utf8\n' >"$d/sub/ünïcødé-файл-名前.txt"
+	long=$(printf 'L%.0s' $(seq 1 251))
+	printf 'long\n' >"$d/sub/$long.txt"
+	printf 'linked content\n' >"$d/hard-a"
+	ln "$d/hard-a" "$d/hard-b"
+	ln "$d/hard-a" "$d/sub/hard-c"
+	ln -s hard-a "$d/sym-rel"
+	ln -s /etc/hostname "$d/sym-abs"
+	ln -s does/not/exist "$d/sym-dangling"
+	ln -s sub "$d/sym-dir"
+	mkfifo "$d/fifo"
+	mknod "$d/chardev" c 1 3
+	mknod "$d/blockdev" b 7 200
+	if [ "${2:-}" != nosocket ]; then
+		"$PYTHON" -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/socket"
+	fi
+	printf '#!/bin/sh\n' >"$d/setuid"
+	chmod 4755 "$d/setuid"
+	printf 'secret\n' >"$d/mode-0000"
+	chmod 0000 "$d/mode-0000"
+	chmod 0640 "$d/4k"
+	chmod 1777 "$d/sticky"
+	chmod 2775 "$d/setgid"
+	chown 1234:5678 "$d/4k" "$d/setgid"
+	chown -h 4321:8765 "$d/sym-rel"
+	chown 0:100 "$d/sub/3m-random"
+	setfattr -n user.comment -v 'fixture comment' "$d/4k"
+	setfattr -n user.binary -v 0x00ff00fe7f "$d/4k"
+	setfattr -n user.empty "$d/one-byte"
+	setfattr -n user.dir -v 'on a directory' "$d/sub"
+	setfattr -n trusted.root-only -v 'trusted value' "$d/sub/3m-random"
+	setfattr -h -n trusted.on-link -v 'link xattr' "$d/sym-abs"
+	setfattr -n user.big -v "$(head -c 3000 /dev/zero | tr '\0' 'v')" "$d/empty"
+	# Times last, deepest first, so that directory mtimes stick.
+	find "$d" -depth ! -type d -exec touch -h -d '2001-02-03 04:05:06.123456789' {} +
+	touch -h -d '1999-12-31 23:59:59.987654321' "$d/sym-rel" "$d/sub/3m-random"
+	touch -d '2038-01-19 03:14:08.5' "$d/one-byte"
+	touch -d '1969-12-31 23:59:58' "$d/empty"
+	find "$d" -depth -type d -exec touch -d '2010-05-06 07:08:09.000000001' {} +
+}

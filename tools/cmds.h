@@ -1,0 +1,58 @@
+/*
+ * cmds.h - the vaultctl command table, shared by the vaultctl binary
+ * (offline, against a vault directory) and the daemon (online, for a
+ * request on the control socket).  A command parses its arguments, makes
+ * one core call and prints: data to out, errors (one line) to err.
+ * Returns the exit code: 0 ok, 1 refused or failed, 2 usage.
+ */
+#ifndef VF_CMDS_H
+#define VF_CMDS_H
+
+#include <stdio.h>
+
+#include "vault.h"
+
+struct vf_cmd_ctx {
+	struct vf_vault *v;        /* open vault (never NULL when run) */
+	struct vf_caller caller;   /* from SO_PEERCRED or the offline root */
+	int online;                /* 1 when run by the daemon */
+	FILE *out, *err;
+};
+
+/* Runs argv (argv[0] is the group, e.g. "check" or "role"; TARGET already
+ * removed) against ctx.  Returns the exit code. */
+int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv);
+
+/* 1 when the command needs no open vault (init, help, guard keygen...). */
+int vf_cmds_is_standalone(const char *group);
+
+/* Where a command line stands, from vf_cmds_locate. */
+struct vf_cmd_info {
+	int target;     /* index of TARGET in argv; -1 for a standalone command */
+	int open_flags; /* vf_vault_open flags for offline use (VF_OPEN_RDONLY) */
+};
+
+/* Finds the command of argv (argv[0] is the group, TARGET still in place)
+ * without running it.  Returns 0 and fills *info; 2 on a usage error (an
+ * unknown group or verb, a missing TARGET: the usage lines are printed to
+ * err); 1 when the command is not available in this version (one line to
+ * err).  Any thread. */
+int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err);
+
+/* Runs a standalone command (argv[0] is its group).  Returns the exit code.
+ * Called by vaultctl only, never by the daemon. */
+int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err);
+
+/* Takes the key options (--passphrase-file, --key-file, --key-command,
+ * --keystore; "--opt VALUE" or "--opt=VALUE") out of argv, shifting the
+ * rest down and updating *argc; scanning stops at "--".  o's strings point
+ * into argv (borrowed).  Returns 0, or 2 on a usage error (one line to err,
+ * no usage line: the caller prints it with vf_cmds_usage). */
+int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
+			  FILE *err);
+
+/* Prints "usage: ..." for the command of argv (all verbs of its group when
+ * the verb is missing or unknown, the general line when the group is). */
+void vf_cmds_usage(FILE *err, int argc, char **argv);
+
+#endif

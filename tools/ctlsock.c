@@ -1,0 +1,688 @@
+/*
+ * ctlsock.c - the daemon's control socket (listener) and vaultctl's side
+ * of it (client).  Wire format and socket path: see ctlsock.h.
+ *
+ * Listener: one thread polls the listening socket and a stop pipe; each
+ * accepted connection gets a detached thread, at most CONN_MAX at once
+ * (the accept thread waits for a free slot before accepting more).  A
+ * connection thread reads the caller from SO_PEERCRED - the only source
+ * of identity, whatever the request says - reads the request under size
+ * limits and a receive timeout, runs it with vf_cmds_run and streams the
+ * command's stdout and stderr back as frames while it runs (FILEs made
+ * with fopencookie), then the exit frame.
+ *
+ * Invariants: every socket write uses MSG_NOSIGNAL (a client that goes
+ * away must not kill the daemon with SIGPIPE); the listener's threads
+ * block all signals (the FUSE session's handlers run elsewhere);
+ * vf_ctlsock_stop returns only when no connection thread is left.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cmds.h"
+#include "ctlsock.h"
+
+#define CONN_MAX 8
+#define REQ_MAX VF_CTLSOCK_REQ_MAX
+#define ARGC_MAX VF_CTLSOCK_ARGC_MAX
+#define IO_TIMEOUT_S 10
+
+enum { FRAME_OUT = 1, FRAME_ERR = 2, FRAME_EXIT = 3 };
+
+struct vf_ctlsock {
+	struct vf_vault *v;  /* borrowed */
+	int fd;              /* listening socket */
+	int stop[2];         /* pipe: a byte in stop[0] ends the accept loop */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* running changed, or stopping set */
+	unsigned running;    /* connection threads alive */
+	int cfd[CONN_MAX];   /* their sockets (-1: free slot), under lock */
+	int stopping;
+	dev_t dev;           /* the socket file we bound, to unlink only it */
+	ino_t ino;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct conn {
+	struct vf_ctlsock *s;
+	int fd;
+	int slot; /* index in s->cfd */
+	int dead; /* a write failed: the client is gone */
+};
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8 & 0xff;
+	p[2] = v >> 16 & 0xff;
+	p[3] = v >> 24 & 0xff;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Sends all of buf; returns 0 or -errno. */
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes; returns 0, -ECONNRESET at end of stream, or
+ * -errno (-ETIMEDOUT when SO_RCVTIMEO ran out). */
+static int recv_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = recv(fd, p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_frame(int fd, int kind, const void *data, uint32_t len)
+{
+	unsigned char hdr[5];
+	int rc;
+
+	hdr[0] = (unsigned char)kind;
+	put_u32(hdr + 1, len);
+	rc = send_all(fd, hdr, sizeof(hdr));
+	if (!rc && len)
+		rc = send_all(fd, data, len);
+	return rc;
+}
+
+int vf_ctlsock_path(const char *mountpoint, char *buf, size_t cap)
+{
+	unsigned char h[16];
+	char hex[2 * sizeof(h) + 1];
+	char *real;
+	int n;
+
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	real = realpath(mountpoint, NULL);
+	if (!real)
+		return -errno;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)real,
+			   strlen(real), NULL, 0);
+	free(real);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	n = snprintf(buf, cap, "%s/%s.sock", VF_CTLSOCK_DIR, hex);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- listener --------------------------------------------------------- */
+
+static ssize_t cookie_write(struct conn *c, int kind, const char *buf,
+			    size_t len)
+{
+	size_t off = 0, part;
+
+	if (c->dead)
+		return (ssize_t)len; /* nobody listens; let the command finish */
+	while (off < len) {
+		part = len - off > REQ_MAX ? REQ_MAX : len - off;
+		if (send_frame(c->fd, kind, buf + off, (uint32_t)part) < 0) {
+			c->dead = 1;
+			return (ssize_t)len;
+		}
+		off += part;
+	}
+	return (ssize_t)len;
+}
+
+static ssize_t cookie_out(void *c, const char *buf, size_t len)
+{
+	return cookie_write(c, FRAME_OUT, buf, len);
+}
+
+static ssize_t cookie_err(void *c, const char *buf, size_t len)
+{
+	return cookie_write(c, FRAME_ERR, buf, len);
+}
+
+static void free_argv(int argc, char **argv)
+{
+	int i;
+
+	if (!argv)
+		return;
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* Reads a request; returns 0 with *argcp and *argvp (caller frees with
+ * free_argv) or -errno: -E2BIG over the limits, -EBADMSG malformed. */
+static int read_request(int fd, int *argcp, char ***argvp)
+{
+	unsigned char b[4];
+	char **argv = NULL;
+	uint32_t argc, len, i;
+	size_t total = 4;
+	int rc;
+
+	rc = recv_all(fd, b, 4);
+	if (rc)
+		return rc;
+	argc = get_u32(b);
+	if (argc == 0)
+		return -EBADMSG;
+	if (argc > ARGC_MAX)
+		return -E2BIG;
+	argv = calloc((size_t)argc + 1, sizeof(*argv));
+	if (!argv)
+		return -ENOMEM;
+	for (i = 0; i < argc; i++) {
+		rc = recv_all(fd, b, 4);
+		if (rc)
+			goto fail;
+		len = get_u32(b);
+		if (len > REQ_MAX || total + 4 + len > REQ_MAX) {
+			rc = -E2BIG;
+			goto fail;
+		}
+		total += 4 + (size_t)len;
+		argv[i] = malloc((size_t)len + 1);
+		if (!argv[i]) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		rc = recv_all(fd, argv[i], len);
+		if (rc)
+			goto fail;
+		argv[i][len] = '\0';
+		if (memchr(argv[i], '\0', len)) {
+			rc = -EBADMSG;
+			goto fail;
+		}
+	}
+	*argcp = (int)argc;
+	*argvp = argv;
+	return 0;
+fail:
+	free_argv((int)argc, argv);
+	return rc;
+}
+
+/* Runs one request of c's client; returns the exit code. */
+static int serve_request(struct conn *c, struct vf_caller *who, int argc,
+			 char **argv, FILE *out, FILE *err)
+{
+	struct vf_cmd_ctx ctx = {
+		.v = c->s->v,
+		.caller = *who,
+		.online = 1,
+		.out = out,
+		.err = err,
+	};
+	struct vf_cmd_info info;
+	int i, rc;
+
+	rc = vf_cmds_locate(argc, argv, &info, err);
+	if (rc)
+		return rc;
+	if (info.target < 0) {
+		fprintf(err, "vaultctl: '%s' does not run through the daemon\n",
+			argv[0]);
+		return 2;
+	}
+	/* The client found this daemon through TARGET: drop it. */
+	free(argv[info.target]);
+	for (i = info.target; i < argc; i++)
+		argv[i] = argv[i + 1];
+	return vf_cmds_run(&ctx, argc - 1, argv);
+}
+
+static void *conn_main(void *arg)
+{
+	static const cookie_io_functions_t out_io = { .write = cookie_out };
+	static const cookie_io_functions_t err_io = { .write = cookie_err };
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	struct conn *c = arg;
+	struct vf_ctlsock *s = c->s;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	struct vf_caller who;
+	FILE *out = NULL, *err = NULL;
+	char **argv = NULL;
+	unsigned char code[4];
+	const char *why;
+	int argc = 0, rc;
+
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Identity comes from the kernel, never from the request. */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0 ||
+	    credlen != sizeof(cred))
+		goto done;
+	who.uid = cred.uid;
+	who.gid = cred.gid;
+	who.pid = cred.pid;
+
+	out = fopencookie(c, "w", out_io);
+	err = fopencookie(c, "w", err_io);
+	if (!out || !err)
+		goto done;
+	setvbuf(err, NULL, _IOLBF, 0);
+
+	rc = read_request(c->fd, &argc, &argv);
+	if (rc < 0) {
+		if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+			goto done;
+		why = rc == -E2BIG ? "request too large" :
+		      rc == -ENOMEM ? "out of memory" : "malformed request";
+		fprintf(err, "vaultctl: control socket: %s\n", why);
+		rc = 1;
+	} else {
+		rc = serve_request(c, &who, argc, argv, out, err);
+	}
+	fflush(out);
+	fflush(err);
+	put_u32(code, (uint32_t)rc);
+	if (!c->dead)
+		send_frame(c->fd, FRAME_EXIT, code, sizeof(code));
+done:
+	if (out)
+		fclose(out);
+	if (err)
+		fclose(err);
+	free_argv(argc, argv);
+	pthread_mutex_lock(&s->lock);
+	s->cfd[c->slot] = -1;
+	s->running--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	close(c->fd);
+	free(c);
+	return NULL;
+}
+
+/* Starts a thread with every signal blocked. */
+static int spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int rc;
+
+	rc = pthread_attr_init(&attr);
+	if (rc)
+		return -rc;
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -rc;
+}
+
+static void *accept_main(void *arg)
+{
+	struct vf_ctlsock *s = arg;
+	struct pollfd pfd[2];
+	struct conn *c;
+	pthread_t t;
+	int fd;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (s->running >= CONN_MAX && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		pthread_mutex_unlock(&s->lock);
+
+		pfd[0] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = s->stop[0], .events = POLLIN };
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			break;
+		if (!pfd[0].revents)
+			continue;
+		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			/* EMFILE and friends: back off instead of spinning. */
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != ECONNABORTED)
+				poll(NULL, 0, 100);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->s = s;
+		c->fd = fd;
+		pthread_mutex_lock(&s->lock);
+		for (c->slot = 0; s->cfd[c->slot] >= 0; c->slot++)
+			; /* running < CONN_MAX: a slot is free */
+		s->cfd[c->slot] = fd;
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		if (spawn(&t, 1, conn_main, c) < 0) {
+			pthread_mutex_lock(&s->lock);
+			s->cfd[c->slot] = -1;
+			s->running--;
+			pthread_mutex_unlock(&s->lock);
+			close(fd);
+			free(c);
+		}
+	}
+	return NULL;
+}
+
+/* Is anybody answering on the socket at path? */
+static int socket_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Creates VF_CTLSOCK_DIR if missing; refuses one that others may write. */
+static int make_dir(char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(VF_CTLSOCK_DIR, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create '%s': %s",
+			 VF_CTLSOCK_DIR, strerror(errno));
+		return -errno;
+	}
+	if (lstat(VF_CTLSOCK_DIR, &st) < 0) {
+		snprintf(err, errlen, "cannot stat '%s': %s", VF_CTLSOCK_DIR,
+			 strerror(errno));
+		return -errno;
+	}
+	/* Whoever can write there could swap our socket for theirs. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		snprintf(err, errlen, "unsafe control socket directory '%s': must be a directory owned by uid %lu and writable only by it",
+			 VF_CTLSOCK_DIR, (unsigned long)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+int vf_ctlsock_start(struct vf_vault *v, const char *mountpoint,
+		     struct vf_ctlsock **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vf_ctlsock *s;
+	struct stat st;
+	int i, rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "control socket: out of memory");
+		return -ENOMEM;
+	}
+	s->v = v;
+	s->fd = -1;
+	for (i = 0; i < CONN_MAX; i++)
+		s->cfd[i] = -1;
+	s->stop[0] = s->stop[1] = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+
+	rc = vf_ctlsock_path(mountpoint, s->path, sizeof(s->path));
+	if (rc < 0) {
+		snprintf(err, errlen, "control socket for '%s': %s", mountpoint,
+			 strerror(-rc));
+		goto fail;
+	}
+	rc = make_dir(err, errlen);
+	if (rc < 0)
+		goto fail;
+	if (lstat(s->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control socket '%s' exists and is not a socket",
+				 s->path);
+			rc = -EEXIST;
+			goto fail;
+		}
+		if (socket_answers(s->path)) {
+			snprintf(err, errlen, "mountpoint '%s' is already served by another vaultfs daemon",
+				 mountpoint);
+			rc = -EADDRINUSE;
+			goto fail;
+		}
+		unlink(s->path); /* stale: its daemon is gone */
+	}
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->path);
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot bind control socket '%s': %s",
+			 s->path, strerror(errno));
+		goto fail;
+	}
+	/* Anyone may connect: roles decide (SPEC 6), identity is PEERCRED. */
+	if (chmod(s->path, 0666) < 0 || lstat(s->path, &st) < 0 ||
+	    listen(s->fd, 16) < 0 || pipe2(s->stop, O_CLOEXEC) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot set up control socket '%s': %s",
+			 s->path, strerror(errno));
+		unlink(s->path);
+		goto fail;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	rc = spawn(&s->thread, 0, accept_main, s);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start control socket thread: %s",
+			 strerror(-rc));
+		unlink(s->path);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->stop[0] >= 0)
+		close(s->stop[0]);
+	if (s->stop[1] >= 0)
+		close(s->stop[1]);
+	if (s->fd >= 0)
+		close(s->fd);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return rc;
+}
+
+void vf_ctlsock_stop(struct vf_ctlsock *s)
+{
+	struct stat st;
+	ssize_t n;
+	int i;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	do
+		n = write(s->stop[1], "x", 1);
+	while (n < 0 && errno == EINTR);
+	shutdown(s->fd, SHUT_RDWR);
+	pthread_join(s->thread, NULL);
+
+	/* A client that has not sent its request yet is not worth waiting
+	 * for; a command already running is (its answer is on the way). */
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < CONN_MAX; i++)
+		if (s->cfd[i] >= 0)
+			shutdown(s->cfd[i], SHUT_RD);
+	while (s->running)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+
+	/* Unlink only the socket we bound, not a successor's. */
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino)
+		unlink(s->path);
+	close(s->fd);
+	close(s->stop[0]);
+	close(s->stop[1]);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ---- client ----------------------------------------------------------- */
+
+/* Copies len bytes of a frame from fd to f. */
+static int relay(int fd, FILE *f, uint32_t len)
+{
+	char buf[65536];
+	size_t part;
+	int rc;
+
+	while (len) {
+		part = len > sizeof(buf) ? sizeof(buf) : len;
+		rc = recv_all(fd, buf, part);
+		if (rc)
+			return rc;
+		fwrite(buf, 1, part, f);
+		len -= (uint32_t)part;
+	}
+	if (f == stderr)
+		fflush(f);
+	return 0;
+}
+
+int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned char hdr[5], *req = NULL, *p;
+	size_t total = 4, len;
+	uint32_t flen;
+	int fd = -1, i, rc;
+
+	if (argc < 1 || argc > ARGC_MAX)
+		return -E2BIG;
+	for (i = 0; i < argc; i++) {
+		len = strlen(argv[i]);
+		if (len > REQ_MAX || total + 4 + len > REQ_MAX)
+			return -E2BIG;
+		total += 4 + len;
+	}
+	rc = vf_ctlsock_path(mountpoint, sa.sun_path, sizeof(sa.sun_path));
+	if (rc < 0)
+		return rc;
+	req = malloc(total);
+	if (!req)
+		return -ENOMEM;
+	p = req;
+	put_u32(p, (uint32_t)argc);
+	p += 4;
+	for (i = 0; i < argc; i++) {
+		len = strlen(argv[i]);
+		put_u32(p, (uint32_t)len);
+		memcpy(p + 4, argv[i], len);
+		p += 4 + len;
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		/* A socket nobody answers is a daemon that died. */
+		rc = errno == ECONNREFUSED ? -ENOENT : -errno;
+		goto out;
+	}
+	rc = send_all(fd, req, total);
+	if (rc)
+		goto out;
+	for (;;) {
+		rc = recv_all(fd, hdr, sizeof(hdr));
+		if (rc)
+			break;
+		flen = get_u32(hdr + 1);
+		if (hdr[0] == FRAME_OUT || hdr[0] == FRAME_ERR) {
+			rc = relay(fd, hdr[0] == FRAME_OUT ? stdout : stderr,
+				   flen);
+			if (rc)
+				break;
+		} else if (hdr[0] == FRAME_EXIT && flen == 4) {
+			rc = recv_all(fd, hdr, 4);
+			if (!rc)
+				rc = get_u32(hdr) > 255 ? 1 : (int)get_u32(hdr);
+			break;
+		} else {
+			rc = -EPROTO;
+			break;
+		}
+	}
+	/* A daemon that vanished mid-answer is not "no daemon". */
+	if (rc == -ENOENT)
+		rc = -EIO;
+out:
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	return rc;
+}

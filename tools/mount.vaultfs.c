@@ -1,0 +1,642 @@
+/*
+ * mount.vaultfs.c - the mount helper: mount(8) conventions around fs/.
+ *
+ *   mount.vaultfs VAULT MOUNTPOINT [-f] [-d] [-s] [-n] [-v] [-o OPTIONS]
+ *
+ * mount(8) runs it for `mount -t vaultfs` and for fstab lines of type
+ * vaultfs.  Order of work: parse; check the mountpoint; unless -f, fork
+ * (the parent only waits for a status line on a pipe and exits 0 on "ok"
+ * or prints the child's error and exits 1); open the vault; create the
+ * FUSE session and mount; start the control socket; signal readiness;
+ * serve until unmounted or signalled; then stop the control socket,
+ * unmount, close the vault and write the statistics.
+ *
+ * The vault is opened in the process that serves it, after the fork: its
+ * lock and its SQLite connection must not cross a fork.
+ *
+ * Invariant: nothing is left mounted when we exit, whatever failed, and the
+ * vault is closed (committing open files) on every path after it opened.
+ */
+#define FUSE_USE_VERSION 314
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "fs.h"
+#include "ctlsock.h"
+#include "vault.h"
+
+#define PROG "mount.vaultfs"
+#define READY_ENV "VAULTFS_READY_FD"
+
+struct mount_opts {
+	char *vault;		/* as given, and resolved when it exists */
+	char *mnt;		/* resolved */
+	struct vf_protector_opts po;
+	char *kopts;		/* kernel/libfuse options, fuse_opt style */
+	char *stats;		/* absolute path or NULL */
+	int ro;
+	int allow_other;
+	int foreground;
+	int debug;
+};
+
+/* Where failures go: the parent's pipe while daemonizing and not yet
+ * ready (status_fd), syslog once detached, stderr otherwise. */
+static int status_fd = -1;
+static int detached;
+
+static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status_fd >= 0) {
+		n = (int)strlen(msg);
+		if (write(status_fd, msg, (size_t)n) != n ||
+		    write(status_fd, "\n", 1) != 1)
+			detached = 1; /* the parent is gone: try syslog */
+		else
+			return;
+	}
+	if (detached)
+		syslog(LOG_ERR, "%s", msg);
+	fprintf(stderr, PROG ": %s\n", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " VAULT MOUNTPOINT [-f] [-d] [-o OPTIONS]\n");
+}
+
+static void VF_PRINTF(1, 2) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int add_kopt(struct mount_opts *o, const char *opt)
+{
+	if (fuse_opt_add_opt(&o->kopts, opt) != 0) {
+		fail("cannot parse options: %s", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+static int has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Makes a path that will be used after chdir("/") absolute. */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+	size_t n;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	n = strlen(cwd) + strlen(path) + 2;
+	out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
+}
+
+/* One option of -o; value options keep pointers into the -o buffer, which
+ * lives until exit. */
+static int parse_opt(struct mount_opts *o, char *opt)
+{
+	static const char *const kernel[] = {
+		"nosuid", "nodev", "noexec", "suid", "dev", "exec",
+	};
+	static const char *const dropped[] = {
+		"defaults", "auto", "noauto", "user", "nouser", "users",
+		"_netdev", "nofail", "default_permissions",
+	};
+	static const struct {
+		const char *prefix;
+		size_t off;
+	} paths[] = {
+		{ "passphrase_file=",
+		  offsetof(struct vf_protector_opts, passphrase_file) },
+		{ "key_file=", offsetof(struct vf_protector_opts, key_file) },
+		{ "key_command=",
+		  offsetof(struct vf_protector_opts, key_command) },
+		{ "keystore=", offsetof(struct vf_protector_opts, keystore) },
+	};
+	size_t i;
+
+	if (!*opt)
+		return 0;
+	if (!strcmp(opt, "ro") || !strcmp(opt, "rw")) {
+		o->ro = opt[1] == 'o';
+		return 0;
+	}
+	if (!strcmp(opt, "allow_other")) {
+		o->allow_other = 1;
+		return 0;
+	}
+	if (!strcmp(opt, "debug")) {
+		o->debug = 1;
+		return 0;
+	}
+	for (i = 0; i < VF_ARRAY_LEN(kernel); i++)
+		if (!strcmp(opt, kernel[i]))
+			return add_kopt(o, opt);
+	for (i = 0; i < VF_ARRAY_LEN(dropped); i++)
+		if (!strcmp(opt, dropped[i]))
+			return 0;
+	if (has_prefix(opt, "x-") || has_prefix(opt, "comment="))
+		return 0;
+	for (i = 0; i < VF_ARRAY_LEN(paths); i++) {
+		if (!has_prefix(opt, paths[i].prefix))
+			continue;
+		if (!opt[strlen(paths[i].prefix)]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		*(const char **)((char *)&o->po + paths[i].off) =
+			opt + strlen(paths[i].prefix);
+		return 0;
+	}
+	if (has_prefix(opt, "stats=") && opt[6]) {
+		free(o->stats);
+		o->stats = absolute(opt + 6);
+		if (!o->stats) {
+			fail("cannot parse options: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	usage_error("unknown mount option '%s'", opt);
+	return -1;
+}
+
+/* Splits a -o list on commas; "\," is a literal comma (for key_command). */
+static int parse_opts(struct mount_opts *o, char *list)
+{
+	char *opt = list, *r = list, *w = list;
+
+	for (;;) {
+		if (r[0] == '\\' && r[1] == ',') {
+			*w++ = ',';
+			r += 2;
+			continue;
+		}
+		if (*r == ',' || !*r) {
+			int end = !*r;
+
+			*w = '\0';
+			if (parse_opt(o, opt) != 0)
+				return -1;
+			if (end)
+				return 0;
+			opt = w = ++r;
+			continue;
+		}
+		*w++ = *r++;
+	}
+}
+
+/* mount(8) calls helpers as "SOURCE TARGET [-sfnv] [-N NS] [-o OPTS]
+ * [-t TYPE]", options possibly after the operands, so no getopt (whose
+ * permutation POSIXLY_CORRECT turns off).  -f is "fake" to mount(8) but
+ * foreground here, as the man page says; -s, -n and -v are ignored. */
+static int parse_args(struct mount_opts *o, int argc, char **argv)
+{
+	const char *pos[2];
+	int i, npos = 0, dashdash = 0;
+	const char *p;
+
+	for (i = 1; i < argc; i++) {
+		if (dashdash || argv[i][0] != '-' || !argv[i][1]) {
+			if (npos == 2) {
+				usage_error("unexpected argument '%s'",
+					    argv[i]);
+				return -1;
+			}
+			pos[npos++] = argv[i];
+			continue;
+		}
+		if (!strcmp(argv[i], "--")) {
+			dashdash = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		for (p = argv[i] + 1; *p; p++) {
+			char *val;
+
+			switch (*p) {
+			case 'f':
+				o->foreground = 1;
+				continue;
+			case 'd':
+				o->debug = 1;
+				continue;
+			case 's':
+			case 'n':
+			case 'v':
+				continue;
+			case 'o':
+			case 't':
+				break;
+			default:
+				usage_error("unknown option '%s'", argv[i]);
+				return -1;
+			}
+			if (p[1])
+				val = (char *)p + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else {
+				usage_error("option '%s' needs a value",
+					    argv[i]);
+				return -1;
+			}
+			/* -t TYPE names us; nothing to check. */
+			if (*p == 'o' && parse_opts(o, val) != 0)
+				return -1;
+			break;
+		}
+	}
+	if (npos != 2) {
+		usage_error("%s", "expected VAULT and MOUNTPOINT");
+		return -1;
+	}
+	o->vault = realpath(pos[0], NULL);
+	if (!o->vault && !(o->vault = strdup(pos[0])))
+		return -1;
+	o->mnt = realpath(pos[1], NULL);
+	if (!o->mnt) {
+		fail("cannot mount on '%s': %s", pos[1], strerror(errno));
+		return -1;
+	}
+	if (getuid() == 0)
+		o->allow_other = 1; /* roles decide access, not the mount */
+	return 0;
+}
+
+/* The options handed to libfuse, which passes the kernel's on.  fsname
+ * is the vault (escaped), so that mount(8), findmnt and df show it. */
+static int build_kopts(struct mount_opts *o)
+{
+	char *opts = o->kopts, *fsname;
+	size_t n = strlen(o->vault) + sizeof("fsname=");
+	int r;
+
+	o->kopts = NULL;
+	fsname = malloc(n);
+	if (!fsname) {
+		free(opts);
+		fail("cannot parse options: %s", strerror(ENOMEM));
+		return -1;
+	}
+	snprintf(fsname, n, "fsname=%s", o->vault);
+	r = add_kopt(o, "default_permissions") ||
+	    add_kopt(o, "subtype=vaultfs") ||
+	    (o->allow_other && add_kopt(o, "allow_other")) ||
+	    add_kopt(o, o->ro ? "ro" : "rw") ||
+	    (opts && add_kopt(o, opts));
+	if (!r && fuse_opt_add_opt_escaped(&o->kopts, fsname) != 0) {
+		fail("cannot parse options: %s", strerror(ENOMEM));
+		r = 1;
+	}
+	free(fsname);
+	free(opts);
+	return r ? -1 : 0;
+}
+
+/* ---- the mountpoint ----------------------------------------------------- */
+
+/* Undoes the octal escapes of /proc/self/mountinfo (\040 for a space). */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+/* 1 when path (resolved) is a mount point, 0 when not, -errno. */
+static int is_mountpoint(const char *path)
+{
+	char *line = NULL, *p, *end;
+	size_t cap = 0;
+	int found = 0, i;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* id parent major:minor root MOUNTPOINT ... */
+		p = line;
+		for (i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || !(end = strchr(p, ' ')))
+			continue;
+		*end = '\0';
+		unescape(p);
+		found = !strcmp(p, path);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+	int r;
+
+	if (stat(mnt, &st) != 0) {
+		fail("cannot mount on '%s': %s", mnt, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fail("cannot mount on '%s': not a directory", mnt);
+		return -1;
+	}
+	r = is_mountpoint(mnt);
+	if (r < 0) {
+		fail("cannot mount on '%s': cannot read mount table: %s", mnt,
+		     strerror(-r));
+		return -1;
+	}
+	if (r > 0) {
+		fail("cannot mount on '%s': mountpoint busy", mnt);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- daemon ------------------------------------------------------------- */
+
+/* Parent side of the fork: the child's first line decides the exit code. */
+static int wait_child(pid_t pid, int fd)
+{
+	char buf[1100];
+	size_t used = 0;
+	ssize_t n;
+	int st;
+
+	while (used < sizeof(buf) - 1) {
+		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (memchr(buf, '\n', used))
+			break;
+	}
+	buf[used] = '\0';
+	if (!strcmp(buf, "ok\n"))
+		return 0;
+	if (used) {
+		buf[strcspn(buf, "\n")] = '\0';
+		fprintf(stderr, PROG ": %s\n", buf);
+	} else {
+		fprintf(stderr, PROG ": daemon exited before the mount was "
+				"ready\n");
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 1;
+}
+
+/* Detaches the serving process from the caller's terminal and cwd. */
+static int detach(int debug)
+{
+	int fd;
+
+	if (chdir("/") != 0) {
+		fail("cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	if (debug)
+		return 0;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fail("cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return 0;
+}
+
+/* Tells whoever waits that the mount is live: the parent's pipe, the fd
+ * named by VAULTFS_READY_FD (tests), and in debug mode stderr. */
+static void signal_ready(int debug)
+{
+	const char *env = getenv(READY_ENV);
+	char *end;
+	long fd;
+
+	if (status_fd >= 0) {
+		if (write(status_fd, "ok\n", 3) != 3)
+			syslog(LOG_WARNING, "cannot report readiness");
+		close(status_fd);
+		status_fd = -1;
+		detached = 1;
+	}
+	if (env && *env) {
+		errno = 0;
+		fd = strtol(env, &end, 10);
+		if (!errno && !*end && fd >= 0 && fd <= INT_MAX) {
+			if (write((int)fd, "ok\n", 3) != 3)
+				fail("cannot report readiness on fd %ld: %s",
+				     fd, strerror(errno));
+			close((int)fd);
+		}
+	}
+	if (debug)
+		fprintf(stderr, PROG ": ready\n");
+}
+
+/* Keeps the readiness fd out of key commands and other children. */
+static void cloexec_ready_fd(void)
+{
+	const char *env = getenv(READY_ENV);
+	long fd;
+
+	if (env && *env) {
+		fd = strtol(env, NULL, 10);
+		if (fd > 2 && fd <= INT_MAX)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+}
+
+/* Opens, mounts and serves; returns the exit code. */
+static int serve(struct mount_opts *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lc = NULL;
+	struct fuse_session *se = NULL;
+	struct vf_ctlsock *cs = NULL;
+	struct vf_vault *v = NULL;
+	struct vf_fs *fs = NULL;
+	int mounted = 0, handlers = 0, ret = 1, r;
+	char err[512];
+
+	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
+			  err, sizeof(err));
+	if (r < 0) {
+		fail("%s", err);
+		goto out;
+	}
+	if (fuse_opt_add_arg(&args, PROG) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, o->kopts) ||
+	    (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		fail("cannot start the filesystem: %s", strerror(ENOMEM));
+		goto out;
+	}
+	r = vf_fs_new(v, &args, o->stats ? VF_FS_COUNT_OPS : 0, &fs, err,
+		      sizeof(err));
+	if (r < 0) {
+		fail("%s", err);
+		goto out;
+	}
+	se = vf_fs_session(fs);
+	if (fuse_set_signal_handlers(se) != 0) {
+		fail("cannot start the filesystem: cannot set signal handlers");
+		goto out;
+	}
+	handlers = 1;
+	if (fuse_session_mount(se, o->mnt) != 0) {
+		/* libfuse printed the kernel's reason on stderr. */
+		fail("cannot mount on '%s': mount failed", o->mnt);
+		goto out;
+	}
+	mounted = 1;
+	r = vf_ctlsock_start(v, o->mnt, &cs, err, sizeof(err));
+	if (r < 0) {
+		fail("%s", err);
+		goto out;
+	}
+	lc = fuse_loop_cfg_create();
+	if (!lc) {
+		fail("cannot start the filesystem: %s", strerror(ENOMEM));
+		goto out;
+	}
+	fuse_loop_cfg_set_idle_threads(lc, 10);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	if (!o->foreground && detach(o->debug) != 0)
+		goto out;
+	signal_ready(o->debug);
+
+	r = fuse_session_loop_mt(se, lc);
+	/* 0 after umount, the signal number after SIGTERM and the like. */
+	if (r < 0) {
+		fail("filesystem on '%s' failed: %s", o->mnt, strerror(-r));
+		goto out;
+	}
+	ret = 0;
+out:
+	vf_ctlsock_stop(cs);
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (mounted)
+		fuse_session_unmount(se);
+	if (v) {
+		r = vf_vault_close(v);
+		if (r != 0) {
+			fail("cannot close vault '%s': %s", o->vault,
+			     strerror(r < 0 ? -r : EIO));
+			ret = 1;
+		}
+	}
+	if (fs && o->stats && (r = vf_fs_write_stats(fs, o->stats)) < 0) {
+		fail("cannot write statistics to '%s': %s", o->stats,
+		     strerror(-r));
+		ret = 1;
+	}
+	vf_fs_free(fs);
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	fuse_opt_free_args(&args);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct mount_opts o = { .ro = 0 };
+	int p[2], ret;
+	pid_t pid;
+
+	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
+		return 1;
+	if (check_mountpoint(o.mnt) != 0)
+		return 1;
+	cloexec_ready_fd();
+	if (!o.foreground) {
+		if (pipe2(p, O_CLOEXEC) != 0) {
+			fail("cannot start the daemon: %s", strerror(errno));
+			return 1;
+		}
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fail("cannot start the daemon: %s", strerror(errno));
+			return 1;
+		}
+		if (pid > 0) {
+			close(p[1]);
+			return wait_child(pid, p[0]);
+		}
+		close(p[0]);
+		status_fd = p[1];
+		setsid();
+		openlog(PROG, LOG_PID, LOG_DAEMON);
+	}
+	ret = serve(&o);
+	if (status_fd >= 0)
+		close(status_fd);
+	free(o.vault);
+	free(o.mnt);
+	free(o.stats);
+	free(o.kopts);
+	return ret;
+}

@@ -1,0 +1,179 @@
+/*
+ * vaultctl.c - the command-line front end: finds the command (cmds.c),
+ * decides where it runs and hands it over.
+ *
+ *   standalone (init, help)       runs here, no vault
+ *   TARGET is a mountpoint        the whole argv goes to the daemon over
+ *                                 the control socket (ctlsock.c); the
+ *                                 daemon knows us from SO_PEERCRED
+ *   TARGET is a vault directory   offline: root only; key options are
+ *                                 taken out of argv, the vault is opened
+ *                                 here and the command runs as uid 0
+ *
+ * Exit codes (SPEC 2): 0 ok, 1 refused or failed (one line on stderr),
+ * 2 usage (the command's usage line on stderr).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "ctlsock.h"
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+
+/* Runs argv (TARGET at index t) offline against the vault directory. */
+static int run_offline(int argc, char **argv, int t, int open_flags)
+{
+	struct vf_protector_opts o;
+	struct vf_cmd_ctx ctx;
+	struct vf_vault *v = NULL;
+	const char *dir = argv[t];
+	char err[512] = "";
+	int i, rc;
+
+	/* Drop TARGET, then the key options; both are ours, not the
+	 * command's. */
+	for (i = t; i < argc; i++)
+		argv[i] = argv[i + 1];
+	argc--;
+	rc = vf_cmds_take_key_opts(&argc, argv, &o, stderr);
+	if (rc) {
+		vf_cmds_usage(stderr, argc, argv);
+		return rc;
+	}
+	rc = vf_vault_open(dir, &o, open_flags, &v, err, sizeof(err));
+	if (rc == -EBUSY) {
+		fprintf(stderr, "vaultctl: vault '%s' is in use by a mounted daemon; run the command against its mountpoint\n",
+			dir);
+		return 1;
+	}
+	if (rc < 0) {
+		if (err[0])
+			fprintf(stderr, "vaultctl: %s\n", err);
+		else
+			fprintf(stderr, "vaultctl: opening vault '%s' failed: %s\n",
+				dir, strerror(-rc));
+		return 1;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.v = v;
+	ctx.caller.uid = 0;
+	ctx.caller.gid = 0;
+	ctx.caller.pid = getpid();
+	ctx.online = 0;
+	ctx.out = stdout;
+	ctx.err = stderr;
+	rc = vf_cmds_run(&ctx, argc, argv);
+	if (fflush(stdout) != 0 && rc == 0) {
+		fprintf(stderr, "vaultctl: writing the output failed: %s\n",
+			strerror(errno));
+		rc = 1;
+	}
+	i = vf_vault_close(v);
+	if (i < 0) {
+		fprintf(stderr, "vaultctl: closing vault '%s' failed: %s\n", dir,
+			strerror(-i));
+		if (rc == 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+/* Runs a command with a TARGET: through its daemon, or offline. */
+static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
+{
+	const char *target = argv[info->target];
+	struct statfs sfs;
+	struct stat st;
+	int rc, fuse = 0;
+
+	if (stat(target, &st) < 0) {
+		if (errno == ENOTCONN)
+			goto dead;
+		if (errno == EACCES && geteuid() != 0) {
+			fprintf(stderr, "vaultctl: offline access to a vault directory needs root\n");
+			return 1;
+		}
+		if (errno != ENOENT && errno != ENOTDIR) {
+			fprintf(stderr, "vaultctl: cannot access '%s': %s\n",
+				target, strerror(errno));
+			return 1;
+		}
+	} else if (S_ISDIR(st.st_mode)) {
+		/* stat may be answered from the kernel's cache; statfs asks
+		 * the daemon, so it tells a dead mount. */
+		if (statfs(target, &sfs) < 0) {
+			if (errno == ENOTCONN)
+				goto dead;
+		} else {
+			fuse = (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
+		}
+		rc = vf_ctlsock_call(target, argc, argv);
+		if (rc >= 0)
+			return rc;
+		if (rc != -ENOENT) {
+			fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
+				target, strerror(-rc));
+			return 1;
+		}
+		if (fuse) {
+			fprintf(stderr, "vaultctl: no vaultfs daemon answers for the FUSE mount '%s'\n",
+				target);
+			return 1;
+		}
+		if (vf_protector_is_vault(target) == 1 ||
+		    (geteuid() != 0 && access(target, X_OK) < 0 &&
+		     errno == EACCES)) {
+			/* A vault directory is root-only (SPEC 8), so a user
+			 * who cannot look inside probably points at one. */
+			if (geteuid() != 0) {
+				fprintf(stderr, "vaultctl: offline access to a vault directory needs root\n");
+				return 1;
+			}
+			return run_offline(argc, argv, info->target,
+					   info->open_flags);
+		}
+	}
+	fprintf(stderr, "vaultctl: '%s' is neither a vaultfs mountpoint nor a vault directory\n",
+		target);
+	return 1;
+dead:
+	fprintf(stderr, "vaultctl: '%s' is a dead vaultfs mount (its daemon is gone); unmount it with fusermount3 -u\n",
+		target);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct vf_cmd_info info;
+	char *help[] = { "help", NULL };
+	int rc;
+
+	if (argc < 2) {
+		vf_cmds_usage(stderr, 0, NULL);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return vf_cmds_run_standalone(1, help, stdout, stderr);
+	argc--;
+	argv++;
+	rc = vf_cmds_locate(argc, argv, &info, stderr);
+	if (rc)
+		return rc;
+	if (info.target < 0)
+		rc = vf_cmds_run_standalone(argc, argv, stdout, stderr);
+	else
+		rc = run_target(argc, argv, &info);
+	if (fflush(stdout) != 0 && rc == 0) {
+		fprintf(stderr, "vaultctl: writing the output failed: %s\n",
+			strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
