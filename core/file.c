@@ -111,6 +111,8 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 	f->version = sqlite3_column_int64(st, 9);
 	sqlite3_reset(st);
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->pend_mu, NULL);
+	pthread_cond_init(&f->pend_cv, NULL);
 	f->next = v->files[file_slot(v, ino)];
 	v->files[file_slot(v, ino)] = f;
 	*out = f;
@@ -159,6 +161,8 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 	free(f->pend);
 	free(f->blk);
 	pthread_mutex_destroy(&f->mu);
+	pthread_mutex_destroy(&f->pend_mu);
+	pthread_cond_destroy(&f->pend_cv);
 	free(f);
 }
 
@@ -606,14 +610,19 @@ static struct vf_block *blk_next(struct vf_file *f, uint64_t idx)
 
 /* Reads [off, off+len) of the committed extents and streamed chunks,
  * ignoring dirty blocks (f->mu held; off+len <= extent end). */
+static int drain(struct vf_file *f);
+
 static int read_extents(struct vf_vault *v, struct vf_file *f, uint64_t off,
 			uint8_t *buf, size_t len)
 {
+	int rc = drain(f);
+
+	if (rc)
+		return rc;
 	while (len) {
 		size_t i = ext_find(f, off), n;
 		const struct vf_ext *e;
 		struct vf_cache_ent *ce;
-		int rc;
 
 		if (i == f->n_ext) {
 			memset(buf, 0, len);
@@ -700,7 +709,8 @@ static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
 
 /* Stores one chunk (dedup against this file's pending chunks and the
  * catalog; otherwise encode and append to a pack) and returns its extent
- * reference in *ref.  f->mu held, v->mu not. */
+ * reference in *ref.  Runs on a pipeline worker: takes f->pend_mu and
+ * v->mu briefly, never f->mu. */
 static int store_chunk(struct vf_vault *v, struct vf_file *f,
 		       const uint8_t *data, size_t len, int64_t *ref)
 {
@@ -709,14 +719,19 @@ static int store_chunk(struct vf_vault *v, struct vf_file *f,
 	sqlite3_stmt *st;
 	ssize_t n;
 	size_t i;
-	int rc;
+	int rc, found = 0;
 
 	vf_crypto_chunk_id(v->keys, data, len, cid);
+	pthread_mutex_lock(&f->pend_mu);
 	for (i = f->n_pend; i-- > 0;)
 		if (!memcmp(f->pend[i].cid, cid, sizeof(cid))) {
 			*ref = -(int64_t)i - 1;
-			return 0;
+			found = 1;
+			break;
 		}
+	pthread_mutex_unlock(&f->pend_mu);
+	if (found)
+		return 0;
 	vf_vault_lock(v);
 	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_BY_CID);
 	if (!st) {
@@ -745,12 +760,15 @@ static int store_chunk(struct vf_vault *v, struct vf_file *f,
 	free(sealed);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&f->pend_mu);
 	if (f->n_pend == f->pend_cap) {
 		size_t cap = f->pend_cap ? f->pend_cap * 2 : 8;
 		struct vf_pending *p = realloc(f->pend, cap * sizeof(*p));
 
-		if (!p)
+		if (!p) {
+			pthread_mutex_unlock(&f->pend_mu);
 			return -ENOMEM;
+		}
 		f->pend = p;
 		f->pend_cap = cap;
 	}
@@ -760,14 +778,145 @@ static int store_chunk(struct vf_vault *v, struct vf_file *f,
 	f->pend[f->n_pend].row = 0;
 	*ref = -(int64_t)f->n_pend - 1;
 	f->n_pend++;
+	pthread_mutex_unlock(&f->pend_mu);
 	return 0;
+}
+
+/* ---- the store pipeline -------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct vf_vault *v = arg;
+	struct vf_job *j;
+	int64_t ref = 0;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&v->job_mu);
+		while (!v->jq_head && !v->stopping)
+			pthread_cond_wait(&v->job_cv, &v->job_mu);
+		j = v->jq_head;
+		if (!j) {
+			pthread_mutex_unlock(&v->job_mu);
+			return NULL;
+		}
+		v->jq_head = j->next;
+		if (!v->jq_head)
+			v->jq_tail = NULL;
+		pthread_mutex_unlock(&v->job_mu);
+
+		rc = store_chunk(v, j->f, j->data, j->len, &ref);
+		free(j->data);
+		pthread_mutex_lock(&j->f->pend_mu);
+		if (rc) {
+			if (!j->f->pipe_err)
+				j->f->pipe_err = rc;
+		} else {
+			(*j->arr)[j->idx].chunk = ref;
+		}
+		if (--j->f->inflight == 0)
+			pthread_cond_broadcast(&j->f->pend_cv);
+		pthread_mutex_unlock(&j->f->pend_mu);
+		free(j);
+
+		pthread_mutex_lock(&v->job_mu);
+		v->jobs--;
+		pthread_cond_signal(&v->space_cv);
+		pthread_mutex_unlock(&v->job_mu);
+	}
+}
+
+int vf_pipeline_start(struct vf_vault *v)
+{
+	int i, rc;
+
+	for (i = 0; i < VF_PIPE_WORKERS; i++) {
+		rc = pthread_create(&v->workers[i], NULL, worker_main, v);
+		if (rc)
+			return -rc;
+		v->n_workers++;
+	}
+	return 0;
+}
+
+void vf_pipeline_stop(struct vf_vault *v)
+{
+	int i;
+
+	pthread_mutex_lock(&v->job_mu);
+	v->stopping = 1;
+	pthread_cond_broadcast(&v->job_cv);
+	pthread_mutex_unlock(&v->job_mu);
+	for (i = 0; i < v->n_workers; i++)
+		pthread_join(v->workers[i], NULL);
+	v->n_workers = 0;
+}
+
+/* Hands data (ownership moves to the job) to the workers, to fill in
+ * (*arr)[idx]; waits while the pipeline is full. */
+static int submit(struct vf_vault *v, struct vf_file *f, struct vf_ext **arr,
+		  size_t idx, uint8_t *data, size_t len)
+{
+	struct vf_job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		free(data);
+		return -ENOMEM;
+	}
+	j->f = f;
+	j->arr = arr;
+	j->idx = idx;
+	j->data = data;
+	j->len = len;
+	pthread_mutex_lock(&f->pend_mu);
+	f->inflight++;
+	pthread_mutex_unlock(&f->pend_mu);
+	pthread_mutex_lock(&v->job_mu);
+	while (v->jobs >= VF_PIPE_JOBS)
+		pthread_cond_wait(&v->space_cv, &v->job_mu);
+	v->jobs++;
+	if (v->jq_tail)
+		v->jq_tail->next = j;
+	else
+		v->jq_head = j;
+	v->jq_tail = j;
+	pthread_cond_signal(&v->job_cv);
+	pthread_mutex_unlock(&v->job_mu);
+	return 0;
+}
+
+/* Waits until every chunk this file handed to the workers is stored;
+ * returns the first error any of them met.  f->mu held. */
+static int drain(struct vf_file *f)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->pend_mu);
+	while (f->inflight)
+		pthread_cond_wait(&f->pend_cv, &f->pend_mu);
+	rc = f->pipe_err;
+	pthread_mutex_unlock(&f->pend_mu);
+	return rc;
+}
+
+/* ext_push for arrays a worker may be filling. */
+static int push_locked(struct vf_file *f, struct vf_ext **a, size_t *n,
+		       size_t *cap, const struct vf_ext *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->pend_mu);
+	rc = ext_push(a, n, cap, e);
+	pthread_mutex_unlock(&f->pend_mu);
+	return rc;
 }
 
 /* ---- streaming ----------------------------------------------------------- */
 
 static int sbuf_grow(struct vf_vault *v, struct vf_file *f, size_t need)
 {
-	size_t cap = f->sbuf_cap ? f->sbuf_cap : SBUF_MIN;
+	size_t cap = f->sbuf_cap ? f->sbuf_cap :
+		     f->cut_once ? VF_CHUNK_MAX : SBUF_MIN;
 	uint8_t *p;
 	int ok;
 
@@ -799,35 +948,59 @@ static int sbuf_grow(struct vf_vault *v, struct vf_file *f, size_t need)
 	return 0;
 }
 
-/* Feeds data to a chunker whose pending bytes are in f->sbuf, storing
- * each cut chunk and appending its extent to *ext (the chunk starts at
- * *pos - sbuf_len).  Used by streaming writes and by re-chunking. */
+/* Cuts the chunk held in f->sbuf: appends its extent to *ext as in
+ * flight and hands the buffer to the pipeline. */
+static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
+	       size_t *n_ext, size_t *cap, uint64_t end)
+{
+	struct vf_ext e = { end - f->sbuf_len, f->sbuf_len, VF_REF_INFLIGHT,
+			    0 };
+	uint8_t *data = f->sbuf;
+	size_t len = f->sbuf_len;
+	int rc;
+
+	rc = push_locked(f, ext, n_ext, cap, &e);
+	if (rc)
+		return rc;
+	/* The buffer leaves the stream budget; the pipeline's job limit
+	 * bounds it from here. */
+	vf_vault_lock(v);
+	v->stream_bytes -= f->sbuf_cap;
+	vf_vault_unlock(v);
+	f->sbuf = NULL;
+	f->sbuf_cap = f->sbuf_len = 0;
+	f->cut_once = 1;
+	return submit(v, f, ext, *n_ext - 1, data, len);
+}
+
+/* Feeds data to a chunker whose pending bytes are in f->sbuf; each cut
+ * chunk goes to the pipeline with its extent appended to *ext (the chunk
+ * starts at *pos - sbuf_len).  Used by streaming writes and by
+ * re-chunking. */
 static int feed(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 		size_t *n_ext, size_t *cap, uint64_t *pos, const uint8_t *data,
 		size_t len)
 {
 	while (len) {
-		int cut, rc;
-		size_t n = vf_chunker_scan(&f->ck, data, len, &cut);
+		int is_cut, rc;
+		size_t n;
+		struct vf_chunker save = f->ck;
 
+		n = vf_chunker_scan(&f->ck, data, len, &is_cut);
 		rc = sbuf_grow(v, f, f->sbuf_len + n);
-		if (rc)
+		if (rc) {
+			f->ck = save; /* the bytes were not taken */
 			return rc;
+		}
 		memcpy(f->sbuf + f->sbuf_len, data, n);
 		f->sbuf_len += n;
 		*pos += n;
 		data += n;
 		len -= n;
-		if (cut) {
-			struct vf_ext e = { *pos - f->sbuf_len, f->sbuf_len, 0,
-					    0 };
-
-			rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
-			if (!rc)
-				rc = ext_push(ext, n_ext, cap, &e);
+		if (is_cut) {
+			rc = cut(v, f, ext, n_ext, cap, *pos);
 			if (rc)
 				return rc;
-			f->sbuf_len = 0;
 		}
 	}
 	return 0;
@@ -837,16 +1010,10 @@ static int feed(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 static int feed_end(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 		    size_t *n_ext, size_t *cap, uint64_t pos)
 {
-	struct vf_ext e = { pos - f->sbuf_len, f->sbuf_len, 0, 0 };
-	int rc;
+	int rc = 0;
 
-	if (!f->sbuf_len)
-		return 0;
-	rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
-	if (!rc)
-		rc = ext_push(ext, n_ext, cap, &e);
-	if (!rc)
-		f->sbuf_len = 0;
+	if (f->sbuf_len)
+		rc = cut(v, f, ext, n_ext, cap, pos);
 	vf_chunker_reset(&f->ck);
 	return rc;
 }
@@ -872,8 +1039,10 @@ static int stop_streaming(struct vf_vault *v, struct vf_file *f)
 	struct vf_ext hole = { start, f->sbuf_len, 0, 0 };
 	uint8_t *tail = f->sbuf;
 	size_t n = f->sbuf_len;
-	int rc;
+	int rc = drain(f);
 
+	if (rc)
+		return rc;
 	f->streaming = 0;
 	rc = ext_push(&f->ext, &f->n_ext, &f->ext_cap, &hole);
 	if (!rc && n)
@@ -993,6 +1162,8 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	int rc;
 
 	rc = ensure_loaded(v, f);
+	if (!rc)
+		rc = drain(f);
 	if (!rc && f->streaming)
 		rc = stop_streaming(v, f);
 	if (rc)
@@ -1056,7 +1227,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 		return -EIO;
 	}
 	for (j = 0; j < i && !rc; j++)
-		rc = ext_push(&nx, &nn, &ncap, &f->ext[j]);
+		rc = push_locked(f, &nx, &nn, &ncap, &f->ext[j]);
 	/* Start at the extent's start (a previous cut point), or inside a
 	 * hole at the dirty block. */
 	if (f->ext[i].chunk == 0 && first > f->ext[i].off) {
@@ -1064,7 +1235,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 
 		pos = first;
 		if (!rc)
-			rc = ext_push(&nx, &nn, &ncap, &h);
+			rc = push_locked(f, &nx, &nn, &ncap, &h);
 	} else {
 		pos = f->ext[i].off;
 	}
@@ -1092,7 +1263,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 					c.coff += (uint32_t)(pos - e->off);
 					c.off = pos;
 				}
-				rc = ext_push(&nx, &nn, &ncap, &c);
+				rc = push_locked(f, &nx, &nn, &ncap, &c);
 				pos = end;
 				continue;
 			}
@@ -1110,6 +1281,13 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 	}
 	if (!rc)
 		rc = feed_end(v, f, &nx, &nn, &ncap, pos);
+	/* Workers write into nx: wait for them before it moves or goes. */
+	{
+		int r = drain(f);
+
+		if (!rc)
+			rc = r;
+	}
 	if (f->sbuf)
 		release_sbuf(v, f);
 	free(buf);
@@ -1296,6 +1474,8 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 	}
 	if (!rc && f->n_blk)
 		rc = rechunk(v, f);
+	if (!rc)
+		rc = drain(f);
 	/* Packs reach the disk before the catalog names them. */
 	if (!rc && durable)
 		rc = vf_pack_writer_sync(v->pw);

@@ -57,13 +57,13 @@ struct vf_pack_io {
 VF_MUST int vf_pack_io_local_new(const char *dir, struct vf_pack_io **out);
 
 /* A backend that forwards to inner (borrowed; must outlive it) and fails
- * the nth mutating call (create, append, sync; counted from 1) and every
- * later one with err, until vf_pack_io_fault_set is called again.  nth 0
- * disables faults. */
+ * the nth mutating call (create, append, sync) counted from the last
+ * vf_pack_io_fault_set (from 1), and every later one, with err, until
+ * vf_pack_io_fault_set is called again.  nth 0 disables faults. */
 VF_MUST int vf_pack_io_fault_new(struct vf_pack_io *inner,
 				 struct vf_pack_io **out);
 void vf_pack_io_fault_set(struct vf_pack_io *io, long nth, int err);
-/* Number of mutating calls seen so far. */
+/* Number of mutating calls since the last vf_pack_io_fault_set. */
 long vf_pack_io_fault_calls(struct vf_pack_io *io);
 
 /* Destroys a backend; accepts NULL. */

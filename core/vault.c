@@ -263,6 +263,9 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_mutex_init(&v->cache_mu, NULL);
 	pthread_mutex_init(&v->spool_mu, NULL);
+	pthread_mutex_init(&v->job_mu, NULL);
+	pthread_cond_init(&v->job_cv, NULL);
+	pthread_cond_init(&v->space_cv, NULL);
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
 	v->dir = realpath(dir, NULL);
 	if (!v->dir) {
@@ -341,6 +344,12 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = vf_pipeline_start(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot start worker threads: %s",
+			 strerror(-rc));
+		goto fail;
+	}
 	free(path);
 	*out = v;
 	return 0;
@@ -369,6 +378,7 @@ int vf_vault_close(struct vf_vault *v)
 			vf_file_put(v, f);
 		}
 	}
+	vf_pipeline_stop(v);
 	r = vf_pack_writer_close(v->pw);
 	if (r && !rc)
 		rc = r;
@@ -388,6 +398,9 @@ int vf_vault_close(struct vf_vault *v)
 	pthread_mutex_destroy(&v->mu);
 	pthread_mutex_destroy(&v->cache_mu);
 	pthread_mutex_destroy(&v->spool_mu);
+	pthread_mutex_destroy(&v->job_mu);
+	pthread_cond_destroy(&v->job_cv);
+	pthread_cond_destroy(&v->space_cv);
 	free(v);
 	return rc;
 }
@@ -1408,8 +1421,10 @@ static void node_path(struct vf_vault *v, uint64_t ino, char *buf, size_t cap)
 	snprintf(buf, cap, "%s", len ? tmp : "/");
 }
 
-static void report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
-			 vf_check_cb cb, void *arg)
+/* Reports a damaged chunk once per file that references it; returns the
+ * number of reports (at least 1). */
+static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
+			vf_check_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	char path[VF_PATH_MAX + 64];
@@ -1437,11 +1452,13 @@ static void report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
 	for (i = 0; i < n; i++) {
 		node_path(v, nodes[i], path, sizeof(path));
 		vf_vault_unlock(v);
-		cb(arg, path, what);
+		if (cb)
+			cb(arg, path, what);
 		vf_vault_lock(v);
 	}
 	vf_vault_unlock(v);
 	free(nodes);
+	return n ? (int)n : 1;
 }
 
 int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
@@ -1475,7 +1492,9 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 
 		node_path(v, (uint64_t)sqlite3_column_int64(st, 0), path,
 			  sizeof(path));
-		cb(arg, path, "references a chunk missing from the index");
+		if (cb)
+			cb(arg, path,
+			   "references a chunk missing from the index");
 		problems++;
 	}
 	if (st)
@@ -1533,10 +1552,9 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 				else if ((uint32_t)r != batch[i].rlen)
 					what = "chunk has the wrong length";
 			}
-			if (what) {
-				problems++;
-				report_chunk(v, batch[i].id, what, cb, arg);
-			}
+			if (what)
+				problems += report_chunk(v, batch[i].id, what,
+							 cb, arg);
 		}
 	}
 out:

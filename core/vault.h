@@ -208,8 +208,9 @@ typedef void (*vf_check_cb)(void *arg, const char *path, const char *what);
 
 /* Verifies catalog <-> packs consistency: every referenced chunk lies in
  * an existing pack within its size and its entry checksum matches; with
- * read_data also decrypts and authenticates every chunk.  Returns the
- * number of problems (>= 0) or -errno when the check itself failed. */
+ * read_data also decrypts and authenticates every chunk.  cb (may be NULL)
+ * is called once per damaged file and chunk.  Returns the number of cb
+ * reports (>= 0) or -errno when the check itself failed. */
 VF_MUST int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 			   void *arg);
 

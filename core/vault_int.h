@@ -20,6 +20,21 @@
 #include "vault.h"
 
 #define VF_SPOOL_BLOCK (64u << 10)
+#define VF_PIPE_WORKERS 2
+#define VF_PIPE_JOBS 8 /* chunks queued or being stored, vault-wide */
+/* An extent whose chunk a pipeline worker is still storing. */
+#define VF_REF_INFLIGHT INT64_MIN
+
+/* A cut chunk on its way to a pack: a worker hashes, deduplicates,
+ * compresses, seals and stores it, then fills in (*arr)[idx].chunk. */
+struct vf_job {
+	struct vf_job *next;
+	struct vf_file *f;
+	struct vf_ext **arr;
+	size_t idx;
+	uint8_t *data; /* owned by the job */
+	size_t len;
+};
 
 /* One piece of a file's content. chunk > 0: catalog chunk row id; chunk
  * < 0: -(index + 1) into the file's pending chunks; chunk 0: a hole. */
@@ -61,6 +76,13 @@ struct vf_file {
 	uint32_t mode, uid, gid;
 	int64_t atime;
 
+	/* pend_mu guards pend, the chunk fields of extents a job may fill,
+	 * reallocation of such extent arrays, inflight and pipe_err */
+	pthread_mutex_t pend_mu;
+	pthread_cond_t pend_cv;
+	int inflight;
+	int pipe_err;
+
 	struct vf_ext *ext;
 	size_t ext_cap, n_ext;
 
@@ -73,6 +95,7 @@ struct vf_file {
 	/* streaming: [stream_base, stream_end) arrives in order; bytes after
 	 * the last cut wait in sbuf */
 	int streaming;
+	int cut_once; /* a chunk was cut: allocate whole chunks from now */
 	uint64_t stream_end;
 	struct vf_chunker ck;
 	uint8_t *sbuf;
@@ -110,6 +133,14 @@ struct vf_vault {
 	struct vf_cache_ent *lru_head, *lru_tail;
 	size_t cache_bytes;
 
+	pthread_mutex_t job_mu;
+	pthread_cond_t job_cv, space_cv;
+	struct vf_job *jq_head, *jq_tail;
+	int jobs; /* queued + running */
+	int stopping;
+	pthread_t workers[VF_PIPE_WORKERS];
+	int n_workers;
+
 	pthread_mutex_t spool_mu;
 	int spool_fd;
 	uint64_t spool_slots;
@@ -136,6 +167,8 @@ VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
 void vf_cache_free_all(struct vf_vault *v);
 void vf_spool_close(struct vf_vault *v);
+VF_MUST int vf_pipeline_start(struct vf_vault *v);
+void vf_pipeline_stop(struct vf_vault *v);
 
 /* vault.c */
 void vf_vault_lock(struct vf_vault *v);
