@@ -41,16 +41,19 @@
  * header, then the page) and the WAL header as a third; on a slow-syscall
  * machine that dominates a small transaction.  The WAL file therefore
  * collects consecutive contiguous writes (headers as given, page images
- * already sealed) in a buffer of at most WBUF_MAX bytes and hands it to
- * the base VFS as one xWrite when
+ * already sealed) in a buffer of WBUF_MAX bytes (just under 128 KiB, the
+ * most the unix VFS writes in one call) and hands it to the base VFS as
+ * one xWrite when
  *   - the page image of a frame whose header marks a commit (bytes 4..7,
  *     the database size after commit, non-zero) has been added: that is
  *     inside the xWrite of the commit frame's page, so when SQLite's COMMIT
  *     returns the whole transaction is in the OS and a process killed right
  *     after it loses nothing;
- *   - a commit frame header is rewritten in place (walRewriteChecksums
- *     rewrites headers after the commit frame was appended; no page image
- *     follows, so it is flushed at once);
+ *   - a commit frame header is written that does not continue the last
+ *     write: walRewriteChecksums rewrites headers after the commit frame
+ *     was appended, and no page image follows the commit frame's, so it
+ *     is flushed at once (an append after a rolled-back transaction also
+ *     looks like this and costs one extra write);
  *   - a write does not start where the buffer ends, or would overflow it;
  *   - before xRead, xSync, xTruncate, xFileSize, xFileControl and xClose of
  *     the WAL, and before xShm* calls of its database file (other
@@ -76,8 +79,13 @@
 #define WAL_FRAME_HDR 24
 #define WAL_FRAME (WAL_FRAME_HDR + PAGE)
 #define NONCE_PREFIX 16
-#define WBUF_MIN (64 * 1024)
-#define WBUF_MAX (1024 * 1024)
+/* SQLite's unix VFS silently masks a write's length to 17 bits
+ * (seekAndWrite: nBuf &= 0x1ffff), so one base xWrite must stay below
+ * 128 KiB: 31 whole frames and the WAL header fit. */
+#define WBUF_MAX (128 * 1024 - 1)
+
+_Static_assert(NONCE_PREFIX + 8 == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	       "nonce = 16-byte prefix || 64-bit counter");
 
 struct cvfs {
 	sqlite3_vfs base; /* first: SQLite hands us this pointer */
@@ -100,10 +108,10 @@ struct cfile {
 	struct cfile *wal;
 	struct cfile *db;
 	/* WAL only: wlen buffered bytes belonging at file offset wofs. */
-	uint8_t *wbuf;      /* sqlite3_malloc'd, wcap bytes */
-	size_t wlen, wcap;
+	uint8_t *wbuf;      /* sqlite3_malloc'd, WBUF_MAX bytes */
+	size_t wlen;
 	sqlite3_int64 wofs;
-	sqlite3_int64 hi;   /* end of the furthest write since the WAL header */
+	sqlite3_int64 wend; /* end of the last write to the WAL, or -1 */
 	uint64_t commit_frame; /* 1 + frame awaiting its commit page; 0 none */
 	uint8_t ct[PAGE];
 	uint8_t pt[PAGE];
@@ -300,21 +308,105 @@ static int wal_read(struct cfile *f, uint8_t *out, int amt, sqlite3_int64 ofs)
 	return short_read ? SQLITE_IOERR_SHORT_READ : SQLITE_OK;
 }
 
+/* Hands the buffered WAL bytes to the base VFS as one write.  The buffer
+ * is empty afterwards whether or not the write succeeded. */
+static int wal_flush(struct cfile *f)
+{
+	size_t n = f->wlen;
+
+	if (!n)
+		return SQLITE_OK;
+	f->wlen = 0;
+	return f->real->pMethods->xWrite(f->real, f->wbuf, (int)n, f->wofs);
+}
+
+/*
+ * Makes room for n bytes belonging at file offset pos at the end of the
+ * buffer, flushing first if pos does not continue the buffer or the bytes
+ * would not fit.  *dst is where the caller puts them, or NULL when no
+ * buffer could be had: the caller then writes them through (the buffer is
+ * empty then, so order is kept).  Returns SQLITE_OK or a flush error.
+ */
+static int wal_room(struct cfile *f, sqlite3_int64 pos, size_t n,
+		    uint8_t **dst)
+{
+	int rc;
+
+	*dst = NULL;
+	if (f->wlen && (pos != f->wofs + (sqlite3_int64)f->wlen ||
+			f->wlen + n > WBUF_MAX)) {
+		rc = wal_flush(f);
+		if (rc)
+			return rc;
+	}
+	if (!f->wbuf) {
+		f->wbuf = sqlite3_malloc(WBUF_MAX);
+		if (!f->wbuf)
+			return SQLITE_OK; /* write through; try again later */
+	}
+	if (!f->wlen)
+		f->wofs = pos;
+	*dst = f->wbuf + f->wlen;
+	f->wlen += n;
+	return SQLITE_OK;
+}
+
+/* Buffers (or, without a buffer, writes) the header bytes [pos, pos+n). */
+static int wal_put(struct cfile *f, const uint8_t *src, size_t n,
+		   sqlite3_int64 pos)
+{
+	uint8_t *dst;
+	int rc;
+
+	rc = wal_room(f, pos, n, &dst);
+	if (rc)
+		return rc;
+	if (!dst)
+		return f->real->pMethods->xWrite(f->real, src, (int)n, pos);
+	memcpy(dst, src, n);
+	return SQLITE_OK;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
 static int wal_write(struct cfile *f, const uint8_t *in, int amt,
 		     sqlite3_int64 ofs)
 {
-	sqlite3_int64 end = ofs + amt, pos = ofs, start, stop;
+	sqlite3_int64 end = ofs + amt, pos = ofs, start, stop, fstart;
 	uint64_t frame = 0;
-	int rc;
+	uint8_t *dst;
+	int rc, flush_now = 0;
 
 	while (pos < end) {
 		if (!wal_locate(pos, &frame, &start)) {
 			stop = start < end ? start : end;
-			rc = f->real->pMethods->xWrite(f->real, in + (pos - ofs),
-						       (int)(stop - pos), pos);
+			fstart = start - WAL_FRAME_HDR;
+			if (pos >= WAL_HDR && pos <= fstart + 4 &&
+			    stop >= fstart + 8) {
+				/* Bytes 4..7: database size after a commit.
+				 * Its page image follows when the frame is
+				 * appended; walRewriteChecksums rewrites the
+				 * header alone, after reads, never where the
+				 * last write ended: flush that at once (a
+				 * false alarm costs one write, nothing more). */
+				if (!be32(in + (fstart + 4 - ofs))) {
+					f->commit_frame = 0;
+				} else {
+					f->commit_frame = frame + 1;
+					if (pos != f->wend)
+						flush_now = 1;
+				}
+			}
+			rc = wal_put(f, in + (pos - ofs), (size_t)(stop - pos),
+				     pos);
 			if (rc)
 				return rc;
 			pos = stop;
+			f->wend = pos;
 			continue;
 		}
 		/* Page images are written whole. */
@@ -322,13 +414,34 @@ static int wal_write(struct cfile *f, const uint8_t *in, int amt,
 			return SQLITE_IOERR_WRITE;
 		if (!sodium_is_zero(in + (pos - ofs) + BODY, VF_CATVFS_RESERVE))
 			return SQLITE_IOERR_WRITE;
-		seal_page(f, frame, in + (pos - ofs), f->ct);
-		rc = f->real->pMethods->xWrite(f->real, f->ct, PAGE, pos);
+		rc = wal_room(f, pos, PAGE, &dst);
 		if (rc)
 			return rc;
+		if (dst) {
+			seal_page(f, frame, in + (pos - ofs), dst);
+		} else {
+			seal_page(f, frame, in + (pos - ofs), f->ct);
+			rc = f->real->pMethods->xWrite(f->real, f->ct, PAGE,
+						       pos);
+			if (rc)
+				return rc;
+		}
 		pos = start + PAGE;
+		f->wend = pos;
+		if (f->commit_frame == frame + 1) {
+			/* The commit frame is complete: into the OS before
+			 * SQLite's COMMIT returns. */
+			f->commit_frame = 0;
+			flush_now = 1;
+		}
 	}
-	return SQLITE_OK;
+	return flush_now ? wal_flush(f) : SQLITE_OK;
+}
+
+/* Flushes f's buffer if f is a WAL. */
+static int flush_if_wal(struct cfile *f)
+{
+	return f->kind == CF_WAL ? wal_flush(f) : SQLITE_OK;
 }
 
 /* ---- file methods ---------------------------------------------------- */
@@ -336,22 +449,35 @@ static int wal_write(struct cfile *f, const uint8_t *in, int amt,
 static int cf_close(sqlite3_file *file)
 {
 	struct cfile *f = (struct cfile *)file;
-	int rc = SQLITE_OK;
+	int rc, rc2 = SQLITE_OK;
 
+	rc = flush_if_wal(f);
 	if (f->real->pMethods)
-		rc = f->real->pMethods->xClose(f->real);
+		rc2 = f->real->pMethods->xClose(f->real);
+	if (f->kind == CF_WAL && f->db)
+		f->db->wal = NULL;
+	if (f->kind == CF_DB && f->wal)
+		f->wal->db = NULL;
+	sqlite3_free(f->wbuf);
+	f->wbuf = NULL;
+	f->wlen = 0;
 	sodium_memzero(f->pt, sizeof(f->pt));
-	return rc;
+	return rc ? rc : rc2;
 }
 
 static int cf_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 ofs)
 {
 	struct cfile *f = (struct cfile *)file;
 
+	int rc;
+
 	if (amt <= 0 || ofs < 0)
 		return SQLITE_IOERR_READ;
 	if (f->kind == CF_DB)
 		return db_read(f, buf, amt, ofs);
+	rc = wal_flush(f);
+	if (rc)
+		return rc;
 	return wal_read(f, buf, amt, ofs);
 }
 
@@ -370,21 +496,30 @@ static int cf_write(sqlite3_file *file, const void *buf, int amt,
 static int cf_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_if_wal(f);
 
+	if (rc)
+		return rc;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
 static int cf_sync(sqlite3_file *file, int flags)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_if_wal(f);
 
+	if (rc)
+		return rc;
 	return f->real->pMethods->xSync(f->real, flags);
 }
 
 static int cf_file_size(sqlite3_file *file, sqlite3_int64 *size)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_if_wal(f);
 
+	if (rc)
+		return rc;
 	return f->real->pMethods->xFileSize(f->real, size);
 }
 
@@ -412,7 +547,10 @@ static int cf_check_reserved(sqlite3_file *file, int *out)
 static int cf_file_control(sqlite3_file *file, int op, void *arg)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_if_wal(f);
 
+	if (rc)
+		return rc;
 	/* Memory mapping would bypass the shim. */
 	if (op == SQLITE_FCNTL_MMAP_SIZE) {
 		if (arg)
@@ -439,33 +577,55 @@ static int cf_device_chars(sqlite3_file *file)
 	       ~SQLITE_IOCAP_BATCH_ATOMIC;
 }
 
+/* Another connection learns of WAL frames through the shared-memory
+ * index, so the WAL's buffer goes out before any xShm* call. */
+static int flush_wal_of(struct cfile *f)
+{
+	if (f->kind == CF_DB && f->wal)
+		return wal_flush(f->wal);
+	return flush_if_wal(f);
+}
+
 static int cf_shm_map(sqlite3_file *file, int pg, int pgsz, int extend,
 		      void volatile **pp)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_wal_of(f);
 
+	if (rc)
+		return rc;
 	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, pp);
 }
 
 static int cf_shm_lock(sqlite3_file *file, int ofs, int n, int flags)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_wal_of(f), rc2;
 
-	return f->real->pMethods->xShmLock(f->real, ofs, n, flags);
+	if (rc && !(flags & SQLITE_SHM_UNLOCK))
+		return rc;
+	/* A lock is released even when the flush failed. */
+	rc2 = f->real->pMethods->xShmLock(f->real, ofs, n, flags);
+	return rc ? rc : rc2;
 }
 
 static void cf_shm_barrier(sqlite3_file *file)
 {
 	struct cfile *f = (struct cfile *)file;
 
+	/* No way to report an error: a failed flush surfaces nowhere, but
+	 * the frames' own commit already went out (see top). */
+	(void)flush_wal_of(f);
 	f->real->pMethods->xShmBarrier(f->real);
 }
 
 static int cf_shm_unmap(sqlite3_file *file, int del)
 {
 	struct cfile *f = (struct cfile *)file;
+	int rc = flush_wal_of(f), rc2;
 
-	return f->real->pMethods->xShmUnmap(f->real, del);
+	rc2 = f->real->pMethods->xShmUnmap(f->real, del);
+	return rc ? rc : rc2;
 }
 
 static const sqlite3_io_methods cf_methods = {
@@ -506,11 +666,22 @@ static int cv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
 		return SQLITE_CANTOPEN; /* journals, temp files: see top */
 	f->vfs = cv;
 	f->real = (sqlite3_file *)(f + 1);
+	f->wend = -1;
 	rc = cv->real->xOpen(cv->real, name, f->real, flags, out_flags);
 	if (rc != SQLITE_OK) {
 		if (f->real->pMethods)
 			f->real->pMethods->xClose(f->real);
 		return rc;
+	}
+	/* The one random draw of this file (nonces: see top). */
+	randombytes_buf(f->nonce_prefix, NONCE_PREFIX);
+	if (f->kind == CF_WAL && name) {
+		sqlite3_file *dbf = sqlite3_database_file_object(name);
+
+		if (dbf && dbf->pMethods == &cf_methods) {
+			f->db = (struct cfile *)dbf;
+			f->db->wal = f;
+		}
 	}
 	f->base.pMethods = &cf_methods;
 	return SQLITE_OK;

@@ -19,7 +19,15 @@
  *   journals and temporary files are refused (the catalog runs in WAL mode
  *     with temp_store=MEMORY).
  * SQLite sees plaintext pages whose reserved tail is all zero.  A page that
- * fails authentication is reported as SQLITE_IOERR_DATA.
+ * fails authentication is reported as SQLITE_IOERR_DATA.  The 24-byte nonce
+ * is a random 16-byte prefix drawn once per opened file followed by a
+ * 64-bit little-endian counter of that file's seals (readers do not care:
+ * the nonce is stored with the page).
+ *
+ * WAL writes are coalesced in memory (one base write per small
+ * transaction) and flushed inside the write of each commit frame, so a
+ * transaction is in the OS when SQLite's COMMIT returns (details in
+ * catvfs.c).
  *
  * Opening the catalog (verified by tests/unit/t-catvfs.c):
  *   sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

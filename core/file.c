@@ -805,6 +805,18 @@ static void *worker_main(void *arg)
 			v->jq_tail = NULL;
 		pthread_mutex_unlock(&v->job_mu);
 
+		if (j->prefetch) {
+			struct vf_cache_ent *e;
+
+			if (vf_file_read_chunk(v, j->prefetch, &e) == 0)
+				vf_cache_put(v, e);
+			free(j);
+			pthread_mutex_lock(&v->job_mu);
+			v->jobs--;
+			pthread_cond_signal(&v->space_cv);
+			pthread_mutex_unlock(&v->job_mu);
+			continue;
+		}
 		rc = store_chunk(v, j->f, j->data, j->len, &ref);
 		free(j->data);
 		pthread_mutex_lock(&j->f->pend_mu);
@@ -1572,6 +1584,51 @@ int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
 	return 0;
 }
 
+static int cached(struct vf_vault *v, int64_t chunk)
+{
+	struct vf_cache_ent *e;
+	int hit = 0;
+
+	pthread_mutex_lock(&v->cache_mu);
+	for (e = v->cache_tab[cache_slot(v, chunk)]; e && !hit; e = e->hnext)
+		hit = e->chunk == chunk;
+	pthread_mutex_unlock(&v->cache_mu);
+	return hit;
+}
+
+/* Read-ahead: a read that ends in one chunk asks a worker to decrypt the
+ * next one, so pack I/O and decryption overlap the kernel's reads.  Never
+ * waits for room in the pipeline (f->mu held). */
+static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
+{
+	struct vf_job *j;
+	size_t i;
+	int64_t next;
+
+	if (f->n_blk || f->streaming || end == 0 || end >= f->size)
+		return;
+	/* the extent after the one the read ended in */
+	i = ext_find(f, end - 1) + 1;
+	if (i >= f->n_ext || f->ext[i].chunk <= 0)
+		return;
+	next = f->ext[i].chunk;
+	if (next == f->prefetched || cached(v, next))
+		return;
+	pthread_mutex_lock(&v->job_mu);
+	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
+		j->prefetch = next;
+		v->jobs++;
+		if (v->jq_tail)
+			v->jq_tail->next = j;
+		else
+			v->jq_head = j;
+		v->jq_tail = j;
+		pthread_cond_signal(&v->job_cv);
+		f->prefetched = next;
+	}
+	pthread_mutex_unlock(&v->job_mu);
+}
+
 ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 		      void *buf, size_t size)
 {
@@ -1589,8 +1646,10 @@ ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	if (size > f->size - off)
 		size = (size_t)(f->size - off);
 	rc = vread(v, f, off, buf, size);
-	if (!rc)
+	if (!rc) {
 		rc = (ssize_t)size;
+		prefetch_next(v, f, off + size);
+	}
 out:
 	pthread_mutex_unlock(&f->mu);
 	return rc;

@@ -34,6 +34,7 @@ struct vf_job {
 	size_t idx;
 	uint8_t *data; /* owned by the job */
 	size_t len;
+	int64_t prefetch; /* instead: load this chunk into the cache */
 };
 
 /* One piece of a file's content. chunk > 0: catalog chunk row id; chunk
@@ -96,6 +97,7 @@ struct vf_file {
 	 * the last cut wait in sbuf */
 	int streaming;
 	int cut_once; /* a chunk was cut: allocate whole chunks from now */
+	int64_t prefetched; /* last chunk handed to read-ahead */
 	uint64_t stream_end;
 	struct vf_chunker ck;
 	uint8_t *sbuf;
