@@ -963,14 +963,27 @@ static int sbuf_grow(struct vf_vault *v, struct vf_file *f, size_t need)
 /* Cuts the chunk held in f->sbuf: appends its extent to *ext as in
  * flight and hands the buffer to the pipeline. */
 static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
-	       size_t *n_ext, size_t *cap, uint64_t end)
+	       size_t *n_ext, size_t *cap, uint64_t end, int last)
 {
 	struct vf_ext e = { end - f->sbuf_len, f->sbuf_len, VF_REF_INFLIGHT,
 			    0 };
 	uint8_t *data = f->sbuf;
 	size_t len = f->sbuf_len;
-	int rc;
+	int rc, busy;
 
+	/* A whole small file is one last chunk: storing it here saves two
+	 * thread hand-offs per file. */
+	pthread_mutex_lock(&f->pend_mu);
+	busy = f->inflight;
+	pthread_mutex_unlock(&f->pend_mu);
+	if (last && !busy) {
+		rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
+		if (!rc)
+			rc = push_locked(f, ext, n_ext, cap, &e);
+		if (!rc)
+			f->sbuf_len = 0;
+		return rc;
+	}
 	rc = push_locked(f, ext, n_ext, cap, &e);
 	if (rc)
 		return rc;
@@ -1010,7 +1023,7 @@ static int feed(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 		data += n;
 		len -= n;
 		if (is_cut) {
-			rc = cut(v, f, ext, n_ext, cap, *pos);
+			rc = cut(v, f, ext, n_ext, cap, *pos, 0);
 			if (rc)
 				return rc;
 		}
@@ -1025,7 +1038,7 @@ static int feed_end(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 	int rc = 0;
 
 	if (f->sbuf_len)
-		rc = cut(v, f, ext, n_ext, cap, pos);
+		rc = cut(v, f, ext, n_ext, cap, pos, 1);
 	vf_chunker_reset(&f->ck);
 	return rc;
 }
