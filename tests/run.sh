@@ -57,6 +57,8 @@ tail_of() {
 exit_reason() {
 	case $1 in
 	124) echo "timed out" ;;
+	126) echo "could not be run" ;;
+	127) echo "not found" ;;
 	137) echo "killed (timeout or SIGKILL)" ;;
 	1[2-9][0-9]) echo "crashed: signal $(($1 - 128))" ;;
 	*) echo "exit status $1" ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 0002-rsync-tar: `rsync -aHAX` and `tar --xattrs` bring trees in with all
-# their metadata; a second rsync finds nothing to do; rsync's write-then-
+# their metadata (POSIX ACLs included, as on ext4); a second rsync finds nothing to do; rsync's write-then-
 # rename update path works; tar reads the tree back out intact; everything
 # survives a remount.
 set -euo pipefail
@@ -10,10 +10,10 @@ command -v rsync >/dev/null || fail "rsync is not installed (apt-get install rsy
 DOC=/usr/share/doc
 [ -d "$DOC" ] || fail "$DOC is missing"
 FIX=$VF_TMP/fixture
-make_fixture_tree "$FIX"
+make_fixture_tree "$FIX" acl   # rsync -A: ACLs must come through too
 TARFIX=$VF_TMP/fixture-tar
 make_fixture_tree "$TARFIX" nosocket
-TAROPTS=(--xattrs --xattrs-include='*' --acls)
+TAROPTS=(--xattrs --xattrs-include='*')
 
 vf_init
 vf_mount

@@ -27,7 +27,7 @@
 #                                 SAME_TREE_MTIME=0: mtimes not compared)
 #   save_tree DIR NAME            record DIR's state (as same_tree sees it)
 #   check_tree DIR NAME           DIR must still be in the recorded state
-#   make_fixture_tree DIR [nosocket]
+#   make_fixture_tree DIR [nosocket] [acl]
 #                                 a small tree with every kind of metadata
 #   vault_bytes                   du -sb of the vault directory
 #   is_mounted DIR                DIR is a mountpoint (per mountinfo; works
@@ -151,6 +151,7 @@ vf_init() {
 vf_mount() {
 	local opts="keystore=$KS" o line="" fifo=$VF_TMP/ready.fifo
 	for o in "$@"; do opts+=",$o"; done
+	[ "$BASHPID" = "$$" ] || fail "vf_mount called in a subshell: the daemon would not be tracked"
 	[ -z "$VF_PID" ] || fail "vf_mount: a daemon (pid $VF_PID) is already running"
 	VF_NMOUNT=$((VF_NMOUNT + 1))
 	VF_LOG=$VF_TMP/daemon.$VF_NMOUNT.log
@@ -203,6 +204,7 @@ vf_wait_pid() {
 
 vf_umount() {
 	local i=0 err
+	[ "$BASHPID" = "$$" ] || fail "vf_umount called in a subshell: it could not wait for the daemon"
 	[ -n "$VF_PID" ] || fail "vf_umount: no daemon running"
 	sync -f "$MNT" 2>/dev/null || true
 	# EBUSY right after the last close can be a release still in flight.
@@ -262,8 +264,28 @@ tree_sums() {
 	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
 }
 
+# tree_xattrs DIR: "path<TAB>name<TAB>value" for every xattr (what
+# getfattr -h -d -m - shows), sorted; long values as their length and sha256.
 tree_xattrs() {
-	(cd "$1" && getfattr -R -h -d -m - -e hex . 2>/dev/null) | grep -v '^$' || true
+	"$PYTHON" -c '
+import hashlib, os, sys
+os.chdir(sys.argv[1])
+out = []
+for top, dirs, files in os.walk("."):
+    for n in [top] + [os.path.join(top, x) for x in dirs + files] if top == "." else [os.path.join(top, x) for x in dirs + files]:
+        try:
+            names = os.listxattr(n, follow_symlinks=False)
+        except OSError as e:
+            out.append("%s\tlistxattr failed: %s" % (n, e.strerror)); continue
+        for a in names:
+            try:
+                v = os.getxattr(n, a, follow_symlinks=False)
+                v = v.hex() if len(v) <= 64 else "%d bytes sha256 %s" % (len(v), hashlib.sha256(v).hexdigest())
+            except OSError as e:
+                v = "getxattr failed: " + e.strerror
+            out.append("%s\t%s\t%s" % (n, a, v))
+print("\n".join(sorted(out)))
+' "$1"
 }
 
 # same_tree SRC DST: contents (sha256), metadata and xattrs must be identical.
@@ -306,15 +328,22 @@ check_tree() {
 	log "check_tree $1: same as saved $2 ($(wc -l <"$d/sums") files)"
 }
 
-# make_fixture_tree DIR [nosocket]: every kind of entry and metadata cp -a,
+# make_fixture_tree DIR [nosocket] [acl]: every kind of entry and metadata cp -a,
 # rsync -aHAX and tar --xattrs keep: sizes from 0 to several chunks, a
 # sparse file, odd modes (setuid, setgid, sticky, 0000), foreign owners,
 # nanosecond mtimes, relative/absolute/dangling symlinks, hard links within
 # the tree, a fifo, device nodes, a socket (tar skips sockets: "nosocket"),
 # xattrs in the user and trusted namespaces (binary values too), and names
-# with spaces, UTF-8 and 255 bytes.
+# with spaces, UTF-8 and 255 bytes; with "acl", POSIX ACLs too.
 make_fixture_tree() {
-	local d=$1 long
+	local d=$1 long o nosocket=0 acl=0
+	for o in "${@:2}"; do
+		case $o in
+		nosocket) nosocket=1 ;;
+		acl) acl=1 ;;
+		*) fail "make_fixture_tree: unknown flag '$o'" ;;
+		esac
+	done
 	mkdir -p "$d/sub/deeper" "$d/sticky" "$d/setgid" "$d/empty dir"
 	: >"$d/empty"
 	printf x >"$d/one-byte"
@@ -337,7 +366,7 @@ make_fixture_tree() {
 	mkfifo "$d/fifo"
 	mknod "$d/chardev" c 1 3
 	mknod "$d/blockdev" b 7 200
-	if [ "${2:-}" != nosocket ]; then
+	if [ "$nosocket" = 0 ]; then
 		"$PYTHON" -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/socket"
 	fi
 	printf '#!/bin/sh\n' >"$d/setuid"
@@ -357,6 +386,20 @@ make_fixture_tree() {
 	setfattr -n trusted.root-only -v 'trusted value' "$d/sub/3m-random"
 	setfattr -h -n trusted.on-link -v 'link xattr' "$d/sym-abs"
 	setfattr -n user.big -v "$(head -c 3000 /dev/zero | tr '\0' 'v')" "$d/empty"
+	if [ "$acl" = 1 ]; then
+		# POSIX ACLs (what setfacl writes; the acl package may be missing):
+		# an access ACL granting uid 1000 read, a default ACL on a directory.
+		printf 'acl\n' >"$d/acl-file"
+		mkdir "$d/acl-dir"
+		"$PYTHON" -c '
+import os, struct, sys
+e = lambda tag, perm, id=0xffffffff: struct.pack("<HHI", tag, perm, id)
+acl = struct.pack("<I", 2) + e(1, 6) + e(2, 4, 1000) + e(4, 4) + e(0x10, 4) + e(0x20, 4)
+os.setxattr(sys.argv[1], "system.posix_acl_access", acl)
+dacl = struct.pack("<I", 2) + e(1, 7) + e(4, 5) + e(8, 5, 100) + e(0x10, 5) + e(0x20, 5)
+os.setxattr(sys.argv[2], "system.posix_acl_default", dacl)
+' "$d/acl-file" "$d/acl-dir" || fail "cannot set POSIX ACLs in $d"
+	fi
 	# Times last, deepest first, so that directory mtimes stick.
 	find "$d" -depth ! -type d -exec touch -h -d '2001-02-03 04:05:06.123456789' {} +
 	touch -h -d '1999-12-31 23:59:59.987654321' "$d/sym-rel" "$d/sub/3m-random"

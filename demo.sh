@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# demo.sh - build vaultfs and mount a demo vault, on a fresh Debian 12.
+#
+#   sudo ./demo.sh              install missing packages, build, create the
+#                               demo vault (or reuse it), mount it, leave it
+#                               mounted
+#   sudo ./demo.sh --deps-only  only install the missing build and test
+#                               packages (what `make check` needs)
+#
+# The demo vault lives in /var/lib/vaultfs/demo with its key in the default
+# keystore /etc/vaultfs/keys (platform-managed key), and is mounted on
+# /mnt/vaultfs-demo.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+VAULT=/var/lib/vaultfs/demo
+MNT=/mnt/vaultfs-demo
+# Build: compiler, pkg-config and the five libraries.  Run and test: FUSE,
+# rsync, attr (setfattr/getfattr), faketime, python3, binutils (strings).
+PACKAGES=(build-essential pkg-config libfuse3-dev fuse3 libsodium-dev libsqlite3-dev
+	libzstd-dev libxxhash-dev rsync attr faketime python3 binutils)
+
+die() {
+	echo "demo.sh: $*" >&2
+	exit 1
+}
+
+deps_only=0
+case ${1:-} in
+"") ;;
+--deps-only) deps_only=1 ;;
+-h | --help)
+	sed -n '2,13s/^# \{0,1\}//p' "$0"
+	exit 0
+	;;
+*) die "unknown option '$1' (try --help)" ;;
+esac
+
+root=()
+if [ "$(id -u)" != 0 ]; then
+	# --deps-only needs root only to install something; the demo always.
+	[ "$deps_only" = 1 ] || die "run as root: sudo ./demo.sh"
+	root=(sudo)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	"${root[@]}" apt-get update -qq
+	"${root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[ "$deps_only" = 0 ] || exit 0
+
+make -s -j"$(nproc)"
+
+if [ -e "$VAULT/vault.hdr" ]; then
+	echo "reusing the demo vault in $VAULT"
+else
+	mkdir -p "$(dirname "$VAULT")"
+	build/vaultctl init "$VAULT"
+fi
+
+mkdir -p "$MNT"
+if mountpoint -q "$MNT"; then
+	echo "$MNT is already mounted"
+else
+	if awk -v d="$MNT" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+		echo "detaching the stale mount on $MNT (its daemon is gone)"
+		fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	build/mount.vaultfs "$VAULT" "$MNT"
+fi
+
+cat <<EOT
+
+vaultfs demo vault $VAULT is mounted on $MNT
+(key in the root-only keystore /etc/vaultfs/keys).
+
+  copy files in:   sudo cp -a ~/Documents $MNT/
+  look:            ls -la $MNT; df -h $MNT
+  status:          build/vaultctl status $MNT
+  verify:          build/vaultctl check $MNT --read-data
+  unmount:         sudo umount $MNT
+  mount again:     sudo ./demo.sh
+EOT
