@@ -1174,10 +1174,15 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 	return rc;
 }
 
-static void mark_dirty(struct vf_file *f)
+/* Starts or continues a dirty session.  When the kernel keeps the file
+ * times itself (writeback caching), it sends them in a setattr before
+ * the close, in whatever order relative to the writes; a write must not
+ * overwrite them with the daemon's clock. */
+static void mark_dirty(struct vf_vault *v, struct vf_file *f)
 {
 	f->dirty = 1;
-	f->mtime = f->ctime = vf_clock_now();
+	if (!v->kernel_times)
+		f->mtime = f->ctime = vf_clock_now();
 }
 
 int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
@@ -1196,7 +1201,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	if (size >= f->size) {
 		rc = extend_to(f, size);
 		if (!rc)
-			mark_dirty(f);
+			mark_dirty(v, f);
 		return rc;
 	}
 	/* Cut the extents at size. */
@@ -1227,7 +1232,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 			return rc;
 	}
 	f->size = size;
-	mark_dirty(f);
+	mark_dirty(v, f);
 	return 0;
 }
 
@@ -1590,7 +1595,7 @@ int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
 	/* A new file's first close is its first recovery point, even if
 	 * nothing was written. */
 	pthread_mutex_lock(&(*out)->f->mu);
-	mark_dirty((*out)->f);
+	mark_dirty(v, (*out)->f);
 	(*out)->f->mtime = attr->mtime;
 	(*out)->f->ctime = attr->ctime;
 	pthread_mutex_unlock(&(*out)->f->mu);
@@ -1722,7 +1727,7 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 			rc = write_blocks(v, f, off, buf, size);
 	}
 	if (!rc)
-		mark_dirty(f);
+		mark_dirty(v, f);
 out:
 	pthread_mutex_unlock(&f->mu);
 	return rc ? rc : (ssize_t)size;
@@ -1791,7 +1796,7 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 			len -= n;
 		}
 		if (!rc)
-			mark_dirty(f);
+			mark_dirty(v, f);
 	} else {
 		rc = -EOPNOTSUPP;
 	}

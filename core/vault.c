@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "acl.h"
 #include "vault_int.h"
 
 #define LOCK_NAME "lock"
@@ -40,6 +41,11 @@ void vf_vault_lock(struct vf_vault *v)
 void vf_vault_unlock(struct vf_vault *v)
 {
 	pthread_mutex_unlock(&v->mu);
+}
+
+void vf_vault_kernel_times(struct vf_vault *v, int on)
+{
+	v->kernel_times = on;
 }
 
 const char *vf_vault_dir(const struct vf_vault *v)
@@ -616,6 +622,140 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	return rc;
 }
 
+/* Reads xattr name of ino into a malloc'd buffer (*out, *n); -ENODATA
+ * when absent (v->mu held). */
+static int xattr_load(struct vf_vault *v, uint64_t ino, const char *name,
+		      uint8_t **out, size_t *n)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*n = (size_t)sqlite3_column_bytes(st, 0);
+		*out = malloc(*n ? *n : 1);
+		if (!*out)
+			rc = -ENOMEM;
+		else {
+			if (*n)
+				memcpy(*out, sqlite3_column_blob(st, 0), *n);
+			rc = 0;
+		}
+	} else if (rc == 0) {
+		rc = -ENODATA;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int xattr_store(struct vf_vault *v, uint64_t ino, const char *name,
+		       const void *value, size_t n)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_PUT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, n ? value : "", (int)n, SQLITE_STATIC);
+	return vf_catalog_run(st);
+}
+
+static int xattr_drop(struct vf_vault *v, uint64_t ino, const char *name)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	return vf_catalog_run(st);
+}
+
+static int node_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
+			 int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(v->cat->db,
+			       "UPDATE nodes SET mode=?2, ctime=?3 WHERE id=?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, mode);
+	sqlite3_bind_int64(st, 3, now);
+	rc = vf_catalog_run(st);
+	sqlite3_finalize(st);
+	if (!rc) {
+		/* An open file's deferred metadata must not undo this at
+		 * its commit. */
+		struct vf_file *of = vf_file_find_locked(v, ino);
+
+		if (of && of->meta_dirty) {
+			of->mode = mode;
+			of->ctime = now;
+		}
+	}
+	return rc;
+}
+
+/* A chmod rewrites the access ACL's owner, group-class and other entries
+ * so the two never disagree (v->mu held). */
+static int acl_follow_chmod(struct vf_vault *v, uint64_t ino, uint32_t mode)
+{
+	uint8_t *acl = NULL;
+	size_t n;
+	int rc = xattr_load(v, ino, VF_ACL_ACCESS, &acl, &n);
+
+	if (rc == -ENODATA)
+		return 0;
+	if (!rc) {
+		vf_acl_chmod(acl, n, mode);
+		rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+	}
+	free(acl);
+	return rc;
+}
+
+/* The permissions of a new node: the parent's default ACL when it has
+ * one (stored on the node as its access ACL, and for a directory as its
+ * default ACL too), else the caller's umask (v->mu held, in the create
+ * transaction; runs after the node row exists). */
+static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
+		       uint32_t *mode)
+{
+	uint8_t *dacl = NULL, *acl = NULL;
+	size_t n;
+	int rc;
+
+	rc = xattr_load(v, parent, VF_ACL_DEFAULT, &dacl, &n);
+	if (rc)
+		return rc == -ENODATA ? 1 : rc;
+	if (vf_acl_check(dacl, n, NULL) < 0) {
+		free(dacl);
+		return 1;
+	}
+	acl = malloc(n);
+	rc = acl ? 0 : -ENOMEM;
+	if (!rc) {
+		memcpy(acl, dacl, n);
+		if (vf_acl_create(acl, n, mode) == 0)
+			rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+	}
+	if (!rc && S_ISDIR(*mode))
+		rc = xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
+	if (!rc)
+		rc = node_set_mode(v, ino, *mode, vf_clock_now());
+	free(acl);
+	free(dacl);
+	return rc;
+}
+
 /* Creates a node named name in parent: the common part of mknod, mkdir,
  * symlink and create. */
 static int new_node(struct vf_vault *v, const struct vf_caller *c,
@@ -626,7 +766,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_stmt *st;
 	uint64_t ino;
 	int64_t now;
-	uint32_t gid = c->gid;
+	uint32_t gid = c->gid, requested;
 	int rc;
 
 	if (v->readonly)
@@ -658,6 +798,9 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		rc = -EIO;
 		goto fail;
 	}
+	requested = mode;
+	if (!target)
+		mode &= ~(c->umask & 0777);
 	sqlite3_bind_int64(st, 1, mode);
 	sqlite3_bind_int64(st, 2, c->uid);
 	sqlite3_bind_int64(st, 3, gid);
@@ -673,6 +816,12 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto fail;
 	ino = (uint64_t)sqlite3_last_insert_rowid(v->cat->db);
+	if (!target) {
+		/* A default ACL replaces the umask (POSIX 1003.1e). */
+		rc = inherit_acl(v, parent, ino, &requested);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = dirent_add(v, parent, name, ino, now);
 	if (!rc)
 		rc = node_touch(v, parent, now);
@@ -1138,6 +1287,9 @@ static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
 			f->meta_dirty = 1;
 			*out = a;
 			handled = 1;
+			if ((sa->valid & VF_SET_MODE) &&
+			    acl_follow_chmod(v, f->ino, a.mode) < 0)
+				handled = 0;
 		}
 		vf_vault_unlock(v);
 	}
@@ -1201,6 +1353,8 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_bind_int64(st, 6, a.mtime);
 	sqlite3_bind_int64(st, 7, a.ctime);
 	rc = vf_catalog_run(st);
+	if (!rc && (sa->valid & VF_SET_MODE))
+		rc = acl_follow_chmod(v, ino, a.mode);
 	if (rc)
 		goto out;
 	rc = node_attr(v, ino, out, NULL);
@@ -1253,12 +1407,27 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		rc = -ENODATA;
 		goto fail;
 	}
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_PUT);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, size ? value : "", (int)size,
-			  SQLITE_STATIC);
-	rc = vf_catalog_run(st);
+	if (!strcmp(name, VF_ACL_ACCESS)) {
+		uint32_t bits;
+		int equiv = vf_acl_check(value, size, &bits);
+
+		/* The access ACL and the mode are one thing seen twice: the
+		 * mode takes the ACL's bits; an ACL that only restates them
+		 * is not kept. */
+		rc = equiv < 0 ? -EINVAL :
+		     node_set_mode(v, ino, (a.mode & ~0777u) | bits,
+				   vf_clock_now());
+		if (!rc)
+			rc = equiv ? xattr_drop(v, ino, name) :
+				     xattr_store(v, ino, name, value, size);
+	} else if (!strcmp(name, VF_ACL_DEFAULT)) {
+		rc = !S_ISDIR(a.mode)			   ? -EACCES :
+		     vf_acl_check(value, size, NULL) < 0 ? -EINVAL :
+							   xattr_store(v, ino, name,
+								       value, size);
+	} else {
+		rc = xattr_store(v, ino, name, value, size);
+	}
 	if (!rc)
 		rc = node_ctime(v, ino, vf_clock_now());
 	if (rc)

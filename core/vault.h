@@ -49,6 +49,7 @@ struct vf_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	uint32_t umask; /* applied at create unless a default ACL rules */
 };
 
 struct vf_attr {
@@ -222,6 +223,11 @@ struct vf_status {
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
+
+/* Tells core that the kernel keeps the times of files being written
+ * (FUSE writeback caching) and sends them in setattr: writes then leave
+ * mtime and ctime alone.  Call before serving requests. */
+void vf_vault_kernel_times(struct vf_vault *v, int on);
 
 /* For tests: puts a fault-injecting backend (pack_io.h) in front of the
  * vault's packs and returns it (borrowed; the vault frees it).  Call once,

@@ -117,6 +117,7 @@ struct vf_vault {
 	char *dir;
 	int lockfd;
 	int readonly;
+	int kernel_times; /* the kernel sets mtime/ctime of written files */
 	struct vf_keys *keys;
 	struct vf_catalog *cat;
 	struct vf_pack_io *io;

@@ -151,6 +151,7 @@ static struct vf_caller req_caller(fuse_req_t req)
 		.uid = ctx->uid,
 		.gid = ctx->gid,
 		.pid = ctx->pid,
+		.umask = ctx->umask,
 	};
 
 	return c;
@@ -275,11 +276,16 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	want(conn, FUSE_CAP_ATOMIC_O_TRUNC);
 	want(conn, FUSE_CAP_READDIRPLUS);
 	want(conn, FUSE_CAP_CACHE_SYMLINKS);
+	/* The kernel enforces ACLs; core keeps them and the mode in step and
+	 * applies the umask and default ACLs at create. */
+	want(conn, FUSE_CAP_POSIX_ACL);
+	want(conn, FUSE_CAP_DONT_MASK);
 	/* cp -a and rsync read every attribute: always readdirplus. */
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	/* Locks are the kernel's (single host): no lock ops, no caps. */
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	fs->writeback = !!(conn->want & FUSE_CAP_WRITEBACK_CACHE);
+	vf_vault_kernel_times(fs->v, fs->writeback);
 
 	conn->max_write = MAX_IO;
 	if (conn->max_readahead > MAX_IO)
@@ -730,17 +736,6 @@ static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes ------------------------------------------------ */
 
-/* Without FUSE_CAP_POSIX_ACL (which would make us apply umask and default
- * ACLs on create) the kernel hands ACL xattrs to us uninterpreted: stored,
- * they would neither change the mode nor be enforced, and cp -a, which
- * then skips its chmod, would leave files 0600.  Refusing them makes tools
- * fall back to chmod, as on a filesystem mounted with noacl. */
-static int is_acl_name(const char *name)
-{
-	return !strcmp(name, "system.posix_acl_access") ||
-	       !strcmp(name, "system.posix_acl_default");
-}
-
 /* Replies: err. */
 static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			   const char *value, size_t size, int flags)
@@ -748,10 +743,6 @@ static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct vf_caller c = req_caller(req);
 	int r;
 
-	if (is_acl_name(name)) {
-		fuse_reply_err(req, EOPNOTSUPP);
-		return;
-	}
 	r = vf_vault_setxattr(req_fs(req)->v, &c, ino, name, value, size,
 			      flags);
 	fuse_reply_err(req, r < 0 ? kerr(r) : 0);

@@ -284,7 +284,7 @@ static void *conn_main(void *arg)
 	struct vf_ctlsock *s = c->s;
 	struct ucred cred;
 	socklen_t credlen = sizeof(cred);
-	struct vf_caller who;
+	struct vf_caller who = { 0 };
 	FILE *out = NULL, *err = NULL;
 	char **argv = NULL;
 	unsigned char code[4];
