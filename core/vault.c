@@ -1388,6 +1388,8 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto out;
 	rc = node_attr(v, ino, &a, NULL);
+	if (!rc)
+		attr_apply_open(v, &a);
 	if (rc)
 		goto fail;
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
