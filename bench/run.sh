@@ -52,9 +52,13 @@ say() { printf '\n== %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- cleanup
 MOUNTS=()        # mountpoints we mounted (unmounted in reverse on exit)
 declare -A FPID  # mountpoint -> pid of the foreground daemon (under /usr/bin/time)
+CUR_PID=
 cleanup() {
 	set +e
 	local i m
+	if [ -n "$CUR_PID" ]; then
+		kill -TERM -- "-$CUR_PID" 2>/dev/null; sleep 0.5; kill -KILL -- "-$CUR_PID" 2>/dev/null
+	fi
 	for ((i=${#MOUNTS[@]}-1; i>=0; i--)); do
 		m=${MOUNTS[i]}
 		if mountpoint -q "$m"; then
@@ -109,7 +113,12 @@ timed() {
 	local c="$*"; echo "  $tool $phase: ${c%%$'\n'*}" >&2
 	local t0 t1 t2 rc=0
 	t0=$(now)
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" >>"$lf" 2>&1 || rc=$?
+	# own process group, in the background, so an interrupt reaches the trap
+	# at once and the cleanup can stop the whole command before unmounting
+	setsid /usr/bin/time -f '%e %M' -o "$tf" "$@" >>"$lf" 2>&1 &
+	CUR_PID=$!
+	wait "$CUR_PID" || rc=$?
+	CUR_PID=
 	t1=$(now)
 	sync
 	t2=$(now)
@@ -316,7 +325,11 @@ if has vaultfs; then
 	fi
 fi
 if has vaultfs; then
-	mkdir -p "$RUN/vaultfs"
+	# snapshot the binaries: a concurrent `make` must not swap them mid-run
+	mkdir -p "$RUN/vaultfs" "$RUN/bin"
+	cp "$VBIN/mount.vaultfs" "$VBIN/vaultctl" "$RUN/bin/"
+	VBIN_ORIG=$VBIN VBIN=$RUN/bin
+	VAULTFS_VER="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), binaries of $(date -r "$VBIN_ORIG/mount.vaultfs" '+%F %T')"
 	if ! "$VBIN/vaultctl" init "$V_VAULT" --keystore "$V_KS" >"$LOG/vaultfs.init.log" 2>&1; then
 		note "vaultfs skipped: vaultctl init failed: $(tail -n2 "$LOG/vaultfs.init.log" | tr '\n' ' ')"
 		TOOLS=${TOOLS/ vaultfs / }
@@ -348,6 +361,7 @@ bind_src() { # v1|v2
 }
 du_b() { du -sb "$1" 2>/dev/null | cut -f1; }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 # ============================================================ phase 1: ingest
 say "phase 1: ingest v1 ($V1_FILES files, $V1_BYTES bytes)"
 bind_src v1
@@ -469,9 +483,10 @@ fi
 
 {
 echo "vaultfs benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -r)  $(nproc) CPUs  $(awk '/MemTotal/{printf "%d MiB", $2/1024}' /proc/meminfo)"
+echo "load average at start: $LOAD0  at end: $(cut -d' ' -f1-3 /proc/loadavg)  (other work on the machine skews every figure)"
 echo "work dir $W on $(df --output=source,fstype "$W" | tail -n1 | tr -s ' ')   page cache dropped before each timed phase: $([ "$DROP" = 1 ] && echo yes || echo NO)"
 echo "corpus v1: $V1_FILES files, $(fnum "$(awk -v b="$V1_BYTES" 'BEGIN{print b/1e6}')") MB;  v2: $V2_FILES files, $(fnum "$(awk -v b="$V2_BYTES" 'BEGIN{print b/1e6}')") MB (changed added deleted: $V2_CHANGED);  big file ${BIG_MB} MiB;  small files $SMALL_N"
-echo "versions: restic $(restic version 2>/dev/null | awk '{print $2}') (repo v2, compression auto) | borg $(borg --version 2>/dev/null | awk '{print $2}') (repokey-blake2, -C zstd,3) | gocryptfs $(gocryptfs -version 2>/dev/null | awk '{print $2}' | tr -d ';') | bindfs $(bindfs --version 2>/dev/null | awk '{print $2; exit}')"
+echo "versions: restic $(restic version 2>/dev/null | awk '{print $2}') (repo v2, compression auto) | borg $(borg --version 2>/dev/null | awk '{print $2}') (repokey-blake2, -C zstd,3) | gocryptfs $(gocryptfs -version 2>/dev/null | awk '{print $2}' | tr -d ';') | bindfs $(bindfs --version 2>/dev/null | awk '{print $2; exit}') | vaultfs ${VAULTFS_VER:-not run}"
 echo "MB = 10^6 bytes; seconds include a sync after the command; ratio = vaultfs / tool (speed: >1 means vaultfs faster; bytes, RSS: <1 means vaultfs smaller)"
 echo "RSS: peak of the FUSE daemon during that mount (vaultfs, gocryptfs, bindfs, restic/borg mount), else of the command itself"
 echo
