@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -243,6 +244,25 @@ out:
 	return rc;
 }
 
+/* Takes the vault lock.  A daemon that was just unmounted may still be
+ * closing the vault (umount returns first), so a held lock is retried for
+ * a few seconds before the vault counts as in use. */
+static int lock_wait(int fd)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
+}
+
 static int open_spool(struct vf_vault *v, char *err, size_t errlen)
 {
 	v->spool_fd = open(v->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -305,7 +325,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		goto fail;
 	}
 	v->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (v->lockfd < 0 || flock(v->lockfd, LOCK_EX | LOCK_NB) < 0) {
+	if (v->lockfd < 0 || lock_wait(v->lockfd) < 0) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		snprintf(err, errlen, "vault '%s' is in use by another process",
 			 v->dir);
