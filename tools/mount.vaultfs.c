@@ -20,6 +20,7 @@
 #define FUSE_USE_VERSION 314
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -600,12 +601,24 @@ out:
 	return ret;
 }
 
+/* The daemon's memory must not grow with the data (README, "Memory").
+ * glibc would otherwise raise its mmap threshold after the first freed
+ * chunk buffer and keep every 2 MiB buffer in per-thread arenas, whose
+ * fragments add up over a long ingest: fixed threshold, few arenas. */
+static void bound_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct mount_opts o = { .ro = 0 };
 	int p[2], ret;
 	pid_t pid;
 
+	bound_malloc();
 	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
 		return 1;
 	if (check_mountpoint(o.mnt) != 0)
