@@ -612,32 +612,40 @@ static void bound_malloc(void)
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 }
 
+static void free_opts(struct mount_opts *o)
+{
+	free(o->vault);
+	free(o->mnt);
+	free(o->stats);
+	free(o->kopts);
+}
+
 int main(int argc, char **argv)
 {
 	struct mount_opts o = { .ro = 0 };
-	int p[2], ret;
+	int p[2], ret = 1;
 	pid_t pid;
 
 	bound_malloc();
-	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
-		return 1;
-	if (check_mountpoint(o.mnt) != 0)
-		return 1;
+	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0 ||
+	    check_mountpoint(o.mnt) != 0)
+		goto out;
 	cloexec_ready_fd();
 	if (!o.foreground) {
 		if (pipe2(p, O_CLOEXEC) != 0) {
 			fail("cannot start the daemon: %s", strerror(errno));
-			return 1;
+			goto out;
 		}
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0) {
 			fail("cannot start the daemon: %s", strerror(errno));
-			return 1;
+			goto out;
 		}
 		if (pid > 0) {
 			close(p[1]);
-			return wait_child(pid, p[0]);
+			ret = wait_child(pid, p[0]);
+			goto out;
 		}
 		close(p[0]);
 		status_fd = p[1];
@@ -647,9 +655,7 @@ int main(int argc, char **argv)
 	ret = serve(&o);
 	if (status_fd >= 0)
 		close(status_fd);
-	free(o.vault);
-	free(o.mnt);
-	free(o.stats);
-	free(o.kopts);
+out:
+	free_opts(&o);
 	return ret;
 }
