@@ -18,6 +18,8 @@
 	X(NODE_NLINK, "UPDATE nodes SET nlink=nlink+?2, ctime=?3 WHERE id=?1") \
 	X(NODE_TOUCH, "UPDATE nodes SET mtime=?2, ctime=?2 WHERE id=?1")      \
 	X(NODE_CTIME, "UPDATE nodes SET ctime=?2 WHERE id=?1")                \
+	X(NODE_SET_MODE, "UPDATE nodes SET mode=?2, ctime=?3 WHERE id=?1")    \
+	X(NODE_SET_SIZE, "UPDATE nodes SET size=?2 WHERE id=?1")              \
 	X(NODE_SETATTR, "UPDATE nodes SET mode=?2,uid=?3,gid=?4,atime=?5,"    \
 			"mtime=?6,ctime=?7 WHERE id=?1")                      \
 	X(NODE_SET_VERSION, "UPDATE nodes SET version=?2, size=?3, mtime=?4," \

@@ -122,6 +122,7 @@ out:
 }
 
 static void spool_free_slot(struct vf_vault *v, uint64_t slot);
+static void release_sbuf(struct vf_vault *v, struct vf_file *f);
 
 static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 {
@@ -130,14 +131,8 @@ static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 	for (i = 0; i < f->n_blk; i++)
 		spool_free_slot(v, f->blk[i].slot);
 	f->n_blk = 0;
-	if (f->sbuf) {
-		vf_vault_lock(v);
-		v->stream_bytes -= f->sbuf_cap;
-		vf_vault_unlock(v);
-		free(f->sbuf);
-		f->sbuf = NULL;
-		f->sbuf_cap = f->sbuf_len = 0;
-	}
+	if (f->sbuf)
+		release_sbuf(v, f);
 	f->streaming = 0;
 }
 
@@ -164,6 +159,48 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 	pthread_mutex_destroy(&f->pend_mu);
 	pthread_cond_destroy(&f->pend_cv);
 	free(f);
+}
+
+/* ---- buffer pool --------------------------------------------------------- */
+
+void *vf_buf_get(struct vf_vault *v)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&v->pool_mu);
+	if (v->n_pool)
+		p = v->pool[--v->n_pool];
+	pthread_mutex_unlock(&v->pool_mu);
+	return p ? p : malloc(VF_POOL_BUF);
+}
+
+void vf_buf_put(struct vf_vault *v, void *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&v->pool_mu);
+	if (v->n_pool < VF_POOL_KEEP) {
+		v->pool[v->n_pool++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&v->pool_mu);
+	free(p);
+}
+
+void vf_buf_free_all(struct vf_vault *v)
+{
+	while (v->n_pool)
+		free(v->pool[--v->n_pool]);
+}
+
+/* Stream buffers of full chunk capacity are pool buffers; smaller ones
+ * (small files) are plain allocations. */
+static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
+{
+	if (cap == VF_CHUNK_MAX)
+		vf_buf_put(v, p);
+	else
+		free(p);
 }
 
 /* ---- spool --------------------------------------------------------------- */
@@ -341,19 +378,19 @@ static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
 	uint8_t *sealed, *raw;
 	ssize_t n;
 
-	if (rlen > VF_CHUNK_MAX)
+	if (rlen > VF_CHUNK_MAX || cap > VF_POOL_BUF)
 		return -EIO;
-	sealed = malloc(cap);
+	sealed = vf_buf_get(v);
 	raw = malloc(rlen ? rlen : 1);
 	if (!sealed || !raw) {
-		free(sealed);
+		vf_buf_put(v, sealed);
 		free(raw);
 		return -ENOMEM;
 	}
 	n = vf_pack_read(v->io, loc, sealed, cap);
 	if (n >= 0)
 		n = vf_pack_decode(v->keys, cid, sealed, (size_t)n, raw, rlen);
-	free(sealed);
+	vf_buf_put(v, sealed);
 	if (n >= 0 && (uint32_t)n != rlen)
 		n = -EIO;
 	if (n < 0) {
@@ -577,7 +614,8 @@ out:
 	return rc;
 }
 
-static struct vf_block *blk_find(struct vf_file *f, uint64_t idx)
+/* Index of the first dirty block with index >= idx (n_blk if none). */
+static size_t blk_lower(const struct vf_file *f, uint64_t idx)
 {
 	size_t lo = 0, hi = f->n_blk;
 
@@ -589,23 +627,22 @@ static struct vf_block *blk_find(struct vf_file *f, uint64_t idx)
 		else
 			hi = mid;
 	}
-	return lo < f->n_blk && f->blk[lo].idx == idx ? &f->blk[lo] : NULL;
+	return lo;
+}
+
+static struct vf_block *blk_find(struct vf_file *f, uint64_t idx)
+{
+	size_t i = blk_lower(f, idx);
+
+	return i < f->n_blk && f->blk[i].idx == idx ? &f->blk[i] : NULL;
 }
 
 /* First dirty block with index >= idx, or NULL. */
 static struct vf_block *blk_next(struct vf_file *f, uint64_t idx)
 {
-	size_t lo = 0, hi = f->n_blk;
+	size_t i = blk_lower(f, idx);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->blk[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n_blk ? &f->blk[lo] : NULL;
+	return i < f->n_blk ? &f->blk[i] : NULL;
 }
 
 /* Reads [off, off+len) of the committed extents and streamed chunks,
@@ -748,16 +785,17 @@ static int store_chunk(struct vf_vault *v, struct vf_file *f,
 		return 0;
 	if (rc < 0)
 		return rc;
-	sealed = malloc(vf_pack_sealed_bound(len));
+	sealed = vf_pack_sealed_bound(len) <= VF_POOL_BUF ?
+			 vf_buf_get(v) :
+			 malloc(vf_pack_sealed_bound(len));
 	if (!sealed)
 		return -ENOMEM;
 	n = vf_pack_encode(v->keys, cid, data, len, sealed);
-	if (n < 0) {
+	rc = n < 0 ? (int)n : vf_pack_put(v->pw, sealed, (size_t)n, &loc);
+	if (vf_pack_sealed_bound(len) <= VF_POOL_BUF)
+		vf_buf_put(v, sealed);
+	else
 		free(sealed);
-		return (int)n;
-	}
-	rc = vf_pack_put(v->pw, sealed, (size_t)n, &loc);
-	free(sealed);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&f->pend_mu);
@@ -818,7 +856,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		rc = store_chunk(v, j->f, j->data, j->len, &ref);
-		free(j->data);
+		sbuf_free(v, j->data, j->cap);
 		pthread_mutex_lock(&j->f->pend_mu);
 		if (rc) {
 			if (!j->f->pipe_err)
@@ -867,14 +905,15 @@ void vf_pipeline_stop(struct vf_vault *v)
 /* Hands data (ownership moves to the job) to the workers, to fill in
  * (*arr)[idx]; waits while the pipeline is full. */
 static int submit(struct vf_vault *v, struct vf_file *f, struct vf_ext **arr,
-		  size_t idx, uint8_t *data, size_t len)
+		  size_t idx, uint8_t *data, size_t len, size_t cap)
 {
 	struct vf_job *j = calloc(1, sizeof(*j));
 
 	if (!j) {
-		free(data);
+		sbuf_free(v, data, cap);
 		return -ENOMEM;
 	}
+	j->cap = cap;
 	j->f = f;
 	j->arr = arr;
 	j->idx = idx;
@@ -948,7 +987,15 @@ static int sbuf_grow(struct vf_vault *v, struct vf_file *f, size_t need)
 	vf_vault_unlock(v);
 	if (!ok)
 		return -ENOBUFS;
-	p = realloc(f->sbuf, cap);
+	if (cap == VF_CHUNK_MAX) {
+		p = vf_buf_get(v);
+		if (p && f->sbuf_len)
+			memcpy(p, f->sbuf, f->sbuf_len);
+		if (p)
+			free(f->sbuf);
+	} else {
+		p = realloc(f->sbuf, cap);
+	}
 	if (!p) {
 		vf_vault_lock(v);
 		v->stream_bytes -= cap - f->sbuf_cap;
@@ -968,7 +1015,7 @@ static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 	struct vf_ext e = { end - f->sbuf_len, f->sbuf_len, VF_REF_INFLIGHT,
 			    0 };
 	uint8_t *data = f->sbuf;
-	size_t len = f->sbuf_len;
+	size_t len = f->sbuf_len, dcap = f->sbuf_cap;
 	int rc, busy;
 
 	/* A whole small file is one last chunk: storing it here saves two
@@ -995,7 +1042,7 @@ static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 	f->sbuf = NULL;
 	f->sbuf_cap = f->sbuf_len = 0;
 	f->cut_once = 1;
-	return submit(v, f, ext, *n_ext - 1, data, len);
+	return submit(v, f, ext, *n_ext - 1, data, len, dcap);
 }
 
 /* Feeds data to a chunker whose pending bytes are in f->sbuf; each cut
@@ -1048,7 +1095,7 @@ static void release_sbuf(struct vf_vault *v, struct vf_file *f)
 	vf_vault_lock(v);
 	v->stream_bytes -= f->sbuf_cap;
 	vf_vault_unlock(v);
-	free(f->sbuf);
+	sbuf_free(v, f->sbuf, f->sbuf_cap);
 	f->sbuf = NULL;
 	f->sbuf_cap = f->sbuf_len = 0;
 }
@@ -1081,7 +1128,7 @@ static int stop_streaming(struct vf_vault *v, struct vf_file *f)
 
 static int blk_insert(struct vf_file *f, uint64_t idx, uint64_t slot)
 {
-	size_t lo = 0, hi = f->n_blk;
+	size_t at;
 
 	if (f->n_blk == f->blk_cap) {
 		size_t cap = f->blk_cap ? f->blk_cap * 2 : 16;
@@ -1092,17 +1139,10 @@ static int blk_insert(struct vf_file *f, uint64_t idx, uint64_t slot)
 		f->blk = p;
 		f->blk_cap = cap;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->blk[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(&f->blk[lo + 1], &f->blk[lo], (f->n_blk - lo) * sizeof(*f->blk));
-	f->blk[lo].idx = idx;
-	f->blk[lo].slot = slot;
+	at = blk_lower(f, idx);
+	memmove(&f->blk[at + 1], &f->blk[at], (f->n_blk - at) * sizeof(*f->blk));
+	f->blk[at].idx = idx;
+	f->blk[at].slot = slot;
 	f->n_blk++;
 	return 0;
 }

@@ -121,46 +121,29 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static const char *kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case KIND_PLATFORM:
-		return "the platform keystore";
-	case KIND_KEY_FILE:
-		return "a key file";
-	case KIND_KEY_COMMAND:
-		return "a key command";
-	default:
-		return "a passphrase";
-	}
-}
+/* What each protector kind is called in messages. */
+static const struct kind_text {
+	const char *name; /* "vault is protected by NAME" */
+	const char *hint; /* how to give that protector */
+	const char *wrong; /* the KEK does not open the header */
+} kind_texts[] = {
+	[KIND_PLATFORM] = { "the platform keystore",
+			    "give none of --passphrase-file, --key-file, "
+			    "--key-command",
+			    "platform key does not open this vault" },
+	[KIND_KEY_FILE] = { "a key file", "give --key-file",
+			    "wrong key file" },
+	[KIND_KEY_COMMAND] = { "a key command", "give --key-command",
+			       "wrong key from key command" },
+	[KIND_PASSPHRASE] = { "a passphrase", "give --passphrase-file",
+			      "wrong passphrase" },
+};
 
-static const char *kind_hint(uint32_t kind)
+static const struct kind_text *kind_text(uint32_t kind)
 {
-	switch (kind) {
-	case KIND_PLATFORM:
-		return "give none of --passphrase-file, --key-file, --key-command";
-	case KIND_KEY_FILE:
-		return "give --key-file";
-	case KIND_KEY_COMMAND:
-		return "give --key-command";
-	default:
-		return "give --passphrase-file";
-	}
-}
-
-static const char *wrong_key_msg(uint32_t kind)
-{
-	switch (kind) {
-	case KIND_PLATFORM:
-		return "platform key does not open this vault";
-	case KIND_KEY_FILE:
-		return "wrong key file";
-	case KIND_KEY_COMMAND:
-		return "wrong key from key command";
-	default:
-		return "wrong passphrase";
-	}
+	if (kind >= VF_ARRAY_LEN(kind_texts) || !kind_texts[kind].name)
+		kind = KIND_PASSPHRASE;
+	return &kind_texts[kind];
 }
 
 /* Picks the protector kind from the options; -EINVAL when two are given. */
@@ -782,7 +765,7 @@ int vf_protector_unlock(const char *vault_dir,
 		return rc;
 	if (kind != h.kind) {
 		seterr(err, errlen, "vault is protected by %s; %s",
-		       kind_name(h.kind), kind_hint(h.kind));
+		       kind_text(h.kind)->name, kind_text(h.kind)->hint);
 		return -EINVAL;
 	}
 	kek = sodium_malloc(VF_KEY_BYTES);
@@ -813,7 +796,7 @@ int vf_protector_unlock(const char *vault_dir,
 	rc = vf_crypto_open(kek, h.raw, HDR_AD_BYTES, h.raw + HDR_AD_BYTES,
 			    HDR_WRAP_BYTES, master);
 	if (rc) {
-		seterr(err, errlen, "%s", wrong_key_msg(kind));
+		seterr(err, errlen, "%s", kind_text(kind)->wrong);
 		goto out;
 	}
 	rc = vf_keys_new(master, h.raw + HDR_OFF_ID, out);

@@ -289,6 +289,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_mutex_init(&v->cache_mu, NULL);
 	pthread_mutex_init(&v->spool_mu, NULL);
+	pthread_mutex_init(&v->pool_mu, NULL);
 	pthread_mutex_init(&v->job_mu, NULL);
 	pthread_cond_init(&v->job_cv, NULL);
 	pthread_cond_init(&v->space_cv, NULL);
@@ -414,6 +415,7 @@ int vf_vault_close(struct vf_vault *v)
 	if (r && !rc)
 		rc = r;
 	vf_cache_free_all(v);
+	vf_buf_free_all(v);
 	vf_spool_close(v);
 	vf_keys_free(v->keys);
 	if (v->lockfd >= 0)
@@ -424,6 +426,7 @@ int vf_vault_close(struct vf_vault *v)
 	pthread_mutex_destroy(&v->mu);
 	pthread_mutex_destroy(&v->cache_mu);
 	pthread_mutex_destroy(&v->spool_mu);
+	pthread_mutex_destroy(&v->pool_mu);
 	pthread_mutex_destroy(&v->job_mu);
 	pthread_cond_destroy(&v->job_cv);
 	pthread_cond_destroy(&v->space_cv);
@@ -573,26 +576,28 @@ static int node_nlink(struct vf_vault *v, uint64_t ino, int delta,
 	return vf_catalog_run(st);
 }
 
-static int node_touch(struct vf_vault *v, uint64_t ino, int64_t now)
+/* Runs an update of node ino that takes one more value (queries of the
+ * form "... WHERE id=?1" with ?2). */
+static int node_update(struct vf_vault *v, enum vf_q q, uint64_t ino,
+		       int64_t value)
 {
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_TOUCH);
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 2, value);
 	return vf_catalog_run(st);
+}
+
+static int node_touch(struct vf_vault *v, uint64_t ino, int64_t now)
+{
+	return node_update(v, VF_Q_NODE_TOUCH, ino, now);
 }
 
 static int node_ctime(struct vf_vault *v, uint64_t ino, int64_t now)
 {
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_CTIME);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, now);
-	return vf_catalog_run(st);
+	return node_update(v, VF_Q_NODE_CTIME, ino, now);
 }
 
 static int parent_dir(struct vf_vault *v, uint64_t parent,
@@ -699,18 +704,15 @@ static int xattr_drop(struct vf_vault *v, uint64_t ino, const char *name)
 static int node_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
 			 int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_MODE);
 	int rc;
 
-	if (sqlite3_prepare_v2(v->cat->db,
-			       "UPDATE nodes SET mode=?2, ctime=?3 WHERE id=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	sqlite3_bind_int64(st, 2, mode);
 	sqlite3_bind_int64(st, 3, now);
 	rc = vf_catalog_run(st);
-	sqlite3_finalize(st);
 	if (!rc) {
 		/* An open file's deferred metadata must not undo this at
 		 * its commit. */
@@ -847,20 +849,9 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		rc = node_touch(v, parent, now);
 	if (!rc && S_ISDIR(mode))
 		rc = node_nlink(v, parent, 1, now);
-	if (!rc && target) {
-		sqlite3_stmt *sz = NULL;
-
-		if (sqlite3_prepare_v2(v->cat->db,
-				       "UPDATE nodes SET size=?2 WHERE id=?1",
-				       -1, &sz, NULL) != SQLITE_OK)
-			rc = -EIO;
-		if (!rc) {
-			sqlite3_bind_int64(sz, 1, (int64_t)ino);
-			sqlite3_bind_int64(sz, 2, (int64_t)strlen(target));
-			rc = vf_catalog_run(sz);
-		}
-		sqlite3_finalize(sz);
-	}
+	if (!rc && target)
+		rc = node_update(v, VF_Q_NODE_SET_SIZE, ino,
+				 (int64_t)strlen(target));
 	if (!rc)
 		rc = node_attr(v, ino, out, NULL);
 	if (rc)

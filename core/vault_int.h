@@ -22,6 +22,10 @@
 #define VF_SPOOL_BLOCK (64u << 10)
 #define VF_PIPE_WORKERS 2
 #define VF_PIPE_JOBS 8 /* chunks queued or being stored, vault-wide */
+/* Chunk-sized buffers are recycled through a small pool instead of going
+ * back to malloc for every chunk (big allocations are the costly kind). */
+#define VF_POOL_BUF (VF_CHUNK_MAX + (64u << 10)) /* a raw or sealed chunk */
+#define VF_POOL_KEEP 8
 /* An extent whose chunk a pipeline worker is still storing. */
 #define VF_REF_INFLIGHT INT64_MIN
 
@@ -32,8 +36,8 @@ struct vf_job {
 	struct vf_file *f;
 	struct vf_ext **arr;
 	size_t idx;
-	uint8_t *data; /* owned by the job */
-	size_t len;
+	uint8_t *data; /* owned by the job; a pool buffer when cap says so */
+	size_t len, cap;
 	int64_t prefetch; /* instead: load this chunk into the cache */
 };
 
@@ -144,6 +148,10 @@ struct vf_vault {
 	pthread_t workers[VF_PIPE_WORKERS];
 	int n_workers;
 
+	pthread_mutex_t pool_mu;
+	void *pool[VF_POOL_KEEP];
+	int n_pool;
+
 	pthread_mutex_t spool_mu;
 	int spool_fd;
 	uint64_t spool_slots;
@@ -170,6 +178,10 @@ VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
 void vf_cache_free_all(struct vf_vault *v);
 void vf_spool_close(struct vf_vault *v);
+/* A VF_POOL_BUF-byte buffer (caller returns it with vf_buf_put), or NULL. */
+void *vf_buf_get(struct vf_vault *v);
+void vf_buf_put(struct vf_vault *v, void *p);
+void vf_buf_free_all(struct vf_vault *v);
 VF_MUST int vf_pipeline_start(struct vf_vault *v);
 void vf_pipeline_stop(struct vf_vault *v);
 
