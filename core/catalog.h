@@ -11,7 +11,9 @@
  *   nodes(id, mode, uid, gid, rdev, nlink, size, atime, mtime, ctime,
  *         btime, version, target)
  *                              one row per inode, kept after deletion so
- *                              history stays reachable; version = current
+ *                              history stays reachable; ids are never
+ *                              reused (AUTOINCREMENT: they are the FUSE
+ *                              inode numbers); version = current
  *                              version of a regular file; target = symlink
  *   dirents(id, parent, name, node, born, died)
  *                              names with their lifetime: died NULL = live.
