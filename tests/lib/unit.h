@@ -46,6 +46,19 @@ static int unit_cur_failed, unit_any_failed;
 			unit_any_failed = 1;                               \
 	} while (0)
 
+/* Makes a fresh private directory /tmp/<name>.<6 random characters>
+ * (mkdtemp) in buf; returns buf, or NULL. */
+static inline char *unit_tmpdir(char *buf, size_t n, const char *name)
+{
+	int len = snprintf(buf, n, "/tmp/%s.", name);
+
+	if (len < 0 || (size_t)len + 7 > n)
+		return NULL;
+	memset(buf + len, 'X', 6); /* the mkdtemp template */
+	buf[len + 6] = '\0';
+	return mkdtemp(buf);
+}
+
 static inline int unit_exit(void)
 {
 	return unit_any_failed ? 1 : 0;

@@ -858,8 +858,7 @@ int main(void)
 {
 	char cmd[128];
 
-	snprintf(dir, sizeof(dir), "/tmp/t-catvfs.XXXXXX");
-	if (!mkdtemp(dir)) {
+	if (!unit_tmpdir(dir, sizeof(dir), "t-catvfs")) {
 		perror("mkdtemp");
 		return 1;
 	}

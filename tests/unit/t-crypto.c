@@ -534,8 +534,7 @@ int main(void)
 
 	if (sodium_init() < 0)
 		return 1;
-	snprintf(tmp, sizeof(tmp), "/tmp/t-crypto.XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (!unit_tmpdir(tmp, sizeof(tmp), "t-crypto")) {
 		perror("mkdtemp");
 		return 1;
 	}

@@ -149,8 +149,8 @@ static int scanned_ok(struct vf_pack_io *io, const struct vf_pack_loc *loc)
 
 static char *tmpdir(void)
 {
-	char t[] = "/tmp/t-pack.XXXXXX";
-	char *d = mkdtemp(t);
+	char t[64];
+	char *d = unit_tmpdir(t, sizeof(t), "t-pack");
 
 	return d ? strdup(d) : NULL;
 }
