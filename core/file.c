@@ -1773,24 +1773,25 @@ out:
 	return rc ? rc : (ssize_t)size;
 }
 
-int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
+static int commit_handle(struct vf_vault *v, struct vf_handle *h,
+			 int durable)
 {
 	int rc;
 
 	pthread_mutex_lock(&h->f->mu);
-	rc = commit(v, h->f, 0);
+	rc = commit(v, h->f, durable);
 	pthread_mutex_unlock(&h->f->mu);
 	return rc;
 }
 
+int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
+{
+	return commit_handle(v, h, 0);
+}
+
 int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
 {
-	int rc;
-
-	pthread_mutex_lock(&h->f->mu);
-	rc = commit(v, h->f, 1);
-	pthread_mutex_unlock(&h->f->mu);
-	return rc;
+	return commit_handle(v, h, 1);
 }
 
 int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
