@@ -505,7 +505,7 @@ int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct vf_cmd_ctx ctx = {
 		.v = NULL,
-		.caller = { geteuid(), getegid(), getpid() },
+		.caller = { .uid = geteuid(), .gid = getegid(), .pid = getpid() },
 		.online = 0,
 		.out = out,
 		.err = err,
