@@ -132,6 +132,7 @@ static const char *const opn_name[OPN_COUNT] = {
 struct vf_fs {
 	struct vf_vault *v;		/* borrowed */
 	struct fuse_session *se;
+	int want_writeback;		/* -o writeback_cache */
 	int writeback;			/* the kernel caches writes */
 	int count_ops;
 	_Atomic uint64_t count[OPN_COUNT];
@@ -270,7 +271,8 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct vf_fs *fs = userdata;
 
-	want(conn, FUSE_CAP_WRITEBACK_CACHE);
+	if (fs->want_writeback)
+		want(conn, FUSE_CAP_WRITEBACK_CACHE);
 	want(conn, FUSE_CAP_ASYNC_READ);
 	want(conn, FUSE_CAP_PARALLEL_DIROPS);
 	want(conn, FUSE_CAP_ATOMIC_O_TRUNC);
@@ -884,6 +886,7 @@ int vf_fs_new(struct vf_vault *v, struct fuse_args *args, int flags,
 	}
 	fs->v = v;
 	fs->count_ops = !!(flags & VF_FS_COUNT_OPS);
+	fs->want_writeback = !!(flags & VF_FS_WRITEBACK);
 	for (i = 0; i < OPN_COUNT; i++)
 		atomic_init(&fs->count[i], 0);
 	ops = fs->count_ops ? &counted_ops : &fs_ops;

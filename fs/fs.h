@@ -26,6 +26,11 @@ struct vf_fs;
 
 /* vf_fs_new flags */
 #define VF_FS_COUNT_OPS (1 << 0) /* count requests per operation */
+/* Ask for the kernel's writeback cache.  Off by default: FUSE throttles
+ * cached writes hard (strict per-device dirty limit), and measured here a
+ * 512 MiB file streams in 2x faster write-through, while small-file
+ * ingest needs 12 % fewer requests without it (no times-flush setattr). */
+#define VF_FS_WRITEBACK (1 << 1)
 
 /* Creates the FUSE session for v (borrowed: it must outlive the vf_fs)
  * from args (the kernel mount options, e.g. "-o" "allow_other,ro"; libfuse

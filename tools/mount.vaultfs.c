@@ -48,6 +48,7 @@ struct mount_opts {
 	int allow_other;
 	int foreground;
 	int debug;
+	int writeback; /* -o writeback_cache */
 };
 
 /* Where failures go: the parent's pipe while daemonizing and not yet
@@ -163,6 +164,10 @@ static int parse_opt(struct mount_opts *o, char *opt)
 	}
 	if (!strcmp(opt, "debug")) {
 		o->debug = 1;
+		return 0;
+	}
+	if (!strcmp(opt, "writeback_cache")) {
+		o->writeback = 1;
 		return 0;
 	}
 	for (i = 0; i < VF_ARRAY_LEN(kernel); i++)
@@ -534,7 +539,10 @@ static int serve(struct mount_opts *o)
 		fail("cannot start the filesystem: %s", strerror(ENOMEM));
 		goto out;
 	}
-	r = vf_fs_new(v, &args, o->stats ? VF_FS_COUNT_OPS : 0, &fs, err,
+	r = vf_fs_new(v, &args,
+		      (o->stats ? VF_FS_COUNT_OPS : 0) |
+			      (o->writeback ? VF_FS_WRITEBACK : 0),
+		      &fs, err,
 		      sizeof(err));
 	if (r < 0) {
 		fail("%s", err);
