@@ -902,6 +902,19 @@ void vf_pipeline_stop(struct vf_vault *v)
 	v->n_workers = 0;
 }
 
+/* Appends a job to the workers' queue and wakes one (job_mu held, room
+ * checked by the caller). */
+static void enqueue(struct vf_vault *v, struct vf_job *j)
+{
+	v->jobs++;
+	if (v->jq_tail)
+		v->jq_tail->next = j;
+	else
+		v->jq_head = j;
+	v->jq_tail = j;
+	pthread_cond_signal(&v->job_cv);
+}
+
 /* Hands data (ownership moves to the job) to the workers, to fill in
  * (*arr)[idx]; waits while the pipeline is full. */
 static int submit(struct vf_vault *v, struct vf_file *f, struct vf_ext **arr,
@@ -925,13 +938,7 @@ static int submit(struct vf_vault *v, struct vf_file *f, struct vf_ext **arr,
 	pthread_mutex_lock(&v->job_mu);
 	while (v->jobs >= VF_PIPE_JOBS)
 		pthread_cond_wait(&v->space_cv, &v->job_mu);
-	v->jobs++;
-	if (v->jq_tail)
-		v->jq_tail->next = j;
-	else
-		v->jq_head = j;
-	v->jq_tail = j;
-	pthread_cond_signal(&v->job_cv);
+	enqueue(v, j);
 	pthread_mutex_unlock(&v->job_mu);
 	return 0;
 }
@@ -1675,13 +1682,7 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	pthread_mutex_lock(&v->job_mu);
 	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
 		j->prefetch = next;
-		v->jobs++;
-		if (v->jq_tail)
-			v->jq_tail->next = j;
-		else
-			v->jq_head = j;
-		v->jq_tail = j;
-		pthread_cond_signal(&v->job_cv);
+		enqueue(v, j);
 		f->prefetched = next;
 	}
 	pthread_mutex_unlock(&v->job_mu);
