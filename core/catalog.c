@@ -45,6 +45,17 @@ static const char *const schema =
 	"CREATE TABLE xattrs(node INTEGER NOT NULL, name BLOB NOT NULL,"
 	" value BLOB NOT NULL, PRIMARY KEY(node, name)) WITHOUT ROWID;";
 
+/* Format 2 (history): explicit snapshots, the hours in which something
+ * changed (for the automatic points listed in .snapshots), and the index
+ * gc needs to weigh a pack.  Applied to new catalogs and, once, to
+ * catalogs of format 1 when they are opened read-write. */
+static const char *const schema_2 =
+	"CREATE TABLE snaps(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
+	" tag TEXT);"
+	"CREATE INDEX snaps_t ON snaps(t);"
+	"CREATE TABLE activity(hour INTEGER PRIMARY KEY, last INTEGER NOT NULL);"
+	"CREATE INDEX chunks_pack ON chunks(pack);";
+
 static const char *const sql_text[VF_Q_COUNT] = {
 #define VF_Q_TEXT(name, sql) [VF_Q_##name] = sql,
 	VF_QUERIES(VF_Q_TEXT)
@@ -135,6 +146,25 @@ static int create_schema(struct vf_catalog *c)
 		return rc;
 	rc = exec(c, schema);
 	if (!rc)
+		rc = exec(c, schema_2);
+	if (!rc)
+		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
+	if (rc) {
+		vf_catalog_rollback(c);
+		return rc;
+	}
+	return vf_catalog_commit(c);
+}
+
+static int migrate(struct vf_catalog *c, int64_t from)
+{
+	int rc = vf_catalog_begin(c);
+
+	if (rc)
+		return rc;
+	if (from < 2)
+		rc = exec(c, schema_2);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	if (rc) {
 		vf_catalog_rollback(c);
@@ -216,6 +246,16 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 		rc = -EPROTO;
 		goto fail;
 	}
+	if (format < VF_CATALOG_FORMAT) {
+		rc = migrate(c, format);
+		if (rc) {
+			snprintf(err, errlen,
+				 "cannot upgrade catalog '%s' from format %lld: "
+				 "%s", path, (long long)format,
+				 sqlite3_errmsg(c->db));
+			goto fail;
+		}
+	}
 	*out = c;
 	return 0;
 fail:
@@ -289,7 +329,26 @@ int vf_catalog_begin(struct vf_catalog *c)
 	rc = exec(c, "BEGIN IMMEDIATE");
 	if (rc)
 		c->depth = 0;
+	c->changes = sqlite3_total_changes64(c->db);
 	return rc;
+}
+
+/* Notes the hour of a transaction that changed something, so that the
+ * list of automatic snapshot points can skip quiet hours. */
+static int note_activity(struct vf_catalog *c)
+{
+	int64_t now;
+	sqlite3_stmt *st;
+
+	if (sqlite3_total_changes64(c->db) == c->changes)
+		return 0;
+	st = vf_catalog_stmt(c, VF_Q_ACTIVITY_NOTE);
+	if (!st)
+		return -EIO;
+	now = vf_clock_now();
+	sqlite3_bind_int64(st, 1, now / (3600 * VF_NS));
+	sqlite3_bind_int64(st, 2, now);
+	return vf_catalog_run(st);
 }
 
 int vf_catalog_commit(struct vf_catalog *c)
@@ -302,7 +361,9 @@ int vf_catalog_commit(struct vf_catalog *c)
 		exec(c, "ROLLBACK");
 		return -EIO;
 	}
-	rc = exec(c, "COMMIT");
+	rc = note_activity(c);
+	if (!rc)
+		rc = exec(c, "COMMIT");
 	if (rc)
 		exec(c, "ROLLBACK");
 	return rc;

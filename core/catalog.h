@@ -31,6 +31,12 @@
  *                              pack entry; rlen the raw length
  *   packs(id, name)
  *   xattrs(node, name, value)
+ * Format 2 adds:
+ *   snaps(id, t, tag)          explicit snapshot points (vaultctl snapshot)
+ *   activity(hour, last)       per UTC hour (t / 3600 s) in which a
+ *                              transaction changed something, the time of
+ *                              the last one: automatic snapshot points
+ *   meta "policy.*"            the retention policy (vault.h)
  *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of
@@ -45,7 +51,7 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 1
+#define VF_CATALOG_FORMAT 2
 
 enum vf_q {
 #define VF_Q_ENUM(name, sql) VF_Q_##name,
@@ -60,6 +66,7 @@ struct vf_catalog {
 	char vfs[48];
 	int depth; /* nesting of vf_catalog_begin */
 	int failed; /* an inner step failed: the outer commit rolls back */
+	int64_t changes; /* sqlite3_total_changes64 at the outermost begin */
 };
 
 /* Opens (create: creates; the file must not exist) the catalog at path

@@ -75,6 +75,8 @@
 	X(STAT_VERSIONS, "SELECT count(*) FROM versions")                     \
 	X(STAT_CHUNKS, "SELECT count(*), coalesce(sum(len),0) FROM chunks")   \
 	X(STAT_PACKS, "SELECT count(*) FROM packs")                           \
-	X(STAT_NODES, "SELECT count(*) FROM nodes")
+	X(STAT_NODES, "SELECT count(*) FROM nodes")                           \
+	X(ACTIVITY_NOTE, "INSERT INTO activity(hour,last) VALUES(?1,?2) ON "  \
+			 "CONFLICT(hour) DO UPDATE SET last=max(last,?2)")
 
 #endif

@@ -28,6 +28,7 @@
 #define VF_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 #define VF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define VF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define VF_NS 1000000000LL /* nanoseconds per second */
 
 /* Nanoseconds since the epoch.  The only clock core reads (tests move it
  * with libfaketime). */

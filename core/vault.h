@@ -32,6 +32,7 @@
 #include "common.h"
 #include "crypto.h"
 #include "pack_io.h"
+#include "policy.h"
 
 #define VF_ROOT_INO 1
 #define VF_NAME_MAX 255
@@ -223,6 +224,61 @@ struct vf_status {
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
+
+/* ---- history: snapshots, retention, prune, gc (SPEC 3) ----------------- */
+
+/* The vault's retention policy (meta "policy.*"; a new vault keeps
+ * everything, with min_points VF_POLICY_MIN_POINTS). */
+VF_MUST int vf_vault_policy_get(struct vf_vault *v, struct vf_retention *out);
+/* Stores p; -EINVAL (with a reason in err) when min_points < 3 or a value
+ * is out of range. */
+VF_MUST int vf_vault_policy_set(struct vf_vault *v, const struct vf_retention *p,
+				char *err, size_t errlen);
+
+struct vf_prune_stats {
+	uint64_t files;            /* files with versions looked at */
+	uint64_t versions;         /* versions looked at */
+	uint64_t removed;          /* versions removed (or, dry run, to remove) */
+	uint64_t removed_bytes;    /* sum of their logical sizes */
+};
+/* Called for each version prune removes (or would remove): the file's
+ * path (live path, or its last path when deleted), the version's commit
+ * time and size. */
+typedef void (*vf_prune_cb)(void *arg, const char *path, int64_t t,
+			    uint64_t size);
+/* Applies the retention policy at time now to every file's versions; a
+ * file's current version and its newest min_points versions are never
+ * removed.  dry_run: only reports.  Works in bounded batches (one file's
+ * version list at a time) and may run while the vault is mounted. */
+VF_MUST int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
+			   vf_prune_cb cb, void *arg, struct vf_prune_stats *st);
+
+struct vf_gc_stats {
+	uint64_t chunks_freed;     /* chunk rows no version referenced */
+	uint64_t packs_rewritten;  /* packs copied because mostly garbage */
+	uint64_t packs_removed;    /* pack files deleted (rewritten or empty) */
+	uint64_t stored_before, stored_after; /* bytes in packs */
+	int busy;                  /* skipped work: files were being written */
+};
+/* Frees chunks no version references and rewrites packs whose live bytes
+ * fall below half, never holding the whole index in memory.  Crash-safe:
+ * an old pack is removed only after the catalog points elsewhere. */
+VF_MUST int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *st);
+
+/* Periodic upkeep for the daemon's timer (prune by policy, then gc). */
+VF_MUST int vf_vault_maintain(struct vf_vault *v, int64_t now);
+
+/* Marks an explicit snapshot point at the current time (*t gets it,
+ * rounded up to the whole second so that its view includes everything
+ * committed so far).  tag may be NULL; at most 64 bytes, printable. */
+VF_MUST int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t);
+/* Lists the points shown in .snapshots: explicit ones (with their tag)
+ * and automatic ones (tag NULL): the last change of each hour of the last
+ * day and of each day before, only where something changed.  Oldest
+ * first; cb returns non-zero to stop. */
+typedef int (*vf_snap_cb)(void *arg, int64_t t, const char *tag);
+VF_MUST int vf_vault_snapshots(struct vf_vault *v, int64_t now, vf_snap_cb cb,
+			       void *arg);
 
 /* Tells core that the kernel keeps the times of files being written
  * (FUSE writeback caching) and sends them in setattr: writes then leave
