@@ -28,9 +28,8 @@ CORE_LIBS := $(shell pkg-config --libs $(CORE_PKGS)) -pthread
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
 FUSE_LIBS := $(shell pkg-config --libs fuse3)
 
-CORE_SRC := core/common.c core/crypto.c core/protector.c core/catvfs.c \
-	core/chunker.c core/pack.c core/pack_io.c core/catalog.c \
-	core/vault.c core/file.c core/acl.c core/policy.c
+# Every core module (the engine knows nothing of FUSE or argv).
+CORE_SRC := $(sort $(wildcard core/*.c))
 FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c

@@ -54,7 +54,66 @@ static const char *const schema_2 =
 	" tag TEXT);"
 	"CREATE INDEX snaps_t ON snaps(t);"
 	"CREATE TABLE activity(hour INTEGER PRIMARY KEY, last INTEGER NOT NULL);"
-	"CREATE INDEX chunks_pack ON chunks(pack);";
+	"CREATE INDEX chunks_pack ON chunks(pack);"
+	/* A regular file renamed over another takes over its history: the
+	 * displaced node's succ is the node now at its path. */
+	"ALTER TABLE nodes ADD COLUMN succ INTEGER;"
+	"CREATE INDEX nodes_succ ON nodes(succ) WHERE succ IS NOT NULL;"
+	/* Attribute history: before the first change of a node's attributes
+	 * in a second s, its previous state is kept as row (node, s), so the
+	 * state at the end of any second T is the first row with s > T, or
+	 * the current one.  Nodes born in the same second need no row (they
+	 * did not exist at the end of any earlier second), which keeps a copy
+	 * of new files free of it. */
+	/* Soft delete (trash.c): deleted items and the containers that keep
+	 * them under their original paths. */
+	"CREATE TABLE trash(id INTEGER PRIMARY KEY, parent INTEGER NOT NULL,"
+	" name BLOB NOT NULL, node INTEGER, deleted_at INTEGER NOT NULL,"
+	" purge_at INTEGER NOT NULL, saved_mtime INTEGER, created INTEGER"
+	" NOT NULL);"
+	"CREATE INDEX trash_dir ON trash(parent, name, deleted_at);"
+	"CREATE INDEX trash_parent ON trash(parent, deleted_at);"
+	"CREATE INDEX trash_node ON trash(node) WHERE node IS NOT NULL;"
+	/* guard.c: used approval nonces (helper area) */
+	/* Every approval token accepted (guard.c), by its nonce: a token
+	 * is single-use.  Rows are kept for good, not pruned at expiry:
+	 * forgetting a nonce would trust the clock never to step back. */
+	"CREATE TABLE guard_used(nonce BLOB PRIMARY KEY, used_at INTEGER NOT"
+	" NULL, uid INTEGER, op TEXT) WITHOUT ROWID;"
+	/* audit.c: the audit log (helper area) */
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, action TEXT NOT NULL, target TEXT,"
+	" result TEXT NOT NULL, detail TEXT, mac BLOB NOT NULL);"
+	"CREATE TABLE audit_head(k INTEGER PRIMARY KEY CHECK(k = 0),"
+	" id INTEGER NOT NULL, count INTEGER NOT NULL, mac BLOB NOT NULL,"
+	" broken INTEGER NOT NULL DEFAULT 0, tag BLOB NOT NULL);"
+	/* Roles granted to uids (kind 0) and gids (kind 1) (authz.c). */
+	"CREATE TABLE roles(kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+	" role INTEGER NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+	/* Immutable directories (immut.c). */
+	"CREATE TABLE immut(node INTEGER PRIMARY KEY, days INTEGER NOT NULL,"
+	" lock_at INTEGER NOT NULL DEFAULT 0, set_at INTEGER NOT NULL);"
+	"CREATE TABLE attrhist(node INTEGER NOT NULL, s INTEGER NOT NULL,"
+	" mode INTEGER, uid INTEGER, gid INTEGER, size INTEGER, atime INTEGER,"
+	" mtime INTEGER, ctime INTEGER, PRIMARY KEY(node, s)) WITHOUT ROWID;"
+	"CREATE TRIGGER nodes_attrhist BEFORE UPDATE OF mode, uid, gid, size,"
+	" mtime ON nodes WHEN coalesce(old.btime, 0) < vf_second() AND"
+	" (old.mode IS NOT new.mode OR old.uid IS NOT new.uid OR old.gid IS"
+	" NOT new.gid OR old.size IS NOT new.size OR old.mtime IS NOT"
+	" new.mtime) BEGIN INSERT OR IGNORE INTO attrhist VALUES(old.id,"
+	" vf_second(), old.mode, old.uid, old.gid, old.size, old.atime,"
+	" old.mtime, old.ctime); END;";
+
+/* vf_second(): the start of the current second of the daemon clock, in
+ * ns (the attribute-history trigger's clock). */
+static void sql_second(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t t = vf_clock_now();
+
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(ctx, t - ((t % VF_NS) + VF_NS) % VF_NS);
+}
 
 static const char *const sql_text[VF_Q_COUNT] = {
 #define VF_Q_TEXT(name, sql) [VF_Q_##name] = sql,
@@ -202,6 +261,14 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	if (sqlite3_create_function_v2(c->db, "vf_second", 0, SQLITE_UTF8,
+				       NULL, sql_second, NULL, NULL,
+				       NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open catalog '%s': %s", path,
+			 sqlite3_errmsg(c->db));
+		rc = -ENOMEM;
+		goto fail;
+	}
 	sqlite3_busy_timeout(c->db, 5000);
 	rc = exec(c, "PRAGMA temp_store=MEMORY");
 	if (!rc && create) {

@@ -37,6 +37,19 @@
  *                              transaction changed something, the time of
  *                              the last one: automatic snapshot points
  *   meta "policy.*"            the retention policy (vault.h)
+ *   nodes.succ                 for a regular file displaced by a rename
+ *                              over it, the node that took its path: its
+ *                              versions are that file's history
+ *   trash(id, parent, name, node, deleted_at, purge_at, saved_mtime,
+ *         created)             soft-deleted items (node) and the
+ *                              containers (node NULL) that keep them under
+ *                              their original paths (trash.c)
+ *   immut(node, days, lock_at, set_at)
+ *                              immutable directories (immut.c)
+ *   attrhist(node, s, mode, uid, gid, size, atime, mtime, ctime)
+ *                              a node's attributes as they were before
+ *                              their first change in second s (filled by
+ *                              a trigger on nodes; see catalog.c)
  *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of

@@ -6,6 +6,11 @@
 #ifndef VF_CATALOG_Q_H
 #define VF_CATALOG_Q_H
 
+/* The nodes whose history is ?1's: ?1 and its predecessors. */
+#define VF_CHAIN                                                             \
+	"WITH RECURSIVE chain(n) AS (SELECT ?1 UNION SELECT id FROM nodes, " \
+	"chain WHERE nodes.succ=chain.n) "
+
 #define VF_NODE_COLS "mode,uid,gid,rdev,nlink,size,atime,mtime,ctime,version"
 
 #define VF_QUERIES(X)                                                        \
@@ -39,6 +44,101 @@
 		   "n.nlink, n.size, n.atime, n.mtime, n.ctime FROM dirents d " \
 		   "JOIN nodes n ON n.id=d.node WHERE d.parent=?1 AND d.died " \
 		   "IS NULL AND d.id>?2 ORDER BY d.id")                       \
+	X(VIEW_LOOKUP, "SELECT node FROM dirents WHERE parent=?1 AND name=?2 " \
+		       "AND born<?3 AND (died IS NULL OR died>=?3) ORDER BY " \
+		       "born DESC LIMIT 1")                                   \
+	X(VIEW_READDIR, "SELECT id, name, node FROM dirents WHERE parent=?1 " \
+			"AND (name, born) > (?2, ?3) AND born<?4 AND (died "  \
+			"IS NULL OR died>=?4) ORDER BY name, born")           \
+	X(VIEW_NLINK, "SELECT count(*) FROM dirents WHERE node=?1 AND "       \
+		      "born<?2 AND (died IS NULL OR died>=?2)")               \
+	X(DIRENT_KEY, "SELECT name, born FROM dirents WHERE id=?1")           \
+	X(VERSION_AT, "SELECT id, t, size, mode, uid, gid, mtime FROM "       \
+		      "versions WHERE node=?1 AND t<?2 ORDER BY t DESC LIMIT 1") \
+	X(VERSION_GET, "SELECT id, t, size, mode, uid, gid, mtime, node FROM " \
+		       "versions WHERE id=?1")                                \
+	/* a file's versions include those of the nodes it displaced by    \
+	 * rename (nodes.succ): the history of its path */                  \
+	X(VERSIONS_AFTER, VF_CHAIN "SELECT id, t, size, mode, uid, gid, "     \
+			  "mtime, node FROM versions WHERE node IN (SELECT n " \
+			  "FROM chain) AND (t, id) > (?2, ?3) ORDER BY t, id") \
+	X(VERSION_RANK, VF_CHAIN "SELECT count(*) FROM versions WHERE node "  \
+			"IN (SELECT n FROM chain) AND t>=?2 AND (t, id) < "   \
+			"(?3, ?4)")                                           \
+	X(VERSION_NAMED, VF_CHAIN "SELECT id, t, size, mode, uid, gid, "      \
+			 "mtime, node FROM versions WHERE node IN (SELECT n " \
+			 "FROM chain) AND t>=?2 AND t<?3 ORDER BY t, id "     \
+			 "LIMIT 1 OFFSET ?4")                                 \
+	X(NODE_SUCCEED, "UPDATE nodes SET succ=?2 WHERE id=?1")               \
+	X(ATTRS_AT, "SELECT mode, uid, gid, size, atime, mtime, ctime FROM "  \
+		    "attrhist WHERE node=?1 AND s>=?2 ORDER BY s LIMIT 1")    \
+	X(TRASH_GET, "SELECT parent, name, node, deleted_at, purge_at, "      \
+		     "saved_mtime, created FROM trash WHERE id=?1")           \
+	X(TRASH_INSERT, "INSERT INTO trash(parent, name, node, deleted_at, "  \
+			"purge_at, saved_mtime, created) VALUES(?1, ?2, ?3, " \
+			"?4, ?5, ?6, ?7)")                                    \
+	X(TRASH_OF_NODE, "SELECT id FROM trash WHERE node=?1 ORDER BY id "    \
+			 "DESC LIMIT 1")                                      \
+	X(TRASH_CONTAINER, "SELECT id FROM trash WHERE parent=?1 AND "        \
+			   "name=?2 AND node IS NULL LIMIT 1")                \
+	X(TRASH_CONVERT, "UPDATE trash SET node=?2, deleted_at=?3, "          \
+			 "purge_at=?4 WHERE id=?1")                           \
+	X(TRASH_REDATE, "UPDATE trash SET purge_at=deleted_at+?1 WHERE node " \
+			"IS NOT NULL AND purge_at>deleted_at")                \
+	X(TRASH_RANK, "SELECT count(*), count(CASE WHEN deleted_at>=?5 THEN " \
+		      "1 END) FROM trash WHERE parent=?1 AND name=?2 AND "    \
+		      "(deleted_at, id) < (?3, ?4)")                          \
+	X(TRASH_FIRST, "SELECT id FROM trash WHERE parent=?1 AND name=?2 "    \
+		       "ORDER BY deleted_at, id LIMIT 1")                     \
+	X(TRASH_AT, "SELECT id FROM trash WHERE parent=?1 AND name=?2 AND "   \
+		    "deleted_at>=?3 AND deleted_at<?4 ORDER BY deleted_at, "  \
+		    "id LIMIT 1 OFFSET ?5")                                   \
+	X(TRASH_LIST, "SELECT id FROM trash WHERE parent=?1 AND (name, "      \
+		      "deleted_at, id) > (?2, ?3, ?4) AND (node IS NULL OR "  \
+		      "purge_at>?5) ORDER BY name, deleted_at, id")           \
+	X(TRASH_LAST_CHILD, "SELECT id FROM trash WHERE parent=?1 ORDER BY "  \
+			    "deleted_at DESC, id DESC LIMIT 1")               \
+	X(TRASH_DELETE, "DELETE FROM trash WHERE id=?1")                      \
+	X(TRASH_EXPIRED, "SELECT id FROM trash WHERE node IS NOT NULL AND "   \
+			 "purge_at<=?1 AND id>?2 ORDER BY id LIMIT 1")        \
+	X(TRASH_TOPS, "WITH RECURSIVE top(id) AS (SELECT t.id FROM trash t "  \
+		      "WHERE t.id>?1 AND t.node IS NOT NULL AND "             \
+		      "t.purge_at>?2 AND (t.parent=0 OR (SELECT p.node FROM " \
+		      "trash p WHERE p.id=t.parent) IS NULL) ORDER BY t.id "  \
+		      "LIMIT 1), sub(id, node) AS (SELECT t.id, t.node FROM " \
+		      "trash t, top WHERE t.id=top.id UNION ALL SELECT "      \
+		      "c.id, c.node FROM trash c, sub WHERE c.parent=sub.id) " \
+		      "SELECT (SELECT id FROM top), coalesce(sum(CASE WHEN "  \
+		      "(n.mode & 61440)=32768 THEN n.size END), 0), "         \
+		      "count(CASE WHEN (n.mode & 61440)!=16384 THEN 1 END) "  \
+		      "FROM sub LEFT JOIN nodes n ON n.id=sub.node")          \
+	X(NODE_RESTORE_MTIME, "UPDATE nodes SET mtime=?2 WHERE id=?1")        \
+	X(NODE_PRED, "SELECT id FROM nodes WHERE succ=?1 LIMIT 1")            \
+	X(PURGE_EXTENTS, "DELETE FROM extents WHERE version IN (SELECT id "   \
+			 "FROM versions WHERE node=?1)")                      \
+	X(PURGE_VERSIONS, "DELETE FROM versions WHERE node=?1")               \
+	X(PURGE_DIRENTS, "DELETE FROM dirents WHERE node=?1 OR parent=?1")    \
+	X(PURGE_ATTRHIST, "DELETE FROM attrhist WHERE node=?1")               \
+	X(PURGE_XATTRS, "DELETE FROM xattrs WHERE node=?1")                   \
+	X(PURGE_NODE, "DELETE FROM nodes WHERE id=?1")                        \
+	X(ROLE_PUT, "INSERT OR REPLACE INTO roles(kind, id, role) "           \
+		    "VALUES(?1, ?2, ?3)")                                     \
+	X(ROLE_DEL, "DELETE FROM roles WHERE kind=?1 AND id=?2")              \
+	X(ROLE_ALL, "SELECT kind, id, role FROM roles ORDER BY kind, id")     \
+	X(IMM_COUNT, "SELECT count(*) FROM immut")                            \
+	X(IMM_GET, "SELECT days, lock_at, set_at FROM immut WHERE node=?1")   \
+	X(IMM_PUT, "INSERT OR REPLACE INTO immut(node, days, lock_at, "       \
+		   "set_at) VALUES(?1, ?2, ?3, ?4)")                          \
+	X(IMM_DEL, "DELETE FROM immut WHERE node=?1")                         \
+	X(IMM_UNLOCK, "UPDATE immut SET lock_at=0 WHERE node=?1")             \
+	X(IMM_NEXT, "SELECT node, days, lock_at, set_at FROM immut WHERE "    \
+		    "node>?1 ORDER BY node LIMIT 1")                          \
+	X(IMM_SEALED, "SELECT CASE WHEN (mode & 61440)=32768 THEN (SELECT "   \
+		      "min(t) FROM versions WHERE node=?1) ELSE btime END "   \
+		      "FROM nodes WHERE id=?1")                               \
+	X(SNAP_INSERT, "INSERT INTO snaps(t, tag) VALUES(?1, ?2)")            \
+	X(SNAPS_LIST, "SELECT t, tag FROM snaps ORDER BY t, id")              \
+	X(ACTIVITY_LIST, "SELECT hour, last FROM activity ORDER BY hour")     \
 	X(XATTR_GET, "SELECT value FROM xattrs WHERE node=?1 AND name=?2")    \
 	X(XATTR_PUT, "INSERT OR REPLACE INTO xattrs(node,name,value) "        \
 		     "VALUES(?1,?2,?3)")                                      \
@@ -77,6 +177,71 @@
 	X(STAT_PACKS, "SELECT count(*) FROM packs")                           \
 	X(STAT_NODES, "SELECT count(*) FROM nodes")                           \
 	X(ACTIVITY_NOTE, "INSERT INTO activity(hour,last) VALUES(?1,?2) ON "  \
-			 "CONFLICT(hour) DO UPDATE SET last=max(last,?2)")
+			 "CONFLICT(hour) DO UPDATE SET last=max(last,?2)")    \
+	/* gc.c: retention, prune, gc */                                      \
+	/* files, i.e. nodes not displaced by a rename (those are part of   \
+	 * their successor's history), with more versions than any policy   \
+	 * keeps, or with displaced predecessors */                         \
+	X(PRUNE_NODES, "SELECT node FROM versions v WHERE node>?1 AND "       \
+		       "node<=?4 AND (SELECT succ FROM nodes WHERE "          \
+		       "id=v.node) IS NULL GROUP BY node HAVING count(*)>?2 " \
+		       "OR EXISTS (SELECT 1 FROM nodes p WHERE p.succ=v.node) " \
+		       "ORDER BY node LIMIT ?3")                              \
+	X(PRUNE_NODE_MAX, "SELECT coalesce(max(node),0) FROM versions")       \
+	X(PRUNE_WINDOW, VF_CHAIN "SELECT id, t, size, node FROM versions "    \
+			"WHERE node IN (SELECT n FROM chain) AND (t, id) < "  \
+			"(?2, ?3) ORDER BY t DESC, id DESC LIMIT ?4")         \
+	/* never a file's current version; a displaced node has none */     \
+	X(PRUNE_VERSION, "DELETE FROM versions WHERE id=?1 AND node=?2 AND "  \
+			 "(id IS NOT (SELECT version FROM nodes WHERE id=?2) " \
+			 "OR (SELECT succ FROM nodes WHERE id=?2) IS NOT "    \
+			 "NULL)")                                             \
+	X(PRUNE_EMPTY_PRED, VF_CHAIN "SELECT n FROM chain WHERE n<>?1 AND "   \
+			    "NOT EXISTS (SELECT 1 FROM versions WHERE "       \
+			    "node=chain.n) LIMIT 1 OFFSET ?2")                \
+	X(NODE_RELINK, "UPDATE nodes SET succ=(SELECT succ FROM nodes WHERE " \
+		       "id=?1) WHERE succ=?1")                                \
+	X(PRUNE_EXTENTS, "DELETE FROM extents WHERE version=?1")              \
+	X(NAME_OF, "SELECT parent, name FROM dirents WHERE node=?1 ORDER "    \
+		   "BY died IS NOT NULL, CASE WHEN died IS NULL THEN id "     \
+		   "END, died DESC, id DESC LIMIT 1")                         \
+	X(GC_DEAD_CHUNKS, "SELECT id FROM chunks WHERE id>?1 AND id<=?3 AND " \
+			  "id<(SELECT max(id) FROM chunks) AND NOT EXISTS "   \
+			  "(SELECT 1 FROM extents WHERE chunk=chunks.id) "    \
+			  "ORDER BY id LIMIT ?2")                             \
+	X(GC_CHUNK_MAX, "SELECT coalesce(max(id),0) FROM chunks")             \
+	X(GC_CHUNK_DEL, "DELETE FROM chunks WHERE id=?1 AND NOT EXISTS "      \
+			"(SELECT 1 FROM extents WHERE chunk=?1)")             \
+	X(GC_PACK_MAX, "SELECT coalesce(max(id),0) FROM packs")               \
+	X(GC_PACK_NEXT, "SELECT id, name FROM packs WHERE id>?1 AND id<=?2 "  \
+			"ORDER BY id LIMIT 1")                                \
+	X(GC_PACK_LIVE, "SELECT count(*), coalesce(sum(len),0) FROM chunks "  \
+			"WHERE pack=?1")                                      \
+	X(GC_PACK_CHUNKS, "SELECT id, off, len FROM chunks WHERE pack=?1 AND " \
+			  "id>?2 ORDER BY id LIMIT ?3")                       \
+	X(GC_CHUNK_MOVE, "UPDATE chunks SET pack=?2, off=?3 WHERE id=?1 AND " \
+			 "pack=?4 AND len=?5")                                \
+	X(GC_PACK_DEL, "DELETE FROM packs WHERE id=?1 AND NOT EXISTS (SELECT " \
+		       "1 FROM chunks WHERE pack=?1)")                          \
+	/* guard.c: approvals (helper area; keep entries below) */          \
+	X(GUARD_GET, "SELECT v FROM meta WHERE k='guard.pubkey'")             \
+	X(GUARD_SET, "INSERT OR REPLACE INTO meta(k,v) VALUES("               \
+		     "'guard.pubkey',?1)")                                    \
+	X(GUARD_DEL, "DELETE FROM meta WHERE k='guard.pubkey'")               \
+	X(GUARD_USE, "INSERT INTO guard_used(nonce,used_at,uid,op) "          \
+		     "VALUES(?1,?2,?3,?4)")                                   \
+	/* audit.c: the audit log (helper area; keep entries below) */      \
+	X(AUDIT_HEAD_GET, "SELECT id, count, mac, broken, tag FROM "          \
+			  "audit_head WHERE k=0")                             \
+	X(AUDIT_HEAD_PUT, "INSERT OR REPLACE INTO audit_head(k, id, count, "  \
+			  "mac, broken, tag) VALUES(0, ?1, ?2, ?3, ?4, ?5)")  \
+	X(AUDIT_INSERT, "INSERT INTO audit(id, t, uid, action, target, "      \
+			"result, detail, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6, " \
+			"?7, ?8)")                                            \
+	X(AUDIT_LAST, "SELECT id, mac, (SELECT count(*) FROM audit) FROM "    \
+		      "audit ORDER BY id DESC LIMIT 1")                       \
+	X(AUDIT_BATCH, "SELECT id, t, uid, action, target, result, detail, "  \
+		       "mac FROM audit WHERE id>?1 AND t>=?2 ORDER BY id "    \
+		       "LIMIT ?3")
 
 #endif

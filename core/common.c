@@ -62,7 +62,9 @@ int vf_time_parse(const char *s, int64_t *out)
 	if (*p)
 		return -EINVAL;
 	secs = timegm(&tm);
-	if (secs == (time_t)-1)
+	/* ns since the epoch in 64 bits: 1678 to 2262 */
+	if (secs == (time_t)-1 || secs > INT64_MAX / 1000000000 - 1 ||
+	    secs < INT64_MIN / 1000000000 + 1)
 		return -EINVAL;
 	*out = (int64_t)secs * 1000000000 + frac;
 	return 0;

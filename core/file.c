@@ -38,7 +38,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authz.h"
+#include "immut.h"
+#include "trash.h"
 #include "vault_int.h"
+#include "view.h"
 
 #define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
 #define SBUF_MIN (64u << 10)
@@ -121,6 +125,25 @@ out:
 	return rc;
 }
 
+int vf_file_get_version(struct vf_vault *v, uint64_t ino, int64_t version,
+			uint64_t size, struct vf_file **out)
+{
+	struct vf_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->ino = ino;
+	f->refs = 1;
+	f->size = size;
+	f->version = version;
+	f->mode = S_IFREG | 0444;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->pend_mu, NULL);
+	pthread_cond_init(&f->pend_cv, NULL);
+	*out = f;
+	return 0;
+}
+
 static void spool_free_slot(struct vf_vault *v, uint64_t slot);
 static void release_sbuf(struct vf_vault *v, struct vf_file *f);
 
@@ -150,6 +173,11 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 			*pp = f->next;
 			break;
 		}
+	/* A session whose last commit failed is dropped with its data. */
+	if (f->dirty) {
+		f->dirty = 0;
+		v->n_dirty--;
+	}
 	vf_vault_unlock(v);
 	file_drop_state(v, f);
 	free(f->ext);
@@ -401,15 +429,46 @@ static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
 	return 0;
 }
 
+/* Where catalog chunk row chunk lies (takes v->mu). */
+static int chunk_where(struct vf_vault *v, int64_t chunk,
+		       uint8_t cid[VF_CHUNK_ID_BYTES], struct vf_pack_loc *loc,
+		       uint32_t *rlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_GET);
+	if (!st) {
+		vf_vault_unlock(v);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, chunk);
+	rc = vf_catalog_row(st);
+	if (rc == 1 && sqlite3_column_bytes(st, 0) == VF_CHUNK_ID_BYTES) {
+		memcpy(cid, sqlite3_column_blob(st, 0), VF_CHUNK_ID_BYTES);
+		snprintf(loc->pack, sizeof(loc->pack), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		loc->off = (uint64_t)sqlite3_column_int64(st, 2);
+		loc->len = (uint32_t)sqlite3_column_int64(st, 3);
+		*rlen = (uint32_t)sqlite3_column_int64(st, 4);
+		rc = 0;
+	} else if (rc >= 0) {
+		rc = -EIO;
+	}
+	sqlite3_reset(st);
+	vf_vault_unlock(v);
+	return rc;
+}
+
 int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 		       struct vf_cache_ent **out)
 {
 	struct vf_cache_ent *e;
-	struct vf_pack_loc loc;
+	struct vf_pack_loc loc, again;
 	uint8_t cid[VF_CHUNK_ID_BYTES];
 	uint32_t rlen;
 	uint8_t *data;
-	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&v->cache_mu);
@@ -424,30 +483,17 @@ int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 		}
 	pthread_mutex_unlock(&v->cache_mu);
 
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_GET);
-	if (!st) {
-		vf_vault_unlock(v);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, chunk);
-	rc = vf_catalog_row(st);
-	if (rc == 1 && sqlite3_column_bytes(st, 0) == VF_CHUNK_ID_BYTES) {
-		memcpy(cid, sqlite3_column_blob(st, 0), VF_CHUNK_ID_BYTES);
-		snprintf(loc.pack, sizeof(loc.pack), "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		loc.off = (uint64_t)sqlite3_column_int64(st, 2);
-		loc.len = (uint32_t)sqlite3_column_int64(st, 3);
-		rlen = (uint32_t)sqlite3_column_int64(st, 4);
-		rc = 0;
-	} else if (rc >= 0) {
-		rc = -EIO;
-	}
-	sqlite3_reset(st);
-	vf_vault_unlock(v);
+	rc = chunk_where(v, chunk, cid, &loc, &rlen);
 	if (rc)
 		return rc;
 	rc = load_chunk(v, cid, &loc, rlen, &data);
+	/* gc may have moved the chunk to another pack and removed the old
+	 * one between the look-up and the read (gc.c): look once more, and
+	 * read again only if the chunk did move. */
+	if (rc && rc != -ENOMEM &&
+	    chunk_where(v, chunk, cid, &again, &rlen) == 0 &&
+	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
+		rc = load_chunk(v, cid, &again, rlen, &data);
 	if (rc)
 		return rc;
 	e = calloc(1, sizeof(*e));
@@ -1221,13 +1267,49 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 	return rc;
 }
 
+/* Enters a dirty session (f->mu held).  v->n_dirty counts the files in
+ * one, under v->mu: gc frees chunk rows and moves packs only while it is
+ * 0, since such a file may hold chunk ids the catalog does not reference
+ * yet (dedup hits) and chunks in packs no commit has named.  A write
+ * enters before it stores anything, so gc holding v->mu with n_dirty 0
+ * knows no store can start under it. */
+/* Immutability for a change through an open file (f->mu held): a file
+ * closed once (it has a version) inside an immutable tree is sealed.  A
+ * clean verdict is remembered until the rules change. */
+static int change_allowed(struct vf_vault *v, struct vf_file *f,
+			  enum vf_imm_op op)
+{
+	int rc = 0;
+
+	if (!f->version)
+		return 0;
+	vf_vault_lock(v);
+	if (f->imm_ok_gen != v->imm_gen + 1) {
+		rc = vf_immut_check(v, op, f->ino, 0);
+		if (!rc)
+			f->imm_ok_gen = v->imm_gen + 1;
+	}
+	vf_vault_unlock(v);
+	return rc;
+}
+
+static void dirty_enter(struct vf_vault *v, struct vf_file *f)
+{
+	if (f->dirty)
+		return;
+	vf_vault_lock(v);
+	v->n_dirty++;
+	f->dirty = 1;
+	vf_vault_unlock(v);
+}
+
 /* Starts or continues a dirty session.  When the kernel keeps the file
  * times itself (writeback caching), it sends them in a setattr before
  * the close, in whatever order relative to the writes; a write must not
  * overwrite them with the daemon's clock. */
 static void mark_dirty(struct vf_vault *v, struct vf_file *f)
 {
-	f->dirty = 1;
+	dirty_enter(v, f);
 	if (!v->kernel_times)
 		f->mtime = f->ctime = vf_clock_now();
 }
@@ -1569,6 +1651,11 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 	}
 	if (!rc && durable)
 		rc = vf_catalog_sync(v->cat);
+	if (!rc) {
+		/* Every chunk it holds is referenced by the catalog now. */
+		f->dirty = 0;
+		v->n_dirty--;
+	}
 	vf_vault_unlock(v);
 	if (rc) {
 		for (i = 0; i < f->n_pend; i++)
@@ -1580,7 +1667,6 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 			f->ext[i].chunk = ext_row(f, f->ext[i].chunk);
 	f->n_pend = 0;
 	f->version = version;
-	f->dirty = 0;
 	f->meta_dirty = 0;
 	return 0;
 }
@@ -1592,6 +1678,36 @@ int vf_file_commit(struct vf_vault *v, struct vf_file *f)
 
 /* ---- handles --------------------------------------------------------- */
 
+/* A recovery point opened from .snapshots or .versions: read-only, with
+ * its own private file state so the live file is not disturbed. */
+static int open_view(struct vf_vault *v, uint64_t ino, int flags,
+		     struct vf_handle **out)
+{
+	struct vf_handle *h;
+	uint64_t size;
+	int64_t version;
+	int rc;
+
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return -EROFS;
+	rc = vf_view_file(v, ino, &version, &size);
+	if (rc)
+		return rc;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	rc = vf_file_get_version(v, ino, version, size, &h->f);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	h->flags = flags;
+	h->view = 1;
+	h->stable = vf_view_stable(v, ino);
+	*out = h;
+	return 0;
+}
+
 int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 		       uint64_t ino, int flags, struct vf_handle **out)
 {
@@ -1599,8 +1715,31 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_file *f;
 	int rc;
 
+	if (vf_authz_check(v, c, (flags & O_ACCMODE) != O_RDONLY ||
+					 (flags & O_TRUNC) ?
+				 VF_ACT_WRITE :
+				 VF_ACT_READ))
+		return -EACCES;
 	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
+	if (vf_view_is(ino))
+		return open_view(v, ino, flags, out);
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+		/* .softdeleted is read-only; a file unlinked while open
+		 * stays writable through the descriptors it has */
+		vf_vault_lock(v);
+		rc = vf_file_find_locked(v, ino) ? 0 : vf_trash_holds(v, ino);
+		if (rc > 0)
+			rc = -EROFS;
+		if (!rc)
+			rc = vf_immut_check(v, (flags & O_TRUNC) ?
+						       VF_IMM_TRUNCATE :
+						       VF_IMM_WRITE,
+					    ino, 0);
+		vf_vault_unlock(v);
+		if (rc)
+			return rc;
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -1632,6 +1771,8 @@ int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
 {
 	int rc;
 
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
 	rc = vf_vault_mknod(v, c, parent, name, S_IFREG | (mode & 07777), 0,
 			    attr);
 	if (rc)
@@ -1720,14 +1861,18 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	struct vf_file *f = h->f;
 	int rc;
 
-	if (v->readonly)
+	if (v->readonly || h->view)
 		return -EROFS;
 	if (off + size < off || off + size > (1ULL << 62))
 		return -EFBIG;
 	pthread_mutex_lock(&f->mu);
 	rc = ensure_loaded(v, f);
+	if (!rc)
+		rc = change_allowed(v, f, VF_IMM_WRITE);
 	if (rc)
 		goto out;
+	/* Before the first chunk is stored (see dirty_enter). */
+	dirty_enter(v, f);
 	if (!f->streaming && f->size == 0 && off == 0 && f->n_blk == 0) {
 		/* An empty file written from the start: stream it. */
 		f->n_ext = 0;
@@ -1785,9 +1930,19 @@ static int commit_handle(struct vf_vault *v, struct vf_handle *h,
 	return rc;
 }
 
+/* An empty dirty session (a file just created, or opened with O_TRUNC, and
+ * nothing written yet) is not committed at flush but left to release or a
+ * later flush: a shell's `> f` opens, dup2()s and closes the first
+ * descriptor before writing, and every such redirection would otherwise
+ * leave an empty recovery point before the real one. */
 int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
 {
-	return commit_handle(v, h, 0);
+	int empty;
+
+	pthread_mutex_lock(&h->f->mu);
+	empty = h->f->dirty && h->f->size == 0;
+	pthread_mutex_unlock(&h->f->mu);
+	return empty ? 0 : commit_handle(v, h, 0);
 }
 
 int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
@@ -1802,12 +1957,15 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 	uint8_t *zero = NULL;
 	int rc;
 
-	if (v->readonly)
+	if (v->readonly || h->view)
 		return -EROFS;
 	if (off + len < off)
 		return -EFBIG;
 	pthread_mutex_lock(&f->mu);
 	rc = ensure_loaded(v, f);
+	if (!rc && mode != FALLOC_FL_KEEP_SIZE)
+		rc = change_allowed(v, f, mode == 0 ? VF_IMM_WRITE :
+						      VF_IMM_PUNCH);
 	if (rc)
 		goto out;
 	if (mode == 0) {
@@ -1865,6 +2023,8 @@ int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 
 int vf_vault_handle_keep_cache(const struct vf_handle *h)
 {
+	if (h->view)
+		return h->stable;
 	/* Every change to a live file passes through the kernel's own page
 	 * cache (writeback caching), so what it holds is never stale. */
 	return 1;

@@ -490,6 +490,21 @@ int vf_pack_writer_close(struct vf_pack_writer *w)
 	return rc;
 }
 
+int vf_pack_writer_current(struct vf_pack_writer *w,
+			   char name[VF_PACK_NAME_LEN + 1])
+{
+	int open;
+
+	pthread_mutex_lock(&w->lock);
+	open = w->cur.h != NULL;
+	if (open)
+		memcpy(name, w->cur.name, VF_PACK_NAME_LEN + 1);
+	else
+		name[0] = '\0';
+	pthread_mutex_unlock(&w->lock);
+	return open;
+}
+
 /* ---- readers ------------------------------------------------------- */
 
 ssize_t vf_pack_read(struct vf_pack_io *io, const struct vf_pack_loc *loc,

@@ -78,6 +78,13 @@ VF_MUST int vf_pack_writer_sync(struct vf_pack_writer *w);
 /* Syncs and closes; accepts NULL.  Returns the sync result. */
 int vf_pack_writer_close(struct vf_pack_writer *w);
 
+/* Copies the name of the pack the writer is appending to into name and
+ * returns 1, or sets name to "" and returns 0 when none is open.  gc never
+ * rewrites or removes that pack: chunks the catalog does not know yet may
+ * be landing in it.  Thread-safe. */
+int vf_pack_writer_current(struct vf_pack_writer *w,
+			   char name[VF_PACK_NAME_LEN + 1]);
+
 /* Reads the entry at loc and checks its checksum; copies the sealed blob
  * into out (cap bytes).  Returns the sealed length, -EIO on a checksum or
  * length mismatch or a read error. */

@@ -84,3 +84,78 @@ int vf_policy_retain(const int64_t *t, size_t n, const struct vf_retention *p,
 		kept += keep[i];
 	return kept;
 }
+
+/* A policy without rules keeps everything. */
+static int keeps_all(const struct vf_retention *p)
+{
+	return !p->keep_last && p->keep_within <= 0 && !p->keep_hourly &&
+	       !p->keep_daily && !p->keep_weekly && !p->keep_monthly &&
+	       !p->keep_yearly;
+}
+
+/* Each rule keeps more as its number grows and rules combine by union,
+ * so b keeps a superset of what a keeps exactly when no number of b is
+ * below a's.  Two exceptions: keep-last and the minimum are one rule
+ * (both keep the newest N, N the larger of them), and a policy without
+ * rules keeps everything however its minimum is set. */
+int vf_policy_weaker(const struct vf_retention *a,
+		     const struct vf_retention *b)
+{
+	unsigned last_a = a->keep_last > a->min_points ? a->keep_last :
+							 a->min_points;
+	unsigned last_b = b->keep_last > b->min_points ? b->keep_last :
+							 b->min_points;
+	int64_t within_a = a->keep_within > 0 ? a->keep_within : 0;
+	int64_t within_b = b->keep_within > 0 ? b->keep_within : 0;
+
+	if (keeps_all(b))
+		return 0;
+	if (keeps_all(a))
+		return 1;
+	return last_b < last_a || within_b < within_a ||
+	       b->keep_hourly < a->keep_hourly ||
+	       b->keep_daily < a->keep_daily ||
+	       b->keep_weekly < a->keep_weekly ||
+	       b->keep_monthly < a->keep_monthly ||
+	       b->keep_yearly < a->keep_yearly;
+}
+
+int vf_policy_immutable(enum vf_imm_op op, const struct vf_imm_item *it,
+			int64_t now)
+{
+	if (!it->inside)
+		return 0;
+	switch (op) {
+	case VF_IMM_CREATE:
+	case VF_IMM_TIMES:
+		return 0;
+	case VF_IMM_RENAME_INTO:
+		/* another name outside would stay a way to change it */
+		return it->multi_link ? -EPERM : 0;
+	case VF_IMM_LINK:
+		/* a second name is a way around the rule, whichever side it
+		 * is on, sealed or not */
+		return -EPERM;
+	default:
+		break;
+	}
+	if (!it->sealed)
+		return 0;
+	if (it->days && now >= it->sealed_at + (int64_t)it->days * 86400 * NS)
+		return 0;
+	return -EPERM;
+}
+
+int vf_policy_lock_allows(enum vf_lock_change what, int state)
+{
+	switch (what) {
+	case VF_LOCK_EXTEND:
+		return 0;
+	case VF_LOCK_CANCEL:
+		return state == 1 ? 0 : state == 2 ? -EPERM : -EINVAL;
+	case VF_LOCK_SHORTEN:
+	case VF_LOCK_CLEAR:
+		return state == 2 ? -EPERM : 0;
+	}
+	return -EINVAL;
+}

@@ -26,7 +26,11 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "authz.h"
+#include "immut.h"
+#include "trash.h"
 #include "vault_int.h"
+#include "view.h"
 
 #define LOCK_NAME "lock"
 #define PACK_DIR "packs"
@@ -69,6 +73,27 @@ static int check_name(uint64_t parent, const char *name)
 			if (!strcmp(name, reserved_names[i]))
 				return -EPERM;
 	return 0;
+}
+
+/* A change to a read-only mount or to anything inside a history view
+ * (inode a or b) is refused with EROFS. */
+static int refuse_change(const struct vf_vault *v, uint64_t a, uint64_t b)
+{
+	return v->readonly || vf_view_is(a) || vf_view_is(b);
+}
+
+/* Nodes in .softdeleted are read-only until undeleted: -EROFS for them,
+ * or err_other when given. */
+static int refuse_trashed(struct vf_vault *v, uint64_t ino, int err_other)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_trash_holds(v, ino);
+	vf_vault_unlock(v);
+	if (rc < 0)
+		return rc;
+	return rc ? (err_other ? err_other : -EROFS) : 0;
 }
 
 /* Refuses a path that group or others may read, write or enter, or that
@@ -287,6 +312,9 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	v->lockfd = -1;
 	v->spool_fd = -1;
 	pthread_mutex_init(&v->mu, NULL);
+	pthread_mutex_init(&v->deny_mu, NULL);
+	pthread_mutex_init(&v->authz_mu, NULL);
+	v->imm_rules = -1;
 	pthread_mutex_init(&v->cache_mu, NULL);
 	pthread_mutex_init(&v->spool_mu, NULL);
 	pthread_mutex_init(&v->pool_mu, NULL);
@@ -294,6 +322,11 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_cond_init(&v->job_cv, NULL);
 	pthread_cond_init(&v->space_cv, NULL);
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
+	rc = vf_views_new(&v->views);
+	if (rc) {
+		snprintf(err, errlen, "cannot open vault: %s", strerror(-rc));
+		goto fail;
+	}
 	v->dir = realpath(dir, NULL);
 	if (!v->dir) {
 		rc = -errno;
@@ -371,6 +404,12 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = vf_authz_load(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the role grants: %s",
+			 strerror(-rc));
+		goto fail;
+	}
 	rc = vf_pipeline_start(v);
 	if (rc) {
 		snprintf(err, errlen, "cannot start worker threads: %s",
@@ -422,8 +461,12 @@ int vf_vault_close(struct vf_vault *v)
 		close(v->lockfd);
 	free(v->files);
 	free(v->cache_tab);
+	vf_views_free(v->views);
 	free(v->dir);
 	pthread_mutex_destroy(&v->mu);
+	pthread_mutex_destroy(&v->deny_mu);
+	vf_authz_free(v);
+	pthread_mutex_destroy(&v->authz_mu);
 	pthread_mutex_destroy(&v->cache_mu);
 	pthread_mutex_destroy(&v->spool_mu);
 	pthread_mutex_destroy(&v->pool_mu);
@@ -614,14 +657,87 @@ static int parent_dir(struct vf_vault *v, uint64_t parent,
 	return 0;
 }
 
+int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a)
+{
+	return node_attr(v, ino, a, NULL);
+}
+
+int vf_ns_lookup(struct vf_vault *v, uint64_t parent, const char *name,
+		 uint64_t *ino)
+{
+	return dir_lookup(v, parent, name, ino);
+}
+
+int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
+	       const struct vf_attr *a, int64_t now)
+{
+	int rc = dirent_add(v, parent, name, a->ino, now);
+
+	if (!rc && S_ISDIR(a->mode)) {
+		/* "." and the new entry; subdirectories add theirs as they
+		 * are linked in */
+		rc = node_nlink(v, a->ino, 2 - (int)a->nlink, now);
+		if (!rc)
+			rc = node_nlink(v, parent, 1, now);
+	} else if (!rc) {
+		rc = node_nlink(v, a->ino, 1, now);
+	}
+	if (!rc)
+		rc = node_touch(v, parent, now);
+	return rc;
+}
+
+int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
+		 char name[VF_NAME_MAX + 1])
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (ino == VF_ROOT_INO)
+		return -ENOENT;
+	st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*parent = (uint64_t)sqlite3_column_int64(st, 0);
+		n = sqlite3_column_bytes(st, 1);
+		if (n > VF_NAME_MAX) {
+			rc = -ENAMETOOLONG;
+		} else {
+			memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
+			name[n] = '\0';
+		}
+	}
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
 /* ---- namespace ------------------------------------------------------- */
 
 int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
 		    uint64_t parent, const char *name, struct vf_attr *out)
 {
 	uint64_t ino;
+	int64_t row = 0;
 	int rc;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	if (parent == VF_ROOT_INO && !strcmp(name, ".softdeleted"))
+		return vf_trash_getattr(v, (uint64_t)VF_VIEW_TRASH
+						   << VF_VIEW_SHIFT, out);
+	if (vf_view_kind(parent) == VF_VIEW_TRASH ||
+	    vf_view_kind(parent) == VF_VIEW_TCONT) {
+		vf_vault_lock(v);
+		rc = vf_trash_dir(v, parent, &row);
+		vf_vault_unlock(v);
+		return rc < 0 ? rc : vf_trash_lookup(v, row, name, out);
+	}
+	if (vf_view_is(parent) ||
+	    (parent == VF_ROOT_INO && vf_view_root_name(name)))
+		return vf_view_lookup(v, parent, name, out);
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	vf_vault_lock(v);
@@ -630,6 +746,11 @@ int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
 		rc = node_attr(v, ino, out, NULL);
 	if (!rc)
 		attr_apply_open(v, out);
+	/* a name in a deleted directory is a row in .softdeleted */
+	if (rc == -ENOENT && vf_trash_dir(v, parent, &row) == 1) {
+		vf_vault_unlock(v);
+		return vf_trash_lookup(v, row, name, out);
+	}
 	vf_vault_unlock(v);
 	return rc;
 }
@@ -639,6 +760,13 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 {
 	int rc;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	if (vf_view_kind(ino) == VF_VIEW_TRASH ||
+	    vf_view_kind(ino) == VF_VIEW_TCONT)
+		return vf_trash_getattr(v, ino, out);
+	if (vf_view_is(ino))
+		return vf_view_getattr(v, ino, out);
 	vf_vault_lock(v);
 	rc = node_attr(v, ino, out, NULL);
 	if (!rc)
@@ -791,7 +919,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	uint32_t gid = c->gid, requested;
 	int rc;
 
-	if (v->readonly)
+	if (refuse_change(v, parent, parent))
 		return -EROFS;
 	rc = check_name(parent, name);
 	if (rc)
@@ -869,6 +997,8 @@ int vf_vault_mknod(struct vf_vault *v, const struct vf_caller *c,
 		   uint64_t parent, const char *name, uint32_t mode,
 		   uint64_t rdev, struct vf_attr *out)
 {
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
 	if (S_ISDIR(mode) || S_ISLNK(mode))
 		return -EINVAL;
 	if (!(mode & S_IFMT))
@@ -880,6 +1010,8 @@ int vf_vault_mkdir(struct vf_vault *v, const struct vf_caller *c,
 		   uint64_t parent, const char *name, uint32_t mode,
 		   struct vf_attr *out)
 {
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
 	return new_node(v, c, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
 			out);
 }
@@ -890,6 +1022,8 @@ int vf_vault_symlink(struct vf_vault *v, const struct vf_caller *c,
 {
 	size_t n = strlen(target);
 
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
 	if (n == 0)
 		return -ENOENT;
 	if (n > VF_PATH_MAX)
@@ -903,6 +1037,10 @@ int vf_vault_readlink(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_stmt *st;
 	int rc, n;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
+		return -EINVAL;
 	vf_vault_lock(v);
 	st = vf_catalog_stmt(v->cat, VF_Q_NODE_TARGET);
 	if (!st) {
@@ -939,9 +1077,13 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	int64_t now;
 	int rc;
 
-	if (v->readonly)
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	if (refuse_change(v, ino, newparent))
 		return -EROFS;
 	rc = check_name(newparent, newname);
+	if (!rc)
+		rc = refuse_trashed(v, ino, -EXDEV); /* undelete is mv */
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -958,6 +1100,11 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 		rc = dir_lookup(v, newparent, newname, &other);
 		rc = rc == -ENOENT ? 0 : rc ? rc : -EEXIST;
 	}
+	/* no second name into or out of an immutable tree */
+	if (!rc)
+		rc = vf_immut_check(v, VF_IMM_LINK, ino, newparent);
+	if (!rc)
+		rc = vf_immut_check(v, VF_IMM_LINK, ino, 0);
 	if (!rc)
 		rc = dirent_add(v, newparent, newname, ino, now);
 	if (!rc)
@@ -1018,7 +1165,9 @@ static int remove_name(struct vf_vault *v, uint64_t parent, const char *name,
 	int64_t now;
 	int rc;
 
-	if (v->readonly)
+	if (refuse_change(v, parent, parent) ||
+	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
+				       !strcmp(name, ".softdeleted"))))
 		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -1037,7 +1186,13 @@ static int remove_name(struct vf_vault *v, uint64_t parent, const char *name,
 	if (!rc && want_dir)
 		rc = dir_is_empty(v, ino);
 	if (!rc)
+		rc = vf_immut_check(v, VF_IMM_UNLINK, ino, parent);
+	if (!rc)
 		rc = drop_name(v, parent, name, &a, now);
+	/* the name goes to .softdeleted (SPEC 4); a file with other names
+	 * stays live through them, and its rows there are hard links */
+	if (!rc)
+		rc = vf_trash_add(v, parent, name, ino, S_ISDIR(a.mode), now);
 	if (!rc)
 		rc = node_touch(v, parent, now);
 	if (rc) {
@@ -1053,12 +1208,16 @@ out:
 int vf_vault_unlink(struct vf_vault *v, const struct vf_caller *c,
 		    uint64_t parent, const char *name)
 {
+	if (vf_authz_check(v, c, VF_ACT_DELETE))
+		return -EACCES;
 	return remove_name(v, parent, name, 0);
 }
 
 int vf_vault_rmdir(struct vf_vault *v, const struct vf_caller *c,
 		   uint64_t parent, const char *name)
 {
+	if (vf_authz_check(v, c, VF_ACT_DELETE))
+		return -EACCES;
 	return remove_name(v, parent, name, 1);
 }
 
@@ -1113,6 +1272,17 @@ static int do_rename(struct vf_vault *v, uint64_t parent, const char *name,
 		if (rc)
 			return rc;
 	}
+	/* immutability: the source leaves its place and enters another; a
+	 * replaced (or exchanged) target loses its place */
+	rc = vf_immut_check(v, VF_IMM_RENAME_FROM, src, parent);
+	if (!rc)
+		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, src, newparent);
+	if (!rc && have_dst)
+		rc = vf_immut_check(v, VF_IMM_RENAME_OVER, dst, newparent);
+	if (!rc && have_dst && (flags & RENAME_EXCHANGE))
+		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, dst, parent);
+	if (rc)
+		return rc;
 	if (flags & RENAME_EXCHANGE) {
 		rc = dirent_kill(v, newparent, newname, now);
 		if (!rc)
@@ -1139,9 +1309,14 @@ static int do_rename(struct vf_vault *v, uint64_t parent, const char *name,
 			if (rc)
 				return rc;
 		}
-		/* Not a deletion: the displaced node keeps its history
-		 * (SPEC 4); only its name ends. */
+		/* Not a deletion (SPEC 4): the displaced node keeps its
+		 * versions, and when it was a regular file replaced by one
+		 * and this was its last name, they become the history of
+		 * the file now at the path (.versions, prune). */
 		rc = drop_name(v, newparent, newname, &da, now);
+		if (!rc && S_ISREG(da.mode) && S_ISREG(sa.mode) &&
+		    da.nlink == 1)
+			rc = node_update(v, VF_Q_NODE_SUCCEED, dst, (int64_t)src);
 		if (rc)
 			return rc;
 	}
@@ -1158,12 +1333,32 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 		    uint64_t parent, const char *name, uint64_t newparent,
 		    const char *newname, unsigned flags)
 {
+	int64_t row;
 	int rc;
 
-	if (v->readonly)
-		return -EROFS;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
+	/* out of .softdeleted: undelete */
+	vf_vault_lock(v);
+	rc = vf_trash_dir(v, parent, &row);
+	vf_vault_unlock(v);
+	if (rc < 0)
+		return rc;
+	if (vf_authz_check(v, c, rc == 1 ? VF_ACT_RESTORE : VF_ACT_WRITE))
+		return -EACCES;
+	if (rc == 1) {
+		if (v->readonly || vf_view_is(newparent))
+			return -EROFS;
+		if (flags & RENAME_EXCHANGE)
+			return -EINVAL;
+		rc = check_name(newparent, newname);
+		return rc ? rc : vf_trash_restore(v, row, name, newparent,
+						  newname);
+	}
+	if (refuse_change(v, parent, newparent) ||
+	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
+				       !strcmp(name, ".softdeleted"))))
+		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	rc = check_name(newparent, newname);
@@ -1194,14 +1389,30 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_attr a, pa;
 	sqlite3_stmt *st;
 	char name[VF_NAME_MAX + 1];
+	int64_t row;
 	int rc, n;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	if (vf_view_kind(ino) == VF_VIEW_TRASH ||
+	    vf_view_kind(ino) == VF_VIEW_TCONT) {
+		vf_vault_lock(v);
+		rc = vf_trash_dir(v, ino, &row);
+		vf_vault_unlock(v);
+		return rc < 0 ? rc : vf_trash_readdir(v, ino, row, off, cb, arg);
+	}
+	if (vf_view_is(ino))
+		return vf_view_readdir(v, ino, off, cb, arg);
 	vf_vault_lock(v);
 	rc = node_attr(v, ino, &a, NULL);
 	if (!rc && !S_ISDIR(a.mode))
 		rc = -ENOTDIR;
 	if (rc)
 		goto out;
+	if (a.nlink == 0 && vf_trash_dir(v, ino, &row) == 1) {
+		vf_vault_unlock(v);
+		return vf_trash_readdir(v, ino, row, off, cb, arg);
+	}
 	if (off == 0) {
 		if (cb(arg, ".", &a, 1))
 			goto out;
@@ -1318,9 +1529,23 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 	int64_t now = vf_clock_now();
 	int rc;
 
-	if (v->readonly)
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	if (refuse_change(v, ino, ino))
 		return -EROFS;
+	/* through a descriptor an unlinked file stays writable (POSIX) */
+	if (!h && (rc = refuse_trashed(v, ino, 0)))
+		return rc;
 	vf_vault_lock(v);
+	rc = 0;
+	if (sa->valid & VF_SET_SIZE)
+		rc = vf_immut_check(v, VF_IMM_TRUNCATE, ino, 0);
+	if (!rc && (sa->valid & (VF_SET_MODE | VF_SET_UID | VF_SET_GID)))
+		rc = vf_immut_check(v, VF_IMM_CHMOD, ino, 0);
+	if (rc) {
+		vf_vault_unlock(v);
+		return rc;
+	}
 	f = vf_file_find_locked(v, ino);
 	if (f)
 		f->refs++;
@@ -1388,10 +1613,22 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_stmt *st;
 	int rc, exists;
 
-	if (v->readonly)
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	if (refuse_change(v, ino, ino))
 		return -EROFS;
 	if (strlen(name) == 0 || strlen(name) > XATTR_NAME_MAX)
 		return -ERANGE;
+	/* user.vaultfs.* are the vault's own (purge times, immutability) */
+	if (!strncmp(name, "user.vaultfs.", 13))
+		return -EPERM;
+	if ((rc = refuse_trashed(v, ino, 0)))
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_immut_check(v, VF_IMM_XATTR, ino, 0);
+	vf_vault_unlock(v);
+	if (rc)
+		return rc;
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
 	vf_vault_lock(v);
@@ -1462,6 +1699,15 @@ ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
 	ssize_t rc;
 	int n;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	/* views show a node's current xattrs (they are not versioned) */
+	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
+		return -ENODATA;
+	if (!strcmp(name, "user.vaultfs.immutable"))
+		return vf_immut_xattr(v, ino, buf, cap);
+	if (!strncmp(name, "user.vaultfs.", 13))
+		return vf_trash_xattr(v, ino, name, buf, cap);
 	vf_vault_lock(v);
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
 	if (!st) {
@@ -1500,6 +1746,10 @@ ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
 	ssize_t rc;
 	int n;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
+	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
+		return 0;
 	vf_vault_lock(v);
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_LIST);
 	if (!st) {
@@ -1534,9 +1784,20 @@ int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (v->readonly)
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	if (refuse_change(v, ino, ino))
 		return -EROFS;
+	if (!strncmp(name, "user.vaultfs.", 13))
+		return -EPERM;
+	if ((rc = refuse_trashed(v, ino, 0)))
+		return rc;
 	vf_vault_lock(v);
+	rc = vf_immut_check(v, VF_IMM_XATTR, ino, 0);
+	if (rc) {
+		vf_vault_unlock(v);
+		return rc;
+	}
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
 	if (!st) {
 		rc = -EIO;
@@ -1554,10 +1815,13 @@ out:
 	return rc;
 }
 
-int vf_vault_statfs(struct vf_vault *v, struct statvfs *out)
+int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
+		    struct statvfs *out)
 {
 	struct statvfs st;
 
+	if (vf_authz_check(v, c, VF_ACT_READ))
+		return -EACCES;
 	if (statvfs(v->dir, &st) < 0)
 		return -errno;
 	st.f_namemax = VF_NAME_MAX;

@@ -17,7 +17,8 @@
  *
  * Callers: every entry point takes the caller's identity as an argument
  * (from the FUSE request or SO_PEERCRED); core never asks the OS who is
- * calling.  Permission checks on mode bits are the kernel's
+ * calling.  Each checks the caller's role first (authz.c, SPEC 6): no role,
+ * EACCES.  Operations through an open handle were authorized at open.  Permission checks on mode bits are the kernel's
  * (default_permissions); core enforces ownership rules it alone can see.
  *
  * Threads: every function may be called from any thread at once unless
@@ -51,6 +52,11 @@ struct vf_caller {
 	gid_t gid;
 	pid_t pid;
 	uint32_t umask; /* applied at create unless a default ACL rules */
+	/* The caller's supplementary groups, asked for only when a role is
+	 * granted to a group: fills buf (cap entries) and returns how many
+	 * there are, or -errno.  NULL: none beyond gid. */
+	int (*groups)(void *ctx, gid_t *buf, int cap);
+	void *groups_ctx;
 };
 
 struct vf_attr {
@@ -200,7 +206,8 @@ VF_MUST ssize_t vf_vault_listxattr(struct vf_vault *v,
 VF_MUST int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
 				 uint64_t ino, const char *name);
 
-VF_MUST int vf_vault_statfs(struct vf_vault *v, struct statvfs *out);
+VF_MUST int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
+			    struct statvfs *out);
 
 /* ---- administration ---------------------------------------------------- */
 
@@ -257,15 +264,18 @@ struct vf_gc_stats {
 	uint64_t chunks_freed;     /* chunk rows no version referenced */
 	uint64_t packs_rewritten;  /* packs copied because mostly garbage */
 	uint64_t packs_removed;    /* pack files deleted (rewritten or empty) */
+	uint64_t purged;           /* soft-deleted items past their time */
 	uint64_t stored_before, stored_after; /* bytes in packs */
 	int busy;                  /* skipped work: files were being written */
 };
-/* Frees chunks no version references and rewrites packs whose live bytes
- * fall below half, never holding the whole index in memory.  Crash-safe:
+/* Purges soft-deleted items past their purge time, frees chunks no
+ * version references and rewrites packs whose live bytes fall below half,
+ * never holding the whole index in memory.  Crash-safe:
  * an old pack is removed only after the catalog points elsewhere. */
 VF_MUST int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *st);
 
-/* Periodic upkeep for the daemon's timer (prune by policy, then gc). */
+/* Periodic upkeep for the daemon's timer (prune by policy, then gc, which
+ * purges what soft delete holds past its time). */
 VF_MUST int vf_vault_maintain(struct vf_vault *v, int64_t now);
 
 /* Marks an explicit snapshot point at the current time (*t gets it,
@@ -279,6 +289,296 @@ VF_MUST int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t);
 typedef int (*vf_snap_cb)(void *arg, int64_t t, const char *tag);
 VF_MUST int vf_vault_snapshots(struct vf_vault *v, int64_t now, vf_snap_cb cb,
 			       void *arg);
+
+/* ---- roles (SPEC 6) --------------------------------------------------------- */
+
+/* Weakest first.  Root is always Owner; a caller with no role is refused
+ * everything (EACCES). */
+enum vf_role {
+	VF_ROLE_NONE,
+	VF_ROLE_READER,
+	VF_ROLE_OPERATOR,
+	VF_ROLE_CONTRIBUTOR,
+	VF_ROLE_OWNER,
+};
+const char *vf_role_name(enum vf_role r);
+/* "reader", "operator", "contributor", "owner" -> 0, else -EINVAL. */
+VF_MUST int vf_role_parse(const char *s, enum vf_role *out);
+
+/* The caller's role: the strongest of its uid's grant and its groups'. */
+enum vf_role vf_vault_role_of(struct vf_vault *v, const struct vf_caller *c);
+/* Grants role to a uid (is_group 0) or gid (1), replacing a grant there;
+ * role VF_ROLE_NONE revokes.  Granting Contributor or Owner is critical
+ * (SPEC 7).  uid 0 is Owner whatever is stored. */
+VF_MUST int vf_vault_role_grant(struct vf_vault *v, int is_group, uint32_t id,
+				enum vf_role role, char *err, size_t errlen);
+typedef int (*vf_role_cb)(void *arg, int is_group, uint32_t id,
+			  enum vf_role role);
+VF_MUST int vf_vault_role_list(struct vf_vault *v, vf_role_cb cb, void *arg);
+
+/* ---- soft delete (SPEC 4) ------------------------------------------------- */
+
+#define VF_SOFTDELETE_DAYS 14      /* default retention */
+#define VF_SOFTDELETE_MIN_DAYS 14
+#define VF_SOFTDELETE_MAX_DAYS 180
+#define VF_COOLING_OFF (72LL * 3600 * VF_NS) /* before a lock is final */
+
+struct vf_softdelete {
+	unsigned days;        /* retention of deleted items */
+	int off;              /* deletes are final (purged at the next pass) */
+	int64_t always_on;    /* 0, or when always-on is (or became) final */
+};
+VF_MUST int vf_vault_softdelete_get(struct vf_vault *v,
+				    struct vf_softdelete *out);
+
+/* Changes to the soft-delete settings, checked against the rules:
+ * days from 14 to 180 (-EINVAL); once always-on is final, turning off,
+ * shortening and cancelling are refused for everyone (-EPERM).  Turning
+ * off, shortening, cancelling a pending always-on and early purge are
+ * critical operations (SPEC 7): tools/ must have them approved before
+ * calling.  One line in err on refusal. */
+enum vf_sd_change {
+	VF_SD_DAYS,        /* set the retention to days */
+	VF_SD_ON,
+	VF_SD_OFF,
+	VF_SD_ALWAYS_ON,   /* pending for VF_COOLING_OFF, then final */
+	VF_SD_CANCEL,      /* cancel a pending always-on */
+};
+VF_MUST int vf_vault_softdelete_set(struct vf_vault *v, enum vf_sd_change what,
+				    unsigned days, int64_t now, char *err,
+				    size_t errlen);
+
+/* One deleted item (the top of a deletion: a file, or a directory with
+ * everything deleted with it): its path under .softdeleted. */
+struct vf_trash_item {
+	const char *path;
+	int is_dir;
+	uint64_t size;        /* bytes, the whole tree for a directory */
+	uint64_t files;       /* files in it (1 for a file) */
+	int64_t deleted_at, purge_at;
+};
+typedef int (*vf_trash_cb)(void *arg, const struct vf_trash_item *it);
+VF_MUST int vf_vault_softdelete_list(struct vf_vault *v, int64_t now,
+				     vf_trash_cb cb, void *arg);
+
+/* Early purge of path (as under .softdeleted) and everything below it;
+ * -EPERM once always-on is final.  *n gets the items removed. */
+VF_MUST int vf_vault_softdelete_purge(struct vf_vault *v, const char *path,
+				      int64_t now, uint64_t *n, char *err,
+				      size_t errlen);
+
+/* Removes for good every item whose purge time has come (the daemon's
+ * timer, and gc).  *n (may be NULL) gets the number removed; items held
+ * open are left for the next pass. */
+VF_MUST int vf_vault_purge_expired(struct vf_vault *v, int64_t now,
+				   uint64_t *n);
+
+/* ---- immutability (SPEC 5) ------------------------------------------------ */
+
+/* An immutable directory: path (from the vault root), days of protection
+ * after each item's first close (0: forever), lock: 0, or when it becomes
+ * (or became) final. */
+struct vf_imm_rule {
+	const char *path;
+	uint64_t dir;
+	unsigned days;
+	int64_t lock_at, set_at;
+};
+
+/* Makes directory path immutable, or changes its rule: have_days says
+ * whether days is given; lock asks for a lock (pending for
+ * VF_COOLING_OFF, then final).  A final lock may only be extended (more
+ * days, or forever).  Shortening an unlocked rule is critical (SPEC 7). */
+VF_MUST int vf_vault_immutable_set(struct vf_vault *v, const char *path,
+				   int have_days, unsigned days, int lock,
+				   int64_t now, char *err, size_t errlen);
+/* Removes the rule (critical), or with unlock_only cancels a pending lock
+ * (critical); both refused once the lock is final. */
+VF_MUST int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
+				     int unlock_only, int64_t now, char *err,
+				     size_t errlen);
+typedef int (*vf_imm_cb)(void *arg, const struct vf_imm_rule *r);
+VF_MUST int vf_vault_immutable_list(struct vf_vault *v, vf_imm_cb cb,
+				    void *arg);
+
+/* The immutable vault: while on, nothing may lose a recovery point before
+ * its retention (no early purge, no shorter or weaker retention, no
+ * soft-delete off).  lock_at as for directories. */
+struct vf_imm_vault {
+	int on;
+	int64_t lock_at;
+};
+VF_MUST int vf_vault_immutable_vault_get(struct vf_vault *v,
+					 struct vf_imm_vault *out);
+/* on 0 turns it off (critical; refused once locked for good); lock asks
+ * for the lock; lock with on 0 and a pending lock cancels it. */
+VF_MUST int vf_vault_immutable_vault_set(struct vf_vault *v, int on, int lock,
+					 int64_t now, char *err,
+					 size_t errlen);
+
+/* The last refusal by immutability, retention or always-on, as one line
+ * ("" if none), and how many there were since open. */
+uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
+
+/* ---- guard (SPEC 7) ------------------------------------------------------ */
+
+/* A critical operation is named (op: 1 to VF_GUARD_OP_MAX bytes of
+ * [a-z0-9._-], starting with a letter, e.g. "softdelete.days") and carries
+ * its exact parameters as a canonical string the caller builds ("days=14",
+ * "path=a/b", "" when none).  The guard signs, offline, a token binding
+ * vault id, op, BLAKE2b-256(params), a nonce and an expiry (guard.c has
+ * the byte layout). */
+#define VF_GUARD_OP_MAX 64
+#define VF_GUARD_PUB_TEXT 64   /* "vfguard1:<base64url>" and its NUL */
+#define VF_GUARD_TEXT_MAX 320  /* a request or a token and its NUL */
+#define VF_GUARD_WHY_MAX 512   /* a refusal, with the request in it */
+#define VF_GUARD_FPR_TEXT 17   /* 16 hex digits and a NUL */
+#define VF_GUARD_TTL_MAX (30LL * 86400 * VF_NS)
+
+/* Makes an Ed25519 key pair for the guard holder: writes the secret key to
+ * out_path (created exclusively, mode 0600, one line "vaultfs-guard-key-1
+ * <base64>") and copies the public key as "vfguard1:<base64url>" into
+ * pub_text (cap >= VF_GUARD_PUB_TEXT).  Refuses an existing file
+ * (-EEXIST).  One line in err on failure; then no file is left. */
+VF_MUST int vf_guard_keygen(const char *out_path, char *pub_text, size_t cap,
+			    char *err, size_t errlen);
+
+/* The fingerprint of a public key for audit records and display: the first
+ * 8 bytes of BLAKE2b-256 of the 32-byte key, in hex.  -EINVAL when
+ * pub_text is not a valid key. */
+VF_MUST int vf_guard_fingerprint(const char *pub_text,
+				 char out[VF_GUARD_FPR_TEXT]);
+
+/* Signs request (as printed by vf_vault_guard_authorize) with the secret
+ * key in key_path, offline: no vault is needed.  The token expires at now
+ * + ttl_ns (0 < ttl_ns <= VF_GUARD_TTL_MAX, else -EINVAL).  The key file
+ * must be a regular file no group or other may access (-EPERM).  token
+ * (cap >= VF_GUARD_TEXT_MAX) gets "vftok1:..."; summary gets one line
+ * saying what is approved: vault id, operation, the first 8 hex digits of
+ * the parameters hash, expiry.  -EINVAL for a malformed request or key
+ * file, -ERANGE for a small buffer, -errno for I/O; one line in err. */
+VF_MUST int vf_guard_approve(const char *key_path, const char *request,
+			     int64_t ttl_ns, int64_t now, char *token,
+			     size_t cap, char *summary, size_t sumcap,
+			     char *err, size_t errlen);
+
+/* Arms the vault with the guard key pub_text ("vfguard1:..."), replacing
+ * any key attached (replacing and detaching are critical: the caller
+ * has them approved first).  -EINVAL malformed key, -EROFS. */
+VF_MUST int vf_vault_guard_attach(struct vf_vault *v, const char *pub_text,
+				  char *err, size_t errlen);
+/* Disarms the vault: -ENOENT when no guard is attached, -EROFS. */
+VF_MUST int vf_vault_guard_detach(struct vf_vault *v);
+/* The attached key as text (cap >= VF_GUARD_PUB_TEXT); -ENOENT when none,
+ * -ERANGE for a small cap, -EIO when the stored key is damaged. */
+VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
+			       size_t cap);
+
+/* The permission check of a critical operation op with parameters params
+ * requested by uid at time now.  Fails closed: anything but 0 is a deny.
+ *   - no guard attached: 0 (fingerprint_out, if given, gets "");
+ *   - no token: -EPERM; request (reqcap >= VF_GUARD_TEXT_MAX) gets a new
+ *     request code and why (whylen >= VF_GUARD_WHY_MAX) the line telling
+ *     the requester what the guard holder must run;
+ *   - a token: 0 only when it is signed by the attached key for this
+ *     vault, op and params, not expired at now and never used in this
+ *     vault; its nonce is then recorded as used (committed before return)
+ *     and fingerprint_out gets the guard key's fingerprint.  Else -EPERM
+ *     with the reason in why (malformed, forged, other vault, other
+ *     operation, other parameters, expired, already used).
+ * Other errors: -EINVAL (bad op name), -ERANGE (small buffer), -EROFS
+ * (a token on a read-only vault), -EIO/-ENOSPC (catalog), with why set.
+ * The caller audits every outcome.  Takes v->mu. */
+VF_MUST int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid,
+				     const char *op, const char *params,
+				     const char *token, int64_t now,
+				     char *request, size_t reqcap, char *why,
+				     size_t whylen, char *fingerprint_out);
+
+/* ---- audit log (SPEC 9) -------------------------------------------------- */
+
+/* Every security-relevant event is one record in the (encrypted) catalog,
+ * chained with a keyed MAC so that editing, inserting, reordering or
+ * removing records is detected by vf_vault_audit_verify (audit.c has the
+ * layout).  Records are numbered from 1 without gaps. */
+
+/* The uid of events no single caller caused, or whose caller core does
+ * not know: the "other" bucket of denied accesses, refusals counted by
+ * vf_vault_deny. */
+#define VF_AUDIT_UID_NONE UINT32_MAX
+
+/* One record as listed.  Strings are borrowed for the callback only;
+ * target and detail may be NULL. */
+struct vf_audit_rec {
+	int64_t id;
+	int64_t t; /* ns since the epoch */
+	uint32_t uid;
+	const char *action, *target, *result, *detail;
+};
+
+/* Records one event at the current time, for tools/ and the daemon
+ * (mount, unmount, role changes, approvals and refusals, settings).
+ * action and result must not be NULL; target and detail may be.  Takes
+ * v->mu.  0 or -errno (-EINVAL, -ENOSPC, -EIO). */
+VF_MUST int vf_vault_audit(struct vf_vault *v, uint32_t uid,
+			   const char *action, const char *target,
+			   const char *result, const char *detail);
+
+/* Calls cb for every record with t >= since, in id order, reading the log
+ * in batches of 256 records (never the whole table).  cb runs without any
+ * vault lock held and returns non-zero to stop.  Denied-access counts of
+ * finished minutes are written first.  0 or -errno. */
+typedef int (*vf_audit_cb)(void *arg, const struct vf_audit_rec *r);
+VF_MUST int vf_vault_audit_list(struct vf_vault *v, int64_t since,
+				vf_audit_cb cb, void *arg);
+
+/* Checks the MAC chain and its head, in batches, in bounded memory.  cb
+ * (may be NULL; runs without any vault lock; non-zero stops) gets each
+ * problem found: the id it concerns and one line, one of
+ *   "record N was changed"
+ *   "record N is missing or records were reordered"
+ *   "records after N were removed"
+ *   "record inserted before N"
+ *   "record inserted after N"
+ *   "the chain head was changed after record N"
+ * (N as numbered when written).  The first report names the first broken
+ * record; one tampering is reported once where it can be told apart.
+ * Returns the number of problems (0: intact) or -errno. */
+typedef int (*vf_audit_problem_cb)(void *arg, int64_t id,
+				   const char *problem);
+VF_MUST int vf_vault_audit_verify(struct vf_vault *v, vf_audit_problem_cb cb,
+				  void *arg);
+
+/* Counts a denied access of uid to op at time now (ns), so that a flood
+ * cannot fill the log: one record per (uid, op, minute), action "denied",
+ * target op, result "refused", detail "count=N", t the start of the
+ * minute; written once the minute is over (see vf_vault_audit_flush).  At
+ * most VF_AUDIT_DENY_SLOTS pairs a minute are told apart; the rest count
+ * as uid VF_AUDIT_UID_NONE, op "other".  Never fails.  Takes only a lock of
+ * its own: callable with or without v->mu, from any thread (audit.h). */
+void vf_audit_denied(struct vf_vault *v, uint32_t uid, const char *op,
+		     int64_t now);
+
+/* Writes the denied-access counts of minutes before now (all: also the
+ * current minute's, as vf_vault_close does).  The daemon calls it from a
+ * timer so that counts do not wait for the next audited event.  Takes
+ * v->mu.  0 or -errno (then the counts are kept for the next try). */
+VF_MUST int vf_vault_audit_flush(struct vf_vault *v, int64_t now, int all);
+
+/* For tests: runs sql (any statements) on the vault's catalog, with its
+ * key, under v->mu: how the audit tests tamper with the log the way
+ * someone holding the key could.  0 or -errno. */
+VF_MUST int vf_vault_test_sql(struct vf_vault *v, const char *sql);
+
+/* How long the kernel may cache what it learns about ino (its attributes,
+ * its names, its data), for the history views that change behind its
+ * back or never change at all. */
+enum vf_cache_class {
+	VF_CACHE_LIVE,    /* live tree: every change passes through here */
+	VF_CACHE_NEVER,   /* may change without a request: do not cache */
+	VF_CACHE_FOREVER, /* never changes again */
+};
+enum vf_cache_class vf_vault_cache_class(struct vf_vault *v, uint64_t ino);
 
 /* Tells core that the kernel keeps the times of files being written
  * (FUSE writeback caching) and sends them in setattr: writes then leave

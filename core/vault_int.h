@@ -78,6 +78,9 @@ struct vf_file {
 	int dirty;
 	/* metadata changed while dirty, written by the commit */
 	int meta_dirty;
+	/* immutability found nothing against writing it at this rule
+	 * generation (v->imm_gen + 1; 0 never) */
+	uint64_t imm_ok_gen;
 	uint32_t mode, uid, gid;
 	int64_t atime;
 
@@ -117,6 +120,8 @@ struct vf_cache_ent {
 	struct vf_cache_ent *hnext;
 };
 
+struct vf_views;
+
 struct vf_vault {
 	char *dir;
 	int lockfd;
@@ -128,11 +133,37 @@ struct vf_vault {
 	struct vf_pack_io *inner_io; /* under a test fault wrapper */
 	struct vf_pack_writer *pw;
 	uint64_t gear[256];
+	struct vf_views *views; /* view.c: seconds being browsed (v->mu) */
+	/* trash.c: soft-delete settings, loaded on first use (v->mu) */
+	int sd_loaded;
+	struct vf_softdelete sd;
+	/* immut.c: number of immutable directories (-1: not loaded), a
+	 * generation that changes with the rules, the vault switch (v->mu) */
+	int64_t imm_rules;
+	uint64_t imm_gen;
+	struct vf_imm_vault imm_vault;
+	/* authz.c: the role grants, in memory, sorted (own lock) */
+	pthread_mutex_t authz_mu;
+	struct vf_grant {
+		uint32_t id;
+		uint8_t is_group, role;
+	} *grants;
+	size_t n_grants;
+	int group_grants; /* some grant is to a group */
+	/* refusals (immut.c, own lock) */
+	pthread_mutex_t deny_mu;
+	uint64_t denials;
+	uint64_t access_denials; /* requests refused for want of a role */
+	char deny_last[256];
 
 	pthread_mutex_t mu;
 	struct vf_file **files;
 	size_t files_cap;
 	size_t stream_bytes;
+	/* Files in a dirty session (file.c counts them under mu).  Such a
+	 * file holds chunk references the catalog does not have yet, so gc
+	 * frees chunks and moves packs only while this is 0 (gc.c). */
+	int n_dirty;
 
 	pthread_mutex_t cache_mu;
 	struct vf_cache_ent **cache_tab;
@@ -157,17 +188,29 @@ struct vf_vault {
 	uint64_t spool_slots;
 	uint64_t *spool_free;
 	size_t n_free, free_cap;
+
+	/* audit.c: the denied-access counters, under a lock of their own
+	 * (audit.h has the rule); made by vf_audit_new at open, freed by
+	 * vf_audit_free at close */
+	struct vf_audit *audit;
 };
 
 struct vf_handle {
 	struct vf_file *f;
 	int flags;
+	int view;   /* f is private: a recovery point opened from a view */
+	int stable; /* the view never changes: the kernel may keep pages */
 };
 
 /* file.c */
 VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino,
 			struct vf_file **out);
 void vf_file_put(struct vf_vault *v, struct vf_file *f);
+/* A private read-only file over version (0: empty) of size bytes, not in
+ * the open-file table; freed with vf_file_put. */
+VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
+				int64_t version, uint64_t size,
+				struct vf_file **out);
 /* Looks up an open file without creating it (v->mu held); NULL if none. */
 struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino);
 VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
@@ -188,5 +231,15 @@ void vf_pipeline_stop(struct vf_vault *v);
 /* vault.c */
 void vf_vault_lock(struct vf_vault *v);
 void vf_vault_unlock(struct vf_vault *v);
+/* Namespace primitives for trash.c (v->mu held, inside a transaction). */
+VF_MUST int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a);
+VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent,
+			 const char *name, uint64_t *ino);
+/* Gives node ino (type from a) the name parent/name, with link counts. */
+VF_MUST int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
+		       const struct vf_attr *a, int64_t now);
+/* The live parent and name of ino (a directory): -ENOENT for the root. */
+VF_MUST int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
+			 char name[VF_NAME_MAX + 1]);
 
 #endif

@@ -8,9 +8,12 @@
  *
  *   - the conversion of struct vf_attr to struct stat and of FUSE setattr
  *     bits to VF_SET_*;
- *   - the cache policy told to the kernel: every change to the tree goes
- *     through this daemon, so the kernel is told about it by the reply and
- *     entries, misses and attributes may be cached for an hour;
+ *   - the cache policy told to the kernel: every change to the live tree
+ *     goes through this daemon, so the kernel is told about it by the
+ *     reply and entries, misses and attributes may be cached for an hour;
+ *     history views that can no longer change are cached for a day, those
+ *     that still may (a snapshot of the current second, a file's list of
+ *     versions) not at all (vf_vault_cache_class);
  *   - open-flag adjustments that the writeback cache requires;
  *   - per-operation request counters, which decorate the op table (a second
  *     table whose entries count and then call the first) so that no handler
@@ -32,6 +35,7 @@
 #include "fs.h"
 
 #define TIMEOUT 3600.0		/* entry, miss and attribute cache, seconds */
+#define TIMEOUT_FROZEN 86400.0	/* the same for views that never change */
 #define MAX_IO (1u << 20)	/* max_write and max_readahead */
 #define BLKSIZE 4096
 
@@ -145,6 +149,13 @@ static struct vf_fs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* vf_caller.groups: the supplementary groups of the requesting process,
+ * as the kernel has them (core asks only when a role names a group). */
+static int req_groups(void *ctx, gid_t *buf, int cap)
+{
+	return fuse_req_getgroups(ctx, cap, buf);
+}
+
 static struct vf_caller req_caller(fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -153,6 +164,8 @@ static struct vf_caller req_caller(fuse_req_t req)
 		.gid = ctx->gid,
 		.pid = ctx->pid,
 		.umask = ctx->umask,
+		.groups = req_groups,
+		.groups_ctx = req,
 	};
 
 	return c;
@@ -212,13 +225,27 @@ static void attr_to_stat(const struct vf_attr *a, struct stat *st)
 	st->st_ctim = ns_to_ts(a->ctime);
 }
 
-static void attr_to_entry(const struct vf_attr *a, struct fuse_entry_param *e)
+/* Seconds the kernel may cache what it learns about ino. */
+static double cache_timeout(fuse_req_t req, uint64_t ino)
+{
+	switch (vf_vault_cache_class(req_fs(req)->v, ino)) {
+	case VF_CACHE_LIVE:
+		return TIMEOUT;
+	case VF_CACHE_FOREVER:
+		return TIMEOUT_FROZEN;
+	default:
+		return 0;
+	}
+}
+
+static void attr_to_entry(fuse_req_t req, const struct vf_attr *a,
+			  struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = 0; /* node ids are never reused */
-	e->attr_timeout = TIMEOUT;
-	e->entry_timeout = TIMEOUT;
+	e->attr_timeout = cache_timeout(req, a->ino);
+	e->entry_timeout = e->attr_timeout;
 	attr_to_stat(a, &e->attr);
 }
 
@@ -230,7 +257,7 @@ static void reply_entry(fuse_req_t req, int r, const struct vf_attr *a)
 		fuse_reply_err(req, kerr(r));
 		return;
 	}
-	attr_to_entry(a, &e);
+	attr_to_entry(req, a, &e);
 	fuse_reply_entry(req, &e);
 }
 
@@ -243,7 +270,7 @@ static void reply_attr(fuse_req_t req, int r, const struct vf_attr *a)
 		return;
 	}
 	attr_to_stat(a, &st);
-	fuse_reply_attr(req, &st, TIMEOUT);
+	fuse_reply_attr(req, &st, cache_timeout(req, a->ino));
 }
 
 /* With the writeback cache the kernel may read a page of a file opened
@@ -313,9 +340,10 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	r = vf_vault_lookup(req_fs(req)->v, &c, parent, name, &a);
 	if (r == -ENOENT) {
-		/* Cache the miss: creates come through here and drop it. */
+		/* Cache the miss: creates come through here and drop it
+		 * (in views: as long as the directory cannot change). */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = TIMEOUT;
+		e.entry_timeout = cache_timeout(req, parent);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -508,7 +536,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi,
 	fi->fh = (uintptr_t)h;
 	fi->keep_cache = !!vf_vault_handle_keep_cache(h);
 	if (created) {
-		attr_to_entry(created, &e);
+		attr_to_entry(req, created, &e);
 		r = fuse_reply_create(req, &e, fi);
 	} else {
 		r = fuse_reply_open(req, fi);
@@ -673,7 +701,7 @@ static int dirbuf_add(void *arg, const char *name, const struct vf_attr *a,
 	struct fuse_entry_param e;
 
 	if (d->plus) {
-		attr_to_entry(a, &e);
+		attr_to_entry(d->req, a, &e);
 		n = fuse_add_direntry_plus(d->req, d->buf + d->used, room,
 					   name, &e, (off_t)next);
 	} else {
@@ -725,11 +753,12 @@ static void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 /* Replies: statfs, err. */
 static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct vf_caller c = req_caller(req);
 	struct statvfs st;
 	int r;
 
 	memset(&st, 0, sizeof(st));
-	r = vf_vault_statfs(req_fs(req)->v, &st);
+	r = vf_vault_statfs(req_fs(req)->v, &c, &st);
 	if (r < 0)
 		fuse_reply_err(req, kerr(r));
 	else

@@ -4,6 +4,11 @@
  * request on the control socket).  A command parses its arguments, makes
  * one core call and prints: data to out, errors (one line) to err.
  * Returns the exit code: 0 ok, 1 refused or failed, 2 usage.
+ *
+ * A few commands are "client" commands (restore, undelete): they run in
+ * vaultctl itself, with the caller's own identity, through the mounted
+ * tree, so that the kernel checks every access as for any other program;
+ * they never run in the daemon or offline.
  */
 #ifndef VF_CMDS_H
 #define VF_CMDS_H
@@ -30,6 +35,7 @@ int vf_cmds_is_standalone(const char *group);
 struct vf_cmd_info {
 	int target;     /* index of TARGET in argv; -1 for a standalone command */
 	int open_flags; /* vf_vault_open flags for offline use (VF_OPEN_RDONLY) */
+	int client;     /* 1: runs in vaultctl through the mount (vf_cmds_run_client) */
 };
 
 /* Finds the command of argv (argv[0] is the group, TARGET still in place)
@@ -42,6 +48,11 @@ int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err);
 /* Runs a standalone command (argv[0] is its group).  Returns the exit code.
  * Called by vaultctl only, never by the daemon. */
 int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err);
+
+/* Runs a client command (argv[0] is its group, TARGET still in place) in
+ * this process, as its caller.  Returns the exit code.  Called by vaultctl
+ * only, never by the daemon. */
+int vf_cmds_run_client(int argc, char **argv, FILE *out, FILE *err);
 
 /* Takes the key options (--passphrase-file, --key-file, --key-command,
  * --keystore; "--opt VALUE" or "--opt=VALUE") out of argv, shifting the

@@ -7,9 +7,10 @@
  * vaultfs.  Order of work: parse; check the mountpoint; unless -f, fork
  * (the parent only waits for a status line on a pipe and exits 0 on "ok"
  * or prints the child's error and exits 1); open the vault; create the
- * FUSE session and mount; start the control socket; signal readiness;
- * serve until unmounted or signalled; then stop the control socket,
- * unmount, close the vault and write the statistics.
+ * FUSE session and mount; start the control socket and the maintenance
+ * timer; signal readiness; serve until unmounted or signalled; then stop
+ * the timer and the control socket, unmount, close the vault and write the
+ * statistics.
  *
  * The vault is opened in the process that serves it, after the fork: its
  * lock and its SQLite connection must not cross a fork.
@@ -22,11 +23,14 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,6 +41,8 @@
 
 #define PROG "mount.vaultfs"
 #define READY_ENV "VAULTFS_READY_FD"
+#define MAINTAIN_DEFAULT 3600      /* seconds between maintenance runs */
+#define MAINTAIN_MAX (366 * 86400)
 
 struct mount_opts {
 	char *vault;		/* as given, and resolved when it exists */
@@ -49,6 +55,7 @@ struct mount_opts {
 	int foreground;
 	int debug;
 	int writeback; /* -o writeback_cache */
+	unsigned maintain; /* -o maintain=SECONDS */
 };
 
 /* Where failures go: the parent's pipe while daemonizing and not yet
@@ -187,6 +194,21 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		*(const char **)((char *)&o->po + paths[i].off) =
 			opt + strlen(paths[i].prefix);
+		return 0;
+	}
+	if (has_prefix(opt, "maintain=")) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(opt + 9, &end, 10);
+		if (errno || end == opt + 9 || *end || opt[9] == '-' ||
+		    n < 1 || n > MAINTAIN_MAX) {
+			usage_error("bad mount option '%s': SECONDS from 1 to %d",
+				    opt, MAINTAIN_MAX);
+			return -1;
+		}
+		o->maintain = (unsigned)n;
 		return 0;
 	}
 	if (has_prefix(opt, "stats=") && opt[6]) {
@@ -515,6 +537,104 @@ static void cloexec_ready_fd(void)
 	}
 }
 
+/* ---- maintenance timer -------------------------------------------------- */
+
+/* A thread that runs vf_vault_maintain (prune by the retention policy,
+ * then gc) every interval seconds, the first time one interval after the
+ * mount.  It sleeps in a timed wait on a condition variable (on the
+ * monotonic clock: a step of the wall clock neither fires nor delays it),
+ * so that maint_stop ends it at once; a run in progress finishes first. */
+struct maint {
+	struct vf_vault *v; /* borrowed */
+	const char *vault;
+	unsigned interval;
+	int foreground;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int stop; /* under mu */
+};
+
+static void *maint_main(void *arg)
+{
+	struct maint *m = arg;
+	struct timespec deadline;
+	int rc;
+
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += m->interval;
+		rc = 0;
+		while (!m->stop && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&m->cond, &m->mu,
+						    &deadline);
+		if (m->stop)
+			break;
+		pthread_mutex_unlock(&m->mu);
+		rc = vf_vault_maintain(m->v, vf_clock_now());
+		if (rc < 0) {
+			if (m->foreground)
+				fprintf(stderr, PROG "[%ld]: maintenance of vault '%s' failed: %s\n",
+					(long)getpid(), m->vault,
+					strerror(-rc));
+			else
+				syslog(LOG_WARNING, "maintenance of vault '%s' failed: %s",
+				       m->vault, strerror(-rc));
+		}
+		pthread_mutex_lock(&m->mu);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+/* Starts the timer (with every signal blocked: the FUSE session's
+ * handlers run elsewhere).  Returns 0 or -errno. */
+static int maint_start(struct maint *m, struct vf_vault *v,
+		       const struct mount_opts *o)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int rc;
+
+	m->v = v;
+	m->vault = o->vault;
+	m->interval = o->maintain;
+	m->foreground = o->foreground;
+	m->stop = 0;
+	rc = pthread_condattr_init(&ca);
+	if (rc)
+		return -rc;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&m->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		return -rc;
+	pthread_mutex_init(&m->mu, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&m->thread, NULL, maint_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		pthread_cond_destroy(&m->cond);
+		pthread_mutex_destroy(&m->mu);
+		return -rc;
+	}
+	return 0;
+}
+
+/* Wakes the timer and waits for it to end. */
+static void maint_stop(struct maint *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->stop = 1;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->mu);
+	pthread_join(m->thread, NULL);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->mu);
+}
+
 /* Opens, mounts and serves; returns the exit code. */
 static int serve(struct mount_opts *o)
 {
@@ -524,7 +644,8 @@ static int serve(struct mount_opts *o)
 	struct vf_ctlsock *cs = NULL;
 	struct vf_vault *v = NULL;
 	struct vf_fs *fs = NULL;
-	int mounted = 0, handlers = 0, ret = 1, r;
+	struct maint maint;
+	int mounted = 0, handlers = 0, maint_on = 0, ret = 1, r;
 	char err[512];
 
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
@@ -574,6 +695,15 @@ static int serve(struct mount_opts *o)
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	if (!o->foreground && detach(o->debug) != 0)
 		goto out;
+	if (!o->ro) {
+		r = maint_start(&maint, v, o);
+		if (r < 0) {
+			fail("cannot start the maintenance timer: %s",
+			     strerror(-r));
+			goto out;
+		}
+		maint_on = 1;
+	}
 	signal_ready(o->debug);
 
 	r = fuse_session_loop_mt(se, lc);
@@ -584,6 +714,8 @@ static int serve(struct mount_opts *o)
 	}
 	ret = 0;
 out:
+	if (maint_on)
+		maint_stop(&maint);
 	vf_ctlsock_stop(cs);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
@@ -633,7 +765,7 @@ static void free_opts(struct mount_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct mount_opts o = { .ro = 0 };
+	struct mount_opts o = { .maintain = MAINTAIN_DEFAULT };
 	int p[2], ret = 1;
 	pid_t pid;
 

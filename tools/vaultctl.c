@@ -3,6 +3,8 @@
  * decides where it runs and hands it over.
  *
  *   standalone (init, help)       runs here, no vault
+ *   client (restore, undelete)    runs here, as the caller, through the
+ *                                 mounted tree (TARGET must be a mount)
  *   TARGET is a mountpoint        the whole argv goes to the daemon over
  *                                 the control socket (ctlsock.c); the
  *                                 daemon knows us from SO_PEERCRED
@@ -168,6 +170,8 @@ int main(int argc, char **argv)
 		return rc;
 	if (info.target < 0)
 		rc = vf_cmds_run_standalone(argc, argv, stdout, stderr);
+	else if (info.client)
+		rc = vf_cmds_run_client(argc, argv, stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
 	if (fflush(stdout) != 0 && rc == 0) {

@@ -14,7 +14,7 @@
 
 static char dir[64], ks[80];
 static struct vf_protector_opts opts;
-static const struct vf_caller root = { 0, 0, 1, 022 };
+static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
 
 static uint64_t rng_state = 99;
 static void fill_random(uint8_t *p, size_t n)

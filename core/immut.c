@@ -1,0 +1,583 @@
+/*
+ * immut.c - immutable directories and the immutable vault (SPEC 5).
+ *
+ * A rule is a row immut(node, days, lock_at, set_at) on a directory; it
+ * covers the directory and everything below it, including directories
+ * created later.  What a rule forbids is decided by vf_policy_immutable
+ * (policy.c); this file finds, for an item, whether it is inside a rule
+ * (its own directory chain up to the root, through live names), whether it
+ * is sealed (a file: closed once; anything else: from its creation) and
+ * since when, and the strictest protection that applies (forever beats any
+ * number of days; otherwise the longest).
+ *
+ * Cost: nothing while the vault has no rule (v->imm_rules == 0); then one
+ * indexed look-up per directory level for each check.  Writes through an
+ * open file remember a clean result until the rules change (imm_gen).
+ *
+ * Locks: lock_at is when a lock becomes final (pending until then, and
+ * cancellable as a critical operation); afterwards the rule can only be
+ * extended.  The immutable vault (meta "immutable.vault",
+ * "immutable.vault_lock") works the same way.
+ *
+ * Known limit: a file that already had hard links outside an immutable
+ * directory when the rule was set can still be changed through them (new
+ * links into or out of such a tree are refused).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "immut.h"
+
+/* ---- refusals ------------------------------------------------------------ */
+
+void vf_vault_deny(struct vf_vault *v, const char *what, uint64_t ino,
+		   const char *why)
+{
+	pthread_mutex_lock(&v->deny_mu);
+	v->denials++;
+	snprintf(v->deny_last, sizeof(v->deny_last), "%s of inode %llu: %s",
+		 what, (unsigned long long)ino, why);
+	pthread_mutex_unlock(&v->deny_mu);
+}
+
+void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
+{
+	pthread_mutex_lock(&v->deny_mu);
+	v->access_denials++;
+	pthread_mutex_unlock(&v->deny_mu);
+	(void)uid;
+	(void)op;
+}
+
+uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->deny_mu);
+	n = v->denials;
+	snprintf(buf, cap, "%s", v->deny_last);
+	pthread_mutex_unlock(&v->deny_mu);
+	return n;
+}
+
+/* ---- rules (v->mu held) ------------------------------------------------- */
+
+static int count_rules(struct vf_vault *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (v->imm_rules >= 0)
+		return 0;
+	st = vf_catalog_stmt(v->cat, VF_Q_IMM_COUNT);
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		v->imm_rules = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc < 0 ? rc : -EIO;
+}
+
+/* The rule on directory ino: 1 found, 0 none, -errno. */
+static int rule_of(struct vf_vault *v, uint64_t ino, unsigned *days,
+		   int64_t *lock_at, int64_t *set_at)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_IMM_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*days = (unsigned)sqlite3_column_int64(st, 0);
+		*lock_at = sqlite3_column_int64(st, 1);
+		*set_at = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The live parent of ino, or 0 for the root and for nodes with no live
+ * name. */
+static int parent_of(struct vf_vault *v, uint64_t ino, uint64_t *parent)
+{
+	char name[VF_NAME_MAX + 1];
+	int rc = vf_ns_parent(v, ino, parent, name);
+
+	if (rc == -ENOENT) {
+		*parent = 0;
+		return 0;
+	}
+	return rc;
+}
+
+/* Walks from dir up to the root: *inside and the strictest days. */
+static int covered(struct vf_vault *v, uint64_t dir, int *inside,
+		   unsigned *days)
+{
+	unsigned d;
+	int64_t lock_at, set_at;
+	int rc, depth = 0;
+
+	*inside = 0;
+	*days = 0;
+	while (dir) {
+		rc = rule_of(v, dir, &d, &lock_at, &set_at);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			if (!*inside || d == 0 || (*days && d > *days))
+				*days = d;
+			*inside = 1;
+		}
+		if (dir == VF_ROOT_INO || ++depth > VF_PATH_MAX)
+			break;
+		rc = parent_of(v, dir, &dir);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Sealed: a regular file once it has a committed version (since its
+ * first); anything else from its creation (IMM_SEALED). */
+static int sealed(struct vf_vault *v, uint64_t ino, int *is, int64_t *at)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_IMM_SEALED);
+	int rc;
+
+	*is = 0;
+	*at = 0;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*is = 1;
+		*at = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+static const char *const op_names[VF_IMM_OP_COUNT] = {
+	[VF_IMM_UNLINK] = "delete",        [VF_IMM_RENAME_FROM] = "rename",
+	[VF_IMM_RENAME_OVER] = "replace",  [VF_IMM_RENAME_INTO] = "move in",
+	[VF_IMM_TRUNCATE] = "truncate",    [VF_IMM_WRITE] = "write",
+	[VF_IMM_PUNCH] = "punch",          [VF_IMM_CHMOD] = "chmod/chown",
+	[VF_IMM_TIMES] = "utimens",        [VF_IMM_XATTR] = "xattr change",
+	[VF_IMM_LINK] = "hard link",       [VF_IMM_CREATE] = "create",
+};
+
+int vf_immut_check(struct vf_vault *v, enum vf_imm_op op, uint64_t ino,
+		   uint64_t parent)
+{
+	struct vf_imm_item it = { 0 };
+	struct vf_attr a;
+	uint64_t from;
+	int rc;
+
+	rc = count_rules(v);
+	if (rc || v->imm_rules == 0)
+		return rc;
+	if (op == VF_IMM_CREATE || op == VF_IMM_TIMES)
+		return 0;
+	if (!parent && ino) {
+		rc = parent_of(v, ino, &parent);
+		if (rc)
+			return rc;
+	}
+	from = parent;
+	if (ino) {
+		rc = vf_ns_attr(v, ino, &a);
+		if (rc)
+			return rc == -ENOENT ? 0 : rc;
+		/* a directory is covered by its own rule too, except where
+		 * it arrives somewhere */
+		if (S_ISDIR(a.mode) && op != VF_IMM_RENAME_INTO &&
+		    op != VF_IMM_LINK)
+			from = ino;
+		rc = sealed(v, ino, &it.sealed, &it.sealed_at);
+		if (rc)
+			return rc;
+		it.multi_link = !S_ISDIR(a.mode) && a.nlink > 1;
+	}
+	rc = covered(v, from, &it.inside, &it.days);
+	if (rc)
+		return rc;
+	rc = vf_policy_immutable(op, &it, vf_clock_now());
+	if (rc == -EPERM)
+		vf_vault_deny(v, op_names[op], ino ? ino : parent,
+			      "refused by an immutable directory");
+	return rc;
+}
+
+/* ---- administration ------------------------------------------------------- */
+
+/* The live directory at path (from the vault root; "" or "/" is the root). */
+static int resolve_dir(struct vf_vault *v, const char *path, uint64_t *out,
+		       char *err, size_t errlen)
+{
+	char buf[VF_PATH_MAX + 1], *save = NULL, *c;
+	uint64_t at = VF_ROOT_INO;
+	struct vf_attr a;
+	int rc = 0;
+
+	if (strlen(path) > VF_PATH_MAX) {
+		snprintf(err, errlen, "path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (c = strtok_r(buf, "/", &save); c && !rc;
+	     c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, ".."))
+			rc = -EINVAL;
+		else if (strcmp(c, "."))
+			rc = vf_ns_lookup(v, at, c, &at);
+	}
+	if (!rc)
+		rc = vf_ns_attr(v, at, &a);
+	if (!rc && !S_ISDIR(a.mode))
+		rc = -ENOTDIR;
+	if (rc)
+		snprintf(err, errlen, "'%s' is not a directory in the vault",
+			 path);
+	*out = at;
+	return rc;
+}
+
+static int days_longer_or_equal(unsigned now_days, unsigned want)
+{
+	/* 0 is forever */
+	return want == 0 || (now_days != 0 && want >= now_days);
+}
+
+int vf_vault_immutable_set(struct vf_vault *v, const char *path, int have_days,
+			   unsigned days, int lock, int64_t now, char *err,
+			   size_t errlen)
+{
+	unsigned cur_days = 0;
+	int64_t lock_at = 0, set_at = 0;
+	sqlite3_stmt *st;
+	uint64_t dir;
+	int rc, have, state;
+
+	if (v->readonly) {
+		snprintf(err, errlen, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	if (have_days && days > 36600) {
+		snprintf(err, errlen, "--days must be at most 36600 (0 or no "
+			 "--days: forever)");
+		return -EINVAL;
+	}
+	vf_vault_lock(v);
+	rc = resolve_dir(v, path, &dir, err, errlen);
+	if (rc)
+		goto out;
+	rc = have = rule_of(v, dir, &cur_days, &lock_at, &set_at);
+	if (rc < 0)
+		goto out;
+	state = vf_policy_lock_state(lock_at, now);
+	if (have && have_days &&
+	    vf_policy_lock_allows(days_longer_or_equal(cur_days, days) ?
+					  VF_LOCK_EXTEND :
+					  VF_LOCK_SHORTEN,
+				  state)) {
+		snprintf(err, errlen, "'%s' is locked immutable: its protection "
+			 "can be extended, never shortened", path);
+		vf_vault_deny(v, "shorten immutability", dir, "locked");
+		rc = -EPERM;
+		goto out;
+	}
+	if (!have_days)
+		days = have ? cur_days : 0;
+	if (lock && !lock_at)
+		lock_at = now + VF_COOLING_OFF;
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	st = vf_catalog_stmt(v->cat, VF_Q_IMM_PUT);
+	rc = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, (int64_t)dir);
+		sqlite3_bind_int64(st, 2, days);
+		sqlite3_bind_int64(st, 3, lock_at);
+		sqlite3_bind_int64(st, 4, have ? set_at : now);
+		rc = vf_catalog_run(st);
+	}
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+	v->imm_rules = -1;
+	v->imm_gen++;
+out:
+	if (rc && !err[0])
+		snprintf(err, errlen, "cannot set immutability: %s",
+			 strerror(-rc));
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
+			     int unlock_only, int64_t now, char *err,
+			     size_t errlen)
+{
+	unsigned days;
+	int64_t lock_at, set_at;
+	sqlite3_stmt *st;
+	uint64_t dir;
+	int rc, state;
+
+	if (v->readonly) {
+		snprintf(err, errlen, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	vf_vault_lock(v);
+	rc = resolve_dir(v, path, &dir, err, errlen);
+	if (rc)
+		goto out;
+	rc = rule_of(v, dir, &days, &lock_at, &set_at);
+	if (rc <= 0) {
+		if (!rc)
+			snprintf(err, errlen, "'%s' is not immutable", path);
+		rc = rc ? rc : -ENOENT;
+		goto out;
+	}
+	state = vf_policy_lock_state(lock_at, now);
+	rc = vf_policy_lock_allows(unlock_only ? VF_LOCK_CANCEL :
+						 VF_LOCK_CLEAR,
+				   state);
+	if (rc == -EPERM) {
+		snprintf(err, errlen, "'%s' is locked immutable for good: it "
+			 "cannot be %s", path, unlock_only ? "unlocked" :
+							     "cleared");
+		vf_vault_deny(v, "clear immutability", dir, "locked");
+		goto out;
+	}
+	if (rc) {
+		snprintf(err, errlen, "'%s' has no pending lock", path);
+		goto out;
+	}
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	st = vf_catalog_stmt(v->cat, unlock_only ? VF_Q_IMM_UNLOCK :
+						    VF_Q_IMM_DEL);
+	rc = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, (int64_t)dir);
+		rc = vf_catalog_run(st);
+	}
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+	v->imm_rules = -1;
+	v->imm_gen++;
+out:
+	if (rc && !err[0])
+		snprintf(err, errlen, "cannot clear immutability: %s",
+			 strerror(-rc));
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* The live path of directory dir into buf ("" for the root). */
+static int dir_path(struct vf_vault *v, uint64_t dir, char *buf, size_t cap)
+{
+	char name[VF_NAME_MAX + 1], tmp[VF_PATH_MAX + 1];
+	uint64_t up;
+	int rc, depth = 0;
+
+	buf[0] = '\0';
+	while (dir != VF_ROOT_INO) {
+		rc = vf_ns_parent(v, dir, &up, name);
+		if (rc)
+			return rc;
+		snprintf(tmp, sizeof(tmp), "%s%s%s", name, buf[0] ? "/" : "",
+			 buf);
+		if (strlen(tmp) >= cap || ++depth > VF_PATH_MAX)
+			return -ENAMETOOLONG;
+		snprintf(buf, cap, "%s", tmp);
+		dir = up;
+	}
+	return 0;
+}
+
+int vf_vault_immutable_list(struct vf_vault *v, vf_imm_cb cb, void *arg)
+{
+	char path[VF_PATH_MAX + 1];
+	struct vf_imm_rule r;
+	sqlite3_stmt *st;
+	int64_t after = 0;
+	int rc;
+
+	for (;;) {
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_IMM_NEXT);
+		if (!st) {
+			vf_vault_unlock(v);
+			return -EIO;
+		}
+		sqlite3_bind_int64(st, 1, after);
+		rc = vf_catalog_row(st);
+		if (rc == 1) {
+			r.dir = (uint64_t)sqlite3_column_int64(st, 0);
+			r.days = (unsigned)sqlite3_column_int64(st, 1);
+			r.lock_at = sqlite3_column_int64(st, 2);
+			r.set_at = sqlite3_column_int64(st, 3);
+			after = (int64_t)r.dir;
+		}
+		sqlite3_reset(st);
+		if (rc == 1) {
+			/* a rule on a directory that was deleted stays with
+			 * it in .softdeleted */
+			if (dir_path(v, r.dir, path, sizeof(path)))
+				snprintf(path, sizeof(path),
+					 ".softdeleted (inode %llu)",
+					 (unsigned long long)r.dir);
+		}
+		vf_vault_unlock(v);
+		if (rc <= 0)
+			return rc;
+		r.path = path;
+		if (cb(arg, &r))
+			return 0;
+	}
+}
+
+ssize_t vf_immut_xattr(struct vf_vault *v, uint64_t ino, void *buf,
+		       size_t cap)
+{
+	char text[160], t1[32], t2[32];
+	int64_t lock_at, set_at, now = vf_clock_now();
+	unsigned days;
+	size_t n;
+	int rc;
+
+	vf_vault_lock(v);
+	rc = rule_of(v, ino, &days, &lock_at, &set_at);
+	vf_vault_unlock(v);
+	if (rc <= 0)
+		return rc ? rc : -ENODATA;
+	vf_time_format(set_at, t1);
+	vf_time_format(lock_at, t2);
+	n = (size_t)snprintf(text, sizeof(text), "days=%s%.0u lock=%s%s set=%s",
+			     days ? "" : "forever", days,
+			     vf_policy_lock_state(lock_at, now) == 0 ? "none" :
+			     vf_policy_lock_state(lock_at, now) == 1 ?
+								      "pending-until-" :
+								      "final-since-",
+			     lock_at ? t2 : "", t1);
+	if (cap == 0)
+		return (ssize_t)n;
+	if (cap < n)
+		return -ERANGE;
+	memcpy(buf, text, n);
+	return (ssize_t)n;
+}
+
+/* ---- the immutable vault ------------------------------------------------- */
+
+static int vault_load(struct vf_vault *v)
+{
+	int64_t on = 0, lock = 0;
+	int rc = vf_catalog_meta_get(v->cat, "immutable.vault", &on);
+
+	if (rc == -ENOENT)
+		rc = 0;
+	if (!rc)
+		rc = vf_catalog_meta_get(v->cat, "immutable.vault_lock", &lock);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (!rc) {
+		v->imm_vault.on = !!on;
+		v->imm_vault.lock_at = lock;
+	}
+	return rc;
+}
+
+int vf_immut_vault_on(struct vf_vault *v)
+{
+	int rc = vault_load(v);
+
+	return rc < 0 ? rc : v->imm_vault.on;
+}
+
+int vf_vault_immutable_vault_get(struct vf_vault *v, struct vf_imm_vault *out)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vault_load(v);
+	if (!rc)
+		*out = v->imm_vault;
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_vault_immutable_vault_set(struct vf_vault *v, int on, int lock,
+				 int64_t now, char *err, size_t errlen)
+{
+	struct vf_imm_vault n;
+	int rc, state;
+
+	if (v->readonly) {
+		snprintf(err, errlen, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	vf_vault_lock(v);
+	rc = vault_load(v);
+	if (rc)
+		goto out;
+	n = v->imm_vault;
+	state = vf_policy_lock_state(n.lock_at, now);
+	if (on) {
+		n.on = 1;
+		if (lock && !n.lock_at)
+			n.lock_at = now + VF_COOLING_OFF;
+	} else if (state == 2) {
+		snprintf(err, errlen, "the vault is locked immutable for good");
+		vf_vault_deny(v, "immutable vault off", VF_ROOT_INO, "locked");
+		rc = -EPERM;
+		goto out;
+	} else if (lock) {
+		if (state != 1) {
+			snprintf(err, errlen, "no lock is pending");
+			rc = -EINVAL;
+			goto out;
+		}
+		n.lock_at = 0; /* cancel the pending lock, stay on */
+	} else {
+		n.on = 0;
+		n.lock_at = 0;
+	}
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	rc = vf_catalog_meta_set(v->cat, "immutable.vault", n.on);
+	if (!rc)
+		rc = vf_catalog_meta_set(v->cat, "immutable.vault_lock",
+					 n.lock_at);
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+	if (!rc)
+		v->imm_vault = n;
+out:
+	if (rc && !err[0])
+		snprintf(err, errlen, "cannot change the immutable vault: %s",
+			 strerror(-rc));
+	vf_vault_unlock(v);
+	return rc;
+}

@@ -1,0 +1,1175 @@
+/*
+ * trash.c - soft delete: .softdeleted, undelete, purge (SPEC 4).
+ *
+ * Model.  Deleting never destroys a node: unlink and rmdir end the name
+ * (dirents.died) as before, and the node gets a row in table trash:
+ *
+ *   trash(id, parent, name, node, deleted_at, purge_at, saved_mtime,
+ *         created)
+ *
+ * parent is another row (0: the top of .softdeleted).  A row with a node
+ * is a deleted item; a row without one is a container standing for a live
+ * directory something was deleted from, so that items appear under their
+ * original paths (deleted_at: when it was made).  `rm -r` unlinks the children
+ * first, into containers named after their directories; the rmdir of such
+ * a directory then turns its container into the deleted directory itself,
+ * so a deleted tree appears as a tree, one item.  A later deletion of the
+ * same path is a sibling row with the same name, shown as
+ * `name@<deleted_at>` (and `_2`... within one second); the earliest row
+ * of a name shows it plain.
+ *
+ * Inode numbers.  Deleted items keep their node ids as inode numbers, so
+ * renaming one out of .softdeleted (undelete) leaves the kernel's inode
+ * valid; containers are view inodes (view.h, kind TCONT with the row id),
+ * .softdeleted itself is kind TRASH.  A deleted directory's names are the
+ * rows under its row.  Nodes in the trash are read-only.
+ *
+ * Purge removes an item for good: its rows, versions, extents, names,
+ * attribute history, xattrs and node (and the nodes it displaced by
+ * rename, whose history it carried); gc then frees the chunks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "immut.h"
+#include "trash.h"
+#include "view.h"
+
+/* rm -r runs unlinks just before the rmdir: a container younger than this
+ * holds the directory's mtime from before its entries were deleted */
+#define RM_WINDOW (600 * VF_NS)
+#define DISPLAY_MAX (VF_NAME_MAX + 1)
+
+/* ---- settings ----------------------------------------------------------- */
+
+static int sd_load(struct vf_vault *v)
+{
+	int64_t days = 0, off = 0, always = 0;
+	int rc;
+
+	if (v->sd_loaded)
+		return 0;
+	rc = vf_catalog_meta_get(v->cat, "softdelete.days", &days);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (!rc)
+		rc = vf_catalog_meta_get(v->cat, "softdelete.off", &off);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (!rc)
+		rc = vf_catalog_meta_get(v->cat, "softdelete.always_on",
+					 &always);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc)
+		return rc;
+	v->sd.days = days >= VF_SOFTDELETE_MIN_DAYS &&
+				     days <= VF_SOFTDELETE_MAX_DAYS ?
+			     (unsigned)days :
+			     VF_SOFTDELETE_DAYS;
+	v->sd.off = !!off;
+	v->sd.always_on = always;
+	v->sd_loaded = 1;
+	return 0;
+}
+
+int vf_vault_softdelete_get(struct vf_vault *v, struct vf_softdelete *out)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = sd_load(v);
+	if (!rc)
+		*out = v->sd;
+	vf_vault_unlock(v);
+	return rc;
+}
+
+static int64_t days_ns(unsigned days)
+{
+	return (int64_t)days * 86400 * VF_NS;
+}
+
+static int sd_store(struct vf_vault *v, const struct vf_softdelete *n)
+{
+	sqlite3_stmt *st;
+	int rc = vf_catalog_begin(v->cat);
+
+	if (rc)
+		return rc;
+	rc = vf_catalog_meta_set(v->cat, "softdelete.days", n->days);
+	if (!rc)
+		rc = vf_catalog_meta_set(v->cat, "softdelete.off", n->off);
+	if (!rc)
+		rc = vf_catalog_meta_set(v->cat, "softdelete.always_on",
+					 n->always_on);
+	/* every item's purge time follows the retention */
+	if (!rc && n->days != v->sd.days) {
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_REDATE);
+		rc = st ? 0 : -EIO;
+		if (!rc) {
+			sqlite3_bind_int64(st, 1, days_ns(n->days));
+			rc = vf_catalog_run(st);
+		}
+	}
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		return rc;
+	}
+	rc = vf_catalog_commit(v->cat);
+	if (!rc)
+		v->sd = *n;
+	return rc;
+}
+
+int vf_vault_softdelete_set(struct vf_vault *v, enum vf_sd_change what,
+			    unsigned days, int64_t now, char *err,
+			    size_t errlen)
+{
+	struct vf_softdelete n;
+	int rc, final, pending;
+
+	if (v->readonly) {
+		snprintf(err, errlen, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	vf_vault_lock(v);
+	rc = sd_load(v);
+	if (rc)
+		goto out;
+	n = v->sd;
+	final = n.always_on && n.always_on <= now;
+	pending = n.always_on > now;
+	rc = vf_immut_vault_on(v);
+	if (rc < 0)
+		goto out;
+	if (rc && (what == VF_SD_OFF ||
+		   (what == VF_SD_DAYS && days < n.days))) {
+		snprintf(err, errlen, "the vault is immutable: soft delete "
+			 "cannot be turned off or shortened");
+		vf_vault_deny(v, "soft-delete change", VF_ROOT_INO,
+			      "immutable vault");
+		rc = -EPERM;
+		goto out;
+	}
+	rc = -EPERM;
+	switch (what) {
+	case VF_SD_DAYS:
+		if (days < VF_SOFTDELETE_MIN_DAYS ||
+		    days > VF_SOFTDELETE_MAX_DAYS) {
+			snprintf(err, errlen,
+				 "soft-delete retention must be %d to %d days, "
+				 "not %u", VF_SOFTDELETE_MIN_DAYS,
+				 VF_SOFTDELETE_MAX_DAYS, days);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (final && days < n.days) {
+			snprintf(err, errlen,
+				 "soft delete is always-on: its retention "
+				 "cannot be shortened (now %u days)", n.days);
+			goto out;
+		}
+		n.days = days;
+		break;
+	case VF_SD_ON:
+		n.off = 0;
+		break;
+	case VF_SD_OFF:
+		if (final || pending) {
+			snprintf(err, errlen, final ?
+				 "soft delete is always-on: it cannot be "
+				 "turned off" :
+				 "always-on is pending: cancel it before "
+				 "turning soft delete off");
+			goto out;
+		}
+		n.off = 1;
+		break;
+	case VF_SD_ALWAYS_ON:
+		if (n.off) {
+			snprintf(err, errlen, "soft delete is off: turn it on "
+				 "before making it always-on");
+			rc = -EINVAL;
+			goto out;
+		}
+		if (!n.always_on)
+			n.always_on = now + VF_COOLING_OFF;
+		break;
+	case VF_SD_CANCEL:
+		if (final) {
+			snprintf(err, errlen, "soft delete is always-on for "
+				 "good: nothing is pending to cancel");
+			goto out;
+		}
+		if (!pending) {
+			snprintf(err, errlen, "no always-on switch is pending");
+			rc = -EINVAL;
+			goto out;
+		}
+		n.always_on = 0;
+		break;
+	default:
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = sd_store(v, &n);
+	if (rc)
+		snprintf(err, errlen, "cannot store the settings: %s",
+			 strerror(-rc));
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- rows (v->mu held) ------------------------------------------------- */
+
+struct row {
+	int64_t id, parent, node, deleted_at, purge_at, saved_mtime, created;
+	char name[VF_NAME_MAX + 1];
+};
+
+static int row_get(struct vf_vault *v, int64_t id, struct row *r)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_GET);
+	int rc, n;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		r->id = id;
+		r->parent = sqlite3_column_int64(st, 0);
+		n = sqlite3_column_bytes(st, 1);
+		if (n > VF_NAME_MAX)
+			n = VF_NAME_MAX;
+		memcpy(r->name, sqlite3_column_blob(st, 1), (size_t)n);
+		r->name[n] = '\0';
+		r->node = sqlite3_column_int64(st, 2);
+		r->deleted_at = sqlite3_column_int64(st, 3);
+		r->purge_at = sqlite3_column_int64(st, 4);
+		r->saved_mtime = sqlite3_column_int64(st, 5);
+		r->created = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+static int row_insert(struct vf_vault *v, int64_t parent, const char *name,
+		      int64_t node, int64_t deleted_at, int64_t purge_at,
+		      int64_t saved_mtime, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_INSERT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	if (node)
+		sqlite3_bind_int64(st, 3, node);
+	sqlite3_bind_int64(st, 4, deleted_at);
+	sqlite3_bind_int64(st, 5, purge_at);
+	sqlite3_bind_int64(st, 6, saved_mtime);
+	sqlite3_bind_int64(st, 7, now);
+	rc = vf_catalog_run(st);
+	if (!rc && id)
+		*id = sqlite3_last_insert_rowid(v->cat->db);
+	return rc;
+}
+
+/* Runs a statement bound to one id (?1). */
+static int run_id(struct vf_vault *v, enum vf_q q, int64_t id)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return vf_catalog_run(st);
+}
+
+/* The trash row of node ino (the newest), or -ENOENT. */
+static int row_of_node(struct vf_vault *v, uint64_t ino, int64_t *id)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_OF_NODE);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+/* The container standing for live directory dir (0 for the root),
+ * created along dir's path as needed. */
+static int container_for(struct vf_vault *v, uint64_t dir, int64_t now,
+			 int64_t *out)
+{
+	char (*names)[VF_NAME_MAX + 1] = NULL;
+	int64_t *mtimes = NULL, id = 0;
+	uint64_t at = dir, up;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *st;
+	struct vf_attr a;
+	int rc = 0;
+
+	/* the path, leaf first */
+	while (at != VF_ROOT_INO) {
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 8;
+			void *p = realloc(names, c * sizeof(*names));
+			void *q = p ? realloc(mtimes, c * sizeof(*mtimes)) :
+				      NULL;
+
+			if (p)
+				names = p;
+			if (!q) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			mtimes = q;
+			cap = c;
+		}
+		rc = vf_ns_attr(v, at, &a);
+		if (!rc)
+			rc = vf_ns_parent(v, at, &up, names[n]);
+		if (rc)
+			goto out;
+		mtimes[n++] = a.mtime;
+		if (n > VF_PATH_MAX) {
+			rc = -ELOOP;
+			goto out;
+		}
+		at = up;
+	}
+	for (i = n; i-- > 0;) {
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_CONTAINER);
+		if (!st) {
+			rc = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_blob(st, 2, names[i], (int)strlen(names[i]),
+				  SQLITE_STATIC);
+		rc = vf_catalog_row(st);
+		if (rc == 1) {
+			id = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			continue;
+		}
+		sqlite3_reset(st);
+		if (rc < 0)
+			goto out;
+		rc = row_insert(v, id, names[i], 0, now, 0, mtimes[i], now,
+				&id);
+		if (rc)
+			goto out;
+	}
+	rc = 0;
+	*out = id;
+out:
+	free(names);
+	free(mtimes);
+	return rc;
+}
+
+int vf_trash_add(struct vf_vault *v, uint64_t parent, const char *name,
+		 uint64_t ino, int is_dir, int64_t now)
+{
+	int64_t cont, purge, existing = 0;
+	sqlite3_stmt *st;
+	struct row r;
+	int rc;
+
+	rc = sd_load(v);
+	if (!rc)
+		rc = container_for(v, parent, now, &cont);
+	if (rc)
+		return rc;
+	/* with soft delete off the item is hidden at once and purged by the
+	 * next pass (it may still be open) */
+	purge = v->sd.off ? now : now + days_ns(v->sd.days);
+	if (is_dir) {
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_CONTAINER);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, cont);
+		sqlite3_bind_blob(st, 2, name, (int)strlen(name),
+				  SQLITE_STATIC);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			existing = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
+	}
+	if (!existing)
+		return row_insert(v, cont, name, (int64_t)ino, now, purge, 0,
+				  now, NULL);
+	/* The directory's entries went first (rm -r): its container becomes
+	 * the deleted directory, with the mtime it had before. */
+	rc = row_get(v, existing, &r);
+	if (rc)
+		return rc;
+	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_CONVERT);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, existing);
+	sqlite3_bind_int64(st, 2, (int64_t)ino);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, purge);
+	rc = vf_catalog_run(st);
+	if (!rc && now - r.created < RM_WINDOW) {
+		st = vf_catalog_stmt(v->cat, VF_Q_NODE_RESTORE_MTIME);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, (int64_t)ino);
+		sqlite3_bind_int64(st, 2, r.saved_mtime);
+		rc = vf_catalog_run(st);
+	}
+	return rc;
+}
+
+int vf_trash_holds(struct vf_vault *v, uint64_t ino)
+{
+	struct vf_attr a;
+	int64_t id;
+	int rc = vf_ns_attr(v, ino, &a);
+
+	/* a node with a live name is not held, whatever its other names */
+	if (rc || a.nlink > 0)
+		return rc == -ENOENT ? 0 : rc;
+	rc = row_of_node(v, ino, &id);
+	return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
+}
+
+int vf_trash_dir(struct vf_vault *v, uint64_t ino, int64_t *row)
+{
+	struct vf_attr a;
+	int rc;
+
+	switch (vf_view_kind(ino)) {
+	case VF_VIEW_TRASH:
+		*row = 0;
+		return 1;
+	case VF_VIEW_TCONT:
+		*row = (int64_t)(ino & ((1ULL << VF_VIEW_SHIFT) - 1));
+		return 1;
+	case VF_VIEW_LIVE:
+		break;
+	default:
+		return 0;
+	}
+	rc = vf_ns_attr(v, ino, &a);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	if (!S_ISDIR(a.mode) || a.nlink != 0)
+		return 0;
+	rc = row_of_node(v, ino, row);
+	return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* The name row r shows in its directory: its own, or name@<deleted_at>
+ * (and _N) when an earlier row there has the same name. */
+static int display_name(struct vf_vault *v, const struct row *r,
+			char out[DISPLAY_MAX + 32])
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_RANK);
+	int64_t earlier = 0, same_sec = 0, sec;
+	char t[32];
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sec = r->deleted_at - ((r->deleted_at % VF_NS) + VF_NS) % VF_NS;
+	sqlite3_bind_int64(st, 1, r->parent);
+	sqlite3_bind_blob(st, 2, r->name, (int)strlen(r->name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->deleted_at);
+	sqlite3_bind_int64(st, 4, r->id);
+	sqlite3_bind_int64(st, 5, sec);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		earlier = sqlite3_column_int64(st, 0);
+		same_sec = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != 1)
+		return rc < 0 ? rc : -EIO;
+	if (!earlier) {
+		snprintf(out, DISPLAY_MAX + 32, "%s", r->name);
+		return 0;
+	}
+	vf_time_format(sec, t);
+	if (same_sec)
+		snprintf(out, DISPLAY_MAX + 32, "%s@%s_%lld", r->name, t,
+			 (long long)same_sec + 1);
+	else
+		snprintf(out, DISPLAY_MAX + 32, "%s@%s", r->name, t);
+	return strlen(out) > VF_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* Finds the row shown as name in container parent (hidden: expired). */
+static int find_row(struct vf_vault *v, int64_t parent, const char *name,
+		    int64_t now, struct row *r)
+{
+	char base[VF_NAME_MAX + 1], *at, *us, *end;
+	int64_t sec, rank = 0, id = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_FIRST);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc < 0)
+		return rc;
+	if (!id) {
+		/* name@<time>[_N] */
+		snprintf(base, sizeof(base), "%s", name);
+		at = strrchr(base, '@');
+		if (!at)
+			return -ENOENT;
+		*at++ = '\0';
+		us = strchr(at, '_');
+		if (us) {
+			*us++ = '\0';
+			rank = strtoll(us, &end, 10) - 1;
+			if (*end || rank < 1)
+				return -ENOENT;
+		}
+		if (vf_time_parse(at, &sec) || sec % VF_NS)
+			return -ENOENT;
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_AT);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, parent);
+		sqlite3_bind_blob(st, 2, base, (int)strlen(base),
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, sec);
+		sqlite3_bind_int64(st, 4, sec + VF_NS);
+		sqlite3_bind_int64(st, 5, rank);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != 1)
+			return rc < 0 ? rc : -ENOENT;
+	}
+	rc = row_get(v, id, r);
+	if (!rc && r->node && r->purge_at <= now)
+		rc = -ENOENT;
+	return rc;
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static int row_attr(struct vf_vault *v, const struct row *r,
+		    struct vf_attr *a)
+{
+	if (!r->node) {
+		memset(a, 0, sizeof(*a));
+		a->ino = (uint64_t)VF_VIEW_TCONT << VF_VIEW_SHIFT |
+			 (uint64_t)r->id;
+		a->mode = S_IFDIR | 0555;
+		a->nlink = 1;
+		a->atime = a->mtime = a->ctime = r->created;
+		return 0;
+	}
+	/* link count 0, as for any deleted file: the kernel then refuses
+	 * link(2) to it */
+	return vf_ns_attr(v, (uint64_t)r->node, a);
+}
+
+static int root_attr(struct vf_vault *v, struct vf_attr *a)
+{
+	int rc = vf_ns_attr(v, VF_ROOT_INO, a);
+
+	if (rc)
+		return rc;
+	a->ino = (uint64_t)VF_VIEW_TRASH << VF_VIEW_SHIFT;
+	a->mode = S_IFDIR | 0555;
+	a->nlink = 1;
+	return 0;
+}
+
+int vf_trash_getattr(struct vf_vault *v, uint64_t ino, struct vf_attr *out)
+{
+	struct row r;
+	int rc;
+
+	vf_vault_lock(v);
+	if (vf_view_kind(ino) == VF_VIEW_TRASH) {
+		rc = root_attr(v, out);
+	} else {
+		rc = row_get(v, (int64_t)(ino & ((1ULL << VF_VIEW_SHIFT) - 1)),
+			     &r);
+		if (!rc)
+			rc = row_attr(v, &r, out);
+	}
+	vf_vault_unlock(v);
+	return rc;
+}
+
+int vf_trash_lookup(struct vf_vault *v, int64_t row, const char *name,
+		    struct vf_attr *out)
+{
+	struct row r;
+	int rc;
+
+	if (strlen(name) > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	vf_vault_lock(v);
+	rc = find_row(v, row, name, vf_clock_now(), &r);
+	if (!rc)
+		rc = row_attr(v, &r, out);
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* Cookies: 0 start, 1 after ".", 2 after "..", row id + 2 after a row. */
+int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
+		     uint64_t off, vf_readdir_cb cb, void *arg)
+{
+	char name[DISPLAY_MAX + 32];
+	struct row key = { .deleted_at = INT64_MIN }, r;
+	int64_t now = vf_clock_now();
+	struct vf_attr a;
+	sqlite3_stmt *st;
+	int rc;
+
+	vf_vault_lock(v);
+	if (row) {
+		rc = row_get(v, row, &r);
+		if (!rc)
+			rc = row_attr(v, &r, &a);
+	} else {
+		rc = root_attr(v, &a);
+	}
+	if (rc)
+		goto out;
+	a.ino = ino;
+	if (off == 0) {
+		if (cb(arg, ".", &a, 1))
+			goto out;
+		off = 1;
+	}
+	if (off == 1) {
+		if (cb(arg, "..", &a, 2))
+			goto out;
+		off = 2;
+	}
+	if (off > 2) {
+		rc = row_get(v, (int64_t)off - 2, &key);
+		if (rc)
+			goto out;
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LIST);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_blob(st, 2, key.name, (int)strlen(key.name),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, key.deleted_at);
+	sqlite3_bind_int64(st, 4, key.id);
+	sqlite3_bind_int64(st, 5, now);
+	while ((rc = vf_catalog_row(st)) == 1) {
+		/* TRASH_LIST returns ids only: row_get and display_name use
+		 * other statements */
+		rc = row_get(v, sqlite3_column_int64(st, 0), &r);
+		if (!rc)
+			rc = display_name(v, &r, name);
+		if (rc == -ENAMETOOLONG)
+			continue;
+		if (!rc)
+			rc = row_attr(v, &r, &a);
+		if (rc)
+			break;
+		if (cb(arg, name, &a, (uint64_t)r.id + 2))
+			break;
+	}
+	sqlite3_reset(st);
+	rc = rc < 0 ? rc : 0;
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino, const char *name,
+		       void *buf, size_t cap)
+{
+	char t[32];
+	struct row r;
+	int64_t id, when;
+	size_t n;
+	int rc;
+
+	if (strcmp(name, "user.vaultfs.purge_at") &&
+	    strcmp(name, "user.vaultfs.deleted_at"))
+		return -ENODATA;
+	vf_vault_lock(v);
+	rc = vf_view_is(ino) ? -ENOENT : row_of_node(v, ino, &id);
+	if (!rc)
+		rc = row_get(v, id, &r);
+	vf_vault_unlock(v);
+	if (rc)
+		return rc == -ENOENT ? -ENODATA : rc;
+	when = !strcmp(name, "user.vaultfs.purge_at") ? r.purge_at :
+							 r.deleted_at;
+	vf_time_format(when, t);
+	n = strlen(t);
+	if (cap == 0)
+		return (ssize_t)n;
+	if (cap < n)
+		return -ERANGE;
+	memcpy(buf, t, n);
+	return (ssize_t)n;
+}
+
+/* ---- undelete ------------------------------------------------------------ */
+
+/* Puts row r (and everything under it) at dir/name in the live tree and
+ * drops its rows.  Children go newest first, so that the names computed
+ * for the older ones do not change under us. */
+static int restore_row(struct vf_vault *v, struct row *r, uint64_t dir,
+		       const char *name, int64_t now, int depth)
+{
+	char cname[DISPLAY_MAX + 32];
+	struct vf_attr a;
+	sqlite3_stmt *st;
+	struct row c;
+	int64_t child;
+	int rc;
+
+	if (depth > VF_PATH_MAX / 2)
+		return -ELOOP;
+	if (r->node) {
+		rc = vf_ns_attr(v, (uint64_t)r->node, &a);
+	} else {
+		/* a container inside a deleted directory: a new directory */
+		st = vf_catalog_stmt(v->cat, VF_Q_NODE_INSERT);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
+		sqlite3_bind_int64(st, 2, 0);
+		sqlite3_bind_int64(st, 3, 0);
+		sqlite3_bind_int64(st, 4, 0);
+		sqlite3_bind_int64(st, 5, 0);
+		sqlite3_bind_int64(st, 6, now);
+		sqlite3_bind_null(st, 7);
+		rc = vf_catalog_run(st);
+		if (!rc)
+			rc = vf_ns_attr(v, (uint64_t)sqlite3_last_insert_rowid(
+						   v->cat->db), &a);
+	}
+	if (!rc)
+		rc = vf_ns_link(v, dir, name, &a, now);
+	while (!rc) {
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LAST_CHILD);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, r->id);
+		rc = vf_catalog_row(st);
+		child = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc <= 0)
+			break;
+		rc = row_get(v, child, &c);
+		if (!rc)
+			rc = display_name(v, &c, cname);
+		if (!rc)
+			rc = restore_row(v, &c, a.ino, cname, now, depth + 1);
+	}
+	if (!rc)
+		rc = run_id(v, VF_Q_TRASH_DELETE, r->id);
+	return rc;
+}
+
+int vf_trash_restore(struct vf_vault *v, int64_t row, const char *name,
+		     uint64_t newparent, const char *newname)
+{
+	struct vf_attr pa;
+	struct row r;
+	uint64_t other;
+	int64_t now;
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc)
+		goto out;
+	now = vf_clock_now();
+	rc = find_row(v, row, name, now, &r);
+	if (!rc && !r.node)
+		rc = -EXDEV; /* not a deleted item: copy it out instead */
+	if (!rc)
+		rc = vf_ns_attr(v, newparent, &pa);
+	if (!rc && (!S_ISDIR(pa.mode) || pa.nlink == 0))
+		rc = S_ISDIR(pa.mode) ? -ENOENT : -ENOTDIR;
+	if (!rc) {
+		rc = vf_ns_lookup(v, newparent, newname, &other);
+		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+	}
+	if (!rc)
+		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, (uint64_t)r.node,
+				    newparent);
+	if (!rc)
+		rc = restore_row(v, &r, newparent, newname, now, 0);
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		goto out;
+	}
+	rc = vf_catalog_commit(v->cat);
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+/* Removes node ino and everything recorded about it, and the nodes whose
+ * history it carried.  -EBUSY while it is open. */
+static int purge_node(struct vf_vault *v, uint64_t ino, int depth)
+{
+	static const enum vf_q steps[] = {
+		VF_Q_PURGE_EXTENTS, VF_Q_PURGE_VERSIONS, VF_Q_PURGE_DIRENTS,
+		VF_Q_PURGE_ATTRHIST, VF_Q_PURGE_XATTRS, VF_Q_PURGE_NODE,
+	};
+	sqlite3_stmt *st;
+	int64_t pred;
+	size_t i;
+	int rc;
+
+	if (vf_file_find_locked(v, ino))
+		return -EBUSY;
+	if (depth > 10000)
+		return -ELOOP;
+	for (;;) {
+		st = vf_catalog_stmt(v->cat, VF_Q_NODE_PRED);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, (int64_t)ino);
+		rc = vf_catalog_row(st);
+		pred = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
+		if (!pred)
+			break;
+		rc = purge_node(v, (uint64_t)pred, depth + 1);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < VF_ARRAY_LEN(steps); i++) {
+		rc = run_id(v, steps[i], (int64_t)ino);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* 1 when node ino has no live name and no row in .softdeleted. */
+static int node_unreferenced(struct vf_vault *v, uint64_t ino)
+{
+	struct vf_attr a;
+	int64_t id;
+	int rc = vf_ns_attr(v, ino, &a);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	if (a.nlink > 0)
+		return 0;
+	rc = row_of_node(v, ino, &id);
+	return rc == -ENOENT ? 1 : rc < 0 ? rc : 0;
+}
+
+/* Purges row id with everything under it. *n counts deleted items. */
+static int purge_row(struct vf_vault *v, int64_t id, uint64_t *n, int depth)
+{
+	sqlite3_stmt *st;
+	struct row r;
+	int64_t child;
+	int rc;
+
+	if (depth > VF_PATH_MAX / 2)
+		return -ELOOP;
+	rc = row_get(v, id, &r);
+	while (!rc) {
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LAST_CHILD);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, id);
+		rc = vf_catalog_row(st);
+		child = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc <= 0)
+			break;
+		rc = purge_row(v, child, n, depth + 1);
+	}
+	if (!rc)
+		rc = run_id(v, VF_Q_TRASH_DELETE, id);
+	/* the node goes with its last name: not while it is live elsewhere
+	 * or another row in .softdeleted (a hard link) still shows it */
+	if (!rc && r.node) {
+		rc = node_unreferenced(v, (uint64_t)r.node);
+		if (rc == 1)
+			rc = purge_node(v, (uint64_t)r.node, 0);
+		if (!rc && n)
+			(*n)++;
+	}
+	return rc;
+}
+
+/* Removes containers left without anything in them, from row up. */
+static int prune_containers(struct vf_vault *v, int64_t id)
+{
+	sqlite3_stmt *st;
+	struct row r;
+	int rc, empty;
+
+	while (id) {
+		rc = row_get(v, id, &r);
+		if (rc)
+			return rc == -ENOENT ? 0 : rc;
+		if (r.node)
+			return 0;
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LAST_CHILD);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, id);
+		rc = vf_catalog_row(st);
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
+		empty = rc == 0;
+		if (!empty)
+			return 0;
+		rc = run_id(v, VF_Q_TRASH_DELETE, id);
+		if (rc)
+			return rc;
+		id = r.parent;
+	}
+	return 0;
+}
+
+/* Purges one item in its own transaction (v->mu held). */
+static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n)
+{
+	struct row r;
+	int rc = vf_catalog_begin(v->cat);
+
+	if (rc)
+		return rc;
+	rc = row_get(v, id, &r);
+	if (!rc)
+		rc = purge_row(v, id, n, 0);
+	if (!rc)
+		rc = prune_containers(v, r.parent);
+	if (rc) {
+		vf_catalog_rollback(v->cat);
+		return rc;
+	}
+	return vf_catalog_commit(v->cat);
+}
+
+int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
+{
+	sqlite3_stmt *st;
+	int64_t id, after = 0;
+	uint64_t done = 0;
+	int rc = 0;
+
+	if (v->readonly)
+		return 0;
+	for (;;) {
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_EXPIRED);
+		if (!st) {
+			vf_vault_unlock(v);
+			rc = -EIO;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, after);
+		rc = vf_catalog_row(st);
+		id = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc == 1) {
+			after = id;
+			rc = purge_one(v, id, &done);
+			if (rc == -EBUSY || rc == -ENOENT)
+				rc = 0; /* open: the next pass; gone: done */
+			else if (!rc)
+				rc = 1;
+		}
+		/* one item per lock hold: the mount stays responsive */
+		vf_vault_unlock(v);
+		if (rc <= 0)
+			break;
+	}
+	if (n)
+		*n = done;
+	return rc < 0 ? rc : 0;
+}
+
+/* Resolves a path as shown under .softdeleted to its row. */
+static int resolve(struct vf_vault *v, const char *path, int64_t now,
+		   struct row *r)
+{
+	char buf[VF_PATH_MAX + 1], *save = NULL, *c;
+	int64_t at = 0;
+	int rc = -ENOENT;
+
+	if (strlen(path) > VF_PATH_MAX)
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		rc = find_row(v, at, c, now, r);
+		if (rc)
+			return rc;
+		at = r->id;
+	}
+	return rc;
+}
+
+int vf_vault_softdelete_purge(struct vf_vault *v, const char *path,
+			      int64_t now, uint64_t *n, char *err,
+			      size_t errlen)
+{
+	struct row r;
+	int rc;
+
+	*n = 0;
+	if (v->readonly) {
+		snprintf(err, errlen, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	vf_vault_lock(v);
+	rc = sd_load(v);
+	if (!rc && v->sd.always_on && v->sd.always_on <= now) {
+		snprintf(err, errlen, "soft delete is always-on: nothing is "
+			 "purged before its time");
+		vf_vault_deny(v, "early purge", VF_ROOT_INO, "always-on");
+		rc = -EPERM;
+		goto out;
+	}
+	if (!rc && (rc = vf_immut_vault_on(v)) > 0) {
+		snprintf(err, errlen, "the vault is immutable: nothing is "
+			 "purged before its time");
+		vf_vault_deny(v, "early purge", VF_ROOT_INO, "immutable vault");
+		rc = -EPERM;
+		goto out;
+	}
+	if (!rc)
+		rc = resolve(v, path, now, &r);
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "'%s' is not in .softdeleted", path);
+	if (!rc) {
+		rc = purge_one(v, r.id, n);
+		if (rc == -EBUSY)
+			snprintf(err, errlen, "'%s' is open; try again when it "
+				 "is closed", path);
+	}
+	if (rc && !err[0])
+		snprintf(err, errlen, "cannot purge '%s': %s", path,
+			 strerror(-rc));
+out:
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+/* The display path of row r (v->mu held). */
+static int row_path(struct vf_vault *v, const struct row *r, char *buf,
+		    size_t cap)
+{
+	char name[DISPLAY_MAX + 32], tmp[VF_PATH_MAX + 1];
+	struct row p = *r;
+	int rc;
+
+	buf[0] = '\0';
+	for (;;) {
+		rc = display_name(v, &p, name);
+		if (rc)
+			return rc;
+		snprintf(tmp, sizeof(tmp), "%s%s%s", name, buf[0] ? "/" : "",
+			 buf);
+		if (strlen(tmp) >= cap)
+			return -ENAMETOOLONG;
+		snprintf(buf, cap, "%s", tmp);
+		if (!p.parent)
+			return 0;
+		rc = row_get(v, p.parent, &p);
+		if (rc)
+			return rc;
+	}
+}
+
+int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
+			     void *arg)
+{
+	char path[VF_PATH_MAX + 1];
+	struct vf_trash_item it;
+	struct vf_attr a;
+	sqlite3_stmt *st;
+	int64_t after = 0;
+	struct row r;
+	int rc = 0, stop = 0;
+
+	while (!stop) {
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_TOPS);
+		if (!st) {
+			vf_vault_unlock(v);
+			return -EIO;
+		}
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int64(st, 2, now);
+		rc = vf_catalog_row(st);
+		if (rc == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = 0; /* no more */
+		if (rc == 1) {
+			after = sqlite3_column_int64(st, 0);
+			it.size = (uint64_t)sqlite3_column_int64(st, 1);
+			it.files = (uint64_t)sqlite3_column_int64(st, 2);
+		}
+		sqlite3_reset(st);
+		if (rc <= 0) {
+			vf_vault_unlock(v);
+			break;
+		}
+		rc = row_get(v, after, &r);
+		if (!rc)
+			rc = vf_ns_attr(v, (uint64_t)r.node, &a);
+		if (!rc)
+			rc = row_path(v, &r, path, sizeof(path));
+		vf_vault_unlock(v);
+		if (rc == -ENAMETOOLONG)
+			continue;
+		if (rc)
+			break;
+		it.path = path;
+		it.is_dir = S_ISDIR(a.mode);
+		it.deleted_at = r.deleted_at;
+		it.purge_at = r.purge_at;
+		stop = cb(arg, &it);
+	}
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * trash.h - soft delete (private to core/): what unlink and rmdir leave in
+ * .softdeleted, how it is listed, looked up, renamed out (undelete) and
+ * purged.  See trash.c for the model.
+ */
+#ifndef VF_TRASH_H
+#define VF_TRASH_H
+
+#include "vault_int.h"
+
+/* ---- called by vault.c with v->mu held, inside its transaction ---------- */
+
+/* Records that node ino (a directory when is_dir), whose last name was
+ * parent/name, was deleted at now. */
+VF_MUST int vf_trash_add(struct vf_vault *v, uint64_t parent,
+			 const char *name, uint64_t ino, int is_dir,
+			 int64_t now);
+
+/* 1 when ino is a deleted directory or a container in .softdeleted (its
+ * names are trash rows), 0 when not, -errno. *row gets the trash row. */
+VF_MUST int vf_trash_dir(struct vf_vault *v, uint64_t ino, int64_t *row);
+
+/* 1 when node ino lies in .softdeleted (read-only there), 0 when not. */
+VF_MUST int vf_trash_holds(struct vf_vault *v, uint64_t ino);
+
+/* ---- entry points (each takes v->mu) -------------------------------------- */
+
+VF_MUST int vf_trash_lookup(struct vf_vault *v, int64_t row, const char *name,
+			    struct vf_attr *out);
+VF_MUST int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
+			     uint64_t off, vf_readdir_cb cb, void *arg);
+VF_MUST int vf_trash_getattr(struct vf_vault *v, uint64_t ino,
+			     struct vf_attr *out);
+/* Undelete: moves the item named name in container row to the live
+ * newparent/newname (which must not exist: -EEXIST), with everything
+ * below it.  -EXDEV for a container that is not itself a deleted item. */
+VF_MUST int vf_trash_restore(struct vf_vault *v, int64_t row, const char *name,
+			     uint64_t newparent, const char *newname);
+/* user.vaultfs.purge_at / deleted_at of a deleted node, as ISO text.
+ * -ENODATA when ino is not in .softdeleted or name is another xattr. */
+VF_MUST ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino,
+			       const char *name, void *buf, size_t cap);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * t-view.c - the history views without FUSE: .snapshots/<time> and
+ * .versions/<file> resolved through the same vault entry points the mount
+ * uses, their refusal of every change, attribute history, and snapshot
+ * points.  Versions are made at distinct seconds by sleeping (core reads
+ * only the real clock).
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "vault.h"
+
+static char dir[64], ks[80];
+static struct vf_protector_opts opts;
+static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
+
+static void nap(void)
+{
+	struct timespec ts = { 1, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The current second as a view name; sleeps around it so that changes
+ * before and after fall in other seconds. */
+static void mark(char name[32], int64_t *t)
+{
+	nap();
+	*t = vf_clock_now();
+	vf_time_format(*t, name);
+	nap();
+}
+
+static uint64_t put(struct vf_vault *v, uint64_t parent, const char *name,
+		    const char *text)
+{
+	struct vf_handle *h = NULL;
+	struct vf_attr a;
+	size_t n = strlen(text);
+
+	if (vf_vault_lookup(v, &root, parent, name, &a) == 0)
+		CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_WRONLY | O_TRUNC,
+					    &h), 0);
+	else
+		CHECK_EQ(vf_vault_create_file(v, &root, parent, name, 0644,
+					      O_WRONLY, &a, &h), 0);
+	if (!h)
+		return 0;
+	CHECK_EQ(vf_vault_write(v, h, 0, text, n), (ssize_t)n);
+	CHECK_EQ(vf_vault_flush(v, h), 0);
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	return a.ino;
+}
+
+/* The content of ino ("" when unreadable) into buf. */
+static const char *content(struct vf_vault *v, uint64_t ino, char buf[64])
+{
+	struct vf_handle *h = NULL;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (vf_vault_open_file(v, &root, ino, O_RDONLY, &h))
+		return buf;
+	n = vf_vault_read(v, h, 0, buf, 63);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	return buf;
+}
+
+/* ino of path (components separated by '/') under start, or 0. */
+static uint64_t walk(struct vf_vault *v, uint64_t start, const char *path,
+		     struct vf_attr *out)
+{
+	char buf[256], *save = NULL, *c;
+	struct vf_attr a = { .ino = start };
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
+		if (vf_vault_lookup(v, &root, a.ino, c, &a))
+			return 0;
+	if (out)
+		*out = a;
+	return a.ino;
+}
+
+struct names {
+	char list[512];
+	int n;
+};
+
+static int name_cb(void *arg, const char *name, const struct vf_attr *a,
+		   uint64_t next)
+{
+	struct names *s = arg;
+
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	s->n++;
+	snprintf(s->list + strlen(s->list), sizeof(s->list) - strlen(s->list),
+		 "%s%s", s->list[0] ? " " : "", name);
+	return 0;
+}
+
+/* Listing of ino, names joined by spaces (one entry per call to check
+ * that cookies resume correctly). */
+static const char *listing(struct vf_vault *v, uint64_t ino, struct names *s)
+{
+	memset(s, 0, sizeof(*s));
+	CHECK_EQ(vf_vault_readdir(v, &root, ino, 0, name_cb, s), 0);
+	return s->list;
+}
+
+struct one {
+	char name[256];
+	uint64_t next;
+	int got;
+};
+
+static int one_cb(void *arg, const char *name, const struct vf_attr *a,
+		  uint64_t next)
+{
+	struct one *o = arg;
+
+	if (o->got)
+		return 1;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->next = next;
+	o->got = 1;
+	return 0;
+}
+
+/* The same listing fetched one entry per call. */
+static void listing_by_one(struct vf_vault *v, uint64_t ino, struct names *s)
+{
+	struct one o = { .next = 0 };
+	int guard = 0;
+
+	memset(s, 0, sizeof(*s));
+	do {
+		o.got = 0;
+		CHECK_EQ(vf_vault_readdir(v, &root, ino, o.next, one_cb, &o),
+			 0);
+		if (o.got)
+			name_cb(s, o.name, NULL, o.next);
+	} while (o.got && ++guard < 100);
+}
+
+static struct vf_vault *fresh(void)
+{
+	struct vf_vault *v = NULL;
+	char err[256], cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
+	CHECK(system(cmd) == 0);
+	opts.keystore = ks;
+	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
+	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
+		fprintf(stderr, "vault: %s\n", err);
+		return NULL;
+	}
+	return v;
+}
+
+static void views(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_attr a, d, snaps, vers;
+	struct vf_setattr sa = { .valid = VF_SET_MODE, .mode = 0600 };
+	struct vf_handle *h = NULL;
+	char t1[32], t2[32], path[128], buf[64];
+	struct names s, s1;
+	uint64_t f, r1, r2;
+	int64_t x;
+
+	if (!v)
+		return;
+	f = put(v, VF_ROOT_INO, "f", "one");
+	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "d", 0755, &d), 0);
+	put(v, d.ino, "g", "gee");
+	mark(t1, &x);
+	put(v, VF_ROOT_INO, "f", "two");
+	put(v, VF_ROOT_INO, "later", "late");
+	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "g"), 0);
+	mark(t2, &x);
+
+	/* .snapshots/<t> */
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	CHECK(S_ISDIR(snaps.mode));
+	CHECK(snaps.ino >> 60 != 0);
+	CHECK_EQ(vf_vault_getattr(v, &root, snaps.ino, &a), 0);
+	CHECK_EQ(a.ino, snaps.ino);
+	r1 = walk(v, snaps.ino, t1, NULL);
+	r2 = walk(v, snaps.ino, t2, NULL);
+	CHECK(r1 && r2 && r1 != r2);
+	CHECK(walk(v, r1, "f", &a) != 0);
+	CHECK_EQ(a.size, 3);
+	CHECK(!strcmp(content(v, a.ino, buf), "one"));
+	CHECK(a.ino != f);
+	CHECK(walk(v, r2, "f", &a) != 0);
+	CHECK(!strcmp(content(v, a.ino, buf), "two"));
+	CHECK(!strcmp(content(v, walk(v, r1, "d/g", NULL), buf), "gee"));
+	CHECK_EQ(walk(v, r2, "d/g", NULL), 0);
+	CHECK_EQ(walk(v, r1, "later", NULL), 0);
+	CHECK(!strcmp(content(v, walk(v, r2, "later", NULL), buf), "late"));
+	CHECK(!strcmp(listing(v, r1, &s), "d f"));
+	CHECK(!strcmp(listing(v, r2, &s), "d f later"));
+	listing_by_one(v, r2, &s1);
+	CHECK(!strcmp(s1.list, "d f later"));
+	CHECK(!strcmp(listing(v, VF_ROOT_INO, &s), "f d later"));
+
+	/* other spellings of the same second; not-times and the future */
+	snprintf(path, sizeof(path), "%.19s", t1);
+	CHECK_EQ(walk(v, snaps.ino, path, NULL), r1);
+	snprintf(path, sizeof(path), "%.19s.75Z", t1);
+	CHECK_EQ(walk(v, snaps.ino, path, NULL), r1);
+	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "yesterday", &a),
+		 -ENOENT);
+	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "2999-01-01T00:00:00Z",
+				 &a), -ENOENT);
+	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "2200-01-01T00:00:00Z",
+				 &a), -ENOENT);
+	CHECK_EQ(vf_time_parse("2999-01-01T00:00:00Z", &x), -EINVAL);
+
+	/* .versions/<file> */
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+		 0);
+	CHECK(walk(v, vers.ino, "f", &a) != 0);
+	CHECK(S_ISDIR(a.mode));
+	listing(v, a.ino, &s);
+	CHECK_EQ(s.n, 2);
+	listing_by_one(v, a.ino, &s1);
+	CHECK(!strcmp(s.list, s1.list));
+	snprintf(path, sizeof(path), "f/%.20s", s.list);
+	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "one"));
+	snprintf(path, sizeof(path), "f/%.20s", s.list + 21);
+	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "two"));
+	CHECK_EQ(walk(v, vers.ino, "f/2001-01-01T00:00:00Z", NULL), 0);
+	CHECK(walk(v, vers.ino, "d", NULL) != 0);
+	CHECK_EQ(walk(v, vers.ino, "d/g", NULL), 0); /* not live */
+
+	/* everything in a view is read-only */
+	walk(v, r1, "f", &a);
+	CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_WRONLY, &h), -EROFS);
+	CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_RDONLY | O_TRUNC, &h),
+		 -EROFS);
+	CHECK_EQ(vf_vault_setattr(v, &root, a.ino, NULL, &sa, &d), -EROFS);
+	CHECK_EQ(vf_vault_setxattr(v, &root, a.ino, "user.x", "1", 1, 0),
+		 -EROFS);
+	CHECK_EQ(vf_vault_removexattr(v, &root, a.ino, "user.x"), -EROFS);
+	CHECK_EQ(vf_vault_link(v, &root, a.ino, VF_ROOT_INO, "hl", &d),
+		 -EROFS);
+	CHECK_EQ(vf_vault_mknod(v, &root, r1, "n", S_IFREG | 0644, 0, &d),
+		 -EROFS);
+	CHECK_EQ(vf_vault_mkdir(v, &root, r1, "n", 0755, &d), -EROFS);
+	CHECK_EQ(vf_vault_symlink(v, &root, r1, "n", "x", &d), -EROFS);
+	CHECK_EQ(vf_vault_unlink(v, &root, r1, "f"), -EROFS);
+	CHECK_EQ(vf_vault_rmdir(v, &root, r1, "d"), -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &root, r1, "f", VF_ROOT_INO, "x", 0),
+		 -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, "f", r1, "x", 0),
+		 -EROFS);
+	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, ".snapshots"),
+		 -EROFS);
+	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, ".versions"), -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".versions",
+				 VF_ROOT_INO, "v", 0), -EROFS);
+	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, ".snapshots", 0755, &d),
+		 -EPERM);
+	CHECK(!strcmp(content(v, f, buf), "two"));
+
+	/* after a reopen the same names resolve */
+	CHECK_EQ(vf_vault_close(v), 0);
+	v = NULL;
+	CHECK_EQ(vf_vault_open(dir, &opts, 0, &v, buf, sizeof(buf)), 0);
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	CHECK(!strcmp(content(v, walk(v, snaps.ino, t1, NULL) ?
+				     walk(v, walk(v, snaps.ino, t1, NULL), "f",
+					  NULL) : 0,
+			      buf), "one"));
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
+/* Attributes that change after a close (cp -a's chmod and utimens) belong
+ * to the view of that second; a directory's mtime in a view is the one it
+ * had then, not the one the deletion of its entries gave it later. */
+static void attribute_history(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_setattr sa = { .valid = VF_SET_MODE | VF_SET_MTIME,
+				 .mode = 0600, .mtime = 1000 * VF_NS };
+	struct vf_attr d, a, b, snaps;
+	char t1[32], t2[32];
+	uint64_t f, r1, r2;
+	int64_t x;
+
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "d", 0755, &d), 0);
+	nap();
+	f = put(v, d.ino, "f", "data");
+	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &sa, &a), 0);
+	sa.mtime = 2000 * VF_NS;
+	CHECK_EQ(vf_vault_setattr(v, &root, d.ino, NULL, &sa, &a), 0);
+	mark(t1, &x);
+	sa.mode = 0644;
+	sa.mtime = 3000 * VF_NS;
+	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &sa, &a), 0);
+	mark(t2, &x);
+	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "f"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, "d"), 0);
+
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	r1 = walk(v, snaps.ino, t1, NULL);
+	r2 = walk(v, snaps.ino, t2, NULL);
+	CHECK(walk(v, r1, "d/f", &a) != 0);
+	CHECK_EQ(a.mode & 07777, 0600);
+	CHECK_EQ(a.mtime, 1000 * VF_NS);
+	CHECK_EQ(a.size, 4);
+	CHECK(walk(v, r2, "d/f", &b) != 0);
+	CHECK_EQ(b.mode & 07777, 0644);
+	CHECK_EQ(b.mtime, 3000 * VF_NS);
+	CHECK(a.ino != b.ino);
+	CHECK(walk(v, r1, "d", &a) != 0);
+	CHECK(S_ISDIR(a.mode));
+	CHECK_EQ(a.mode & 07777, 0600);
+	CHECK_EQ(a.mtime, 2000 * VF_NS);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
+/* rsync's write-then-rename: the displaced file's versions stay in the
+ * path's history (.versions), and views before the rename show them. */
+static void rename_over(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_attr vers, snaps;
+	struct names s;
+	char t1[32], buf[64], path[64];
+	uint64_t f, g;
+	int64_t x;
+
+	if (!v)
+		return;
+	f = put(v, VF_ROOT_INO, "f", "v1");
+	nap();
+	put(v, VF_ROOT_INO, "f", "v2");
+	mark(t1, &x);
+	g = put(v, VF_ROOT_INO, ".f.tmp", "v3");
+	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
+				 "f", 0), 0);
+	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "f", NULL), buf), "v3"));
+	CHECK_EQ(walk(v, VF_ROOT_INO, "f", NULL), g);
+	CHECK(f != g);
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+		 0);
+	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	CHECK_EQ(s.n, 3);
+	snprintf(path, sizeof(path), "f/%.20s", s.list);
+	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "v1"));
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	snprintf(path, sizeof(path), "%s/f", t1);
+	CHECK(!strcmp(content(v, walk(v, snaps.ino, path, NULL), buf), "v2"));
+	/* a file that keeps another name is not displaced */
+	CHECK_EQ(vf_vault_link(v, &root, g, VF_ROOT_INO, "other", &vers), 0);
+	put(v, VF_ROOT_INO, ".f.tmp", "v4");
+	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
+				 "f", 0), 0);
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+		 0);
+	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	CHECK_EQ(s.n, 1);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
+/* Prune sees a path's history across the renames that built it: keep-last
+ * 3 over six rsync-style updates keeps three, and the displaced nodes left
+ * without a version go. */
+static void prune_renamed(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_retention p = { .keep_last = 3, .min_points = 3 };
+	struct vf_prune_stats ps;
+	struct vf_status st0, st1;
+	struct vf_attr vers;
+	struct names s;
+	char err[128], buf[64], text[8], path[64];
+	int i;
+
+	if (!v)
+		return;
+	put(v, VF_ROOT_INO, "f", "u0");
+	for (i = 1; i < 6; i++) {
+		snprintf(text, sizeof(text), "u%d", i);
+		put(v, VF_ROOT_INO, ".f.tmp", text);
+		CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp",
+					 VF_ROOT_INO, "f", 0), 0);
+	}
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+		 0);
+	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	CHECK_EQ(s.n, 6);
+	CHECK_EQ(vf_vault_status(v, &st0), 0);
+	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
+	CHECK_EQ(ps.removed, 3);
+	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	CHECK_EQ(s.n, 3);
+	snprintf(path, sizeof(path), "f/%.20s", s.list);
+	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "u3"));
+	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "f", NULL), buf), "u5"));
+	CHECK_EQ(vf_vault_status(v, &st1), 0);
+	CHECK_EQ(st1.versions, st0.versions - 3);
+	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
+struct pts {
+	int64_t t[64];
+	char tag[64][80];
+	int n;
+};
+
+static int pt_cb(void *arg, int64_t t, const char *tag)
+{
+	struct pts *p = arg;
+
+	if (p->n < 64) {
+		p->t[p->n] = t;
+		snprintf(p->tag[p->n], sizeof(p->tag[0]), "%s", tag ? tag : "");
+		p->n++;
+	}
+	return 0;
+}
+
+static void points(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_attr snaps;
+	struct names s;
+	struct pts p = { .n = 0 };
+	int64_t t, t0, x;
+	char name[32], tag[100];
+	int i, found = 0;
+
+	if (!v)
+		return;
+	put(v, VF_ROOT_INO, "f", "one");
+	CHECK_EQ(vf_vault_snapshot(v, "before upgrade", &t), 0);
+	CHECK_EQ(t % VF_NS, 0);
+	CHECK_EQ(vf_vault_snapshot(v, "bad\ttag", &x), -EINVAL);
+	CHECK_EQ(vf_vault_snapshot(v, "", &x), -EINVAL);
+	memset(tag, 'x', 80);
+	tag[80] = '\0';
+	CHECK_EQ(vf_vault_snapshot(v, tag, &x), -EINVAL);
+	t0 = vf_clock_now();
+	/* a point is listed once its second is history */
+	CHECK_EQ(vf_vault_snapshots(v, t0, pt_cb, &p), 0);
+	for (i = 0; i < p.n; i++)
+		CHECK(p.t[i] < t0 - VF_NS);
+	nap();
+	nap();
+	p.n = 0;
+	CHECK_EQ(vf_vault_snapshots(v, vf_clock_now(), pt_cb, &p), 0);
+	CHECK(p.n >= 1);
+	for (i = 0; i < p.n; i++) {
+		if (i)
+			CHECK(p.t[i] > p.t[i - 1]);
+		if (p.t[i] == t && !strcmp(p.tag[i], "before upgrade"))
+			found = 1;
+	}
+	CHECK(found);
+	/* .snapshots lists the same points */
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	listing(v, snaps.ino, &s);
+	CHECK_EQ(s.n, p.n);
+	vf_time_format(t, name);
+	CHECK(strstr(s.list, name) != NULL);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/t-view.%d", (int)getpid());
+	snprintf(ks, sizeof(ks), "/tmp/t-view-ks.%d", (int)getpid());
+	RUN(views);
+	RUN(attribute_history);
+	RUN(rename_over);
+	RUN(prune_renamed);
+	RUN(points);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return unit_exit();
+}
