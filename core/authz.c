@@ -105,7 +105,8 @@ static int read_grants(struct vf_vault *v, struct vf_grant **out, size_t *n)
 		free(g);
 		return rc;
 	}
-	qsort(g, k, sizeof(*g), grant_cmp);
+	if (k)
+		qsort(g, k, sizeof(*g), grant_cmp);
 	*out = g;
 	*n = k;
 	return 0;

@@ -1,0 +1,87 @@
+/*
+ * guard.h - approval requests and tokens of the guard (SPEC 7), private
+ * to core/, tests and the fuzz target.  What tools/ calls (keygen,
+ * approve, attach, authorize) is declared in vault.h; this header exposes
+ * the decoded formats and the pure checks behind them so they can be
+ * tested and fuzzed without a vault.
+ *
+ * The byte layouts are described at the top of guard.c.
+ *
+ * Threads: every function here may be called from any thread at once.
+ */
+#ifndef VF_GUARD_H
+#define VF_GUARD_H
+
+#include "crypto.h"
+#include "vault.h"
+
+#define VF_GUARD_VERSION 1
+#define VF_GUARD_PK_BYTES 32
+#define VF_GUARD_SIG_BYTES 64
+#define VF_GUARD_HASH_BYTES 32
+#define VF_GUARD_NONCE_BYTES 16
+/* Longest binary token: version, vault id, op length, op, params hash,
+ * nonce, creation time, expiry, signature. */
+#define VF_GUARD_BIN_MAX                                                       \
+	(1 + VF_VAULT_ID_BYTES + 1 + VF_GUARD_OP_MAX + VF_GUARD_HASH_BYTES +   \
+	 VF_GUARD_NONCE_BYTES + 8 + 8 + VF_GUARD_SIG_BYTES)
+/* Longest text accepted by the parsers; anything longer is malformed. */
+#define VF_GUARD_INPUT_MAX 1024
+
+/* A decoded request: what is to be approved. */
+struct vf_guard_request {
+	uint8_t vault_id[VF_VAULT_ID_BYTES];
+	char op[VF_GUARD_OP_MAX + 1]; /* NUL-terminated, checked syntax */
+	uint8_t params_hash[VF_GUARD_HASH_BYTES];
+	uint8_t nonce[VF_GUARD_NONCE_BYTES];
+	int64_t created; /* ns since the epoch, the requester's clock */
+};
+
+/* A decoded token: the request, its expiry and the guard's signature over
+ * raw[0, signed_len). */
+struct vf_guard_token {
+	struct vf_guard_request req;
+	int64_t expires; /* ns since the epoch */
+	uint8_t sig[VF_GUARD_SIG_BYTES];
+	size_t signed_len;
+	uint8_t raw[VF_GUARD_BIN_MAX];
+};
+
+/* Parses a token ("vftok1:...") or a request ("vfreq1:...").  Leading and
+ * trailing blanks and newlines are ignored; anything else that is not
+ * exactly the format (prefix, base64url without padding, version, lengths,
+ * op syntax) is -EINVAL.  Never reads past text's NUL nor more than
+ * VF_GUARD_INPUT_MAX + 1 bytes of it; allocates nothing.  *out is written
+ * only on success.  No pointer argument of this header may be NULL. */
+VF_MUST int vf_guard_token_parse(const char *text, struct vf_guard_token *out);
+VF_MUST int vf_guard_request_parse(const char *text,
+				   struct vf_guard_request *out);
+
+/* Encodes r as "vfreq1:..." into text.  -EINVAL for an op of bad syntax,
+ * -ERANGE when cap is too small (VF_GUARD_TEXT_MAX always suffices). */
+VF_MUST int vf_guard_request_format(const struct vf_guard_request *r,
+				    char *text, size_t cap);
+
+/* 1 when op is a valid operation name: 1 to VF_GUARD_OP_MAX bytes of
+ * [a-z0-9._-], starting with a letter; else 0. */
+int vf_guard_op_valid(const char *op);
+
+/* hash = BLAKE2b-256 of the canonical parameter string. */
+void vf_guard_params_hash(const char *params,
+			  uint8_t hash[VF_GUARD_HASH_BYTES]);
+
+/* Parses "vfguard1:<base64url>" into a 32-byte Ed25519 public key; -EINVAL
+ * when malformed or not a canonical point of the prime-order subgroup. */
+VF_MUST int vf_guard_pub_parse(const char *text, uint8_t pk[VF_GUARD_PK_BYTES]);
+
+/* The pure decision on a parsed token, without the single-use check: 0
+ * when signed by pk for this vault, op and params and not expired at now;
+ * else -EPERM with the one-line reason in why.  Checks in this order:
+ * signature, vault, op, params, expiry. */
+VF_MUST int vf_guard_check(const struct vf_guard_token *t,
+			   const uint8_t pk[VF_GUARD_PK_BYTES],
+			   const uint8_t vault_id[VF_VAULT_ID_BYTES],
+			   const char *op, const char *params, int64_t now,
+			   char *why, size_t whylen);
+
+#endif
