@@ -54,6 +54,17 @@ static const char *const schema_2 =
 	" tag TEXT);"
 	"CREATE INDEX snaps_t ON snaps(t);"
 	"CREATE TABLE activity(hour INTEGER PRIMARY KEY, last INTEGER NOT NULL);"
+	/* Only changes to the tree count (names and versions), not upkeep
+	 * such as prune and gc; time only grows, so REPLACE keeps the last. */
+	"CREATE TRIGGER activity_versions AFTER INSERT ON versions BEGIN"
+	" INSERT OR REPLACE INTO activity VALUES(vf_now() / 3600000000000,"
+	" vf_now()); END;"
+	"CREATE TRIGGER activity_names AFTER INSERT ON dirents BEGIN"
+	" INSERT OR REPLACE INTO activity VALUES(vf_now() / 3600000000000,"
+	" vf_now()); END;"
+	"CREATE TRIGGER activity_deaths AFTER UPDATE OF died ON dirents BEGIN"
+	" INSERT OR REPLACE INTO activity VALUES(vf_now() / 3600000000000,"
+	" vf_now()); END;"
 	"CREATE INDEX chunks_pack ON chunks(pack);"
 	/* A regular file renamed over another takes over its history: the
 	 * displaced node's succ is the node now at its path. */
@@ -103,6 +114,14 @@ static const char *const schema_2 =
 	" new.mtime) BEGIN INSERT OR IGNORE INTO attrhist VALUES(old.id,"
 	" vf_second(), old.mode, old.uid, old.gid, old.size, old.atime,"
 	" old.mtime, old.ctime); END;";
+
+/* vf_now(): the daemon clock in ns (the activity triggers' clock). */
+static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(ctx, vf_clock_now());
+}
 
 /* vf_second(): the start of the current second of the daemon clock, in
  * ns (the attribute-history trigger's clock). */
@@ -263,7 +282,9 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 	sqlite3_extended_result_codes(c->db, 1);
 	if (sqlite3_create_function_v2(c->db, "vf_second", 0, SQLITE_UTF8,
 				       NULL, sql_second, NULL, NULL,
-				       NULL) != SQLITE_OK) {
+				       NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(c->db, "vf_now", 0, SQLITE_UTF8, NULL,
+				       sql_now, NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open catalog '%s': %s", path,
 			 sqlite3_errmsg(c->db));
 		rc = -ENOMEM;
@@ -396,26 +417,7 @@ int vf_catalog_begin(struct vf_catalog *c)
 	rc = exec(c, "BEGIN IMMEDIATE");
 	if (rc)
 		c->depth = 0;
-	c->changes = sqlite3_total_changes64(c->db);
 	return rc;
-}
-
-/* Notes the hour of a transaction that changed something, so that the
- * list of automatic snapshot points can skip quiet hours. */
-static int note_activity(struct vf_catalog *c)
-{
-	int64_t now;
-	sqlite3_stmt *st;
-
-	if (sqlite3_total_changes64(c->db) == c->changes)
-		return 0;
-	st = vf_catalog_stmt(c, VF_Q_ACTIVITY_NOTE);
-	if (!st)
-		return -EIO;
-	now = vf_clock_now();
-	sqlite3_bind_int64(st, 1, now / (3600 * VF_NS));
-	sqlite3_bind_int64(st, 2, now);
-	return vf_catalog_run(st);
 }
 
 int vf_catalog_commit(struct vf_catalog *c)
@@ -428,9 +430,7 @@ int vf_catalog_commit(struct vf_catalog *c)
 		exec(c, "ROLLBACK");
 		return -EIO;
 	}
-	rc = note_activity(c);
-	if (!rc)
-		rc = exec(c, "COMMIT");
+	rc = exec(c, "COMMIT");
 	if (rc)
 		exec(c, "ROLLBACK");
 	return rc;

@@ -33,9 +33,10 @@
  *   xattrs(node, name, value)
  * Format 2 adds:
  *   snaps(id, t, tag)          explicit snapshot points (vaultctl snapshot)
- *   activity(hour, last)       per UTC hour (t / 3600 s) in which a
- *                              transaction changed something, the time of
- *                              the last one: automatic snapshot points
+ *   activity(hour, last)       per UTC hour (t / 3600 s) in which the
+ *                              tree changed (a name or a version, by
+ *                              trigger), the time of the last change:
+ *                              automatic snapshot points
  *   meta "policy.*"            the retention policy (vault.h)
  *   nodes.succ                 for a regular file displaced by a rename
  *                              over it, the node that took its path: its
@@ -79,7 +80,6 @@ struct vf_catalog {
 	char vfs[48];
 	int depth; /* nesting of vf_catalog_begin */
 	int failed; /* an inner step failed: the outer commit rolls back */
-	int64_t changes; /* sqlite3_total_changes64 at the outermost begin */
 };
 
 /* Opens (create: creates; the file must not exist) the catalog at path

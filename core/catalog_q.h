@@ -176,8 +176,6 @@
 	X(STAT_CHUNKS, "SELECT count(*), coalesce(sum(len),0) FROM chunks")   \
 	X(STAT_PACKS, "SELECT count(*) FROM packs")                           \
 	X(STAT_NODES, "SELECT count(*) FROM nodes")                           \
-	X(ACTIVITY_NOTE, "INSERT INTO activity(hour,last) VALUES(?1,?2) ON "  \
-			 "CONFLICT(hour) DO UPDATE SET last=max(last,?2)")    \
 	/* gc.c: retention, prune, gc */                                      \
 	/* files, i.e. nodes not displaced by a rename (those are part of   \
 	 * their successor's history), with more versions than any policy   \
@@ -241,7 +239,7 @@
 	X(AUDIT_LAST, "SELECT id, mac, (SELECT count(*) FROM audit) FROM "    \
 		      "audit ORDER BY id DESC LIMIT 1")                       \
 	X(AUDIT_BATCH, "SELECT id, t, uid, action, target, result, detail, "  \
-		       "mac FROM audit WHERE id>?1 AND t>=?2 ORDER BY id "    \
+		       "mac FROM audit WHERE id>=?1 AND t>=?2 ORDER BY id "   \
 		       "LIMIT ?3")
 
 #endif

@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "authz.h"
 #include "immut.h"
 #include "trash.h"
@@ -494,6 +495,11 @@ int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 	    chunk_where(v, chunk, cid, &again, &rlen) == 0 &&
 	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
 		rc = load_chunk(v, cid, &again, rlen, &data);
+	/* damaged or tampered data is a security event (SPEC 8, 9) */
+	if (rc == -EBADMSG || rc == -EIO)
+		vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE,
+			       rc == -EBADMSG ? "authentication" : "checksum",
+			       vf_clock_now());
 	if (rc)
 		return rc;
 	e = calloc(1, sizeof(*e));

@@ -40,6 +40,10 @@ void vf_vault_deny(struct vf_vault *v, const char *what, uint64_t ino,
 	snprintf(v->deny_last, sizeof(v->deny_last), "%s of inode %llu: %s",
 		 what, (unsigned long long)ino, why);
 	pthread_mutex_unlock(&v->deny_mu);
+	/* Counted per minute, not logged one by one, so that a flood of
+	 * refusals cannot fill the audit log; callable with v->mu held.
+	 * The caller's uid is not known here. */
+	vf_audit_denied(v, VF_AUDIT_UID_NONE, what, vf_clock_now());
 }
 
 void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
@@ -47,8 +51,7 @@ void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
 	pthread_mutex_lock(&v->deny_mu);
 	v->access_denials++;
 	pthread_mutex_unlock(&v->deny_mu);
-	(void)uid;
-	(void)op;
+	vf_audit_denied(v, uid, op, vf_clock_now());
 }
 
 uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap)

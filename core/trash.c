@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "immut.h"
 #include "trash.h"
 #include "view.h"
@@ -41,6 +42,10 @@
  * holds the directory's mtime from before its entries were deleted */
 #define RM_WINDOW (600 * VF_NS)
 #define DISPLAY_MAX (VF_NAME_MAX + 1)
+/* CONT_MODE: .softdeleted and its containers show 01777 (like /tmp) so
+ * that the kernel lets a user rename their own items out (undelete needs
+ * write permission on the source directory; the sticky bit keeps others'
+ * items to their owners); core refuses every other change there. */
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -585,7 +590,7 @@ static int row_attr(struct vf_vault *v, const struct row *r,
 		memset(a, 0, sizeof(*a));
 		a->ino = (uint64_t)VF_VIEW_TCONT << VF_VIEW_SHIFT |
 			 (uint64_t)r->id;
-		a->mode = S_IFDIR | 0555;
+		a->mode = S_IFDIR | 01777; /* see CONT_MODE */
 		a->nlink = 1;
 		a->atime = a->mtime = a->ctime = r->created;
 		return 0;
@@ -602,7 +607,7 @@ static int root_attr(struct vf_vault *v, struct vf_attr *a)
 	if (rc)
 		return rc;
 	a->ino = (uint64_t)VF_VIEW_TRASH << VF_VIEW_SHIFT;
-	a->mode = S_IFDIR | 0555;
+	a->mode = S_IFDIR | 01777; /* see CONT_MODE */
 	a->nlink = 1;
 	return 0;
 }
@@ -744,6 +749,9 @@ ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino, const char *name,
 
 /* ---- undelete ------------------------------------------------------------ */
 
+static int row_path(struct vf_vault *v, const struct row *r, char *buf,
+		    size_t cap);
+
 /* Puts row r (and everything under it) at dir/name in the live tree and
  * drops its rows.  Children go newest first, so that the names computed
  * for the older ones do not change under us. */
@@ -801,9 +809,10 @@ static int restore_row(struct vf_vault *v, struct row *r, uint64_t dir,
 	return rc;
 }
 
-int vf_trash_restore(struct vf_vault *v, int64_t row, const char *name,
-		     uint64_t newparent, const char *newname)
+int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
+		     const char *name, uint64_t newparent, const char *newname)
 {
+	char path[VF_PATH_MAX + 1];
 	struct vf_attr pa;
 	struct row r;
 	uint64_t other;
@@ -829,6 +838,12 @@ int vf_trash_restore(struct vf_vault *v, int64_t row, const char *name,
 	if (!rc)
 		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, (uint64_t)r.node,
 				    newparent);
+	/* the record goes with the change, in its transaction */
+	if (!rc && row_path(v, &r, path, sizeof(path)))
+		snprintf(path, sizeof(path), "%s", name);
+	if (!rc)
+		rc = vf_audit_record(v, now, uid, "undelete", path, "ok",
+				     newname);
 	if (!rc)
 		rc = restore_row(v, &r, newparent, newname, now, 0);
 	if (rc) {
@@ -1025,6 +1040,15 @@ int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
 	}
 	if (n)
 		*n = done;
+	if (done) {
+		char detail[32];
+
+		snprintf(detail, sizeof(detail), "count=%llu",
+			 (unsigned long long)done);
+		if (vf_vault_audit(v, VF_AUDIT_UID_NONE, "purge", "expired",
+				   "ok", detail) && rc >= 0)
+			rc = -EIO;
+	}
 	return rc < 0 ? rc : 0;
 }
 

@@ -33,9 +33,11 @@ VF_MUST int vf_trash_getattr(struct vf_vault *v, uint64_t ino,
 			     struct vf_attr *out);
 /* Undelete: moves the item named name in container row to the live
  * newparent/newname (which must not exist: -EEXIST), with everything
- * below it.  -EXDEV for a container that is not itself a deleted item. */
-VF_MUST int vf_trash_restore(struct vf_vault *v, int64_t row, const char *name,
-			     uint64_t newparent, const char *newname);
+ * below it.  -EXDEV for a container that is not itself a deleted item.
+ * Audited (uid, the item's path). */
+VF_MUST int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
+			     const char *name, uint64_t newparent,
+			     const char *newname);
 /* user.vaultfs.purge_at / deleted_at of a deleted node, as ISO text.
  * -ENODATA when ino is not in .softdeleted or name is another xattr. */
 VF_MUST ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino,

@@ -139,6 +139,25 @@ static void items(struct vf_vault *v, int64_t now, struct items *s)
 	CHECK_EQ(vf_vault_softdelete_list(v, now, item_cb, s), 0);
 }
 
+struct seen {
+	int undelete, deletes;
+	char target[128];
+};
+
+static int audit_cb(void *arg, const struct vf_audit_rec *r)
+{
+	struct seen *s = arg;
+
+	if (!strcmp(r->action, "undelete")) {
+		s->undelete++;
+		snprintf(s->target, sizeof(s->target), "%s", r->target);
+	}
+	if (!strcmp(r->action, "delete") && r->detail &&
+	    !strcmp(r->target, "unlink"))
+		s->deletes += atoi(r->detail + 6); /* "count=N" */
+	return 0;
+}
+
 static void delete_and_undelete(void)
 {
 	struct vf_vault *v = fresh();
@@ -247,6 +266,15 @@ static void delete_and_undelete(void)
 				 "restored", 0), 0);
 	CHECK_EQ(walk(v, VF_ROOT_INO, "restored", NULL), f);
 	CHECK(!strcmp(content(v, f, buf), "one"));
+	{
+		struct seen sn = { 0, 0, "" };
+
+		CHECK_EQ(vf_vault_audit_flush(v, vf_clock_now(), 1), 0);
+		CHECK_EQ(vf_vault_audit_list(v, INT64_MIN, audit_cb, &sn), 0);
+		CHECK_EQ(sn.undelete, 1);
+		CHECK(!strcmp(sn.target, "single"));
+		CHECK_EQ(sn.deletes, 6); /* c b l a single single */
+	}
 	CHECK_EQ(vf_vault_getattr(v, &root, f, &a), 0);
 	CHECK_EQ(a.nlink, 1);
 	/* the later one now shows the plain name */
