@@ -98,6 +98,7 @@
 		      "purge_at>?5) ORDER BY name, deleted_at, id")           \
 	X(TRASH_LAST_CHILD, "SELECT id FROM trash WHERE parent=?1 ORDER BY "  \
 			    "deleted_at DESC, id DESC LIMIT 1")               \
+	X(TRASH_NODE_ROWS, "SELECT count(*) FROM trash WHERE node=?1")        \
 	X(TRASH_DELETE, "DELETE FROM trash WHERE id=?1")                      \
 	X(TRASH_EXPIRED, "SELECT id FROM trash WHERE node IS NOT NULL AND "   \
 			 "purge_at<=?1 AND id>?2 ORDER BY id LIMIT 1")        \

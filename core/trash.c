@@ -42,10 +42,10 @@
  * holds the directory's mtime from before its entries were deleted */
 #define RM_WINDOW (600 * VF_NS)
 #define DISPLAY_MAX (VF_NAME_MAX + 1)
-/* CONT_MODE: .softdeleted and its containers show 01777 (like /tmp) so
- * that the kernel lets a user rename their own items out (undelete needs
- * write permission on the source directory; the sticky bit keeps others'
- * items to their owners); core refuses every other change there. */
+/* CONT_MODE: .softdeleted and its containers show 0777 so that the kernel
+ * lets a caller rename items out (undelete needs write permission on the
+ * source directory); who may undelete is the roles' business (authz.c:
+ * Operator and up), and core refuses every other change there. */
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -583,6 +583,23 @@ static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 
 /* ---- attributes ---------------------------------------------------------- */
 
+int vf_trash_names(struct vf_vault *v, uint64_t ino, uint32_t *n)
+{
+	/* a deleted file has as many names here as rows (hard links that
+	 * went with a tree), so cp -a and tar keep them linked */
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_NODE_ROWS);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*n = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
 static int row_attr(struct vf_vault *v, const struct row *r,
 		    struct vf_attr *a)
 {
@@ -590,14 +607,21 @@ static int row_attr(struct vf_vault *v, const struct row *r,
 		memset(a, 0, sizeof(*a));
 		a->ino = (uint64_t)VF_VIEW_TCONT << VF_VIEW_SHIFT |
 			 (uint64_t)r->id;
-		a->mode = S_IFDIR | 01777; /* see CONT_MODE */
+		a->mode = S_IFDIR | 0777; /* see CONT_MODE */
 		a->nlink = 1;
 		a->atime = a->mtime = a->ctime = r->created;
+		a->flags = VF_ATTR_VOLATILE;
 		return 0;
 	}
-	/* link count 0, as for any deleted file: the kernel then refuses
-	 * link(2) to it */
-	return vf_ns_attr(v, (uint64_t)r->node, a);
+	int rc = vf_ns_attr(v, (uint64_t)r->node, a);
+
+	if (rc)
+		return rc;
+	/* purges and undeletes change this behind the kernel's back */
+	a->flags |= VF_ATTR_VOLATILE;
+	if (a->nlink || S_ISDIR(a->mode))
+		return 0;
+	return vf_trash_names(v, (uint64_t)r->node, &a->nlink);
 }
 
 static int root_attr(struct vf_vault *v, struct vf_attr *a)
@@ -607,7 +631,8 @@ static int root_attr(struct vf_vault *v, struct vf_attr *a)
 	if (rc)
 		return rc;
 	a->ino = (uint64_t)VF_VIEW_TRASH << VF_VIEW_SHIFT;
-	a->mode = S_IFDIR | 01777; /* see CONT_MODE */
+	a->mode = S_IFDIR | 0777; /* see CONT_MODE */
+	a->flags = VF_ATTR_VOLATILE;
 	a->nlink = 1;
 	return 0;
 }

@@ -20,6 +20,9 @@ VF_MUST int vf_trash_add(struct vf_vault *v, uint64_t parent,
  * names are trash rows), 0 when not, -errno. *row gets the trash row. */
 VF_MUST int vf_trash_dir(struct vf_vault *v, uint64_t ino, int64_t *row);
 
+/* The number of names node ino has in .softdeleted (0 if none). */
+VF_MUST int vf_trash_names(struct vf_vault *v, uint64_t ino, uint32_t *n);
+
 /* 1 when node ino lies in .softdeleted (read-only there), 0 when not. */
 VF_MUST int vf_trash_holds(struct vf_vault *v, uint64_t ino);
 

@@ -515,6 +515,7 @@ static void attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
 			  struct vf_attr *a)
 {
 	a->ino = ino;
+	a->flags = 0;
 	a->mode = (uint32_t)sqlite3_column_int64(st, col + 0);
 	a->uid = (uint32_t)sqlite3_column_int64(st, col + 1);
 	a->gid = (uint32_t)sqlite3_column_int64(st, col + 2);
@@ -779,6 +780,14 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	rc = node_attr(v, ino, out, NULL);
 	if (!rc)
 		attr_apply_open(v, out);
+	/* a deleted file not held open: its names are in .softdeleted (an
+	 * open one shows 0 links, as POSIX has it after unlink) */
+	if (!rc && out->nlink == 0 && !S_ISDIR(out->mode) &&
+	    !vf_file_find_locked(v, ino)) {
+		rc = vf_trash_names(v, ino, &out->nlink);
+		if (out->nlink)
+			out->flags |= VF_ATTR_VOLATILE;
+	}
 	vf_vault_unlock(v);
 	return rc;
 }

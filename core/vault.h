@@ -67,7 +67,12 @@ struct vf_attr {
 	uint64_t rdev;
 	uint64_t size;
 	int64_t atime, mtime, ctime; /* ns since the epoch */
+	uint32_t flags; /* VF_ATTR_* */
 };
+
+/* vf_attr.flags: the answer may change behind the kernel's back (an item
+ * in .softdeleted, purged by a timer): the kernel must not cache it. */
+#define VF_ATTR_VOLATILE (1u << 0)
 
 /* vf_setattr.valid bits */
 #define VF_SET_MODE (1u << 0)

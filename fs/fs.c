@@ -244,7 +244,9 @@ static void attr_to_entry(fuse_req_t req, const struct vf_attr *a,
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = 0; /* node ids are never reused */
-	e->attr_timeout = cache_timeout(req, a->ino);
+	e->attr_timeout = (a->flags & VF_ATTR_VOLATILE) ?
+				  0 :
+				  cache_timeout(req, a->ino);
 	e->entry_timeout = e->attr_timeout;
 	attr_to_stat(a, &e->attr);
 }
@@ -270,7 +272,9 @@ static void reply_attr(fuse_req_t req, int r, const struct vf_attr *a)
 		return;
 	}
 	attr_to_stat(a, &st);
-	fuse_reply_attr(req, &st, cache_timeout(req, a->ino));
+	fuse_reply_attr(req, &st, (a->flags & VF_ATTR_VOLATILE) ?
+					  0 :
+					  cache_timeout(req, a->ino));
 }
 
 /* With the writeback cache the kernel may read a page of a file opened

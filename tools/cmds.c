@@ -38,23 +38,6 @@
 
 #include "cmds.h"
 
-/* Roles of SPEC 6, weakest first. */
-enum role {
-	ROLE_NONE,
-	ROLE_READER,
-	ROLE_OPERATOR,
-	ROLE_CONTRIBUTOR,
-	ROLE_OWNER,
-};
-
-static const char *const role_names[] = {
-	[ROLE_NONE] = "none",
-	[ROLE_READER] = "reader",
-	[ROLE_OPERATOR] = "operator",
-	[ROLE_CONTRIBUTOR] = "contributor",
-	[ROLE_OWNER] = "owner",
-};
-
 /* Where a command runs. */
 enum where {
 	RUN_VAULT = 0,  /* against a vault: in the daemon, or offline */
@@ -74,100 +57,119 @@ struct cmd {
 	int rdonly;           /* offline open may be read-only */
 	const char *usage;    /* SYNOPSIS line, after "vaultctl " */
 	cmd_fn *fn;           /* NULL: not available in this version */
-	enum role min_role;   /* least role that may run it (SPEC 6); for a
-				 client command only documentation: the
-				 kernel checks each access it makes */
+	enum vf_role min_role; /* least role that may run it (SPEC 6); for
+				  a client command only documentation: the
+				  kernel checks each access it makes */
 };
 
 static cmd_fn cmd_init, cmd_help, cmd_status, cmd_check, cmd_policy_set,
 	cmd_policy_show, cmd_prune, cmd_gc, cmd_snapshot, cmd_snapshots,
 	cmd_restore, cmd_undelete, cmd_softdelete_show, cmd_softdelete_set,
-	cmd_softdelete_list, cmd_softdelete_purge;
+	cmd_softdelete_list, cmd_softdelete_purge, cmd_immutable_set,
+	cmd_immutable_lock, cmd_immutable_unlock, cmd_immutable_clear,
+	cmd_immutable_list, cmd_immutable_vault, cmd_role_grant,
+	cmd_role_revoke, cmd_role_list, cmd_guard_keygen, cmd_guard_attach,
+	cmd_guard_approve, cmd_guard_detach, cmd_guard_show, cmd_audit_list,
+	cmd_audit_verify;
 
 #define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD] [--keystore DIR]"
 
 static const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS, cmd_init, ROLE_NONE },
-	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help, ROLE_NONE },
+	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS, cmd_init,
+	  VF_ROLE_NONE },
+	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help,
+	  VF_ROLE_NONE },
 	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,
-	  ROLE_READER },
+	  VF_ROLE_READER },
 	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json]",
-	  cmd_check, ROLE_OPERATOR },
+	  cmd_check, VF_ROLE_OPERATOR },
 	{ "snapshot", NULL, 1, 0, 0, "snapshot TARGET [--tag NAME] [--json]",
-	  cmd_snapshot, ROLE_OPERATOR },
+	  cmd_snapshot, VF_ROLE_OPERATOR },
 	{ "snapshots", NULL, 1, 0, 1, "snapshots TARGET [--json]",
-	  cmd_snapshots, ROLE_READER },
+	  cmd_snapshots, VF_ROLE_READER },
 	{ "restore", NULL, 1, RUN_CLIENT, 0,
 	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--json]", cmd_restore,
-	  ROLE_OPERATOR },
+	  VF_ROLE_OPERATOR },
 	{ "undelete", NULL, 1, RUN_CLIENT, 0,
-	  "undelete MOUNTPOINT PATH [--to DEST]", cmd_undelete, ROLE_OPERATOR },
+	  "undelete MOUNTPOINT PATH [--to DEST]", cmd_undelete,
+	  VF_ROLE_OPERATOR },
 	{ "softdelete", "show", 1, 0, 1, "softdelete show TARGET [--json]",
-	  cmd_softdelete_show, ROLE_READER },
+	  cmd_softdelete_show, VF_ROLE_READER },
 	{ "softdelete", "set", 1, 0, 0,
 	  "softdelete set TARGET {--days N | --on | --off | --always-on | --cancel-always-on} [--approval TOKEN] [--json]",
-	  cmd_softdelete_set, ROLE_CONTRIBUTOR },
+	  cmd_softdelete_set, VF_ROLE_CONTRIBUTOR },
 	{ "softdelete", "list", 1, 0, 1, "softdelete list TARGET [--json]",
-	  cmd_softdelete_list, ROLE_READER },
+	  cmd_softdelete_list, VF_ROLE_READER },
 	{ "softdelete", "purge", 1, 0, 0,
 	  "softdelete purge TARGET PATH [--approval TOKEN] [--json]",
-	  cmd_softdelete_purge, ROLE_CONTRIBUTOR },
+	  cmd_softdelete_purge, VF_ROLE_CONTRIBUTOR },
 	{ "immutable", "set", 1, 0, 0,
-	  "immutable set TARGET DIR [--days N] [--lock]", NULL,
-	  ROLE_CONTRIBUTOR },
-	{ "immutable", "lock", 1, 0, 0, "immutable lock TARGET DIR", NULL,
-	  ROLE_CONTRIBUTOR },
-	{ "immutable", "list", 1, 0, 1, "immutable list TARGET [--json]", NULL,
-	  ROLE_READER },
-	{ "immutable", "vault", 1, 0, 0, "immutable vault TARGET [--lock]", NULL,
-	  ROLE_CONTRIBUTOR },
+	  "immutable set TARGET DIR [--days N] [--lock] [--approval TOKEN] [--json]",
+	  cmd_immutable_set, VF_ROLE_CONTRIBUTOR },
+	{ "immutable", "lock", 1, 0, 0, "immutable lock TARGET DIR [--json]",
+	  cmd_immutable_lock, VF_ROLE_CONTRIBUTOR },
+	{ "immutable", "unlock", 1, 0, 0,
+	  "immutable unlock TARGET DIR [--approval TOKEN]", cmd_immutable_unlock,
+	  VF_ROLE_CONTRIBUTOR },
+	{ "immutable", "clear", 1, 0, 0,
+	  "immutable clear TARGET DIR [--approval TOKEN]", cmd_immutable_clear,
+	  VF_ROLE_CONTRIBUTOR },
+	{ "immutable", "list", 1, 0, 1, "immutable list TARGET [--json]",
+	  cmd_immutable_list, VF_ROLE_READER },
+	/* --show needs Reader, every change Contributor (checked inside) */
+	{ "immutable", "vault", 1, 0, 0,
+	  "immutable vault TARGET [--lock | --off | --cancel-lock | --show] [--approval TOKEN] [--json]",
+	  cmd_immutable_vault, VF_ROLE_READER },
 	{ "policy", "set", 1, 0, 0,
-	  "policy set TARGET [--keep-last N] [--keep-within DURATION] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--min-points N] [--json]",
-	  cmd_policy_set, ROLE_CONTRIBUTOR },
+	  "policy set TARGET [--keep-last N] [--keep-within DURATION] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--min-points N] [--approval TOKEN] [--json]",
+	  cmd_policy_set, VF_ROLE_CONTRIBUTOR },
 	{ "policy", "show", 1, 0, 1, "policy show TARGET [--json]",
-	  cmd_policy_show, ROLE_READER },
+	  cmd_policy_show, VF_ROLE_READER },
 	{ "prune", NULL, 1, 0, 0, "prune TARGET [--dry-run] [--json]",
-	  cmd_prune, ROLE_CONTRIBUTOR },
+	  cmd_prune, VF_ROLE_CONTRIBUTOR },
 	{ "gc", NULL, 1, 0, 0, "gc TARGET [--json]", cmd_gc,
-	  ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR },
 	{ "role", "grant", 1, 0, 0,
-	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN]", NULL,
-	  ROLE_OWNER },
-	{ "role", "revoke", 1, 0, 0,
-	  "role revoke TARGET ROLE user:UID|group:GID", NULL, ROLE_OWNER },
-	{ "role", "list", 1, 0, 1, "role list TARGET [--json]", NULL,
-	  ROLE_READER },
-	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]", NULL,
-	  ROLE_NONE },
-	{ "guard", "attach", 1, 0, 0, "guard attach TARGET PUBKEY", NULL,
-	  ROLE_OWNER },
+	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN]",
+	  cmd_role_grant, VF_ROLE_OWNER },
+	{ "role", "revoke", 1, 0, 0, "role revoke TARGET user:UID|group:GID",
+	  cmd_role_revoke, VF_ROLE_OWNER },
+	{ "role", "list", 1, 0, 1, "role list TARGET [--json]", cmd_role_list,
+	  VF_ROLE_READER },
+	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]",
+	  cmd_guard_keygen, VF_ROLE_NONE },
+	{ "guard", "attach", 1, 0, 0,
+	  "guard attach TARGET PUBKEY [--approval TOKEN]", cmd_guard_attach,
+	  VF_ROLE_OWNER },
 	{ "guard", "approve", 0, 1, 0,
-	  "guard approve --key FILE REQUEST [--ttl DURATION]", NULL, ROLE_NONE },
-	{ "guard", "detach", 1, 0, 0, "guard detach TARGET --approval TOKEN",
-	  NULL, ROLE_OWNER },
+	  "guard approve --key FILE REQUEST [--ttl DURATION]",
+	  cmd_guard_approve, VF_ROLE_NONE },
+	{ "guard", "detach", 1, 0, 0, "guard detach TARGET [--approval TOKEN]",
+	  cmd_guard_detach, VF_ROLE_OWNER },
+	{ "guard", "show", 1, 0, 1, "guard show TARGET [--json]",
+	  cmd_guard_show, VF_ROLE_READER },
 	{ "key", "rotate", 1, 0, 0,
 	  "key rotate TARGET [--new-passphrase-file F | --new-key-file F | --new-key-command CMD | --new-platform] [--approval TOKEN]",
-	  NULL, ROLE_OWNER },
+	  NULL, VF_ROLE_OWNER },
 	{ "passphrase", "change", 1, 0, 0,
 	  "passphrase change TARGET --new-passphrase-file F [--current-passphrase-file F] [--approval TOKEN]",
-	  NULL, ROLE_OWNER },
+	  NULL, VF_ROLE_OWNER },
 	{ "protection", "stop", 1, 0, 0,
 	  "protection stop TARGET --retain | --delete [--approval TOKEN]", NULL,
-	  ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR },
 	{ "protection", "resume", 1, 0, 0, "protection resume TARGET", NULL,
-	  ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR },
 	{ "posture", NULL, 1, 0, 1, "posture TARGET [--json]", NULL,
-	  ROLE_READER },
-	{ "audit", "list", 1, 0, 1,
-	  "audit list TARGET [--since TIME] [--limit N] [--json]", NULL,
-	  ROLE_READER },
-	{ "audit", "verify", 1, 0, 1, "audit verify TARGET [--json]", NULL,
-	  ROLE_READER },
+	  VF_ROLE_READER },
+	{ "audit", "list", 1, 0, 1, "audit list TARGET [--since TIME] [--json]",
+	  cmd_audit_list, VF_ROLE_READER },
+	{ "audit", "verify", 1, 0, 1, "audit verify TARGET [--json]",
+	  cmd_audit_verify, VF_ROLE_READER },
 	{ "alerts", NULL, 1, 0, 1, "alerts TARGET [--since TIME] [--json]", NULL,
-	  ROLE_READER },
+	  VF_ROLE_READER },
 	{ "report", NULL, 1, 0, 1,
 	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
-	  ROLE_READER },
+	  VF_ROLE_READER },
 };
 
 static const char general_usage[] = "vaultctl GROUP [VERB] TARGET [ARGS]";
@@ -481,43 +483,151 @@ int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
 	return 0;
 }
 
+static void json_str(FILE *f, const char *str);
+static void text_str(FILE *f, const char *s);
+
 /* ---- permission ------------------------------------------------------- */
 
-/*
- * The caller's role.  Until authz.c keeps role grants, only root is
- * anything (SPEC 6: root is Owner; a caller with no role gets EACCES on
- * everything).  Fails closed: every other uid has no role.
- * Issue 6 (roles) replaces this with the core authorization chokepoint.
- */
-static enum role caller_role(const struct vf_cmd_ctx *ctx)
+/* The caller's role (SPEC 6), from core's grants: root is Owner (offline
+ * the caller is always root); through the daemon the caller is who
+ * SO_PEERCRED says, with its supplementary groups (ctlsock.c).  Fails
+ * closed: no grant is VF_ROLE_NONE. */
+static enum vf_role caller_role(const struct vf_cmd_ctx *ctx)
 {
-	return ctx->caller.uid == 0 ? ROLE_OWNER : ROLE_NONE;
+	return vf_vault_role_of(ctx->v, &ctx->caller);
+}
+
+/* 0 when the caller has at least role want for command c, else 1 after
+ * saying so in one line. */
+static int need_role(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		     enum vf_role want)
+{
+	enum vf_role have = caller_role(ctx);
+	char name[64];
+
+	if (have >= want)
+		return 0;
+	cmd_name(c, name, sizeof(name));
+	/* counted, not logged one by one: a flood cannot fill the log */
+	vf_audit_denied(ctx->v, ctx->caller.uid, name, vf_clock_now());
+	fprintf(ctx->err, "vaultctl: %s needs the %s role (you have %s)\n",
+		name, vf_role_name(want), vf_role_name(have));
+	return 1;
+}
+
+/*
+ * The audit log (SPEC 9): the commands record what they change, as the
+ * caller, after core did it (or refused): action the command's name
+ * ("role grant"), target what it applies to, result "ok", "refused" or
+ * "failed", detail the change or core's reason.  critical_check records
+ * every decision of the guard ("approval").  Core records what it alone
+ * sees (file deletes, purges, integrity failures).  Recording is not
+ * allowed to fail silently: a failure is one warning line, but what was
+ * done stays done (it is committed already).
+ */
+static void audit_event(struct vf_cmd_ctx *ctx, const char *action,
+			const char *target, const char *result,
+			const char *detail)
+{
+	int rc = vf_vault_audit(ctx->v, ctx->caller.uid, action, target,
+				result, detail);
+
+	if (rc < 0 && rc != -EROFS)
+		fprintf(ctx->err, "vaultctl: warning: recording '%s' in the audit log failed: %s\n",
+			action, strerror(-rc));
+}
+
+/* Records what command c did to target (may be NULL): rc is core's
+ * answer, detail the change (on success) or the reason (else). */
+static void audit_cmd(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		      const char *target, int rc, const char *detail)
+{
+	char name[64];
+
+	cmd_name(c, name, sizeof(name));
+	audit_event(ctx, name, target,
+		    rc == 0 ? "ok" :
+		    rc == -EPERM || rc == -EACCES || rc == -EINVAL ||
+				    rc == -EROFS || rc == -EBUSY ?
+			      "refused" :
+			      "failed",
+		    detail && *detail ? detail : rc ? strerror(-rc) : NULL);
 }
 
 /*
  * Critical operations (SPEC 7): turning soft delete off, shortening its
- * retention, cancelling a pending always-on, early purge, and later the
- * others SPEC 7 lists.  Every command that performs one calls this first,
- * with the operation's name and its exact parameters (what a token will
- * be signed over), and goes on only when it returns 0.  Keeping it the one
- * gate means the guard check is added in one place.
+ * retention, cancelling a pending always-on, early purge, removing or
+ * shortening unlocked immutability, cancelling a pending lock, turning
+ * the immutable vault off, a weaker retention policy, role grants of
+ * Contributor or Owner, and replacing or detaching the guard.  Every
+ * command that performs one calls this first, with the operation's name
+ * and its exact parameters as a canonical string (what a token is signed
+ * over: "days=14", "path=a/b", "" when none), and goes on only when it
+ * returns 0.  Keeping it the one gate means no command can forget the
+ * guard.
  *
- * Issue 6 (the guard) fills it: when a guard is attached, token must be a
- * valid, unexpired, unused approval for this vault, op and params, or the
- * operation is refused with a request code (and audited).  Until then no
- * vault can have a guard, and SPEC 7 asks for approval only from an armed
- * vault, so every call is allowed; a token given with --approval is
- * accepted on the command line and not looked at, since there is nothing
- * to verify it against.  Returns 0 to allow, or 1 after printing why not.
+ * core decides (vf_vault_guard_authorize, which fails closed): with no
+ * guard attached the operation is allowed; with one, token must be the
+ * guard's valid, unexpired, unused approval of this vault, op and params.
+ * Without a token the refusal carries a request code for the guard holder,
+ * printed on its own line.  Returns 0 to allow, or 1 after printing why
+ * not.
  */
-static int critical_check(struct vf_cmd_ctx *ctx, const char *op,
-			  const char *params, const char *token)
+static int critical_check(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  const char *op, const char *params, const char *token)
 {
-	(void)ctx;
-	(void)op;
-	(void)params;
-	(void)token;
-	return 0;
+	char request[VF_GUARD_TEXT_MAX] = "", why[VF_GUARD_WHY_MAX] = "";
+	char fpr[VF_GUARD_FPR_TEXT] = "", name[64];
+	char detail[VF_PATH_MAX + VF_GUARD_WHY_MAX + 64];
+	int rc, n;
+
+	rc = vf_vault_guard_authorize(ctx->v, ctx->caller.uid, op, params,
+				      token, vf_clock_now(), request,
+				      sizeof(request), why, sizeof(why), fpr);
+	/* detail: "PARAMS; what the guard said" */
+	n = snprintf(detail, sizeof(detail), "%s%s", params,
+		     params[0] ? "; " : "");
+	if (n < 0 || (size_t)n >= sizeof(detail))
+		n = 0;
+	if (rc == 0 && fpr[0])
+		snprintf(detail + n, sizeof(detail) - (size_t)n,
+			 "approved by guard %s", fpr);
+	else if (rc == 0)
+		snprintf(detail + n, sizeof(detail) - (size_t)n,
+			 "no guard attached");
+	else if (request[0])
+		snprintf(detail + n, sizeof(detail) - (size_t)n,
+			 "no approval given, request %s", request);
+	else
+		snprintf(detail + n, sizeof(detail) - (size_t)n, "%s",
+			 why[0] ? why : strerror(-rc));
+	audit_event(ctx, "approval", op,
+		    rc == 0 ? "allowed" : request[0] ? "requested" : "refused",
+		    detail);
+	if (rc == 0)
+		return 0;
+	cmd_name(c, name, sizeof(name));
+	fprintf(ctx->err, "vaultctl: %s refused: ", name);
+	text_str(ctx->err, why[0] ? why : strerror(-rc));
+	fputc('\n', ctx->err);
+	if (request[0])
+		fprintf(ctx->err, "request: %s\n", request);
+	return 1;
+}
+
+/* An empty --approval is a usage error (2, after saying so); else 0. */
+static int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		       const char *token)
+{
+	char name[64];
+
+	if (!token || *token)
+		return 0;
+	cmd_name(c, name, sizeof(name));
+	fprintf(ctx->err, "vaultctl: %s: option '--approval' needs a token\n",
+		name);
+	print_usage(ctx->err, c);
+	return 2;
 }
 
 /* ---- running ---------------------------------------------------------- */
@@ -559,12 +669,8 @@ int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 			}
 		}
 	}
-	if (caller_role(ctx) < c->min_role) {
-		fprintf(ctx->err, "vaultctl: %s refused for uid %lu: needs the %s role\n",
-			name, (unsigned long)ctx->caller.uid,
-			role_names[c->min_role]);
+	if (need_role(ctx, c, c->min_role))
 		return 1;
-	}
 	return c->fn(ctx, c, argc - skip, argv + skip);
 }
 
@@ -1092,7 +1198,8 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			  int argc, char **argv)
 {
 	const char *last = NULL, *within = NULL, *hourly = NULL, *daily = NULL,
-		   *weekly = NULL, *monthly = NULL, *yearly = NULL, *min = NULL;
+		   *weekly = NULL, *monthly = NULL, *yearly = NULL, *min = NULL,
+		   *token = NULL;
 	int json = 0, rc;
 	const struct opt opts[] = {
 		{ "--keep-last", &last, NULL },
@@ -1103,14 +1210,19 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--keep-monthly", &monthly, NULL },
 		{ "--keep-yearly", &yearly, NULL },
 		{ "--min-points", &min, NULL },
+		{ "--approval", &token, NULL },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	struct vf_retention p;
-	char err[512] = "";
+	struct vf_retention p, cur;
+	struct vf_imm_vault iv;
+	char err[512] = "", params[256], w[32];
 	int64_t ns = 0;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
 	if (within && parse_duration(within, &ns) < 0) {
@@ -1126,6 +1238,7 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			strerror(-rc));
 		return 1;
 	}
+	cur = p;
 	/* Options not given keep their current value. */
 	if ((last && parse_count(c, ctx->err, "--keep-last", last,
 				 &p.keep_last)) ||
@@ -1144,7 +1257,28 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return 2;
 	if (within)
 		p.keep_within = ns;
+	/* A policy that may keep less is critical (SPEC 7), approved for
+	 * exactly the new policy.  Not asked for what core refuses whoever
+	 * approves: too few min-points, or a weaker policy on a vault
+	 * locked immutable for good. */
+	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
+	if (rc < 0) {
+		fprintf(ctx->err, "vaultctl: reading the immutable vault setting failed: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	format_duration(p.keep_within, w, sizeof(w));
+	snprintf(params, sizeof(params),
+		 "keep-last=%u keep-within=%s keep-hourly=%u keep-daily=%u "
+		 "keep-weekly=%u keep-monthly=%u keep-yearly=%u min-points=%u",
+		 p.keep_last, w, p.keep_hourly, p.keep_daily, p.keep_weekly,
+		 p.keep_monthly, p.keep_yearly, p.min_points);
+	if (p.min_points >= VF_POLICY_MIN_POINTS && vf_policy_weaker(&cur, &p) &&
+	    !(iv.on && vf_policy_lock_state(iv.lock_at, vf_clock_now()) == 2) &&
+	    critical_check(ctx, c, "policy.weaker", params, token))
+		return 1;
 	rc = vf_vault_policy_set(ctx->v, &p, err, sizeof(err));
+	audit_cmd(ctx, c, NULL, rc, rc ? err : params);
 	if (rc < 0) {
 		if (err[0])
 			fprintf(ctx->err, "vaultctl: policy set refused: %s\n",
@@ -1188,6 +1322,7 @@ static int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	struct prune_state ps = { ctx->out, 0, 0 };
 	struct vf_prune_stats st;
+	char detail[96];
 	int dry = 0, rc;
 	const struct opt opts[] = {
 		{ "--dry-run", NULL, &dry },
@@ -1204,6 +1339,13 @@ static int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		fprintf(f, "{\"dry_run\":%s,\"removed\":[", dry ? "true" : "false");
 	rc = vf_vault_prune(ctx->v, vf_clock_now(), dry, prune_version, &ps,
 			    &st);
+	if (!dry) {
+		snprintf(detail, sizeof(detail),
+			 "removed %llu versions (%llu bytes)",
+			 (unsigned long long)st.removed,
+			 (unsigned long long)st.removed_bytes);
+		audit_cmd(ctx, c, NULL, rc, detail);
+	}
 	if (ps.json)
 		fprintf(f, "],\"complete\":%s,\"files\":%llu,\"versions\":%llu,"
 			"\"removed_count\":%llu,\"removed_bytes\":%llu}\n",
@@ -1234,6 +1376,7 @@ static int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		  char **argv)
 {
 	struct vf_gc_stats st;
+	char detail[128];
 	int json = 0, rc;
 	const struct opt opts[] = {
 		{ "--json", NULL, &json },
@@ -1246,6 +1389,12 @@ static int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return rc;
 	memset(&st, 0, sizeof(st));
 	rc = vf_vault_gc(ctx->v, &st);
+	snprintf(detail, sizeof(detail),
+		 "purged %llu items, freed %llu chunks, removed %llu packs",
+		 (unsigned long long)st.purged,
+		 (unsigned long long)st.chunks_freed,
+		 (unsigned long long)st.packs_removed);
+	audit_cmd(ctx, c, NULL, rc, rc ? NULL : detail);
 	if (rc < 0) {
 		fprintf(ctx->err, "vaultctl: gc %s: %s\n",
 			rc == -EPERM ? "refused" : "failed", strerror(-rc));
@@ -1510,7 +1659,7 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	};
 	struct vf_softdelete cur;
 	enum vf_sd_change what;
-	char err[512] = "", params[32] = "";
+	char err[512] = "", params[32] = "", change[48];
 	unsigned days = 0;
 	int64_t now;
 
@@ -1541,9 +1690,9 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 	/* Turning soft delete off, shortening its retention and cancelling
 	 * a pending always-on are critical operations (SPEC 4, 7): they go
-	 * through critical_check, which asks for the guard's approval once
-	 * issue 6 brings the guard.  A value out of range is not critical:
-	 * core refuses it whoever approves. */
+	 * through critical_check, which asks for the guard's approval when
+	 * one is attached.  A value out of range is not critical: core
+	 * refuses it whoever approves. */
 	if (days_s) {
 		what = VF_SD_DAYS;
 		op = "softdelete.days";
@@ -1565,10 +1714,16 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		op = "softdelete.cancel-always-on";
 		critical = 1;
 	}
-	if (critical && critical_check(ctx, op, params, token))
+	if (critical && critical_check(ctx, c, op, params, token))
 		return 1;
 	now = vf_clock_now();
 	rc = vf_vault_softdelete_set(ctx->v, what, days, now, err, sizeof(err));
+	if (days_s)
+		snprintf(change, sizeof(change), "days=%u (was %u)", days,
+			 cur.days);
+	audit_cmd(ctx, c, NULL, rc,
+		  rc ? err : days_s ? change : on ? "on" : off ? "off" :
+		  always ? "always-on" : "cancel-always-on");
 	if (rc < 0) {
 		if (err[0])
 			fprintf(ctx->err, "vaultctl: softdelete set refused: %s\n",
@@ -1677,7 +1832,7 @@ static int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char err[512] = "";
+	char err[512] = "", params[VF_PATH_MAX + 8], detail[48];
 	uint64_t n = 0;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
@@ -1695,10 +1850,18 @@ static int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return 2;
 	}
 	/* Early purge is a critical operation (SPEC 4, 7). */
-	if (critical_check(ctx, "softdelete.purge", path, token))
+	if (strlen(path) > VF_PATH_MAX) {
+		fprintf(ctx->err, "vaultctl: softdelete purge: PATH is too long\n");
+		return 1;
+	}
+	snprintf(params, sizeof(params), "path=%s", path);
+	if (critical_check(ctx, c, "softdelete.purge", params, token))
 		return 1;
 	rc = vf_vault_softdelete_purge(ctx->v, path, vf_clock_now(), &n, err,
 				       sizeof(err));
+	snprintf(detail, sizeof(detail), "%llu item%s removed",
+		 (unsigned long long)n, n == 1 ? "" : "s");
+	audit_cmd(ctx, c, path, rc, rc ? err : detail);
 	if (rc < 0) {
 		fprintf(ctx->err, "vaultctl: softdelete purge %s: ",
 			rc == -EPERM || rc == -EROFS || rc == -EBUSY ?
@@ -3398,4 +3561,1081 @@ out:
 	free(src);
 	free(real);
 	return ret;
+}
+
+/* ---- shared by the settings commands ------------------------------------ */
+
+/* Says that command c was refused (by a rule: EPERM, EINVAL, EROFS,
+ * ENOENT, ENOTDIR, EBUSY) or failed, with core's one-line reason err (or
+ * the errno's text when core gave none). */
+static void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
+			const char *err)
+{
+	char name[64];
+
+	cmd_name(c, name, sizeof(name));
+	fprintf(ctx->err, "vaultctl: %s %s: ", name,
+		rc == -EPERM || rc == -EINVAL || rc == -EROFS ||
+				rc == -ENOENT || rc == -ENOTDIR ||
+				rc == -EBUSY || rc == -EEXIST ?
+			"refused" :
+			"failed");
+	text_str(ctx->err, err && err[0] ? err : strerror(-rc));
+	fputc('\n', ctx->err);
+}
+
+/* Prints a lock's state as of now: "none", "pending until T" or "final
+ * since T"; in JSON the fields "lock" and "lock_at". */
+static void print_lock(FILE *f, int64_t lock_at, int64_t now, int json)
+{
+	int state = vf_policy_lock_state(lock_at, now);
+	char ts[32];
+
+	vf_time_format(lock_at, ts);
+	if (json) {
+		fprintf(f, "\"lock\":\"%s\",\"lock_at\":",
+			state == 0 ? "none" : state == 1 ? "pending" : "final");
+		if (state)
+			fprintf(f, "\"%s\"", ts);
+		else
+			fputs("null", f);
+		return;
+	}
+	if (state == 0)
+		fputs("none", f);
+	else
+		fprintf(f, "%s %s", state == 1 ? "pending until" : "final since",
+			ts);
+}
+
+/* ---- immutability (SPEC 5) ---------------------------------------------- */
+
+/*
+ * An immutable directory is named by its path from the vault root (a
+ * leading "/" is accepted, "" or "/" is the root), as core and `immutable
+ * list` name it, so that the critical parameters ("path=...") are the
+ * same whichever way it was written.  What is critical: a shorter --days
+ * on a rule, unlock (cancelling a pending lock) and clear.  None of them
+ * is asked of the guard when core refuses it whoever approves (the lock
+ * is final), so an approval is never spent on a refusal.
+ */
+
+/* DIR normalised (caller frees), or NULL after saying why; *ret gets the
+ * exit code then (2 usage, 1 failure). */
+static char *imm_dir(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		     const char *arg, int *ret)
+{
+	char name[64], *d;
+
+	cmd_name(c, name, sizeof(name));
+	if (has_dotdot(arg)) {
+		fprintf(ctx->err, "vaultctl: %s: DIR must not contain '..'\n",
+			name);
+		print_usage(ctx->err, c);
+		*ret = 2;
+		return NULL;
+	}
+	d = strdup(arg);
+	if (!d) {
+		fprintf(ctx->err, "vaultctl: %s: out of memory\n", name);
+		*ret = 1;
+		return NULL;
+	}
+	(void)normalise_path(d); /* no "..": cannot fail */
+	if (strlen(d) > VF_PATH_MAX) {
+		fprintf(ctx->err, "vaultctl: %s: DIR is too long\n", name);
+		free(d);
+		*ret = 1;
+		return NULL;
+	}
+	return d;
+}
+
+/* Parses --days N of immutable set: 0 (forever) to 36600.  Returns 0, or
+ * 2 after a usage error. */
+static int parse_imm_days(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  const char *s, unsigned *out)
+{
+	unsigned long n = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && n <= 36600; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	if (!*s || *p || n > 36600) {
+		fprintf(ctx->err, "vaultctl: immutable set: option '--days': '%s' is not a whole number of days from 0 (forever) to 36600\n",
+			s);
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* One rule, looked up by path (copied: the list's strings are borrowed). */
+struct imm_find {
+	const char *path;
+	int found;
+	unsigned days;
+	int64_t lock_at, set_at;
+};
+
+static int imm_find_cb(void *arg, const struct vf_imm_rule *r)
+{
+	struct imm_find *f = arg;
+
+	if (strcmp(r->path, f->path))
+		return 0;
+	f->found = 1;
+	f->days = r->days;
+	f->lock_at = r->lock_at;
+	f->set_at = r->set_at;
+	return 1;
+}
+
+static int imm_find(struct vf_vault *v, const char *path, struct imm_find *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	return vf_vault_immutable_list(v, imm_find_cb, f);
+}
+
+/* 1 when days want gives less protection than days have (0: forever). */
+static int imm_shorter(unsigned have, unsigned want)
+{
+	return want != 0 && (have == 0 || want < have);
+}
+
+/* Prints one rule: "DIR<TAB>days<TAB>lock" or a JSON object. */
+static void imm_print(FILE *f, const char *path, unsigned days,
+		      int64_t lock_at, int64_t set_at, int64_t now, int json)
+{
+	char ts[32];
+
+	if (!*path)
+		path = "/";
+	vf_time_format(set_at, ts);
+	if (json) {
+		fputs("{\"path\":", f);
+		json_str(f, path);
+		if (days)
+			fprintf(f, ",\"days\":%u,", days);
+		else
+			fputs(",\"days\":null,", f);
+		print_lock(f, lock_at, now, 1);
+		fprintf(f, ",\"set_at\":\"%s\"}", ts);
+		return;
+	}
+	text_str(f, path);
+	if (days)
+		fprintf(f, "\t%u\t", days);
+	else
+		fputs("\tforever\t", f);
+	print_lock(f, lock_at, now, 0);
+	fputc('\n', f);
+}
+
+/* set and lock: makes dir immutable or changes its rule, then prints it. */
+static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		   const char *arg, int have_days, unsigned days, int lock,
+		   const char *token, int json)
+{
+	char err[512] = "", params[VF_PATH_MAX + 32], *dir;
+	struct imm_find f;
+	int64_t now;
+	int rc, ret = 1;
+
+	dir = imm_dir(ctx, c, arg, &ret);
+	if (!dir)
+		return ret;
+	ret = 1;
+	rc = imm_find(ctx->v, dir, &f);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, "reading the immutable directories failed");
+		goto out;
+	}
+	now = vf_clock_now();
+	if (f.found && have_days && imm_shorter(f.days, days) &&
+	    vf_policy_lock_state(f.lock_at, now) != 2) {
+		snprintf(params, sizeof(params), "days=%u path=%s", days, dir);
+		if (critical_check(ctx, c, "immutable.days", params, token))
+			goto out;
+	}
+	rc = vf_vault_immutable_set(ctx->v, dir, have_days, days, lock, now,
+				    err, sizeof(err));
+	if (have_days)
+		snprintf(params, sizeof(params), "days=%u%s", days,
+			 lock ? " lock" : "");
+	else
+		snprintf(params, sizeof(params), "%s", lock ? "lock" : "");
+	audit_cmd(ctx, c, *dir ? dir : "/", rc, rc ? err : params);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		goto out;
+	}
+	rc = imm_find(ctx->v, dir, &f);
+	if (rc < 0 || !f.found) {
+		fprintf(ctx->err, "vaultctl: the rule was set, but reading it back failed: %s\n",
+			strerror(rc < 0 ? -rc : ENOENT));
+		goto out;
+	}
+	imm_print(ctx->out, dir, f.days, f.lock_at, f.set_at, now, json);
+	if (json)
+		fputc('\n', ctx->out);
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
+
+static int cmd_immutable_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			     int argc, char **argv)
+{
+	const char *days_s = NULL, *token = NULL;
+	char *pos[1] = { NULL };
+	int lock = 0, json = 0, rc;
+	const struct opt opts[] = {
+		{ "--days", &days_s, NULL },
+		{ "--lock", NULL, &lock },
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	unsigned days = 0;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (!rc && days_s)
+		rc = parse_imm_days(ctx, c, days_s, &days);
+	if (rc)
+		return rc;
+	return imm_set(ctx, c, pos[0], days_s != NULL, days, lock, token,
+		       json);
+}
+
+static int cmd_immutable_lock(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			      int argc, char **argv)
+{
+	char *pos[1] = { NULL };
+	int json = 0, rc;
+	const struct opt opts[] = {
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (rc)
+		return rc;
+	return imm_set(ctx, c, pos[0], 0, 0, 1, NULL, json);
+}
+
+/* unlock (unlock_only: cancel a pending lock) and clear (remove the
+ * rule); both critical, both refused by core once the lock is final. */
+static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv, int unlock_only)
+{
+	const char *token = NULL;
+	char *pos[1] = { NULL }, *dir;
+	const struct opt opts[] = {
+		{ "--approval", &token, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char err[512] = "", params[VF_PATH_MAX + 8];
+	struct imm_find f;
+	int64_t now;
+	int rc, ret = 1, state;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	dir = imm_dir(ctx, c, pos[0], &ret);
+	if (!dir)
+		return ret;
+	ret = 1;
+	rc = imm_find(ctx->v, dir, &f);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, "reading the immutable directories failed");
+		goto out;
+	}
+	now = vf_clock_now();
+	state = vf_policy_lock_state(f.lock_at, now);
+	/* Nothing to approve: said here, so that no approval is asked for
+	 * a change that would not happen. */
+	if (!f.found || (unlock_only && state == 0)) {
+		snprintf(err, sizeof(err), "'%s' %s", *dir ? dir : "/",
+			 f.found ? "has no pending lock" : "is not immutable");
+		say_refused(ctx, c, -EINVAL, err);
+		goto out;
+	}
+	if (state != 2) {
+		snprintf(params, sizeof(params), "path=%s", dir);
+		if (critical_check(ctx, c,
+				   unlock_only ? "immutable.unlock" :
+						 "immutable.clear",
+				   params, token))
+			goto out;
+	}
+	rc = vf_vault_immutable_clear(ctx->v, dir, unlock_only, now, err,
+				      sizeof(err));
+	audit_cmd(ctx, c, *dir ? dir : "/", rc, err);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		goto out;
+	}
+	fputc('\'', ctx->out);
+	text_str(ctx->out, *dir ? dir : "/");
+	fputs(unlock_only ? "': pending lock cancelled (still immutable)\n" :
+			    "' is no longer immutable\n",
+	      ctx->out);
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
+
+static int cmd_immutable_unlock(struct vf_cmd_ctx *ctx, const struct cmd *c,
+				int argc, char **argv)
+{
+	return imm_clear(ctx, c, argc, argv, 1);
+}
+
+static int cmd_immutable_clear(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			       int argc, char **argv)
+{
+	return imm_clear(ctx, c, argc, argv, 0);
+}
+
+struct imm_list_state {
+	FILE *out;
+	int json;
+	int64_t now;
+	uint64_t n;
+};
+
+static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
+{
+	struct imm_list_state *ls = arg;
+
+	if (ls->json && ls->n)
+		fputc(',', ls->out);
+	imm_print(ls->out, r->path, r->days, r->lock_at, r->set_at, ls->now,
+		  ls->json);
+	ls->n++;
+	return 0;
+}
+
+static int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			      int argc, char **argv)
+{
+	struct imm_list_state ls = { ctx->out, 0, 0, 0 };
+	const struct opt opts[] = {
+		{ "--json", NULL, &ls.json },
+		{ NULL, NULL, NULL },
+	};
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	ls.now = vf_clock_now();
+	if (ls.json)
+		fputc('[', ctx->out);
+	rc = vf_vault_immutable_list(ctx->v, imm_list_rule, &ls);
+	if (ls.json)
+		fputs("]\n", ctx->out);
+	if (rc < 0) {
+		fflush(ctx->out);
+		fprintf(ctx->err, "vaultctl: listing immutable directories failed: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static void print_imm_vault(FILE *f, const struct vf_imm_vault *iv,
+			    int64_t now, int json)
+{
+	if (json) {
+		fprintf(f, "{\"on\":%s,", iv->on ? "true" : "false");
+		print_lock(f, iv->lock_at, now, 1);
+		fputs("}\n", f);
+		return;
+	}
+	fprintf(f, "immutable vault: %s\nlock:            ",
+		iv->on ? "on" : "off");
+	print_lock(f, iv->lock_at, now, 0);
+	fputc('\n', f);
+}
+
+static int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			       int argc, char **argv)
+{
+	const char *token = NULL;
+	int lock = 0, off = 0, cancel = 0, show = 0, json = 0, rc, state;
+	const struct opt opts[] = {
+		{ "--lock", NULL, &lock },
+		{ "--off", NULL, &off },
+		{ "--cancel-lock", NULL, &cancel },
+		{ "--show", NULL, &show },
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	struct vf_imm_vault iv;
+	char err[512] = "";
+	int64_t now;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	if (lock + off + cancel + show > 1) {
+		fprintf(ctx->err, "vaultctl: immutable vault: give at most one of --lock, --off, --cancel-lock, --show\n");
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	/* Looking needs Reader (the table); any change Contributor. */
+	if (!show && need_role(ctx, c, VF_ROLE_CONTRIBUTOR))
+		return 1;
+	memset(&iv, 0, sizeof(iv));
+	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, "reading the immutable vault setting failed");
+		return 1;
+	}
+	now = vf_clock_now();
+	state = vf_policy_lock_state(iv.lock_at, now);
+	if (off && iv.on) {
+		/* critical unless locked for good: core refuses that */
+		if (state != 2 &&
+		    critical_check(ctx, c, "immutable.vault.off", "", token))
+			return 1;
+		rc = vf_vault_immutable_vault_set(ctx->v, 0, 0, now, err,
+						  sizeof(err));
+	} else if (cancel) {
+		if (state == 0) {
+			say_refused(ctx, c, -EINVAL, "no lock is pending");
+			return 1;
+		}
+		if (state == 1 &&
+		    critical_check(ctx, c, "immutable.vault.cancel-lock", "",
+				   token))
+			return 1;
+		rc = vf_vault_immutable_vault_set(ctx->v, 0, 1, now, err,
+						  sizeof(err));
+	} else if (!show && !off) {
+		rc = vf_vault_immutable_vault_set(ctx->v, 1, lock, now, err,
+						  sizeof(err));
+	}
+	if (!show && (!off || iv.on))
+		audit_cmd(ctx, c, NULL, rc,
+			  rc ? err : off ? "off" : cancel ? "cancel-lock" :
+			  lock ? "on, lock" : "on");
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, "reading the immutable vault setting failed");
+		return 1;
+	}
+	print_imm_vault(ctx->out, &iv, now, json);
+	return 0;
+}
+
+/* ---- roles (SPEC 6) ----------------------------------------------------- */
+
+/*
+ * Grants name numeric ids only: the daemon would look a name up in its own
+ * user database (or not at all, in a container), which need not be the
+ * caller's, and a name that later points to someone else must not carry
+ * a role with it.  Granting Contributor or Owner is critical (SPEC 7),
+ * with the parameters "principal=user:1001 role=owner".  Root is always
+ * Owner, whatever is stored; a grant to uid 0 is refused as meaningless.
+ */
+
+/* Parses "user:UID" or "group:GID" (decimal, below 2^32 - 1).  Returns 0,
+ * or 2 after a usage error. */
+static int parse_principal(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			   const char *s, int *is_group, uint32_t *id)
+{
+	unsigned long long n = 0;
+	const char *p;
+	char name[64];
+	int g;
+
+	cmd_name(c, name, sizeof(name));
+	if (!strncmp(s, "user:", 5)) {
+		g = 0;
+		p = s + 5;
+	} else if (!strncmp(s, "group:", 6)) {
+		g = 1;
+		p = s + 6;
+	} else {
+		fprintf(ctx->err, "vaultctl: %s: '%s' is not user:UID or group:GID\n",
+			name, s);
+		goto usage;
+	}
+	for (; *p >= '0' && *p <= '9' && n < UINT32_MAX; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	if (p == s + (g ? 6 : 5) || *p) {
+		fputs("vaultctl: ", ctx->err);
+		fprintf(ctx->err, "%s: '", name);
+		text_str(ctx->err, s);
+		fprintf(ctx->err, "': give a numeric %s (names are not looked up)\n",
+			g ? "gid, as group:GID" : "uid, as user:UID");
+		goto usage;
+	}
+	if (n >= UINT32_MAX) {
+		fprintf(ctx->err, "vaultctl: %s: '%s': the id must be below 4294967295\n",
+			name, s);
+		goto usage;
+	}
+	*is_group = g;
+	*id = (uint32_t)n;
+	return 0;
+usage:
+	print_usage(ctx->err, c);
+	return 2;
+}
+
+struct role_find {
+	int is_group;
+	uint32_t id;
+	enum vf_role role;
+};
+
+static int role_find_cb(void *arg, int is_group, uint32_t id,
+			enum vf_role role)
+{
+	struct role_find *f = arg;
+
+	if (is_group != f->is_group || id != f->id)
+		return 0;
+	f->role = role;
+	return 1;
+}
+
+/* Sets the grant of (is_group, id) to role (VF_ROLE_NONE revokes). */
+static int role_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		       int is_group, uint32_t id, enum vf_role role,
+		       const char *token)
+{
+	struct role_find f = { is_group, id, VF_ROLE_NONE };
+	char who[32], params[96], err[512] = "";
+	int rc;
+
+	snprintf(who, sizeof(who), "%s:%lu", is_group ? "group" : "user",
+		 (unsigned long)id);
+	if (!is_group && id == 0) {
+		say_refused(ctx, c, -EINVAL,
+			    "uid 0 (root) is always owner; its role cannot change");
+		return 1;
+	}
+	rc = vf_vault_role_list(ctx->v, role_find_cb, &f);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, "reading the role grants failed");
+		return 1;
+	}
+	/* Always asked for these roles, even when the grant exists: the
+	 * answer read above could be stale by the time it is granted. */
+	if (role >= VF_ROLE_CONTRIBUTOR) {
+		snprintf(params, sizeof(params), "principal=%s role=%s", who,
+			 vf_role_name(role));
+		if (critical_check(ctx, c, "role.grant", params, token))
+			return 1;
+	}
+	rc = vf_vault_role_grant(ctx->v, is_group, id, role, err, sizeof(err));
+	snprintf(params, sizeof(params), "role=%s was=%s", vf_role_name(role),
+		 vf_role_name(f.role));
+	audit_cmd(ctx, c, who, rc, rc ? err : params);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	if (role == VF_ROLE_NONE && f.role == VF_ROLE_NONE)
+		fprintf(ctx->out, "%s had no role\n", who);
+	else if (role == VF_ROLE_NONE)
+		fprintf(ctx->out, "revoked %s from %s\n", vf_role_name(f.role),
+			who);
+	else
+		fprintf(ctx->out, "granted %s to %s (was %s)\n",
+			vf_role_name(role), who, vf_role_name(f.role));
+	return 0;
+}
+
+static int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv)
+{
+	const char *token = NULL;
+	char *pos[2] = { NULL, NULL };
+	const struct opt opts[] = {
+		{ "--approval", &token, NULL },
+		{ NULL, NULL, NULL },
+	};
+	enum vf_role role;
+	uint32_t id = 0;
+	int rc, is_group = 0;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	if (vf_role_parse(pos[0], &role) < 0) {
+		fputs("vaultctl: role grant: '", ctx->err);
+		text_str(ctx->err, pos[0]);
+		fputs("' is not a role (reader, operator, contributor, owner; none revokes)\n",
+		      ctx->err);
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	rc = parse_principal(ctx, c, pos[1], &is_group, &id);
+	if (rc)
+		return rc;
+	return role_change(ctx, c, is_group, id, role, token);
+}
+
+static int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			   int argc, char **argv)
+{
+	char *pos[1] = { NULL };
+	uint32_t id = 0;
+	int rc, is_group = 0;
+
+	rc = parse_args(c, ctx->err, argc, argv, NULL, pos, 1, 1);
+	if (!rc)
+		rc = parse_principal(ctx, c, pos[0], &is_group, &id);
+	if (rc)
+		return rc;
+	return role_change(ctx, c, is_group, id, VF_ROLE_NONE, NULL);
+}
+
+struct role_list_state {
+	FILE *out;
+	int json;
+	uint64_t n;
+};
+
+static int role_list_cb(void *arg, int is_group, uint32_t id,
+			enum vf_role role)
+{
+	struct role_list_state *ls = arg;
+	const char *kind = is_group ? "group" : "user";
+
+	if (ls->json)
+		fprintf(ls->out, "%s{\"principal\":\"%s:%lu\",\"role\":\"%s\"}",
+			ls->n ? "," : "", kind, (unsigned long)id,
+			vf_role_name(role));
+	else
+		fprintf(ls->out, "%s:%lu\t%s\n", kind, (unsigned long)id,
+			vf_role_name(role));
+	ls->n++;
+	return 0;
+}
+
+static int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv)
+{
+	struct role_list_state ls = { ctx->out, 0, 0 };
+	const struct opt opts[] = {
+		{ "--json", NULL, &ls.json },
+		{ NULL, NULL, NULL },
+	};
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (ls.json)
+		fputc('[', ctx->out);
+	rc = vf_vault_role_list(ctx->v, role_list_cb, &ls);
+	if (ls.json)
+		fputs("]\n", ctx->out);
+	if (rc < 0) {
+		fflush(ctx->out);
+		fprintf(ctx->err, "vaultctl: listing role grants failed: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the guard (SPEC 7) ------------------------------------------------- */
+
+/*
+ * keygen and approve run without a vault, on the guard holder's machine;
+ * attach, detach and show against one.  The guard's secret key never
+ * passes through the daemon or a vault: approve reads it from --key in
+ * vaultctl itself (core checks the file is private to its owner).
+ */
+
+static int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			    int argc, char **argv)
+{
+	const char *out = NULL;
+	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "", err[512] = "";
+	int json = 0, rc;
+	const struct opt opts[] = {
+		{ "--out", &out, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (!out || !*out) {
+		fprintf(ctx->err, "vaultctl: guard keygen: --out FILE is required\n");
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	rc = vf_guard_keygen(out, pub, sizeof(pub), err, sizeof(err));
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	if (vf_guard_fingerprint(pub, fpr) < 0)
+		fpr[0] = '\0';
+	if (json) {
+		fprintf(ctx->out, "{\"public_key\":\"%s\",\"fingerprint\":\"%s\",\"key_file\":",
+			pub, fpr);
+		json_str(ctx->out, out);
+		fputs("}\n", ctx->out);
+	} else {
+		fprintf(ctx->out, "%s\n", pub);
+	}
+	fprintf(ctx->err, "guard secret key written to '%s' (fingerprint %s); give the vault owner only the public key for 'vaultctl guard attach'\n",
+		out, fpr);
+	return 0;
+}
+
+static int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			     int argc, char **argv)
+{
+	const char *key = NULL, *ttl_s = NULL;
+	char *pos[1] = { NULL };
+	const struct opt opts[] = {
+		{ "--key", &key, NULL },
+		{ "--ttl", &ttl_s, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char token[VF_GUARD_TEXT_MAX], summary[512] = "", err[512] = "";
+	int64_t ttl = 3600 * VF_NS;
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (rc)
+		return rc;
+	if (!key || !*key) {
+		fprintf(ctx->err, "vaultctl: guard approve: --key FILE is required\n");
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	if (ttl_s && (parse_duration(ttl_s, &ttl) < 0 || ttl <= 0 ||
+		      ttl > VF_GUARD_TTL_MAX)) {
+		fprintf(ctx->err, "vaultctl: guard approve: option '--ttl': '%s' is not a duration from 1s to 30d (like 90s, 15m, 1h, 2d)\n",
+			ttl_s);
+		print_usage(ctx->err, c);
+		return 2;
+	}
+	rc = vf_guard_approve(key, pos[0], ttl, vf_clock_now(), token,
+			      sizeof(token), summary, sizeof(summary), err,
+			      sizeof(err));
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	fprintf(ctx->out, "%s\n", token);
+	fputs("approved: ", ctx->err);
+	text_str(ctx->err, summary);
+	fputc('\n', ctx->err);
+	return 0;
+}
+
+static int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			    int argc, char **argv)
+{
+	const char *token = NULL;
+	char *pos[1] = { NULL };
+	const struct opt opts[] = {
+		{ "--approval", &token, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT], err[512] = "";
+	char params[VF_GUARD_PUB_TEXT + 8], old[VF_GUARD_FPR_TEXT], detail[48];
+	int rc, replaced;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	/* Checked first, so that no approval is spent on a bad key. */
+	if (vf_guard_fingerprint(pos[0], fpr) < 0) {
+		fputs("vaultctl: guard attach refused: '", ctx->err);
+		text_str(ctx->err, pos[0]);
+		fputs("' is not a guard public key (vfguard1:..., as printed by vaultctl guard keygen)\n",
+		      ctx->err);
+		return 1;
+	}
+	rc = vf_vault_guard_get(ctx->v, cur, sizeof(cur));
+	if (rc == 0 && !strcmp(cur, pos[0])) {
+		fprintf(ctx->out, "guard already attached (fingerprint %s)\n",
+			fpr);
+		return 0;
+	}
+	if (rc < 0 && rc != -ENOENT) {
+		say_refused(ctx, c, rc, "reading the attached guard key failed");
+		return 1;
+	}
+	/* Replacing a guard is critical; arming an unguarded vault is not
+	 * (critical_check allows it anyway: there is no guard to ask). */
+	snprintf(params, sizeof(params), "key=%s", pos[0]);
+	if (rc == 0 && critical_check(ctx, c, "guard.attach", params, token))
+		return 1;
+	replaced = rc == 0 && vf_guard_fingerprint(cur, old) == 0;
+	rc = vf_vault_guard_attach(ctx->v, pos[0], err, sizeof(err));
+	if (replaced)
+		snprintf(detail, sizeof(detail), "replaced guard %s", old);
+	audit_cmd(ctx, c, fpr, rc, rc ? err : replaced ? detail : NULL);
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	fprintf(ctx->out, "guard attached (fingerprint %s)\n", fpr);
+	return 0;
+}
+
+static int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			    int argc, char **argv)
+{
+	const char *token = NULL;
+	const struct opt opts[] = {
+		{ "--approval", &token, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT];
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	rc = vf_vault_guard_get(ctx->v, cur, sizeof(cur));
+	if (rc < 0 && rc != -ENOENT) {
+		say_refused(ctx, c, rc, "reading the attached guard key failed");
+		return 1;
+	}
+	if (rc == -ENOENT) {
+		say_refused(ctx, c, rc, "no guard is attached");
+		return 1;
+	}
+	if (critical_check(ctx, c, "guard.detach", "", token))
+		return 1;
+	if (vf_guard_fingerprint(cur, fpr) < 0)
+		fpr[0] = '\0';
+	rc = vf_vault_guard_detach(ctx->v);
+	audit_cmd(ctx, c, fpr[0] ? fpr : NULL, rc, NULL);
+	if (rc < 0) {
+		say_refused(ctx, c, rc,
+			    rc == -ENOENT ? "no guard is attached" : NULL);
+		return 1;
+	}
+	fputs("guard detached\n", ctx->out);
+	return 0;
+}
+
+static int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv)
+{
+	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "";
+	int json = 0, rc;
+	const struct opt opts[] = {
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	rc = vf_vault_guard_get(ctx->v, pub, sizeof(pub));
+	if (rc < 0 && rc != -ENOENT) {
+		say_refused(ctx, c, rc, "reading the attached guard key failed");
+		return 1;
+	}
+	if (rc == 0 && vf_guard_fingerprint(pub, fpr) < 0)
+		fpr[0] = '\0';
+	if (json) {
+		if (rc == 0)
+			fprintf(ctx->out, "{\"attached\":true,\"public_key\":\"%s\",\"fingerprint\":\"%s\"}\n",
+				pub, fpr);
+		else
+			fputs("{\"attached\":false,\"public_key\":null,\"fingerprint\":null}\n",
+			      ctx->out);
+	} else if (rc == 0) {
+		fprintf(ctx->out, "guard:        attached\npublic key:   %s\nfingerprint:  %s\n",
+			pub, fpr);
+	} else {
+		fputs("guard:        none (critical operations need no approval)\n",
+		      ctx->out);
+	}
+	return 0;
+}
+
+/* ---- the audit log (SPEC 9) --------------------------------------------- */
+
+struct audit_state {
+	FILE *out;
+	int json;
+	uint64_t n;
+};
+
+/* A field of a record in text: "-" for none, control characters as '?'
+ * so that one record stays one line. */
+static void audit_field(FILE *f, const char *s)
+{
+	fputc('\t', f);
+	text_str(f, s && *s ? s : "-");
+}
+
+static void audit_json_field(FILE *f, const char *name, const char *s)
+{
+	fprintf(f, ",\"%s\":", name);
+	if (s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static int audit_rec(void *arg, const struct vf_audit_rec *r)
+{
+	struct audit_state *as = arg;
+	char ts[32];
+
+	vf_time_format(r->t, ts);
+	if (as->json) {
+		fprintf(as->out, "%s{\"id\":%lld,\"time\":\"%s\",\"uid\":",
+			as->n ? "," : "", (long long)r->id, ts);
+		if (r->uid == VF_AUDIT_UID_NONE)
+			fputs("null", as->out);
+		else
+			fprintf(as->out, "%lu", (unsigned long)r->uid);
+		audit_json_field(as->out, "action", r->action);
+		audit_json_field(as->out, "target", r->target);
+		audit_json_field(as->out, "result", r->result);
+		audit_json_field(as->out, "detail", r->detail);
+		fputc('}', as->out);
+	} else {
+		fprintf(as->out, "%lld\t%s\t", (long long)r->id, ts);
+		if (r->uid == VF_AUDIT_UID_NONE)
+			fputc('-', as->out);
+		else
+			fprintf(as->out, "%lu", (unsigned long)r->uid);
+		audit_field(as->out, r->action);
+		audit_field(as->out, r->target);
+		audit_field(as->out, r->result);
+		audit_field(as->out, r->detail);
+		fputc('\n', as->out);
+	}
+	as->n++;
+	return 0;
+}
+
+static int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv)
+{
+	struct audit_state as = { ctx->out, 0, 0 };
+	const char *since_s = NULL;
+	const struct opt opts[] = {
+		{ "--since", &since_s, NULL },
+		{ "--json", NULL, &as.json },
+		{ NULL, NULL, NULL },
+	};
+	int64_t since = INT64_MIN, d;
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	/* --since: a time, or a duration back from now ("1h", "7d") */
+	if (since_s && vf_time_parse(since_s, &since) < 0) {
+		if (parse_duration(since_s, &d) < 0) {
+			fprintf(ctx->err, "vaultctl: audit list: option '--since': '%s' is neither a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z) nor a duration (like 1h, 7d)\n",
+				since_s);
+			print_usage(ctx->err, c);
+			return 2;
+		}
+		since = vf_clock_now() - d;
+	}
+	if (as.json)
+		fputc('[', ctx->out);
+	rc = vf_vault_audit_list(ctx->v, since, audit_rec, &as);
+	if (as.json)
+		fputs("]\n", ctx->out);
+	if (rc < 0) {
+		fflush(ctx->out);
+		fprintf(ctx->err, "vaultctl: reading the audit log failed: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int audit_problem(void *arg, int64_t id, const char *problem)
+{
+	struct audit_state *as = arg;
+
+	if (as->json) {
+		fprintf(as->out, "%s{\"id\":%lld,\"problem\":", as->n ? "," : "",
+			(long long)id);
+		json_str(as->out, problem);
+		fputc('}', as->out);
+	} else {
+		fputs("tampered: ", as->out);
+		text_str(as->out, problem);
+		fputc('\n', as->out);
+	}
+	as->n++;
+	return 0;
+}
+
+static int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			    int argc, char **argv)
+{
+	struct audit_state as = { ctx->out, 0, 0 };
+	const struct opt opts[] = {
+		{ "--json", NULL, &as.json },
+		{ NULL, NULL, NULL },
+	};
+	int rc;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (as.json)
+		fputs("{\"problems\":[", ctx->out);
+	rc = vf_vault_audit_verify(ctx->v, audit_problem, &as);
+	if (as.json)
+		fprintf(ctx->out, "],\"ok\":%s,\"complete\":%s}\n",
+			rc == 0 ? "true" : "false", rc < 0 ? "false" : "true");
+	else if (rc == 0)
+		fputs("audit log: intact\n", ctx->out);
+	fflush(ctx->out);
+	if (rc < 0) {
+		fprintf(ctx->err, "vaultctl: audit verify could not finish: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	if (rc > 0) {
+		fprintf(ctx->err, "vaultctl: audit verify found %d problem%s: the log was tampered with\n",
+			rc, rc == 1 ? "" : "s");
+		return 1;
+	}
+	return 0;
 }

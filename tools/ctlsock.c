@@ -6,8 +6,9 @@
  * accepted connection gets a detached thread, at most CONN_MAX at once
  * (the accept thread waits for a free slot before accepting more).  A
  * connection thread reads the caller from SO_PEERCRED - the only source
- * of identity, whatever the request says - reads the request under size
- * limits and a receive timeout, runs it with vf_cmds_run and streams the
+ * of identity, whatever the request says (its supplementary groups, when
+ * core asks for them, come from SO_PEERGROUPS) - reads the request under
+ * size limits and a receive timeout, runs it with vf_cmds_run and streams the
  * command's stdout and stderr back as frames while it runs (FILEs made
  * with fopencookie), then the exit frame.
  *
@@ -60,6 +61,7 @@ struct conn {
 	int fd;
 	int slot; /* index in s->cfd */
 	int dead; /* a write failed: the client is gone */
+	struct ucred cred; /* SO_PEERCRED */
 };
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -246,6 +248,118 @@ fail:
 	return rc;
 }
 
+/* ---- the caller's supplementary groups ---------------------------------- */
+
+/*
+ * vf_caller.groups for a control-socket caller; core asks only when some
+ * role is granted to a group.  First choice is SO_PEERGROUPS: the groups
+ * the kernel recorded with the connection, like SO_PEERCRED, so nothing
+ * the caller says and no race with the caller's process.  On a kernel
+ * without it (before Linux 4.13), the "Groups:" line of /proc/PID/status
+ * (the daemon runs as root and may read it), taken only while that
+ * process still has the effective uid SO_PEERCRED gave: a pid that was
+ * reused by someone else's process is not believed.  Fails closed: on any
+ * doubt -errno, and core counts only the caller's uid and primary gid.
+ */
+
+#define GROUPS_MAX 65536 /* NGROUPS_MAX of Linux */
+
+/* From SO_PEERGROUPS; -ENOPROTOOPT when the kernel does not have it. */
+static int groups_sock(struct conn *c, gid_t *buf, int cap)
+{
+	socklen_t len = (socklen_t)((size_t)cap * sizeof(gid_t));
+	gid_t *all;
+	int n;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == 0)
+		return (int)(len / sizeof(gid_t));
+	if (errno != ERANGE)
+		return -errno;
+	/* more than cap: len is the size needed; core wants cap of them
+	 * and the count */
+	if (len / sizeof(gid_t) > GROUPS_MAX)
+		return -E2BIG;
+	all = malloc(len ? len : 1);
+	if (!all)
+		return -ENOMEM;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, all, &len) < 0) {
+		n = -errno;
+	} else {
+		n = (int)(len / sizeof(gid_t));
+		memcpy(buf, all, (size_t)(n < cap ? n : cap) * sizeof(gid_t));
+	}
+	free(all);
+	return n;
+}
+
+/* Parses the decimal ids after a /proc status label ("Uid:", "Groups:"),
+ * storing at most cap of them in ids.  Returns how many there are, or
+ * -EINVAL on anything else. */
+static int parse_ids(const char *p, uint32_t *ids, int cap)
+{
+	unsigned long v;
+	char *end;
+	int n = 0;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '\n')
+			return n;
+		if (*p < '0' || *p > '9' || n == GROUPS_MAX)
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v > UINT32_MAX)
+			return -EINVAL;
+		if (n < cap)
+			ids[n] = (uint32_t)v;
+		n++;
+		p = end;
+	}
+}
+
+/* From /proc/PID/status, believed only while that process has the
+ * effective uid SO_PEERCRED gave. */
+static int groups_proc(struct conn *c, gid_t *buf, int cap)
+{
+	char path[64], *line = NULL;
+	uint32_t uids[4];
+	size_t lcap = 0;
+	int n = -ESRCH, uid_ok = 0;
+	FILE *f;
+
+	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)c->cred.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &lcap, f) > 0) {
+		if (!strncmp(line, "Uid:", 4))
+			/* real, effective, saved, fs */
+			uid_ok = parse_ids(line + 4, uids, 4) == 4 &&
+				 uids[1] == c->cred.uid;
+		else if (!strncmp(line, "Groups:", 7))
+			n = parse_ids(line + 7, (uint32_t *)buf, cap);
+	}
+	free(line);
+	fclose(f);
+	return uid_ok ? n : -ESRCH;
+}
+
+static int peer_groups(void *arg, gid_t *buf, int cap)
+{
+	struct conn *c = arg;
+	int n;
+
+	if (cap < 0)
+		return -EINVAL;
+	n = groups_sock(c, buf, cap);
+	if (n == -ENOPROTOOPT)
+		n = groups_proc(c, buf, cap);
+	return n;
+}
+
 /* Runs one request of c's client; returns the exit code. */
 static int serve_request(struct conn *c, struct vf_caller *who, int argc,
 			 char **argv, FILE *out, FILE *err)
@@ -297,9 +411,12 @@ static void *conn_main(void *arg)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0 ||
 	    credlen != sizeof(cred))
 		goto done;
+	c->cred = cred;
 	who.uid = cred.uid;
 	who.gid = cred.gid;
 	who.pid = cred.pid;
+	who.groups = peer_groups;
+	who.groups_ctx = c;
 
 	out = fopencookie(c, "w", out_io);
 	err = fopencookie(c, "w", err_io);

@@ -541,9 +541,13 @@ static void cloexec_ready_fd(void)
 
 /* A thread that runs vf_vault_maintain (prune by the retention policy,
  * then gc) every interval seconds, the first time one interval after the
- * mount.  It sleeps in a timed wait on a condition variable (on the
- * monotonic clock: a step of the wall clock neither fires nor delays it),
- * so that maint_stop ends it at once; a run in progress finishes first. */
+ * mount, and writes the audit log's denied-access counts of finished
+ * minutes every AUDIT_FLUSH seconds (so that they do not wait for the
+ * next audited event).  It sleeps in a timed wait on a condition variable
+ * (on the monotonic clock: a step of the wall clock neither fires nor
+ * delays it), so that maint_stop ends it at once; a run in progress
+ * finishes first. */
+#define AUDIT_FLUSH 60
 struct maint {
 	struct vf_vault *v; /* borrowed */
 	const char *vault;
@@ -555,16 +559,30 @@ struct maint {
 	int stop; /* under mu */
 };
 
+static void maint_warn(const struct maint *m, const char *what, int rc)
+{
+	if (m->foreground)
+		fprintf(stderr, PROG "[%ld]: %s of vault '%s' failed: %s\n",
+			(long)getpid(), what, m->vault, strerror(-rc));
+	else
+		syslog(LOG_WARNING, "%s of vault '%s' failed: %s", what,
+		       m->vault, strerror(-rc));
+}
+
 static void *maint_main(void *arg)
 {
 	struct maint *m = arg;
-	struct timespec deadline;
+	struct timespec now, deadline, next;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	next.tv_sec += m->interval;
 	pthread_mutex_lock(&m->mu);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += m->interval;
+		deadline.tv_sec += AUDIT_FLUSH;
+		if (deadline.tv_sec > next.tv_sec)
+			deadline = next;
 		rc = 0;
 		while (!m->stop && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&m->cond, &m->mu,
@@ -572,15 +590,17 @@ static void *maint_main(void *arg)
 		if (m->stop)
 			break;
 		pthread_mutex_unlock(&m->mu);
-		rc = vf_vault_maintain(m->v, vf_clock_now());
-		if (rc < 0) {
-			if (m->foreground)
-				fprintf(stderr, PROG "[%ld]: maintenance of vault '%s' failed: %s\n",
-					(long)getpid(), m->vault,
-					strerror(-rc));
-			else
-				syslog(LOG_WARNING, "maintenance of vault '%s' failed: %s",
-				       m->vault, strerror(-rc));
+		rc = vf_vault_audit_flush(m->v, vf_clock_now(), 0);
+		if (rc < 0)
+			maint_warn(m, "writing the audit log", rc);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+			rc = vf_vault_maintain(m->v, vf_clock_now());
+			if (rc < 0)
+				maint_warn(m, "maintenance", rc);
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			next.tv_sec += m->interval;
 		}
 		pthread_mutex_lock(&m->mu);
 	}
@@ -635,6 +655,24 @@ static void maint_stop(struct maint *m)
 	pthread_mutex_destroy(&m->mu);
 }
 
+/* Records the daemon's own events in the audit log as uid 0 (who started
+ * it); a failure is logged, not fatal: the mount works on. */
+static void audit_daemon(struct vf_vault *v, const struct mount_opts *o,
+			 const char *action)
+{
+	int r = vf_vault_audit(v, (uint32_t)getuid(), action, o->mnt, "ok",
+			       NULL);
+
+	if (r < 0) {
+		if (o->foreground || !detached)
+			fprintf(stderr, PROG ": recording the %s in the audit log failed: %s\n",
+				action, strerror(-r));
+		else
+			syslog(LOG_WARNING, "recording the %s in the audit log failed: %s",
+			       action, strerror(-r));
+	}
+}
+
 /* Opens, mounts and serves; returns the exit code. */
 static int serve(struct mount_opts *o)
 {
@@ -645,7 +683,7 @@ static int serve(struct mount_opts *o)
 	struct vf_vault *v = NULL;
 	struct vf_fs *fs = NULL;
 	struct maint maint;
-	int mounted = 0, handlers = 0, maint_on = 0, ret = 1, r;
+	int mounted = 0, handlers = 0, maint_on = 0, ready = 0, ret = 1, r;
 	char err[512];
 
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
@@ -704,7 +742,12 @@ static int serve(struct mount_opts *o)
 		}
 		maint_on = 1;
 	}
+	/* SPEC 9: the mount and the unmount are audited (not on a
+	 * read-only mount, whose catalog is not written). */
+	if (!o->ro)
+		audit_daemon(v, o, "mount");
 	signal_ready(o->debug);
+	ready = 1;
 
 	r = fuse_session_loop_mt(se, lc);
 	/* 0 after umount, the signal number after SIGTERM and the like. */
@@ -717,6 +760,8 @@ out:
 	if (maint_on)
 		maint_stop(&maint);
 	vf_ctlsock_stop(cs);
+	if (ready && !o->ro)
+		audit_daemon(v, o, "unmount");
 	if (handlers)
 		fuse_remove_signal_handlers(se);
 	if (mounted)

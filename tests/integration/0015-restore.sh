@@ -28,6 +28,9 @@ expect_fail() {
 chmod 0711 "$VF_TMP" # another uid reaches the mount below
 vf_init
 vf_mount
+# uid 1000 below has the role restores need (SPEC 6); the mode bits decide
+# what it may read
+"$VAULTCTL" role grant "$MNT" operator user:1000 >/dev/null
 
 # ---- one file, three versions, version 1 back in place ----------------------
 echo one >"$MNT/f"
