@@ -74,13 +74,23 @@ else
 	build/mount.vaultfs "$VAULT" "$MNT"
 fi
 
+# Only root may use a vault until it grants a role (SPEC 6): the user who
+# ran sudo gets Contributor (create, write, delete into .softdeleted).
+if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
+	build/vaultctl role grant "$MNT" contributor "user:$SUDO_UID" >/dev/null ||
+		echo "demo.sh: could not grant uid $SUDO_UID a role (see above)" >&2
+fi
+
 cat <<EOT
 
 vaultfs demo vault $VAULT is mounted on $MNT
 (key in the root-only keystore /etc/vaultfs/keys).
 
-  copy files in:   sudo cp -a ~/Documents $MNT/
+  copy files in:   cp -a ~/Documents $MNT/
   look:            ls -la $MNT; df -h $MNT
+  history:         ls $MNT/.snapshots; ls $MNT/.versions/<file>
+  deleted files:   ls $MNT/.softdeleted; build/vaultctl softdelete list $MNT
+  roles:           build/vaultctl role list $MNT
   status:          build/vaultctl status $MNT
   verify:          build/vaultctl check $MNT --read-data
   unmount:         sudo umount $MNT

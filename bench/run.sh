@@ -457,6 +457,13 @@ for t in $FUSE_TOOLS; do
 	timed "$t" small-create "$((SMALL_N * 2560))" "$SMALL_N" -- bash -c "$(mkfiles "$d")" || true
 	${t}_umount; ${t}_mount small2 || continue
 	timed "$t" small-stat 0 "$SMALL_N" -- bash -c "find '$d' -type f -printf '%s %m %u %T@\n' | wc -l" || true
+	if [ "$t" = vaultfs ]; then
+		# the same walk through the snapshot view of a second ago (issue
+		# 3: at most about twice the live walk)
+		sleep 2
+		snap=$V_MNT/.snapshots/$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)/${d#"$V_MNT"/}
+		timed "$t" snapshot-stat 0 "$SMALL_N" -- bash -c "find '$snap' -type f -printf '%s %m %u %T@\n' | wc -l" || true
+	fi
 	timed "$t" small-delete 0 "$SMALL_N" -- rm -rf "$d" || true
 	${t}_umount
 done
@@ -541,6 +548,7 @@ awk -F'\t' -v big="$BIG_BYTES" '
 	  printf f, "read-back, vaultfs vs restic mount (speed)", ratio("vaultfs/readback", "restic-mount/readback"), "goal >= 2x (vs borg mount " ratio("vaultfs/readback", "borg-mount/readback") ")"
 	  printf f, "small-file create, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-create", "gocryptfs/small-create"), ""
 	  printf f, "small-file stat, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-stat", "gocryptfs/small-stat"), ""
+	  printf f, "small-file stat, snapshot view vs live (time)", ((S["vaultfs/snapshot-stat"] > 0 && S["vaultfs/small-stat"] > 0) ? sprintf("%.2fx", S["vaultfs/snapshot-stat"] / S["vaultfs/small-stat"]) : "n/a"), "goal <= ~2x"
 	  printf f, "FUSE requests per file, cp -a ingest", (B["vaultfs/fuse-requests"] > 0 ? sprintf("%.1f", B["vaultfs/fuse-requests"] / F["vaultfs/fuse-requests"]) : "n/a"), ""
 	  printf f, "vaultfs daemon peak RSS", (R["vaultfs/peak-rss"] > 0 ? sprintf("%.1f MiB", R["vaultfs/peak-rss"] / 1024) : "n/a"), "goal < 128 MiB (restic backup " (R["restic/ingest"] > 0 ? sprintf("%.0f", R["restic/ingest"] / 1024) : "n/a") ", borg create " (R["borg/ingest"] > 0 ? sprintf("%.0f", R["borg/ingest"] / 1024) : "n/a") " MiB)"
 	}' "$RES"

@@ -796,20 +796,11 @@ static int restore_row(struct vf_vault *v, struct row *r, uint64_t dir,
 		rc = vf_ns_attr(v, (uint64_t)r->node, &a);
 	} else {
 		/* a container inside a deleted directory: a new directory */
-		st = vf_catalog_stmt(v->cat, VF_Q_NODE_INSERT);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
-		sqlite3_bind_int64(st, 2, 0);
-		sqlite3_bind_int64(st, 3, 0);
-		sqlite3_bind_int64(st, 4, 0);
-		sqlite3_bind_int64(st, 5, 0);
-		sqlite3_bind_int64(st, 6, now);
-		sqlite3_bind_null(st, 7);
-		rc = vf_catalog_run(st);
+		uint64_t ino = 0;
+
+		rc = vf_ns_new_dir(v, now, &ino);
 		if (!rc)
-			rc = vf_ns_attr(v, (uint64_t)sqlite3_last_insert_rowid(
-						   v->cat->db), &a);
+			rc = vf_ns_attr(v, ino, &a);
 	}
 	if (!rc)
 		rc = vf_ns_link(v, dir, name, &a, now);

@@ -136,9 +136,37 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
+/* A new directory node (mode 0755, root's), not yet named; *ino its id. */
+static int insert_dir(struct vf_catalog *cat, uint32_t nlink, int64_t now,
+		      uint64_t *ino)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(cat, VF_Q_NODE_INSERT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
+	sqlite3_bind_int64(st, 2, 0);
+	sqlite3_bind_int64(st, 3, 0);
+	sqlite3_bind_int64(st, 4, 0);
+	sqlite3_bind_int64(st, 5, nlink);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_null(st, 7);
+	rc = vf_catalog_run(st);
+	if (!rc)
+		*ino = (uint64_t)sqlite3_last_insert_rowid(cat->db);
+	return rc;
+}
+
+int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino)
+{
+	return insert_dir(v->cat, 0, now, ino);
+}
+
 static int insert_root(struct vf_catalog *cat)
 {
 	int64_t now = vf_clock_now();
+	uint64_t ino = 0;
 	int rc;
 
 	rc = vf_catalog_begin(cat);
@@ -146,19 +174,9 @@ static int insert_root(struct vf_catalog *cat)
 		return rc;
 	rc = sqlite3_exec(cat->db, "DELETE FROM nodes WHERE id=1", NULL, NULL,
 			  NULL) == SQLITE_OK ? 0 : -EIO;
-	if (!rc) {
-		sqlite3_stmt *st = vf_catalog_stmt(cat, VF_Q_NODE_INSERT);
-
-		sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
-		sqlite3_bind_int64(st, 2, 0);
-		sqlite3_bind_int64(st, 3, 0);
-		sqlite3_bind_int64(st, 4, 0);
-		sqlite3_bind_int64(st, 5, 2);
-		sqlite3_bind_int64(st, 6, now);
-		sqlite3_bind_null(st, 7);
-		rc = vf_catalog_run(st);
-	}
-	if (!rc && sqlite3_last_insert_rowid(cat->db) != VF_ROOT_INO)
+	if (!rc)
+		rc = insert_dir(cat, 2, now, &ino);
+	if (!rc && ino != VF_ROOT_INO)
 		rc = -EIO;
 	if (!rc)
 		rc = vf_catalog_meta_set(cat, "created", now);

@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,22 @@ static void print_usage(FILE *f, const struct cmd *c)
 	fprintf(f, "usage: vaultctl %s\n", c->usage);
 }
 
+/* Prints "vaultctl: " and the reason (one line), then c's usage line.
+ * Returns 2, the usage exit code. */
+static int VF_PRINTF(3, 4) usage_error(FILE *err, const struct cmd *c,
+				       const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vaultctl: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	print_usage(err, c);
+	return 2;
+}
+
 void vf_cmds_usage(FILE *err, int argc, char **argv)
 {
 	const struct cmd *c;
@@ -406,6 +423,19 @@ static int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 usage:
 	print_usage(err, c);
 	return 2;
+}
+
+/* parse_args for a command whose only option is --json (set in *json),
+ * with exactly npos positionals. */
+static int parse_json_only(const struct cmd *c, FILE *err, int argc,
+			   char **argv, char **pos, int npos, int *json)
+{
+	const struct opt opts[] = {
+		{ "--json", NULL, json },
+		{ NULL, NULL, NULL },
+	};
+
+	return parse_args(c, err, argc, argv, opts, pos, npos, npos);
 }
 
 static const char *const key_opt_names[] = {
@@ -624,10 +654,8 @@ static int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (!token || *token)
 		return 0;
 	cmd_name(c, name, sizeof(name));
-	fprintf(ctx->err, "vaultctl: %s: option '--approval' needs a token\n",
-		name);
-	print_usage(ctx->err, c);
-	return 2;
+	return usage_error(ctx->err, c, "%s: option '--approval' needs a token",
+			   name);
 }
 
 /* ---- running ---------------------------------------------------------- */
@@ -661,12 +689,9 @@ int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 		 * belong to offline use only. */
 		for (i = skip; i < argc && strcmp(argv[i], "--"); i++) {
 			k = key_opt_match(argv[i], &len);
-			if (k >= 0) {
-				fprintf(ctx->err, "vaultctl: %s: option '%s' applies to a vault directory, not to a mountpoint\n",
-					name, key_opt_names[k]);
-				print_usage(ctx->err, c);
-				return 2;
-			}
+			if (k >= 0)
+				return usage_error(ctx->err, c, "%s: option '%s' applies to a vault directory, not to a mountpoint",
+						   name, key_opt_names[k]);
 		}
 	}
 	if (need_role(ctx, c, c->min_role))
@@ -674,7 +699,9 @@ int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 	return c->fn(ctx, c, argc - skip, argv + skip);
 }
 
-int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err)
+/* Runs in this process, as its caller and without a vault, a command that
+ * runs where (RUN_ALONE or RUN_CLIENT); any other is a usage error. */
+static int run_here(int argc, char **argv, FILE *out, FILE *err, int where)
 {
 	struct vf_cmd_ctx ctx = {
 		.v = NULL,
@@ -689,7 +716,7 @@ int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err)
 	rc = lookup(argc, argv, &c, err);
 	if (rc)
 		return rc;
-	if (c->where != RUN_ALONE) {
+	if (c->where != where) {
 		print_usage(err, c);
 		return 2;
 	}
@@ -697,27 +724,14 @@ int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err)
 		     argv + (c->verb ? 2 : 1));
 }
 
+int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err)
+{
+	return run_here(argc, argv, out, err, RUN_ALONE);
+}
+
 int vf_cmds_run_client(int argc, char **argv, FILE *out, FILE *err)
 {
-	struct vf_cmd_ctx ctx = {
-		.v = NULL,
-		.caller = { .uid = geteuid(), .gid = getegid(), .pid = getpid() },
-		.online = 0,
-		.out = out,
-		.err = err,
-	};
-	const struct cmd *c = NULL;
-	int rc;
-
-	rc = lookup(argc, argv, &c, err);
-	if (rc)
-		return rc;
-	if (c->where != RUN_CLIENT) {
-		print_usage(err, c);
-		return 2;
-	}
-	return c->fn(&ctx, c, argc - (c->verb ? 2 : 1),
-		     argv + (c->verb ? 2 : 1));
+	return run_here(argc, argv, out, err, RUN_CLIENT);
 }
 
 /* ---- output helpers --------------------------------------------------- */
@@ -836,12 +850,9 @@ static int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 0, 1);
 	if (rc)
 		return rc;
-	if (pos[0] && !group_exists(pos[0])) {
-		fprintf(ctx->err, "vaultctl: '%s' is not a vaultctl command; see 'vaultctl help'\n",
-			pos[0]);
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (pos[0] && !group_exists(pos[0]))
+		return usage_error(ctx->err, c, "'%s' is not a vaultctl command; see 'vaultctl help'",
+				   pos[0]);
 	if (json) {
 		fputc('[', f);
 		for (i = 0; i < VF_ARRAY_LEN(cmds); i++) {
@@ -887,6 +898,42 @@ static int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	return 0;
 }
 
+/* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */
+static int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc)
+{
+	fprintf(ctx->err, "vaultctl: %s failed: %s\n", what, strerror(-rc));
+	return 1;
+}
+
+/* What a list callback prints to: out, in JSON or text, as of now (for
+ * lists that show times left); n counts the items so far. */
+struct list_state {
+	FILE *out;
+	int json;
+	int64_t now;
+	uint64_t n;
+};
+
+/* A list printed by a callback: "[" before it in JSON, "]" after. */
+static void list_begin(struct vf_cmd_ctx *ctx, int json)
+{
+	if (json)
+		fputc('[', ctx->out);
+}
+
+/* Ends a list begun by list_begin; when listing failed (rc < 0), says
+ * "WHAT failed" after what was printed.  Returns the exit code. */
+static int list_end(struct vf_cmd_ctx *ctx, int json, int rc, const char *what)
+{
+	if (json)
+		fputs("]\n", ctx->out);
+	if (rc < 0) {
+		fflush(ctx->out);
+		return say_failed(ctx, what, rc);
+	}
+	return 0;
+}
+
 static void print_ratio(FILE *f, const struct vf_status *st, int json)
 {
 	if (!st->stored_bytes)
@@ -901,22 +948,15 @@ static int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	struct vf_status st;
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	FILE *f = ctx->out;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
 	rc = vf_vault_status(ctx->v, &st);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the vault status failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the vault status", rc);
 	st.vault_id[sizeof(st.vault_id) - 1] = '\0';
 	if (json) {
 		fputs("{\"vault_id\":", f);
@@ -954,15 +994,9 @@ static int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	return 0;
 }
 
-struct check_state {
-	FILE *out;
-	int json;
-	unsigned long long n;
-};
-
 static void check_problem(void *arg, const char *path, const char *what)
 {
-	struct check_state *cs = arg;
+	struct list_state *cs = arg;
 
 	if (cs->json) {
 		fprintf(cs->out, "%s{\"path\":", cs->n ? "," : "");
@@ -983,7 +1017,7 @@ static void check_problem(void *arg, const char *path, const char *what)
 static int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv)
 {
-	struct check_state cs = { ctx->out, 0, 0 };
+	struct list_state cs = { ctx->out, 0, 0, 0 };
 	unsigned long long n;
 	struct vf_status st;
 	int read_data = 0, rc, src;
@@ -1064,10 +1098,9 @@ static int parse_count(const struct cmd *c, FILE *err, const char *opt,
 	*out = (unsigned)n;
 	return 0;
 bad:
-	fprintf(err, "vaultctl: option '%s': '%s' is not a number from 0 to %u\n",
-		opt, s, UINT_MAX);
-	print_usage(err, c);
-	return 2;
+	return usage_error(err, c,
+			   "option '%s': '%s' is not a number from 0 to %u",
+			   opt, s, UINT_MAX);
 }
 
 /* Units of a duration, largest first; a year is 365 days (only
@@ -1175,21 +1208,14 @@ static int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	struct vf_retention p;
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	memset(&p, 0, sizeof(p));
 	rc = vf_vault_policy_get(ctx->v, &p);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the retention policy failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the retention policy", rc);
 	print_policy(ctx->out, &p, json);
 	return 0;
 }
@@ -1225,19 +1251,13 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	if (within && parse_duration(within, &ns) < 0) {
-		fprintf(ctx->err, "vaultctl: option '--keep-within': '%s' is not a duration (like 30d, 12h, 90m, 2w, 1y)\n",
-			within);
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (within && parse_duration(within, &ns) < 0)
+		return usage_error(ctx->err, c, "option '--keep-within': '%s' is not a duration (like 30d, 12h, 90m, 2w, 1y)",
+				   within);
 	memset(&p, 0, sizeof(p));
 	rc = vf_vault_policy_get(ctx->v, &p);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the retention policy failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the retention policy", rc);
 	cur = p;
 	/* Options not given keep their current value. */
 	if ((last && parse_count(c, ctx->err, "--keep-last", last,
@@ -1262,11 +1282,9 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	 * approves: too few min-points, or a weaker policy on a vault
 	 * locked immutable for good. */
 	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the immutable vault setting failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the immutable vault setting",
+				  rc);
 	format_duration(p.keep_within, w, sizeof(w));
 	snprintf(params, sizeof(params),
 		 "keep-last=%u keep-within=%s keep-hourly=%u keep-daily=%u "
@@ -1292,16 +1310,10 @@ static int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return 0;
 }
 
-struct prune_state {
-	FILE *out;
-	int json;
-	uint64_t n;
-};
-
 static void prune_version(void *arg, const char *path, int64_t t,
 			  uint64_t size)
 {
-	struct prune_state *ps = arg;
+	struct list_state *ps = arg;
 	char ts[32];
 
 	vf_time_format(t, ts);
@@ -1320,7 +1332,7 @@ static void prune_version(void *arg, const char *path, int64_t t,
 static int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv)
 {
-	struct prune_state ps = { ctx->out, 0, 0 };
+	struct list_state ps = { ctx->out, 0, 0, 0 };
 	struct vf_prune_stats st;
 	char detail[96];
 	int dry = 0, rc;
@@ -1378,13 +1390,9 @@ static int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_gc_stats st;
 	char detail[128];
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	FILE *f = ctx->out;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
@@ -1460,11 +1468,8 @@ static int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
-	if (tag && !tag_ok(tag)) {
-		fprintf(ctx->err, "vaultctl: snapshot: bad tag: 1 to 64 bytes without control characters\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (tag && !tag_ok(tag))
+		return usage_error(ctx->err, c, "snapshot: bad tag: 1 to 64 bytes without control characters");
 	rc = vf_vault_snapshot(ctx->v, tag, &t);
 	if (rc < 0) {
 		fprintf(ctx->err, "vaultctl: snapshot %s: %s\n",
@@ -1486,17 +1491,11 @@ static int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return 0;
 }
 
-struct snaps_state {
-	FILE *out;
-	int json;
-	uint64_t n;
-};
-
 /* Core gives no tag (NULL) for automatic points and untagged explicit
  * ones alike: a point is its time and, when it has one, its tag. */
 static int snaps_point(void *arg, int64_t t, const char *tag)
 {
-	struct snaps_state *ss = arg;
+	struct list_state *ss = arg;
 	char ts[32];
 
 	vf_time_format(t, ts);
@@ -1523,28 +1522,15 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 static int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			 int argc, char **argv)
 {
-	struct snaps_state ss = { ctx->out, 0, 0 };
-	const struct opt opts[] = {
-		{ "--json", NULL, &ss.json },
-		{ NULL, NULL, NULL },
-	};
+	struct list_state ss = { ctx->out, 0, 0, 0 };
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ss.json);
 	if (rc)
 		return rc;
-	if (ss.json)
-		fputc('[', ctx->out);
+	list_begin(ctx, ss.json);
 	rc = vf_vault_snapshots(ctx->v, vf_clock_now(), snaps_point, &ss);
-	if (ss.json)
-		fputs("]\n", ctx->out);
-	if (rc < 0) {
-		fflush(ctx->out);
-		fprintf(ctx->err, "vaultctl: listing snapshots failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return list_end(ctx, ss.json, rc, "listing snapshots");
 }
 
 /* ---- soft delete: settings, list, purge (SPEC 4) ------------------------ */
@@ -1592,21 +1578,14 @@ static int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	struct vf_softdelete sd;
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	memset(&sd, 0, sizeof(sd));
 	rc = vf_vault_softdelete_get(ctx->v, &sd);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the soft-delete settings failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the soft-delete settings", rc);
 	print_softdelete(ctx->out, &sd, vf_clock_now(), json);
 	return 0;
 }
@@ -1666,16 +1645,10 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
-	if (!!days_s + on + off + always + cancel != 1) {
-		fprintf(ctx->err, "vaultctl: softdelete set: give exactly one of --days, --on, --off, --always-on, --cancel-always-on\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
-	if (token && !*token) {
-		fprintf(ctx->err, "vaultctl: softdelete set: option '--approval' needs a token\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!!days_s + on + off + always + cancel != 1)
+		return usage_error(ctx->err, c, "softdelete set: give exactly one of --days, --on, --off, --always-on, --cancel-always-on");
+	if (token && !*token)
+		return usage_error(ctx->err, c, "softdelete set: option '--approval' needs a token");
 	if (days_s) {
 		rc = parse_days(ctx->err, days_s, &days);
 		if (rc)
@@ -1683,11 +1656,8 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 	memset(&cur, 0, sizeof(cur));
 	rc = vf_vault_softdelete_get(ctx->v, &cur);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: reading the soft-delete settings failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "reading the soft-delete settings", rc);
 	/* Turning soft delete off, shortening its retention and cancelling
 	 * a pending always-on are critical operations (SPEC 4, 7): they go
 	 * through critical_check, which asks for the guard's approval when
@@ -1734,25 +1704,16 @@ static int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return 1;
 	}
 	rc = vf_vault_softdelete_get(ctx->v, &cur);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: the soft-delete settings were changed, but reading them back failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
+	if (rc < 0)
+		return say_failed(ctx, "the soft-delete settings were changed, but reading them back",
+				  rc);
 	print_softdelete(ctx->out, &cur, now, json);
 	return 0;
 }
 
-struct sdlist_state {
-	FILE *out;
-	int json;
-	int64_t now;
-	uint64_t n;
-};
-
 static int sdlist_item(void *arg, const struct vf_trash_item *it)
 {
-	struct sdlist_state *ls = arg;
+	struct list_state *ls = arg;
 	char del[32], pur[32];
 	long long left;
 
@@ -1784,29 +1745,16 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 static int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			       int argc, char **argv)
 {
-	struct sdlist_state ls = { ctx->out, 0, 0, 0 };
-	const struct opt opts[] = {
-		{ "--json", NULL, &ls.json },
-		{ NULL, NULL, NULL },
-	};
+	struct list_state ls = { ctx->out, 0, 0, 0 };
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
 	ls.now = vf_clock_now();
-	if (ls.json)
-		fputc('[', ctx->out);
+	list_begin(ctx, ls.json);
 	rc = vf_vault_softdelete_list(ctx->v, ls.now, sdlist_item, &ls);
-	if (ls.json)
-		fputs("]\n", ctx->out);
-	if (rc < 0) {
-		fflush(ctx->out);
-		fprintf(ctx->err, "vaultctl: listing soft-deleted items failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return list_end(ctx, ls.json, rc, "listing soft-deleted items");
 }
 
 /* PATH as under .softdeleted: a leading "/" and ".softdeleted/" (the way
@@ -1838,17 +1786,11 @@ static int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (rc)
 		return rc;
-	if (token && !*token) {
-		fprintf(ctx->err, "vaultctl: softdelete purge: option '--approval' needs a token\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (token && !*token)
+		return usage_error(ctx->err, c, "softdelete purge: option '--approval' needs a token");
 	path = trash_rel(pos[0]);
-	if (!*path) {
-		fprintf(ctx->err, "vaultctl: softdelete purge: PATH must name an item in .softdeleted\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!*path)
+		return usage_error(ctx->err, c, "softdelete purge: PATH must name an item in .softdeleted");
 	/* Early purge is a critical operation (SPEC 4, 7). */
 	if (strlen(path) > VF_PATH_MAX) {
 		fprintf(ctx->err, "vaultctl: softdelete purge: PATH is too long\n");
@@ -2737,12 +2679,10 @@ static void mountinfo_unescape(char *s)
 	*w = '\0';
 }
 
-/* 1 when real (a resolved path) is the mountpoint of a vaultfs mount (the
- * topmost mount there), 0 when not, -errno. */
-static int vaultfs_mountpoint(const char *real)
+int vf_cmds_mountinfo_find(const char *path, const char *fstype)
 {
 	char *line = NULL, *p, *mp, *end;
-	size_t cap = 0;
+	size_t cap = 0, len = fstype ? strlen(fstype) : 0;
 	int found = 0, i;
 	FILE *f;
 
@@ -2762,10 +2702,15 @@ static int vaultfs_mountpoint(const char *real)
 		*end = '\0';
 		mp = p;
 		mountinfo_unescape(mp);
-		if (strcmp(mp, real))
+		if (strcmp(mp, path))
 			continue;
+		if (!fstype) {
+			found = 1;
+			break;
+		}
+		/* the last mount there is the topmost */
 		p = strstr(end + 1, " - ");
-		found = p && !strncmp(p + 3, "fuse.vaultfs ", 13);
+		found = p && !strncmp(p + 3, fstype, len) && p[3 + len] == ' ';
 	}
 	free(line);
 	fclose(f);
@@ -3023,7 +2968,7 @@ static char *mount_path(FILE *err, const char *target, const char *what)
 				strerror(errno));
 		return NULL;
 	}
-	r = vaultfs_mountpoint(real);
+	r = vf_cmds_mountinfo_find(real, "fuse.vaultfs");
 	if (r < 0)
 		fprintf(err, "vaultctl: cannot read the mount table: %s\n",
 			strerror(-r));
@@ -3100,16 +3045,11 @@ static int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
 	if (rc)
 		return rc;
-	if (!at) {
-		fprintf(ctx->err, "vaultctl: restore: --at TIME is required\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
-	if (to && !*to) {
-		fprintf(ctx->err, "vaultctl: restore: --to needs a path\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!at)
+		return usage_error(ctx->err, c,
+				   "restore: --at TIME is required");
+	if (to && !*to)
+		return usage_error(ctx->err, c, "restore: --to needs a path");
 	if (vf_time_parse(at, &t) < 0) {
 		fprintf(ctx->err, "vaultctl: restore: '%s' is not a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z)\n",
 			at);
@@ -3438,16 +3378,10 @@ static int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
 	if (rc)
 		return rc;
-	if (to && !*to) {
-		fprintf(ctx->err, "vaultctl: undelete: --to needs a path\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
-	if (has_dotdot(pos[1]) || (to && has_dotdot(to))) {
-		fprintf(ctx->err, "vaultctl: undelete: PATH and DEST must not contain '..'\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (to && !*to)
+		return usage_error(ctx->err, c, "undelete: --to needs a path");
+	if (has_dotdot(pos[1]) || (to && has_dotdot(to)))
+		return usage_error(ctx->err, c, "undelete: PATH and DEST must not contain '..'");
 	real = mount_path(ctx->err, pos[0], "undelete");
 	if (!real)
 		return 1;
@@ -3661,12 +3595,9 @@ static int parse_imm_days(struct vf_cmd_ctx *ctx, const struct cmd *c,
 
 	for (; *p >= '0' && *p <= '9' && n <= 36600; p++)
 		n = n * 10 + (unsigned)(*p - '0');
-	if (!*s || *p || n > 36600) {
-		fprintf(ctx->err, "vaultctl: immutable set: option '--days': '%s' is not a whole number of days from 0 (forever) to 36600\n",
-			s);
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!*s || *p || n > 36600)
+		return usage_error(ctx->err, c, "immutable set: option '--days': '%s' is not a whole number of days from 0 (forever) to 36600",
+				   s);
 	*out = (unsigned)n;
 	return 0;
 }
@@ -3734,6 +3665,28 @@ static void imm_print(FILE *f, const char *path, unsigned days,
 	fputc('\n', f);
 }
 
+/* imm_dir, then the rule of DIR into *f: DIR (caller frees), or NULL
+ * after saying why, with the exit code in *ret. */
+static char *imm_dir_find(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  const char *arg, struct imm_find *f, int *ret)
+{
+	char *dir;
+	int rc;
+
+	dir = imm_dir(ctx, c, arg, ret);
+	if (!dir)
+		return NULL;
+	rc = imm_find(ctx->v, dir, f);
+	if (rc < 0) {
+		say_refused(ctx, c, rc,
+			    "reading the immutable directories failed");
+		free(dir);
+		*ret = 1;
+		return NULL;
+	}
+	return dir;
+}
+
 /* set and lock: makes dir immutable or changes its rule, then prints it. */
 static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   const char *arg, int have_days, unsigned days, int lock,
@@ -3744,15 +3697,10 @@ static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	int64_t now;
 	int rc, ret = 1;
 
-	dir = imm_dir(ctx, c, arg, &ret);
+	dir = imm_dir_find(ctx, c, arg, &f, &ret);
 	if (!dir)
 		return ret;
 	ret = 1;
-	rc = imm_find(ctx->v, dir, &f);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, "reading the immutable directories failed");
-		goto out;
-	}
 	now = vf_clock_now();
 	if (f.found && have_days && imm_shorter(f.days, days) &&
 	    vf_policy_lock_state(f.lock_at, now) != 2) {
@@ -3818,12 +3766,8 @@ static int cmd_immutable_lock(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	char *pos[1] = { NULL };
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	rc = parse_json_only(c, ctx->err, argc, argv, pos, 1, &json);
 	if (rc)
 		return rc;
 	return imm_set(ctx, c, pos[0], 0, 0, 1, NULL, json);
@@ -3850,15 +3794,10 @@ static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	dir = imm_dir(ctx, c, pos[0], &ret);
+	dir = imm_dir_find(ctx, c, pos[0], &f, &ret);
 	if (!dir)
 		return ret;
 	ret = 1;
-	rc = imm_find(ctx->v, dir, &f);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, "reading the immutable directories failed");
-		goto out;
-	}
 	now = vf_clock_now();
 	state = vf_policy_lock_state(f.lock_at, now);
 	/* Nothing to approve: said here, so that no approval is asked for
@@ -3907,16 +3846,9 @@ static int cmd_immutable_clear(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return imm_clear(ctx, c, argc, argv, 0);
 }
 
-struct imm_list_state {
-	FILE *out;
-	int json;
-	int64_t now;
-	uint64_t n;
-};
-
 static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 {
-	struct imm_list_state *ls = arg;
+	struct list_state *ls = arg;
 
 	if (ls->json && ls->n)
 		fputc(',', ls->out);
@@ -3929,29 +3861,16 @@ static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 static int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			      int argc, char **argv)
 {
-	struct imm_list_state ls = { ctx->out, 0, 0, 0 };
-	const struct opt opts[] = {
-		{ "--json", NULL, &ls.json },
-		{ NULL, NULL, NULL },
-	};
+	struct list_state ls = { ctx->out, 0, 0, 0 };
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
 	ls.now = vf_clock_now();
-	if (ls.json)
-		fputc('[', ctx->out);
+	list_begin(ctx, ls.json);
 	rc = vf_vault_immutable_list(ctx->v, imm_list_rule, &ls);
-	if (ls.json)
-		fputs("]\n", ctx->out);
-	if (rc < 0) {
-		fflush(ctx->out);
-		fprintf(ctx->err, "vaultctl: listing immutable directories failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return list_end(ctx, ls.json, rc, "listing immutable directories");
 }
 
 static void print_imm_vault(FILE *f, const struct vf_imm_vault *iv,
@@ -3992,11 +3911,8 @@ static int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	if (lock + off + cancel + show > 1) {
-		fprintf(ctx->err, "vaultctl: immutable vault: give at most one of --lock, --off, --cancel-lock, --show\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (lock + off + cancel + show > 1)
+		return usage_error(ctx->err, c, "immutable vault: give at most one of --lock, --off, --cancel-lock, --show");
 	/* Looking needs Reader (the table); any change Contributor. */
 	if (!show && need_role(ctx, c, VF_ROLE_CONTRIBUTOR))
 		return 1;
@@ -4215,16 +4131,10 @@ static int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return role_change(ctx, c, is_group, id, VF_ROLE_NONE, NULL);
 }
 
-struct role_list_state {
-	FILE *out;
-	int json;
-	uint64_t n;
-};
-
 static int role_list_cb(void *arg, int is_group, uint32_t id,
 			enum vf_role role)
 {
-	struct role_list_state *ls = arg;
+	struct list_state *ls = arg;
 	const char *kind = is_group ? "group" : "user";
 
 	if (ls->json)
@@ -4241,28 +4151,15 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 static int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			 int argc, char **argv)
 {
-	struct role_list_state ls = { ctx->out, 0, 0 };
-	const struct opt opts[] = {
-		{ "--json", NULL, &ls.json },
-		{ NULL, NULL, NULL },
-	};
+	struct list_state ls = { ctx->out, 0, 0, 0 };
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
-	if (ls.json)
-		fputc('[', ctx->out);
+	list_begin(ctx, ls.json);
 	rc = vf_vault_role_list(ctx->v, role_list_cb, &ls);
-	if (ls.json)
-		fputs("]\n", ctx->out);
-	if (rc < 0) {
-		fflush(ctx->out);
-		fprintf(ctx->err, "vaultctl: listing role grants failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return list_end(ctx, ls.json, rc, "listing role grants");
 }
 
 /* ---- the guard (SPEC 7) ------------------------------------------------- */
@@ -4289,11 +4186,9 @@ static int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
-	if (!out || !*out) {
-		fprintf(ctx->err, "vaultctl: guard keygen: --out FILE is required\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!out || !*out)
+		return usage_error(ctx->err, c,
+				   "guard keygen: --out FILE is required");
 	rc = vf_guard_keygen(out, pub, sizeof(pub), err, sizeof(err));
 	if (rc < 0) {
 		say_refused(ctx, c, rc, err);
@@ -4331,18 +4226,13 @@ static int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (rc)
 		return rc;
-	if (!key || !*key) {
-		fprintf(ctx->err, "vaultctl: guard approve: --key FILE is required\n");
-		print_usage(ctx->err, c);
-		return 2;
-	}
+	if (!key || !*key)
+		return usage_error(ctx->err, c,
+				   "guard approve: --key FILE is required");
 	if (ttl_s && (parse_duration(ttl_s, &ttl) < 0 || ttl <= 0 ||
-		      ttl > VF_GUARD_TTL_MAX)) {
-		fprintf(ctx->err, "vaultctl: guard approve: option '--ttl': '%s' is not a duration from 1s to 30d (like 90s, 15m, 1h, 2d)\n",
-			ttl_s);
-		print_usage(ctx->err, c);
-		return 2;
-	}
+		      ttl > VF_GUARD_TTL_MAX))
+		return usage_error(ctx->err, c, "guard approve: option '--ttl': '%s' is not a duration from 1s to 30d (like 90s, 15m, 1h, 2d)",
+				   ttl_s);
 	rc = vf_guard_approve(key, pos[0], ttl, vf_clock_now(), token,
 			      sizeof(token), summary, sizeof(summary), err,
 			      sizeof(err));
@@ -4456,12 +4346,8 @@ static int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "";
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	rc = vf_vault_guard_get(ctx->v, pub, sizeof(pub));
@@ -4490,12 +4376,6 @@ static int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 
 /* ---- the audit log (SPEC 9) --------------------------------------------- */
 
-struct audit_state {
-	FILE *out;
-	int json;
-	uint64_t n;
-};
-
 /* A field of a record in text: "-" for none, control characters as '?'
  * so that one record stays one line. */
 static void audit_field(FILE *f, const char *s)
@@ -4515,7 +4395,7 @@ static void audit_json_field(FILE *f, const char *name, const char *s)
 
 static int audit_rec(void *arg, const struct vf_audit_rec *r)
 {
-	struct audit_state *as = arg;
+	struct list_state *as = arg;
 	char ts[32];
 
 	vf_time_format(r->t, ts);
@@ -4550,7 +4430,7 @@ static int audit_rec(void *arg, const struct vf_audit_rec *r)
 static int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			  int argc, char **argv)
 {
-	struct audit_state as = { ctx->out, 0, 0 };
+	struct list_state as = { ctx->out, 0, 0, 0 };
 	const char *since_s = NULL;
 	const struct opt opts[] = {
 		{ "--since", &since_s, NULL },
@@ -4565,31 +4445,19 @@ static int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return rc;
 	/* --since: a time, or a duration back from now ("1h", "7d") */
 	if (since_s && vf_time_parse(since_s, &since) < 0) {
-		if (parse_duration(since_s, &d) < 0) {
-			fprintf(ctx->err, "vaultctl: audit list: option '--since': '%s' is neither a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z) nor a duration (like 1h, 7d)\n",
-				since_s);
-			print_usage(ctx->err, c);
-			return 2;
-		}
+		if (parse_duration(since_s, &d) < 0)
+			return usage_error(ctx->err, c, "audit list: option '--since': '%s' is neither a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z) nor a duration (like 1h, 7d)",
+					   since_s);
 		since = vf_clock_now() - d;
 	}
-	if (as.json)
-		fputc('[', ctx->out);
+	list_begin(ctx, as.json);
 	rc = vf_vault_audit_list(ctx->v, since, audit_rec, &as);
-	if (as.json)
-		fputs("]\n", ctx->out);
-	if (rc < 0) {
-		fflush(ctx->out);
-		fprintf(ctx->err, "vaultctl: reading the audit log failed: %s\n",
-			strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return list_end(ctx, as.json, rc, "reading the audit log");
 }
 
 static int audit_problem(void *arg, int64_t id, const char *problem)
 {
-	struct audit_state *as = arg;
+	struct list_state *as = arg;
 
 	if (as->json) {
 		fprintf(as->out, "%s{\"id\":%lld,\"problem\":", as->n ? "," : "",
@@ -4608,14 +4476,10 @@ static int audit_problem(void *arg, int64_t id, const char *problem)
 static int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			    int argc, char **argv)
 {
-	struct audit_state as = { ctx->out, 0, 0 };
-	const struct opt opts[] = {
-		{ "--json", NULL, &as.json },
-		{ NULL, NULL, NULL },
-	};
+	struct list_state as = { ctx->out, 0, 0, 0 };
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &as.json);
 	if (rc)
 		return rc;
 	if (as.json)

@@ -62,6 +62,13 @@ int vf_cmds_run_client(int argc, char **argv, FILE *out, FILE *err);
 int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
 			  FILE *err);
 
+/* Looks path (resolved, as /proc/self/mountinfo spells mountpoints) up in
+ * the mount table.  With fstype NULL: 1 when anything is mounted there;
+ * else 1 when the topmost mount there has that type ("fuse.vaultfs").
+ * Returns 0 when not, -errno when the table cannot be read.  Any thread.
+ * Shared by vaultctl and mount.vaultfs. */
+int vf_cmds_mountinfo_find(const char *path, const char *fstype);
+
 /* Prints "usage: ..." for the command of argv (all verbs of its group when
  * the verb is missing or unknown, the general line when the group is). */
 void vf_cmds_usage(FILE *err, int argc, char **argv);

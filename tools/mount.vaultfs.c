@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 
 #include "fs.h"
+#include "cmds.h"
 #include "ctlsock.h"
 #include "vault.h"
 
@@ -363,54 +364,6 @@ static int build_kopts(struct mount_opts *o)
 
 /* ---- the mountpoint ----------------------------------------------------- */
 
-/* Undoes the octal escapes of /proc/self/mountinfo (\040 for a space). */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-				      (s[3] - '0'));
-			s += 4;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-}
-
-/* 1 when path (resolved) is a mount point, 0 when not, -errno. */
-static int is_mountpoint(const char *path)
-{
-	char *line = NULL, *p, *end;
-	size_t cap = 0;
-	int found = 0, i;
-	FILE *f;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
-		/* id parent major:minor root MOUNTPOINT ... */
-		p = line;
-		for (i = 0; i < 4 && p; i++) {
-			p = strchr(p, ' ');
-			if (p)
-				p++;
-		}
-		if (!p || !(end = strchr(p, ' ')))
-			continue;
-		*end = '\0';
-		unescape(p);
-		found = !strcmp(p, path);
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
 static int check_mountpoint(const char *mnt)
 {
 	struct stat st;
@@ -424,7 +377,7 @@ static int check_mountpoint(const char *mnt)
 		fail("cannot mount on '%s': not a directory", mnt);
 		return -1;
 	}
-	r = is_mountpoint(mnt);
+	r = vf_cmds_mountinfo_find(mnt, NULL);
 	if (r < 0) {
 		fail("cannot mount on '%s': cannot read mount table: %s", mnt,
 		     strerror(-r));

@@ -6,18 +6,9 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
-FAKETIME_LIB=
-for l in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
-	/usr/lib/*/faketime/libfaketimeMT.so.1; do
-	[ -e "$l" ] && FAKETIME_LIB=$l && break
-done
-[ -n "$FAKETIME_LIB" ] || skip "libfaketime is not installed (Debian package faketime)"
-
+vf_need_faketime
 # The daemon with its clock moved by $1 (e.g. +15d), timer every second.
-mount_at() {
-	LD_PRELOAD=$FAKETIME_LIB FAKETIME="$1" FAKETIME_DONT_RESET=1 \
-		vf_mount maintain=1
-}
+mount_at() { vf_mount_at "$1" maintain=1; }
 days_from_now() { # ISO time -> whole days from now (rounded)
 	"$PYTHON" -c '
 import sys, datetime

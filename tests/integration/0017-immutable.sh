@@ -8,15 +8,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
-FAKETIME_LIB=
-for l in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
-	/usr/lib/*/faketime/libfaketimeMT.so.1; do
-	[ -e "$l" ] && FAKETIME_LIB=$l && break
-done
-[ -n "$FAKETIME_LIB" ] || skip "libfaketime is not installed (Debian package faketime)"
-mount_at() {
-	LD_PRELOAD=$FAKETIME_LIB FAKETIME="$1" FAKETIME_DONT_RESET=1 vf_mount
-}
+vf_need_faketime
+mount_at() { vf_mount_at "$1"; }
 as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups "$@"; }
 
 chmod 0711 "$VF_TMP"

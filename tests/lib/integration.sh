@@ -20,6 +20,8 @@
 #                                 clean log
 #   vf_kill9                      kill -9 the daemon, detach the dead mount
 #   vf_remount [opt...]           vf_umount; vf_mount
+#   vf_need_faketime              FAKETIME_LIB, or skip the test
+#   vf_mount_at OFFSET [opt...]   vf_mount with the daemon's clock moved
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
 #   same_tree SRC DST             contents and metadata must match
@@ -219,6 +221,27 @@ vf_umount() {
 	[ "$VF_RC" = 0 ] || fail "daemon exited with status $VF_RC after a clean unmount"
 	is_mounted "$MNT" && fail "$MNT still mounted after unmount"
 	vf_check_log
+}
+
+# vf_need_faketime: sets FAKETIME_LIB to libfaketime (multi-threaded), or
+# skips the test when the Debian package faketime is missing.
+vf_need_faketime() {
+	local l
+	FAKETIME_LIB=
+	for l in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
+		/usr/lib/*/faketime/libfaketimeMT.so.1; do
+		[ -e "$l" ] && FAKETIME_LIB=$l && break
+	done
+	[ -n "$FAKETIME_LIB" ] || skip "libfaketime is not installed (Debian package faketime)"
+}
+
+# vf_mount_at OFFSET [opt...]: vf_mount with the daemon's clock moved by
+# OFFSET (libfaketime syntax, e.g. +15d); call vf_need_faketime first.
+vf_mount_at() {
+	local offset=$1
+	shift
+	LD_PRELOAD=$FAKETIME_LIB FAKETIME="$offset" FAKETIME_DONT_RESET=1 \
+		vf_mount "$@"
 }
 
 vf_remount() {

@@ -11,46 +11,13 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vtest.h"
 #include "audit.h"
 #include "vault.h"
 
 #define MINUTE (60 * VF_NS)
 #define MAX_RECS 700
 
-static char dir[64], ks[80];
-static struct vf_protector_opts opts;
-static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
-
-static struct vf_vault *fresh(void)
-{
-	struct vf_vault *v = NULL;
-	char err[256], cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-	CHECK(system(cmd) == 0);
-	opts.keystore = ks;
-	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
-	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "vault: %s\n", err);
-		CHECK(0);
-		return NULL;
-	}
-	return v;
-}
-
-static struct vf_vault *reopen(struct vf_vault *v)
-{
-	char err[256];
-
-	CHECK_EQ(vf_vault_close(v), 0);
-	v = NULL;
-	if (vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "reopen: %s\n", err);
-		CHECK(0);
-		return NULL;
-	}
-	return v;
-}
 
 /* ---- collecting what list and verify report ------------------------------ */
 
@@ -190,7 +157,7 @@ static void six(struct vf_vault *v)
 
 static void records_in_order(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct problems p;
 	struct recs *s;
 	char longer[5000];
@@ -261,7 +228,7 @@ static void records_in_order(void)
 	CHECK_EQ(verify(v, &p), 0);
 	CHECK_EQ(p.n, 0);
 	CHECK_EQ(vf_vault_audit_verify(v, NULL, NULL), 0);
-	v = reopen(v);
+	v = vt_reopen(v);
 	if (!v)
 		return;
 	CHECK_EQ(verify(v, &p), 0);
@@ -282,7 +249,7 @@ static void records_in_order(void)
 /* More than one batch of 256, and exactly two. */
 static void batches(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct problems p;
 	struct recs *s;
 	char target[32];
@@ -408,7 +375,7 @@ static void tampering(void)
 	for (i = 0; i < VF_ARRAY_LEN(tampers); i++) {
 		const struct tamper *t = &tampers[i];
 
-		v = fresh();
+		v = vt_fresh();
 		if (!v)
 			return;
 		six(v);
@@ -429,7 +396,7 @@ static void tampering(void)
  * keeps saying so: a new head must not launder the change. */
 static void head_stays_broken(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct problems p;
 	struct recs *s;
 
@@ -447,7 +414,7 @@ static void head_stays_broken(void)
 	CHECK_EQ(s->n, 7);
 	CHECK_EQ(s->n == 7 ? s->r[6].id : 0, 7);
 	free(s);
-	v = reopen(v);
+	v = vt_reopen(v);
 	if (!v)
 		return;
 	CHECK(verify(v, &p) >= 1);
@@ -475,7 +442,7 @@ static void head_stays_broken(void)
  * the chain goes on from the last committed record. */
 static void rolled_back(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct problems p;
 	struct recs *s;
 
@@ -507,7 +474,7 @@ static const int64_t t0 = 28333334LL * MINUTE;
 
 static void denied_flood(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct problems p;
 	struct recs *s;
 	int i;
@@ -553,7 +520,7 @@ static int find(const struct recs *s, uint32_t uid, const char *op,
 
 static void denied_minutes(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	int64_t t1 = t0 + 2 * MINUTE, t2 = t0 + 10 * MINUTE;
 	struct problems p;
 	struct recs *s;
@@ -604,7 +571,7 @@ static void denied_minutes(void)
  * blocks nor writes; the next audit call outside a transaction does. */
 static void denied_under_lock(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	int64_t t3 = t0 + 20 * MINUTE;
 	struct problems p;
 	struct recs *s;
@@ -633,7 +600,7 @@ static void denied_under_lock(void)
 	vf_audit_denied(v, 1001, "delete", t3 + 2 * MINUTE);
 	vf_vault_unlock(v);
 	/* close writes what is still counted */
-	v = reopen(v);
+	v = vt_reopen(v);
 	if (!v)
 		return;
 	s = list(v, INT64_MIN);
@@ -662,7 +629,7 @@ static long long denied_sum(const struct recs *s, uint32_t uid, const char *op)
 /* A refusal by immutability reaches the log through vf_vault_deny. */
 static void deny_is_audited(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_handle *h = NULL;
 	struct vf_attr d, a;
 	struct problems p;
@@ -671,15 +638,15 @@ static void deny_is_audited(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "sealed", 0755, &d), 0);
-	CHECK_EQ(vf_vault_create_file(v, &root, d.ino, "f", 0644, O_WRONLY, &a,
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "sealed", 0755, &d), 0);
+	CHECK_EQ(vf_vault_create_file(v, &vt_root, d.ino, "f", 0644, O_WRONLY, &a,
 				      &h), 0);
 	CHECK_EQ(vf_vault_write(v, h, 0, "x", 1), 1);
 	CHECK_EQ(vf_vault_release(v, h), 0);
 	CHECK_EQ(vf_vault_immutable_set(v, "sealed", 0, 0, 0, vf_clock_now(),
 					err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "f"), -EPERM);
-	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "f"), -EPERM);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "f"), -EPERM);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "f"), -EPERM);
 	CHECK_EQ(denied_count(v), 0);
 	CHECK_EQ(vf_vault_audit_flush(v, vf_clock_now(), 1), 0);
 	s = list(v, INT64_MIN);
@@ -693,8 +660,7 @@ static void deny_is_audited(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/t-audit.%d", (int)getpid());
-	snprintf(ks, sizeof(ks), "/tmp/t-audit-ks.%d", (int)getpid());
+	vt_setup("t-audit");
 	RUN(records_in_order);
 	RUN(batches);
 	RUN(tampering);
@@ -704,12 +670,7 @@ int main(void)
 	RUN(denied_minutes);
 	RUN(denied_under_lock);
 	RUN(deny_is_audited);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (vt_cleanup())
+		return 1;
 	return unit_exit();
 }

@@ -9,27 +9,9 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vtest.h"
 #include "vault.h"
 
-static char dir[64], ks[80];
-static struct vf_protector_opts opts;
-static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
-
-static struct vf_vault *fresh(void)
-{
-	struct vf_vault *v = NULL;
-	char err[256], cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-	CHECK(system(cmd) == 0);
-	opts.keystore = ks;
-	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
-	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "vault: %s\n", err);
-		return NULL;
-	}
-	return v;
-}
 
 static int count_cb(void *arg, const char *name, const struct vf_attr *a,
 		    uint64_t next)
@@ -79,13 +61,13 @@ static int abilities(struct vf_vault *v, const struct vf_caller *c,
 
 	r1 = vf_vault_mkdir(v, c, dir_ino, "new", 0777, &a);
 	if (!r1)
-		CHECK_EQ(vf_vault_rmdir(v, &root, dir_ino, "new"), 0);
+		CHECK_EQ(vf_vault_rmdir(v, &vt_root, dir_ino, "new"), 0);
 	r2 = vf_vault_open_file(v, c, file_ino, O_WRONLY, &h);
 	if (!r2)
 		CHECK_EQ(vf_vault_release(v, h), 0);
 	r3 = vf_vault_rename(v, c, dir_ino, "f", dir_ino, "g", 0);
 	if (!r3)
-		CHECK_EQ(vf_vault_rename(v, &root, dir_ino, "g", dir_ino, "f",
+		CHECK_EQ(vf_vault_rename(v, &vt_root, dir_ino, "g", dir_ino, "f",
 					 0), 0);
 	r4 = vf_vault_setattr(v, c, file_ino, NULL, &sa, &a);
 	CHECK((r1 == 0) == (r2 == 0) && (r2 == 0) == (r3 == 0) &&
@@ -99,10 +81,10 @@ static int abilities(struct vf_vault *v, const struct vf_caller *c,
 		struct vf_attr t;
 
 		/* undelete it for the next caller */
-		CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".softdeleted",
+		CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".softdeleted",
 					 &t), 0);
-		CHECK_EQ(vf_vault_lookup(v, &root, t.ino, "d", &t), 0);
-		CHECK_EQ(vf_vault_rename(v, &root, t.ino, "f", dir_ino, "f",
+		CHECK_EQ(vf_vault_lookup(v, &vt_root, t.ino, "d", &t), 0);
+		CHECK_EQ(vf_vault_rename(v, &vt_root, t.ino, "f", dir_ino, "f",
 					 0), 0);
 		bits |= 4;
 	}
@@ -112,7 +94,7 @@ static int abilities(struct vf_vault *v, const struct vf_caller *c,
 
 static void role_matrix(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_caller u = { .uid = 1001, .gid = 1001, .pid = 1,
 			       .umask = 022 };
 	struct vf_handle *h = NULL;
@@ -121,14 +103,14 @@ static void role_matrix(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "d", 0777, &d), 0);
-	CHECK_EQ(vf_vault_create_file(v, &root, d.ino, "f", 0666, O_WRONLY, &f,
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "d", 0777, &d), 0);
+	CHECK_EQ(vf_vault_create_file(v, &vt_root, d.ino, "f", 0666, O_WRONLY, &f,
 				      &h), 0);
 	CHECK_EQ(vf_vault_write(v, h, 0, "data", 4), 4);
 	CHECK_EQ(vf_vault_release(v, h), 0);
 
-	CHECK_EQ(abilities(v, &root, d.ino, f.ino), 7);
-	CHECK_EQ(vf_vault_role_of(v, &root), VF_ROLE_OWNER);
+	CHECK_EQ(abilities(v, &vt_root, d.ino, f.ino), 7);
+	CHECK_EQ(vf_vault_role_of(v, &vt_root), VF_ROLE_OWNER);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 0);
 	CHECK_EQ(vf_vault_role_of(v, &u), VF_ROLE_NONE);
 	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_READER, err,
@@ -163,7 +145,7 @@ static void role_matrix(void)
 	/* grants persist */
 	CHECK_EQ(vf_vault_close(v), 0);
 	v = NULL;
-	CHECK_EQ(vf_vault_open(dir, &opts, 0, &v, err, sizeof(err)), 0);
+	CHECK_EQ(vf_vault_open(vt_dir, &vt_opts, 0, &v, err, sizeof(err)), 0);
 	if (!v)
 		return;
 	u.groups = groups_cb;
@@ -184,16 +166,10 @@ static void names(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/t-authz.%d", (int)getpid());
-	snprintf(ks, sizeof(ks), "/tmp/t-authz-ks.%d", (int)getpid());
+	vt_setup("t-authz");
 	RUN(role_matrix);
 	RUN(names);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (vt_cleanup())
+		return 1;
 	return unit_exit();
 }

@@ -11,61 +11,13 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vtest.h"
 #include "vault.h"
 
-static char dir[64], ks[80];
-static struct vf_protector_opts opts;
-static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
-
-static struct vf_vault *fresh(void)
-{
-	struct vf_vault *v = NULL;
-	char err[256], cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-	CHECK(system(cmd) == 0);
-	opts.keystore = ks;
-	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
-	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "vault: %s\n", err);
-		return NULL;
-	}
-	return v;
-}
-
-static uint64_t put(struct vf_vault *v, uint64_t parent, const char *name,
-		    const char *text)
-{
-	struct vf_handle *h = NULL;
-	struct vf_attr a = { .ino = 0 };
-	size_t n = strlen(text);
-
-	CHECK_EQ(vf_vault_create_file(v, &root, parent, name, 0644, O_WRONLY,
-				      &a, &h), 0);
-	if (!h)
-		return 0;
-	CHECK_EQ(vf_vault_write(v, h, 0, text, n), (ssize_t)n);
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return a.ino;
-}
-
-static const char *content(struct vf_vault *v, uint64_t ino, char buf[64])
-{
-	struct vf_handle *h = NULL;
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (vf_vault_open_file(v, &root, ino, O_RDONLY, &h))
-		return buf;
-	n = vf_vault_read(v, h, 0, buf, 63);
-	buf[n > 0 ? n : 0] = '\0';
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return buf;
-}
 
 static void sealed_files(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_setattr trunc = { .valid = VF_SET_SIZE, .size = 0 };
 	struct vf_setattr chmod_ = { .valid = VF_SET_MODE, .mode = 0777 };
 	struct vf_setattr times = { .valid = VF_SET_MTIME, .mtime = VF_NS };
@@ -77,54 +29,54 @@ static void sealed_files(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "contracts", 0755, &d),
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "contracts", 0755, &d),
 		 0);
-	CHECK_EQ(vf_vault_mkdir(v, &root, d.ino, "sub", 0755, &sub), 0);
-	f = put(v, sub.ino, "c.txt", "signed");
-	outside = put(v, VF_ROOT_INO, "outside", "free");
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, d.ino, "sub", 0755, &sub), 0);
+	f = vt_put(v, sub.ino, "c.txt", "signed");
+	outside = vt_put(v, VF_ROOT_INO, "outside", "free");
 	CHECK_EQ(vf_vault_immutable_set(v, "contracts", 0, 0, 0,
 					vf_clock_now(), err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_immutable_set(v, "outside", 0, 0, 0, vf_clock_now(),
 					err, sizeof(err)), -ENOTDIR);
 
 	/* a new file may be written until its first close */
-	CHECK_EQ(vf_vault_create_file(v, &root, d.ino, "new.txt", 0644,
+	CHECK_EQ(vf_vault_create_file(v, &vt_root, d.ino, "new.txt", 0644,
 				      O_WRONLY, &a, &open_new), 0);
 	CHECK_EQ(vf_vault_write(v, open_new, 0, "draft", 5), 5);
 	CHECK_EQ(vf_vault_write(v, open_new, 5, " v2", 3), 3);
 
 	/* sealed: everything that loses or changes data fails, for root */
-	CHECK_EQ(vf_vault_unlink(v, &root, sub.ino, "c.txt"), -EPERM);
-	CHECK_EQ(vf_vault_rmdir(v, &root, d.ino, "sub"), -ENOTEMPTY);
-	CHECK_EQ(vf_vault_rename(v, &root, sub.ino, "c.txt", VF_ROOT_INO,
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, sub.ino, "c.txt"), -EPERM);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, d.ino, "sub"), -ENOTEMPTY);
+	CHECK_EQ(vf_vault_rename(v, &vt_root, sub.ino, "c.txt", VF_ROOT_INO,
 				 "stolen", 0), -EPERM);
-	CHECK_EQ(vf_vault_rename(v, &root, sub.ino, "c.txt", sub.ino, "d.txt",
+	CHECK_EQ(vf_vault_rename(v, &vt_root, sub.ino, "c.txt", sub.ino, "d.txt",
 				 0), -EPERM);
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, "outside", sub.ino,
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, "outside", sub.ino,
 				 "c.txt", 0), -EPERM);
-	CHECK_EQ(vf_vault_rename(v, &root, d.ino, "sub", VF_ROOT_INO, "sub2",
+	CHECK_EQ(vf_vault_rename(v, &vt_root, d.ino, "sub", VF_ROOT_INO, "sub2",
 				 0), -EPERM);
-	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &trunc, &out), -EPERM);
-	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &chmod_, &out), -EPERM);
-	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &times, &out), 0);
-	CHECK_EQ(vf_vault_open_file(v, &root, f, O_WRONLY, &h), -EPERM);
-	CHECK_EQ(vf_vault_open_file(v, &root, f, O_RDONLY | O_TRUNC, &h),
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &trunc, &out), -EPERM);
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &chmod_, &out), -EPERM);
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &times, &out), 0);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, f, O_WRONLY, &h), -EPERM);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, f, O_RDONLY | O_TRUNC, &h),
 		 -EPERM);
-	CHECK_EQ(vf_vault_setxattr(v, &root, f, "user.a", "1", 1, 0), -EPERM);
-	CHECK_EQ(vf_vault_removexattr(v, &root, f, "user.a"), -EPERM);
-	CHECK_EQ(vf_vault_link(v, &root, f, VF_ROOT_INO, "hl", &out), -EPERM);
-	CHECK_EQ(vf_vault_link(v, &root, outside, sub.ino, "hl", &out),
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.a", "1", 1, 0), -EPERM);
+	CHECK_EQ(vf_vault_removexattr(v, &vt_root, f, "user.a"), -EPERM);
+	CHECK_EQ(vf_vault_link(v, &vt_root, f, VF_ROOT_INO, "hl", &out), -EPERM);
+	CHECK_EQ(vf_vault_link(v, &vt_root, outside, sub.ino, "hl", &out),
 		 -EPERM);
-	CHECK(!strcmp(content(v, f, buf), "signed"));
+	CHECK(!strcmp(vt_content(v, f, buf), "signed"));
 	CHECK(vf_vault_last_denial(v, buf, sizeof(buf)) > 0);
 	CHECK(strstr(buf, "immutable") != NULL);
 
 	/* reads work, creates work, moving a file in seals it */
-	CHECK_EQ(vf_vault_mkdir(v, &root, sub.ino, "later", 0755, &a), 0);
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, "outside", sub.ino,
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, sub.ino, "later", 0755, &a), 0);
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, "outside", sub.ino,
 				 "moved", 0), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, sub.ino, "moved"), -EPERM);
-	CHECK_EQ(vf_vault_rmdir(v, &root, sub.ino, "later"), -EPERM);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, sub.ino, "moved"), -EPERM);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, sub.ino, "later"), -EPERM);
 
 	/* the open new file: sealed at its first close, then refused */
 	CHECK_EQ(vf_vault_flush(v, open_new), 0);
@@ -133,24 +85,24 @@ static void sealed_files(void)
 					     FALLOC_FL_KEEP_SIZE, 0, 2),
 		 -EPERM);
 	CHECK_EQ(vf_vault_release(v, open_new), 0);
-	CHECK(!strcmp(content(v, put(v, d.ino, "x", "x"), buf), "x"));
+	CHECK(!strcmp(vt_content(v, vt_put(v, d.ino, "x", "x"), buf), "x"));
 
 	/* the rule shows as an xattr on the directory */
-	n = vf_vault_getxattr(v, &root, d.ino, "user.vaultfs.immutable", buf,
+	n = vf_vault_getxattr(v, &vt_root, d.ino, "user.vaultfs.immutable", buf,
 			      sizeof(buf) - 1);
 	CHECK(n > 0);
 	buf[n > 0 ? n : 0] = '\0';
 	CHECK(strstr(buf, "days=forever") != NULL);
 	CHECK(strstr(buf, "lock=none") != NULL);
-	CHECK_EQ(vf_vault_getxattr(v, &root, sub.ino, "user.vaultfs.immutable",
+	CHECK_EQ(vf_vault_getxattr(v, &vt_root, sub.ino, "user.vaultfs.immutable",
 				   buf, sizeof(buf)), -ENODATA);
-	CHECK_EQ(vf_vault_setxattr(v, &root, d.ino, "user.vaultfs.immutable",
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, d.ino, "user.vaultfs.immutable",
 				   "x", 1, 0), -EPERM);
 
 	/* cleared (unlocked): deletes work again and go to .softdeleted */
 	CHECK_EQ(vf_vault_immutable_clear(v, "contracts", 0, vf_clock_now(),
 					  err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, sub.ino, "c.txt"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, sub.ino, "c.txt"), 0);
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
@@ -174,7 +126,7 @@ static int rule_cb(void *arg, const struct vf_imm_rule *r)
 
 static void locks(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr d, a;
 	struct rules r;
 	char err[256];
@@ -182,8 +134,8 @@ static void locks(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "a", 0755, &d), 0);
-	CHECK_EQ(vf_vault_mkdir(v, &root, d.ino, "b", 0755, &a), 0);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "a", 0755, &d), 0);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, d.ino, "b", 0755, &a), 0);
 	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 30, 1, now, err,
 					sizeof(err)), 0);
 	memset(&r, 0, sizeof(r));
@@ -225,7 +177,7 @@ static void locks(void)
 
 static void immutable_vault(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_retention p = { .keep_last = 10, .min_points = 3 };
 	struct vf_imm_vault iv;
 	char err[256];
@@ -250,8 +202,8 @@ static void immutable_vault(void)
 					 sizeof(err)), 0);
 	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 20, now, err,
 					 sizeof(err)), -EPERM);
-	put(v, VF_ROOT_INO, "f", "x");
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "f"), 0);
+	vt_put(v, VF_ROOT_INO, "f", "x");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "f"), 0);
 	CHECK_EQ(vf_vault_softdelete_purge(v, "f", now, &n, err, sizeof(err)),
 		 -EPERM);
 	/* pending lock: cancellable; then off */
@@ -277,17 +229,11 @@ static void immutable_vault(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/t-immut.%d", (int)getpid());
-	snprintf(ks, sizeof(ks), "/tmp/t-immut-ks.%d", (int)getpid());
+	vt_setup("t-immut");
 	RUN(sealed_files);
 	RUN(locks);
 	RUN(immutable_vault);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (vt_cleanup())
+		return 1;
 	return unit_exit();
 }

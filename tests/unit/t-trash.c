@@ -10,106 +10,18 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vtest.h"
 #include "vault.h"
 
 #define DAY (86400 * VF_NS)
 
-static char dir[64], ks[80];
-static struct vf_protector_opts opts;
-static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
-
-static struct vf_vault *fresh(void)
-{
-	struct vf_vault *v = NULL;
-	char err[256], cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-	CHECK(system(cmd) == 0);
-	opts.keystore = ks;
-	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
-	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "vault: %s\n", err);
-		return NULL;
-	}
-	return v;
-}
-
-static uint64_t put(struct vf_vault *v, uint64_t parent, const char *name,
-		    const char *text)
-{
-	struct vf_handle *h = NULL;
-	struct vf_attr a;
-	size_t n = strlen(text);
-
-	CHECK_EQ(vf_vault_create_file(v, &root, parent, name, 0644, O_WRONLY,
-				      &a, &h), 0);
-	if (!h)
-		return 0;
-	CHECK_EQ(vf_vault_write(v, h, 0, text, n), (ssize_t)n);
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return a.ino;
-}
 
 static uint64_t mkdir_(struct vf_vault *v, uint64_t parent, const char *name)
 {
 	struct vf_attr a = { .ino = 0 };
 
-	CHECK_EQ(vf_vault_mkdir(v, &root, parent, name, 0755, &a), 0);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, parent, name, 0755, &a), 0);
 	return a.ino;
-}
-
-static uint64_t walk(struct vf_vault *v, uint64_t start, const char *path,
-		     struct vf_attr *out)
-{
-	char buf[256], *save = NULL, *c;
-	struct vf_attr a = { .ino = start };
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
-		if (vf_vault_lookup(v, &root, a.ino, c, &a))
-			return 0;
-	if (out)
-		*out = a;
-	return a.ino;
-}
-
-static const char *content(struct vf_vault *v, uint64_t ino, char buf[64])
-{
-	struct vf_handle *h = NULL;
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (!ino || vf_vault_open_file(v, &root, ino, O_RDONLY, &h))
-		return buf;
-	n = vf_vault_read(v, h, 0, buf, 63);
-	buf[n > 0 ? n : 0] = '\0';
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return buf;
-}
-
-struct names {
-	char list[512];
-	int n;
-};
-
-static int name_cb(void *arg, const char *name, const struct vf_attr *a,
-		   uint64_t next)
-{
-	struct names *s = arg;
-
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	s->n++;
-	snprintf(s->list + strlen(s->list), sizeof(s->list) - strlen(s->list),
-		 "%s%s", s->list[0] ? " " : "", name);
-	return 0;
-}
-
-static const char *listing(struct vf_vault *v, uint64_t ino, struct names *s)
-{
-	memset(s, 0, sizeof(*s));
-	CHECK_EQ(vf_vault_readdir(v, &root, ino, 0, name_cb, s), 0);
-	return s->list;
 }
 
 struct items {
@@ -160,9 +72,9 @@ static int audit_cb(void *arg, const struct vf_audit_rec *r)
 
 static void delete_and_undelete(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr trash, a;
-	struct names s;
+	struct vt_names s;
 	struct items it;
 	uint64_t p, src, deep, f;
 	char buf[64], xa[64];
@@ -174,38 +86,38 @@ static void delete_and_undelete(void)
 	p = mkdir_(v, VF_ROOT_INO, "proj");
 	src = mkdir_(v, p, "src");
 	deep = mkdir_(v, src, "deep");
-	put(v, p, "a", "alpha");
-	put(v, src, "b", "beta");
-	put(v, deep, "c", "gamma");
-	CHECK_EQ(vf_vault_symlink(v, &root, src, "l", "../a", &a), 0);
-	f = put(v, VF_ROOT_INO, "single", "one");
+	vt_put(v, p, "a", "alpha");
+	vt_put(v, src, "b", "beta");
+	vt_put(v, deep, "c", "gamma");
+	CHECK_EQ(vf_vault_symlink(v, &vt_root, src, "l", "../a", &a), 0);
+	f = vt_put(v, VF_ROOT_INO, "single", "one");
 
 	/* rm -r: children first, then the directories */
-	CHECK_EQ(vf_vault_unlink(v, &root, deep, "c"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, src, "deep"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, src, "b"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, src, "l"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, p, "src"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, p, "a"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, "proj"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "single"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, deep, "c"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, src, "deep"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, src, "b"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, src, "l"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, p, "src"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, p, "a"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, VF_ROOT_INO, "proj"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "single"), 0);
 	now = vf_clock_now();
-	CHECK_EQ(walk(v, VF_ROOT_INO, "proj", NULL), 0);
-	CHECK(!strcmp(listing(v, VF_ROOT_INO, &s), ""));
+	CHECK_EQ(vt_walk(v, VF_ROOT_INO, "proj", NULL), 0);
+	CHECK(!strcmp(vt_listing(v, VF_ROOT_INO, &s), ""));
 
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".softdeleted",
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".softdeleted",
 				 &trash), 0);
 	CHECK(S_ISDIR(trash.mode));
-	CHECK(!strcmp(listing(v, trash.ino, &s), "proj single"));
-	CHECK_EQ(walk(v, trash.ino, "proj", NULL), p);
-	CHECK(!strcmp(listing(v, p, &s), "a src"));
-	CHECK(!strcmp(listing(v, walk(v, trash.ino, "proj/src", NULL), &s),
+	CHECK(!strcmp(vt_listing(v, trash.ino, &s), "proj single"));
+	CHECK_EQ(vt_walk(v, trash.ino, "proj", NULL), p);
+	CHECK(!strcmp(vt_listing(v, p, &s), "a src"));
+	CHECK(!strcmp(vt_listing(v, vt_walk(v, trash.ino, "proj/src", NULL), &s),
 		      "b deep l"));
-	CHECK(!strcmp(content(v, walk(v, trash.ino, "proj/src/deep/c", NULL),
+	CHECK(!strcmp(vt_content(v, vt_walk(v, trash.ino, "proj/src/deep/c", NULL),
 			      buf), "gamma"));
-	CHECK(!strcmp(content(v, walk(v, trash.ino, "single", NULL), buf),
+	CHECK(!strcmp(vt_content(v, vt_walk(v, trash.ino, "single", NULL), buf),
 		      "one"));
-	n = vf_vault_getxattr(v, &root, p, "user.vaultfs.purge_at", xa,
+	n = vf_vault_getxattr(v, &vt_root, p, "user.vaultfs.purge_at", xa,
 			      sizeof(xa) - 1);
 	CHECK(n == 20);
 	xa[n > 0 ? n : 0] = '\0';
@@ -216,7 +128,7 @@ static void delete_and_undelete(void)
 		CHECK(t > now + 14 * DAY - 5 * VF_NS &&
 		      t <= now + 14 * DAY + VF_NS);
 	}
-	CHECK_EQ(vf_vault_getxattr(v, &root, walk(v, VF_ROOT_INO, ".", NULL),
+	CHECK_EQ(vf_vault_getxattr(v, &vt_root, vt_walk(v, VF_ROOT_INO, ".", NULL),
 				   "user.vaultfs.purge_at", xa, sizeof(xa)),
 		 -ENODATA);
 	items(v, now, &it);
@@ -229,43 +141,43 @@ static void delete_and_undelete(void)
 	{
 		struct vf_handle *h = NULL;
 
-		CHECK_EQ(vf_vault_open_file(v, &root, f, O_WRONLY, &h),
+		CHECK_EQ(vf_vault_open_file(v, &vt_root, f, O_WRONLY, &h),
 			 -EROFS);
-		CHECK_EQ(vf_vault_unlink(v, &root, p, "a"), -ENOENT);
-		CHECK_EQ(vf_vault_mkdir(v, &root, p, "x", 0755, &a), -ENOENT);
-		CHECK_EQ(vf_vault_link(v, &root, f, VF_ROOT_INO, "x", &a),
+		CHECK_EQ(vf_vault_unlink(v, &vt_root, p, "a"), -ENOENT);
+		CHECK_EQ(vf_vault_mkdir(v, &vt_root, p, "x", 0755, &a), -ENOENT);
+		CHECK_EQ(vf_vault_link(v, &vt_root, f, VF_ROOT_INO, "x", &a),
 			 -EXDEV);
-		CHECK_EQ(vf_vault_setxattr(v, &root, f, "user.x", "1", 1, 0),
+		CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.x", "1", 1, 0),
 			 -EROFS);
-		CHECK_EQ(vf_vault_setxattr(v, &root, VF_ROOT_INO,
+		CHECK_EQ(vf_vault_setxattr(v, &vt_root, VF_ROOT_INO,
 					   "user.vaultfs.purge_at", "1", 1, 0),
 			 -EPERM);
 	}
 
 	/* a second deletion of the same path sits beside the first */
-	put(v, VF_ROOT_INO, "single", "two");
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "single"), 0);
-	listing(v, trash.ino, &s);
+	vt_put(v, VF_ROOT_INO, "single", "two");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "single"), 0);
+	vt_listing(v, trash.ino, &s);
 	CHECK_EQ(s.n, 3);
 	CHECK(strstr(s.list, "single@") != NULL);
 	{
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s", strstr(s.list, "single@"));
-		CHECK(!strcmp(content(v, walk(v, trash.ino, name, NULL), buf),
+		CHECK(!strcmp(vt_content(v, vt_walk(v, trash.ino, name, NULL), buf),
 			      "two"));
-		CHECK(!strcmp(content(v, walk(v, trash.ino, "single", NULL),
+		CHECK(!strcmp(vt_content(v, vt_walk(v, trash.ino, "single", NULL),
 				      buf), "one"));
 	}
 
 	/* undelete by rename; over a live name it is refused */
-	put(v, VF_ROOT_INO, "single", "live");
-	CHECK_EQ(vf_vault_rename(v, &root, trash.ino, "single", VF_ROOT_INO,
+	vt_put(v, VF_ROOT_INO, "single", "live");
+	CHECK_EQ(vf_vault_rename(v, &vt_root, trash.ino, "single", VF_ROOT_INO,
 				 "single", 0), -EEXIST);
-	CHECK_EQ(vf_vault_rename(v, &root, trash.ino, "single", VF_ROOT_INO,
+	CHECK_EQ(vf_vault_rename(v, &vt_root, trash.ino, "single", VF_ROOT_INO,
 				 "restored", 0), 0);
-	CHECK_EQ(walk(v, VF_ROOT_INO, "restored", NULL), f);
-	CHECK(!strcmp(content(v, f, buf), "one"));
+	CHECK_EQ(vt_walk(v, VF_ROOT_INO, "restored", NULL), f);
+	CHECK(!strcmp(vt_content(v, f, buf), "one"));
 	{
 		struct seen sn = { 0, 0, "" };
 
@@ -275,34 +187,34 @@ static void delete_and_undelete(void)
 		CHECK(!strcmp(sn.target, "single"));
 		CHECK_EQ(sn.deletes, 6); /* c b l a single single */
 	}
-	CHECK_EQ(vf_vault_getattr(v, &root, f, &a), 0);
+	CHECK_EQ(vf_vault_getattr(v, &vt_root, f, &a), 0);
 	CHECK_EQ(a.nlink, 1);
 	/* the later one now shows the plain name */
-	CHECK(!strcmp(listing(v, trash.ino, &s), "proj single"));
-	CHECK_EQ(vf_vault_rename(v, &root, trash.ino, "proj", VF_ROOT_INO,
+	CHECK(!strcmp(vt_listing(v, trash.ino, &s), "proj single"));
+	CHECK_EQ(vf_vault_rename(v, &vt_root, trash.ino, "proj", VF_ROOT_INO,
 				 "proj", 0), 0);
-	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "proj/src/deep/c",
+	CHECK(!strcmp(vt_content(v, vt_walk(v, VF_ROOT_INO, "proj/src/deep/c",
 				      NULL), buf), "gamma"));
 	/* restored newest first: live listings are in creation order */
-	CHECK(!strcmp(listing(v, walk(v, VF_ROOT_INO, "proj/src", NULL), &s),
+	CHECK(!strcmp(vt_listing(v, vt_walk(v, VF_ROOT_INO, "proj/src", NULL), &s),
 		      "l b deep"));
-	CHECK_EQ(vf_vault_getattr(v, &root, p, &a), 0);
+	CHECK_EQ(vf_vault_getattr(v, &vt_root, p, &a), 0);
 	CHECK_EQ(a.nlink, 3);
-	CHECK_EQ(walk(v, trash.ino, "proj", NULL), 0);
+	CHECK_EQ(vt_walk(v, trash.ino, "proj", NULL), 0);
 	/* the restored tree is live again: writable, deletable */
-	CHECK_EQ(vf_vault_unlink(v, &root, walk(v, VF_ROOT_INO, "proj/src",
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, vt_walk(v, VF_ROOT_INO, "proj/src",
 						NULL), "b"), 0);
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
 static void purge_at_time(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr trash;
 	struct vf_status st0, st1;
 	struct vf_gc_stats gs;
 	struct items it;
-	struct names s;
+	struct vt_names s;
 	uint64_t n = 0, d;
 	int64_t now;
 	char err[256] = "";
@@ -310,26 +222,26 @@ static void purge_at_time(void)
 	if (!v)
 		return;
 	d = mkdir_(v, VF_ROOT_INO, "d");
-	put(v, d, "x", "xxxxxxxxxx");
-	put(v, d, "y", "yyyyyyyyyy");
-	put(v, VF_ROOT_INO, "keep", "kept");
-	CHECK_EQ(vf_vault_unlink(v, &root, d, "x"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, d, "y"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, "d"), 0);
+	vt_put(v, d, "x", "xxxxxxxxxx");
+	vt_put(v, d, "y", "yyyyyyyyyy");
+	vt_put(v, VF_ROOT_INO, "keep", "kept");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "x"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "y"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, VF_ROOT_INO, "d"), 0);
 	now = vf_clock_now();
 	CHECK_EQ(vf_vault_status(v, &st0), 0);
 
 	CHECK_EQ(vf_vault_purge_expired(v, now + 13 * DAY, &n), 0);
 	CHECK_EQ(n, 0);
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".softdeleted",
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".softdeleted",
 				 &trash), 0);
-	CHECK(!strcmp(listing(v, trash.ino, &s), "d"));
+	CHECK(!strcmp(vt_listing(v, trash.ino, &s), "d"));
 	CHECK_EQ(vf_vault_purge_expired(v, now + 15 * DAY, &n), 0);
 	CHECK_EQ(n, 3);
-	CHECK(!strcmp(listing(v, trash.ino, &s), ""));
+	CHECK(!strcmp(vt_listing(v, trash.ino, &s), ""));
 	items(v, now, &it);
 	CHECK_EQ(it.n, 0);
-	CHECK_EQ(vf_vault_getattr(v, &root, d, &trash), -ENOENT);
+	CHECK_EQ(vf_vault_getattr(v, &vt_root, d, &trash), -ENOENT);
 	CHECK_EQ(vf_vault_gc(v, &gs), 0);
 	CHECK_EQ(vf_vault_status(v, &st1), 0);
 	CHECK(st1.chunks < st0.chunks);
@@ -337,13 +249,13 @@ static void purge_at_time(void)
 	{
 		char buf[64];
 
-		CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "keep", NULL),
+		CHECK(!strcmp(vt_content(v, vt_walk(v, VF_ROOT_INO, "keep", NULL),
 				      buf), "kept"));
 	}
 
 	/* early purge of one path */
-	put(v, VF_ROOT_INO, "early", "e");
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "early"), 0);
+	vt_put(v, VF_ROOT_INO, "early", "e");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "early"), 0);
 	CHECK_EQ(vf_vault_softdelete_purge(v, "nothere", vf_clock_now(), &n,
 					   err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "nothere") != NULL);
@@ -351,14 +263,14 @@ static void purge_at_time(void)
 	CHECK_EQ(vf_vault_softdelete_purge(v, "early", vf_clock_now(), &n, err,
 					   sizeof(err)), 0);
 	CHECK_EQ(n, 1);
-	CHECK_EQ(walk(v, VF_ROOT_INO, ".softdeleted/early", NULL), 0);
+	CHECK_EQ(vt_walk(v, VF_ROOT_INO, ".softdeleted/early", NULL), 0);
 
 	/* soft delete off: deletes are final at the next pass */
 	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_OFF, 0, vf_clock_now(), err,
 					 sizeof(err)), 0);
-	put(v, VF_ROOT_INO, "gone", "g");
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "gone"), 0);
-	CHECK_EQ(walk(v, VF_ROOT_INO, ".softdeleted/gone", NULL), 0);
+	vt_put(v, VF_ROOT_INO, "gone", "g");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "gone"), 0);
+	CHECK_EQ(vt_walk(v, VF_ROOT_INO, ".softdeleted/gone", NULL), 0);
 	CHECK_EQ(vf_vault_purge_expired(v, vf_clock_now(), &n), 0);
 	CHECK_EQ(n, 1);
 	CHECK_EQ(vf_vault_close(v), 0);
@@ -369,46 +281,46 @@ static void purge_at_time(void)
  * while a live name is left. */
 static void hard_links(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr trash, a, b;
-	struct names s;
+	struct vt_names s;
 	uint64_t d, f, n = 0;
 	char buf[64];
 
 	if (!v)
 		return;
 	d = mkdir_(v, VF_ROOT_INO, "d");
-	f = put(v, d, "one", "linked");
-	CHECK_EQ(vf_vault_link(v, &root, f, d, "two", &a), 0);
-	CHECK_EQ(vf_vault_link(v, &root, f, VF_ROOT_INO, "live", &a), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, d, "one"), 0);
-	CHECK_EQ(vf_vault_unlink(v, &root, d, "two"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, "d"), 0);
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".softdeleted",
+	f = vt_put(v, d, "one", "linked");
+	CHECK_EQ(vf_vault_link(v, &vt_root, f, d, "two", &a), 0);
+	CHECK_EQ(vf_vault_link(v, &vt_root, f, VF_ROOT_INO, "live", &a), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "one"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "two"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, VF_ROOT_INO, "d"), 0);
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".softdeleted",
 				 &trash), 0);
-	CHECK(!strcmp(listing(v, walk(v, trash.ino, "d", NULL), &s),
+	CHECK(!strcmp(vt_listing(v, vt_walk(v, trash.ino, "d", NULL), &s),
 		      "one two"));
-	CHECK_EQ(walk(v, trash.ino, "d/one", &a), f);
-	CHECK_EQ(walk(v, trash.ino, "d/two", &b), f);
+	CHECK_EQ(vt_walk(v, trash.ino, "d/one", &a), f);
+	CHECK_EQ(vt_walk(v, trash.ino, "d/two", &b), f);
 	/* still live through "live": writable there, kept by purges */
 	{
 		struct vf_handle *h = NULL;
 
-		CHECK_EQ(vf_vault_open_file(v, &root, f, O_WRONLY, &h), 0);
+		CHECK_EQ(vf_vault_open_file(v, &vt_root, f, O_WRONLY, &h), 0);
 		if (h)
 			CHECK_EQ(vf_vault_release(v, h), 0);
 	}
 	CHECK_EQ(vf_vault_purge_expired(v, vf_clock_now() + 15 * DAY, &n), 0);
-	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "live", NULL), buf),
+	CHECK(!strcmp(vt_content(v, vt_walk(v, VF_ROOT_INO, "live", NULL), buf),
 		      "linked"));
-	CHECK_EQ(walk(v, trash.ino, "d", NULL), 0);
+	CHECK_EQ(vt_walk(v, trash.ino, "d", NULL), 0);
 	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
 static void settings(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_softdelete sd;
 	char err[256];
 	int64_t now = vf_clock_now();
@@ -452,15 +364,15 @@ static void settings(void)
 	{
 		uint64_t n;
 
-		put(v, VF_ROOT_INO, "f", "x");
-		CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, "f"), 0);
+		vt_put(v, VF_ROOT_INO, "f", "x");
+		CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "f"), 0);
 		CHECK_EQ(vf_vault_softdelete_purge(v, "f", now, &n, err,
 						   sizeof(err)), -EPERM);
 	}
 	/* the settings survive a reopen */
 	CHECK_EQ(vf_vault_close(v), 0);
 	v = NULL;
-	CHECK_EQ(vf_vault_open(dir, &opts, 0, &v, err, sizeof(err)), 0);
+	CHECK_EQ(vf_vault_open(vt_dir, &vt_opts, 0, &v, err, sizeof(err)), 0);
 	if (!v)
 		return;
 	CHECK_EQ(vf_vault_softdelete_get(v, &sd), 0);
@@ -471,18 +383,12 @@ static void settings(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/t-trash.%d", (int)getpid());
-	snprintf(ks, sizeof(ks), "/tmp/t-trash-ks.%d", (int)getpid());
+	vt_setup("t-trash");
 	RUN(delete_and_undelete);
 	RUN(purge_at_time);
 	RUN(hard_links);
 	RUN(settings);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (vt_cleanup())
+		return 1;
 	return unit_exit();
 }

@@ -11,11 +11,9 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vtest.h"
 #include "vault.h"
 
-static char dir[64], ks[80];
-static struct vf_protector_opts opts;
-static const struct vf_caller root = { .uid = 0, .pid = 1, .umask = 022 };
 
 static void nap(void)
 {
@@ -32,85 +30,6 @@ static void mark(char name[32], int64_t *t)
 	*t = vf_clock_now();
 	vf_time_format(*t, name);
 	nap();
-}
-
-static uint64_t put(struct vf_vault *v, uint64_t parent, const char *name,
-		    const char *text)
-{
-	struct vf_handle *h = NULL;
-	struct vf_attr a;
-	size_t n = strlen(text);
-
-	if (vf_vault_lookup(v, &root, parent, name, &a) == 0)
-		CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_WRONLY | O_TRUNC,
-					    &h), 0);
-	else
-		CHECK_EQ(vf_vault_create_file(v, &root, parent, name, 0644,
-					      O_WRONLY, &a, &h), 0);
-	if (!h)
-		return 0;
-	CHECK_EQ(vf_vault_write(v, h, 0, text, n), (ssize_t)n);
-	CHECK_EQ(vf_vault_flush(v, h), 0);
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return a.ino;
-}
-
-/* The content of ino ("" when unreadable) into buf. */
-static const char *content(struct vf_vault *v, uint64_t ino, char buf[64])
-{
-	struct vf_handle *h = NULL;
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (vf_vault_open_file(v, &root, ino, O_RDONLY, &h))
-		return buf;
-	n = vf_vault_read(v, h, 0, buf, 63);
-	buf[n > 0 ? n : 0] = '\0';
-	CHECK_EQ(vf_vault_release(v, h), 0);
-	return buf;
-}
-
-/* ino of path (components separated by '/') under start, or 0. */
-static uint64_t walk(struct vf_vault *v, uint64_t start, const char *path,
-		     struct vf_attr *out)
-{
-	char buf[256], *save = NULL, *c;
-	struct vf_attr a = { .ino = start };
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
-		if (vf_vault_lookup(v, &root, a.ino, c, &a))
-			return 0;
-	if (out)
-		*out = a;
-	return a.ino;
-}
-
-struct names {
-	char list[512];
-	int n;
-};
-
-static int name_cb(void *arg, const char *name, const struct vf_attr *a,
-		   uint64_t next)
-{
-	struct names *s = arg;
-
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	s->n++;
-	snprintf(s->list + strlen(s->list), sizeof(s->list) - strlen(s->list),
-		 "%s%s", s->list[0] ? " " : "", name);
-	return 0;
-}
-
-/* Listing of ino, names joined by spaces (one entry per call to check
- * that cookies resume correctly). */
-static const char *listing(struct vf_vault *v, uint64_t ino, struct names *s)
-{
-	memset(s, 0, sizeof(*s));
-	CHECK_EQ(vf_vault_readdir(v, &root, ino, 0, name_cb, s), 0);
-	return s->list;
 }
 
 struct one {
@@ -133,7 +52,7 @@ static int one_cb(void *arg, const char *name, const struct vf_attr *a,
 }
 
 /* The same listing fetched one entry per call. */
-static void listing_by_one(struct vf_vault *v, uint64_t ino, struct names *s)
+static void listing_by_one(struct vf_vault *v, uint64_t ino, struct vt_names *s)
 {
 	struct one o = { .next = 0 };
 	int guard = 0;
@@ -141,147 +60,131 @@ static void listing_by_one(struct vf_vault *v, uint64_t ino, struct names *s)
 	memset(s, 0, sizeof(*s));
 	do {
 		o.got = 0;
-		CHECK_EQ(vf_vault_readdir(v, &root, ino, o.next, one_cb, &o),
+		CHECK_EQ(vf_vault_readdir(v, &vt_root, ino, o.next, one_cb, &o),
 			 0);
 		if (o.got)
-			name_cb(s, o.name, NULL, o.next);
+			vt_name_cb(s, o.name, NULL, o.next);
 	} while (o.got && ++guard < 100);
-}
-
-static struct vf_vault *fresh(void)
-{
-	struct vf_vault *v = NULL;
-	char err[256], cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-	CHECK(system(cmd) == 0);
-	opts.keystore = ks;
-	if (vf_vault_create(dir, &opts, err, sizeof(err)) ||
-	    vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
-		fprintf(stderr, "vault: %s\n", err);
-		return NULL;
-	}
-	return v;
 }
 
 static void views(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr a, d, snaps, vers;
 	struct vf_setattr sa = { .valid = VF_SET_MODE, .mode = 0600 };
 	struct vf_handle *h = NULL;
 	char t1[32], t2[32], path[128], buf[64];
-	struct names s, s1;
+	struct vt_names s, s1;
 	uint64_t f, r1, r2;
 	int64_t x;
 
 	if (!v)
 		return;
-	f = put(v, VF_ROOT_INO, "f", "one");
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "d", 0755, &d), 0);
-	put(v, d.ino, "g", "gee");
+	f = vt_put(v, VF_ROOT_INO, "f", "one");
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "d", 0755, &d), 0);
+	vt_put(v, d.ino, "g", "gee");
 	mark(t1, &x);
-	put(v, VF_ROOT_INO, "f", "two");
-	put(v, VF_ROOT_INO, "later", "late");
-	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "g"), 0);
+	vt_put(v, VF_ROOT_INO, "f", "two");
+	vt_put(v, VF_ROOT_INO, "later", "late");
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "g"), 0);
 	mark(t2, &x);
 
 	/* .snapshots/<t> */
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
 		 0);
 	CHECK(S_ISDIR(snaps.mode));
 	CHECK(snaps.ino >> 60 != 0);
-	CHECK_EQ(vf_vault_getattr(v, &root, snaps.ino, &a), 0);
+	CHECK_EQ(vf_vault_getattr(v, &vt_root, snaps.ino, &a), 0);
 	CHECK_EQ(a.ino, snaps.ino);
-	r1 = walk(v, snaps.ino, t1, NULL);
-	r2 = walk(v, snaps.ino, t2, NULL);
+	r1 = vt_walk(v, snaps.ino, t1, NULL);
+	r2 = vt_walk(v, snaps.ino, t2, NULL);
 	CHECK(r1 && r2 && r1 != r2);
-	CHECK(walk(v, r1, "f", &a) != 0);
+	CHECK(vt_walk(v, r1, "f", &a) != 0);
 	CHECK_EQ(a.size, 3);
-	CHECK(!strcmp(content(v, a.ino, buf), "one"));
+	CHECK(!strcmp(vt_content(v, a.ino, buf), "one"));
 	CHECK(a.ino != f);
-	CHECK(walk(v, r2, "f", &a) != 0);
-	CHECK(!strcmp(content(v, a.ino, buf), "two"));
-	CHECK(!strcmp(content(v, walk(v, r1, "d/g", NULL), buf), "gee"));
-	CHECK_EQ(walk(v, r2, "d/g", NULL), 0);
-	CHECK_EQ(walk(v, r1, "later", NULL), 0);
-	CHECK(!strcmp(content(v, walk(v, r2, "later", NULL), buf), "late"));
-	CHECK(!strcmp(listing(v, r1, &s), "d f"));
-	CHECK(!strcmp(listing(v, r2, &s), "d f later"));
+	CHECK(vt_walk(v, r2, "f", &a) != 0);
+	CHECK(!strcmp(vt_content(v, a.ino, buf), "two"));
+	CHECK(!strcmp(vt_content(v, vt_walk(v, r1, "d/g", NULL), buf), "gee"));
+	CHECK_EQ(vt_walk(v, r2, "d/g", NULL), 0);
+	CHECK_EQ(vt_walk(v, r1, "later", NULL), 0);
+	CHECK(!strcmp(vt_content(v, vt_walk(v, r2, "later", NULL), buf), "late"));
+	CHECK(!strcmp(vt_listing(v, r1, &s), "d f"));
+	CHECK(!strcmp(vt_listing(v, r2, &s), "d f later"));
 	listing_by_one(v, r2, &s1);
 	CHECK(!strcmp(s1.list, "d f later"));
-	CHECK(!strcmp(listing(v, VF_ROOT_INO, &s), "f d later"));
+	CHECK(!strcmp(vt_listing(v, VF_ROOT_INO, &s), "f d later"));
 
 	/* other spellings of the same second; not-times and the future */
 	snprintf(path, sizeof(path), "%.19s", t1);
-	CHECK_EQ(walk(v, snaps.ino, path, NULL), r1);
+	CHECK_EQ(vt_walk(v, snaps.ino, path, NULL), r1);
 	snprintf(path, sizeof(path), "%.19s.75Z", t1);
-	CHECK_EQ(walk(v, snaps.ino, path, NULL), r1);
-	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "yesterday", &a),
+	CHECK_EQ(vt_walk(v, snaps.ino, path, NULL), r1);
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, snaps.ino, "yesterday", &a),
 		 -ENOENT);
-	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "2999-01-01T00:00:00Z",
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, snaps.ino, "2999-01-01T00:00:00Z",
 				 &a), -ENOENT);
-	CHECK_EQ(vf_vault_lookup(v, &root, snaps.ino, "2200-01-01T00:00:00Z",
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, snaps.ino, "2200-01-01T00:00:00Z",
 				 &a), -ENOENT);
 	CHECK_EQ(vf_time_parse("2999-01-01T00:00:00Z", &x), -EINVAL);
 
 	/* .versions/<file> */
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".versions", &vers),
 		 0);
-	CHECK(walk(v, vers.ino, "f", &a) != 0);
+	CHECK(vt_walk(v, vers.ino, "f", &a) != 0);
 	CHECK(S_ISDIR(a.mode));
-	listing(v, a.ino, &s);
+	vt_listing(v, a.ino, &s);
 	CHECK_EQ(s.n, 2);
 	listing_by_one(v, a.ino, &s1);
 	CHECK(!strcmp(s.list, s1.list));
 	snprintf(path, sizeof(path), "f/%.20s", s.list);
-	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "one"));
+	CHECK(!strcmp(vt_content(v, vt_walk(v, vers.ino, path, NULL), buf), "one"));
 	snprintf(path, sizeof(path), "f/%.20s", s.list + 21);
-	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "two"));
-	CHECK_EQ(walk(v, vers.ino, "f/2001-01-01T00:00:00Z", NULL), 0);
-	CHECK(walk(v, vers.ino, "d", NULL) != 0);
-	CHECK_EQ(walk(v, vers.ino, "d/g", NULL), 0); /* not live */
+	CHECK(!strcmp(vt_content(v, vt_walk(v, vers.ino, path, NULL), buf), "two"));
+	CHECK_EQ(vt_walk(v, vers.ino, "f/2001-01-01T00:00:00Z", NULL), 0);
+	CHECK(vt_walk(v, vers.ino, "d", NULL) != 0);
+	CHECK_EQ(vt_walk(v, vers.ino, "d/g", NULL), 0); /* not live */
 
 	/* everything in a view is read-only */
-	walk(v, r1, "f", &a);
-	CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_WRONLY, &h), -EROFS);
-	CHECK_EQ(vf_vault_open_file(v, &root, a.ino, O_RDONLY | O_TRUNC, &h),
+	vt_walk(v, r1, "f", &a);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, a.ino, O_WRONLY, &h), -EROFS);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, a.ino, O_RDONLY | O_TRUNC, &h),
 		 -EROFS);
-	CHECK_EQ(vf_vault_setattr(v, &root, a.ino, NULL, &sa, &d), -EROFS);
-	CHECK_EQ(vf_vault_setxattr(v, &root, a.ino, "user.x", "1", 1, 0),
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, a.ino, NULL, &sa, &d), -EROFS);
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, a.ino, "user.x", "1", 1, 0),
 		 -EROFS);
-	CHECK_EQ(vf_vault_removexattr(v, &root, a.ino, "user.x"), -EROFS);
-	CHECK_EQ(vf_vault_link(v, &root, a.ino, VF_ROOT_INO, "hl", &d),
+	CHECK_EQ(vf_vault_removexattr(v, &vt_root, a.ino, "user.x"), -EROFS);
+	CHECK_EQ(vf_vault_link(v, &vt_root, a.ino, VF_ROOT_INO, "hl", &d),
 		 -EROFS);
-	CHECK_EQ(vf_vault_mknod(v, &root, r1, "n", S_IFREG | 0644, 0, &d),
+	CHECK_EQ(vf_vault_mknod(v, &vt_root, r1, "n", S_IFREG | 0644, 0, &d),
 		 -EROFS);
-	CHECK_EQ(vf_vault_mkdir(v, &root, r1, "n", 0755, &d), -EROFS);
-	CHECK_EQ(vf_vault_symlink(v, &root, r1, "n", "x", &d), -EROFS);
-	CHECK_EQ(vf_vault_unlink(v, &root, r1, "f"), -EROFS);
-	CHECK_EQ(vf_vault_rmdir(v, &root, r1, "d"), -EROFS);
-	CHECK_EQ(vf_vault_rename(v, &root, r1, "f", VF_ROOT_INO, "x", 0),
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, r1, "n", 0755, &d), -EROFS);
+	CHECK_EQ(vf_vault_symlink(v, &vt_root, r1, "n", "x", &d), -EROFS);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, r1, "f"), -EROFS);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, r1, "d"), -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &vt_root, r1, "f", VF_ROOT_INO, "x", 0),
 		 -EROFS);
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, "f", r1, "x", 0),
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, "f", r1, "x", 0),
 		 -EROFS);
-	CHECK_EQ(vf_vault_unlink(v, &root, VF_ROOT_INO, ".snapshots"),
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, ".snapshots"),
 		 -EROFS);
-	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, ".versions"), -EROFS);
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".versions",
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, VF_ROOT_INO, ".versions"), -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, ".versions",
 				 VF_ROOT_INO, "v", 0), -EROFS);
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, ".snapshots", 0755, &d),
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, ".snapshots", 0755, &d),
 		 -EPERM);
-	CHECK(!strcmp(content(v, f, buf), "two"));
+	CHECK(!strcmp(vt_content(v, f, buf), "two"));
 
 	/* after a reopen the same names resolve */
 	CHECK_EQ(vf_vault_close(v), 0);
 	v = NULL;
-	CHECK_EQ(vf_vault_open(dir, &opts, 0, &v, buf, sizeof(buf)), 0);
+	CHECK_EQ(vf_vault_open(vt_dir, &vt_opts, 0, &v, buf, sizeof(buf)), 0);
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
 		 0);
-	CHECK(!strcmp(content(v, walk(v, snaps.ino, t1, NULL) ?
-				     walk(v, walk(v, snaps.ino, t1, NULL), "f",
+	CHECK(!strcmp(vt_content(v, vt_walk(v, snaps.ino, t1, NULL) ?
+				     vt_walk(v, vt_walk(v, snaps.ino, t1, NULL), "f",
 					  NULL) : 0,
 			      buf), "one"));
 	CHECK_EQ(vf_vault_close(v), 0);
@@ -292,7 +195,7 @@ static void views(void)
  * had then, not the one the deletion of its entries gave it later. */
 static void attribute_history(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_setattr sa = { .valid = VF_SET_MODE | VF_SET_MTIME,
 				 .mode = 0600, .mtime = 1000 * VF_NS };
 	struct vf_attr d, a, b, snaps;
@@ -302,33 +205,33 @@ static void attribute_history(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_mkdir(v, &root, VF_ROOT_INO, "d", 0755, &d), 0);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "d", 0755, &d), 0);
 	nap();
-	f = put(v, d.ino, "f", "data");
-	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &sa, &a), 0);
+	f = vt_put(v, d.ino, "f", "data");
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &sa, &a), 0);
 	sa.mtime = 2000 * VF_NS;
-	CHECK_EQ(vf_vault_setattr(v, &root, d.ino, NULL, &sa, &a), 0);
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, d.ino, NULL, &sa, &a), 0);
 	mark(t1, &x);
 	sa.mode = 0644;
 	sa.mtime = 3000 * VF_NS;
-	CHECK_EQ(vf_vault_setattr(v, &root, f, NULL, &sa, &a), 0);
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &sa, &a), 0);
 	mark(t2, &x);
-	CHECK_EQ(vf_vault_unlink(v, &root, d.ino, "f"), 0);
-	CHECK_EQ(vf_vault_rmdir(v, &root, VF_ROOT_INO, "d"), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "f"), 0);
+	CHECK_EQ(vf_vault_rmdir(v, &vt_root, VF_ROOT_INO, "d"), 0);
 
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
 		 0);
-	r1 = walk(v, snaps.ino, t1, NULL);
-	r2 = walk(v, snaps.ino, t2, NULL);
-	CHECK(walk(v, r1, "d/f", &a) != 0);
+	r1 = vt_walk(v, snaps.ino, t1, NULL);
+	r2 = vt_walk(v, snaps.ino, t2, NULL);
+	CHECK(vt_walk(v, r1, "d/f", &a) != 0);
 	CHECK_EQ(a.mode & 07777, 0600);
 	CHECK_EQ(a.mtime, 1000 * VF_NS);
 	CHECK_EQ(a.size, 4);
-	CHECK(walk(v, r2, "d/f", &b) != 0);
+	CHECK(vt_walk(v, r2, "d/f", &b) != 0);
 	CHECK_EQ(b.mode & 07777, 0644);
 	CHECK_EQ(b.mtime, 3000 * VF_NS);
 	CHECK(a.ino != b.ino);
-	CHECK(walk(v, r1, "d", &a) != 0);
+	CHECK(vt_walk(v, r1, "d", &a) != 0);
 	CHECK(S_ISDIR(a.mode));
 	CHECK_EQ(a.mode & 07777, 0600);
 	CHECK_EQ(a.mtime, 2000 * VF_NS);
@@ -339,43 +242,43 @@ static void attribute_history(void)
  * path's history (.versions), and views before the rename show them. */
 static void rename_over(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr vers, snaps;
-	struct names s;
+	struct vt_names s;
 	char t1[32], buf[64], path[64];
 	uint64_t f, g;
 	int64_t x;
 
 	if (!v)
 		return;
-	f = put(v, VF_ROOT_INO, "f", "v1");
+	f = vt_put(v, VF_ROOT_INO, "f", "v1");
 	nap();
-	put(v, VF_ROOT_INO, "f", "v2");
+	vt_put(v, VF_ROOT_INO, "f", "v2");
 	mark(t1, &x);
-	g = put(v, VF_ROOT_INO, ".f.tmp", "v3");
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
+	g = vt_put(v, VF_ROOT_INO, ".f.tmp", "v3");
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
 				 "f", 0), 0);
-	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "f", NULL), buf), "v3"));
-	CHECK_EQ(walk(v, VF_ROOT_INO, "f", NULL), g);
+	CHECK(!strcmp(vt_content(v, vt_walk(v, VF_ROOT_INO, "f", NULL), buf), "v3"));
+	CHECK_EQ(vt_walk(v, VF_ROOT_INO, "f", NULL), g);
 	CHECK(f != g);
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".versions", &vers),
 		 0);
-	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	vt_listing(v, vt_walk(v, vers.ino, "f", NULL), &s);
 	CHECK_EQ(s.n, 3);
 	snprintf(path, sizeof(path), "f/%.20s", s.list);
-	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "v1"));
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+	CHECK(!strcmp(vt_content(v, vt_walk(v, vers.ino, path, NULL), buf), "v1"));
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
 		 0);
 	snprintf(path, sizeof(path), "%s/f", t1);
-	CHECK(!strcmp(content(v, walk(v, snaps.ino, path, NULL), buf), "v2"));
+	CHECK(!strcmp(vt_content(v, vt_walk(v, snaps.ino, path, NULL), buf), "v2"));
 	/* a file that keeps another name is not displaced */
-	CHECK_EQ(vf_vault_link(v, &root, g, VF_ROOT_INO, "other", &vers), 0);
-	put(v, VF_ROOT_INO, ".f.tmp", "v4");
-	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
+	CHECK_EQ(vf_vault_link(v, &vt_root, g, VF_ROOT_INO, "other", &vers), 0);
+	vt_put(v, VF_ROOT_INO, ".f.tmp", "v4");
+	CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, ".f.tmp", VF_ROOT_INO,
 				 "f", 0), 0);
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".versions", &vers),
 		 0);
-	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	vt_listing(v, vt_walk(v, vers.ino, "f", NULL), &s);
 	CHECK_EQ(s.n, 1);
 	CHECK_EQ(vf_vault_close(v), 0);
 }
@@ -385,37 +288,37 @@ static void rename_over(void)
  * without a version go. */
 static void prune_renamed(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_retention p = { .keep_last = 3, .min_points = 3 };
 	struct vf_prune_stats ps;
 	struct vf_status st0, st1;
 	struct vf_attr vers;
-	struct names s;
+	struct vt_names s;
 	char err[128], buf[64], text[8], path[64];
 	int i;
 
 	if (!v)
 		return;
-	put(v, VF_ROOT_INO, "f", "u0");
+	vt_put(v, VF_ROOT_INO, "f", "u0");
 	for (i = 1; i < 6; i++) {
 		snprintf(text, sizeof(text), "u%d", i);
-		put(v, VF_ROOT_INO, ".f.tmp", text);
-		CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, ".f.tmp",
+		vt_put(v, VF_ROOT_INO, ".f.tmp", text);
+		CHECK_EQ(vf_vault_rename(v, &vt_root, VF_ROOT_INO, ".f.tmp",
 					 VF_ROOT_INO, "f", 0), 0);
 	}
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".versions", &vers),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".versions", &vers),
 		 0);
-	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	vt_listing(v, vt_walk(v, vers.ino, "f", NULL), &s);
 	CHECK_EQ(s.n, 6);
 	CHECK_EQ(vf_vault_status(v, &st0), 0);
 	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
 	CHECK_EQ(ps.removed, 3);
-	listing(v, walk(v, vers.ino, "f", NULL), &s);
+	vt_listing(v, vt_walk(v, vers.ino, "f", NULL), &s);
 	CHECK_EQ(s.n, 3);
 	snprintf(path, sizeof(path), "f/%.20s", s.list);
-	CHECK(!strcmp(content(v, walk(v, vers.ino, path, NULL), buf), "u3"));
-	CHECK(!strcmp(content(v, walk(v, VF_ROOT_INO, "f", NULL), buf), "u5"));
+	CHECK(!strcmp(vt_content(v, vt_walk(v, vers.ino, path, NULL), buf), "u3"));
+	CHECK(!strcmp(vt_content(v, vt_walk(v, VF_ROOT_INO, "f", NULL), buf), "u5"));
 	CHECK_EQ(vf_vault_status(v, &st1), 0);
 	CHECK_EQ(st1.versions, st0.versions - 3);
 	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
@@ -442,9 +345,9 @@ static int pt_cb(void *arg, int64_t t, const char *tag)
 
 static void points(void)
 {
-	struct vf_vault *v = fresh();
+	struct vf_vault *v = vt_fresh();
 	struct vf_attr snaps;
-	struct names s;
+	struct vt_names s;
 	struct pts p = { .n = 0 };
 	int64_t t, t0, x;
 	char name[32], tag[100];
@@ -452,7 +355,7 @@ static void points(void)
 
 	if (!v)
 		return;
-	put(v, VF_ROOT_INO, "f", "one");
+	vt_put(v, VF_ROOT_INO, "f", "one");
 	CHECK_EQ(vf_vault_snapshot(v, "before upgrade", &t), 0);
 	CHECK_EQ(t % VF_NS, 0);
 	CHECK_EQ(vf_vault_snapshot(v, "bad\ttag", &x), -EINVAL);
@@ -478,9 +381,9 @@ static void points(void)
 	}
 	CHECK(found);
 	/* .snapshots lists the same points */
-	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, ".snapshots", &snaps),
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
 		 0);
-	listing(v, snaps.ino, &s);
+	vt_listing(v, snaps.ino, &s);
 	CHECK_EQ(s.n, p.n);
 	vf_time_format(t, name);
 	CHECK(strstr(s.list, name) != NULL);
@@ -489,19 +392,13 @@ static void points(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/t-view.%d", (int)getpid());
-	snprintf(ks, sizeof(ks), "/tmp/t-view-ks.%d", (int)getpid());
+	vt_setup("t-view");
 	RUN(views);
 	RUN(attribute_history);
 	RUN(rename_over);
 	RUN(prune_renamed);
 	RUN(points);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, ks);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (vt_cleanup())
+		return 1;
 	return unit_exit();
 }
