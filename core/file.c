@@ -1282,16 +1282,17 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 /* Immutability for a change through an open file (f->mu held): a file
  * closed once (it has a version) inside an immutable tree is sealed.  A
  * clean verdict is remembered until the rules change. */
-static int change_allowed(struct vf_vault *v, struct vf_file *f,
+static int change_allowed(struct vf_vault *v, const struct vf_handle *h,
 			  enum vf_imm_op op)
 {
+	struct vf_file *f = h->f;
 	int rc = 0;
 
 	if (!f->version)
 		return 0;
 	vf_vault_lock(v);
 	if (f->imm_ok_gen != v->imm_gen + 1) {
-		rc = vf_immut_check(v, op, f->ino, 0);
+		rc = vf_immut_check(v, h->uid, op, f->ino, 0);
 		if (!rc)
 			f->imm_ok_gen = v->imm_gen + 1;
 	}
@@ -1738,7 +1739,7 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 		if (rc > 0)
 			rc = -EROFS;
 		if (!rc)
-			rc = vf_immut_check(v, (flags & O_TRUNC) ?
+			rc = vf_immut_check(v, c->uid, (flags & O_TRUNC) ?
 						       VF_IMM_TRUNCATE :
 						       VF_IMM_WRITE,
 					    ino, 0);
@@ -1766,6 +1767,7 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 	}
 	h->f = f;
 	h->flags = flags;
+	h->uid = c->uid;
 	*out = h;
 	return 0;
 }
@@ -1874,7 +1876,7 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	pthread_mutex_lock(&f->mu);
 	rc = ensure_loaded(v, f);
 	if (!rc)
-		rc = change_allowed(v, f, VF_IMM_WRITE);
+		rc = change_allowed(v, h, VF_IMM_WRITE);
 	if (rc)
 		goto out;
 	/* Before the first chunk is stored (see dirty_enter). */
@@ -1970,7 +1972,7 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 	pthread_mutex_lock(&f->mu);
 	rc = ensure_loaded(v, f);
 	if (!rc && mode != FALLOC_FL_KEEP_SIZE)
-		rc = change_allowed(v, f, mode == 0 ? VF_IMM_WRITE :
+		rc = change_allowed(v, h, mode == 0 ? VF_IMM_WRITE :
 						      VF_IMM_PUNCH);
 	if (rc)
 		goto out;

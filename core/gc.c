@@ -185,7 +185,7 @@ int vf_vault_policy_set(struct vf_vault *v, const struct vf_retention *p,
 	/* an immutable vault never lets retention get weaker (SPEC 5) */
 	rc = vf_immut_vault_on(v);
 	if (rc > 0 && vf_policy_weaker(&cur, p)) {
-		vf_vault_deny(v, "retention change", VF_ROOT_INO,
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "retention change", VF_ROOT_INO,
 			      "immutable vault");
 		vf_vault_unlock(v);
 		snprintf(err, errlen, "the vault is immutable: the retention "

@@ -32,8 +32,8 @@
 
 /* ---- refusals ------------------------------------------------------------ */
 
-void vf_vault_deny(struct vf_vault *v, const char *what, uint64_t ino,
-		   const char *why)
+void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
+		   uint64_t ino, const char *why)
 {
 	pthread_mutex_lock(&v->deny_mu);
 	v->denials++;
@@ -42,8 +42,9 @@ void vf_vault_deny(struct vf_vault *v, const char *what, uint64_t ino,
 	pthread_mutex_unlock(&v->deny_mu);
 	/* Counted per minute, not logged one by one, so that a flood of
 	 * refusals cannot fill the audit log; callable with v->mu held.
-	 * The caller's uid is not known here. */
-	vf_audit_denied(v, VF_AUDIT_UID_NONE, what, vf_clock_now());
+	 * Settings refused to vaultctl are recorded by the command layer,
+	 * with the caller; here they come as VF_AUDIT_UID_NONE. */
+	vf_audit_denied(v, uid, what, vf_clock_now());
 }
 
 void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
@@ -176,8 +177,8 @@ static const char *const op_names[VF_IMM_OP_COUNT] = {
 	[VF_IMM_LINK] = "hard link",       [VF_IMM_CREATE] = "create",
 };
 
-int vf_immut_check(struct vf_vault *v, enum vf_imm_op op, uint64_t ino,
-		   uint64_t parent)
+int vf_immut_check(struct vf_vault *v, uint32_t uid, enum vf_imm_op op,
+		   uint64_t ino, uint64_t parent)
 {
 	struct vf_imm_item it = { 0 };
 	struct vf_attr a;
@@ -214,7 +215,7 @@ int vf_immut_check(struct vf_vault *v, enum vf_imm_op op, uint64_t ino,
 		return rc;
 	rc = vf_policy_immutable(op, &it, vf_clock_now());
 	if (rc == -EPERM)
-		vf_vault_deny(v, op_names[op], ino ? ino : parent,
+		vf_vault_deny(v, uid, op_names[op], ino ? ino : parent,
 			      "refused by an immutable directory");
 	return rc;
 }
@@ -293,7 +294,7 @@ int vf_vault_immutable_set(struct vf_vault *v, const char *path, int have_days,
 				  state)) {
 		snprintf(err, errlen, "'%s' is locked immutable: its protection "
 			 "can be extended, never shortened", path);
-		vf_vault_deny(v, "shorten immutability", dir, "locked");
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "shorten immutability", dir, "locked");
 		rc = -EPERM;
 		goto out;
 	}
@@ -361,7 +362,7 @@ int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
 		snprintf(err, errlen, "'%s' is locked immutable for good: it "
 			 "cannot be %s", path, unlock_only ? "unlocked" :
 							     "cleared");
-		vf_vault_deny(v, "clear immutability", dir, "locked");
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "clear immutability", dir, "locked");
 		goto out;
 	}
 	if (rc) {
@@ -549,7 +550,7 @@ int vf_vault_immutable_vault_set(struct vf_vault *v, int on, int lock,
 			n.lock_at = now + VF_COOLING_OFF;
 	} else if (state == 2) {
 		snprintf(err, errlen, "the vault is locked immutable for good");
-		vf_vault_deny(v, "immutable vault off", VF_ROOT_INO, "locked");
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "immutable vault off", VF_ROOT_INO, "locked");
 		rc = -EPERM;
 		goto out;
 	} else if (lock) {

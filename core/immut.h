@@ -9,14 +9,14 @@
 
 #include "vault_int.h"
 
-/* May op change item ino, whose name is in directory parent (0: look the
+/* May uid's op change item ino, whose name is in directory parent (0: look the
  * name up)?  For VF_IMM_CREATE, VF_IMM_LINK and VF_IMM_RENAME_INTO, ino is
  * the node arriving (0 for a new one) and parent the directory it goes
  * into.  0, -EPERM (the reason is kept on the vault handle and the refusal
  * counted: vf_vault_last_denial), or -errno.  v->mu held.  Costs nothing
  * while the vault has no immutable directory. */
-VF_MUST int vf_immut_check(struct vf_vault *v, enum vf_imm_op op,
-			   uint64_t ino, uint64_t parent);
+VF_MUST int vf_immut_check(struct vf_vault *v, uint32_t uid,
+			   enum vf_imm_op op, uint64_t ino, uint64_t parent);
 
 /* user.vaultfs.immutable of directory ino, as text; -ENODATA when it has
  * no rule.  Takes v->mu. */
@@ -30,8 +30,8 @@ VF_MUST int vf_immut_vault_on(struct vf_vault *v);
 /* Records a refusal (immutability, retention, always-on): one line kept
  * on the handle for the CLI and, with issue 6, the audit log.  v->mu
  * held or not (it has its own lock). */
-void vf_vault_deny(struct vf_vault *v, const char *what, uint64_t ino,
-		   const char *why);
+void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
+		   uint64_t ino, const char *why);
 
 /* Records a denied file access (no role for it): counted per uid and
  * operation, so a flood cannot fill the audit log. */

@@ -154,7 +154,7 @@ int vf_vault_softdelete_set(struct vf_vault *v, enum vf_sd_change what,
 		   (what == VF_SD_DAYS && days < n.days))) {
 		snprintf(err, errlen, "the vault is immutable: soft delete "
 			 "cannot be turned off or shortened");
-		vf_vault_deny(v, "soft-delete change", VF_ROOT_INO,
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "soft-delete change", VF_ROOT_INO,
 			      "immutable vault");
 		rc = -EPERM;
 		goto out;
@@ -852,8 +852,8 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 		rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
 	}
 	if (!rc)
-		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, (uint64_t)r.node,
-				    newparent);
+		rc = vf_immut_check(v, uid, VF_IMM_RENAME_INTO,
+				    (uint64_t)r.node, newparent);
 	/* the record goes with the change, in its transaction */
 	if (!rc && row_path(v, &r, path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", name);
@@ -1105,14 +1105,14 @@ int vf_vault_softdelete_purge(struct vf_vault *v, const char *path,
 	if (!rc && v->sd.always_on && v->sd.always_on <= now) {
 		snprintf(err, errlen, "soft delete is always-on: nothing is "
 			 "purged before its time");
-		vf_vault_deny(v, "early purge", VF_ROOT_INO, "always-on");
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "early purge", VF_ROOT_INO, "always-on");
 		rc = -EPERM;
 		goto out;
 	}
 	if (!rc && (rc = vf_immut_vault_on(v)) > 0) {
 		snprintf(err, errlen, "the vault is immutable: nothing is "
 			 "purged before its time");
-		vf_vault_deny(v, "early purge", VF_ROOT_INO, "immutable vault");
+		vf_vault_deny(v, VF_AUDIT_UID_NONE, "early purge", VF_ROOT_INO, "immutable vault");
 		rc = -EPERM;
 		goto out;
 	}

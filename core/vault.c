@@ -1137,9 +1137,9 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	}
 	/* no second name into or out of an immutable tree */
 	if (!rc)
-		rc = vf_immut_check(v, VF_IMM_LINK, ino, newparent);
+		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, newparent);
 	if (!rc)
-		rc = vf_immut_check(v, VF_IMM_LINK, ino, 0);
+		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, 0);
 	if (!rc)
 		rc = dirent_add(v, newparent, newname, ino, now);
 	if (!rc)
@@ -1192,8 +1192,8 @@ static int dir_is_empty(struct vf_vault *v, uint64_t ino)
 	return rc < 0 ? rc : rc == 1 ? -ENOTEMPTY : 0;
 }
 
-static int remove_name(struct vf_vault *v, uint64_t parent, const char *name,
-		       int want_dir)
+static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
+		       const char *name, int want_dir)
 {
 	struct vf_attr a;
 	uint64_t ino;
@@ -1221,7 +1221,7 @@ static int remove_name(struct vf_vault *v, uint64_t parent, const char *name,
 	if (!rc && want_dir)
 		rc = dir_is_empty(v, ino);
 	if (!rc)
-		rc = vf_immut_check(v, VF_IMM_UNLINK, ino, parent);
+		rc = vf_immut_check(v, uid, VF_IMM_UNLINK, ino, parent);
 	if (!rc)
 		rc = drop_name(v, parent, name, &a, now);
 	/* the name goes to .softdeleted (SPEC 4); a file with other names
@@ -1245,7 +1245,7 @@ out:
 static int audited_remove(struct vf_vault *v, const struct vf_caller *c,
 			  uint64_t parent, const char *name, int want_dir)
 {
-	int rc = remove_name(v, parent, name, want_dir);
+	int rc = remove_name(v, c->uid, parent, name, want_dir);
 
 	if (!rc)
 		vf_audit_count(v, "delete", "ok", c->uid,
@@ -1289,9 +1289,9 @@ static int move_name(struct vf_vault *v, const struct vf_attr *a,
 	return rc;
 }
 
-static int do_rename(struct vf_vault *v, uint64_t parent, const char *name,
-		     uint64_t newparent, const char *newname, unsigned flags,
-		     int64_t now)
+static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
+		     const char *name, uint64_t newparent, const char *newname,
+		     unsigned flags, int64_t now)
 {
 	struct vf_attr sa, da, pa;
 	uint64_t src, dst;
@@ -1322,13 +1322,13 @@ static int do_rename(struct vf_vault *v, uint64_t parent, const char *name,
 	}
 	/* immutability: the source leaves its place and enters another; a
 	 * replaced (or exchanged) target loses its place */
-	rc = vf_immut_check(v, VF_IMM_RENAME_FROM, src, parent);
+	rc = vf_immut_check(v, uid, VF_IMM_RENAME_FROM, src, parent);
 	if (!rc)
-		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, src, newparent);
+		rc = vf_immut_check(v, uid, VF_IMM_RENAME_INTO, src, newparent);
 	if (!rc && have_dst)
-		rc = vf_immut_check(v, VF_IMM_RENAME_OVER, dst, newparent);
+		rc = vf_immut_check(v, uid, VF_IMM_RENAME_OVER, dst, newparent);
 	if (!rc && have_dst && (flags & RENAME_EXCHANGE))
-		rc = vf_immut_check(v, VF_IMM_RENAME_INTO, dst, parent);
+		rc = vf_immut_check(v, uid, VF_IMM_RENAME_INTO, dst, parent);
 	if (rc)
 		return rc;
 	if (flags & RENAME_EXCHANGE) {
@@ -1416,7 +1416,7 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
-	rc = do_rename(v, parent, name, newparent, newname, flags,
+	rc = do_rename(v, c->uid, parent, name, newparent, newname, flags,
 		       vf_clock_now());
 	if (rc) {
 		vf_catalog_rollback(v->cat);
@@ -1587,9 +1587,9 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 	vf_vault_lock(v);
 	rc = 0;
 	if (sa->valid & VF_SET_SIZE)
-		rc = vf_immut_check(v, VF_IMM_TRUNCATE, ino, 0);
+		rc = vf_immut_check(v, c->uid, VF_IMM_TRUNCATE, ino, 0);
 	if (!rc && (sa->valid & (VF_SET_MODE | VF_SET_UID | VF_SET_GID)))
-		rc = vf_immut_check(v, VF_IMM_CHMOD, ino, 0);
+		rc = vf_immut_check(v, c->uid, VF_IMM_CHMOD, ino, 0);
 	if (rc) {
 		vf_vault_unlock(v);
 		return rc;
@@ -1673,7 +1673,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	if ((rc = refuse_trashed(v, ino, 0)))
 		return rc;
 	vf_vault_lock(v);
-	rc = vf_immut_check(v, VF_IMM_XATTR, ino, 0);
+	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
 	vf_vault_unlock(v);
 	if (rc)
 		return rc;
@@ -1841,7 +1841,7 @@ int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
 	if ((rc = refuse_trashed(v, ino, 0)))
 		return rc;
 	vf_vault_lock(v);
-	rc = vf_immut_check(v, VF_IMM_XATTR, ino, 0);
+	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
 	if (rc) {
 		vf_vault_unlock(v);
 		return rc;

@@ -198,6 +198,7 @@ struct vf_vault {
 struct vf_handle {
 	struct vf_file *f;
 	int flags;
+	uint32_t uid; /* who opened it (refusals are audited with it) */
 	int view;   /* f is private: a recovery point opened from a view */
 	int stable; /* the view never changes: the kernel may keep pages */
 };
