@@ -8,29 +8,41 @@
  * guard attached needs a token: the guard's signature over what exactly
  * is approved.  The token is checked here and nowhere else.
  *
- * Request code (printed to the requester): "vfreq1:" followed by the
+ * Request code (printed to the requester): "vfreq2:" followed by the
  * base64url encoding, without padding, of these bytes:
  *
- *   offset  size  field
- *   0       1     version, 1
- *   1       16    vault id (the vault header's, vf_keys_vault_id)
- *   17      1     L, length of the operation name, 1..64
- *   18      L     operation name, [a-z0-9._-], starting with a letter
- *   18+L    32    BLAKE2b-256 of the canonical parameter string
- *   50+L    16    nonce, random, chosen by the requester
- *   66+L    8     creation time, ns since the epoch, signed little-endian
- *   74+L          end
+ *   offset    size  field
+ *   0         1     version, 2
+ *   1         16    vault id (the vault header's, vf_keys_vault_id)
+ *   17        1     L, length of the operation name, 1..64
+ *   18        L     operation name, [a-z0-9._-], starting with a letter
+ *   18+L      32    BLAKE2b-256 of the canonical parameter string
+ *   50+L      2     P, length of the parameter text, 0..256, unsigned
+ *                   little-endian
+ *   52+L      P     parameter text, printable ASCII (0x20..0x7e) only
+ *   52+L+P    16    nonce, random, chosen by the requester
+ *   68+L+P    8     creation time, ns since the epoch, signed little-endian
+ *   76+L+P          end
  *
- * Token (handed back by the guard holder): "vftok1:" and base64url without
+ * The parameter text is the canonical parameter string for the guard
+ * holder to read (vf_guard_params_text): its printable bytes as they are,
+ * a backslash and every other byte as "\xHH" (two lower-case hex digits);
+ * when that is longer than 256 bytes it is cut at a character boundary
+ * and ends with "\..." (backslash, three dots), which no escaping makes.
+ * The hash, not the text, is what a token binds: approve checks that an
+ * uncut text, unescaped, hashes to it and refuses the request otherwise.
+ *
+ * Token (handed back by the guard holder): "vftok2:" and base64url without
  * padding of the request bytes above, then
  *
- *   74+L    8     expiry, ns since the epoch, signed little-endian
- *   82+L    64    Ed25519 detached signature over bytes [0, 82+L)
- *   146+L         end
+ *   76+L+P    8     expiry, ns since the epoch, signed little-endian
+ *   84+L+P    64    Ed25519 detached signature over bytes [0, 84+L+P)
+ *   148+L+P         end
  *
  * Every length is exact: a request or token with a byte too many or too
  * few is malformed, and base64 must be canonical (libsodium refuses stray
- * bits and padding), so one approval has exactly one text form.
+ * bits and padding), so one approval has exactly one text form.  Version 1
+ * (no parameter text, "vfreq1:"/"vftok1:") is malformed: none was deployed.
  *
  * Security invariants, enforced in vf_guard_check and
  * vf_vault_guard_authorize:
@@ -61,17 +73,27 @@
 #include "vault_int.h"
 
 #define PUB_PREFIX "vfguard1:"
-#define REQ_PREFIX "vfreq1:"
-#define TOK_PREFIX "vftok1:"
+#define REQ_PREFIX "vfreq2:"
+#define TOK_PREFIX "vftok2:"
 #define KEY_PREFIX "vaultfs-guard-key-1 "
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define B64STD sodium_base64_VARIANT_ORIGINAL
 #define SK_BYTES crypto_sign_SECRETKEYBYTES
 #define KEY_FILE_MAX 256 /* a key file is 109 bytes */
 #define REQ_FIXED                                                              \
-	(1 + VF_VAULT_ID_BYTES + 1 + VF_GUARD_HASH_BYTES +                     \
+	(1 + VF_VAULT_ID_BYTES + 1 + VF_GUARD_HASH_BYTES + 2 +                 \
 	 VF_GUARD_NONCE_BYTES + 8)
 #define TOK_TAIL (8 + VF_GUARD_SIG_BYTES)
+#define CUT_MARK "\\..." /* ends a parameter text that was cut */
+
+/* The callers' buffers hold the longest text, with its prefix and NUL. */
+_Static_assert(VF_GUARD_TEXT_MAX >=
+		       7 + sodium_base64_ENCODED_LEN(VF_GUARD_BIN_MAX, B64URL),
+	       "VF_GUARD_TEXT_MAX too small for a token");
+_Static_assert(VF_GUARD_INPUT_MAX >= VF_GUARD_TEXT_MAX,
+	       "VF_GUARD_INPUT_MAX too small for a token");
+_Static_assert(VF_GUARD_WHY_MAX >= VF_GUARD_TEXT_MAX + 96,
+	       "VF_GUARD_WHY_MAX too small for a request line");
 
 /* Secrets of one key file operation, in one sodium_malloc region
  * (guarded pages, wiped by sodium_free). */
@@ -126,11 +148,115 @@ void vf_guard_params_hash(const char *params, uint8_t hash[VF_GUARD_HASH_BYTES])
 			   0);
 }
 
+static int is_printable(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+/* 1 when the n bytes of text are all printable ASCII. */
+static int text_printable(const char *text, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_printable((unsigned char)text[i]))
+			return 0;
+	return 1;
+}
+
+/* Bytes byte c takes in a parameter text: 4 for "\xHH", else 1. */
+static size_t esc_len(unsigned char c)
+{
+	return is_printable(c) && c != '\\' ? 1 : 4;
+}
+
+void vf_guard_params_text(const char *params,
+			  char text[VF_GUARD_PARAMS_MAX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0, need, full = 0, limit = VF_GUARD_PARAMS_MAX;
+	size_t len = strlen(params);
+
+	for (i = 0; i < len; i++)
+		full += esc_len((unsigned char)params[i]);
+	/* Cut only when the whole text does not fit; then keep room for
+	 * the mark. */
+	if (full > limit)
+		limit -= strlen(CUT_MARK);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)params[i];
+
+		need = esc_len(c);
+		if (o + need > limit) {
+			memcpy(text + o, CUT_MARK, strlen(CUT_MARK));
+			o += strlen(CUT_MARK);
+			break;
+		}
+		if (need == 4) {
+			text[o++] = '\\';
+			text[o++] = 'x';
+			text[o++] = hex[c >> 4];
+			text[o++] = hex[c & 15];
+		} else {
+			text[o++] = (char)c;
+		}
+	}
+	text[o] = '\0';
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int vf_guard_params_verify(const struct vf_guard_request *r, int *escaped)
+{
+	uint8_t raw[VF_GUARD_PARAMS_MAX], hash[VF_GUARD_HASH_BYTES];
+	size_t i, o = 0, n = strnlen(r->params, sizeof(r->params));
+	size_t ml = strlen(CUT_MARK);
+	int esc = 0, hi, lo;
+
+	if (n >= sizeof(r->params))
+		return -EBADMSG;
+	if (n >= ml && !memcmp(r->params + n - ml, CUT_MARK, ml))
+		return -ENODATA;
+	/* Only what vf_guard_params_text makes unescapes: a backslash
+	 * starts "\xHH" of a byte that needed it, nothing else. */
+	for (i = 0; i < n; i++) {
+		if (r->params[i] != '\\') {
+			raw[o++] = (uint8_t)r->params[i];
+			continue;
+		}
+		if (n - i < 4 || r->params[i + 1] != 'x')
+			return -EBADMSG;
+		hi = unhex(r->params[i + 2]);
+		lo = unhex(r->params[i + 3]);
+		if (hi < 0 || lo < 0)
+			return -EBADMSG;
+		raw[o] = (uint8_t)(hi << 4 | lo);
+		if (is_printable(raw[o]) && raw[o] != '\\')
+			return -EBADMSG;
+		o++;
+		i += 3;
+		esc = 1;
+	}
+	crypto_generichash(hash, sizeof(hash), raw, o, NULL, 0);
+	if (sodium_memcmp(hash, r->params_hash, sizeof(hash)))
+		return -EBADMSG;
+	*escaped = esc;
+	return 0;
+}
+
 /* The request bytes of r into b (at least VF_GUARD_BIN_MAX); returns
- * their length.  r->op must be valid. */
+ * their length.  r->op and r->params must be valid (as
+ * vf_guard_request_format checks them). */
 static size_t req_encode(const struct vf_guard_request *r, uint8_t *b)
 {
-	size_t l = strlen(r->op), o = 0;
+	size_t l = strlen(r->op), p = strlen(r->params), o = 0;
 
 	b[o++] = VF_GUARD_VERSION;
 	memcpy(b + o, r->vault_id, VF_VAULT_ID_BYTES);
@@ -140,6 +266,10 @@ static size_t req_encode(const struct vf_guard_request *r, uint8_t *b)
 	o += l;
 	memcpy(b + o, r->params_hash, VF_GUARD_HASH_BYTES);
 	o += VF_GUARD_HASH_BYTES;
+	b[o++] = (uint8_t)(p & 0xff);
+	b[o++] = (uint8_t)(p >> 8);
+	memcpy(b + o, r->params, p);
+	o += p;
 	memcpy(b + o, r->nonce, VF_GUARD_NONCE_BYTES);
 	o += VF_GUARD_NONCE_BYTES;
 	put64(b + o, r->created);
@@ -200,7 +330,7 @@ static int text_decode(const char *text, const char *prefix, uint8_t *bin,
 static int req_decode(const uint8_t *b, size_t n, struct vf_guard_request *r,
 		      size_t *used)
 {
-	size_t l, o = 0;
+	size_t l, p, o = 0;
 
 	if (n < REQ_FIXED || b[0] != VF_GUARD_VERSION)
 		return -EINVAL;
@@ -218,6 +348,17 @@ static int req_decode(const uint8_t *b, size_t n, struct vf_guard_request *r,
 	o += l;
 	memcpy(r->params_hash, b + o, VF_GUARD_HASH_BYTES);
 	o += VF_GUARD_HASH_BYTES;
+	p = (size_t)b[o] | (size_t)b[o + 1] << 8;
+	o += 2;
+	/* REQ_FIXED + l bytes are there (checked above); P more must be */
+	if (p > VF_GUARD_PARAMS_MAX || n - REQ_FIXED - l < p)
+		return -EINVAL;
+	memcpy(r->params, b + o, p);
+	r->params[p] = '\0';
+	/* also refuses a NUL inside the text */
+	if (!text_printable(r->params, p))
+		return -EINVAL;
+	o += p;
 	memcpy(r->nonce, b + o, VF_GUARD_NONCE_BYTES);
 	o += VF_GUARD_NONCE_BYTES;
 	r->created = get64(b + o);
@@ -266,8 +407,10 @@ int vf_guard_request_format(const struct vf_guard_request *r, char *text,
 			    size_t cap)
 {
 	uint8_t bin[VF_GUARD_BIN_MAX];
+	size_t p = strnlen(r->params, sizeof(r->params));
 
-	if (!vf_guard_op_valid(r->op))
+	if (!vf_guard_op_valid(r->op) || p > VF_GUARD_PARAMS_MAX ||
+	    !text_printable(r->params, p))
 		return -EINVAL;
 	return text_encode(REQ_PREFIX, bin, req_encode(r, bin), text, cap);
 }
@@ -571,10 +714,11 @@ int vf_guard_approve(const char *key_path, const char *request, int64_t ttl_ns,
 {
 	struct vf_guard_token t;
 	struct secrets *s = NULL;
-	char id[2 * VF_VAULT_ID_BYTES + 1], hash[2 * 4 + 1], when[32];
+	char id[2 * VF_VAULT_ID_BYTES + 1], when[32];
 	char text[VF_GUARD_TEXT_MAX];
+	const char *note = "";
 	size_t n;
-	int rc;
+	int rc, escaped = 0;
 
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "cannot initialise libsodium");
@@ -593,6 +737,20 @@ int vf_guard_approve(const char *key_path, const char *request, int64_t ttl_ns,
 			     ? "approval request is malformed"
 			     : "this is an approval token, not a request");
 		return -EINVAL;
+	}
+	/* The holder approves what the text says, so it must be what the
+	 * hash binds: a text altered on its way here is refused.  A cut
+	 * text cannot be checked, and is shown as such. */
+	rc = vf_guard_params_verify(&t.req, &escaped);
+	if (rc == -ENODATA) {
+		note = " (cut short, not checked against the hash)";
+	} else if (rc) {
+		snprintf(err, errlen,
+			 "request parameters do not match their hash (tampered "
+			 "request)");
+		return -EBADMSG;
+	} else if (escaped) {
+		note = " (escaped)";
 	}
 	s = sodium_malloc(sizeof(*s));
 	if (!s) {
@@ -617,12 +775,12 @@ int vf_guard_approve(const char *key_path, const char *request, int64_t ttl_ns,
 		goto out;
 	}
 	sodium_bin2hex(id, sizeof(id), t.req.vault_id, VF_VAULT_ID_BYTES);
-	sodium_bin2hex(hash, sizeof(hash), t.req.params_hash, 4);
 	vf_time_format(t.expires, when);
 	memcpy(token, text, strlen(text) + 1);
 	snprintf(summary, sumcap,
-		 "vault %s, operation %s, parameters hash %s, expires %s", id,
-		 t.req.op, hash, when);
+		 "vault %s, operation %s, parameters %s%s, expires %s", id,
+		 t.req.op, t.req.params[0] ? t.req.params : "(none)", note,
+		 when);
 out:
 	sodium_free(s); /* wipes the secret key */
 	return rc;
@@ -748,6 +906,7 @@ static int make_request(struct vf_vault *v, const char *op, const char *params,
 	memcpy(r.vault_id, vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
 	memcpy(r.op, op, strlen(op) + 1);
 	vf_guard_params_hash(params, r.params_hash);
+	vf_guard_params_text(params, r.params);
 	randombytes_buf(r.nonce, sizeof(r.nonce));
 	r.created = now;
 	rc = vf_guard_request_format(&r, text, sizeof(text));

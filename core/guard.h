@@ -15,16 +15,19 @@
 #include "crypto.h"
 #include "vault.h"
 
-#define VF_GUARD_VERSION 1
+#define VF_GUARD_VERSION 2
 #define VF_GUARD_PK_BYTES 32
 #define VF_GUARD_SIG_BYTES 64
 #define VF_GUARD_HASH_BYTES 32
 #define VF_GUARD_NONCE_BYTES 16
+/* Longest parameter text a request carries, in bytes. */
+#define VF_GUARD_PARAMS_MAX 256
 /* Longest binary token: version, vault id, op length, op, params hash,
- * nonce, creation time, expiry, signature. */
+ * text length, text, nonce, creation time, expiry, signature. */
 #define VF_GUARD_BIN_MAX                                                       \
 	(1 + VF_VAULT_ID_BYTES + 1 + VF_GUARD_OP_MAX + VF_GUARD_HASH_BYTES +   \
-	 VF_GUARD_NONCE_BYTES + 8 + 8 + VF_GUARD_SIG_BYTES)
+	 2 + VF_GUARD_PARAMS_MAX + VF_GUARD_NONCE_BYTES + 8 + 8 +              \
+	 VF_GUARD_SIG_BYTES)
 /* Longest text accepted by the parsers; anything longer is malformed. */
 #define VF_GUARD_INPUT_MAX 1024
 
@@ -33,6 +36,9 @@ struct vf_guard_request {
 	uint8_t vault_id[VF_VAULT_ID_BYTES];
 	char op[VF_GUARD_OP_MAX + 1]; /* NUL-terminated, checked syntax */
 	uint8_t params_hash[VF_GUARD_HASH_BYTES];
+	/* the parameters for the holder to read (vf_guard_params_text):
+	 * NUL-terminated, printable ASCII; display only, the hash binds */
+	char params[VF_GUARD_PARAMS_MAX + 1];
 	uint8_t nonce[VF_GUARD_NONCE_BYTES];
 	int64_t created; /* ns since the epoch, the requester's clock */
 };
@@ -47,18 +53,21 @@ struct vf_guard_token {
 	uint8_t raw[VF_GUARD_BIN_MAX];
 };
 
-/* Parses a token ("vftok1:...") or a request ("vfreq1:...").  Leading and
+/* Parses a token ("vftok2:...") or a request ("vfreq2:...").  Leading and
  * trailing blanks and newlines are ignored; anything else that is not
  * exactly the format (prefix, base64url without padding, version, lengths,
- * op syntax) is -EINVAL.  Never reads past text's NUL nor more than
+ * op syntax, parameter text of printable ASCII) is -EINVAL.  The text is
+ * not checked against the hash here (vf_guard_params_verify does).  Never reads past text's NUL nor more than
  * VF_GUARD_INPUT_MAX + 1 bytes of it; allocates nothing.  *out is written
  * only on success.  No pointer argument of this header may be NULL. */
 VF_MUST int vf_guard_token_parse(const char *text, struct vf_guard_token *out);
 VF_MUST int vf_guard_request_parse(const char *text,
 				   struct vf_guard_request *out);
 
-/* Encodes r as "vfreq1:..." into text.  -EINVAL for an op of bad syntax,
- * -ERANGE when cap is too small (VF_GUARD_TEXT_MAX always suffices). */
+/* Encodes r as "vfreq2:..." into text.  -EINVAL for an op of bad syntax
+ * or a parameter text longer than VF_GUARD_PARAMS_MAX or not printable
+ * ASCII, -ERANGE when cap is too small (VF_GUARD_TEXT_MAX always
+ * suffices). */
 VF_MUST int vf_guard_request_format(const struct vf_guard_request *r,
 				    char *text, size_t cap);
 
@@ -69,6 +78,22 @@ int vf_guard_op_valid(const char *op);
 /* hash = BLAKE2b-256 of the canonical parameter string. */
 void vf_guard_params_hash(const char *params,
 			  uint8_t hash[VF_GUARD_HASH_BYTES]);
+
+/* The parameter text of a request for params, into text: the printable
+ * ASCII bytes of params as they are, a backslash and any other byte as
+ * "\\xHH" (lower-case hex); when that exceeds VF_GUARD_PARAMS_MAX bytes
+ * it is cut at a character boundary and ends with "\\..." instead. */
+void vf_guard_params_text(const char *params,
+			  char text[VF_GUARD_PARAMS_MAX + 1]);
+
+/* Checks that r->params, unescaped, is what r->params_hash is the hash of:
+ * 0 when it is (*escaped set to 1 when the text has escapes, else 0);
+ * -ENODATA when the text was cut and cannot be checked; -EBADMSG when it
+ * does not match or is not what vf_guard_params_text makes (an escape of
+ * a byte that needs none, a lone backslash).  *escaped is written only on
+ * success. */
+VF_MUST int vf_guard_params_verify(const struct vf_guard_request *r,
+				   int *escaped);
 
 /* Parses "vfguard1:<base64url>" into a 32-byte Ed25519 public key; -EINVAL
  * when malformed or not a canonical point of the prime-order subgroup. */

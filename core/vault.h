@@ -435,8 +435,9 @@ uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
  * the byte layout). */
 #define VF_GUARD_OP_MAX 64
 #define VF_GUARD_PUB_TEXT 64   /* "vfguard1:<base64url>" and its NUL */
-#define VF_GUARD_TEXT_MAX 320  /* a request or a token and its NUL */
-#define VF_GUARD_WHY_MAX 512   /* a refusal, with the request in it */
+#define VF_GUARD_TEXT_MAX 640  /* a request or a token and its NUL */
+#define VF_GUARD_WHY_MAX 768   /* a refusal, with the request in it */
+#define VF_GUARD_SUMMARY_MAX 512 /* what vf_guard_approve approves */
 #define VF_GUARD_FPR_TEXT 17   /* 16 hex digits and a NUL */
 #define VF_GUARD_TTL_MAX (30LL * 86400 * VF_NS)
 
@@ -458,10 +459,15 @@ VF_MUST int vf_guard_fingerprint(const char *pub_text,
  * key in key_path, offline: no vault is needed.  The token expires at now
  * + ttl_ns (0 < ttl_ns <= VF_GUARD_TTL_MAX, else -EINVAL).  The key file
  * must be a regular file no group or other may access (-EPERM).  token
- * (cap >= VF_GUARD_TEXT_MAX) gets "vftok1:..."; summary gets one line
- * saying what is approved: vault id, operation, the first 8 hex digits of
- * the parameters hash, expiry.  -EINVAL for a malformed request or key
- * file, -ERANGE for a small buffer, -errno for I/O; one line in err. */
+ * (cap >= VF_GUARD_TEXT_MAX) gets "vftok2:..."; summary (sumcap >=
+ * VF_GUARD_SUMMARY_MAX) gets one line saying what is approved: "vault
+ * ID, operation OP, parameters TEXT, expires TIME", TEXT being the
+ * request's parameter text ("(none)" when empty), followed by "
+ * (escaped)" when it has escapes or by a note when it was cut short.
+ * -EINVAL for a malformed request or key file, -EBADMSG when the
+ * request's parameter text does not match its hash (a tampered request:
+ * nothing is signed), -ERANGE for a small buffer, -errno for I/O; one
+ * line in err. */
 VF_MUST int vf_guard_approve(const char *key_path, const char *request,
 			     int64_t ttl_ns, int64_t now, char *token,
 			     size_t cap, char *summary, size_t sumcap,

@@ -4219,7 +4219,8 @@ static int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--ttl", &ttl_s, NULL },
 		{ NULL, NULL, NULL },
 	};
-	char token[VF_GUARD_TEXT_MAX], summary[512] = "", err[512] = "";
+	char token[VF_GUARD_TEXT_MAX], summary[VF_GUARD_SUMMARY_MAX] = "";
+	char err[512] = "";
 	int64_t ttl = 3600 * VF_NS;
 	int rc;
 

@@ -33,10 +33,10 @@ refused() {
 needs_request() {
 	local what=$1
 	shift
-	refused "$what" "approval required: ask the guard holder to run: vaultctl guard approve --key FILE vfreq1:" "$@"
+	refused "$what" "approval required: ask the guard holder to run: vaultctl guard approve --key FILE vfreq2:" "$@"
 	[ -n "$REQ" ] || fail "$what: no request line in: $(cat "$VF_TMP/err")"
 	assert_eq 2 "$(wc -l <"$VF_TMP/err")" "$what: stderr lines"
-	case $REQ in vfreq1:*) ;; *) fail "$what: bad request code '$REQ'" ;; esac
+	case $REQ in vfreq2:*) ;; *) fail "$what: bad request code '$REQ'" ;; esac
 	grep -qF "$REQ" <(head -n 1 "$VF_TMP/err") || fail "$what: the reason does not name the request"
 }
 
@@ -85,7 +85,7 @@ needs_request "softdelete set --off without a token" "$VAULTCTL" softdelete set 
 REQ_OFF=$REQ
 unchanged "a refused --off"
 TOK=$(approve "$REQ_OFF") || fail "guard approve failed: $(cat "$GH.summary")"
-case $TOK in vftok1:*) ;; *) fail "approve printed '$TOK', not a token" ;; esac
+case $TOK in vftok2:*) ;; *) fail "approve printed '$TOK', not a token" ;; esac
 grep -q "softdelete.off" "$GH.summary" || fail "the summary does not name the operation: $(cat "$GH.summary")"
 "$VAULTCTL" softdelete set "$MNT" --off --approval "$TOK" >/dev/null ||
 	fail "softdelete set --off with the approval failed"
@@ -112,7 +112,7 @@ print(t[:i] + ("A" if t[i] != "A" else "B") + t[i + 1:])')
 refused "a token with a changed signature" "does not verify" \
 	"$VAULTCTL" softdelete set "$MNT" --off --approval "$BAD"
 refused "garbage as a token" "malformed" \
-	"$VAULTCTL" softdelete set "$MNT" --off --approval "vftok1:not-a-token"
+	"$VAULTCTL" softdelete set "$MNT" --off --approval "vftok2:not-a-token"
 # expired
 SHORT=$(approve "$REQ_OFF" --ttl 1s)
 sleep 2

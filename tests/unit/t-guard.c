@@ -87,13 +87,13 @@ static void request_for(struct vf_vault *v, const char *op, const char *params,
 					  VF_GUARD_TEXT_MAX, why, sizeof(why),
 					  NULL),
 		 -EPERM);
-	CHECK(!strncmp(req, "vfreq1:", 7));
+	CHECK(!strncmp(req, "vfreq2:", 7));
 }
 
 static int approve(const char *key, const char *req, int64_t ttl, int64_t now,
 		   char tok[VF_GUARD_TEXT_MAX])
 {
-	char sum[256], err[256];
+	char sum[VF_GUARD_SUMMARY_MAX], err[256];
 	int rc;
 
 	tok[0] = '\0';
@@ -269,9 +269,10 @@ static void full_flow(void)
 	struct vf_guard_request r;
 	char key[128], pub[VF_GUARD_PUB_TEXT], err[256];
 	char why[VF_GUARD_WHY_MAX], req[VF_GUARD_TEXT_MAX];
-	char tok[VF_GUARD_TEXT_MAX], tok2[VF_GUARD_TEXT_MAX], sum[256];
+	char tok[VF_GUARD_TEXT_MAX], tok2[VF_GUARD_TEXT_MAX];
+	char sum[VF_GUARD_SUMMARY_MAX];
 	char fpr[VF_GUARD_FPR_TEXT], fexp[VF_GUARD_FPR_TEXT], when[32];
-	char expect_sum[256], hex[65], spaced[VF_GUARD_TEXT_MAX + 8];
+	char expect_sum[VF_GUARD_SUMMARY_MAX], hex[65], spaced[VF_GUARD_TEXT_MAX + 8];
 	uint8_t h[32];
 	int64_t now = vf_clock_now();
 
@@ -285,10 +286,10 @@ static void full_flow(void)
 					  NULL, now, req, sizeof(req), why,
 					  sizeof(why), fpr),
 		 -EPERM);
-	CHECK(!strncmp(req, "vfreq1:", 7));
+	CHECK(!strncmp(req, "vfreq2:", 7));
 	CHECK(!strncmp(why,
 		       "approval required: ask the guard holder to run: "
-		       "vaultctl guard approve --key FILE vfreq1:",
+		       "vaultctl guard approve --key FILE vfreq2:",
 		       88));
 	CHECK(strstr(why, req) != NULL);
 	CHECK(strchr(why, '\n') == NULL);
@@ -296,6 +297,7 @@ static void full_flow(void)
 	CHECK_EQ(vf_vault_status(v, &st), 0);
 	CHECK_EQ(vf_guard_request_parse(req, &r), 0);
 	CHECK(!strcmp(r.op, "softdelete.days"));
+	CHECK(!strcmp(r.params, "days=20"));
 	CHECK_EQ(r.created, now);
 	sodium_bin2hex(hex, sizeof(hex), r.vault_id, 16);
 	CHECK(!strcmp(hex, st.vault_id));
@@ -309,13 +311,12 @@ static void full_flow(void)
 	CHECK_EQ(vf_guard_approve(key, req, HOUR, now, tok, sizeof(tok), sum,
 				  sizeof(sum), err, sizeof(err)),
 		 0);
-	CHECK(!strncmp(tok, "vftok1:", 7));
-	sodium_bin2hex(hex, sizeof(hex), h, 4);
+	CHECK(!strncmp(tok, "vftok2:", 7));
 	vf_time_format(now + HOUR, when);
 	snprintf(expect_sum, sizeof(expect_sum),
-		 "vault %s, operation softdelete.days, parameters hash %s, "
+		 "vault %s, operation softdelete.days, parameters days=20, "
 		 "expires %s",
-		 st.vault_id, hex, when);
+		 st.vault_id, when);
 	if (strcmp(sum, expect_sum))
 		fprintf(stderr, "summary: '%s'\n", sum);
 	CHECK(!strcmp(sum, expect_sum));
@@ -379,13 +380,13 @@ static void bad_tokens(void)
 	n = unb64(tok, bin, sizeof(bin));
 	CHECK(n > 64);
 	bin[n - 1] ^= 0x01;
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	expect(v, op, "days=20", bad, now, -EPERM,
 	       "approval signature does not verify (forged or for another "
 	       "guard key)");
 	bin[n - 1] ^= 0x01;
 	bin[n - 64 - 1] ^= 0x01; /* top byte of the expiry */
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	expect(v, op, "days=20", bad, now, -EPERM,
 	       "approval signature does not verify (forged or for another "
 	       "guard key)");
@@ -437,12 +438,12 @@ static void bad_tokens(void)
 	       "approval token is malformed")
 	MALFORMED("");
 	MALFORMED("hello");
-	MALFORMED("vftok1:");
+	MALFORMED("vftok2:");
 	MALFORMED(req); /* a request is not a token */
 	snprintf(bad, sizeof(bad), "%.*s", (int)strlen(tok) - 4, tok);
 	MALFORMED(bad); /* truncated */
-	snprintf(bad, sizeof(bad), "vftok2:%s", tok + 7);
-	MALFORMED(bad); /* wrong prefix */
+	snprintf(bad, sizeof(bad), "vftok1:%s", tok + 7);
+	MALFORMED(bad); /* wrong prefix (version 1's) */
 	snprintf(bad, sizeof(bad), "%s=", tok);
 	MALFORMED(bad); /* padding */
 	snprintf(bad, sizeof(bad), "%s", tok);
@@ -455,33 +456,54 @@ static void bad_tokens(void)
 	MALFORMED(bad); /* a blank inside */
 	memset(bad, 'A', sizeof(bad) - 1);
 	bad[sizeof(bad) - 1] = '\0';
-	memcpy(bad, "vftok1:", 7);
+	memcpy(bad, "vftok2:", 7);
 	MALFORMED(bad); /* far too long */
 	n = unb64(tok, bin, sizeof(bin));
 	CHECK(n > 100);
 	bin[n] = 0;
-	reb64("vftok1:", bin, n + 1, bad, sizeof(bad));
+	reb64("vftok2:", bin, n + 1, bad, sizeof(bad));
 	MALFORMED(bad); /* a byte too many */
-	reb64("vftok1:", bin, n - 1, bad, sizeof(bad));
+	reb64("vftok2:", bin, n - 1, bad, sizeof(bad));
 	MALFORMED(bad); /* a byte too few */
-	bin[0] = 2;
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
-	MALFORMED(bad); /* another version */
 	bin[0] = 1;
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	MALFORMED(bad); /* version 1 */
+	bin[0] = 3;
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	MALFORMED(bad); /* another version */
+	bin[0] = 2;
 	bin[17] = 0;
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	MALFORMED(bad); /* empty op */
 	bin[17] = 200;
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	MALFORMED(bad); /* op longer than the token */
 	bin[17] = (uint8_t)strlen(op);
 	bin[18] = 'S';
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	MALFORMED(bad); /* op outside its alphabet */
 	bin[18] = 's';
 	bin[21] = '\0';
-	reb64("vftok1:", bin, n, bad, sizeof(bad));
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
 	MALFORMED(bad); /* op with a NUL */
+	bin[21] = 't';
+	/* the parameter text "days=20" after op and hash: its length and
+	 * its bytes */
+	CHECK_EQ(bin[18 + 15 + 32], 7);
+	bin[18 + 15 + 32] = 8;
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	MALFORMED(bad); /* text longer than it is */
+	bin[18 + 15 + 32] = 7;
+	bin[18 + 15 + 33] = 1;
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	MALFORMED(bad); /* text length over 256 */
+	bin[18 + 15 + 33] = 0;
+	bin[18 + 15 + 34 + 4] = '\n';
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	MALFORMED(bad); /* text not printable */
+	bin[18 + 15 + 34 + 4] = '=';
+	reb64("vftok2:", bin, n, bad, sizeof(bad));
+	CHECK(!strcmp(bad, tok)); /* all put back */
 #undef MALFORMED
 	expect(v, op, "days=20", tok, now, 0, NULL);
 out:
@@ -521,11 +543,11 @@ static void every_bit(void)
 		 0);
 	CHECK_EQ(t.expires, now + HOUR);
 	n = unb64(tok, bin, sizeof(bin));
-	CHECK_EQ(n, 146 + strlen("policy.weaker"));
+	CHECK_EQ(n, 148 + strlen("policy.weaker") + strlen("keep-last=3"));
 	for (i = 0; i < n; i++)
 		for (b = 0; b < 8; b++) {
 			bin[i] ^= (uint8_t)(1u << b);
-			reb64("vftok1:", bin, n, bad, sizeof(bad));
+			reb64("vftok2:", bin, n, bad, sizeof(bad));
 			if (!vf_guard_token_parse(bad, &t) &&
 			    !vf_guard_check(&t, pk, id, "policy.weaker",
 					    "keep-last=3", now, why,
@@ -561,9 +583,10 @@ static void every_bit(void)
 static void approve_errors(void)
 {
 	struct vf_vault *v = fresh();
-	char key[128], pub[VF_GUARD_PUB_TEXT], err[256], sum[256];
+	char key[128], pub[VF_GUARD_PUB_TEXT], err[256];
+	char sum[VF_GUARD_SUMMARY_MAX];
 	char req[VF_GUARD_TEXT_MAX], tok[VF_GUARD_TEXT_MAX], path[160];
-	char line[512], small[32];
+	char line[VF_GUARD_TEXT_MAX], small[32];
 	uint8_t sk[64];
 	size_t n = 0;
 	FILE *f;
@@ -602,7 +625,7 @@ static void approve_errors(void)
 		 -EINVAL);
 
 	/* requests: malformed, or a token instead */
-	CHECK_EQ(APPROVE(key, "vfreq1:AAAA", HOUR, tok, sizeof(tok)), -EINVAL);
+	CHECK_EQ(APPROVE(key, "vfreq2:AAAA", HOUR, tok, sizeof(tok)), -EINVAL);
 	CHECK(!strcmp(err, "approval request is malformed"));
 	CHECK_EQ(APPROVE(key, "", HOUR, tok, sizeof(tok)), -EINVAL);
 	CHECK_EQ(APPROVE(key, req, HOUR, tok, sizeof(tok)), 0);
@@ -655,6 +678,170 @@ static void approve_errors(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* The parameter text a request carries: built from the params, shown by
+ * approve, checked against the hash; never more than 256 printable
+ * bytes. */
+static void params_shown(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_guard_request r;
+	char key[128], pub[VF_GUARD_PUB_TEXT], err[256];
+	char sum[VF_GUARD_SUMMARY_MAX], req[VF_GUARD_TEXT_MAX];
+	char tok[VF_GUARD_TEXT_MAX], bad[VF_GUARD_INPUT_MAX + 1];
+	char params[400], text[VF_GUARD_PARAMS_MAX + 1];
+	uint8_t bin[VF_GUARD_BIN_MAX + 8], big[VF_GUARD_BIN_MAX + 8];
+	size_t n, i, len, p0;
+	int esc, rc, bad_props = 0;
+	int64_t now = vf_clock_now();
+	const char *op = "softdelete.purge";
+
+#define APPROVE(r)                                                             \
+	(err[0] = sum[0] = tok[0] = '\0',                                      \
+	 vf_guard_approve(key, (r), HOUR, now, tok, sizeof(tok), sum,          \
+			  sizeof(sum), err, sizeof(err)))
+	if (!v)
+		return;
+	CHECK_EQ(keygen("t1", key, pub), 0);
+	CHECK_EQ(vf_vault_guard_attach(v, pub, err, sizeof(err)), 0);
+
+	/* the holder sees the parameters; the token works for them */
+	request_for(v, op, "path=a/b", now, req);
+	CHECK_EQ(APPROVE(req), 0);
+	CHECK(strstr(sum, ", operation softdelete.purge, parameters path=a/b, "
+			  "expires ") != NULL);
+	expect(v, op, "path=a/b", tok, now, 0, NULL);
+	request_for(v, "guard.detach", "", now, req);
+	CHECK_EQ(APPROVE(req), 0);
+	CHECK(strstr(sum, ", parameters (none), expires ") != NULL);
+
+	/* a text altered on its way is refused, and nothing is signed */
+	request_for(v, op, "path=a/b", now, req);
+	n = unb64(req, bin, sizeof(bin));
+	p0 = 18 + strlen(op) + 32; /* P, then the text */
+	CHECK_EQ(bin[p0], 8);
+	CHECK_EQ(bin[p0 + 1], 0);
+	bin[p0 + 2 + 7] = 'c'; /* "path=a/c" */
+	reb64("vfreq2:", bin, n, bad, sizeof(bad));
+	CHECK_EQ(APPROVE(bad), -EBADMSG);
+	CHECK(!strcmp(err, "request parameters do not match their hash "
+			   "(tampered request)"));
+	CHECK(!strcmp(tok, ""));
+	bin[p0 + 2 + 7] = 'b';
+	reb64("vfreq2:", bin, n, bad, sizeof(bad));
+	CHECK(!strcmp(bad, req));
+	CHECK_EQ(APPROVE(bad), 0);
+
+	/* P over the cap, or text that is not printable: malformed */
+	memcpy(big, bin, p0);
+	big[p0] = (uint8_t)(VF_GUARD_PARAMS_MAX & 0xff);
+	big[p0 + 1] = (uint8_t)(VF_GUARD_PARAMS_MAX >> 8);
+	memset(big + p0 + 2, 'a', VF_GUARD_PARAMS_MAX);
+	memcpy(big + p0 + 2 + VF_GUARD_PARAMS_MAX, bin + p0 + 2 + 8, 24);
+	len = p0 + 2 + VF_GUARD_PARAMS_MAX + 24;
+	reb64("vfreq2:", big, len, bad, sizeof(bad));
+	CHECK_EQ(vf_guard_request_parse(bad, &r), 0); /* 256: the cap */
+	CHECK_EQ(strlen(r.params), VF_GUARD_PARAMS_MAX);
+	CHECK_EQ(APPROVE(bad), -EBADMSG); /* but not this hash's */
+	big[p0] = (uint8_t)((VF_GUARD_PARAMS_MAX + 1) & 0xff);
+	big[p0 + 1] = (uint8_t)((VF_GUARD_PARAMS_MAX + 1) >> 8);
+	memmove(big + p0 + 2 + VF_GUARD_PARAMS_MAX + 1,
+		big + p0 + 2 + VF_GUARD_PARAMS_MAX, 24);
+	big[p0 + 2 + VF_GUARD_PARAMS_MAX] = 'a';
+	reb64("vfreq2:", big, len + 1, bad, sizeof(bad));
+	CHECK_EQ(vf_guard_request_parse(bad, &r), -EINVAL);
+	CHECK_EQ(APPROVE(bad), -EINVAL);
+	CHECK(!strcmp(err, "approval request is malformed"));
+	big[p0] = 0xff; /* 65535 */
+	big[p0 + 1] = 0xff;
+	reb64("vfreq2:", big, len + 1, bad, sizeof(bad));
+	CHECK_EQ(vf_guard_request_parse(bad, &r), -EINVAL);
+	{
+		static const uint8_t nonprint[] = { 0x00, 0x09, 0x1f, 0x7f,
+						    0x80, 0xff };
+
+		for (i = 0; i < sizeof(nonprint); i++) {
+			bin[p0 + 2 + 3] = nonprint[i];
+			reb64("vfreq2:", bin, n, bad, sizeof(bad));
+			CHECK_EQ(vf_guard_request_parse(bad, &r), -EINVAL);
+			CHECK_EQ(APPROVE(bad), -EINVAL);
+			CHECK(!strcmp(err, "approval request is malformed"));
+		}
+		bin[p0 + 2 + 3] = 'h';
+	}
+	/* the formatter refuses what the parser would */
+	CHECK_EQ(vf_guard_request_parse(req, &r), 0);
+	r.params[2] = '\n';
+	CHECK_EQ(vf_guard_request_format(&r, bad, sizeof(bad)), -EINVAL);
+
+	/* bytes that are not printable (and backslashes) are escaped,
+	 * shown as such, and still checked against the hash */
+	request_for(v, op, "path=a\nb\\c\x7f", now, req);
+	CHECK_EQ(vf_guard_request_parse(req, &r), 0);
+	CHECK(!strcmp(r.params, "path=a\\x0ab\\x5cc\\x7f"));
+	CHECK_EQ(APPROVE(req), 0);
+	CHECK(strstr(sum, ", parameters path=a\\x0ab\\x5cc\\x7f (escaped), "
+			  "expires ") != NULL);
+	expect(v, op, "path=a\nb\\c\x7f", tok, now, 0, NULL);
+	n = unb64(req, bin, sizeof(bin));
+	bin[p0 + 2 + 9] = 'A'; /* "\x0A": not what the escaper makes */
+	reb64("vfreq2:", bin, n, bad, sizeof(bad));
+	CHECK_EQ(APPROVE(bad), -EBADMSG);
+	bin[p0 + 2 + 9] = 'a';
+	bin[p0 + 2 + 8] = '4';
+	bin[p0 + 2 + 9] = '1'; /* "\x41", an "A" that needs no escape */
+	reb64("vfreq2:", bin, n, bad, sizeof(bad));
+	CHECK_EQ(APPROVE(bad), -EBADMSG);
+	bin[p0 + 2 + 8] = '0';
+	bin[p0 + 2 + 9] = 'a';
+	bin[p0 + 2 + 10] = '\\'; /* "b" -> "\": a lone backslash */
+	reb64("vfreq2:", bin, n, bad, sizeof(bad));
+	CHECK_EQ(APPROVE(bad), -EBADMSG);
+
+	/* exactly 256 bytes are carried whole; longer ones are cut */
+	memset(params, 'x', sizeof(params));
+	memcpy(params, "path=", 5);
+	params[VF_GUARD_PARAMS_MAX] = '\0';
+	request_for(v, op, params, now, req);
+	CHECK_EQ(APPROVE(req), 0);
+	CHECK(strstr(sum, "xxx, expires ") != NULL);
+	params[VF_GUARD_PARAMS_MAX] = 'x';
+	params[300] = '\0';
+	request_for(v, op, params, now, req);
+	CHECK_EQ(vf_guard_request_parse(req, &r), 0);
+	CHECK_EQ(strlen(r.params), VF_GUARD_PARAMS_MAX);
+	CHECK(!strcmp(r.params + VF_GUARD_PARAMS_MAX - 5, "x\\..."));
+	CHECK_EQ(APPROVE(req), 0);
+	CHECK(strstr(sum, "x\\... (cut short, not checked against the hash), "
+			  "expires ") != NULL);
+	expect(v, op, params, tok, now, 0, NULL);
+
+	/* property: any params make a printable text of at most 256 bytes
+	 * that is either cut or checks against the hash */
+	for (len = 0; len < sizeof(params) - 1; len++) {
+		for (i = 0; i < len; i++)
+			params[i] = "ab\\\n\x01z"[(i * 7 + len) % 6];
+		params[len] = '\0';
+		memset(&r, 0, sizeof(r));
+		vf_guard_params_hash(params, r.params_hash);
+		vf_guard_params_text(params, text);
+		memcpy(r.params, text, sizeof(text));
+		n = strlen(text);
+		for (i = 0; i < n; i++)
+			if (text[i] < 0x20 || text[i] > 0x7e)
+				bad_props++;
+		esc = -1;
+		rc = vf_guard_params_verify(&r, &esc);
+		if (n > VF_GUARD_PARAMS_MAX ||
+		    (rc != 0 && rc != -ENODATA) ||
+		    (rc == 0 && esc != (len > 1)) ||
+		    (rc == -ENODATA && n < VF_GUARD_PARAMS_MAX - 3))
+			bad_props++;
+	}
+	CHECK_EQ(bad_props, 0);
+#undef APPROVE
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 /* A token is consumed only where it can be recorded: a read-only vault
  * refuses it and leaves it usable. */
 static void read_only(void)
@@ -700,6 +887,7 @@ int main(void)
 	RUN(bad_tokens);
 	RUN(every_bit);
 	RUN(approve_errors);
+	RUN(params_shown);
 	RUN(read_only);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd) != 0)
