@@ -111,7 +111,7 @@ vf_umount
 vf_mount
 [ -e "$SD/doomed" ] || fail "offline gc purged early"
 vf_umount
-LD_PRELOAD=$FAKETIME_LIB FAKETIME=+15d "$VAULTCTL" gc "$VAULT" --keystore "$KS" >/dev/null
+vf_at +15d "$VAULTCTL" gc "$VAULT" --keystore "$KS" >/dev/null
 vf_mount
 [ ! -e "$SD/doomed" ] || fail "offline gc at 15 days did not purge"
 "$VAULTCTL" check "$MNT" --read-data >/dev/null || fail "check after purges"

@@ -22,6 +22,7 @@
 #   vf_remount [opt...]           vf_umount; vf_mount
 #   vf_need_faketime              FAKETIME_LIB, or skip the test
 #   vf_mount_at OFFSET [opt...]   vf_mount with the daemon's clock moved
+#   vf_at OFFSET command...       a program with its clock moved
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
 #   same_tree SRC DST             contents and metadata must match
@@ -77,6 +78,7 @@ mkdir "$MNT"
 VF_PID=
 VF_LOG=
 VF_NMOUNT=0
+VF_MOUNT_ENV=() # extra environment of the next daemon (vf_mount_at)
 VF_LOGS=()
 VF_EXTRA_MOUNTS=()
 
@@ -160,7 +162,8 @@ vf_mount() {
 	VF_LOGS+=("$VF_LOG")
 	rm -f "$fifo"
 	mkfifo "$fifo"
-	VAULTFS_READY_FD=9 "$MOUNT_VAULTFS" "$VAULT" "$MNT" -f -o "$opts" \
+	env ${VF_MOUNT_ENV[@]+"${VF_MOUNT_ENV[@]}"} VAULTFS_READY_FD=9 \
+		"$MOUNT_VAULTFS" "$VAULT" "$MNT" -f -o "$opts" \
 		9>"$fifo" </dev/null >"$VF_LOG" 2>&1 &
 	VF_PID=$!
 	exec 9<"$fifo"
@@ -235,13 +238,30 @@ vf_need_faketime() {
 	[ -n "$FAKETIME_LIB" ] || skip "libfaketime is not installed (Debian package faketime)"
 }
 
-# vf_mount_at OFFSET [opt...]: vf_mount with the daemon's clock moved by
-# OFFSET (libfaketime syntax, e.g. +15d); call vf_need_faketime first.
+# The environment that moves a program's clock by OFFSET: libfaketime
+# preloaded (a sanitizer build's runtime then is not first in the library
+# list, which ASan accepts only when told).
+faketime_env() {
+	FAKETIME_ENV=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$1" FAKETIME_DONT_RESET=1
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+}
+
+# vf_at OFFSET command...: runs a program with its clock moved by OFFSET
+# (libfaketime syntax, e.g. +15d); call vf_need_faketime first.
+vf_at() {
+	faketime_env "$1"
+	shift
+	env "${FAKETIME_ENV[@]}" "$@"
+}
+
+# vf_mount_at OFFSET [opt...]: vf_mount with the daemon's clock moved.
 vf_mount_at() {
 	local offset=$1
 	shift
-	LD_PRELOAD=$FAKETIME_LIB FAKETIME="$offset" FAKETIME_DONT_RESET=1 \
-		vf_mount "$@"
+	faketime_env "$offset"
+	VF_MOUNT_ENV=("${FAKETIME_ENV[@]}")
+	vf_mount "$@"
+	VF_MOUNT_ENV=()
 }
 
 vf_remount() {
