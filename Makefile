@@ -49,19 +49,27 @@ $(B)/libvfcore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(B)/core/%.o: core/%.c
+# Objects depend on the flags they were built with: switching between a
+# plain and a sanitizer build (or another compiler) rebuilds everything
+# instead of linking stale objects.
+FLAGS_LINE := $(CC) $(CFLAGS) $(LDFLAGS)
+$(B)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_LINE)' | cmp -s - $@ || echo '$(FLAGS_LINE)' > $@
+
+$(B)/core/%.o: core/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
 
-$(B)/fs/%.o: fs/%.c
+$(B)/fs/%.o: fs/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -Icore -c -o $@ $<
 
-$(B)/tools/%.o: tools/%.c
+$(B)/tools/%.o: tools/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -Icore -Ifs -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c
+$(B)/tests/%.o: tests/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CORE_CFLAGS) -Icore -Itests/lib -c -o $@ $<
 
@@ -105,5 +113,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-unit install uninstall clean
+FORCE:
+
+.PHONY: all check check-unit install uninstall clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
