@@ -115,5 +115,9 @@ clean:
 
 FORCE:
 
+# Keep intermediate objects (test and fuzz objects are built by chained
+# pattern rules): no rebuilds, and no "rm ..." after the test summary.
+.SECONDARY:
+
 .PHONY: all check check-unit install uninstall clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
