@@ -798,20 +798,20 @@ static void params_shown(void)
 	CHECK_EQ(APPROVE(bad), -EBADMSG);
 
 	/* exactly 256 bytes are carried whole; longer ones are cut */
-	memset(params, 'x', sizeof(params));
+	memset(params, 'q', sizeof(params));
 	memcpy(params, "path=", 5);
 	params[VF_GUARD_PARAMS_MAX] = '\0';
 	request_for(v, op, params, now, req);
 	CHECK_EQ(APPROVE(req), 0);
-	CHECK(strstr(sum, "xxx, expires ") != NULL);
-	params[VF_GUARD_PARAMS_MAX] = 'x';
+	CHECK(strstr(sum, "qqq, expires ") != NULL);
+	params[VF_GUARD_PARAMS_MAX] = 'q';
 	params[300] = '\0';
 	request_for(v, op, params, now, req);
 	CHECK_EQ(vf_guard_request_parse(req, &r), 0);
 	CHECK_EQ(strlen(r.params), VF_GUARD_PARAMS_MAX);
-	CHECK(!strcmp(r.params + VF_GUARD_PARAMS_MAX - 5, "x\\..."));
+	CHECK(!strcmp(r.params + VF_GUARD_PARAMS_MAX - 5, "q\\..."));
 	CHECK_EQ(APPROVE(req), 0);
-	CHECK(strstr(sum, "x\\... (cut short, not checked against the hash), "
+	CHECK(strstr(sum, "q\\... (cut short, not checked against the hash), "
 			  "expires ") != NULL);
 	expect(v, op, params, tok, now, 0, NULL);
 

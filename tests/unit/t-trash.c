@@ -222,7 +222,7 @@ static void purge_at_time(void)
 	if (!v)
 		return;
 	d = mkdir_(v, VF_ROOT_INO, "d");
-	vt_put(v, d, "x", "xxxxxxxxxx");
+	vt_put(v, d, "x", "0123456789");
 	vt_put(v, d, "y", "yyyyyyyyyy");
 	vt_put(v, VF_ROOT_INO, "keep", "kept");
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "x"), 0);
