@@ -438,11 +438,7 @@ int vf_audit_record(struct vf_vault *v, int64_t t, uint32_t uid,
 	if (rc)
 		return rc;
 	rc = append(v, &f);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		return rc;
-	}
-	return vf_catalog_commit(v->cat);
+	return vf_catalog_finish(v->cat, rc);
 }
 
 int vf_vault_audit(struct vf_vault *v, uint32_t uid, const char *action,

@@ -227,11 +227,7 @@ static int create_schema(struct vf_catalog *c)
 		rc = exec(c, schema_2);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
-	if (rc) {
-		vf_catalog_rollback(c);
-		return rc;
-	}
-	return vf_catalog_commit(c);
+	return vf_catalog_finish(c, rc);
 }
 
 static int migrate(struct vf_catalog *c, int64_t from)
@@ -244,11 +240,7 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_2);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
-	if (rc) {
-		vf_catalog_rollback(c);
-		return rc;
-	}
-	return vf_catalog_commit(c);
+	return vf_catalog_finish(c, rc);
 }
 
 int vf_catalog_open(const char *path, const uint8_t key[32], int create,
@@ -443,6 +435,15 @@ void vf_catalog_rollback(struct vf_catalog *c)
 		return;
 	}
 	exec(c, "ROLLBACK");
+}
+
+int vf_catalog_finish(struct vf_catalog *c, int rc)
+{
+	if (rc) {
+		vf_catalog_rollback(c);
+		return rc;
+	}
+	return vf_catalog_commit(c);
 }
 
 int vf_catalog_sync(struct vf_catalog *c)

@@ -99,6 +99,9 @@ sqlite3_stmt *vf_catalog_stmt(struct vf_catalog *c, enum vf_q q);
 VF_MUST int vf_catalog_begin(struct vf_catalog *c);
 VF_MUST int vf_catalog_commit(struct vf_catalog *c);
 void vf_catalog_rollback(struct vf_catalog *c);
+/* Ends the transaction: commits when rc is 0, else rolls back.  Returns
+ * rc, or the commit's error. */
+VF_MUST int vf_catalog_finish(struct vf_catalog *c, int rc);
 
 /* Makes committed transactions durable (WAL synced, checkpointed). */
 VF_MUST int vf_catalog_sync(struct vf_catalog *c);

@@ -862,11 +862,7 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 				     newname);
 	if (!rc)
 		rc = restore_row(v, &r, newparent, newname, now, 0);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;
@@ -1012,11 +1008,7 @@ static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n)
 		rc = purge_row(v, id, n, 0);
 	if (!rc)
 		rc = prune_containers(v, r.parent);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		return rc;
-	}
-	return vf_catalog_commit(v->cat);
+	return vf_catalog_finish(v->cat, rc);
 }
 
 int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)

@@ -180,11 +180,7 @@ static int insert_root(struct vf_catalog *cat)
 		rc = -EIO;
 	if (!rc)
 		rc = vf_catalog_meta_set(cat, "created", now);
-	if (rc) {
-		vf_catalog_rollback(cat);
-		return rc;
-	}
-	return vf_catalog_commit(cat);
+	return vf_catalog_finish(cat, rc);
 }
 
 int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
@@ -1230,11 +1226,7 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		rc = vf_trash_add(v, parent, name, ino, S_ISDIR(a.mode), now);
 	if (!rc)
 		rc = node_touch(v, parent, now);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;
@@ -1418,11 +1410,7 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 		goto out;
 	rc = do_rename(v, c->uid, parent, name, newparent, newname, flags,
 		       vf_clock_now());
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;
