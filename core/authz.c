@@ -129,17 +129,24 @@ static void install(struct vf_vault *v, struct vf_grant *g, size_t n)
 	free(old);
 }
 
-int vf_authz_load(struct vf_vault *v)
+int vf_authz_reload(struct vf_vault *v)
 {
 	struct vf_grant *g = NULL;
 	size_t n = 0;
+	int rc = read_grants(v, &g, &n);
+
+	if (!rc)
+		install(v, g, n);
+	return rc;
+}
+
+int vf_authz_load(struct vf_vault *v)
+{
 	int rc;
 
 	vf_vault_lock(v);
-	rc = read_grants(v, &g, &n);
+	rc = vf_authz_reload(v);
 	vf_vault_unlock(v);
-	if (!rc)
-		install(v, g, n);
 	return rc;
 }
 
@@ -211,26 +218,24 @@ int vf_authz_check(struct vf_vault *v, const struct vf_caller *c,
 	return -EACCES;
 }
 
-int vf_vault_role_grant(struct vf_vault *v, int is_group, uint32_t id,
-			enum vf_role role, char *err, size_t errlen)
+enum vf_role vf_authz_grant(struct vf_vault *v, int is_group, uint32_t id)
 {
-	struct vf_grant *g = NULL;
-	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc;
+	enum vf_role r;
 
-	if ((unsigned)role > VF_ROLE_OWNER) {
-		snprintf(err, errlen, "unknown role");
-		return -EINVAL;
-	}
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
+	pthread_mutex_lock(&v->authz_mu);
+	r = grant_of(v, is_group, id);
+	pthread_mutex_unlock(&v->authz_mu);
+	return r;
+}
+
+int vf_authz_store(struct vf_vault *v, int is_group, uint32_t id,
+		   enum vf_role role)
+{
+	sqlite3_stmt *st;
+	int rc = vf_catalog_begin(v->cat);
+
 	if (rc)
-		goto out;
+		return rc;
 	st = vf_catalog_stmt(v->cat, role == VF_ROLE_NONE ? VF_Q_ROLE_DEL :
 							    VF_Q_ROLE_PUT);
 	rc = st ? 0 : -EIO;
@@ -241,23 +246,7 @@ int vf_vault_role_grant(struct vf_vault *v, int is_group, uint32_t id,
 			sqlite3_bind_int64(st, 3, role);
 		rc = vf_catalog_run(st);
 	}
-	if (!rc)
-		rc = read_grants(v, &g, &n);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
-	if (!rc)
-		install(v, g, n);
-	else
-		free(g);
-out:
-	vf_vault_unlock(v);
-	if (rc)
-		snprintf(err, errlen, "cannot change the role: %s",
-			 strerror(-rc));
-	return rc;
+	return vf_catalog_finish(v->cat, rc);
 }
 
 int vf_vault_role_list(struct vf_vault *v, vf_role_cb cb, void *arg)

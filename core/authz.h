@@ -28,6 +28,16 @@ VF_MUST int vf_authz_check(struct vf_vault *v, const struct vf_caller *c,
 
 /* Loads the grants (vault open) and frees them (close). */
 VF_MUST int vf_authz_load(struct vf_vault *v);
+/* The same with v->mu held. */
+VF_MUST int vf_authz_reload(struct vf_vault *v);
 void vf_authz_free(struct vf_vault *v);
+
+/* The grant stored for (is_group, id) (the in-memory copy). */
+enum vf_role vf_authz_grant(struct vf_vault *v, int is_group, uint32_t id);
+/* Stores the grant (VF_ROLE_NONE removes it), in the caller's transaction
+ * if any (v->mu held); the gate reloads the grants (vf_authz_load) once
+ * the transaction has ended. */
+VF_MUST int vf_authz_store(struct vf_vault *v, int is_group, uint32_t id,
+			   enum vf_role role);
 
 #endif

@@ -113,6 +113,13 @@
 		      "(n.mode & 61440)=32768 THEN n.size END), 0), "         \
 		      "count(CASE WHEN (n.mode & 61440)!=16384 THEN 1 END) "  \
 		      "FROM sub LEFT JOIN nodes n ON n.id=sub.node")          \
+	X(TRASH_SIZE, "WITH RECURSIVE sub(id, node) AS (SELECT id, node "   \
+		      "FROM trash WHERE id=?1 UNION ALL SELECT c.id, c.node " \
+		      "FROM trash c, sub WHERE c.parent=sub.id) SELECT "      \
+		      "coalesce(sum(CASE WHEN (n.mode & 61440)=32768 THEN "   \
+		      "n.size END), 0), count(CASE WHEN (n.mode & 61440)"     \
+		      "!=16384 THEN 1 END) FROM sub LEFT JOIN nodes n ON "    \
+		      "n.id=sub.node")                                        \
 	X(NODE_RESTORE_MTIME, "UPDATE nodes SET mtime=?2 WHERE id=?1")        \
 	X(NODE_PRED, "SELECT id FROM nodes WHERE succ=?1 LIMIT 1")            \
 	X(PURGE_EXTENTS, "DELETE FROM extents WHERE version IN (SELECT id "   \

@@ -40,12 +40,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "gc.h"
 #include "immut.h"
 #include "vault_int.h"
 
 /* Policy values beyond these are typing errors, not policies. */
-#define POLICY_MAX_COUNT 1000000u
-#define POLICY_MAX_WITHIN (100LL * 366 * 86400 * VF_NS) /* 100 years */
 
 /* Batches keep each hold of v->mu short: a look-up scans at most a
  * SCAN-wide range of ids, however few of them qualify. */
@@ -72,11 +71,6 @@ static const char *const policy_keys[NKEYS] = {
 	"policy.keep_yearly",  "policy.min_points",
 };
 
-/* The names vaultctl uses, for messages. */
-static const char *const policy_names[NKEYS] = {
-	"keep-last",   "keep-within",  "keep-hourly", "keep-daily",
-	"keep-weekly", "keep-monthly", "keep-yearly", "min-points",
-};
 
 static void policy_vals(const struct vf_retention *p, int64_t val[NKEYS])
 {
@@ -90,127 +84,65 @@ static void policy_vals(const struct vf_retention *p, int64_t val[NKEYS])
 	val[K_MIN] = p->min_points;
 }
 
-/* Checks every value of val; one line in err (may be NULL) on failure. */
-static int policy_check(const int64_t val[NKEYS], char *err, size_t errlen)
+/* The stored policy (v->mu held); a new vault keeps everything. */
+int vf_gc_policy(struct vf_vault *v, struct vf_retention *out)
 {
-	int i;
+	struct vf_retention p;
+	int64_t val[NKEYS];
+	int i, rc = 0;
 
-	if (val[K_MIN] < VF_POLICY_MIN_POINTS) {
-		if (err)
-			snprintf(err, errlen,
-				 "invalid retention policy: %s %lld is below "
-				 "%d",
-				 policy_names[K_MIN], (long long)val[K_MIN],
-				 VF_POLICY_MIN_POINTS);
-		return -EINVAL;
+	for (i = 0; i < NKEYS && !rc; i++) {
+		rc = vf_catalog_meta_get(v->cat, policy_keys[i], &val[i]);
+		if (rc == -ENOENT) {
+			val[i] = i == K_MIN ? VF_POLICY_MIN_POINTS : 0;
+			rc = 0;
+		}
 	}
-	if (val[K_WITHIN] < 0 || val[K_WITHIN] > POLICY_MAX_WITHIN) {
-		if (err)
-			snprintf(err, errlen,
-				 "invalid retention policy: %s %lld ns is "
-				 "outside 0 to 100 years",
-				 policy_names[K_WITHIN],
-				 (long long)val[K_WITHIN]);
-		return -EINVAL;
-	}
-	for (i = 0; i < NKEYS; i++) {
-		if (i == K_WITHIN ||
-		    (val[i] >= 0 && val[i] <= POLICY_MAX_COUNT))
-			continue;
-		if (err)
-			snprintf(err, errlen,
-				 "invalid retention policy: %s %lld is outside "
-				 "0 to %u",
-				 policy_names[i], (long long)val[i],
-				 POLICY_MAX_COUNT);
-		return -EINVAL;
-	}
+	if (rc)
+		return rc;
+	for (i = 0; i < NKEYS; i++)
+		if (val[i] < 0 || (i != K_WITHIN && val[i] > UINT32_MAX))
+			return -EIO;
+	p.keep_last = (unsigned)val[K_LAST];
+	p.keep_within = val[K_WITHIN];
+	p.keep_hourly = (unsigned)val[K_HOURLY];
+	p.keep_daily = (unsigned)val[K_DAILY];
+	p.keep_weekly = (unsigned)val[K_WEEKLY];
+	p.keep_monthly = (unsigned)val[K_MONTHLY];
+	p.keep_yearly = (unsigned)val[K_YEARLY];
+	p.min_points = (unsigned)val[K_MIN];
+	/* Only the gate writes these keys, after checking them: a bad
+	 * value is damage. */
+	if (vf_policy_retention_valid(&p, NULL, 0))
+		return -EIO;
+	*out = p;
 	return 0;
 }
 
 int vf_vault_policy_get(struct vf_vault *v, struct vf_retention *out)
 {
-	int64_t val[NKEYS];
-	int i, rc = 0;
+	int rc;
 
 	vf_vault_lock(v);
-	for (i = 0; i < NKEYS && !rc; i++) {
-		rc = vf_catalog_meta_get(v->cat, policy_keys[i], &val[i]);
-		if (rc == -ENOENT) {
-			/* A new vault keeps everything. */
-			val[i] = i == K_MIN ? VF_POLICY_MIN_POINTS : 0;
-			rc = 0;
-		}
-	}
+	rc = vf_gc_policy(v, out);
 	vf_vault_unlock(v);
-	if (rc)
-		goto out;
-	/* Only policy_set writes these keys, so a bad value is damage. */
-	rc = policy_check(val, NULL, 0) ? -EIO : 0;
-	if (rc)
-		goto out;
-	out->keep_last = (unsigned)val[K_LAST];
-	out->keep_within = val[K_WITHIN];
-	out->keep_hourly = (unsigned)val[K_HOURLY];
-	out->keep_daily = (unsigned)val[K_DAILY];
-	out->keep_weekly = (unsigned)val[K_WEEKLY];
-	out->keep_monthly = (unsigned)val[K_MONTHLY];
-	out->keep_yearly = (unsigned)val[K_YEARLY];
-	out->min_points = (unsigned)val[K_MIN];
-out:
 	return rc;
 }
 
-int vf_vault_policy_set(struct vf_vault *v, const struct vf_retention *p,
-			char *err, size_t errlen)
+int vf_gc_policy_store(struct vf_vault *v, const struct vf_retention *p)
 {
-	struct vf_retention cur;
 	int64_t val[NKEYS];
 	int i, rc;
 
 	policy_vals(p, val);
-	rc = policy_check(val, err, errlen);
+	rc = vf_catalog_begin(v->cat);
 	if (rc)
-		goto out;
-	if (v->readonly) {
-		rc = -EROFS;
-		snprintf(err, errlen,
-			 "cannot set retention policy: vault is read-only");
-		goto out;
-	}
-	rc = vf_vault_policy_get(v, &cur);
-	if (rc)
-		goto out;
-	vf_vault_lock(v);
-	/* an immutable vault never lets retention get weaker (SPEC 5) */
-	rc = vf_immut_vault_on(v);
-	if (rc > 0 && vf_policy_weaker(&cur, p)) {
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "retention change", VF_ROOT_INO,
-			      "immutable vault");
-		vf_vault_unlock(v);
-		snprintf(err, errlen, "the vault is immutable: the retention "
-			 "policy can only keep more, not less");
-		return -EPERM;
-	}
-	rc = rc < 0 ? rc : vf_catalog_begin(v->cat);
-	if (!rc) {
-		for (i = 0; i < NKEYS && !rc; i++)
-			rc = vf_catalog_meta_set(v->cat, policy_keys[i],
-						 val[i]);
-		if (rc)
-			vf_catalog_rollback(v->cat);
-		else
-			rc = vf_catalog_commit(v->cat);
-	}
-	vf_vault_unlock(v);
-	if (rc)
-		snprintf(err, errlen, "cannot set retention policy: %s",
-			 strerror(-rc));
-out:
-	return rc;
+		return rc;
+	for (i = 0; i < NKEYS && !rc; i++)
+		rc = vf_catalog_meta_set(v->cat, policy_keys[i], val[i]);
+	return vf_catalog_finish(v->cat, rc);
 }
 
-/* The single integer query q answers (a maximum id); takes v->mu. */
 static int max_of(struct vf_vault *v, enum vf_q q, int64_t *out)
 {
 	sqlite3_stmt *st;

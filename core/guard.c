@@ -739,11 +739,15 @@ int vf_guard_approve(const char *key_path, const char *request, int64_t ttl_ns,
 		return -EINVAL;
 	}
 	/* The holder approves what the text says, so it must be what the
-	 * hash binds: a text altered on its way here is refused.  A cut
-	 * text cannot be checked, and is shown as such. */
+	 * hash binds: a text altered on its way here is refused, and so is
+	 * a cut text, which cannot be checked (the gate never makes one:
+	 * it binds items by id and shortens only the names it shows). */
 	rc = vf_guard_params_verify(&t.req, &escaped);
 	if (rc == -ENODATA) {
-		note = " (cut short, not checked against the hash)";
+		snprintf(err, errlen,
+			 "request parameters were cut short and cannot be "
+			 "checked against their hash: not signed");
+		return -EBADMSG;
 	} else if (rc) {
 		snprintf(err, errlen,
 			 "request parameters do not match their hash (tampered "
@@ -810,72 +814,46 @@ static int pk_load(struct vf_vault *v, uint8_t pk[VF_GUARD_PK_BYTES])
 	return rc;
 }
 
-int vf_vault_guard_attach(struct vf_vault *v, const char *pub_text, char *err,
-			  size_t errlen)
+int vf_guard_attached(struct vf_vault *v, uint8_t pk[VF_GUARD_PK_BYTES],
+		      char fpr[VF_GUARD_FPR_TEXT])
 {
-	uint8_t pk[VF_GUARD_PK_BYTES];
-	sqlite3_stmt *st;
-	int rc;
+	uint8_t k[VF_GUARD_PK_BYTES];
+	int rc = pk_load(v, k);
 
-	if (vf_guard_pub_parse(pub_text, pk)) {
-		snprintf(err, errlen,
-			 "cannot attach guard: not a guard public key "
-			 "(vfguard1:...)");
-		return -EINVAL;
-	}
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_SET);
-	if (!st) {
-		rc = -EIO;
-	} else {
-		sqlite3_bind_blob(st, 1, pk, sizeof(pk), SQLITE_TRANSIENT);
-		rc = vf_catalog_run(st);
-	}
-	if (rc)
-		vf_catalog_rollback(v->cat);
-	else
-		rc = vf_catalog_commit(v->cat);
-out:
-	vf_vault_unlock(v);
-	if (rc)
-		snprintf(err, errlen, "cannot attach guard: %s", strerror(-rc));
+	if (rc == 1 && fpr)
+		fingerprint(k, fpr);
+	if (rc == 1 && pk)
+		memcpy(pk, k, sizeof(k));
 	return rc;
 }
 
-int vf_vault_guard_detach(struct vf_vault *v)
+int vf_guard_key_store(struct vf_vault *v, const uint8_t pk[VF_GUARD_PK_BYTES])
 {
-	uint8_t pk[VF_GUARD_PK_BYTES];
 	sqlite3_stmt *st;
-	int rc;
+	int rc = vf_catalog_begin(v->cat);
 
-	if (v->readonly)
-		return -EROFS;
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
 	if (rc)
-		goto out;
-	/* a damaged key row (-EIO) may be removed too */
-	rc = pk_load(v, pk);
-	if (rc == 0)
-		rc = -ENOENT;
-	else if (rc == 1 || rc == -EIO) {
-		st = vf_catalog_stmt(v->cat, VF_Q_GUARD_DEL);
-		rc = st ? vf_catalog_run(st) : -EIO;
+		return rc;
+	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_SET);
+	rc = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_blob(st, 1, pk, VF_GUARD_PK_BYTES,
+				  SQLITE_TRANSIENT);
+		rc = vf_catalog_run(st);
 	}
+	return vf_catalog_finish(v->cat, rc);
+}
+
+int vf_guard_key_drop(struct vf_vault *v)
+{
+	sqlite3_stmt *st;
+	int rc = vf_catalog_begin(v->cat);
+
 	if (rc)
-		vf_catalog_rollback(v->cat);
-	else
-		rc = vf_catalog_commit(v->cat);
-out:
-	vf_vault_unlock(v);
-	return rc;
+		return rc;
+	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_DEL);
+	rc = st ? vf_catalog_run(st) : -EIO;
+	return vf_catalog_finish(v->cat, rc);
 }
 
 int vf_vault_guard_get(struct vf_vault *v, char *pub_text, size_t cap)
@@ -935,10 +913,11 @@ static int consume(struct vf_vault *v, uid_t uid,
 	sqlite3_stmt *st;
 	int rc;
 
-	/* The caller holds v->mu and no transaction (it could not: the
-	 * lock is not recursive), so this commit reaches the disk before
-	 * the operation runs; a crash in between wastes the token rather
-	 * than allowing it twice. */
+	/* The gate calls this inside the transaction of the operation it
+	 * approves: the nonce is recorded exactly when the operation
+	 * commits, so a token is spent once, and never on an operation
+	 * that did not happen.  Alone (vf_vault_guard_authorize) it is a
+	 * transaction of its own. */
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
@@ -968,10 +947,10 @@ out:
 	return rc;
 }
 
-int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
-			     const char *params, const char *token, int64_t now,
-			     char *request, size_t reqcap, char *why,
-			     size_t whylen, char *fingerprint_out)
+int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
+		       const char *params, const char *token, int64_t now,
+		       char *request, size_t reqcap, char *why, size_t whylen,
+		       char *fingerprint_out)
 {
 	uint8_t pk[VF_GUARD_PK_BYTES];
 	struct vf_guard_token t;
@@ -987,41 +966,48 @@ int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
 		snprintf(why, whylen, "invalid operation name or parameters");
 		return -EINVAL;
 	}
-	vf_vault_lock(v);
 	rc = pk_load(v, pk);
 	if (rc < 0) {
 		snprintf(why, whylen, "cannot read the guard key: %s",
 			 rc == -EIO ? "damaged catalog entry" : strerror(-rc));
-		goto out;
+		return rc;
 	}
 	if (rc == 0) {
 		if (fingerprint_out)
 			fingerprint_out[0] = '\0';
-		goto out; /* no guard: allowed, the caller audits it */
+		return 0; /* no guard: allowed, the caller audits it */
 	}
-	if (!token) {
-		rc = make_request(v, op, params, now, request, reqcap, why,
-				  whylen);
-		goto out;
-	}
+	if (!token)
+		return make_request(v, op, params, now, request, reqcap, why,
+				    whylen);
 	if (vf_guard_token_parse(token, &t)) {
 		snprintf(why, whylen, "approval token is malformed");
-		rc = -EPERM;
-		goto out;
+		return -EPERM;
 	}
 	rc = vf_guard_check(&t, pk, vf_keys_vault_id(v->keys), op, params, now,
 			    why, whylen);
 	if (rc)
-		goto out;
+		return rc;
 	if (v->readonly) {
 		snprintf(why, whylen, "the vault is mounted read-only");
-		rc = -EROFS;
-		goto out;
+		return -EROFS;
 	}
 	rc = consume(v, uid, &t, now, why, whylen);
 	if (!rc && fingerprint_out)
 		fingerprint(pk, fingerprint_out);
-out:
+	return rc;
+}
+
+int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
+			     const char *params, const char *token, int64_t now,
+			     char *request, size_t reqcap, char *why,
+			     size_t whylen, char *fingerprint_out)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_guard_authorize(v, uid, op, params, token, now, request,
+				reqcap, why, whylen, fingerprint_out);
 	vf_vault_unlock(v);
 	return rc;
 }

@@ -109,4 +109,45 @@ VF_MUST int vf_guard_check(const struct vf_guard_token *t,
 			   const char *op, const char *params, int64_t now,
 			   char *why, size_t whylen);
 
+/* ---- the attached guard (v->mu held; for the gate, admin.c) -------------- */
+
+/* 1 when a guard is attached (pk and fpr, if not NULL, get its key and
+ * fingerprint), 0 when none, -EIO when the stored key is damaged (fails
+ * closed). */
+VF_MUST int vf_guard_attached(struct vf_vault *v,
+			      uint8_t pk[VF_GUARD_PK_BYTES],
+			      char fpr[VF_GUARD_FPR_TEXT]);
+/* Stores / removes the guard key, in the caller's transaction if any. */
+VF_MUST int vf_guard_key_store(struct vf_vault *v,
+			       const uint8_t pk[VF_GUARD_PK_BYTES]);
+VF_MUST int vf_guard_key_drop(struct vf_vault *v);
+
+/* The permission check of critical operation op with parameters params
+ * requested by uid at time now.  Fails closed: anything but 0 is a deny.
+ *   - no guard attached: 0 (fingerprint_out, if given, gets "");
+ *   - no token: -EPERM; request (reqcap >= VF_GUARD_TEXT_MAX) gets a new
+ *     request code and why (whylen >= VF_GUARD_WHY_MAX) the line telling
+ *     the requester what the guard holder must run;
+ *   - a token: 0 only when it is signed by the attached key for this
+ *     vault, op and params, not expired at now and never used in this
+ *     vault; its nonce is then recorded as used, in the caller's
+ *     transaction (so the token is spent exactly when the operation
+ *     commits), and fingerprint_out gets the guard key's fingerprint.
+ *     Else -EPERM with the reason in why (malformed, forged, other
+ *     vault, other operation, other parameters, expired, already used).
+ * Other errors: -EINVAL (bad op name), -ERANGE (small buffer), -EROFS
+ * (a token on a read-only vault), -EIO/-ENOSPC (catalog), with why set.
+ * v->mu held. */
+VF_MUST int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
+			       const char *params, const char *token,
+			       int64_t now, char *request, size_t reqcap,
+			       char *why, size_t whylen,
+			       char *fingerprint_out);
+/* The same in a transaction of its own, taking v->mu (for tests). */
+VF_MUST int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid,
+				     const char *op, const char *params,
+				     const char *token, int64_t now,
+				     char *request, size_t reqcap, char *why,
+				     size_t whylen, char *fingerprint_out);
+
 #endif

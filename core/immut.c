@@ -254,124 +254,59 @@ static int resolve_dir(struct vf_vault *v, const char *path, uint64_t *out,
 	return rc;
 }
 
-static int days_longer_or_equal(unsigned now_days, unsigned want)
+int vf_immut_resolve(struct vf_vault *v, const char *path, uint64_t *dir,
+		     char *err, size_t errlen)
 {
-	/* 0 is forever */
-	return want == 0 || (now_days != 0 && want >= now_days);
+	return resolve_dir(v, path, dir, err, errlen);
 }
 
-int vf_vault_immutable_set(struct vf_vault *v, const char *path, int have_days,
-			   unsigned days, int lock, int64_t now, char *err,
-			   size_t errlen)
+int vf_immut_rule(struct vf_vault *v, uint64_t dir, struct vf_imm_state *out)
 {
-	unsigned cur_days = 0;
-	int64_t lock_at = 0, set_at = 0;
-	sqlite3_stmt *st;
-	uint64_t dir;
-	int rc, have, state;
+	struct vf_imm_state r = { 0, 0, 0, 0 };
+	int rc = rule_of(v, dir, &r.days, &r.lock_at, &r.set_at);
 
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	if (have_days && days > 36600) {
-		snprintf(err, errlen, "--days must be at most 36600 (0 or no "
-			 "--days: forever)");
-		return -EINVAL;
-	}
-	vf_vault_lock(v);
-	rc = resolve_dir(v, path, &dir, err, errlen);
-	if (rc)
-		goto out;
-	rc = have = rule_of(v, dir, &cur_days, &lock_at, &set_at);
 	if (rc < 0)
-		goto out;
-	state = vf_policy_lock_state(lock_at, now);
-	if (have && have_days &&
-	    vf_policy_lock_allows(days_longer_or_equal(cur_days, days) ?
-					  VF_LOCK_EXTEND :
-					  VF_LOCK_SHORTEN,
-				  state)) {
-		snprintf(err, errlen, "'%s' is locked immutable: its protection "
-			 "can be extended, never shortened", path);
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "shorten immutability", dir, "locked");
-		rc = -EPERM;
-		goto out;
-	}
-	if (!have_days)
-		days = have ? cur_days : 0;
-	if (lock && !lock_at)
-		lock_at = now + VF_COOLING_OFF;
-	rc = vf_catalog_begin(v->cat);
+		return rc;
+	r.have = rc;
+	*out = r;
+	return 0;
+}
+
+/* The rules changed: counted and checked afresh (v->mu held). */
+static void rules_changed(struct vf_vault *v)
+{
+	v->imm_rules = -1;
+	v->imm_gen++;
+}
+
+int vf_immut_rule_store(struct vf_vault *v, uint64_t dir,
+			const struct vf_imm_state *n)
+{
+	sqlite3_stmt *st;
+	int rc = vf_catalog_begin(v->cat);
+
 	if (rc)
-		goto out;
+		return rc;
 	st = vf_catalog_stmt(v->cat, VF_Q_IMM_PUT);
 	rc = st ? 0 : -EIO;
 	if (st) {
 		sqlite3_bind_int64(st, 1, (int64_t)dir);
-		sqlite3_bind_int64(st, 2, days);
-		sqlite3_bind_int64(st, 3, lock_at);
-		sqlite3_bind_int64(st, 4, have ? set_at : now);
+		sqlite3_bind_int64(st, 2, n->days);
+		sqlite3_bind_int64(st, 3, n->lock_at);
+		sqlite3_bind_int64(st, 4, n->set_at);
 		rc = vf_catalog_run(st);
 	}
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
-	v->imm_rules = -1;
-	v->imm_gen++;
-out:
-	if (rc && !err[0])
-		snprintf(err, errlen, "cannot set immutability: %s",
-			 strerror(-rc));
-	vf_vault_unlock(v);
-	return rc;
+	rules_changed(v);
+	return vf_catalog_finish(v->cat, rc);
 }
 
-int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
-			     int unlock_only, int64_t now, char *err,
-			     size_t errlen)
+int vf_immut_rule_drop(struct vf_vault *v, uint64_t dir, int unlock_only)
 {
-	unsigned days;
-	int64_t lock_at, set_at;
 	sqlite3_stmt *st;
-	uint64_t dir;
-	int rc, state;
+	int rc = vf_catalog_begin(v->cat);
 
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	vf_vault_lock(v);
-	rc = resolve_dir(v, path, &dir, err, errlen);
 	if (rc)
-		goto out;
-	rc = rule_of(v, dir, &days, &lock_at, &set_at);
-	if (rc <= 0) {
-		if (!rc)
-			snprintf(err, errlen, "'%s' is not immutable", path);
-		rc = rc ? rc : -ENOENT;
-		goto out;
-	}
-	state = vf_policy_lock_state(lock_at, now);
-	rc = vf_policy_lock_allows(unlock_only ? VF_LOCK_CANCEL :
-						 VF_LOCK_CLEAR,
-				   state);
-	if (rc == -EPERM) {
-		snprintf(err, errlen, "'%s' is locked immutable for good: it "
-			 "cannot be %s", path, unlock_only ? "unlocked" :
-							     "cleared");
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "clear immutability", dir, "locked");
-		goto out;
-	}
-	if (rc) {
-		snprintf(err, errlen, "'%s' has no pending lock", path);
-		goto out;
-	}
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
+		return rc;
 	st = vf_catalog_stmt(v->cat, unlock_only ? VF_Q_IMM_UNLOCK :
 						    VF_Q_IMM_DEL);
 	rc = st ? 0 : -EIO;
@@ -379,19 +314,8 @@ int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
 		sqlite3_bind_int64(st, 1, (int64_t)dir);
 		rc = vf_catalog_run(st);
 	}
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
-	v->imm_rules = -1;
-	v->imm_gen++;
-out:
-	if (rc && !err[0])
-		snprintf(err, errlen, "cannot clear immutability: %s",
-			 strerror(-rc));
-	vf_vault_unlock(v);
-	return rc;
+	rules_changed(v);
+	return vf_catalog_finish(v->cat, rc);
 }
 
 /* The live path of directory dir into buf ("" for the root). */
@@ -521,67 +445,29 @@ int vf_vault_immutable_vault_get(struct vf_vault *v, struct vf_imm_vault *out)
 	int rc;
 
 	vf_vault_lock(v);
-	rc = vault_load(v);
-	if (!rc)
-		*out = v->imm_vault;
+	rc = vf_immut_vault(v, out);
 	vf_vault_unlock(v);
 	return rc;
 }
 
-int vf_vault_immutable_vault_set(struct vf_vault *v, int on, int lock,
-				 int64_t now, char *err, size_t errlen)
+int vf_immut_vault(struct vf_vault *v, struct vf_imm_vault *out)
 {
-	struct vf_imm_vault n;
-	int rc, state;
+	int rc = vault_load(v);
 
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	vf_vault_lock(v);
-	rc = vault_load(v);
+	if (!rc)
+		*out = v->imm_vault;
+	return rc;
+}
+
+int vf_immut_vault_store(struct vf_vault *v, const struct vf_imm_vault *n)
+{
+	int rc = vf_catalog_begin(v->cat);
+
 	if (rc)
-		goto out;
-	n = v->imm_vault;
-	state = vf_policy_lock_state(n.lock_at, now);
-	if (on) {
-		n.on = 1;
-		if (lock && !n.lock_at)
-			n.lock_at = now + VF_COOLING_OFF;
-	} else if (state == 2) {
-		snprintf(err, errlen, "the vault is locked immutable for good");
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "immutable vault off", VF_ROOT_INO, "locked");
-		rc = -EPERM;
-		goto out;
-	} else if (lock) {
-		if (state != 1) {
-			snprintf(err, errlen, "no lock is pending");
-			rc = -EINVAL;
-			goto out;
-		}
-		n.lock_at = 0; /* cancel the pending lock, stay on */
-	} else {
-		n.on = 0;
-		n.lock_at = 0;
-	}
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	rc = vf_catalog_meta_set(v->cat, "immutable.vault", n.on);
+		return rc;
+	rc = vf_catalog_meta_set(v->cat, "immutable.vault", n->on);
 	if (!rc)
 		rc = vf_catalog_meta_set(v->cat, "immutable.vault_lock",
-					 n.lock_at);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
-	if (!rc)
-		v->imm_vault = n;
-out:
-	if (rc && !err[0])
-		snprintf(err, errlen, "cannot change the immutable vault: %s",
-			 strerror(-rc));
-	vf_vault_unlock(v);
-	return rc;
+					 n->lock_at);
+	return vf_catalog_finish(v->cat, rc);
 }

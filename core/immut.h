@@ -37,4 +37,25 @@ void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
  * operation, so a flood cannot fill the audit log. */
 void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op);
 
+/* ---- for the administrative gate (admin.c; v->mu held) ----------------- */
+
+/* The live directory at path from the vault root ("" is the root); one
+ * line in err on failure (-ENOENT, -ENOTDIR, -EINVAL for "..",
+ * -ENAMETOOLONG). */
+VF_MUST int vf_immut_resolve(struct vf_vault *v, const char *path,
+			     uint64_t *dir, char *err, size_t errlen);
+/* The rule on directory dir (out->have 0: none). */
+VF_MUST int vf_immut_rule(struct vf_vault *v, uint64_t dir,
+			  struct vf_imm_state *out);
+/* Stores the rule n on dir / removes it (unlock_only: only its pending
+ * lock), in the caller's transaction if any. */
+VF_MUST int vf_immut_rule_store(struct vf_vault *v, uint64_t dir,
+				const struct vf_imm_state *n);
+VF_MUST int vf_immut_rule_drop(struct vf_vault *v, uint64_t dir,
+			       int unlock_only);
+/* The immutable vault setting, and storing it. */
+VF_MUST int vf_immut_vault(struct vf_vault *v, struct vf_imm_vault *out);
+VF_MUST int vf_immut_vault_store(struct vf_vault *v,
+				 const struct vf_imm_vault *n);
+
 #endif

@@ -1,6 +1,8 @@
 /*
  * policy.c - retention as a pure function; see policy.h.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -158,4 +160,345 @@ int vf_policy_lock_allows(enum vf_lock_change what, int state)
 		return state == 2 ? -EPERM : 0;
 	}
 	return -EINVAL;
+}
+
+/* ---- administrative operations ------------------------------------------- */
+
+/* SPEC 6's table, one row per operation the gate runs. */
+static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
+	[VF_OP_STATUS] = { "status", VF_ROLE_READER, 0 },
+	[VF_OP_CHECK] = { "check", VF_ROLE_OPERATOR, 0 },
+	[VF_OP_SNAPSHOT] = { "snapshot", VF_ROLE_OPERATOR, 1 },
+	[VF_OP_SNAPSHOTS] = { "snapshots", VF_ROLE_READER, 0 },
+	[VF_OP_POLICY_SHOW] = { "policy show", VF_ROLE_READER, 0 },
+	[VF_OP_POLICY_SET] = { "policy set", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_PRUNE] = { "prune", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_GC] = { "gc", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_SD_SHOW] = { "softdelete show", VF_ROLE_READER, 0 },
+	[VF_OP_SD_SET] = { "softdelete set", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_SD_LIST] = { "softdelete list", VF_ROLE_READER, 0 },
+	[VF_OP_SD_PURGE] = { "softdelete purge", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_IMM_SET] = { "immutable set", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_IMM_CLEAR] = { "immutable clear", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_IMM_UNLOCK] = { "immutable unlock", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_IMM_LIST] = { "immutable list", VF_ROLE_READER, 0 },
+	[VF_OP_IMM_VAULT_SHOW] = { "immutable vault", VF_ROLE_READER, 0 },
+	[VF_OP_IMM_VAULT_SET] = { "immutable vault", VF_ROLE_CONTRIBUTOR, 1 },
+	[VF_OP_ROLE_GRANT] = { "role grant", VF_ROLE_OWNER, 1 },
+	[VF_OP_ROLE_LIST] = { "role list", VF_ROLE_READER, 0 },
+	[VF_OP_GUARD_ATTACH] = { "guard attach", VF_ROLE_OWNER, 1 },
+	[VF_OP_GUARD_DETACH] = { "guard detach", VF_ROLE_OWNER, 1 },
+	[VF_OP_GUARD_SHOW] = { "guard show", VF_ROLE_READER, 0 },
+	[VF_OP_AUDIT_LIST] = { "audit list", VF_ROLE_READER, 0 },
+	[VF_OP_AUDIT_VERIFY] = { "audit verify", VF_ROLE_READER, 0 },
+};
+
+const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
+{
+	if ((unsigned)op >= VF_OP_COUNT || !op_rules[op].name)
+		return NULL;
+	return &op_rules[op];
+}
+
+/* The reason of a refusal, and the refusal. */
+static int VF_PRINTF(4, 5) refuse(int rc, char *why, size_t whylen,
+				  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int critical(const char *op, const char **gop)
+{
+	*gop = op;
+	return VF_CRITICAL;
+}
+
+int vf_policy_softdelete(const struct vf_softdelete *cur, int imm_vault,
+			 enum vf_sd_change what, unsigned days, int64_t now,
+			 struct vf_softdelete *next, const char **gop,
+			 char *why, size_t whylen)
+{
+	struct vf_softdelete n = *cur;
+	int final = cur->always_on && cur->always_on <= now;
+	int pending = cur->always_on > now;
+	int rc = VF_ALLOW;
+
+	if (what == VF_SD_DAYS && (days < VF_SOFTDELETE_MIN_DAYS ||
+				   days > VF_SOFTDELETE_MAX_DAYS))
+		return refuse(-EINVAL, why, whylen,
+			      "soft-delete retention must be %d to %d days, "
+			      "not %u",
+			      VF_SOFTDELETE_MIN_DAYS, VF_SOFTDELETE_MAX_DAYS,
+			      days);
+	if (imm_vault && (what == VF_SD_OFF ||
+			  (what == VF_SD_DAYS && days < cur->days)))
+		return refuse(-EPERM, why, whylen,
+			      "the vault is immutable: soft delete cannot be "
+			      "turned off or shortened");
+	switch (what) {
+	case VF_SD_DAYS:
+		if (final && days < cur->days)
+			return refuse(-EPERM, why, whylen,
+				      "soft delete is always-on: its retention "
+				      "cannot be shortened (now %u days)",
+				      cur->days);
+		if (days < cur->days)
+			rc = critical("softdelete.days", gop);
+		n.days = days;
+		break;
+	case VF_SD_ON:
+		n.off = 0;
+		break;
+	case VF_SD_OFF:
+		if (final)
+			return refuse(-EPERM, why, whylen,
+				      "soft delete is always-on: it cannot be "
+				      "turned off");
+		if (pending)
+			return refuse(-EPERM, why, whylen,
+				      "always-on is pending: cancel it before "
+				      "turning soft delete off");
+		if (!cur->off)
+			rc = critical("softdelete.off", gop);
+		n.off = 1;
+		break;
+	case VF_SD_ALWAYS_ON:
+		if (cur->off)
+			return refuse(-EINVAL, why, whylen,
+				      "soft delete is off: turn it on before "
+				      "making it always-on");
+		if (!n.always_on)
+			n.always_on = now + VF_COOLING_OFF;
+		break;
+	case VF_SD_CANCEL:
+		if (final)
+			return refuse(-EPERM, why, whylen,
+				      "soft delete is always-on for good: "
+				      "nothing is pending to cancel");
+		if (!pending)
+			return refuse(-EINVAL, why, whylen,
+				      "no always-on switch is pending");
+		n.always_on = 0;
+		rc = critical("softdelete.cancel-always-on", gop);
+		break;
+	default:
+		return refuse(-EINVAL, why, whylen, "unknown change");
+	}
+	*next = n;
+	return rc;
+}
+
+int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault, int64_t now,
+		    const char **gop, char *why, size_t whylen)
+{
+	if (sd->always_on && sd->always_on <= now)
+		return refuse(-EPERM, why, whylen,
+			      "soft delete is always-on: nothing is purged "
+			      "before its time");
+	if (imm_vault)
+		return refuse(-EPERM, why, whylen,
+			      "the vault is immutable: nothing is purged "
+			      "before its time");
+	return critical("softdelete.purge", gop);
+}
+
+/* 1 when days want protects for less time than days have (0: forever). */
+static int shorter(unsigned have, unsigned want)
+{
+	return want != 0 && (have == 0 || want < have);
+}
+
+int vf_policy_imm_set(const struct vf_imm_state *cur, int have_days,
+		      unsigned days, int lock, int64_t now,
+		      struct vf_imm_state *next, const char **gop, char *why,
+		      size_t whylen)
+{
+	struct vf_imm_state n = *cur;
+	int state = vf_policy_lock_state(cur->have ? cur->lock_at : 0, now);
+	int rc = VF_ALLOW;
+
+	if (have_days && days > VF_IMM_MAX_DAYS)
+		return refuse(-EINVAL, why, whylen,
+			      "--days must be at most %d (0 or no --days: "
+			      "forever)",
+			      VF_IMM_MAX_DAYS);
+	if (cur->have && have_days && shorter(cur->days, days)) {
+		if (vf_policy_lock_allows(VF_LOCK_SHORTEN, state))
+			return refuse(-EPERM, why, whylen,
+				      "it is locked immutable: its protection "
+				      "can be extended, never shortened");
+		rc = critical("immutable.days", gop);
+	}
+	if (!cur->have) {
+		n.have = 1;
+		n.lock_at = 0;
+		n.set_at = now;
+		n.days = 0;
+	}
+	if (have_days)
+		n.days = days;
+	if (lock && !n.lock_at)
+		n.lock_at = now + VF_COOLING_OFF;
+	*next = n;
+	return rc;
+}
+
+int vf_policy_imm_clear(const struct vf_imm_state *cur, int unlock_only,
+			int64_t now, const char **gop, char *why,
+			size_t whylen)
+{
+	int state, rc;
+
+	if (!cur->have)
+		return refuse(-ENOENT, why, whylen, "it is not immutable");
+	state = vf_policy_lock_state(cur->lock_at, now);
+	rc = vf_policy_lock_allows(unlock_only ? VF_LOCK_CANCEL :
+						 VF_LOCK_CLEAR,
+				   state);
+	if (rc == -EPERM)
+		return refuse(rc, why, whylen,
+			      "it is locked immutable for good: it cannot be "
+			      "%s",
+			      unlock_only ? "unlocked" : "cleared");
+	if (rc)
+		return refuse(-EINVAL, why, whylen, "it has no pending lock");
+	return critical(unlock_only ? "immutable.unlock" : "immutable.clear",
+			gop);
+}
+
+int vf_policy_imm_vault(const struct vf_imm_vault *cur, enum vf_iv_change what,
+			int64_t now, struct vf_imm_vault *next,
+			const char **gop, char *why, size_t whylen)
+{
+	struct vf_imm_vault n = *cur;
+	int state = vf_policy_lock_state(cur->lock_at, now);
+	int rc = VF_ALLOW;
+
+	switch (what) {
+	case VF_IV_ON:
+	case VF_IV_LOCK:
+		n.on = 1;
+		if (what == VF_IV_LOCK && !n.lock_at)
+			n.lock_at = now + VF_COOLING_OFF;
+		break;
+	case VF_IV_OFF:
+		if (!cur->on)
+			break; /* nothing to change, nothing to approve */
+		if (state == 2)
+			return refuse(-EPERM, why, whylen,
+				      "the vault is locked immutable for good");
+		n.on = 0;
+		n.lock_at = 0;
+		rc = critical("immutable.vault.off", gop);
+		break;
+	case VF_IV_CANCEL:
+		if (state == 2)
+			return refuse(-EPERM, why, whylen,
+				      "the vault is locked immutable for good");
+		if (state == 0)
+			return refuse(-EINVAL, why, whylen,
+				      "no lock is pending");
+		n.lock_at = 0;
+		rc = critical("immutable.vault.cancel-lock", gop);
+		break;
+	default:
+		return refuse(-EINVAL, why, whylen, "unknown change");
+	}
+	*next = n;
+	return rc;
+}
+
+#define POLICY_MAX_COUNT 1000000u
+#define POLICY_MAX_WITHIN (100LL * 366 * 86400 * NS) /* 100 years */
+
+int vf_policy_retention_valid(const struct vf_retention *p, char *why,
+			      size_t whylen)
+{
+	const struct {
+		const char *name;
+		unsigned val;
+	} counts[] = {
+		{ "keep-last", p->keep_last },
+		{ "keep-hourly", p->keep_hourly },
+		{ "keep-daily", p->keep_daily },
+		{ "keep-weekly", p->keep_weekly },
+		{ "keep-monthly", p->keep_monthly },
+		{ "keep-yearly", p->keep_yearly },
+		{ "min-points", p->min_points },
+	};
+	size_t i;
+
+	if (!why)
+		whylen = 0;
+	if (p->min_points < VF_POLICY_MIN_POINTS)
+		return refuse(-EINVAL, why, whylen,
+			      "invalid retention policy: min-points %u is "
+			      "below %d",
+			      p->min_points, VF_POLICY_MIN_POINTS);
+	if (p->keep_within < 0 || p->keep_within > POLICY_MAX_WITHIN)
+		return refuse(-EINVAL, why, whylen,
+			      "invalid retention policy: keep-within %lld ns "
+			      "is outside 0 to 100 years",
+			      (long long)p->keep_within);
+	for (i = 0; i < VF_ARRAY_LEN(counts); i++)
+		if (counts[i].val > POLICY_MAX_COUNT)
+			return refuse(-EINVAL, why, whylen,
+				      "invalid retention policy: %s %u is "
+				      "outside 0 to %u",
+				      counts[i].name, counts[i].val,
+				      POLICY_MAX_COUNT);
+	return 0;
+}
+
+int vf_policy_retention_change(const struct vf_retention *cur,
+			       const struct vf_retention *next,
+			       const struct vf_imm_vault *iv, const char **gop,
+			       char *why, size_t whylen)
+{
+	int rc = vf_policy_retention_valid(next, why, whylen);
+
+	if (rc)
+		return rc;
+	if (!vf_policy_weaker(cur, next))
+		return VF_ALLOW;
+	if (iv->on)
+		return refuse(-EPERM, why, whylen,
+			      "the vault is immutable: the retention policy "
+			      "can only keep more, not less");
+	return critical("policy.weaker", gop);
+}
+
+int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
+			  enum vf_role next, const char **gop, char *why,
+			  size_t whylen)
+{
+	if ((unsigned)next > VF_ROLE_OWNER)
+		return refuse(-EINVAL, why, whylen, "unknown role");
+	if (!is_group && id == 0)
+		return refuse(-EINVAL, why, whylen,
+			      "uid 0 (root) is always owner; its role cannot "
+			      "change");
+	/* Granting Contributor or Owner is critical (SPEC 7); a grant that
+	 * changes nothing spends no approval. */
+	if (next >= VF_ROLE_CONTRIBUTOR && next != cur)
+		return critical("role.grant", gop);
+	return VF_ALLOW;
+}
+
+int vf_policy_guard_change(int have_guard, int detach, const char **gop,
+			   char *why, size_t whylen)
+{
+	if (detach && !have_guard)
+		return refuse(-ENOENT, why, whylen, "no guard is attached");
+	if (detach)
+		return critical("guard.detach", gop);
+	/* Replacing a guard is critical; arming an unguarded vault is not. */
+	return have_guard ? critical("guard.attach", gop) : VF_ALLOW;
 }

@@ -105,4 +105,156 @@ static inline int vf_policy_lock_state(int64_t lock_at, int64_t now)
 	return !lock_at ? 0 : lock_at > now ? 1 : 2;
 }
 
+/* ---- administrative operations (SPEC 6, 7) -------------------------------- */
+
+/* Roles, weakest first.  Root is always Owner; a caller with no role is
+ * refused everything (EACCES). */
+enum vf_role {
+	VF_ROLE_NONE,
+	VF_ROLE_READER,
+	VF_ROLE_OPERATOR,
+	VF_ROLE_CONTRIBUTOR,
+	VF_ROLE_OWNER,
+};
+
+/* Soft delete (SPEC 4). */
+#define VF_SOFTDELETE_DAYS 14      /* default retention */
+#define VF_SOFTDELETE_MIN_DAYS 14
+#define VF_SOFTDELETE_MAX_DAYS 180
+#define VF_COOLING_OFF (72LL * 3600 * VF_NS) /* before a lock is final */
+#define VF_IMM_MAX_DAYS 36600
+
+struct vf_softdelete {
+	unsigned days;        /* retention of deleted items */
+	int off;              /* deletes are final (purged at the next pass) */
+	int64_t always_on;    /* 0, or when always-on is (or became) final */
+};
+
+enum vf_sd_change {
+	VF_SD_DAYS,        /* set the retention to days */
+	VF_SD_ON,
+	VF_SD_OFF,
+	VF_SD_ALWAYS_ON,   /* pending for VF_COOLING_OFF, then final */
+	VF_SD_CANCEL,      /* cancel a pending always-on */
+};
+
+/* The immutable vault: while on, nothing may lose a recovery point before
+ * its retention.  lock_at: 0, or when the lock becomes (became) final. */
+struct vf_imm_vault {
+	int on;
+	int64_t lock_at;
+};
+
+enum vf_iv_change {
+	VF_IV_ON,     /* turn on */
+	VF_IV_LOCK,   /* turn on and lock (pending, then final) */
+	VF_IV_OFF,    /* turn off */
+	VF_IV_CANCEL, /* cancel a pending lock, stay on */
+};
+
+/* The rule of one immutable directory as the decisions see it. */
+struct vf_imm_state {
+	int have;        /* the directory has a rule */
+	unsigned days;   /* 0: forever */
+	int64_t lock_at; /* 0, or when the lock becomes (became) final */
+	int64_t set_at;
+};
+
+/* Every administrative operation the gate (admin.c) runs. */
+enum vf_admin_op {
+	VF_OP_STATUS,
+	VF_OP_CHECK,
+	VF_OP_SNAPSHOT,
+	VF_OP_SNAPSHOTS,
+	VF_OP_POLICY_SHOW,
+	VF_OP_POLICY_SET,
+	VF_OP_PRUNE,
+	VF_OP_GC,
+	VF_OP_SD_SHOW,
+	VF_OP_SD_SET,
+	VF_OP_SD_LIST,
+	VF_OP_SD_PURGE,
+	VF_OP_IMM_SET,
+	VF_OP_IMM_CLEAR,
+	VF_OP_IMM_UNLOCK,
+	VF_OP_IMM_LIST,
+	VF_OP_IMM_VAULT_SHOW,
+	VF_OP_IMM_VAULT_SET,
+	VF_OP_ROLE_GRANT,
+	VF_OP_ROLE_LIST,
+	VF_OP_GUARD_ATTACH,
+	VF_OP_GUARD_DETACH,
+	VF_OP_GUARD_SHOW,
+	VF_OP_AUDIT_LIST,
+	VF_OP_AUDIT_VERIFY,
+	VF_OP_COUNT
+};
+
+struct vf_op_rule {
+	const char *name;    /* as audited and shown ("softdelete set") */
+	enum vf_role least;  /* the least role that may run it (SPEC 6) */
+	int changes;         /* changes the vault: audited, refused when
+				the vault is read-only */
+};
+
+/* The rule of op (SPEC 6's table as one array), or NULL out of range. */
+const struct vf_op_rule *vf_policy_op(enum vf_admin_op op);
+
+/*
+ * Decisions on administrative changes.  Each takes the current state read
+ * under the gate's lock, the change asked for and now, and returns
+ *   VF_ALLOW     the change may be made as it is;
+ *   VF_CRITICAL  the change may be made with the guard's approval (SPEC 7):
+ *                *gop gets the operation name a token must carry;
+ *   -EPERM       refused whoever approves (a final lock, always-on, the
+ *                immutable vault), so no approval is asked for or spent;
+ *   -EINVAL      out of range, or nothing to change (no pending lock);
+ *   -ENOENT      what it applies to does not exist;
+ * with one line in why on refusal.  next (where there is one) gets the
+ * state after the change, only on VF_ALLOW or VF_CRITICAL.
+ */
+#define VF_ALLOW 0
+#define VF_CRITICAL 1
+
+VF_MUST int vf_policy_softdelete(const struct vf_softdelete *cur,
+				 int imm_vault, enum vf_sd_change what,
+				 unsigned days, int64_t now,
+				 struct vf_softdelete *next, const char **gop,
+				 char *why, size_t whylen);
+/* Early purge of a soft-deleted item. */
+VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
+			    int64_t now, const char **gop, char *why,
+			    size_t whylen);
+/* immutable set/lock: have_days says whether days (0: forever) is given. */
+VF_MUST int vf_policy_imm_set(const struct vf_imm_state *cur, int have_days,
+			      unsigned days, int lock, int64_t now,
+			      struct vf_imm_state *next, const char **gop,
+			      char *why, size_t whylen);
+/* immutable clear (remove the rule) or unlock (cancel a pending lock). */
+VF_MUST int vf_policy_imm_clear(const struct vf_imm_state *cur,
+				int unlock_only, int64_t now, const char **gop,
+				char *why, size_t whylen);
+VF_MUST int vf_policy_imm_vault(const struct vf_imm_vault *cur,
+				enum vf_iv_change what, int64_t now,
+				struct vf_imm_vault *next, const char **gop,
+				char *why, size_t whylen);
+/* A new retention policy: checked for range (-EINVAL), refused when
+ * weaker on an immutable vault, critical when weaker. */
+VF_MUST int vf_policy_retention_change(const struct vf_retention *cur,
+				       const struct vf_retention *next,
+				       const struct vf_imm_vault *iv,
+				       const char **gop, char *why,
+				       size_t whylen);
+/* 0 when every value of p is in range, else -EINVAL with why (may be
+ * NULL). */
+VF_MUST int vf_policy_retention_valid(const struct vf_retention *p, char *why,
+				      size_t whylen);
+/* A role grant (next VF_ROLE_NONE revokes) to a uid or gid. */
+VF_MUST int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
+				  enum vf_role next, const char **gop,
+				  char *why, size_t whylen);
+/* Attaching (detach 0) or detaching a guard, have_guard the state. */
+VF_MUST int vf_policy_guard_change(int have_guard, int detach,
+				   const char **gop, char *why, size_t whylen);
+
 #endif

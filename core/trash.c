@@ -123,109 +123,26 @@ static int sd_store(struct vf_vault *v, const struct vf_softdelete *n)
 		vf_catalog_rollback(v->cat);
 		return rc;
 	}
-	rc = vf_catalog_commit(v->cat);
+	return vf_catalog_commit(v->cat);
+}
+
+int vf_trash_settings(struct vf_vault *v, struct vf_softdelete *out)
+{
+	int rc = sd_load(v);
+
 	if (!rc)
-		v->sd = *n;
+		*out = v->sd;
 	return rc;
 }
 
-int vf_vault_softdelete_set(struct vf_vault *v, enum vf_sd_change what,
-			    unsigned days, int64_t now, char *err,
-			    size_t errlen)
+int vf_trash_settings_store(struct vf_vault *v, const struct vf_softdelete *n)
 {
-	struct vf_softdelete n;
-	int rc, final, pending;
+	int rc = sd_load(v);
 
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
-	}
-	vf_vault_lock(v);
-	rc = sd_load(v);
-	if (rc)
-		goto out;
-	n = v->sd;
-	final = n.always_on && n.always_on <= now;
-	pending = n.always_on > now;
-	rc = vf_immut_vault_on(v);
-	if (rc < 0)
-		goto out;
-	if (rc && (what == VF_SD_OFF ||
-		   (what == VF_SD_DAYS && days < n.days))) {
-		snprintf(err, errlen, "the vault is immutable: soft delete "
-			 "cannot be turned off or shortened");
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "soft-delete change", VF_ROOT_INO,
-			      "immutable vault");
-		rc = -EPERM;
-		goto out;
-	}
-	rc = -EPERM;
-	switch (what) {
-	case VF_SD_DAYS:
-		if (days < VF_SOFTDELETE_MIN_DAYS ||
-		    days > VF_SOFTDELETE_MAX_DAYS) {
-			snprintf(err, errlen,
-				 "soft-delete retention must be %d to %d days, "
-				 "not %u", VF_SOFTDELETE_MIN_DAYS,
-				 VF_SOFTDELETE_MAX_DAYS, days);
-			rc = -EINVAL;
-			goto out;
-		}
-		if (final && days < n.days) {
-			snprintf(err, errlen,
-				 "soft delete is always-on: its retention "
-				 "cannot be shortened (now %u days)", n.days);
-			goto out;
-		}
-		n.days = days;
-		break;
-	case VF_SD_ON:
-		n.off = 0;
-		break;
-	case VF_SD_OFF:
-		if (final || pending) {
-			snprintf(err, errlen, final ?
-				 "soft delete is always-on: it cannot be "
-				 "turned off" :
-				 "always-on is pending: cancel it before "
-				 "turning soft delete off");
-			goto out;
-		}
-		n.off = 1;
-		break;
-	case VF_SD_ALWAYS_ON:
-		if (n.off) {
-			snprintf(err, errlen, "soft delete is off: turn it on "
-				 "before making it always-on");
-			rc = -EINVAL;
-			goto out;
-		}
-		if (!n.always_on)
-			n.always_on = now + VF_COOLING_OFF;
-		break;
-	case VF_SD_CANCEL:
-		if (final) {
-			snprintf(err, errlen, "soft delete is always-on for "
-				 "good: nothing is pending to cancel");
-			goto out;
-		}
-		if (!pending) {
-			snprintf(err, errlen, "no always-on switch is pending");
-			rc = -EINVAL;
-			goto out;
-		}
-		n.always_on = 0;
-		break;
-	default:
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = sd_store(v, &n);
-	if (rc)
-		snprintf(err, errlen, "cannot store the settings: %s",
-			 strerror(-rc));
-out:
-	vf_vault_unlock(v);
+	if (!rc)
+		rc = sd_store(v, n);
+	/* read back after the outermost transaction ends, whichever way */
+	v->sd_loaded = 0;
 	return rc;
 }
 
@@ -1080,50 +997,39 @@ static int resolve(struct vf_vault *v, const char *path, int64_t now,
 	return rc;
 }
 
-int vf_vault_softdelete_purge(struct vf_vault *v, const char *path,
-			      int64_t now, uint64_t *n, char *err,
-			      size_t errlen)
+int vf_trash_find(struct vf_vault *v, const char *path, int64_t now,
+		  struct vf_trash_found *out)
 {
+	sqlite3_stmt *st;
 	struct row r;
-	int rc;
+	int rc = resolve(v, path, now, &r);
 
-	*n = 0;
-	if (v->readonly) {
-		snprintf(err, errlen, "the vault is mounted read-only");
-		return -EROFS;
+	if (rc)
+		return rc;
+	if (!r.node)
+		return -EISDIR; /* a container: not an item */
+	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_SIZE);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, r.id);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		out->id = r.id;
+		out->deleted_at = r.deleted_at;
+		out->size = (uint64_t)sqlite3_column_int64(st, 0);
+		out->files = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = -EIO;
 	}
-	vf_vault_lock(v);
-	rc = sd_load(v);
-	if (!rc && v->sd.always_on && v->sd.always_on <= now) {
-		snprintf(err, errlen, "soft delete is always-on: nothing is "
-			 "purged before its time");
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "early purge", VF_ROOT_INO, "always-on");
-		rc = -EPERM;
-		goto out;
-	}
-	if (!rc && (rc = vf_immut_vault_on(v)) > 0) {
-		snprintf(err, errlen, "the vault is immutable: nothing is "
-			 "purged before its time");
-		vf_vault_deny(v, VF_AUDIT_UID_NONE, "early purge", VF_ROOT_INO, "immutable vault");
-		rc = -EPERM;
-		goto out;
-	}
-	if (!rc)
-		rc = resolve(v, path, now, &r);
-	if (rc == -ENOENT)
-		snprintf(err, errlen, "'%s' is not in .softdeleted", path);
-	if (!rc) {
-		rc = purge_one(v, r.id, n);
-		if (rc == -EBUSY)
-			snprintf(err, errlen, "'%s' is open; try again when it "
-				 "is closed", path);
-	}
-	if (rc && !err[0])
-		snprintf(err, errlen, "cannot purge '%s': %s", path,
-			 strerror(-rc));
-out:
-	vf_vault_unlock(v);
+	sqlite3_reset(st);
 	return rc;
+}
+
+int vf_trash_purge(struct vf_vault *v, int64_t id, uint64_t *n)
+{
+	*n = 0;
+	return purge_one(v, id, n);
 }
 
 /* ---- listing ------------------------------------------------------------ */

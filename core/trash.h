@@ -46,4 +46,28 @@ VF_MUST int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 VF_MUST ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino,
 			       const char *name, void *buf, size_t cap);
 
+/* ---- for the administrative gate (admin.c; v->mu held) ----------------- */
+
+/* The soft-delete settings. */
+VF_MUST int vf_trash_settings(struct vf_vault *v, struct vf_softdelete *out);
+/* Stores n (in the caller's transaction, if any) and re-dates every item
+ * when the retention changes. */
+VF_MUST int vf_trash_settings_store(struct vf_vault *v,
+				    const struct vf_softdelete *n);
+
+/* A soft-deleted item as an approval binds it: its row, deletion time,
+ * bytes and files (the whole tree for a directory). */
+struct vf_trash_found {
+	int64_t id;
+	int64_t deleted_at;
+	uint64_t size, files;
+};
+/* Resolves path (as under .softdeleted, not yet purged at now) to its
+ * item: -ENOENT, -EISDIR for a container (not an item), -ENAMETOOLONG. */
+VF_MUST int vf_trash_find(struct vf_vault *v, const char *path, int64_t now,
+			  struct vf_trash_found *out);
+/* Purges item id and everything below it (its own nested transaction);
+ * *n gets the items removed.  -EBUSY when some file of it is open. */
+VF_MUST int vf_trash_purge(struct vf_vault *v, int64_t id, uint64_t *n);
+
 #endif

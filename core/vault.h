@@ -242,10 +242,6 @@ VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 /* The vault's retention policy (meta "policy.*"; a new vault keeps
  * everything, with min_points VF_POLICY_MIN_POINTS). */
 VF_MUST int vf_vault_policy_get(struct vf_vault *v, struct vf_retention *out);
-/* Stores p; -EINVAL (with a reason in err) when min_points < 3 or a value
- * is out of range. */
-VF_MUST int vf_vault_policy_set(struct vf_vault *v, const struct vf_retention *p,
-				char *err, size_t errlen);
 
 struct vf_prune_stats {
 	uint64_t files;            /* files with versions looked at */
@@ -297,61 +293,21 @@ VF_MUST int vf_vault_snapshots(struct vf_vault *v, int64_t now, vf_snap_cb cb,
 
 /* ---- roles (SPEC 6) --------------------------------------------------------- */
 
-/* Weakest first.  Root is always Owner; a caller with no role is refused
- * everything (EACCES). */
-enum vf_role {
-	VF_ROLE_NONE,
-	VF_ROLE_READER,
-	VF_ROLE_OPERATOR,
-	VF_ROLE_CONTRIBUTOR,
-	VF_ROLE_OWNER,
-};
 const char *vf_role_name(enum vf_role r);
 /* "reader", "operator", "contributor", "owner" -> 0, else -EINVAL. */
 VF_MUST int vf_role_parse(const char *s, enum vf_role *out);
 
 /* The caller's role: the strongest of its uid's grant and its groups'. */
 enum vf_role vf_vault_role_of(struct vf_vault *v, const struct vf_caller *c);
-/* Grants role to a uid (is_group 0) or gid (1), replacing a grant there;
- * role VF_ROLE_NONE revokes.  Granting Contributor or Owner is critical
- * (SPEC 7).  uid 0 is Owner whatever is stored. */
-VF_MUST int vf_vault_role_grant(struct vf_vault *v, int is_group, uint32_t id,
-				enum vf_role role, char *err, size_t errlen);
 typedef int (*vf_role_cb)(void *arg, int is_group, uint32_t id,
 			  enum vf_role role);
 VF_MUST int vf_vault_role_list(struct vf_vault *v, vf_role_cb cb, void *arg);
 
 /* ---- soft delete (SPEC 4) ------------------------------------------------- */
 
-#define VF_SOFTDELETE_DAYS 14      /* default retention */
-#define VF_SOFTDELETE_MIN_DAYS 14
-#define VF_SOFTDELETE_MAX_DAYS 180
-#define VF_COOLING_OFF (72LL * 3600 * VF_NS) /* before a lock is final */
-
-struct vf_softdelete {
-	unsigned days;        /* retention of deleted items */
-	int off;              /* deletes are final (purged at the next pass) */
-	int64_t always_on;    /* 0, or when always-on is (or became) final */
-};
 VF_MUST int vf_vault_softdelete_get(struct vf_vault *v,
 				    struct vf_softdelete *out);
 
-/* Changes to the soft-delete settings, checked against the rules:
- * days from 14 to 180 (-EINVAL); once always-on is final, turning off,
- * shortening and cancelling are refused for everyone (-EPERM).  Turning
- * off, shortening, cancelling a pending always-on and early purge are
- * critical operations (SPEC 7): tools/ must have them approved before
- * calling.  One line in err on refusal. */
-enum vf_sd_change {
-	VF_SD_DAYS,        /* set the retention to days */
-	VF_SD_ON,
-	VF_SD_OFF,
-	VF_SD_ALWAYS_ON,   /* pending for VF_COOLING_OFF, then final */
-	VF_SD_CANCEL,      /* cancel a pending always-on */
-};
-VF_MUST int vf_vault_softdelete_set(struct vf_vault *v, enum vf_sd_change what,
-				    unsigned days, int64_t now, char *err,
-				    size_t errlen);
 
 /* One deleted item (the top of a deletion: a file, or a directory with
  * everything deleted with it): its path under .softdeleted. */
@@ -366,11 +322,6 @@ typedef int (*vf_trash_cb)(void *arg, const struct vf_trash_item *it);
 VF_MUST int vf_vault_softdelete_list(struct vf_vault *v, int64_t now,
 				     vf_trash_cb cb, void *arg);
 
-/* Early purge of path (as under .softdeleted) and everything below it;
- * -EPERM once always-on is final.  *n gets the items removed. */
-VF_MUST int vf_vault_softdelete_purge(struct vf_vault *v, const char *path,
-				      int64_t now, uint64_t *n, char *err,
-				      size_t errlen);
 
 /* Removes for good every item whose purge time has come (the daemon's
  * timer, and gc).  *n (may be NULL) gets the number removed; items held
@@ -390,36 +341,12 @@ struct vf_imm_rule {
 	int64_t lock_at, set_at;
 };
 
-/* Makes directory path immutable, or changes its rule: have_days says
- * whether days is given; lock asks for a lock (pending for
- * VF_COOLING_OFF, then final).  A final lock may only be extended (more
- * days, or forever).  Shortening an unlocked rule is critical (SPEC 7). */
-VF_MUST int vf_vault_immutable_set(struct vf_vault *v, const char *path,
-				   int have_days, unsigned days, int lock,
-				   int64_t now, char *err, size_t errlen);
-/* Removes the rule (critical), or with unlock_only cancels a pending lock
- * (critical); both refused once the lock is final. */
-VF_MUST int vf_vault_immutable_clear(struct vf_vault *v, const char *path,
-				     int unlock_only, int64_t now, char *err,
-				     size_t errlen);
 typedef int (*vf_imm_cb)(void *arg, const struct vf_imm_rule *r);
 VF_MUST int vf_vault_immutable_list(struct vf_vault *v, vf_imm_cb cb,
 				    void *arg);
 
-/* The immutable vault: while on, nothing may lose a recovery point before
- * its retention (no early purge, no shorter or weaker retention, no
- * soft-delete off).  lock_at as for directories. */
-struct vf_imm_vault {
-	int on;
-	int64_t lock_at;
-};
 VF_MUST int vf_vault_immutable_vault_get(struct vf_vault *v,
 					 struct vf_imm_vault *out);
-/* on 0 turns it off (critical; refused once locked for good); lock asks
- * for the lock; lock with on 0 and a pending lock cancels it. */
-VF_MUST int vf_vault_immutable_vault_set(struct vf_vault *v, int on, int lock,
-					 int64_t now, char *err,
-					 size_t errlen);
 
 /* The last refusal by immutability, retention or always-on, as one line
  * ("" if none), and how many there were since open. */
@@ -473,38 +400,11 @@ VF_MUST int vf_guard_approve(const char *key_path, const char *request,
 			     size_t cap, char *summary, size_t sumcap,
 			     char *err, size_t errlen);
 
-/* Arms the vault with the guard key pub_text ("vfguard1:..."), replacing
- * any key attached (replacing and detaching are critical: the caller
- * has them approved first).  -EINVAL malformed key, -EROFS. */
-VF_MUST int vf_vault_guard_attach(struct vf_vault *v, const char *pub_text,
-				  char *err, size_t errlen);
-/* Disarms the vault: -ENOENT when no guard is attached, -EROFS. */
-VF_MUST int vf_vault_guard_detach(struct vf_vault *v);
 /* The attached key as text (cap >= VF_GUARD_PUB_TEXT); -ENOENT when none,
  * -ERANGE for a small cap, -EIO when the stored key is damaged. */
 VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 			       size_t cap);
 
-/* The permission check of a critical operation op with parameters params
- * requested by uid at time now.  Fails closed: anything but 0 is a deny.
- *   - no guard attached: 0 (fingerprint_out, if given, gets "");
- *   - no token: -EPERM; request (reqcap >= VF_GUARD_TEXT_MAX) gets a new
- *     request code and why (whylen >= VF_GUARD_WHY_MAX) the line telling
- *     the requester what the guard holder must run;
- *   - a token: 0 only when it is signed by the attached key for this
- *     vault, op and params, not expired at now and never used in this
- *     vault; its nonce is then recorded as used (committed before return)
- *     and fingerprint_out gets the guard key's fingerprint.  Else -EPERM
- *     with the reason in why (malformed, forged, other vault, other
- *     operation, other parameters, expired, already used).
- * Other errors: -EINVAL (bad op name), -ERANGE (small buffer), -EROFS
- * (a token on a read-only vault), -EIO/-ENOSPC (catalog), with why set.
- * The caller audits every outcome.  Takes v->mu. */
-VF_MUST int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid,
-				     const char *op, const char *params,
-				     const char *token, int64_t now,
-				     char *request, size_t reqcap, char *why,
-				     size_t whylen, char *fingerprint_out);
 
 /* ---- audit log (SPEC 9) -------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "vadmin.h"
 #include "vault.h"
 
 static char vt_dir[64], vt_ks[80];

@@ -644,7 +644,7 @@ static void deny_is_audited(void)
 				      &h), 0);
 	CHECK_EQ(vf_vault_write(v, h, 0, "x", 1), 1);
 	CHECK_EQ(vf_vault_release(v, h), 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "sealed", 0, 0, 0, vf_clock_now(),
+	CHECK_EQ(vt_immutable_set(v, "sealed", 0, 0, 0, vf_clock_now(),
 					err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "f"), -EPERM);
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, d.ino, "f"), -EPERM);

@@ -113,27 +113,27 @@ static void role_matrix(void)
 	CHECK_EQ(vf_vault_role_of(v, &vt_root), VF_ROLE_OWNER);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 0);
 	CHECK_EQ(vf_vault_role_of(v, &u), VF_ROLE_NONE);
-	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_READER, err,
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_READER, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 1);
-	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_OPERATOR, err,
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_OPERATOR, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 3);
-	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_CONTRIBUTOR, err,
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_CONTRIBUTOR, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 7);
-	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_NONE, err,
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_NONE, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 0);
 
 	/* a group grant counts through the primary and the supplementary
 	 * groups, and the strongest grant wins */
-	CHECK_EQ(vf_vault_role_grant(v, 1, 7777, VF_ROLE_OPERATOR, err,
+	CHECK_EQ(vt_role_grant(v, 1, 7777, VF_ROLE_OPERATOR, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 0);
 	u.groups = groups_cb;
 	CHECK_EQ(abilities(v, &u, d.ino, f.ino), 3);
-	CHECK_EQ(vf_vault_role_grant(v, 0, 1001, VF_ROLE_READER, err,
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_READER, err,
 				     sizeof(err)), 0);
 	CHECK_EQ(vf_vault_role_of(v, &u), VF_ROLE_OPERATOR);
 	u.groups = NULL;

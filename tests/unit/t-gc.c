@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "vadmin.h"
 #include "vault_int.h"
 
 #define FILES 8
@@ -349,7 +350,7 @@ static int set_keep_last(struct vf_vault *v, unsigned n)
 	struct vf_retention p = { .keep_last = n, .min_points = 3 };
 	char err[256];
 
-	return vf_vault_policy_set(v, &p, err, sizeof(err));
+	return vt_policy_set(v, &p, err, sizeof(err));
 }
 
 /* ---- policy ------------------------------------------------------------ */
@@ -387,33 +388,33 @@ static void policy_roundtrip(void)
 	/* a new vault keeps everything */
 	CHECK_EQ(vf_vault_policy_get(v, &got), 0);
 	CHECK(same_policy(&got, &none));
-	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), 0);
+	CHECK_EQ(vt_policy_set(v, &p, err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_policy_get(v, &got), 0);
 	CHECK(same_policy(&got, &p));
 	/* refusals, each with a one-line reason, leave the policy alone */
 	bad = p;
 	bad.min_points = 2;
 	err[0] = '\0';
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "min-points") != NULL);
 	CHECK(err[0] && !strchr(err, '\n'));
 	bad = p;
 	bad.keep_last = 1000001;
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "keep-last") != NULL);
 	bad = p;
 	bad.keep_within = -1;
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "keep-within") != NULL);
 	bad = p;
 	bad.keep_within = INT64_MAX;
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	bad = p;
 	bad.keep_yearly = 2000000;
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	bad = p;
 	bad.min_points = 1000001;
-	CHECK_EQ(vf_vault_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vt_policy_set(v, &bad, err, sizeof(err)), -EINVAL);
 	CHECK_EQ(vf_vault_policy_get(v, &got), 0);
 	CHECK(same_policy(&got, &p));
 	/* stored in the catalog */
@@ -422,7 +423,7 @@ static void policy_roundtrip(void)
 		{ CHECK(0); return; }
 	CHECK_EQ(vf_vault_policy_get(v, &got), 0);
 	CHECK(same_policy(&got, &p));
-	CHECK_EQ(vf_vault_policy_set(v, &none, err, sizeof(err)), 0);
+	CHECK_EQ(vt_policy_set(v, &none, err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_policy_get(v, &got), 0);
 	CHECK(same_policy(&got, &none));
 	CHECK_EQ(vf_vault_close(v), 0);

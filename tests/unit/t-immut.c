@@ -34,9 +34,9 @@ static void sealed_files(void)
 	CHECK_EQ(vf_vault_mkdir(v, &vt_root, d.ino, "sub", 0755, &sub), 0);
 	f = vt_put(v, sub.ino, "c.txt", "signed");
 	outside = vt_put(v, VF_ROOT_INO, "outside", "free");
-	CHECK_EQ(vf_vault_immutable_set(v, "contracts", 0, 0, 0,
+	CHECK_EQ(vt_immutable_set(v, "contracts", 0, 0, 0,
 					vf_clock_now(), err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "outside", 0, 0, 0, vf_clock_now(),
+	CHECK_EQ(vt_immutable_set(v, "outside", 0, 0, 0, vf_clock_now(),
 					err, sizeof(err)), -ENOTDIR);
 
 	/* a new file may be written until its first close */
@@ -100,7 +100,7 @@ static void sealed_files(void)
 				   "x", 1, 0), -EPERM);
 
 	/* cleared (unlocked): deletes work again and go to .softdeleted */
-	CHECK_EQ(vf_vault_immutable_clear(v, "contracts", 0, vf_clock_now(),
+	CHECK_EQ(vt_immutable_clear(v, "contracts", 0, vf_clock_now(),
 					  err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, sub.ino, "c.txt"), 0);
 	CHECK_EQ(vf_vault_close(v), 0);
@@ -136,7 +136,7 @@ static void locks(void)
 		return;
 	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "a", 0755, &d), 0);
 	CHECK_EQ(vf_vault_mkdir(v, &vt_root, d.ino, "b", 0755, &a), 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 30, 1, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 1, 30, 1, now, err,
 					sizeof(err)), 0);
 	memset(&r, 0, sizeof(r));
 	CHECK_EQ(vf_vault_immutable_list(v, rule_cb, &r), 0);
@@ -145,32 +145,32 @@ static void locks(void)
 	CHECK_EQ(r.days, 30);
 	CHECK_EQ(r.lock_at, now + VF_COOLING_OFF);
 	/* pending: cancellable, and then lockable again */
-	CHECK_EQ(vf_vault_immutable_clear(v, "a/b", 1, now + VF_NS, err,
+	CHECK_EQ(vt_immutable_clear(v, "a/b", 1, now + VF_NS, err,
 					  sizeof(err)), 0);
-	CHECK_EQ(vf_vault_immutable_clear(v, "a/b", 1, now + VF_NS, err,
+	CHECK_EQ(vt_immutable_clear(v, "a/b", 1, now + VF_NS, err,
 					  sizeof(err)), -EINVAL);
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 0, 0, 1, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 0, 0, 1, now, err,
 					sizeof(err)), 0);
 	now += VF_COOLING_OFF + VF_NS;
 	/* final: extend yes; shorten, clear, unlock never */
 	err[0] = '\0';
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 10, 0, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 1, 10, 0, now, err,
 					sizeof(err)), -EPERM);
 	CHECK(strstr(err, "extended") != NULL);
-	CHECK_EQ(vf_vault_immutable_clear(v, "a/b", 0, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_clear(v, "a/b", 0, now, err, sizeof(err)),
 		 -EPERM);
-	CHECK_EQ(vf_vault_immutable_clear(v, "a/b", 1, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_clear(v, "a/b", 1, now, err, sizeof(err)),
 		 -EPERM);
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 60, 0, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 1, 60, 0, now, err,
 					sizeof(err)), 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 0, 0, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 1, 0, 0, now, err,
 					sizeof(err)), 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "a/b", 1, 90, 0, now, err,
+	CHECK_EQ(vt_immutable_set(v, "a/b", 1, 90, 0, now, err,
 					sizeof(err)), -EPERM);
 	memset(&r, 0, sizeof(r));
 	CHECK_EQ(vf_vault_immutable_list(v, rule_cb, &r), 0);
 	CHECK_EQ(r.days, 0);
-	CHECK_EQ(vf_vault_immutable_set(v, "nope", 0, 0, 0, now, err,
+	CHECK_EQ(vt_immutable_set(v, "nope", 0, 0, 0, now, err,
 					sizeof(err)), -ENOENT);
 	CHECK_EQ(vf_vault_close(v), 0);
 }
@@ -186,43 +186,43 @@ static void immutable_vault(void)
 
 	if (!v)
 		return;
-	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 1, 1, now, err, sizeof(err)),
+	CHECK_EQ(vt_policy_set(v, &p, err, sizeof(err)), 0);
+	CHECK_EQ(vt_immutable_vault_set(v, 1, 1, now, err, sizeof(err)),
 		 0);
 	CHECK_EQ(vf_vault_immutable_vault_get(v, &iv), 0);
 	CHECK_EQ(iv.on, 1);
 	CHECK_EQ(iv.lock_at, now + VF_COOLING_OFF);
 	p.keep_last = 5;
-	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), -EPERM);
+	CHECK_EQ(vt_policy_set(v, &p, err, sizeof(err)), -EPERM);
 	p.keep_last = 20;
-	CHECK_EQ(vf_vault_policy_set(v, &p, err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_OFF, 0, now, err,
+	CHECK_EQ(vt_policy_set(v, &p, err, sizeof(err)), 0);
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_OFF, 0, now, err,
 					 sizeof(err)), -EPERM);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 30, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 30, now, err,
 					 sizeof(err)), 0);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 20, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 20, now, err,
 					 sizeof(err)), -EPERM);
 	vt_put(v, VF_ROOT_INO, "f", "x");
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "f"), 0);
-	CHECK_EQ(vf_vault_softdelete_purge(v, "f", now, &n, err, sizeof(err)),
+	CHECK_EQ(vt_softdelete_purge(v, "f", now, &n, err, sizeof(err)),
 		 -EPERM);
 	/* pending lock: cancellable; then off */
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 0, 1, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_vault_set(v, 0, 1, now, err, sizeof(err)),
 		 0);
 	CHECK_EQ(vf_vault_immutable_vault_get(v, &iv), 0);
 	CHECK_EQ(iv.on, 1);
 	CHECK_EQ(iv.lock_at, 0);
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 0, 0, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_vault_set(v, 0, 0, now, err, sizeof(err)),
 		 0);
-	CHECK_EQ(vf_vault_softdelete_purge(v, "f", now, &n, err, sizeof(err)),
+	CHECK_EQ(vt_softdelete_purge(v, "f", now, &n, err, sizeof(err)),
 		 0);
 	/* locked for good: never off */
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 1, 1, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_vault_set(v, 1, 1, now, err, sizeof(err)),
 		 0);
 	now += VF_COOLING_OFF + 1;
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 0, 0, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_vault_set(v, 0, 0, now, err, sizeof(err)),
 		 -EPERM);
-	CHECK_EQ(vf_vault_immutable_vault_set(v, 0, 1, now, err, sizeof(err)),
+	CHECK_EQ(vt_immutable_vault_set(v, 0, 1, now, err, sizeof(err)),
 		 -EPERM);
 	CHECK_EQ(vf_vault_close(v), 0);
 }

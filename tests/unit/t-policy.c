@@ -380,6 +380,332 @@ static void time_range(void)
 	CHECK_EQ(t % NS_PER_S, NS_PER_S / 2);
 }
 
+/* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
+
+/* SPEC 6's table: who may run what; every operation has a rule. */
+static void op_table(void)
+{
+	static const struct {
+		enum vf_admin_op op;
+		enum vf_role least;
+		int changes;
+	} want[] = {
+		{ VF_OP_STATUS, VF_ROLE_READER, 0 },
+		{ VF_OP_CHECK, VF_ROLE_OPERATOR, 0 },
+		{ VF_OP_SNAPSHOT, VF_ROLE_OPERATOR, 1 },
+		{ VF_OP_SNAPSHOTS, VF_ROLE_READER, 0 },
+		{ VF_OP_POLICY_SHOW, VF_ROLE_READER, 0 },
+		{ VF_OP_POLICY_SET, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_PRUNE, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_GC, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_SD_SHOW, VF_ROLE_READER, 0 },
+		{ VF_OP_SD_SET, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_SD_LIST, VF_ROLE_READER, 0 },
+		{ VF_OP_SD_PURGE, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_IMM_SET, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_IMM_CLEAR, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_IMM_UNLOCK, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_IMM_LIST, VF_ROLE_READER, 0 },
+		{ VF_OP_IMM_VAULT_SHOW, VF_ROLE_READER, 0 },
+		{ VF_OP_IMM_VAULT_SET, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_ROLE_GRANT, VF_ROLE_OWNER, 1 },
+		{ VF_OP_ROLE_LIST, VF_ROLE_READER, 0 },
+		{ VF_OP_GUARD_ATTACH, VF_ROLE_OWNER, 1 },
+		{ VF_OP_GUARD_DETACH, VF_ROLE_OWNER, 1 },
+		{ VF_OP_GUARD_SHOW, VF_ROLE_READER, 0 },
+		{ VF_OP_AUDIT_LIST, VF_ROLE_READER, 0 },
+		{ VF_OP_AUDIT_VERIFY, VF_ROLE_READER, 0 },
+	};
+	size_t i;
+
+	CHECK_EQ(VF_ARRAY_LEN(want), VF_OP_COUNT);
+	for (i = 0; i < VF_ARRAY_LEN(want); i++) {
+		const struct vf_op_rule *r = vf_policy_op(want[i].op);
+
+		CHECK(r != NULL);
+		if (!r)
+			continue;
+		CHECK(r->name && *r->name);
+		CHECK_EQ(r->least, want[i].least);
+		CHECK_EQ(r->changes, want[i].changes);
+	}
+	CHECK(vf_policy_op(VF_OP_COUNT) == NULL);
+	CHECK(vf_policy_op((enum vf_admin_op)-1) == NULL);
+}
+
+#define DAY_NS (86400 * NS_PER_S)
+#define NOW (20000 * DAY_NS)
+/* always_on values: none, pending (final in a day), final (a day ago) */
+#define AO_NONE 0
+#define AO_PENDING (NOW + DAY_NS)
+#define AO_FINAL (NOW - DAY_NS)
+
+/* Soft-delete changes: verdict and guard operation for every state. */
+static void softdelete_table(void)
+{
+	static const struct {
+		unsigned days;
+		int off;
+		int64_t always_on;
+		int imm;
+		enum vf_sd_change what;
+		unsigned arg;
+		int want;
+		const char *gop;
+	} t[] = {
+		/* retention: longer is free, shorter critical, out of range
+		 * refused, shorter refused by always-on and the immutable
+		 * vault */
+		{ 14, 0, AO_NONE, 0, VF_SD_DAYS, 30, VF_ALLOW, NULL },
+		{ 30, 0, AO_NONE, 0, VF_SD_DAYS, 14, VF_CRITICAL, "softdelete.days" },
+		{ 30, 0, AO_NONE, 0, VF_SD_DAYS, 30, VF_ALLOW, NULL },
+		{ 30, 0, AO_NONE, 0, VF_SD_DAYS, 13, -EINVAL, NULL },
+		{ 30, 0, AO_NONE, 0, VF_SD_DAYS, 181, -EINVAL, NULL },
+		{ 30, 0, AO_PENDING, 0, VF_SD_DAYS, 14, VF_CRITICAL, "softdelete.days" },
+		{ 30, 0, AO_FINAL, 0, VF_SD_DAYS, 14, -EPERM, NULL },
+		{ 30, 0, AO_FINAL, 0, VF_SD_DAYS, 40, VF_ALLOW, NULL },
+		{ 30, 0, AO_NONE, 1, VF_SD_DAYS, 14, -EPERM, NULL },
+		{ 30, 0, AO_NONE, 1, VF_SD_DAYS, 40, VF_ALLOW, NULL },
+		/* off: critical; refused once always-on is pending or final,
+		 * and by the immutable vault; off again changes nothing */
+		{ 14, 0, AO_NONE, 0, VF_SD_OFF, 0, VF_CRITICAL, "softdelete.off" },
+		{ 14, 1, AO_NONE, 0, VF_SD_OFF, 0, VF_ALLOW, NULL },
+		{ 14, 0, AO_PENDING, 0, VF_SD_OFF, 0, -EPERM, NULL },
+		{ 14, 0, AO_FINAL, 0, VF_SD_OFF, 0, -EPERM, NULL },
+		{ 14, 0, AO_NONE, 1, VF_SD_OFF, 0, -EPERM, NULL },
+		/* on and always-on: free; always-on needs soft delete on */
+		{ 14, 1, AO_NONE, 0, VF_SD_ON, 0, VF_ALLOW, NULL },
+		{ 14, 0, AO_NONE, 0, VF_SD_ALWAYS_ON, 0, VF_ALLOW, NULL },
+		{ 14, 1, AO_NONE, 0, VF_SD_ALWAYS_ON, 0, -EINVAL, NULL },
+		{ 14, 0, AO_FINAL, 0, VF_SD_ALWAYS_ON, 0, VF_ALLOW, NULL },
+		/* cancel: critical while pending only */
+		{ 14, 0, AO_PENDING, 0, VF_SD_CANCEL, 0, VF_CRITICAL, "softdelete.cancel-always-on" },
+		{ 14, 0, AO_NONE, 0, VF_SD_CANCEL, 0, -EINVAL, NULL },
+		{ 14, 0, AO_FINAL, 0, VF_SD_CANCEL, 0, -EPERM, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		struct vf_softdelete cur = { t[i].days, t[i].off, t[i].always_on };
+		struct vf_softdelete next = { 0, 0, -1 };
+		const char *gop = NULL;
+		char why[256] = "";
+		int got = vf_policy_softdelete(&cur, t[i].imm, t[i].what,
+					       t[i].arg, NOW, &next, &gop, why,
+					       sizeof(why));
+
+		if (got != t[i].want ||
+		    (t[i].gop && (!gop || strcmp(gop, t[i].gop)))) {
+			fprintf(stderr, "softdelete case %zu: got %d (%s)\n", i,
+				got, why);
+			CHECK(0);
+		}
+		if (got < 0) {
+			CHECK(why[0] != '\0');
+			CHECK_EQ(next.always_on, -1); /* untouched */
+		}
+	}
+	/* what a change leaves */
+	{
+		struct vf_softdelete cur = { 14, 0, 0 }, next;
+		const char *gop = NULL;
+		char why[64];
+
+		CHECK_EQ(vf_policy_softdelete(&cur, 0, VF_SD_ALWAYS_ON, 0, NOW,
+					      &next, &gop, why, sizeof(why)),
+			 VF_ALLOW);
+		CHECK_EQ(next.always_on, NOW + VF_COOLING_OFF);
+		CHECK_EQ(vf_policy_softdelete(&cur, 0, VF_SD_DAYS, 60, NOW,
+					      &next, &gop, why, sizeof(why)),
+			 VF_ALLOW);
+		CHECK_EQ(next.days, 60);
+	}
+}
+
+static int gop_is(const char *gop, const char *want)
+{
+	return gop && want && !strcmp(gop, want);
+}
+
+/* Early purge, immutable directories and the immutable vault, retention,
+ * roles and the guard: each state against each change. */
+static void admin_table(void)
+{
+	struct vf_softdelete sd = { 14, 0, 0 };
+	struct vf_imm_state none = { 0, 0, 0, 0 };
+	struct vf_imm_state forever = { 1, 0, 0, NOW - DAY_NS };
+	struct vf_imm_state days30 = { 1, 30, 0, NOW - DAY_NS };
+	struct vf_imm_state pend30 = { 1, 30, AO_PENDING, NOW - DAY_NS };
+	struct vf_imm_state final30 = { 1, 30, AO_FINAL, NOW - DAY_NS };
+	struct vf_imm_state next;
+	struct vf_imm_vault iv_off = { 0, 0 }, iv_on = { 1, 0 },
+			    iv_pend = { 1, AO_PENDING }, iv_final = { 1, AO_FINAL },
+			    ivn;
+	struct vf_retention weak = { .keep_last = 3, .min_points = 3 };
+	struct vf_retention strong = { .keep_last = 10, .min_points = 3 };
+	struct vf_retention bad = { .keep_last = 10, .min_points = 2 };
+	const char *gop;
+	char why[256];
+
+#define GOP(expr, want, op_)                                                  \
+	do {                                                                 \
+		gop = NULL;                                                  \
+		why[0] = '\0';                                               \
+		CHECK_EQ((expr), (want));                                    \
+		if ((want) == VF_CRITICAL)                                   \
+			CHECK(gop_is(gop, op_));                             \
+		if ((want) < 0)                                              \
+			CHECK(why[0] != '\0');                               \
+	} while (0)
+	/* early purge: critical, refused by final always-on and the
+	 * immutable vault */
+	GOP(vf_policy_purge(&sd, 0, NOW, &gop, why, sizeof(why)), VF_CRITICAL,
+	    "softdelete.purge");
+	sd.always_on = AO_PENDING;
+	GOP(vf_policy_purge(&sd, 0, NOW, &gop, why, sizeof(why)), VF_CRITICAL,
+	    "softdelete.purge");
+	sd.always_on = AO_FINAL;
+	GOP(vf_policy_purge(&sd, 0, NOW, &gop, why, sizeof(why)), -EPERM, NULL);
+	sd.always_on = 0;
+	GOP(vf_policy_purge(&sd, 1, NOW, &gop, why, sizeof(why)), -EPERM, NULL);
+
+	/* immutable set: new rules and longer ones are free; shorter is
+	 * critical unless the lock is final (refused) */
+	GOP(vf_policy_imm_set(&none, 1, 30, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_ALLOW, NULL);
+	CHECK(next.have && next.days == 30 && next.set_at == NOW);
+	GOP(vf_policy_imm_set(&days30, 1, 60, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_imm_set(&days30, 1, 0, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_ALLOW, NULL); /* forever is longer */
+	GOP(vf_policy_imm_set(&forever, 1, 30, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_CRITICAL, "immutable.days");
+	GOP(vf_policy_imm_set(&days30, 1, 10, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_CRITICAL, "immutable.days");
+	GOP(vf_policy_imm_set(&pend30, 1, 10, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_CRITICAL, "immutable.days");
+	GOP(vf_policy_imm_set(&final30, 1, 10, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    -EPERM, NULL);
+	GOP(vf_policy_imm_set(&final30, 1, 90, 0, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_imm_set(&days30, 0, 0, 1, NOW, &next, &gop, why,
+			      sizeof(why)),
+	    VF_ALLOW, NULL);
+	CHECK(next.days == 30 && next.lock_at == NOW + VF_COOLING_OFF);
+	GOP(vf_policy_imm_set(&none, 1, VF_IMM_MAX_DAYS + 1, 0, NOW, &next,
+			      &gop, why, sizeof(why)),
+	    -EINVAL, NULL);
+	/* clear and unlock: critical until final; nothing to do refused */
+	GOP(vf_policy_imm_clear(&none, 0, NOW, &gop, why, sizeof(why)), -ENOENT,
+	    NULL);
+	GOP(vf_policy_imm_clear(&days30, 0, NOW, &gop, why, sizeof(why)),
+	    VF_CRITICAL, "immutable.clear");
+	GOP(vf_policy_imm_clear(&days30, 1, NOW, &gop, why, sizeof(why)),
+	    -EINVAL, NULL);
+	GOP(vf_policy_imm_clear(&pend30, 1, NOW, &gop, why, sizeof(why)),
+	    VF_CRITICAL, "immutable.unlock");
+	GOP(vf_policy_imm_clear(&pend30, 0, NOW, &gop, why, sizeof(why)),
+	    VF_CRITICAL, "immutable.clear");
+	GOP(vf_policy_imm_clear(&final30, 0, NOW, &gop, why, sizeof(why)),
+	    -EPERM, NULL);
+	GOP(vf_policy_imm_clear(&final30, 1, NOW, &gop, why, sizeof(why)),
+	    -EPERM, NULL);
+
+	/* the immutable vault */
+	GOP(vf_policy_imm_vault(&iv_off, VF_IV_ON, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_imm_vault(&iv_off, VF_IV_LOCK, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_ALLOW, NULL);
+	CHECK(ivn.on && ivn.lock_at == NOW + VF_COOLING_OFF);
+	GOP(vf_policy_imm_vault(&iv_off, VF_IV_OFF, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_imm_vault(&iv_on, VF_IV_OFF, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_CRITICAL, "immutable.vault.off");
+	GOP(vf_policy_imm_vault(&iv_pend, VF_IV_OFF, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_CRITICAL, "immutable.vault.off");
+	GOP(vf_policy_imm_vault(&iv_final, VF_IV_OFF, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    -EPERM, NULL);
+	GOP(vf_policy_imm_vault(&iv_pend, VF_IV_CANCEL, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    VF_CRITICAL, "immutable.vault.cancel-lock");
+	CHECK(ivn.on && !ivn.lock_at);
+	GOP(vf_policy_imm_vault(&iv_on, VF_IV_CANCEL, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    -EINVAL, NULL);
+	GOP(vf_policy_imm_vault(&iv_final, VF_IV_CANCEL, NOW, &ivn, &gop, why,
+				sizeof(why)),
+	    -EPERM, NULL);
+
+	/* retention */
+	GOP(vf_policy_retention_change(&weak, &strong, &iv_off, &gop, why,
+				       sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_retention_change(&strong, &weak, &iv_off, &gop, why,
+				       sizeof(why)),
+	    VF_CRITICAL, "policy.weaker");
+	GOP(vf_policy_retention_change(&strong, &weak, &iv_on, &gop, why,
+				       sizeof(why)),
+	    -EPERM, NULL);
+	GOP(vf_policy_retention_change(&weak, &strong, &iv_final, &gop, why,
+				       sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_retention_change(&weak, &bad, &iv_off, &gop, why,
+				       sizeof(why)),
+	    -EINVAL, NULL);
+
+	/* roles: granting Contributor or Owner is critical, unless it
+	 * changes nothing; root's role never changes */
+	GOP(vf_policy_role_change(0, 1001, VF_ROLE_NONE, VF_ROLE_OPERATOR,
+				  &gop, why, sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_role_change(0, 1001, VF_ROLE_NONE, VF_ROLE_CONTRIBUTOR,
+				  &gop, why, sizeof(why)),
+	    VF_CRITICAL, "role.grant");
+	GOP(vf_policy_role_change(1, 50, VF_ROLE_READER, VF_ROLE_OWNER, &gop,
+				  why, sizeof(why)),
+	    VF_CRITICAL, "role.grant");
+	GOP(vf_policy_role_change(0, 1001, VF_ROLE_OWNER, VF_ROLE_CONTRIBUTOR,
+				  &gop, why, sizeof(why)),
+	    VF_CRITICAL, "role.grant");
+	GOP(vf_policy_role_change(0, 1001, VF_ROLE_OWNER, VF_ROLE_OWNER, &gop,
+				  why, sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_role_change(0, 1001, VF_ROLE_OWNER, VF_ROLE_NONE, &gop,
+				  why, sizeof(why)),
+	    VF_ALLOW, NULL);
+	GOP(vf_policy_role_change(0, 0, VF_ROLE_NONE, VF_ROLE_READER, &gop,
+				  why, sizeof(why)),
+	    -EINVAL, NULL);
+	GOP(vf_policy_role_change(1, 0, VF_ROLE_NONE, VF_ROLE_READER, &gop,
+				  why, sizeof(why)),
+	    VF_ALLOW, NULL); /* gid 0 is an ordinary group */
+
+	/* the guard */
+	GOP(vf_policy_guard_change(0, 0, &gop, why, sizeof(why)), VF_ALLOW,
+	    NULL);
+	GOP(vf_policy_guard_change(1, 0, &gop, why, sizeof(why)), VF_CRITICAL,
+	    "guard.attach");
+	GOP(vf_policy_guard_change(1, 1, &gop, why, sizeof(why)), VF_CRITICAL,
+	    "guard.detach");
+	GOP(vf_policy_guard_change(0, 1, &gop, why, sizeof(why)), -ENOENT,
+	    NULL);
+#undef GOP
+}
+
 int main(void)
 {
 	RUN(table);
@@ -389,5 +715,8 @@ int main(void)
 	RUN(immutable_table);
 	RUN(lock_table);
 	RUN(time_range);
+	RUN(op_table);
+	RUN(softdelete_table);
+	RUN(admin_table);
 	return unit_exit();
 }

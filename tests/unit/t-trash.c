@@ -256,17 +256,17 @@ static void purge_at_time(void)
 	/* early purge of one path */
 	vt_put(v, VF_ROOT_INO, "early", "e");
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "early"), 0);
-	CHECK_EQ(vf_vault_softdelete_purge(v, "nothere", vf_clock_now(), &n,
+	CHECK_EQ(vt_softdelete_purge(v, "nothere", vf_clock_now(), &n,
 					   err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "nothere") != NULL);
 	err[0] = '\0';
-	CHECK_EQ(vf_vault_softdelete_purge(v, "early", vf_clock_now(), &n, err,
+	CHECK_EQ(vt_softdelete_purge(v, "early", vf_clock_now(), &n, err,
 					   sizeof(err)), 0);
 	CHECK_EQ(n, 1);
 	CHECK_EQ(vt_walk(v, VF_ROOT_INO, ".softdeleted/early", NULL), 0);
 
 	/* soft delete off: deletes are final at the next pass */
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_OFF, 0, vf_clock_now(), err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_OFF, 0, vf_clock_now(), err,
 					 sizeof(err)), 0);
 	vt_put(v, VF_ROOT_INO, "gone", "g");
 	CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "gone"), 0);
@@ -331,42 +331,42 @@ static void settings(void)
 	CHECK_EQ(sd.days, 14);
 	CHECK_EQ(sd.off, 0);
 	CHECK_EQ(sd.always_on, 0);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 13, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 13, now, err,
 					 sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "14 to 180") != NULL);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 181, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 181, now, err,
 					 sizeof(err)), -EINVAL);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 30, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 30, now, err,
 					 sizeof(err)), 0);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
 					 sizeof(err)), -EINVAL);
 	/* always-on: pending, cancellable, then final */
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_ALWAYS_ON, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_ALWAYS_ON, 0, now, err,
 					 sizeof(err)), 0);
 	CHECK_EQ(vf_vault_softdelete_get(v, &sd), 0);
 	CHECK_EQ(sd.always_on, now + VF_COOLING_OFF);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_OFF, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_OFF, 0, now, err,
 					 sizeof(err)), -EPERM);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
 					 sizeof(err)), 0);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_ALWAYS_ON, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_ALWAYS_ON, 0, now, err,
 					 sizeof(err)), 0);
 	now += VF_COOLING_OFF + VF_NS;
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_OFF, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_OFF, 0, now, err,
 					 sizeof(err)), -EPERM);
 	CHECK(strstr(err, "always-on") != NULL);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 20, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 20, now, err,
 					 sizeof(err)), -EPERM);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_CANCEL, 0, now, err,
 					 sizeof(err)), -EPERM);
-	CHECK_EQ(vf_vault_softdelete_set(v, VF_SD_DAYS, 40, now, err,
+	CHECK_EQ(vt_softdelete_set(v, VF_SD_DAYS, 40, now, err,
 					 sizeof(err)), 0);
 	{
 		uint64_t n;
 
 		vt_put(v, VF_ROOT_INO, "f", "x");
 		CHECK_EQ(vf_vault_unlink(v, &vt_root, VF_ROOT_INO, "f"), 0);
-		CHECK_EQ(vf_vault_softdelete_purge(v, "f", now, &n, err,
+		CHECK_EQ(vt_softdelete_purge(v, "f", now, &n, err,
 						   sizeof(err)), -EPERM);
 	}
 	/* the settings survive a reopen */

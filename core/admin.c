@@ -1,0 +1,888 @@
+/*
+ * admin.c - the administrative gate (admin.h has the contract).
+ *
+ * A change runs as:
+ *
+ *   enter    role check (refusals counted, not logged one by one), then
+ *            v->mu and the outer catalog transaction;
+ *   decide   the operation's own function reads the current state and the
+ *            object it names under that lock and asks policy.c;
+ *   approve  a critical change goes to the guard with its canonical
+ *            parameters (approve); the nonce of a valid token joins the
+ *            transaction;
+ *   change   the feature's store function, nested in the transaction;
+ *   leave    the audit record joins the transaction, which commits; on
+ *            any failure it rolls back and the refusal is recorded in a
+ *            transaction of its own, still under v->mu.
+ *
+ * Security invariants enforced here:
+ *   - the role comes from the caller core was given (the kernel's
+ *     credentials), never from an argument the caller wrote;
+ *   - decision and change see the same state: one lock scope, one
+ *     transaction, the object resolved once (node or row id);
+ *   - an approval binds the object's identity, not only its name, and
+ *     the text the guard reads is exactly the text its signature binds
+ *     (bounded_text never needs cutting or escaping);
+ *   - nothing changes without its audit record (fails closed).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "audit.h"
+#include "authz.h"
+#include "gc.h"
+#include "guard.h"
+#include "immut.h"
+#include "trash.h"
+#include "vault_int.h"
+
+/* The room a name gets in an approval's parameters; the rest of the 256
+ * bytes is for ids and numbers. */
+#define SHOWN_NAME 120
+
+/* One change on its way through the gate. */
+struct change {
+	enum vf_admin_op op;
+	const struct vf_op_rule *rule;
+	int64_t now;
+	const char *target;  /* the audit record's target, or NULL */
+	char params[VF_GUARD_PARAMS_MAX + 1]; /* what an approval binds */
+	const char *gop;     /* the guard's operation, when critical */
+	int asked;           /* the guard was asked and said no */
+	char approval[VF_GUARD_PARAMS_MAX + VF_ADMIN_WHY_MAX + 64];
+	const char *result;  /* of the approval: allowed, requested, refused */
+};
+
+void vf_admin_init(struct vf_admin *a, const struct vf_caller *c,
+		   const char *approval)
+{
+	memset(a, 0, sizeof(*a));
+	a->caller = *c;
+	a->approval = approval;
+}
+
+static void VF_PRINTF(2, 3) say(struct vf_admin *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->why, sizeof(a->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Prefixes the reason in a->why with the quoted name it concerns. */
+static void say_about(struct vf_admin *a, const char *name)
+{
+	char tmp[VF_ADMIN_WHY_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", a->why);
+	say(a, "'%s' %s", *name ? name : "/", tmp);
+}
+
+/* src as a name the guard can read and its signature binds as it is:
+ * printable ASCII but the backslash (anything else becomes '?'), at most
+ * cap - 1 bytes, cut with "..." at the end when longer.  The object is
+ * bound by its id beside it, so what is cut or replaced loses nothing. */
+static void bounded_text(char *dst, size_t cap, const char *src)
+{
+	size_t i, n = strlen(src);
+
+	for (i = 0; i + 1 < cap && src[i]; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f && src[i] != '\\') ?
+				 src[i] :
+				 '?';
+	if (n >= cap && cap > 4)
+		memcpy(dst + cap - 4, "...", 3), i = cap - 1;
+	dst[i] = '\0';
+}
+
+/* The role check alone: 0, -EACCES (counted) or -EROFS. */
+static int allowed(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
+		   int64_t now)
+{
+	const struct vf_op_rule *r = vf_policy_op(op);
+	enum vf_role have;
+
+	a->why[0] = a->request[0] = '\0';
+	if (!r) {
+		say(a, "unknown operation");
+		return -EINVAL;
+	}
+	have = vf_vault_role_of(v, &a->caller);
+	if (have < r->least) {
+		/* counted, not logged one by one: a flood cannot fill the
+		 * log */
+		vf_audit_denied(v, a->caller.uid, r->name, now);
+		say(a, "%s needs the %s role (you have %s)", r->name,
+		    vf_role_name(r->least), vf_role_name(have));
+		return -EACCES;
+	}
+	if (r->changes && v->readonly) {
+		say(a, "the vault is mounted read-only");
+		return -EROFS;
+	}
+	return 0;
+}
+
+static int64_t now_of(const struct vf_admin *a)
+{
+	return a->now ? a->now : vf_clock_now();
+}
+
+/* Role check, then v->mu and the outer transaction.  On failure nothing
+ * is held. */
+static int enter(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
+		 struct change *ch)
+{
+	int rc;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->op = op;
+	ch->rule = vf_policy_op(op);
+	ch->now = now_of(a);
+	rc = allowed(v, a, op, ch->now);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (rc) {
+		vf_vault_unlock(v);
+		say(a, "cannot start a catalog transaction: %s", strerror(-rc));
+	}
+	return rc;
+}
+
+/* Takes a decision (VF_ALLOW, VF_CRITICAL or -errno, the reason already
+ * in a->why) to a verdict: 0 to go on.  A critical change needs the
+ * guard's approval of ch->gop with ch->params. */
+static int approve(struct vf_vault *v, struct vf_admin *a, struct change *ch,
+		   int decision)
+{
+	char fpr[VF_GUARD_FPR_TEXT] = "";
+	const char *sep = ch->params[0] ? "; " : "";
+	int rc;
+
+	if (decision < 0)
+		return decision;
+	if (decision != VF_CRITICAL)
+		return 0;
+	rc = vf_guard_authorize(v, a->caller.uid, ch->gop, ch->params,
+				a->approval, ch->now, a->request,
+				sizeof(a->request), a->why, sizeof(a->why),
+				fpr);
+	if (rc == 0) {
+		ch->result = "allowed";
+		snprintf(ch->approval, sizeof(ch->approval), "%s%s%s",
+			 ch->params, sep,
+			 fpr[0] ? "approved by guard " : "no guard attached");
+		if (fpr[0])
+			strncat(ch->approval, fpr,
+				sizeof(ch->approval) - strlen(ch->approval) - 1);
+		/* in the transaction: no approval without its record */
+		return vf_audit_record(v, ch->now, a->caller.uid, "approval",
+				       ch->gop, ch->result, ch->approval);
+	}
+	ch->asked = 1;
+	ch->result = a->request[0] ? "requested" : "refused";
+	if (a->request[0])
+		snprintf(ch->approval, sizeof(ch->approval),
+			 "%s%sno approval given, request %s", ch->params, sep,
+			 a->request);
+	else
+		snprintf(ch->approval, sizeof(ch->approval), "%s%s%s",
+			 ch->params, sep, a->why[0] ? a->why : strerror(-rc));
+	return rc;
+}
+
+static const char *result_of(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "ok";
+	case -EPERM:
+	case -EACCES:
+	case -EINVAL:
+	case -EROFS:
+	case -EBUSY:
+	case -ENOENT:
+	case -ENOTDIR:
+	case -EEXIST:
+		return "refused";
+	default:
+		return "failed";
+	}
+}
+
+/* Records the change (detail: what changed) in its transaction and ends
+ * it; on failure records the refusal afterwards.  v->mu stays held.
+ * Returns rc, or the error that made the change fail. */
+static int finish(struct vf_vault *v, struct vf_admin *a, struct change *ch,
+		  int rc, const char *detail)
+{
+	int rec = 0;
+
+	if (!rc)
+		rc = vf_audit_record(v, ch->now, a->caller.uid,
+				     ch->rule->name, ch->target, "ok",
+				     detail && *detail ? detail : NULL);
+	rc = vf_catalog_finish(v->cat, rc);
+	if (rc && !a->why[0])
+		say(a, "%s", strerror(-rc));
+	/* The refusal, in a transaction of its own (the change's rolled
+	 * back); a failure to record it changes no answer. */
+	if (rc && ch->asked)
+		rec = vf_audit_record(v, ch->now, a->caller.uid, "approval",
+				      ch->gop, ch->result, ch->approval);
+	else if (rc)
+		rec = vf_audit_record(v, ch->now, a->caller.uid,
+				      ch->rule->name, ch->target,
+				      result_of(rc), a->why);
+	(void)rec;
+	return rc;
+}
+
+/* finish, then releases v->mu. */
+static int leave(struct vf_vault *v, struct vf_admin *a, struct change *ch,
+		 int rc, const char *detail)
+{
+	rc = finish(v, a, ch, rc, detail);
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* ---- reading operations ---------------------------------------------------- */
+
+static int read_gate(struct vf_vault *v, struct vf_admin *a,
+		     enum vf_admin_op op)
+{
+	return allowed(v, a, op, now_of(a));
+}
+
+/* Sets a->why for a reading operation that failed. */
+static int read_failed(struct vf_admin *a, const char *what, int rc)
+{
+	if (rc < 0 && !a->why[0])
+		say(a, "%s failed: %s", what, strerror(-rc));
+	return rc;
+}
+
+int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
+		    struct vf_status *out)
+{
+	int rc = read_gate(v, a, VF_OP_STATUS);
+
+	if (!rc)
+		rc = read_failed(a, "reading the status",
+				 vf_vault_status(v, out));
+	return rc;
+}
+
+int vf_admin_check(struct vf_vault *v, struct vf_admin *a, int read_data,
+		   vf_check_cb cb, void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_CHECK);
+
+	if (!rc)
+		rc = read_failed(a, "the check",
+				 vf_vault_check(v, read_data, cb, arg));
+	return rc;
+}
+
+int vf_admin_snapshots(struct vf_vault *v, struct vf_admin *a, vf_snap_cb cb,
+		       void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_SNAPSHOTS);
+
+	if (!rc)
+		rc = read_failed(a, "listing snapshots",
+				 vf_vault_snapshots(v, now_of(a), cb, arg));
+	return rc;
+}
+
+int vf_admin_policy_get(struct vf_vault *v, struct vf_admin *a,
+			struct vf_retention *out)
+{
+	int rc = read_gate(v, a, VF_OP_POLICY_SHOW);
+
+	if (!rc)
+		rc = read_failed(a, "reading the retention policy",
+				 vf_vault_policy_get(v, out));
+	return rc;
+}
+
+int vf_admin_softdelete_get(struct vf_vault *v, struct vf_admin *a,
+			    struct vf_softdelete *out)
+{
+	int rc = read_gate(v, a, VF_OP_SD_SHOW);
+
+	if (!rc)
+		rc = read_failed(a, "reading the soft-delete settings",
+				 vf_vault_softdelete_get(v, out));
+	return rc;
+}
+
+int vf_admin_softdelete_list(struct vf_vault *v, struct vf_admin *a,
+			     vf_trash_cb cb, void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_SD_LIST);
+
+	if (!rc)
+		rc = read_failed(a, "listing soft-deleted items",
+				 vf_vault_softdelete_list(v, now_of(a), cb,
+							  arg));
+	return rc;
+}
+
+int vf_admin_immutable_list(struct vf_vault *v, struct vf_admin *a,
+			    vf_imm_cb cb, void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_IMM_LIST);
+
+	if (!rc)
+		rc = read_failed(a, "listing immutable directories",
+				 vf_vault_immutable_list(v, cb, arg));
+	return rc;
+}
+
+int vf_admin_immutable_vault_get(struct vf_vault *v, struct vf_admin *a,
+				 struct vf_imm_vault *out)
+{
+	int rc = read_gate(v, a, VF_OP_IMM_VAULT_SHOW);
+
+	if (!rc)
+		rc = read_failed(a, "reading the immutable vault setting",
+				 vf_vault_immutable_vault_get(v, out));
+	return rc;
+}
+
+int vf_admin_role_list(struct vf_vault *v, struct vf_admin *a, vf_role_cb cb,
+		       void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_ROLE_LIST);
+
+	if (!rc)
+		rc = read_failed(a, "listing role grants",
+				 vf_vault_role_list(v, cb, arg));
+	return rc;
+}
+
+int vf_admin_guard_show(struct vf_vault *v, struct vf_admin *a,
+			char *pub_text, size_t cap)
+{
+	int rc = read_gate(v, a, VF_OP_GUARD_SHOW);
+
+	if (rc)
+		return rc;
+	rc = vf_vault_guard_get(v, pub_text, cap);
+	if (rc == -ENOENT)
+		say(a, "no guard is attached");
+	return read_failed(a, "reading the attached guard key", rc);
+}
+
+int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a, int64_t since,
+			vf_audit_cb cb, void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_AUDIT_LIST);
+
+	if (!rc)
+		rc = read_failed(a, "listing the audit log",
+				 vf_vault_audit_list(v, since, cb, arg));
+	return rc;
+}
+
+int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
+			  vf_audit_problem_cb cb, void *arg)
+{
+	int rc = read_gate(v, a, VF_OP_AUDIT_VERIFY);
+
+	if (!rc)
+		rc = read_failed(a, "verifying the audit log",
+				 vf_vault_audit_verify(v, cb, arg));
+	return rc;
+}
+
+/* ---- maintenance: role check, the work in its own batches, a record ------- */
+
+/* Records what a long operation (prune, gc, snapshot) did: it works in
+ * batches of its own, so its record follows it.  A record that cannot be
+ * written turns success into failure (nothing that it did is hidden from
+ * the log: what it did stays done, and the caller is told). */
+static int record_after(struct vf_vault *v, struct vf_admin *a,
+			enum vf_admin_op op, int rc, const char *detail)
+{
+	int rec;
+
+	rec = vf_vault_audit(v, a->caller.uid, vf_policy_op(op)->name, NULL,
+			     result_of(rc),
+			     rc ? (a->why[0] ? a->why : strerror(-rc)) :
+				  detail);
+	if (!rc && rec < 0) {
+		say(a, "done, but recording it in the audit log failed: %s",
+		    strerror(-rec));
+		rc = rec;
+	}
+	return rc;
+}
+
+int vf_admin_snapshot(struct vf_vault *v, struct vf_admin *a, const char *tag,
+		      int64_t *t)
+{
+	char detail[96];
+	int rc = read_gate(v, a, VF_OP_SNAPSHOT);
+
+	if (rc)
+		return rc;
+	rc = read_failed(a, "marking the snapshot",
+			 vf_vault_snapshot(v, tag, t));
+	if (!rc)
+		vf_time_format(*t, detail);
+	return record_after(v, a, VF_OP_SNAPSHOT, rc, rc ? NULL : detail);
+}
+
+int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
+		   vf_prune_cb cb, void *arg, struct vf_prune_stats *st)
+{
+	char detail[96];
+	int rc = read_gate(v, a, dry_run ? VF_OP_POLICY_SHOW : VF_OP_PRUNE);
+
+	if (rc)
+		return rc;
+	rc = read_failed(a, "prune",
+			 vf_vault_prune(v, now_of(a), dry_run, cb, arg, st));
+	if (dry_run)
+		return rc;
+	snprintf(detail, sizeof(detail), "removed %llu versions (%llu bytes)",
+		 (unsigned long long)st->removed,
+		 (unsigned long long)st->removed_bytes);
+	return record_after(v, a, VF_OP_PRUNE, rc, detail);
+}
+
+int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
+{
+	char detail[128];
+	int rc = read_gate(v, a, VF_OP_GC);
+
+	if (rc)
+		return rc;
+	rc = read_failed(a, "gc", vf_vault_gc(v, st));
+	snprintf(detail, sizeof(detail),
+		 "purged %llu items, freed %llu chunks, removed %llu packs",
+		 (unsigned long long)st->purged,
+		 (unsigned long long)st->chunks_freed,
+		 (unsigned long long)st->packs_removed);
+	return record_after(v, a, VF_OP_GC, rc, detail);
+}
+
+/* ---- retention policy ---------------------------------------------------- */
+
+/* ns as the largest whole unit ("30d", "12h", "0"), as vaultctl spells it. */
+static void duration_text(int64_t ns, char *buf, size_t cap)
+{
+	static const struct {
+		char unit;
+		int64_t secs;
+	} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+	size_t i;
+
+	if (ns == 0 || ns % VF_NS) {
+		snprintf(buf, cap, ns ? "%lldns" : "0", (long long)ns);
+		return;
+	}
+	for (i = 0; i + 1 < VF_ARRAY_LEN(units); i++)
+		if ((ns / VF_NS) % units[i].secs == 0)
+			break;
+	snprintf(buf, cap, "%lld%c", (long long)(ns / VF_NS / units[i].secs),
+		 units[i].unit);
+}
+
+static void merge_policy(struct vf_retention *dst, const struct vf_retention *p,
+			 unsigned mask)
+{
+	if (mask & VF_KEEP_LAST)
+		dst->keep_last = p->keep_last;
+	if (mask & VF_KEEP_WITHIN)
+		dst->keep_within = p->keep_within;
+	if (mask & VF_KEEP_HOURLY)
+		dst->keep_hourly = p->keep_hourly;
+	if (mask & VF_KEEP_DAILY)
+		dst->keep_daily = p->keep_daily;
+	if (mask & VF_KEEP_WEEKLY)
+		dst->keep_weekly = p->keep_weekly;
+	if (mask & VF_KEEP_MONTHLY)
+		dst->keep_monthly = p->keep_monthly;
+	if (mask & VF_KEEP_YEARLY)
+		dst->keep_yearly = p->keep_yearly;
+	if (mask & VF_KEEP_MIN_POINTS)
+		dst->min_points = p->min_points;
+}
+
+int vf_admin_policy_set(struct vf_vault *v, struct vf_admin *a,
+			const struct vf_retention *p, unsigned mask,
+			struct vf_retention *out)
+{
+	struct vf_retention cur, next;
+	struct vf_imm_vault iv;
+	struct change ch;
+	char w[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_POLICY_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_gc_policy(v, &cur);
+	if (!rc)
+		rc = vf_immut_vault(v, &iv);
+	if (rc)
+		say(a, "reading the current settings failed: %s", strerror(-rc));
+	next = cur;
+	merge_policy(&next, p, mask);
+	duration_text(next.keep_within, w, sizeof(w));
+	snprintf(ch.params, sizeof(ch.params),
+		 "keep-last=%u keep-within=%s keep-hourly=%u keep-daily=%u "
+		 "keep-weekly=%u keep-monthly=%u keep-yearly=%u min-points=%u",
+		 next.keep_last, w, next.keep_hourly, next.keep_daily,
+		 next.keep_weekly, next.keep_monthly, next.keep_yearly,
+		 next.min_points);
+	if (!rc)
+		rc = approve(v, a, &ch,
+			     vf_policy_retention_change(&cur, &next, &iv,
+							&ch.gop, a->why,
+							sizeof(a->why)));
+	if (!rc)
+		rc = vf_gc_policy_store(v, &next);
+	rc = leave(v, a, &ch, rc, ch.params);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+/* ---- soft delete --------------------------------------------------------- */
+
+int vf_admin_softdelete_set(struct vf_vault *v, struct vf_admin *a,
+			    enum vf_sd_change what, unsigned days,
+			    struct vf_softdelete *out)
+{
+	static const char *const names[] = {
+		[VF_SD_ON] = "on",
+		[VF_SD_OFF] = "off",
+		[VF_SD_ALWAYS_ON] = "always-on",
+		[VF_SD_CANCEL] = "cancel-always-on",
+	};
+	struct vf_softdelete cur, next;
+	struct vf_imm_vault iv;
+	struct change ch;
+	char detail[48] = "";
+	int rc;
+
+	rc = enter(v, a, VF_OP_SD_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_trash_settings(v, &cur);
+	if (!rc)
+		rc = vf_immut_vault(v, &iv);
+	if (rc)
+		say(a, "reading the current settings failed: %s", strerror(-rc));
+	if (what == VF_SD_DAYS) {
+		snprintf(ch.params, sizeof(ch.params), "days=%u", days);
+		snprintf(detail, sizeof(detail), "days=%u (was %u)", days,
+			 rc ? 0 : cur.days);
+	} else if ((unsigned)what < VF_ARRAY_LEN(names) && names[what]) {
+		snprintf(detail, sizeof(detail), "%s", names[what]);
+	}
+	if (!rc)
+		rc = approve(v, a, &ch,
+			     vf_policy_softdelete(&cur, iv.on, what, days,
+						  ch.now, &next, &ch.gop,
+						  a->why, sizeof(a->why)));
+	if (!rc)
+		rc = vf_trash_settings_store(v, &next);
+	rc = leave(v, a, &ch, rc, detail);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
+			      const char *path, uint64_t *n)
+{
+	struct vf_trash_found it;
+	struct vf_softdelete sd;
+	struct vf_imm_vault iv;
+	struct change ch;
+	char shown[SHOWN_NAME + 1], when[32], detail[48] = "";
+	int rc;
+
+	*n = 0;
+	rc = enter(v, a, VF_OP_SD_PURGE, &ch);
+	if (rc)
+		return rc;
+	ch.target = path;
+	rc = vf_trash_settings(v, &sd);
+	if (!rc)
+		rc = vf_immut_vault(v, &iv);
+	if (rc)
+		say(a, "reading the current settings failed: %s", strerror(-rc));
+	/* Refusals that no approval lifts come first: nothing is asked
+	 * for an operation the vault would refuse anyway. */
+	if (!rc)
+		rc = vf_policy_purge(&sd, iv.on, ch.now, &ch.gop, a->why,
+				     sizeof(a->why));
+	if (rc >= 0) {
+		int found = vf_trash_find(v, path, ch.now, &it);
+
+		if (found == -ENOENT)
+			say(a, "'%s' is not in .softdeleted", path);
+		else if (found)
+			say(a, "cannot find '%s' in .softdeleted: %s", path,
+			    strerror(-found));
+		rc = found ? found : rc;
+	}
+	if (rc >= 0) {
+		/* The approval binds the item itself, not what is called
+		 * path by the time it is used. */
+		bounded_text(shown, sizeof(shown), path);
+		vf_time_format(it.deleted_at, when);
+		snprintf(ch.params, sizeof(ch.params),
+			 "item=%lld deleted=%s size=%llu files=%llu path=%s",
+			 (long long)it.id, when, (unsigned long long)it.size,
+			 (unsigned long long)it.files, shown);
+	}
+	rc = approve(v, a, &ch, rc);
+	if (!rc) {
+		rc = vf_trash_purge(v, it.id, n);
+		if (rc == -EBUSY)
+			say(a, "'%s' is open; try again when it is closed",
+			    path);
+	}
+	snprintf(detail, sizeof(detail), "purged %llu items",
+		 (unsigned long long)*n);
+	rc = leave(v, a, &ch, rc, detail);
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
+/* ---- immutability ---------------------------------------------------------- */
+
+int vf_admin_immutable_set(struct vf_vault *v, struct vf_admin *a,
+			   const char *path, int have_days, unsigned days,
+			   int lock, struct vf_imm_state *out)
+{
+	struct vf_imm_state cur, next;
+	struct change ch;
+	char shown[SHOWN_NAME + 1], detail[48];
+	uint64_t dir = 0;
+	int rc;
+
+	rc = enter(v, a, VF_OP_IMM_SET, &ch);
+	if (rc)
+		return rc;
+	ch.target = *path ? path : "/";
+	rc = vf_immut_resolve(v, path, &dir, a->why, sizeof(a->why));
+	if (!rc)
+		rc = vf_immut_rule(v, dir, &cur);
+	if (!rc) {
+		rc = vf_policy_imm_set(&cur, have_days, days, lock, ch.now,
+				       &next, &ch.gop, a->why,
+				       sizeof(a->why));
+		if (rc == -EPERM)
+			say_about(a, path);
+	}
+	bounded_text(shown, sizeof(shown), *path ? path : "/");
+	snprintf(ch.params, sizeof(ch.params), "dir=%llu days=%u path=%s",
+		 (unsigned long long)dir, days, shown);
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_immut_rule_store(v, dir, &next);
+	if (have_days)
+		snprintf(detail, sizeof(detail), "days=%u%s", days,
+			 lock ? " lock" : "");
+	else
+		snprintf(detail, sizeof(detail), "%s", lock ? "lock" : "");
+	rc = leave(v, a, &ch, rc, detail);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+int vf_admin_immutable_clear(struct vf_vault *v, struct vf_admin *a,
+			     const char *path, int unlock_only)
+{
+	struct vf_imm_state cur;
+	struct change ch;
+	char shown[SHOWN_NAME + 1];
+	uint64_t dir = 0;
+	int rc;
+
+	rc = enter(v, a, unlock_only ? VF_OP_IMM_UNLOCK : VF_OP_IMM_CLEAR, &ch);
+	if (rc)
+		return rc;
+	ch.target = *path ? path : "/";
+	rc = vf_immut_resolve(v, path, &dir, a->why, sizeof(a->why));
+	if (!rc)
+		rc = vf_immut_rule(v, dir, &cur);
+	if (!rc) {
+		rc = vf_policy_imm_clear(&cur, unlock_only, ch.now, &ch.gop,
+					 a->why, sizeof(a->why));
+		if (rc < 0)
+			say_about(a, path);
+	}
+	bounded_text(shown, sizeof(shown), *path ? path : "/");
+	snprintf(ch.params, sizeof(ch.params), "dir=%llu path=%s",
+		 (unsigned long long)dir, shown);
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_immut_rule_drop(v, dir, unlock_only);
+	return leave(v, a, &ch, rc, unlock_only ? "lock cancelled" : NULL);
+}
+
+int vf_admin_immutable_vault_set(struct vf_vault *v, struct vf_admin *a,
+				 enum vf_iv_change what,
+				 struct vf_imm_vault *out)
+{
+	static const char *const names[] = {
+		[VF_IV_ON] = "on",
+		[VF_IV_LOCK] = "on, lock",
+		[VF_IV_OFF] = "off",
+		[VF_IV_CANCEL] = "cancel-lock",
+	};
+	struct vf_imm_vault cur, next;
+	struct change ch;
+	int rc;
+
+	rc = enter(v, a, VF_OP_IMM_VAULT_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_immut_vault(v, &cur);
+	if (rc)
+		say(a, "reading the current setting failed: %s", strerror(-rc));
+	else
+		rc = vf_policy_imm_vault(&cur, what, ch.now, &next, &ch.gop,
+					 a->why, sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_immut_vault_store(v, &next);
+	rc = leave(v, a, &ch, rc,
+		   (unsigned)what < VF_ARRAY_LEN(names) ? names[what] : NULL);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+/* ---- roles and the guard ----------------------------------------------------- */
+
+int vf_admin_role_grant(struct vf_vault *v, struct vf_admin *a, int is_group,
+			uint32_t id, enum vf_role role, enum vf_role *was)
+{
+	struct change ch;
+	enum vf_role cur;
+	char who[32], detail[64];
+	int rc, stored;
+
+	rc = enter(v, a, VF_OP_ROLE_GRANT, &ch);
+	if (rc)
+		return rc;
+	snprintf(who, sizeof(who), "%s:%lu", is_group ? "group" : "user",
+		 (unsigned long)id);
+	ch.target = who;
+	cur = vf_authz_grant(v, is_group, id);
+	snprintf(ch.params, sizeof(ch.params), "principal=%s role=%s", who,
+		 vf_role_name(role));
+	rc = approve(v, a, &ch,
+		     vf_policy_role_change(is_group, id, cur, role, &ch.gop,
+					   a->why, sizeof(a->why)));
+	stored = !rc;
+	if (!rc)
+		rc = vf_authz_store(v, is_group, id, role);
+	snprintf(detail, sizeof(detail), "role=%s was=%s", vf_role_name(role),
+		 vf_role_name(cur));
+	rc = finish(v, a, &ch, rc, detail);
+	/* the grants in memory follow the catalog, whichever way it went */
+	if (stored && vf_authz_reload(v) < 0 && !rc) {
+		say(a, "the grant was stored, but reloading the grants failed");
+		rc = -EIO;
+	}
+	vf_vault_unlock(v);
+	if (!rc && was)
+		*was = cur;
+	return rc;
+}
+
+int vf_admin_guard_attach(struct vf_vault *v, struct vf_admin *a,
+			  const char *pub_text, char old_fpr[VF_GUARD_FPR_TEXT])
+{
+	uint8_t pk[VF_GUARD_PK_BYTES], cur[VF_GUARD_PK_BYTES];
+	char fpr[VF_GUARD_FPR_TEXT], old[VF_GUARD_FPR_TEXT] = "", detail[48];
+	char shown[VF_GUARD_PUB_TEXT];
+	struct change ch;
+	int rc, have;
+
+	if (old_fpr)
+		old_fpr[0] = '\0';
+	rc = enter(v, a, VF_OP_GUARD_ATTACH, &ch);
+	if (rc)
+		return rc;
+	if (vf_guard_pub_parse(pub_text, pk) ||
+	    vf_guard_fingerprint(pub_text, fpr)) {
+		bounded_text(shown, sizeof(shown), pub_text);
+		say(a, "'%s' is not a guard public key (vfguard1:..., as "
+		       "printed by vaultctl guard keygen)",
+		    shown);
+		rc = -EINVAL;
+		return leave(v, a, &ch, rc, NULL);
+	}
+	ch.target = fpr;
+	have = vf_guard_attached(v, cur, old);
+	if (have < 0) {
+		say(a, "cannot read the attached guard key: %s",
+		    have == -EIO ? "damaged catalog entry" : strerror(-have));
+		return leave(v, a, &ch, have, NULL);
+	}
+	if (have && !memcmp(cur, pk, sizeof(pk))) {
+		/* nothing changes: nothing is approved or recorded */
+		vf_catalog_rollback(v->cat);
+		vf_vault_unlock(v);
+		return 1;
+	}
+	snprintf(ch.params, sizeof(ch.params), "key=%s", pub_text);
+	rc = approve(v, a, &ch,
+		     vf_policy_guard_change(have, 0, &ch.gop, a->why,
+					    sizeof(a->why)));
+	if (!rc)
+		rc = vf_guard_key_store(v, pk);
+	snprintf(detail, sizeof(detail), "replaced guard %s", old);
+	rc = leave(v, a, &ch, rc, have ? detail : NULL);
+	if (!rc && old_fpr && have)
+		memcpy(old_fpr, old, sizeof(old));
+	return rc;
+}
+
+int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
+			  char fpr_out[VF_GUARD_FPR_TEXT])
+{
+	char fpr[VF_GUARD_FPR_TEXT] = "";
+	struct change ch;
+	int rc, have;
+
+	rc = enter(v, a, VF_OP_GUARD_DETACH, &ch);
+	if (rc)
+		return rc;
+	have = vf_guard_attached(v, NULL, fpr);
+	if (have < 0) {
+		say(a, "cannot read the attached guard key: %s",
+		    have == -EIO ? "damaged catalog entry" : strerror(-have));
+		return leave(v, a, &ch, have, NULL);
+	}
+	ch.target = fpr[0] ? fpr : NULL;
+	rc = approve(v, a, &ch,
+		     vf_policy_guard_change(have, 1, &ch.gop, a->why,
+					    sizeof(a->why)));
+	if (!rc)
+		rc = vf_guard_key_drop(v);
+	rc = leave(v, a, &ch, rc, NULL);
+	if (!rc && fpr_out)
+		memcpy(fpr_out, fpr, sizeof(fpr));
+	return rc;
+}

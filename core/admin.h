@@ -1,0 +1,175 @@
+/*
+ * admin.h - the administrative gate: every administrative operation on a
+ * vault, whoever asks (vaultctl offline, the daemon for a request on its
+ * control socket, the daemon's own timers, a future API).
+ *
+ * One path for all of them (admin.c), in one lock scope and, for a change,
+ * one catalog transaction:
+ *
+ *   role          the caller's role against the operation's least role
+ *                 (policy.c's table, SPEC 6); refusals are counted per uid
+ *                 and minute in the audit log, not written one by one;
+ *   state         read under the lock, on the resolved object (a directory
+ *                 or a soft-deleted item by its node or row, not a path
+ *                 read earlier);
+ *   decision      a pure function of policy.c: allowed, critical (needs
+ *                 the guard's approval, SPEC 7) or refused whoever
+ *                 approves (then no approval is asked for or spent);
+ *   approval      for a critical change, the guard's token must approve
+ *                 exactly this operation and its canonical parameters,
+ *                 which bind the object's identity (node or row id) as
+ *                 well as the name shown; the token's nonce is recorded in
+ *                 the same transaction as the change, so it is spent
+ *                 exactly when the change commits;
+ *   change        the feature's store function (trash, immut, gc, authz,
+ *                 guard);
+ *   audit         the record of the change, in the same transaction: if it
+ *                 cannot be written, nothing changes (fails closed).
+ *                 Every approval decision is recorded ("approval", op,
+ *                 allowed/requested/refused); a refused change is recorded
+ *                 after its transaction rolled back.
+ *
+ * Reading operations (status, lists, show) pass the role check only.
+ *
+ * Results: 0 on success, else a negative errno with one line in a->why:
+ * -EACCES no role; -EPERM refused by a lock, always-on, the immutable
+ * vault or a missing or bad approval (a->request then holds a request
+ * code for the guard holder when one is needed); -EINVAL out of range or
+ * nothing to change; -ENOENT no such object; -EROFS read-only vault;
+ * -EBUSY in use; -EIO, -ENOSPC, -ENOMEM.
+ *
+ * Threads: any thread; each call takes v->mu as it needs.
+ */
+#ifndef VF_ADMIN_H
+#define VF_ADMIN_H
+
+#include "vault.h"
+
+#define VF_ADMIN_WHY_MAX VF_GUARD_WHY_MAX
+
+/* One administrative request: who asks, with what approval; what went
+ * wrong.  Made by vf_admin_init. */
+struct vf_admin {
+	struct vf_caller caller;
+	const char *approval; /* the guard's token, or NULL */
+	int64_t now;          /* 0: the clock; unit tests pass a time */
+	char why[VF_ADMIN_WHY_MAX];
+	char request[VF_GUARD_TEXT_MAX];
+};
+
+/* Sets up a for caller c (copied) and approval (borrowed; NULL: none). */
+void vf_admin_init(struct vf_admin *a, const struct vf_caller *c,
+		   const char *approval);
+
+/* ---- the vault --------------------------------------------------------- */
+
+VF_MUST int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
+			    struct vf_status *out);
+/* Returns the number of problems reported to cb (>= 0), or -errno. */
+VF_MUST int vf_admin_check(struct vf_vault *v, struct vf_admin *a,
+			   int read_data, vf_check_cb cb, void *arg);
+
+/* ---- history ------------------------------------------------------------ */
+
+VF_MUST int vf_admin_snapshot(struct vf_vault *v, struct vf_admin *a,
+			      const char *tag, int64_t *t);
+VF_MUST int vf_admin_snapshots(struct vf_vault *v, struct vf_admin *a,
+			       vf_snap_cb cb, void *arg);
+VF_MUST int vf_admin_policy_get(struct vf_vault *v, struct vf_admin *a,
+				struct vf_retention *out);
+
+/* Bits of vf_admin_policy_set's mask: which fields of the new policy are
+ * given (the others keep their current value, read under the lock). */
+#define VF_KEEP_LAST (1u << 0)
+#define VF_KEEP_WITHIN (1u << 1)
+#define VF_KEEP_HOURLY (1u << 2)
+#define VF_KEEP_DAILY (1u << 3)
+#define VF_KEEP_WEEKLY (1u << 4)
+#define VF_KEEP_MONTHLY (1u << 5)
+#define VF_KEEP_YEARLY (1u << 6)
+#define VF_KEEP_MIN_POINTS (1u << 7)
+
+/* Sets the fields of p named by mask; a policy that may keep less is
+ * critical, and refused on an immutable vault.  *out (may be NULL) gets
+ * the policy now in force. */
+VF_MUST int vf_admin_policy_set(struct vf_vault *v, struct vf_admin *a,
+				const struct vf_retention *p, unsigned mask,
+				struct vf_retention *out);
+VF_MUST int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
+			   vf_prune_cb cb, void *arg,
+			   struct vf_prune_stats *st);
+VF_MUST int vf_admin_gc(struct vf_vault *v, struct vf_admin *a,
+			struct vf_gc_stats *st);
+
+/* ---- soft delete -------------------------------------------------------- */
+
+VF_MUST int vf_admin_softdelete_get(struct vf_vault *v, struct vf_admin *a,
+				    struct vf_softdelete *out);
+/* *out (may be NULL) gets the settings now in force. */
+VF_MUST int vf_admin_softdelete_set(struct vf_vault *v, struct vf_admin *a,
+				    enum vf_sd_change what, unsigned days,
+				    struct vf_softdelete *out);
+VF_MUST int vf_admin_softdelete_list(struct vf_vault *v, struct vf_admin *a,
+				     vf_trash_cb cb, void *arg);
+/* Early purge of the item at path (as under .softdeleted) and everything
+ * below it: critical; the approval binds the item (row, deletion time,
+ * size, files).  *n gets the items removed. */
+VF_MUST int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
+				      const char *path, uint64_t *n);
+
+/* ---- immutability ------------------------------------------------------- */
+
+/* Makes directory path immutable or changes its rule (have_days: days is
+ * given, 0 forever; lock: ask for the lock).  *out (may be NULL) gets the
+ * rule now in force. */
+VF_MUST int vf_admin_immutable_set(struct vf_vault *v, struct vf_admin *a,
+				   const char *path, int have_days,
+				   unsigned days, int lock,
+				   struct vf_imm_state *out);
+/* Removes the rule, or with unlock_only cancels its pending lock. */
+VF_MUST int vf_admin_immutable_clear(struct vf_vault *v, struct vf_admin *a,
+				     const char *path, int unlock_only);
+VF_MUST int vf_admin_immutable_list(struct vf_vault *v, struct vf_admin *a,
+				    vf_imm_cb cb, void *arg);
+VF_MUST int vf_admin_immutable_vault_get(struct vf_vault *v,
+					 struct vf_admin *a,
+					 struct vf_imm_vault *out);
+/* *out (may be NULL) gets the setting now in force. */
+VF_MUST int vf_admin_immutable_vault_set(struct vf_vault *v,
+					 struct vf_admin *a,
+					 enum vf_iv_change what,
+					 struct vf_imm_vault *out);
+
+/* ---- roles and the guard ------------------------------------------------ */
+
+/* Grants role to a uid (is_group 0) or gid; VF_ROLE_NONE revokes.  *was
+ * (may be NULL) gets the role it had. */
+VF_MUST int vf_admin_role_grant(struct vf_vault *v, struct vf_admin *a,
+				int is_group, uint32_t id, enum vf_role role,
+				enum vf_role *was);
+VF_MUST int vf_admin_role_list(struct vf_vault *v, struct vf_admin *a,
+			       vf_role_cb cb, void *arg);
+/* Arms the vault with the guard key pub_text.  Returns 0, or 1 when that
+ * key is attached already (nothing changes); replacing a guard is
+ * critical.  old_fpr (may be NULL) gets the replaced key's fingerprint
+ * ("" when there was none). */
+VF_MUST int vf_admin_guard_attach(struct vf_vault *v, struct vf_admin *a,
+				  const char *pub_text,
+				  char old_fpr[VF_GUARD_FPR_TEXT]);
+/* Disarms the vault (critical); fpr (may be NULL) gets the key's
+ * fingerprint. */
+VF_MUST int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
+				  char fpr[VF_GUARD_FPR_TEXT]);
+/* The attached key as text; -ENOENT when none. */
+VF_MUST int vf_admin_guard_show(struct vf_vault *v, struct vf_admin *a,
+				char *pub_text, size_t cap);
+
+/* ---- audit --------------------------------------------------------------- */
+
+VF_MUST int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a,
+				int64_t since, vf_audit_cb cb, void *arg);
+/* Returns the number of problems (0: intact), or -errno. */
+VF_MUST int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
+				  vf_audit_problem_cb cb, void *arg);
+
+#endif
