@@ -31,9 +31,14 @@ FUSE_LIBS := $(shell pkg-config --libs fuse3)
 # Every core module (the engine knows nothing of FUSE or argv).
 CORE_SRC := $(sort $(wildcard core/*.c))
 FS_SRC := fs/fs.c
-TOOLS_SHARED_SRC := tools/cmds.c tools/ctlsock.c
+# Tools: explicit lists.  The command table and its commands are linked
+# into both programs (the daemon runs them for the control socket); the
+# restore client only into vaultctl.
+TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/cmd_gate.c \
+	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
+	tools/cmd_immutable.c tools/cmd_security.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
-CTL_SRC := tools/vaultctl.c
+CTL_SRC := tools/vaultctl.c tools/restore.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
@@ -76,7 +81,7 @@ $(B)/tests/%.o: tests/%.c $(B)/.flags
 $(B)/mount.vaultfs: $(B)/tools/mount.vaultfs.o $(FS_OBJ) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(CORE_LIBS)
 
-$(B)/vaultctl: $(B)/tools/vaultctl.o $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
+$(B)/vaultctl: $(CTL_SRC:%.c=$(B)/%.o) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # Unit tests link core alone: no FUSE.

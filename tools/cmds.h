@@ -49,10 +49,23 @@ int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err);
  * Called by vaultctl only, never by the daemon. */
 int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err);
 
+/* A client command's handler, by group ("restore"). */
+struct cmd;
+struct vf_cmd_client {
+	const char *group;
+	int (*fn)(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		  char **argv);
+};
+
 /* Runs a client command (argv[0] is its group, TARGET still in place) in
- * this process, as its caller.  Returns the exit code.  Called by vaultctl
- * only, never by the daemon. */
-int vf_cmds_run_client(int argc, char **argv, FILE *out, FILE *err);
+ * this process, as its caller, with its handler from clients (nclients
+ * entries; a command without one fails with exit 1).  The shared table
+ * names no client handler, so that the daemon, which links this table,
+ * does not link the client code (restore.c) either.  Returns the exit
+ * code.  Called by vaultctl only, never by the daemon. */
+int vf_cmds_run_client(int argc, char **argv,
+		       const struct vf_cmd_client *clients, size_t nclients,
+		       FILE *out, FILE *err);
 
 /* Takes the key options (--passphrase-file, --key-file, --key-command,
  * --keystore; "--opt VALUE" or "--opt=VALUE") out of argv, shifting the

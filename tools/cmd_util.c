@@ -1,0 +1,534 @@
+/*
+ * cmd_util.c - what the vaultctl commands share: argument parsing, number,
+ * duration and path parsing, output helpers, the mount table.
+ *
+ * Nothing here touches globals, stdout/stderr or the process identity:
+ * the commands also run in the daemon (see cmds.c).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cmd_util.h"
+
+void print_usage(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "usage: vaultctl %s\n", c->usage);
+}
+
+/* Prints "vaultctl: " and the reason (one line), then c's usage line.
+ * Returns 2, the usage exit code. */
+int VF_PRINTF(3, 4) usage_error(FILE *err, const struct cmd *c,
+				       const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vaultctl: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	print_usage(err, c);
+	return 2;
+}
+
+/* Name of a command for messages: "check" or "softdelete list". */
+void cmd_name(const struct cmd *c, char *buf, size_t cap)
+{
+	if (c->verb)
+		snprintf(buf, cap, "%s %s", c->group, c->verb);
+	else
+		snprintf(buf, cap, "%s", c->group);
+}
+
+/* Parses argv (the arguments after the group and verb) into opts and
+ * between minpos and maxpos positionals.  "--opt=VALUE" and "--opt VALUE"
+ * both work; "--" ends the options.  Returns 0, or 2 after printing the
+ * reason and the usage line. */
+int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
+		      const struct opt *opts, char **pos, int minpos,
+		      int maxpos)
+{
+	char name[64];
+	int i, npos = 0, dashdash = 0;
+
+	cmd_name(c, name, sizeof(name));
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt *o;
+		size_t len;
+
+		if (!dashdash && !strcmp(a, "--")) {
+			dashdash = 1;
+			continue;
+		}
+		if (dashdash || a[0] != '-' || !a[1]) {
+			if (npos >= maxpos) {
+				fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
+					name, a);
+				goto usage;
+			}
+			pos[npos++] = argv[i];
+			continue;
+		}
+		for (o = opts; o && o->name; o++) {
+			len = strlen(o->name);
+			if (!strncmp(a, o->name, len) &&
+			    (a[len] == '\0' || (a[len] == '=' && o->value)))
+				break;
+		}
+		if (!o || !o->name) {
+			fprintf(err, "vaultctl: %s: unknown option '%s'\n", name,
+				a);
+			goto usage;
+		}
+		if (o->flag) {
+			*o->flag = 1;
+			continue;
+		}
+		if (a[len] == '=') {
+			*o->value = a + len + 1;
+		} else if (i + 1 < argc) {
+			*o->value = argv[++i];
+		} else {
+			fprintf(err, "vaultctl: %s: option '%s' needs a value\n",
+				name, o->name);
+			goto usage;
+		}
+	}
+	if (npos < minpos) {
+		fprintf(err, "vaultctl: %s: missing argument\n", name);
+		goto usage;
+	}
+	return 0;
+usage:
+	print_usage(err, c);
+	return 2;
+}
+
+/* parse_args for a command whose only option is --json (set in *json),
+ * with exactly npos positionals. */
+int parse_json_only(const struct cmd *c, FILE *err, int argc,
+			   char **argv, char **pos, int npos, int *json)
+{
+	const struct opt opts[] = {
+		{ "--json", NULL, json },
+		{ NULL, NULL, NULL },
+	};
+
+	return parse_args(c, err, argc, argv, opts, pos, npos, npos);
+}
+
+const char *const key_opt_names[] = {
+	"--passphrase-file", "--key-file", "--key-command", "--keystore",
+};
+
+/* Returns the index in key_opt_names of the option a starts with, or -1;
+ * *len is the length of the option's name. */
+int key_opt_match(const char *a, size_t *len)
+{
+	size_t i, n;
+
+	for (i = 0; i < VF_ARRAY_LEN(key_opt_names); i++) {
+		n = strlen(key_opt_names[i]);
+		if (!strncmp(a, key_opt_names[i], n) &&
+		    (a[n] == '\0' || a[n] == '=')) {
+			*len = n;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
+			  FILE *err)
+{
+	const char *val[VF_ARRAY_LEN(key_opt_names)] = { NULL };
+	int i, j, k, n = *argc, take;
+	size_t len = 0;
+
+	for (i = 0; i < n;) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		k = key_opt_match(argv[i], &len);
+		if (k < 0) {
+			i++;
+			continue;
+		}
+		if (val[k]) {
+			fprintf(err, "vaultctl: option '%s' given twice\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (argv[i][len] == '=') {
+			val[k] = argv[i] + len + 1;
+			take = 1;
+		} else if (i + 1 < n) {
+			val[k] = argv[i + 1];
+			take = 2;
+		} else {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (!val[k][0]) {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		for (j = i; j + take < n; j++)
+			argv[j] = argv[j + take];
+		n -= take;
+		argv[n] = NULL;
+	}
+	if (!!val[0] + !!val[1] + !!val[2] > 1) {
+		fprintf(err, "vaultctl: --passphrase-file, --key-file and --key-command exclude each other\n");
+		return 2;
+	}
+	memset(o, 0, sizeof(*o));
+	o->passphrase_file = val[0];
+	o->key_file = val[1];
+	o->key_command = val[2];
+	o->keystore = val[3];
+	*argc = n;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Writes s as a JSON string.  File names are bytes, not text: a byte that
+ * is not part of valid UTF-8 is written as \u00XX (its Latin-1 reading),
+ * so the output is always valid JSON. */
+void json_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	fputc('"', f);
+	while (*s) {
+		if (*s == '"' || *s == '\\') {
+			fputc('\\', f);
+			fputc(*s++, f);
+		} else if (*s == '\n') {
+			fputs("\\n", f);
+			s++;
+		} else if (*s == '\t') {
+			fputs("\\t", f);
+			s++;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fprintf(f, "\\u%04x", *s++);
+		} else if ((n = utf8_len(s)) != 0) {
+			fwrite(s, 1, n, f);
+			s += n;
+		} else {
+			fprintf(f, "\\u%04x", *s++);
+		}
+	}
+	fputc('"', f);
+}
+
+/* Writes s for a one-line text report: control characters (a newline in a
+ * file name) become '?', so one problem stays one line. */
+void text_str(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */
+int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc)
+{
+	fprintf(ctx->err, "vaultctl: %s failed: %s\n", what, strerror(-rc));
+	return 1;
+}
+
+/* A list printed by a callback: "[" before it in JSON, "]" after. */
+void list_begin(struct vf_cmd_ctx *ctx, int json)
+{
+	if (json)
+		fputc('[', ctx->out);
+}
+
+/* Ends a list begun by list_begin; when listing failed (rc < 0), says
+ * "WHAT failed" after what was printed.  Returns the exit code. */
+int list_end(struct vf_cmd_ctx *ctx, int json, int rc, const char *what)
+{
+	if (json)
+		fputs("]\n", ctx->out);
+	if (rc < 0) {
+		fflush(ctx->out);
+		return say_failed(ctx, what, rc);
+	}
+	return 0;
+}
+
+/* Parses a count ("0" to "4294967295", digits only) into *out.  Returns 0
+ * or 2 after printing the reason and the usage line. */
+int parse_count(const struct cmd *c, FILE *err, const char *opt,
+		       const char *s, unsigned *out)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n > UINT_MAX)
+			goto bad;
+	}
+	*out = (unsigned)n;
+	return 0;
+bad:
+	return usage_error(err, c,
+			   "option '%s': '%s' is not a number from 0 to %u",
+			   opt, s, UINT_MAX);
+}
+
+/* Units of a duration, largest first; a year is 365 days (only
+ * --keep-within and its display use these lengths). */
+static const struct {
+	char unit;
+	int64_t secs;
+} dur_units[] = {
+	{ 'y', 365 * 86400 }, { 'w', 7 * 86400 }, { 'd', 86400 },
+	{ 'h', 3600 },        { 'm', 60 },        { 's', 1 },
+};
+
+/* Parses a duration: "0", or one or more NUMBER UNIT pairs with units
+ * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
+ * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
+int parse_duration(const char *s, int64_t *out)
+{
+	int64_t total = 0, n, ns;
+	size_t i;
+
+	if (!strcmp(s, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		for (n = 0; *s >= '0' && *s <= '9'; s++)
+			if (__builtin_mul_overflow(n, 10, &n) ||
+			    __builtin_add_overflow(n, *s - '0', &n))
+				return -EINVAL;
+		for (i = 0; i < VF_ARRAY_LEN(dur_units); i++)
+			if (*s == dur_units[i].unit)
+				break;
+		if (i == VF_ARRAY_LEN(dur_units))
+			return -EINVAL;
+		s++;
+		if (__builtin_mul_overflow(n, dur_units[i].secs * VF_NS, &ns) ||
+		    __builtin_add_overflow(total, ns, &total))
+			return -EINVAL;
+	}
+	*out = total;
+	return 0;
+}
+
+/* Formats a duration in the largest unit that divides it ("30d", "36h";
+ * weeks are left to days, "0" is off). */
+void format_duration(int64_t ns, char *buf, size_t cap)
+{
+	size_t i;
+
+	if (ns == 0) {
+		snprintf(buf, cap, "0");
+		return;
+	}
+	if (ns % VF_NS || ns < 0) {
+		snprintf(buf, cap, "%lldns", (long long)ns);
+		return;
+	}
+	for (i = 0; i < VF_ARRAY_LEN(dur_units); i++) {
+		if (dur_units[i].unit == 'w')
+			continue;
+		if ((ns / VF_NS) % dur_units[i].secs == 0)
+			break;
+	}
+	snprintf(buf, cap, "%lld%c",
+		 (long long)(ns / VF_NS / dur_units[i].secs), dur_units[i].unit);
+}
+
+/* Parses --days: a plain decimal number.  Returns 0; 2 when it is not a
+ * number (one line, a usage error); 1 when it is too large even to hand to
+ * core (one line, as core words an out-of-range value).  Values that fit
+ * go to core, which owns the 14..180 rule. */
+int parse_days(FILE *err, const char *s, unsigned *out)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		if (n <= UINT_MAX)
+			n = n * 10 + (unsigned)(*p - '0');
+	}
+	if (n > UINT_MAX) {
+		fprintf(err, "vaultctl: softdelete set refused: soft-delete retention must be %d to %d days, not %s\n",
+			VF_SOFTDELETE_MIN_DAYS, VF_SOFTDELETE_MAX_DAYS, s);
+		return 1;
+	}
+	*out = (unsigned)n;
+	return 0;
+bad:
+	/* One line, no usage line after it: the reason says it all. */
+	fprintf(err, "vaultctl: softdelete set: option '--days': '%s' is not a whole number of days (%d to %d)\n",
+		s, VF_SOFTDELETE_MIN_DAYS, VF_SOFTDELETE_MAX_DAYS);
+	return 2;
+}
+
+/* PATH as under .softdeleted: a leading "/" and ".softdeleted/" (the way
+ * it shows in the mount) are dropped.  Borrowed from s. */
+const char *trash_rel(const char *s)
+{
+	while (*s == '/')
+		s++;
+	if (!strncmp(s, ".softdeleted", 12) && (s[12] == '/' || !s[12]))
+		for (s += 12; *s == '/'; s++)
+			;
+	return s;
+}
+
+/* Undoes the octal escapes of /proc/self/mountinfo (\040 for a space). */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+int vf_cmds_mountinfo_find(const char *path, const char *fstype)
+{
+	char *line = NULL, *p, *mp, *end;
+	size_t cap = 0, len = fstype ? strlen(fstype) : 0;
+	int found = 0, i;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	/* id parent major:minor root MOUNTPOINT options... - FSTYPE ... */
+	while (getline(&line, &cap, f) > 0) {
+		p = line;
+		for (i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || !(end = strchr(p, ' ')))
+			continue;
+		*end = '\0';
+		mp = p;
+		mountinfo_unescape(mp);
+		if (strcmp(mp, path))
+			continue;
+		if (!fstype) {
+			found = 1;
+			break;
+		}
+		/* the last mount there is the topmost */
+		p = strstr(end + 1, " - ");
+		found = p && !strncmp(p + 3, fstype, len) && p[3 + len] == ' ';
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Normalises PATH in place: no leading, trailing or doubled slashes, no
+ * "." components; "" is the root.  Returns 0, or -EINVAL for "..". */
+int normalise_path(char *s)
+{
+	char *r = s, *w = s;
+	size_t n;
+
+	while (*r) {
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && r[0] == '.') {
+			r += n;
+			continue;
+		}
+		if (n == 2 && r[0] == '.' && r[1] == '.')
+			return -EINVAL;
+		if (w != s)
+			*w++ = '/';
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* 1 when s has a ".." component. */
+int has_dotdot(const char *s)
+{
+	size_t n;
+
+	for (;;) {
+		while (*s == '/')
+			s++;
+		n = strcspn(s, "/");
+		if (!n)
+			return 0;
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return 1;
+		s += n;
+	}
+}
