@@ -6,6 +6,8 @@
  * the commands also run in the daemon (see cmds.c).
  */
 #include <dirent.h>
+#include <getopt.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -48,69 +50,159 @@ void cmd_name(const struct cmd *c, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", c->group);
 }
 
-/* Parses argv (the arguments after the group and verb) into opts and
- * between minpos and maxpos positionals.  "--opt=VALUE" and "--opt VALUE"
- * both work; "--" ends the options.  Returns 0, or 2 after printing the
+/* Parses argv (the arguments after the group and verb) with getopt_long
+ * into opts (those of c's option list) and between minpos and maxpos
+ * positionals.  "--opt=VALUE" and "--opt VALUE" both work, options may
+ * come before or after the operands, "--" ends the options; an option
+ * given twice is a usage error.  Returns 0, or 2 after printing the
  * reason and the usage line. */
-int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
-		      const struct opt *opts, char **pos, int minpos,
-		      int maxpos)
+/*
+ * getopt_long keeps its state in globals (optind, optarg, optopt and
+ * glibc's hidden scan position), and the commands run in the daemon on
+ * several threads at once.  Resetting (optind = 0, which makes glibc
+ * start a fresh scan) is not enough when two threads parse at the same
+ * time, so every parse holds this lock from the reset to its last call.
+ * Nothing else in the programs calls getopt while commands run.
+ */
+static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define OPT_MAX 16     /* options of one command, --help aside */
+#define OPT_VAL 0x100  /* getopt_long's val for option i: OPT_VAL + i */
+
+/* The text of the option getopt_long just returned ("--tag" or
+ * "--tag=x"): av[optind - 1], or the one before when the value was the
+ * next argument.  Call with getopt_lock held. */
+static const char *opt_text(char **av, const struct option *lo)
 {
-	char name[64];
-	int i, npos = 0, dashdash = 0;
+	if (lo->has_arg && optarg == av[optind - 1] && optind >= 2)
+		return av[optind - 2];
+	return av[optind - 1];
+}
+
+int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
+	       const struct opt *opts, char **pos, int minpos, int maxpos)
+{
+	struct option lo[OPT_MAX + 1];
+	const struct opt *map[OPT_MAX];
+	unsigned char seen[OPT_MAX] = { 0 };
+	const struct opt *o;
+	const char *txt, *a;
+	char name[64], **av;
+	int i, k, n = 0, npos = 0, ch, rc = 2;
+	size_t len;
 
 	cmd_name(c, name, sizeof(name));
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const struct opt *o;
-		size_t len;
-
-		if (!dashdash && !strcmp(a, "--")) {
-			dashdash = 1;
+	/* getopt_long sees the options of c's row (what --help and
+	 * vf_cmds_locate know) that this command stores somewhere. */
+	for (i = 0; c->opts && c->opts[i].name && n < OPT_MAX; i++) {
+		for (o = opts; o && o->name; o++)
+			if (!strcmp(o->name + 2, c->opts[i].name))
+				break;
+		if (!o || !o->name)
 			continue;
-		}
-		if (dashdash || a[0] != '-' || !a[1]) {
+		lo[n].name = c->opts[i].name;
+		lo[n].has_arg = c->opts[i].arg ? required_argument : no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = OPT_VAL + n;
+		map[n++] = o;
+	}
+	memset(&lo[n], 0, sizeof(lo[n]));
+	/* getopt_long wants a program name in av[0]. */
+	av = calloc((size_t)argc + 2, sizeof(*av));
+	if (!av) {
+		fprintf(err, "vaultctl: %s: out of memory\n", name);
+		return 1;
+	}
+	av[0] = (char *)"vaultctl";
+	for (i = 0; i < argc; i++)
+		av[i + 1] = argv[i];
+
+	pthread_mutex_lock(&getopt_lock);
+	optind = 0;
+	opterr = 0;
+	/* "-": operands come back in order as 1, so options may come
+	 * before, between or after them; ":": a missing value is ':'. */
+	while ((ch = getopt_long(argc + 1, av, "-:", lo, NULL)) != -1) {
+		if (ch == 1) {
 			if (npos >= maxpos) {
 				fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
-					name, a);
-				goto usage;
+					name, optarg);
+				goto out;
 			}
-			pos[npos++] = argv[i];
+			pos[npos++] = optarg;
 			continue;
 		}
-		for (o = opts; o && o->name; o++) {
-			len = strlen(o->name);
-			if (!strncmp(a, o->name, len) &&
-			    (a[len] == '\0' || (a[len] == '=' && o->value)))
-				break;
+		if (ch == ':') {
+			fprintf(err, "vaultctl: %s: option '--%s' needs a value\n",
+				name, lo[optopt - OPT_VAL].name);
+			goto out;
 		}
-		if (!o || !o->name) {
+		if (ch == '?') {
+			if (optopt > 0 && optopt < OPT_VAL)
+				fprintf(err, "vaultctl: %s: unknown option '-%c'\n",
+					name, optopt);
+			else
+				fprintf(err, "vaultctl: %s: unknown option '%s'\n",
+					name, av[optind - 1]);
+			goto out;
+		}
+		k = ch - OPT_VAL;
+		/* getopt_long also takes an unambiguous abbreviation
+		 * ("--js"); vaultctl's options are spelled out. */
+		txt = opt_text(av, &lo[k]);
+		len = strlen(lo[k].name);
+		if (strncmp(txt + 2, lo[k].name, len) ||
+		    (txt[2 + len] != '\0' && txt[2 + len] != '=')) {
 			fprintf(err, "vaultctl: %s: unknown option '%s'\n", name,
-				a);
-			goto usage;
+				txt);
+			goto out;
 		}
-		if (o->flag) {
-			*o->flag = 1;
-			continue;
+		if (seen[k]++) {
+			fprintf(err, "vaultctl: %s: option '--%s' given twice\n",
+				name, lo[k].name);
+			goto out;
 		}
-		if (a[len] == '=') {
-			*o->value = a + len + 1;
-		} else if (i + 1 < argc) {
-			*o->value = argv[++i];
-		} else {
-			fprintf(err, "vaultctl: %s: option '%s' needs a value\n",
-				name, o->name);
-			goto usage;
+		if (map[k]->flag)
+			*map[k]->flag = 1;
+		else
+			*map[k]->value = optarg;
+	}
+	/* after "--": operands only */
+	for (i = optind; i <= argc; i++) {
+		a = av[i];
+		if (npos >= maxpos) {
+			fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
+				name, a);
+			goto out;
 		}
+		pos[npos++] = av[i];
 	}
 	if (npos < minpos) {
 		fprintf(err, "vaultctl: %s: missing argument\n", name);
-		goto usage;
+		goto out;
 	}
-	return 0;
-usage:
-	print_usage(err, c);
-	return 2;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&getopt_lock);
+	free(av);
+	if (rc)
+		print_usage(err, c);
+	return rc;
+}
+
+void print_help(FILE *out, const struct cmd *c)
+{
+	const struct cmd_opt *o;
+	char buf[64];
+
+	print_usage(out, c);
+	fputs("\noptions:\n", out);
+	for (o = c->opts; o && o->name; o++) {
+		snprintf(buf, sizeof(buf), "--%s%s%s", o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %s\n", buf);
+	}
+	fputs("  --help\n", out);
 }
 
 /* parse_args for a command whose only option is --json (set in *json),

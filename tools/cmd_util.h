@@ -18,6 +18,13 @@ enum where {
 	RUN_CLIENT = 2, /* in vaultctl, as the caller, through the mount */
 };
 
+/* An option of a command, as its usage line names it: name without the
+ * dashes ("tag"), arg the name of its value ("NAME"), NULL for a flag. */
+struct cmd_opt {
+	const char *name;
+	const char *arg;
+};
+
 struct cmd;
 typedef int cmd_fn(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
@@ -34,6 +41,7 @@ struct cmd {
 	enum vf_role min_role; /* least role that may run it (SPEC 6); for
 				  a client command only documentation: the
 				  kernel checks each access it makes */
+	const struct cmd_opt *opts; /* its options, NULL-terminated */
 };
 
 /* The command table (cmds.c) and its length. */
@@ -64,6 +72,9 @@ struct list_state {
 };
 
 void print_usage(FILE *f, const struct cmd *c);
+
+/* Prints c's usage line and its options (--help). */
+void print_help(FILE *out, const struct cmd *c);
 
 int VF_PRINTF(3, 4)
     usage_error(FILE *err, const struct cmd *c, const char *fmt, ...);

@@ -44,102 +44,343 @@
 
 #define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD] [--keystore DIR]"
 
+/* Each command's options, as its usage line names them (--help is
+ * everyone's); a NULL arg marks a flag. */
+static const struct cmd_opt opts_init[] = {
+	{ "passphrase-file", "F" },
+	{ "key-file", "F" },
+	{ "key-command", "CMD" },
+	{ "keystore", "DIR" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_help[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_status[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_check[] = {
+	{ "read-data", NULL },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_snapshot[] = {
+	{ "tag", "NAME" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_snapshots[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_restore[] = {
+	{ "at", "TIME" },
+	{ "to", "DEST" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_undelete[] = {
+	{ "to", "DEST" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_softdelete_show[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_softdelete_set[] = {
+	{ "days", "N" },
+	{ "on", NULL },
+	{ "off", NULL },
+	{ "always-on", NULL },
+	{ "cancel-always-on", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_softdelete_list[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_softdelete_purge[] = {
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_set[] = {
+	{ "days", "N" },
+	{ "lock", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_lock[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_unlock[] = {
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_clear[] = {
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_list[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_immutable_vault[] = {
+	{ "lock", NULL },
+	{ "off", NULL },
+	{ "cancel-lock", NULL },
+	{ "show", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_policy_set[] = {
+	{ "keep-last", "N" },
+	{ "keep-within", "DURATION" },
+	{ "keep-hourly", "N" },
+	{ "keep-daily", "N" },
+	{ "keep-weekly", "N" },
+	{ "keep-monthly", "N" },
+	{ "keep-yearly", "N" },
+	{ "min-points", "N" },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_policy_show[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_prune[] = {
+	{ "dry-run", NULL },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_gc[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_role_grant[] = {
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_role_revoke[] = {
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_role_list[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_keygen[] = {
+	{ "out", "FILE" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_attach[] = {
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_approve[] = {
+	{ "key", "FILE" },
+	{ "ttl", "DURATION" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_detach[] = {
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_show[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_key_rotate[] = {
+	{ "new-passphrase-file", "F" },
+	{ "new-key-file", "F" },
+	{ "new-key-command", "CMD" },
+	{ "new-platform", NULL },
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_passphrase_change[] = {
+	{ "new-passphrase-file", "F" },
+	{ "current-passphrase-file", "F" },
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_protection_stop[] = {
+	{ "retain", NULL },
+	{ "delete", NULL },
+	{ "approval", "TOKEN" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_protection_resume[] = {
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_posture[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_audit_list[] = {
+	{ "since", "TIME" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_audit_verify[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_alerts[] = {
+	{ "since", "TIME" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_report[] = {
+	{ "json", NULL },
+	{ "html", "FILE" },
+	{ "prometheus", NULL },
+	{ NULL, NULL },
+};
+
 const struct cmd cmds[] = {
 	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS, cmd_init,
-	  VF_ROLE_NONE },
+	  VF_ROLE_NONE, opts_init },
 	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help,
-	  VF_ROLE_NONE },
+	  VF_ROLE_NONE, opts_help },
 	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,
-	  VF_ROLE_READER },
+	  VF_ROLE_READER, opts_status },
 	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json]",
-	  cmd_check, VF_ROLE_OPERATOR },
+	  cmd_check, VF_ROLE_OPERATOR, opts_check },
 	{ "snapshot", NULL, 1, 0, 0, "snapshot TARGET [--tag NAME] [--json]",
-	  cmd_snapshot, VF_ROLE_OPERATOR },
+	  cmd_snapshot, VF_ROLE_OPERATOR, opts_snapshot },
 	{ "snapshots", NULL, 1, 0, 1, "snapshots TARGET [--json]",
-	  cmd_snapshots, VF_ROLE_READER },
+	  cmd_snapshots, VF_ROLE_READER, opts_snapshots },
 	{ "restore", NULL, 1, RUN_CLIENT, 0,
 	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--json]", NULL,
-	  VF_ROLE_OPERATOR },
+	  VF_ROLE_OPERATOR, opts_restore },
 	{ "undelete", NULL, 1, RUN_CLIENT, 0,
 	  "undelete MOUNTPOINT PATH [--to DEST]", NULL,
-	  VF_ROLE_OPERATOR },
+	  VF_ROLE_OPERATOR, opts_undelete },
 	{ "softdelete", "show", 1, 0, 1, "softdelete show TARGET [--json]",
-	  cmd_softdelete_show, VF_ROLE_READER },
+	  cmd_softdelete_show, VF_ROLE_READER, opts_softdelete_show },
 	{ "softdelete", "set", 1, 0, 0,
 	  "softdelete set TARGET {--days N | --on | --off | --always-on | --cancel-always-on} [--approval TOKEN] [--json]",
-	  cmd_softdelete_set, VF_ROLE_CONTRIBUTOR },
+	  cmd_softdelete_set, VF_ROLE_CONTRIBUTOR, opts_softdelete_set },
 	{ "softdelete", "list", 1, 0, 1, "softdelete list TARGET [--json]",
-	  cmd_softdelete_list, VF_ROLE_READER },
+	  cmd_softdelete_list, VF_ROLE_READER, opts_softdelete_list },
 	{ "softdelete", "purge", 1, 0, 0,
 	  "softdelete purge TARGET PATH [--approval TOKEN] [--json]",
-	  cmd_softdelete_purge, VF_ROLE_CONTRIBUTOR },
+	  cmd_softdelete_purge, VF_ROLE_CONTRIBUTOR, opts_softdelete_purge },
 	{ "immutable", "set", 1, 0, 0,
 	  "immutable set TARGET DIR [--days N] [--lock] [--approval TOKEN] [--json]",
-	  cmd_immutable_set, VF_ROLE_CONTRIBUTOR },
+	  cmd_immutable_set, VF_ROLE_CONTRIBUTOR, opts_immutable_set },
 	{ "immutable", "lock", 1, 0, 0, "immutable lock TARGET DIR [--json]",
-	  cmd_immutable_lock, VF_ROLE_CONTRIBUTOR },
+	  cmd_immutable_lock, VF_ROLE_CONTRIBUTOR, opts_immutable_lock },
 	{ "immutable", "unlock", 1, 0, 0,
 	  "immutable unlock TARGET DIR [--approval TOKEN]", cmd_immutable_unlock,
-	  VF_ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR, opts_immutable_unlock },
 	{ "immutable", "clear", 1, 0, 0,
 	  "immutable clear TARGET DIR [--approval TOKEN]", cmd_immutable_clear,
-	  VF_ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR, opts_immutable_clear },
 	{ "immutable", "list", 1, 0, 1, "immutable list TARGET [--json]",
-	  cmd_immutable_list, VF_ROLE_READER },
+	  cmd_immutable_list, VF_ROLE_READER, opts_immutable_list },
 	/* --show needs Reader, every change Contributor (checked inside) */
 	{ "immutable", "vault", 1, 0, 0,
 	  "immutable vault TARGET [--lock | --off | --cancel-lock | --show] [--approval TOKEN] [--json]",
-	  cmd_immutable_vault, VF_ROLE_READER },
+	  cmd_immutable_vault, VF_ROLE_READER, opts_immutable_vault },
 	{ "policy", "set", 1, 0, 0,
 	  "policy set TARGET [--keep-last N] [--keep-within DURATION] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--min-points N] [--approval TOKEN] [--json]",
-	  cmd_policy_set, VF_ROLE_CONTRIBUTOR },
+	  cmd_policy_set, VF_ROLE_CONTRIBUTOR, opts_policy_set },
 	{ "policy", "show", 1, 0, 1, "policy show TARGET [--json]",
-	  cmd_policy_show, VF_ROLE_READER },
+	  cmd_policy_show, VF_ROLE_READER, opts_policy_show },
 	{ "prune", NULL, 1, 0, 0, "prune TARGET [--dry-run] [--json]",
-	  cmd_prune, VF_ROLE_CONTRIBUTOR },
+	  cmd_prune, VF_ROLE_CONTRIBUTOR, opts_prune },
 	{ "gc", NULL, 1, 0, 0, "gc TARGET [--json]", cmd_gc,
-	  VF_ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR, opts_gc },
 	{ "role", "grant", 1, 0, 0,
 	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN]",
-	  cmd_role_grant, VF_ROLE_OWNER },
+	  cmd_role_grant, VF_ROLE_OWNER, opts_role_grant },
 	{ "role", "revoke", 1, 0, 0, "role revoke TARGET user:UID|group:GID",
-	  cmd_role_revoke, VF_ROLE_OWNER },
+	  cmd_role_revoke, VF_ROLE_OWNER, opts_role_revoke },
 	{ "role", "list", 1, 0, 1, "role list TARGET [--json]", cmd_role_list,
-	  VF_ROLE_READER },
+	  VF_ROLE_READER, opts_role_list },
 	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]",
-	  cmd_guard_keygen, VF_ROLE_NONE },
+	  cmd_guard_keygen, VF_ROLE_NONE, opts_guard_keygen },
 	{ "guard", "attach", 1, 0, 0,
 	  "guard attach TARGET PUBKEY [--approval TOKEN]", cmd_guard_attach,
-	  VF_ROLE_OWNER },
+	  VF_ROLE_OWNER, opts_guard_attach },
 	{ "guard", "approve", 0, 1, 0,
 	  "guard approve --key FILE REQUEST [--ttl DURATION]",
-	  cmd_guard_approve, VF_ROLE_NONE },
+	  cmd_guard_approve, VF_ROLE_NONE, opts_guard_approve },
 	{ "guard", "detach", 1, 0, 0, "guard detach TARGET [--approval TOKEN]",
-	  cmd_guard_detach, VF_ROLE_OWNER },
+	  cmd_guard_detach, VF_ROLE_OWNER, opts_guard_detach },
 	{ "guard", "show", 1, 0, 1, "guard show TARGET [--json]",
-	  cmd_guard_show, VF_ROLE_READER },
+	  cmd_guard_show, VF_ROLE_READER, opts_guard_show },
 	{ "key", "rotate", 1, 0, 0,
 	  "key rotate TARGET [--new-passphrase-file F | --new-key-file F | --new-key-command CMD | --new-platform] [--approval TOKEN]",
-	  NULL, VF_ROLE_OWNER },
+	  NULL, VF_ROLE_OWNER, opts_key_rotate },
 	{ "passphrase", "change", 1, 0, 0,
 	  "passphrase change TARGET --new-passphrase-file F [--current-passphrase-file F] [--approval TOKEN]",
-	  NULL, VF_ROLE_OWNER },
+	  NULL, VF_ROLE_OWNER, opts_passphrase_change },
 	{ "protection", "stop", 1, 0, 0,
 	  "protection stop TARGET --retain | --delete [--approval TOKEN]", NULL,
-	  VF_ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR, opts_protection_stop },
 	{ "protection", "resume", 1, 0, 0, "protection resume TARGET", NULL,
-	  VF_ROLE_CONTRIBUTOR },
+	  VF_ROLE_CONTRIBUTOR, opts_protection_resume },
 	{ "posture", NULL, 1, 0, 1, "posture TARGET [--json]", NULL,
-	  VF_ROLE_READER },
+	  VF_ROLE_READER, opts_posture },
 	{ "audit", "list", 1, 0, 1, "audit list TARGET [--since TIME] [--json]",
-	  cmd_audit_list, VF_ROLE_READER },
+	  cmd_audit_list, VF_ROLE_READER, opts_audit_list },
 	{ "audit", "verify", 1, 0, 1, "audit verify TARGET [--json]",
-	  cmd_audit_verify, VF_ROLE_READER },
+	  cmd_audit_verify, VF_ROLE_READER, opts_audit_verify },
 	{ "alerts", NULL, 1, 0, 1, "alerts TARGET [--since TIME] [--json]", NULL,
-	  VF_ROLE_READER },
+	  VF_ROLE_READER, opts_alerts },
 	{ "report", NULL, 1, 0, 1,
 	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
-	  VF_ROLE_READER },
+	  VF_ROLE_READER, opts_report },
 };
 
 const size_t ncmds = VF_ARRAY_LEN(cmds);
@@ -266,28 +507,103 @@ int vf_cmds_is_standalone(const char *group)
 	return group_exists(group);
 }
 
+/* 1 when the option name (len bytes, no dashes) of c takes a value: one of
+ * c's options with an argument, or a key option (offline use). */
+static int takes_value(const struct cmd *c, const char *opt, size_t len)
+{
+	const struct cmd_opt *o;
+	size_t i;
+
+	for (o = c->opts; o && o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, opt, len))
+			return o->arg != NULL;
+	for (i = 0; i < VF_ARRAY_LEN(key_opt_names); i++)
+		if (strlen(key_opt_names[i] + 2) == len &&
+		    !strncmp(key_opt_names[i] + 2, opt, len))
+			return 1;
+	return 0;
+}
+
+/* Reads argv (the arguments after c's group and verb) the way parse_args
+ * will, without getopt: index of the first operand, -1 when there is
+ * none; *help is 1 when --help comes before "--".  Option values are
+ * skipped by c's option table, so "status --json /mnt/v" and "status
+ * /mnt/v --json" find the same TARGET. */
+static int scan_args(const struct cmd *c, int argc, char **argv, int *help)
+{
+	const char *a;
+	int i, first = -1;
+	size_t len;
+
+	*help = 0;
+	for (i = 0; i < argc; i++) {
+		a = argv[i];
+		if (!strcmp(a, "--")) {
+			if (first < 0 && i + 1 < argc)
+				first = i + 1;
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			if (first < 0)
+				first = i;
+			continue;
+		}
+		if (a[1] != '-')
+			continue; /* a short option: parse_args refuses it */
+		len = strcspn(a + 2, "=");
+		if (len == 4 && !strncmp(a + 2, "help", 4))
+			*help = 1;
+		else if (a[2 + len] != '=' && takes_value(c, a + 2, len))
+			i++;
+	}
+	return first;
+}
+
+/* 1 when argv (group and verb first) asks for c's --help. */
+static int wants_help(const struct cmd *c, int argc, char **argv)
+{
+	int skip = c->verb ? 2 : 1, help;
+
+	scan_args(c, argc - skip, argv + skip, &help);
+	return help;
+}
+
 int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err)
 {
 	const struct cmd *c = NULL;
-	int rc, pos;
+	int rc, pos, skip, help;
 
 	rc = lookup(argc, argv, &c, err);
 	if (rc)
 		return rc;
-	if (c->where == RUN_ALONE) {
+	skip = c->verb ? 2 : 1;
+	pos = scan_args(c, argc - skip, argv + skip, &help);
+	info->help = help;
+	if (c->where == RUN_ALONE || help) {
 		info->target = -1;
 		info->open_flags = 0;
 		info->client = 0;
 		return 0;
 	}
-	pos = c->verb ? 2 : 1;
-	if (argc <= pos || argv[pos][0] == '-' || !argv[pos][0]) {
+	if (pos < 0 || !argv[skip + pos][0]) {
 		print_usage(err, c);
 		return 2;
 	}
-	info->target = pos;
+	info->target = skip + pos;
 	info->open_flags = c->rdonly ? VF_OPEN_RDONLY : 0;
 	info->client = c->where == RUN_CLIENT;
+	return 0;
+}
+
+int vf_cmds_help(int argc, char **argv, FILE *out, FILE *err)
+{
+	const struct cmd *c = NULL;
+	int rc;
+
+	rc = lookup(argc, argv, &c, err);
+	if (rc)
+		return rc;
+	print_help(out, c);
 	return 0;
 }
 
@@ -313,6 +629,10 @@ int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 		fprintf(ctx->err, "vaultctl: '%s' runs in vaultctl, not in the daemon\n",
 			name);
 		return 2;
+	}
+	if (wants_help(c, argc, argv)) {
+		print_help(ctx->out, c);
+		return 0;
 	}
 	skip = c->verb ? 2 : 1;
 	if (ctx->online) {
@@ -350,6 +670,10 @@ static int run_here(int argc, char **argv, FILE *out, FILE *err, int where,
 	rc = lookup(argc, argv, &c, err);
 	if (rc)
 		return rc;
+	if (wants_help(c, argc, argv)) {
+		print_help(out, c);
+		return 0;
+	}
 	if (c->where != where) {
 		print_usage(err, c);
 		return 2;

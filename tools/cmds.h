@@ -36,14 +36,22 @@ struct vf_cmd_info {
 	int target;     /* index of TARGET in argv; -1 for a standalone command */
 	int open_flags; /* vf_vault_open flags for offline use (VF_OPEN_RDONLY) */
 	int client;     /* 1: runs in vaultctl through the mount (vf_cmds_run_client) */
+	int help;       /* 1: --help was asked for (vf_cmds_help); target is -1 */
 };
 
 /* Finds the command of argv (argv[0] is the group, TARGET still in place)
- * without running it.  Returns 0 and fills *info; 2 on a usage error (an
+ * without running it.  TARGET is the first operand after the group and
+ * verb (options may come before it; their values are skipped by the
+ * command's option table; "--" ends the options).  Returns 0 and fills *info; 2 on a usage error (an
  * unknown group or verb, a missing TARGET: the usage lines are printed to
  * err); 1 when the command is not available in this version (one line to
  * err).  Any thread. */
 int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err);
+
+/* Prints the usage line and the options of the command of argv to out
+ * (--help).  Returns 0, or the exit code of a lookup failure (printed to
+ * err). */
+int vf_cmds_help(int argc, char **argv, FILE *out, FILE *err);
 
 /* Runs a standalone command (argv[0] is its group).  Returns the exit code.
  * Called by vaultctl only, never by the daemon. */

@@ -189,12 +189,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return vf_cmds_run_standalone(1, help, stdout, stderr);
+	if (!strcmp(argv[1], "--version")) {
+		printf("vaultctl %s\n", VF_VERSION);
+		return 0;
+	}
 	argc--;
 	argv++;
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (rc)
 		return rc;
-	if (info.target < 0)
+	if (info.help)
+		rc = vf_cmds_help(argc, argv, stdout, stderr);
+	else if (info.target < 0)
 		rc = vf_cmds_run_standalone(argc, argv, stdout, stderr);
 	else if (info.client)
 		rc = vf_cmds_run_client(argc, argv, clients,
