@@ -22,15 +22,18 @@ static void print_policy(FILE *f, const struct vf_retention *p, int json)
 
 	format_duration(p->keep_within, within, sizeof(within));
 	if (json) {
-		fprintf(f, "{\"keep_last\":%u,\"keep_within\":\"%s\","
-			"\"keep_within_seconds\":%lld,\"keep_hourly\":%u,"
-			"\"keep_daily\":%u,\"keep_weekly\":%u,"
-			"\"keep_monthly\":%u,\"keep_yearly\":%u,"
-			"\"min_points\":%u}\n",
-			p->keep_last, within,
-			(long long)(p->keep_within / VF_NS), p->keep_hourly,
-			p->keep_daily, p->keep_weekly, p->keep_monthly,
-			p->keep_yearly, p->min_points);
+		struct json_object *o = json_object_new_object();
+
+		jadd_u64(o, "keep_last", p->keep_last);
+		jadd_str(o, "keep_within", within);
+		jadd_i64(o, "keep_within_seconds", p->keep_within / VF_NS);
+		jadd_u64(o, "keep_hourly", p->keep_hourly);
+		jadd_u64(o, "keep_daily", p->keep_daily);
+		jadd_u64(o, "keep_weekly", p->keep_weekly);
+		jadd_u64(o, "keep_monthly", p->keep_monthly);
+		jadd_u64(o, "keep_yearly", p->keep_yearly);
+		jadd_u64(o, "min_points", p->min_points);
+		json_print(f, o);
 		return;
 	}
 	fprintf(f, "keep-last:     %u\n", p->keep_last);
@@ -162,10 +165,13 @@ static void prune_version(void *arg, const char *path, int64_t t,
 
 	vf_time_format(t, ts);
 	if (ps->json) {
-		fprintf(ps->out, "%s{\"path\":", ps->n ? "," : "");
-		json_str(ps->out, path ? path : "");
-		fprintf(ps->out, ",\"time\":\"%s\",\"time_ns\":%lld,\"size\":%llu}",
-			ts, (long long)t, (unsigned long long)size);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", path ? path : "");
+		jadd_str(o, "time", ts);
+		jadd_i64(o, "time_ns", t);
+		jadd_u64(o, "size", size);
+		jpush(ps->arr, o);
 	} else {
 		text_str(ps->out, path ? path : "");
 		fprintf(ps->out, "\t%s\t%llu\n", ts, (unsigned long long)size);
@@ -176,7 +182,8 @@ static void prune_version(void *arg, const char *path, int64_t t,
 int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv)
 {
-	struct list_state ps = { ctx->out, 0, 0, 0 };
+	struct list_state ps = { ctx->out, 0, 0, 0, NULL };
+	struct json_object *o = NULL;
 	struct vf_prune_stats st;
 	char detail[96];
 	int dry = 0, rc;
@@ -191,8 +198,7 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
-	if (ps.json)
-		fprintf(f, "{\"dry_run\":%s,\"removed\":[", dry ? "true" : "false");
+	list_begin(&ps);
 	rc = vf_vault_prune(ctx->v, vf_clock_now(), dry, prune_version, &ps,
 			    &st);
 	if (!dry) {
@@ -202,14 +208,17 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			 (unsigned long long)st.removed_bytes);
 		audit_cmd(ctx, c, NULL, rc, detail);
 	}
-	if (ps.json)
-		fprintf(f, "],\"complete\":%s,\"files\":%llu,\"versions\":%llu,"
-			"\"removed_count\":%llu,\"removed_bytes\":%llu}\n",
-			rc < 0 ? "false" : "true",
-			(unsigned long long)st.files,
-			(unsigned long long)st.versions,
-			(unsigned long long)st.removed,
-			(unsigned long long)st.removed_bytes);
+	if (ps.json) {
+		o = json_object_new_object();
+		jadd_bool(o, "dry_run", dry);
+		jadd(o, "removed", ps.arr);
+		jadd_bool(o, "complete", rc >= 0);
+		jadd_u64(o, "files", st.files);
+		jadd_u64(o, "versions", st.versions);
+		jadd_u64(o, "removed_count", st.removed);
+		jadd_u64(o, "removed_bytes", st.removed_bytes);
+		json_print(f, o);
+	}
 	if (rc < 0) {
 		fflush(f);
 		fprintf(ctx->err, "vaultctl: prune %s after %llu version%s: %s\n",
@@ -253,17 +262,16 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return 1;
 	}
 	if (json) {
-		fprintf(f, "{\"purged\":%llu,\"chunks_freed\":%llu,"
-			"\"packs_rewritten\":%llu,\"packs_removed\":%llu,"
-			"\"stored_before\":%llu,\"stored_after\":%llu,"
-			"\"busy\":%s}\n",
-			(unsigned long long)st.purged,
-			(unsigned long long)st.chunks_freed,
-			(unsigned long long)st.packs_rewritten,
-			(unsigned long long)st.packs_removed,
-			(unsigned long long)st.stored_before,
-			(unsigned long long)st.stored_after,
-			st.busy ? "true" : "false");
+		struct json_object *o = json_object_new_object();
+
+		jadd_u64(o, "purged", st.purged);
+		jadd_u64(o, "chunks_freed", st.chunks_freed);
+		jadd_u64(o, "packs_rewritten", st.packs_rewritten);
+		jadd_u64(o, "packs_removed", st.packs_removed);
+		jadd_u64(o, "stored_before", st.stored_before);
+		jadd_u64(o, "stored_after", st.stored_after);
+		jadd_bool(o, "busy", st.busy);
+		json_print(f, o);
 		return 0;
 	}
 	fprintf(f, "purged:           %llu (soft-deleted items past their purge time)\n",
@@ -323,12 +331,11 @@ int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 	vf_time_format(t, ts);
 	if (json) {
-		fprintf(ctx->out, "{\"time\":\"%s\",\"tag\":", ts);
-		if (tag)
-			json_str(ctx->out, tag);
-		else
-			fputs("null", ctx->out);
-		fputs("}\n", ctx->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "time", ts);
+		jadd_str(o, "tag", tag);
+		json_print(ctx->out, o);
 	} else {
 		fprintf(ctx->out, "%s\n", ts);
 	}
@@ -344,13 +351,11 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 
 	vf_time_format(t, ts);
 	if (ss->json) {
-		fprintf(ss->out, "%s{\"time\":\"%s\",\"tag\":", ss->n ? "," : "",
-			ts);
-		if (tag)
-			json_str(ss->out, tag);
-		else
-			fputs("null", ss->out);
-		fputc('}', ss->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "time", ts);
+		jadd_str(o, "tag", tag);
+		jpush(ss->arr, o);
 	} else {
 		fputs(ts, ss->out);
 		if (tag) {
@@ -366,13 +371,13 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			 int argc, char **argv)
 {
-	struct list_state ss = { ctx->out, 0, 0, 0 };
+	struct list_state ss = { ctx->out, 0, 0, 0, NULL };
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ss.json);
 	if (rc)
 		return rc;
-	list_begin(ctx, ss.json);
+	list_begin(&ss);
 	rc = vf_vault_snapshots(ctx->v, vf_clock_now(), snaps_point, &ss);
-	return list_end(ctx, ss.json, rc, "listing snapshots");
+	return list_end(ctx, &ss, rc, "listing snapshots");
 }

@@ -17,20 +17,19 @@
 #include "cmd_gate.h"
 
 /* Prints a lock's state as of now: "none", "pending until T" or "final
- * since T"; in JSON the fields "lock" and "lock_at". */
-static void print_lock(FILE *f, int64_t lock_at, int64_t now, int json)
+ * since T"; in JSON (o not NULL) adds the fields "lock" and "lock_at" to
+ * o instead. */
+static void print_lock(FILE *f, struct json_object *o, int64_t lock_at,
+		       int64_t now)
 {
 	int state = vf_policy_lock_state(lock_at, now);
 	char ts[32];
 
 	vf_time_format(lock_at, ts);
-	if (json) {
-		fprintf(f, "\"lock\":\"%s\",\"lock_at\":",
-			state == 0 ? "none" : state == 1 ? "pending" : "final");
-		if (state)
-			fprintf(f, "\"%s\"", ts);
-		else
-			fputs("null", f);
+	if (o) {
+		jadd_str(o, "lock",
+			 state == 0 ? "none" : state == 1 ? "pending" : "final");
+		jadd_str(o, "lock_at", state ? ts : NULL);
 		return;
 	}
 	if (state == 0)
@@ -132,33 +131,34 @@ static int imm_shorter(unsigned have, unsigned want)
 	return want != 0 && (have == 0 || want < have);
 }
 
-/* Prints one rule: "DIR<TAB>days<TAB>lock" or a JSON object. */
-static void imm_print(FILE *f, const char *path, unsigned days,
-		      int64_t lock_at, int64_t set_at, int64_t now, int json)
+/* Prints one rule: "DIR<TAB>days<TAB>lock"; with json, returns it as a
+ * JSON object instead (caller puts it), printing nothing. */
+static struct json_object *imm_print(FILE *f, const char *path,
+				     unsigned days, int64_t lock_at,
+				     int64_t set_at, int64_t now, int json)
 {
+	struct json_object *o;
 	char ts[32];
 
 	if (!*path)
 		path = "/";
 	vf_time_format(set_at, ts);
 	if (json) {
-		fputs("{\"path\":", f);
-		json_str(f, path);
-		if (days)
-			fprintf(f, ",\"days\":%u,", days);
-		else
-			fputs(",\"days\":null,", f);
-		print_lock(f, lock_at, now, 1);
-		fprintf(f, ",\"set_at\":\"%s\"}", ts);
-		return;
+		o = json_object_new_object();
+		jadd_str(o, "path", path);
+		jadd(o, "days", days ? json_object_new_uint64(days) : NULL);
+		print_lock(f, o, lock_at, now);
+		jadd_str(o, "set_at", ts);
+		return o;
 	}
 	text_str(f, path);
 	if (days)
 		fprintf(f, "\t%u\t", days);
 	else
 		fputs("\tforever\t", f);
-	print_lock(f, lock_at, now, 0);
+	print_lock(f, NULL, lock_at, now);
 	fputc('\n', f);
+	return NULL;
 }
 
 /* imm_dir, then the rule of DIR into *f: DIR (caller frees), or NULL
@@ -189,6 +189,7 @@ static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   const char *token, int json)
 {
 	char err[512] = "", params[VF_PATH_MAX + 32], *dir;
+	struct json_object *o;
 	struct imm_find f;
 	int64_t now;
 	int rc, ret = 1;
@@ -222,9 +223,9 @@ static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			strerror(rc < 0 ? -rc : ENOENT));
 		goto out;
 	}
-	imm_print(ctx->out, dir, f.days, f.lock_at, f.set_at, now, json);
+	o = imm_print(ctx->out, dir, f.days, f.lock_at, f.set_at, now, json);
 	if (json)
-		fputc('\n', ctx->out);
+		json_print(ctx->out, o);
 	ret = 0;
 out:
 	free(dir);
@@ -345,11 +346,12 @@ int cmd_immutable_clear(struct vf_cmd_ctx *ctx, const struct cmd *c,
 static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 {
 	struct list_state *ls = arg;
+	struct json_object *o;
 
-	if (ls->json && ls->n)
-		fputc(',', ls->out);
-	imm_print(ls->out, r->path, r->days, r->lock_at, r->set_at, ls->now,
-		  ls->json);
+	o = imm_print(ls->out, r->path, r->days, r->lock_at, r->set_at,
+		      ls->now, ls->json);
+	if (ls->json)
+		jpush(ls->arr, o);
 	ls->n++;
 	return 0;
 }
@@ -357,30 +359,32 @@ static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			      int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0 };
+	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
 	ls.now = vf_clock_now();
-	list_begin(ctx, ls.json);
+	list_begin(&ls);
 	rc = vf_vault_immutable_list(ctx->v, imm_list_rule, &ls);
-	return list_end(ctx, ls.json, rc, "listing immutable directories");
+	return list_end(ctx, &ls, rc, "listing immutable directories");
 }
 
 static void print_imm_vault(FILE *f, const struct vf_imm_vault *iv,
 			    int64_t now, int json)
 {
 	if (json) {
-		fprintf(f, "{\"on\":%s,", iv->on ? "true" : "false");
-		print_lock(f, iv->lock_at, now, 1);
-		fputs("}\n", f);
+		struct json_object *o = json_object_new_object();
+
+		jadd_bool(o, "on", iv->on);
+		print_lock(f, o, iv->lock_at, now);
+		json_print(f, o);
 		return;
 	}
 	fprintf(f, "immutable vault: %s\nlock:            ",
 		iv->on ? "on" : "off");
-	print_lock(f, iv->lock_at, now, 0);
+	print_lock(f, NULL, iv->lock_at, now);
 	fputc('\n', f);
 }
 

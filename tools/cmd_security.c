@@ -188,13 +188,19 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 	struct list_state *ls = arg;
 	const char *kind = is_group ? "group" : "user";
 
-	if (ls->json)
-		fprintf(ls->out, "%s{\"principal\":\"%s:%lu\",\"role\":\"%s\"}",
-			ls->n ? "," : "", kind, (unsigned long)id,
-			vf_role_name(role));
-	else
+	if (ls->json) {
+		struct json_object *o = json_object_new_object();
+		char principal[32];
+
+		snprintf(principal, sizeof(principal), "%s:%lu", kind,
+			 (unsigned long)id);
+		jadd_str(o, "principal", principal);
+		jadd_str(o, "role", vf_role_name(role));
+		jpush(ls->arr, o);
+	} else {
 		fprintf(ls->out, "%s:%lu\t%s\n", kind, (unsigned long)id,
 			vf_role_name(role));
+	}
 	ls->n++;
 	return 0;
 }
@@ -202,15 +208,15 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			 int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0 };
+	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
-	list_begin(ctx, ls.json);
+	list_begin(&ls);
 	rc = vf_vault_role_list(ctx->v, role_list_cb, &ls);
-	return list_end(ctx, ls.json, rc, "listing role grants");
+	return list_end(ctx, &ls, rc, "listing role grants");
 }
 
 /*
@@ -246,10 +252,12 @@ int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (vf_guard_fingerprint(pub, fpr) < 0)
 		fpr[0] = '\0';
 	if (json) {
-		fprintf(ctx->out, "{\"public_key\":\"%s\",\"fingerprint\":\"%s\",\"key_file\":",
-			pub, fpr);
-		json_str(ctx->out, out);
-		fputs("}\n", ctx->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "public_key", pub);
+		jadd_str(o, "fingerprint", fpr);
+		jadd_str(o, "key_file", out);
+		json_print(ctx->out, o);
 	} else {
 		fprintf(ctx->out, "%s\n", pub);
 	}
@@ -408,12 +416,12 @@ int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (rc == 0 && vf_guard_fingerprint(pub, fpr) < 0)
 		fpr[0] = '\0';
 	if (json) {
-		if (rc == 0)
-			fprintf(ctx->out, "{\"attached\":true,\"public_key\":\"%s\",\"fingerprint\":\"%s\"}\n",
-				pub, fpr);
-		else
-			fputs("{\"attached\":false,\"public_key\":null,\"fingerprint\":null}\n",
-			      ctx->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_bool(o, "attached", rc == 0);
+		jadd_str(o, "public_key", rc == 0 ? pub : NULL);
+		jadd_str(o, "fingerprint", rc == 0 ? fpr : NULL);
+		json_print(ctx->out, o);
 	} else if (rc == 0) {
 		fprintf(ctx->out, "guard:        attached\npublic key:   %s\nfingerprint:  %s\n",
 			pub, fpr);
@@ -432,15 +440,6 @@ static void audit_field(FILE *f, const char *s)
 	text_str(f, s && *s ? s : "-");
 }
 
-static void audit_json_field(FILE *f, const char *name, const char *s)
-{
-	fprintf(f, ",\"%s\":", name);
-	if (s)
-		json_str(f, s);
-	else
-		fputs("null", f);
-}
-
 static int audit_rec(void *arg, const struct vf_audit_rec *r)
 {
 	struct list_state *as = arg;
@@ -448,17 +447,19 @@ static int audit_rec(void *arg, const struct vf_audit_rec *r)
 
 	vf_time_format(r->t, ts);
 	if (as->json) {
-		fprintf(as->out, "%s{\"id\":%lld,\"time\":\"%s\",\"uid\":",
-			as->n ? "," : "", (long long)r->id, ts);
-		if (r->uid == VF_AUDIT_UID_NONE)
-			fputs("null", as->out);
-		else
-			fprintf(as->out, "%lu", (unsigned long)r->uid);
-		audit_json_field(as->out, "action", r->action);
-		audit_json_field(as->out, "target", r->target);
-		audit_json_field(as->out, "result", r->result);
-		audit_json_field(as->out, "detail", r->detail);
-		fputc('}', as->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_i64(o, "id", r->id);
+		jadd_str(o, "time", ts);
+		jadd(o, "uid",
+		     r->uid == VF_AUDIT_UID_NONE ?
+			     NULL :
+			     json_object_new_uint64(r->uid));
+		jadd_str(o, "action", r->action);
+		jadd_str(o, "target", r->target);
+		jadd_str(o, "result", r->result);
+		jadd_str(o, "detail", r->detail);
+		jpush(as->arr, o);
 	} else {
 		fprintf(as->out, "%lld\t%s\t", (long long)r->id, ts);
 		if (r->uid == VF_AUDIT_UID_NONE)
@@ -478,7 +479,7 @@ static int audit_rec(void *arg, const struct vf_audit_rec *r)
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			  int argc, char **argv)
 {
-	struct list_state as = { ctx->out, 0, 0, 0 };
+	struct list_state as = { ctx->out, 0, 0, 0, NULL };
 	const char *since_s = NULL;
 	const struct opt opts[] = {
 		{ "--since", &since_s, NULL },
@@ -498,9 +499,9 @@ int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 					   since_s);
 		since = vf_clock_now() - d;
 	}
-	list_begin(ctx, as.json);
+	list_begin(&as);
 	rc = vf_vault_audit_list(ctx->v, since, audit_rec, &as);
-	return list_end(ctx, as.json, rc, "reading the audit log");
+	return list_end(ctx, &as, rc, "reading the audit log");
 }
 
 static int audit_problem(void *arg, int64_t id, const char *problem)
@@ -508,10 +509,11 @@ static int audit_problem(void *arg, int64_t id, const char *problem)
 	struct list_state *as = arg;
 
 	if (as->json) {
-		fprintf(as->out, "%s{\"id\":%lld,\"problem\":", as->n ? "," : "",
-			(long long)id);
-		json_str(as->out, problem);
-		fputc('}', as->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_i64(o, "id", id);
+		jadd_str(o, "problem", problem);
+		jpush(as->arr, o);
 	} else {
 		fputs("tampered: ", as->out);
 		text_str(as->out, problem);
@@ -524,19 +526,22 @@ static int audit_problem(void *arg, int64_t id, const char *problem)
 int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			    int argc, char **argv)
 {
-	struct list_state as = { ctx->out, 0, 0, 0 };
+	struct list_state as = { ctx->out, 0, 0, 0, NULL };
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &as.json);
 	if (rc)
 		return rc;
-	if (as.json)
-		fputs("{\"problems\":[", ctx->out);
+	list_begin(&as);
 	rc = vf_vault_audit_verify(ctx->v, audit_problem, &as);
-	if (as.json)
-		fprintf(ctx->out, "],\"ok\":%s,\"complete\":%s}\n",
-			rc == 0 ? "true" : "false", rc < 0 ? "false" : "true");
-	else if (rc == 0)
+	if (as.json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "problems", as.arr);
+		jadd_bool(o, "ok", rc == 0);
+		jadd_bool(o, "complete", rc >= 0);
+		json_print(ctx->out, o);
+	} else if (rc == 0)
 		fputs("audit log: intact\n", ctx->out);
 	fflush(ctx->out);
 	if (rc < 0) {

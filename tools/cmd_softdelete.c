@@ -30,14 +30,13 @@ static void print_softdelete(FILE *f, const struct vf_softdelete *sd,
 		vf_time_format(sd->always_on, ts);
 	}
 	if (json) {
-		fprintf(f, "{\"days\":%u,\"on\":%s,\"always_on\":\"%s\","
-			"\"always_on_final_at\":",
-			sd->days, sd->off ? "false" : "true", state);
-		if (sd->always_on)
-			fprintf(f, "\"%s\"", ts);
-		else
-			fputs("null", f);
-		fputs("}\n", f);
+		struct json_object *o = json_object_new_object();
+
+		jadd_u64(o, "days", sd->days);
+		jadd_bool(o, "on", !sd->off);
+		jadd_str(o, "always_on", state);
+		jadd_str(o, "always_on_final_at", sd->always_on ? ts : NULL);
+		json_print(f, o);
 		return;
 	}
 	fprintf(f, "retention:    %u days\n", sd->days);
@@ -173,14 +172,16 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 		       (long long)((it->purge_at - ls->now) / DAY_NS) :
 		       0;
 	if (ls->json) {
-		fprintf(ls->out, "%s{\"path\":", ls->n ? "," : "");
-		json_str(ls->out, it->path);
-		fprintf(ls->out, ",\"type\":\"%s\",\"size\":%llu,\"files\":%llu,"
-			"\"deleted_at\":\"%s\",\"purge_at\":\"%s\","
-			"\"days_left\":%lld}",
-			it->is_dir ? "dir" : "file",
-			(unsigned long long)it->size,
-			(unsigned long long)it->files, del, pur, left);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", it->path);
+		jadd_str(o, "type", it->is_dir ? "dir" : "file");
+		jadd_u64(o, "size", it->size);
+		jadd_u64(o, "files", it->files);
+		jadd_str(o, "deleted_at", del);
+		jadd_str(o, "purge_at", pur);
+		jadd_i64(o, "days_left", left);
+		jpush(ls->arr, o);
 	} else {
 		text_str(ls->out, it->path);
 		fprintf(ls->out, "%s\t%llu\t%s\t%s\t%lld\n",
@@ -194,16 +195,16 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			       int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0 };
+	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
 	ls.now = vf_clock_now();
-	list_begin(ctx, ls.json);
+	list_begin(&ls);
 	rc = vf_vault_softdelete_list(ctx->v, ls.now, sdlist_item, &ls);
-	return list_end(ctx, ls.json, rc, "listing soft-deleted items");
+	return list_end(ctx, &ls, rc, "listing soft-deleted items");
 }
 
 int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
@@ -251,9 +252,11 @@ int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return 1;
 	}
 	if (json) {
-		fputs("{\"path\":", ctx->out);
-		json_str(ctx->out, path);
-		fprintf(ctx->out, ",\"purged\":%llu}\n", (unsigned long long)n);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", path);
+		jadd_u64(o, "purged", n);
+		json_print(ctx->out, o);
 	} else {
 		fputs("purged '", ctx->out);
 		text_str(ctx->out, path);

@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -294,7 +295,7 @@ int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-size_t utf8_len(const unsigned char *s)
+static size_t utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	uint32_t cp;
@@ -320,35 +321,83 @@ size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
-/* Writes s as a JSON string.  File names are bytes, not text: a byte that
- * is not part of valid UTF-8 is written as \u00XX (its Latin-1 reading),
- * so the output is always valid JSON. */
-void json_str(FILE *f, const char *str)
+/* A JSON string of s (NULL: JSON null).  File names are bytes, not text:
+ * a byte that is not part of valid UTF-8 stands for the code point of its
+ * Latin-1 reading (U+0080 to U+00FF), so json-c always writes valid JSON
+ * and a reader gets the same string as before json-c. */
+struct json_object *jstr(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
+	struct json_object *o;
+	size_t n, len = 0;
+	char *buf, *w;
 
-	fputc('"', f);
+	if (!str)
+		return NULL;
+	for (n = 0; s[n]; n++)
+		;
+	buf = malloc(2 * n + 1);
+	if (!buf)
+		return NULL;
+	w = buf;
 	while (*s) {
-		if (*s == '"' || *s == '\\') {
-			fputc('\\', f);
-			fputc(*s++, f);
-		} else if (*s == '\n') {
-			fputs("\\n", f);
-			s++;
-		} else if (*s == '\t') {
-			fputs("\\t", f);
-			s++;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(f, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s)) != 0) {
-			fwrite(s, 1, n, f);
-			s += n;
+		len = utf8_len(s);
+		if (len) {
+			memcpy(w, s, len);
+			w += len;
+			s += len;
 		} else {
-			fprintf(f, "\\u%04x", *s++);
+			*w++ = (char)(0xc0 | *s >> 6);
+			*w++ = (char)(0x80 | (*s & 0x3f));
+			s++;
 		}
 	}
-	fputc('"', f);
+	o = json_object_new_string_len(buf, (int)(w - buf));
+	free(buf);
+	return o;
+}
+
+void jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (o && json_object_object_add(o, key, v) == 0)
+		return;
+	json_object_put(v);
+}
+
+void jadd_str(struct json_object *o, const char *key, const char *s)
+{
+	jadd(o, key, jstr(s));
+}
+
+void jadd_u64(struct json_object *o, const char *key, uint64_t n)
+{
+	jadd(o, key, json_object_new_uint64(n));
+}
+
+void jadd_i64(struct json_object *o, const char *key, int64_t n)
+{
+	jadd(o, key, json_object_new_int64(n));
+}
+
+void jadd_bool(struct json_object *o, const char *key, int b)
+{
+	jadd(o, key, json_object_new_boolean(b ? 1 : 0));
+}
+
+void jpush(struct json_object *arr, struct json_object *v)
+{
+	if (arr && json_object_array_add(arr, v) == 0)
+		return;
+	json_object_put(v);
+}
+
+void json_print(FILE *f, struct json_object *o)
+{
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE),
+	      f);
+	fputc('\n', f);
+	json_object_put(o);
 }
 
 /* Writes s for a one-line text report: control characters (a newline in a
@@ -366,19 +415,21 @@ int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc)
 	return 1;
 }
 
-/* A list printed by a callback: "[" before it in JSON, "]" after. */
-void list_begin(struct vf_cmd_ctx *ctx, int json)
+/* A list printed by a callback: in JSON, an array the callback fills. */
+void list_begin(struct list_state *ls)
 {
-	if (json)
-		fputc('[', ctx->out);
+	ls->arr = ls->json ? json_object_new_array() : NULL;
 }
 
 /* Ends a list begun by list_begin; when listing failed (rc < 0), says
  * "WHAT failed" after what was printed.  Returns the exit code. */
-int list_end(struct vf_cmd_ctx *ctx, int json, int rc, const char *what)
+int list_end(struct vf_cmd_ctx *ctx, struct list_state *ls, int rc,
+	     const char *what)
 {
-	if (json)
-		fputs("]\n", ctx->out);
+	if (ls->json) {
+		json_print(ctx->out, ls->arr);
+		ls->arr = NULL;
+	}
 	if (rc < 0) {
 		fflush(ctx->out);
 		return say_failed(ctx, what, rc);

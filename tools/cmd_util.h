@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "cmds.h"
 
 /* Where a command runs. */
@@ -69,6 +71,7 @@ struct list_state {
 	int json;
 	int64_t now;
 	uint64_t n;
+	struct json_object *arr; /* the items so far, with json */
 };
 
 void print_usage(FILE *f, const struct cmd *c);
@@ -91,17 +94,28 @@ extern const char *const key_opt_names[4];
 
 int key_opt_match(const char *a, size_t *len);
 
-size_t utf8_len(const unsigned char *s);
-
-void json_str(FILE *f, const char *str);
+/* JSON output through json-c: jstr makes a string (NULL stays JSON null),
+ * jadd_* add a member to an object, jpush an item to an array (each takes
+ * ownership of the value and tolerates a NULL container after a failed
+ * allocation); json_print writes o on one line with a newline and frees
+ * it. */
+struct json_object *jstr(const char *s);
+void jadd(struct json_object *o, const char *key, struct json_object *v);
+void jadd_str(struct json_object *o, const char *key, const char *s);
+void jadd_u64(struct json_object *o, const char *key, uint64_t n);
+void jadd_i64(struct json_object *o, const char *key, int64_t n);
+void jadd_bool(struct json_object *o, const char *key, int b);
+void jpush(struct json_object *arr, struct json_object *v);
+void json_print(FILE *f, struct json_object *o);
 
 void text_str(FILE *f, const char *s);
 
 int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc);
 
-void list_begin(struct vf_cmd_ctx *ctx, int json);
+void list_begin(struct list_state *ls);
 
-int list_end(struct vf_cmd_ctx *ctx, int json, int rc, const char *what);
+int list_end(struct vf_cmd_ctx *ctx, struct list_state *ls, int rc,
+	     const char *what);
 
 int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
 		unsigned *out);

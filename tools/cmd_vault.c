@@ -50,7 +50,7 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv)
 {
 	char *pos[1] = { NULL };
-	int json = 0, rc, avail, first = 1;
+	int json = 0, rc, avail;
 	const struct opt opts[] = {
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
@@ -65,25 +65,23 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return usage_error(ctx->err, c, "'%s' is not a vaultctl command; see 'vaultctl help'",
 				   pos[0]);
 	if (json) {
-		fputc('[', f);
+		struct json_object *arr = json_object_new_array(), *o;
+		char usage[512];
+
 		for (i = 0; i < ncmds; i++) {
 			if (pos[0] && strcmp(cmds[i].group, pos[0]))
 				continue;
-			fprintf(f, "%s{\"group\":", first ? "" : ",");
-			json_str(f, cmds[i].group);
-			fputs(",\"verb\":", f);
-			if (cmds[i].verb)
-				json_str(f, cmds[i].verb);
-			else
-				fputs("null", f);
-			/* Usage lines are ASCII without quotes or backslashes. */
-			fprintf(f, ",\"usage\":\"vaultctl %s\"", cmds[i].usage);
-			fprintf(f, ",\"available\":%s,\"target\":%s}",
-				cmd_available(&cmds[i]) ? "true" : "false",
-				cmds[i].needs_target ? "true" : "false");
-			first = 0;
+			o = json_object_new_object();
+			jadd_str(o, "group", cmds[i].group);
+			jadd_str(o, "verb", cmds[i].verb);
+			snprintf(usage, sizeof(usage), "vaultctl %s",
+				 cmds[i].usage);
+			jadd_str(o, "usage", usage);
+			jadd_bool(o, "available", cmd_available(&cmds[i]));
+			jadd_bool(o, "target", cmds[i].needs_target);
+			jpush(arr, o);
 		}
-		fputs("]\n", f);
+		json_print(f, arr);
 		return 0;
 	}
 	if (pos[0]) {
@@ -109,19 +107,21 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	return 0;
 }
 
-static void print_ratio(FILE *f, const struct vf_status *st, int json)
+/* The ratio with two decimals ("-" when nothing is stored). */
+static void format_ratio(const struct vf_status *st, char *buf, size_t cap)
 {
 	if (!st->stored_bytes)
-		fputs(json ? "null" : "-", f);
+		snprintf(buf, cap, "-");
 	else
-		fprintf(f, "%.2f",
-			(double)st->logical_bytes / (double)st->stored_bytes);
+		snprintf(buf, cap, "%.2f",
+			 (double)st->logical_bytes / (double)st->stored_bytes);
 }
 
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		      char **argv)
 {
 	struct vf_status st;
+	char ratio[32];
 	int json = 0, rc;
 	FILE *f = ctx->out;
 
@@ -133,22 +133,28 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc < 0)
 		return say_failed(ctx, "reading the vault status", rc);
 	st.vault_id[sizeof(st.vault_id) - 1] = '\0';
+	format_ratio(&st, ratio, sizeof(ratio));
 	if (json) {
-		fputs("{\"vault_id\":", f);
-		json_str(f, st.vault_id);
-		fprintf(f, ",\"files\":%llu,\"dirs\":%llu,\"versions\":%llu,"
-			"\"chunks\":%llu,\"packs\":%llu,\"logical_bytes\":%llu,"
-			"\"stored_bytes\":%llu,\"catalog_bytes\":%llu,\"ratio\":",
-			(unsigned long long)st.files,
-			(unsigned long long)st.dirs,
-			(unsigned long long)st.versions,
-			(unsigned long long)st.chunks,
-			(unsigned long long)st.packs,
-			(unsigned long long)st.logical_bytes,
-			(unsigned long long)st.stored_bytes,
-			(unsigned long long)st.catalog_bytes);
-		print_ratio(f, &st, 1);
-		fputs("}\n", f);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "vault_id", st.vault_id);
+		jadd_u64(o, "files", st.files);
+		jadd_u64(o, "dirs", st.dirs);
+		jadd_u64(o, "versions", st.versions);
+		jadd_u64(o, "chunks", st.chunks);
+		jadd_u64(o, "packs", st.packs);
+		jadd_u64(o, "logical_bytes", st.logical_bytes);
+		jadd_u64(o, "stored_bytes", st.stored_bytes);
+		jadd_u64(o, "catalog_bytes", st.catalog_bytes);
+		/* the number as printed, two decimals */
+		jadd(o, "ratio",
+		     st.stored_bytes ?
+			     json_object_new_double_s(
+				     (double)st.logical_bytes /
+					     (double)st.stored_bytes,
+				     ratio) :
+			     NULL);
+		json_print(f, o);
 		return 0;
 	}
 	fprintf(f, "vault id:       %s\n", st.vault_id);
@@ -163,9 +169,8 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.stored_bytes);
 	fprintf(f, "catalog bytes:  %llu\n",
 		(unsigned long long)st.catalog_bytes);
-	fputs("ratio:          ", f);
-	print_ratio(f, &st, 0);
-	fputs(" (logical/stored: dedup and compression)\n", f);
+	fprintf(f, "ratio:          %s (logical/stored: dedup and compression)\n",
+		ratio);
 	return 0;
 }
 
@@ -174,11 +179,11 @@ static void check_problem(void *arg, const char *path, const char *what)
 	struct list_state *cs = arg;
 
 	if (cs->json) {
-		fprintf(cs->out, "%s{\"path\":", cs->n ? "," : "");
-		json_str(cs->out, path ? path : "");
-		fputs(",\"what\":", cs->out);
-		json_str(cs->out, what ? what : "");
-		fputc('}', cs->out);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", path ? path : "");
+		jadd_str(o, "what", what ? what : "");
+		jpush(cs->arr, o);
 	} else {
 		fputs("damaged: ", cs->out);
 		text_str(cs->out, path ? path : "");
@@ -192,7 +197,7 @@ static void check_problem(void *arg, const char *path, const char *what)
 int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv)
 {
-	struct list_state cs = { ctx->out, 0, 0, 0 };
+	struct list_state cs = { ctx->out, 0, 0, 0, NULL };
 	unsigned long long n;
 	struct vf_status st;
 	int read_data = 0, rc, src;
@@ -206,18 +211,20 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
-	if (cs.json)
-		fputs("{\"problems\":[", f);
+	list_begin(&cs);
 	rc = vf_vault_check(ctx->v, read_data, check_problem, &cs);
 	memset(&st, 0, sizeof(st));
 	src = rc < 0 ? 0 : vf_vault_status(ctx->v, &st);
 	if (cs.json) {
-		fprintf(f, "],\"ok\":%s,\"complete\":%s,\"read_data\":%s,"
-			"\"files\":%llu,\"chunks\":%llu}\n",
-			rc == 0 ? "true" : "false",
-			rc < 0 ? "false" : "true", read_data ? "true" : "false",
-			(unsigned long long)st.files,
-			(unsigned long long)st.chunks);
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "problems", cs.arr);
+		jadd_bool(o, "ok", rc == 0);
+		jadd_bool(o, "complete", rc >= 0);
+		jadd_bool(o, "read_data", read_data);
+		jadd_u64(o, "files", st.files);
+		jadd_u64(o, "chunks", st.chunks);
+		json_print(f, o);
 	}
 	if (rc < 0) {
 		fflush(f);

@@ -1272,22 +1272,19 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	restore_top(&rs, mfd, tfd, sparent, dparent, slash ? rel : NULL, base,
 		    dname);
 	if (json) {
-		fputs("{\"path\":", f);
-		json_str(f, pos[1]);
-		fprintf(f, ",\"at\":\"%s\",\"to\":", tname);
-		if (to)
-			json_str(f, to);
-		else
-			fputs("null", f);
-		fprintf(f, ",\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,"
-			"\"special\":%llu,\"unchanged\":%llu,\"bytes\":%llu,"
-			"\"errors\":%llu}\n",
-			(unsigned long long)rs.files, (unsigned long long)rs.dirs,
-			(unsigned long long)rs.symlinks,
-			(unsigned long long)rs.special,
-			(unsigned long long)rs.unchanged,
-			(unsigned long long)rs.bytes,
-			(unsigned long long)rs.errors);
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", pos[1]);
+		jadd_str(o, "at", tname);
+		jadd_str(o, "to", to);
+		jadd_u64(o, "files", rs.files);
+		jadd_u64(o, "dirs", rs.dirs);
+		jadd_u64(o, "symlinks", rs.symlinks);
+		jadd_u64(o, "special", rs.special);
+		jadd_u64(o, "unchanged", rs.unchanged);
+		jadd_u64(o, "bytes", rs.bytes);
+		jadd_u64(o, "errors", rs.errors);
+		json_print(f, o);
 	} else {
 		fputs("restored '", f);
 		text_str(f, pos[1]);
