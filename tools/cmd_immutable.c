@@ -277,8 +277,10 @@ static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	const char *token = NULL;
 	char *pos[1] = { NULL }, *dir;
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	char err[512] = "", params[VF_PATH_MAX + 8];
@@ -320,11 +322,21 @@ static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		say_refused(ctx, c, rc, err);
 		goto out;
 	}
-	fputc('\'', ctx->out);
-	text_str(ctx->out, *dir ? dir : "/");
-	fputs(unlock_only ? "': pending lock cancelled (still immutable)\n" :
-			    "' is no longer immutable\n",
-	      ctx->out);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", *dir ? dir : "/");
+		jadd_bool(o, "immutable", unlock_only);
+		jadd_str(o, "lock", "none");
+		json_print(ctx->out, o);
+	} else {
+		fputc('\'', ctx->out);
+		text_str(ctx->out, *dir ? dir : "/");
+		fputs(unlock_only ?
+			      "': pending lock cancelled (still immutable)\n" :
+			      "' is no longer immutable\n",
+		      ctx->out);
+	}
 	ret = 0;
 out:
 	free(dir);

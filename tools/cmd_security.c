@@ -90,7 +90,7 @@ static int role_find_cb(void *arg, int is_group, uint32_t id,
 /* Sets the grant of (is_group, id) to role (VF_ROLE_NONE revokes). */
 static int role_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		       int is_group, uint32_t id, enum vf_role role,
-		       const char *token)
+		       const char *token, int json)
 {
 	struct role_find f = { is_group, id, VF_ROLE_NONE };
 	char who[32], params[96], err[512] = "";
@@ -124,7 +124,14 @@ static int role_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		say_refused(ctx, c, rc, err);
 		return 1;
 	}
-	if (role == VF_ROLE_NONE && f.role == VF_ROLE_NONE)
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "principal", who);
+		jadd_str(o, "role", vf_role_name(role));
+		jadd_str(o, "was", vf_role_name(f.role));
+		json_print(ctx->out, o);
+	} else if (role == VF_ROLE_NONE && f.role == VF_ROLE_NONE)
 		fprintf(ctx->out, "%s had no role\n", who);
 	else if (role == VF_ROLE_NONE)
 		fprintf(ctx->out, "revoked %s from %s\n", vf_role_name(f.role),
@@ -140,8 +147,10 @@ int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	const char *token = NULL;
 	char *pos[2] = { NULL, NULL };
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	enum vf_role role;
@@ -164,7 +173,7 @@ int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_principal(ctx, c, pos[1], &is_group, &id);
 	if (rc)
 		return rc;
-	return role_change(ctx, c, is_group, id, role, token);
+	return role_change(ctx, c, is_group, id, role, token, json);
 }
 
 int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c,
@@ -172,14 +181,14 @@ int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	char *pos[1] = { NULL };
 	uint32_t id = 0;
-	int rc, is_group = 0;
+	int rc, is_group = 0, json = 0;
 
-	rc = parse_args(c, ctx->err, argc, argv, NULL, pos, 1, 1);
+	rc = parse_json_only(c, ctx->err, argc, argv, pos, 1, &json);
 	if (!rc)
 		rc = parse_principal(ctx, c, pos[0], &is_group, &id);
 	if (rc)
 		return rc;
-	return role_change(ctx, c, is_group, id, VF_ROLE_NONE, NULL);
+	return role_change(ctx, c, is_group, id, VF_ROLE_NONE, NULL, json);
 }
 
 static int role_list_cb(void *arg, int is_group, uint32_t id,
@@ -271,9 +280,11 @@ int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	const char *key = NULL, *ttl_s = NULL;
 	char *pos[1] = { NULL };
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--key", &key, NULL },
 		{ "--ttl", &ttl_s, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	char token[VF_GUARD_TEXT_MAX], summary[VF_GUARD_SUMMARY_MAX] = "";
@@ -298,11 +309,38 @@ int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		say_refused(ctx, c, rc, err);
 		return 1;
 	}
-	fprintf(ctx->out, "%s\n", token);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "token", token);
+		jadd_str(o, "summary", summary);
+		json_print(ctx->out, o);
+	} else {
+		fprintf(ctx->out, "%s\n", token);
+	}
 	fputs("approved: ", ctx->err);
 	text_str(ctx->err, summary);
 	fputc('\n', ctx->err);
 	return 0;
+}
+
+/* Says that the guard with fingerprint fpr is attached (changed: just
+ * now, else it already was). */
+static void print_attached(struct vf_cmd_ctx *ctx, const char *fpr,
+			   int changed, int json)
+{
+	struct json_object *o;
+
+	if (!json) {
+		fprintf(ctx->out, "guard %sattached (fingerprint %s)\n",
+			changed ? "" : "already ", fpr);
+		return;
+	}
+	o = json_object_new_object();
+	jadd_bool(o, "attached", 1);
+	jadd_str(o, "fingerprint", fpr);
+	jadd_bool(o, "changed", changed);
+	json_print(ctx->out, o);
 }
 
 int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
@@ -310,8 +348,10 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	const char *token = NULL;
 	char *pos[1] = { NULL };
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT], err[512] = "";
@@ -333,8 +373,7 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 	rc = vf_vault_guard_get(ctx->v, cur, sizeof(cur));
 	if (rc == 0 && !strcmp(cur, pos[0])) {
-		fprintf(ctx->out, "guard already attached (fingerprint %s)\n",
-			fpr);
+		print_attached(ctx, fpr, 0, json);
 		return 0;
 	}
 	if (rc < 0 && rc != -ENOENT) {
@@ -355,7 +394,7 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		say_refused(ctx, c, rc, err);
 		return 1;
 	}
-	fprintf(ctx->out, "guard attached (fingerprint %s)\n", fpr);
+	print_attached(ctx, fpr, 1, json);
 	return 0;
 }
 
@@ -363,8 +402,10 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			    int argc, char **argv)
 {
 	const char *token = NULL;
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT];
@@ -395,7 +436,15 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			    rc == -ENOENT ? "no guard is attached" : NULL);
 		return 1;
 	}
-	fputs("guard detached\n", ctx->out);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_bool(o, "attached", 0);
+		jadd_str(o, "fingerprint", fpr);
+		json_print(ctx->out, o);
+	} else {
+		fputs("guard detached\n", ctx->out);
+	}
 	return 0;
 }
 

@@ -21,14 +21,14 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_protector_opts o;
 	char *pos[1] = { NULL };
 	char err[512] = "";
-	int rc;
+	int rc, json = 0;
 
 	rc = vf_cmds_take_key_opts(&argc, argv, &o, ctx->err);
 	if (rc) {
 		print_usage(ctx->err, c);
 		return rc;
 	}
-	rc = parse_args(c, ctx->err, argc, argv, NULL, pos, 1, 1);
+	rc = parse_json_only(c, ctx->err, argc, argv, pos, 1, &json);
 	if (rc)
 		return rc;
 	rc = vf_vault_create(pos[0], &o, err, sizeof(err));
@@ -42,7 +42,14 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	/* The vault id would cost a second key unwrap (an Argon2id run for a
 	 * passphrase): status prints it. */
-	fprintf(ctx->out, "created vault at %s\n", pos[0]);
+	if (json) {
+		struct json_object *jo = json_object_new_object();
+
+		jadd_str(jo, "vault", pos[0]);
+		json_print(ctx->out, jo);
+	} else {
+		fprintf(ctx->out, "created vault at %s\n", pos[0]);
+	}
 	return 0;
 }
 

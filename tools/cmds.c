@@ -51,6 +51,7 @@ static const struct cmd_opt opts_init[] = {
 	{ "key-file", "F" },
 	{ "key-command", "CMD" },
 	{ "keystore", "DIR" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -90,6 +91,7 @@ static const struct cmd_opt opts_restore[] = {
 
 static const struct cmd_opt opts_undelete[] = {
 	{ "to", "DEST" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -135,11 +137,13 @@ static const struct cmd_opt opts_immutable_lock[] = {
 
 static const struct cmd_opt opts_immutable_unlock[] = {
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_immutable_clear[] = {
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -190,10 +194,12 @@ static const struct cmd_opt opts_gc[] = {
 
 static const struct cmd_opt opts_role_grant[] = {
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_role_revoke[] = {
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -210,17 +216,20 @@ static const struct cmd_opt opts_guard_keygen[] = {
 
 static const struct cmd_opt opts_guard_attach[] = {
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_guard_approve[] = {
 	{ "key", "FILE" },
 	{ "ttl", "DURATION" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_guard_detach[] = {
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -286,7 +295,7 @@ static const struct cmd_opt opts_report[] = {
 };
 
 const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS, cmd_init,
+	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--json]", cmd_init,
 	  VF_ROLE_NONE, opts_init },
 	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help,
 	  VF_ROLE_NONE, opts_help },
@@ -302,7 +311,7 @@ const struct cmd cmds[] = {
 	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--json]", NULL,
 	  VF_ROLE_OPERATOR, opts_restore },
 	{ "undelete", NULL, 1, RUN_CLIENT, 0,
-	  "undelete MOUNTPOINT PATH [--to DEST]", NULL,
+	  "undelete MOUNTPOINT PATH [--to DEST] [--json]", NULL,
 	  VF_ROLE_OPERATOR, opts_undelete },
 	{ "softdelete", "show", 1, 0, 1, "softdelete show TARGET [--json]",
 	  cmd_softdelete_show, VF_ROLE_READER, opts_softdelete_show },
@@ -320,10 +329,10 @@ const struct cmd cmds[] = {
 	{ "immutable", "lock", 1, 0, 0, "immutable lock TARGET DIR [--json]",
 	  cmd_immutable_lock, VF_ROLE_CONTRIBUTOR, opts_immutable_lock },
 	{ "immutable", "unlock", 1, 0, 0,
-	  "immutable unlock TARGET DIR [--approval TOKEN]", cmd_immutable_unlock,
+	  "immutable unlock TARGET DIR [--approval TOKEN] [--json]", cmd_immutable_unlock,
 	  VF_ROLE_CONTRIBUTOR, opts_immutable_unlock },
 	{ "immutable", "clear", 1, 0, 0,
-	  "immutable clear TARGET DIR [--approval TOKEN]", cmd_immutable_clear,
+	  "immutable clear TARGET DIR [--approval TOKEN] [--json]", cmd_immutable_clear,
 	  VF_ROLE_CONTRIBUTOR, opts_immutable_clear },
 	{ "immutable", "list", 1, 0, 1, "immutable list TARGET [--json]",
 	  cmd_immutable_list, VF_ROLE_READER, opts_immutable_list },
@@ -341,21 +350,21 @@ const struct cmd cmds[] = {
 	{ "gc", NULL, 1, 0, 0, "gc TARGET [--json]", cmd_gc,
 	  VF_ROLE_CONTRIBUTOR, opts_gc },
 	{ "role", "grant", 1, 0, 0,
-	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN]",
+	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN] [--json]",
 	  cmd_role_grant, VF_ROLE_OWNER, opts_role_grant },
-	{ "role", "revoke", 1, 0, 0, "role revoke TARGET user:UID|group:GID",
+	{ "role", "revoke", 1, 0, 0, "role revoke TARGET user:UID|group:GID [--json]",
 	  cmd_role_revoke, VF_ROLE_OWNER, opts_role_revoke },
 	{ "role", "list", 1, 0, 1, "role list TARGET [--json]", cmd_role_list,
 	  VF_ROLE_READER, opts_role_list },
 	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]",
 	  cmd_guard_keygen, VF_ROLE_NONE, opts_guard_keygen },
 	{ "guard", "attach", 1, 0, 0,
-	  "guard attach TARGET PUBKEY [--approval TOKEN]", cmd_guard_attach,
+	  "guard attach TARGET PUBKEY [--approval TOKEN] [--json]", cmd_guard_attach,
 	  VF_ROLE_OWNER, opts_guard_attach },
 	{ "guard", "approve", 0, 1, 0,
-	  "guard approve --key FILE REQUEST [--ttl DURATION]",
+	  "guard approve --key FILE REQUEST [--ttl DURATION] [--json]",
 	  cmd_guard_approve, VF_ROLE_NONE, opts_guard_approve },
-	{ "guard", "detach", 1, 0, 0, "guard detach TARGET [--approval TOKEN]",
+	{ "guard", "detach", 1, 0, 0, "guard detach TARGET [--approval TOKEN] [--json]",
 	  cmd_guard_detach, VF_ROLE_OWNER, opts_guard_detach },
 	{ "guard", "show", 1, 0, 1, "guard show TARGET [--json]",
 	  cmd_guard_show, VF_ROLE_READER, opts_guard_show },

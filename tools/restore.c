@@ -1454,8 +1454,10 @@ int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	const char *to = NULL, *sdir, *sbase, *ddir, *dbase;
 	char *pos[2] = { NULL, NULL }, *real = NULL, *src = NULL, *dst = NULL;
 	char *scut = NULL, *dcut = NULL;
+	int json = 0;
 	const struct opt opts[] = {
 		{ "--to", &to, NULL },
+		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	int mfd = -1, tfd = -1, sp = -1, dp = -1, rc, ret = 1;
@@ -1557,13 +1559,21 @@ int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		undelete_error(ctx->err, errno, sp, sbase, src, dst, ddir);
 		goto out;
 	}
-	fputs("undeleted '", ctx->out);
-	text_str(ctx->out, src);
-	if (strcmp(src, dst)) {
-		fputs("' as '", ctx->out);
-		text_str(ctx->out, dst);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", src);
+		jadd_str(o, "to", dst);
+		json_print(ctx->out, o);
+	} else {
+		fputs("undeleted '", ctx->out);
+		text_str(ctx->out, src);
+		if (strcmp(src, dst)) {
+			fputs("' as '", ctx->out);
+			text_str(ctx->out, dst);
+		}
+		fputs("'\n", ctx->out);
 	}
-	fputs("'\n", ctx->out);
 	ret = 0;
 out:
 	if (dp >= 0)
