@@ -30,7 +30,7 @@ enum vf_role caller_role(const struct vf_cmd_ctx *ctx)
 /* 0 when the caller has at least role want for command c, else 1 after
  * saying so in one line. */
 int need_role(struct vf_cmd_ctx *ctx, const struct cmd *c,
-		     enum vf_role want)
+	      enum vf_role want)
 {
 	enum vf_role have = caller_role(ctx);
 	char name[64];
@@ -56,8 +56,8 @@ int need_role(struct vf_cmd_ctx *ctx, const struct cmd *c,
  * done stays done (it is committed already).
  */
 void audit_event(struct vf_cmd_ctx *ctx, const char *action,
-			const char *target, const char *result,
-			const char *detail)
+		 const char *target, const char *result,
+		 const char *detail)
 {
 	int rc = vf_vault_audit(ctx->v, ctx->caller.uid, action, target,
 				result, detail);
@@ -70,7 +70,7 @@ void audit_event(struct vf_cmd_ctx *ctx, const char *action,
 /* Records what command c did to target (may be NULL): rc is core's
  * answer, detail the change (on success) or the reason (else). */
 void audit_cmd(struct vf_cmd_ctx *ctx, const struct cmd *c,
-		      const char *target, int rc, const char *detail)
+	       const char *target, int rc, const char *detail)
 {
 	char name[64];
 
@@ -104,7 +104,7 @@ void audit_cmd(struct vf_cmd_ctx *ctx, const struct cmd *c,
  * not.
  */
 int critical_check(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  const char *op, const char *params, const char *token)
+		   const char *op, const char *params, const char *token)
 {
 	char request[VF_GUARD_TEXT_MAX] = "", why[VF_GUARD_WHY_MAX] = "";
 	char fpr[VF_GUARD_FPR_TEXT] = "", name[64];
@@ -147,7 +147,7 @@ int critical_check(struct vf_cmd_ctx *ctx, const struct cmd *c,
 
 /* An empty --approval is a usage error (2, after saying so); else 0. */
 int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
-		       const char *token)
+		const char *token)
 {
 	char name[64];
 
@@ -162,7 +162,7 @@ int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
  * ENOENT, ENOTDIR, EBUSY) or failed, with core's one-line reason err (or
  * the errno's text when core gave none). */
 void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
-			const char *err)
+		 const char *err)
 {
 	char name[64];
 

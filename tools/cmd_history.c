@@ -51,7 +51,7 @@ static void print_policy(FILE *f, const struct vf_retention *p, int json)
 }
 
 int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			   int argc, char **argv)
+		    int argc, char **argv)
 {
 	struct vf_retention p;
 	int json = 0, rc;
@@ -68,7 +68,7 @@ int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  int argc, char **argv)
+		   int argc, char **argv)
 {
 	const char *last = NULL, *within = NULL, *hourly = NULL, *daily = NULL,
 		   *weekly = NULL, *monthly = NULL, *yearly = NULL, *min = NULL,
@@ -180,7 +180,7 @@ static void prune_version(void *arg, const char *path, int64_t t,
 }
 
 int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		     char **argv)
+	      char **argv)
 {
 	struct list_state ps = { ctx->out, 0, 0, 0, NULL };
 	struct json_object *o = NULL;
@@ -238,7 +238,7 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 }
 
 int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		  char **argv)
+	   char **argv)
 {
 	struct vf_gc_stats st;
 	char detail[128];
@@ -305,7 +305,7 @@ static int tag_ok(const char *tag)
 }
 
 int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			int argc, char **argv)
+		 int argc, char **argv)
 {
 	const char *tag = NULL;
 	int json = 0, rc;
@@ -369,7 +369,7 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 }
 
 int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			 int argc, char **argv)
+		  int argc, char **argv)
 {
 	struct list_state ss = { ctx->out, 0, 0, 0, NULL };
 	int rc;

@@ -233,7 +233,7 @@ out:
 }
 
 int cmd_immutable_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			     int argc, char **argv)
+		      int argc, char **argv)
 {
 	const char *days_s = NULL, *token = NULL;
 	char *pos[1] = { NULL };
@@ -259,7 +259,7 @@ int cmd_immutable_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_immutable_lock(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			      int argc, char **argv)
+		       int argc, char **argv)
 {
 	char *pos[1] = { NULL };
 	int json = 0, rc;
@@ -344,13 +344,13 @@ out:
 }
 
 int cmd_immutable_unlock(struct vf_cmd_ctx *ctx, const struct cmd *c,
-				int argc, char **argv)
+			 int argc, char **argv)
 {
 	return imm_clear(ctx, c, argc, argv, 1);
 }
 
 int cmd_immutable_clear(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			       int argc, char **argv)
+			int argc, char **argv)
 {
 	return imm_clear(ctx, c, argc, argv, 0);
 }
@@ -369,7 +369,7 @@ static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 }
 
 int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			      int argc, char **argv)
+		       int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
@@ -401,7 +401,7 @@ static void print_imm_vault(FILE *f, const struct vf_imm_vault *iv,
 }
 
 int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			       int argc, char **argv)
+			int argc, char **argv)
 {
 	const char *token = NULL;
 	int lock = 0, off = 0, cancel = 0, show = 0, json = 0, rc, state;

@@ -143,7 +143,7 @@ static int role_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  int argc, char **argv)
+		   int argc, char **argv)
 {
 	const char *token = NULL;
 	char *pos[2] = { NULL, NULL };
@@ -177,7 +177,7 @@ int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			   int argc, char **argv)
+		    int argc, char **argv)
 {
 	char *pos[1] = { NULL };
 	uint32_t id = 0;
@@ -215,7 +215,7 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 }
 
 int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			 int argc, char **argv)
+		  int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
@@ -236,7 +236,7 @@ int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
  */
 
 int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			    int argc, char **argv)
+		     int argc, char **argv)
 {
 	const char *out = NULL;
 	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "", err[512] = "";
@@ -276,7 +276,7 @@ int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			     int argc, char **argv)
+		      int argc, char **argv)
 {
 	const char *key = NULL, *ttl_s = NULL;
 	char *pos[1] = { NULL };
@@ -344,7 +344,7 @@ static void print_attached(struct vf_cmd_ctx *ctx, const char *fpr,
 }
 
 int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			    int argc, char **argv)
+		     int argc, char **argv)
 {
 	const char *token = NULL;
 	char *pos[1] = { NULL };
@@ -399,7 +399,7 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			    int argc, char **argv)
+		     int argc, char **argv)
 {
 	const char *token = NULL;
 	int json = 0;
@@ -449,7 +449,7 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  int argc, char **argv)
+		   int argc, char **argv)
 {
 	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "";
 	int json = 0, rc;
@@ -526,7 +526,7 @@ static int audit_rec(void *arg, const struct vf_audit_rec *r)
 }
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  int argc, char **argv)
+		   int argc, char **argv)
 {
 	struct list_state as = { ctx->out, 0, 0, 0, NULL };
 	const char *since_s = NULL;
@@ -573,7 +573,7 @@ static int audit_problem(void *arg, int64_t id, const char *problem)
 }
 
 int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			    int argc, char **argv)
+		     int argc, char **argv)
 {
 	struct list_state as = { ctx->out, 0, 0, 0, NULL };
 	int rc;

@@ -53,7 +53,7 @@ static void print_softdelete(FILE *f, const struct vf_softdelete *sd,
 }
 
 int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			       int argc, char **argv)
+			int argc, char **argv)
 {
 	struct vf_softdelete sd;
 	int json = 0, rc;
@@ -70,7 +70,7 @@ int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			      int argc, char **argv)
+		       int argc, char **argv)
 {
 	const char *days_s = NULL, *token = NULL, *op = NULL;
 	int on = 0, off = 0, always = 0, cancel = 0, json = 0, rc, critical;
@@ -193,7 +193,7 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 }
 
 int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			       int argc, char **argv)
+			int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
 	int rc;
@@ -208,7 +208,7 @@ int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 }
 
 int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
-				int argc, char **argv)
+			 int argc, char **argv)
 {
 	const char *token = NULL, *path;
 	char *pos[1] = { NULL };

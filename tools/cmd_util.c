@@ -29,7 +29,7 @@ void print_usage(FILE *f, const struct cmd *c)
 /* Prints "vaultctl: " and the reason (one line), then c's usage line.
  * Returns 2, the usage exit code. */
 int VF_PRINTF(3, 4) usage_error(FILE *err, const struct cmd *c,
-				       const char *fmt, ...)
+	      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,12 +51,6 @@ void cmd_name(const struct cmd *c, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", c->group);
 }
 
-/* Parses argv (the arguments after the group and verb) with getopt_long
- * into opts (those of c's option list) and between minpos and maxpos
- * positionals.  "--opt=VALUE" and "--opt VALUE" both work, options may
- * come before or after the operands, "--" ends the options; an option
- * given twice is a usage error.  Returns 0, or 2 after printing the
- * reason and the usage line. */
 /*
  * getopt_long keeps its state in globals (optind, optarg, optopt and
  * glibc's hidden scan position), and the commands run in the daemon on
@@ -80,6 +74,7 @@ static const char *opt_text(char **av, const struct option *lo)
 	return av[optind - 1];
 }
 
+/* See cmd_util.h. */
 int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 	       const struct opt *opts, char **pos, int minpos, int maxpos)
 {
@@ -209,7 +204,7 @@ void print_help(FILE *out, const struct cmd *c)
 /* parse_args for a command whose only option is --json (set in *json),
  * with exactly npos positionals. */
 int parse_json_only(const struct cmd *c, FILE *err, int argc,
-			   char **argv, char **pos, int npos, int *json)
+		    char **argv, char **pos, int npos, int *json)
 {
 	const struct opt opts[] = {
 		{ "--json", NULL, json },
@@ -440,7 +435,7 @@ int list_end(struct vf_cmd_ctx *ctx, struct list_state *ls, int rc,
 /* Parses a count ("0" to "4294967295", digits only) into *out.  Returns 0
  * or 2 after printing the reason and the usage line. */
 int parse_count(const struct cmd *c, FILE *err, const char *opt,
-		       const char *s, unsigned *out)
+		const char *s, unsigned *out)
 {
 	unsigned long long n = 0;
 	const char *p = s;

@@ -16,7 +16,7 @@
 #include "cmd_gate.h"
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		    char **argv)
+	     char **argv)
 {
 	struct vf_protector_opts o;
 	char *pos[1] = { NULL };
@@ -54,7 +54,7 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 }
 
 int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		    char **argv)
+	     char **argv)
 {
 	char *pos[1] = { NULL };
 	int json = 0, rc, avail;
@@ -125,7 +125,7 @@ static void format_ratio(const struct vf_status *st, char *buf, size_t cap)
 }
 
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		      char **argv)
+	       char **argv)
 {
 	struct vf_status st;
 	char ratio[32];
@@ -202,7 +202,7 @@ static void check_problem(void *arg, const char *path, const char *what)
 }
 
 int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		     char **argv)
+	      char **argv)
 {
 	struct list_state cs = { ctx->out, 0, 0, 0, NULL };
 	unsigned long long n;

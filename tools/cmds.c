@@ -14,12 +14,15 @@
  * The same code runs in two places: in vaultctl, offline against a vault
  * directory (the caller is root), and in the daemon, for a request that
  * arrived on the control socket (the caller comes from SO_PEERCRED).  So
- * nothing here may touch globals, getopt's state, stdout/stderr or the
- * process's identity: output goes to ctx->out and ctx->err only.
+ * nothing here may touch globals, stdout/stderr or the process's identity:
+ * output goes to ctx->out and ctx->err only.  The one exception is
+ * getopt_long's global state, which parse_args (cmd_util.c) holds under a
+ * lock for the whole of one parse.
  *
- * TARGET position: argv[0] is the group; for single-word groups TARGET is
- * argv[1], for groups with verbs argv[2].  vf_cmds_run receives argv with
- * TARGET already removed.
+ * TARGET position: argv[0] is the group (argv[1] the verb, for groups
+ * with verbs); TARGET is the first operand after them, options and their
+ * values (per the command's option list) skipped (scan_args).
+ * vf_cmds_run receives argv with TARGET already removed.
  *
  * Client commands (restore, undelete) are the exception: they run in
  * vaultctl, as the caller, through the mounted tree (TARGET stays in their

@@ -1126,7 +1126,7 @@ static int open_dest(FILE *err, const char *to, char *dest, const char **dname)
 }
 
 int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		       char **argv)
+		char **argv)
 {
 	const char *at = NULL, *to = NULL, *base, *dname = NULL;
 	char *pos[2] = { NULL, NULL }, *real = NULL, *rel = NULL, *dest = NULL;
@@ -1449,7 +1449,7 @@ static void undelete_error(FILE *err, int e, int sp, const char *sbase,
 }
 
 int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			int argc, char **argv)
+		 int argc, char **argv)
 {
 	const char *to = NULL, *sdir, *sbase, *ddir, *dbase;
 	char *pos[2] = { NULL, NULL }, *real = NULL, *src = NULL, *dst = NULL;
