@@ -11,8 +11,11 @@ SBINDIR ?= /sbin
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 B := build
+# The one place the version is written; vaultctl --version and
+# mount.vaultfs --version print it.
+VERSION := 0.9.0
 
-PKGS := fuse3 libsodium sqlite3 libzstd libxxhash
+PKGS := fuse3 libsodium sqlite3 libzstd libxxhash json-c
 CORE_PKGS := libsodium sqlite3 libzstd libxxhash
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -27,13 +30,20 @@ CORE_CFLAGS := $(shell pkg-config --cflags $(CORE_PKGS))
 CORE_LIBS := $(shell pkg-config --libs $(CORE_PKGS)) -pthread
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
 FUSE_LIBS := $(shell pkg-config --libs fuse3)
+JSON_CFLAGS := $(shell pkg-config --cflags json-c)
+JSON_LIBS := $(shell pkg-config --libs json-c)
 
 # Every core module (the engine knows nothing of FUSE or argv).
 CORE_SRC := $(sort $(wildcard core/*.c))
 FS_SRC := fs/fs.c
-TOOLS_SHARED_SRC := tools/cmds.c tools/ctlsock.c
+# Tools: explicit lists.  The command table and its commands are linked
+# into both programs (the daemon runs them for the control socket); the
+# restore client only into vaultctl.
+TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/cmd_gate.c \
+	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
+	tools/cmd_immutable.c tools/cmd_security.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
-CTL_SRC := tools/vaultctl.c
+CTL_SRC := tools/vaultctl.c tools/restore.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
@@ -52,7 +62,7 @@ $(B)/libvfcore.a: $(CORE_OBJ)
 # Objects depend on the flags they were built with: switching between a
 # plain and a sanitizer build (or another compiler) rebuilds everything
 # instead of linking stale objects.
-FLAGS_LINE := $(CC) $(CFLAGS) $(LDFLAGS)
+FLAGS_LINE := $(CC) $(CFLAGS) $(LDFLAGS) $(VERSION)
 $(B)/.flags: FORCE
 	@mkdir -p $(@D)
 	@echo '$(FLAGS_LINE)' | cmp -s - $@ || echo '$(FLAGS_LINE)' > $@
@@ -67,17 +77,18 @@ $(B)/fs/%.o: fs/%.c $(B)/.flags
 
 $(B)/tools/%.o: tools/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -Icore -Ifs -c -o $@ $<
+	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) $(JSON_CFLAGS) \
+		-DVF_VERSION='"$(VERSION)"' -Icore -Ifs -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CORE_CFLAGS) -Icore -Itests/lib -c -o $@ $<
 
 $(B)/mount.vaultfs: $(B)/tools/mount.vaultfs.o $(FS_OBJ) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(CORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(JSON_LIBS) $(CORE_LIBS)
 
-$(B)/vaultctl: $(B)/tools/vaultctl.o $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+$(B)/vaultctl: $(CTL_SRC:%.c=$(B)/%.o) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(CORE_LIBS)
 
 # Unit tests link core alone: no FUSE.
 $(B)/tests/t-%: $(B)/tests/unit/t-%.o $(B)/libvfcore.a

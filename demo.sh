@@ -18,7 +18,7 @@ MNT=/mnt/vaultfs-demo
 # Build: compiler, pkg-config and the five libraries.  Run and test: FUSE,
 # rsync, attr (setfattr/getfattr), faketime, python3, binutils (strings).
 PACKAGES=(build-essential pkg-config libfuse3-dev fuse3 libsodium-dev libsqlite3-dev
-	libzstd-dev libxxhash-dev rsync attr acl faketime python3 binutils)
+	libzstd-dev libxxhash-dev libjson-c-dev rsync attr acl faketime python3 binutils)
 
 die() {
 	echo "demo.sh: $*" >&2

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/run.sh - run the test suite; `make check` calls it after building.
 #
-#   tests/run.sh                 unit binaries, fuzz corpora, integration tests
-#   tests/run.sh unit            unit binaries and fuzz corpora only (no root)
+#   tests/run.sh                 unit binaries, fuzz corpora, CLI golden
+#                                tests, integration tests
+#   tests/run.sh unit            unit binaries, fuzz corpora and CLI golden
+#                                tests (no root; some CLI cases need it)
 #   tests/run.sh integration [PATTERN...]
 #                                integration tests only (those whose name
 #                                contains one of the PATTERNs, if given)
@@ -126,6 +128,22 @@ run_fuzz() {
 	done
 }
 
+# CLI golden tests (tests/cli/): no FUSE; cases that need an offline vault
+# are skipped without root.
+run_cli() {
+	local line rc=0
+	{ timeout -k 5 "$UNIT_TIMEOUT" tests/cli/run.sh >"$LOGS/cli.log" 2>&1 </dev/null; } 2>/dev/null || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) pass "${line#PASS }" ;;
+		"FAIL "*) failed "${line#FAIL }" ;;
+		"SKIP "*) skipped "${line#SKIP }" ;;
+		"    | "*) echo "$line" ;;
+		esac
+	done <"$LOGS/cli.log"
+	[ "$rc" -eq 0 ] || failed "cli" "$(exit_reason "$rc")"
+}
+
 run_integration() {
 	local t name rc pat ok reason
 	for t in tests/integration/[0-9]*.sh; do
@@ -163,11 +181,13 @@ case $mode in
 all)
 	run_unit
 	run_fuzz
+	run_cli
 	run_integration
 	;;
 unit)
 	run_unit
 	run_fuzz
+	run_cli
 	;;
 integration) run_integration "$@" ;;
 esac

@@ -36,23 +36,44 @@ struct vf_cmd_info {
 	int target;     /* index of TARGET in argv; -1 for a standalone command */
 	int open_flags; /* vf_vault_open flags for offline use (VF_OPEN_RDONLY) */
 	int client;     /* 1: runs in vaultctl through the mount (vf_cmds_run_client) */
+	int help;       /* 1: --help was asked for (vf_cmds_help); target is -1 */
 };
 
 /* Finds the command of argv (argv[0] is the group, TARGET still in place)
- * without running it.  Returns 0 and fills *info; 2 on a usage error (an
+ * without running it.  TARGET is the first operand after the group and
+ * verb (options may come before it; their values are skipped by the
+ * command's option table; "--" ends the options).  Returns 0 and fills *info; 2 on a usage error (an
  * unknown group or verb, a missing TARGET: the usage lines are printed to
  * err); 1 when the command is not available in this version (one line to
  * err).  Any thread. */
 int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err);
 
+/* Prints the usage line and the options of the command of argv to out
+ * (--help).  Returns 0, or the exit code of a lookup failure (printed to
+ * err). */
+int vf_cmds_help(int argc, char **argv, FILE *out, FILE *err);
+
 /* Runs a standalone command (argv[0] is its group).  Returns the exit code.
  * Called by vaultctl only, never by the daemon. */
 int vf_cmds_run_standalone(int argc, char **argv, FILE *out, FILE *err);
 
+/* A client command's handler, by group ("restore"). */
+struct cmd;
+struct vf_cmd_client {
+	const char *group;
+	int (*fn)(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		  char **argv);
+};
+
 /* Runs a client command (argv[0] is its group, TARGET still in place) in
- * this process, as its caller.  Returns the exit code.  Called by vaultctl
- * only, never by the daemon. */
-int vf_cmds_run_client(int argc, char **argv, FILE *out, FILE *err);
+ * this process, as its caller, with its handler from clients (nclients
+ * entries; a command without one fails with exit 1).  The shared table
+ * names no client handler, so that the daemon, which links this table,
+ * does not link the client code (restore.c) either.  Returns the exit
+ * code.  Called by vaultctl only, never by the daemon. */
+int vf_cmds_run_client(int argc, char **argv,
+		       const struct vf_cmd_client *clients, size_t nclients,
+		       FILE *out, FILE *err);
 
 /* Takes the key options (--passphrase-file, --key-file, --key-command,
  * --keystore; "--opt VALUE" or "--opt=VALUE") out of argv, shifting the

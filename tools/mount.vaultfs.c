@@ -275,6 +275,10 @@ static int parse_args(struct mount_opts *o, int argc, char **argv)
 			dashdash = 1;
 			continue;
 		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("mount.vaultfs %s\n", VF_VERSION);
+			exit(0);
+		}
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			exit(0);

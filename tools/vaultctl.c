@@ -22,8 +22,20 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "cmd_util.h"
 #include "cmds.h"
 #include "ctlsock.h"
+
+/*
+ * The client commands' handlers (restore.c).  They are named here and not
+ * in the shared command table because the daemon links that table: a
+ * handler there would pull the whole restore client into mount.vaultfs,
+ * where it must never run (it acts as its caller, through the mount).
+ */
+static const struct vf_cmd_client clients[] = {
+	{ "restore", cmd_restore },
+	{ "undelete", cmd_undelete },
+};
 
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -177,15 +189,22 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return vf_cmds_run_standalone(1, help, stdout, stderr);
+	if (!strcmp(argv[1], "--version")) {
+		printf("vaultctl %s\n", VF_VERSION);
+		return 0;
+	}
 	argc--;
 	argv++;
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (rc)
 		return rc;
-	if (info.target < 0)
+	if (info.help)
+		rc = vf_cmds_help(argc, argv, stdout, stderr);
+	else if (info.target < 0)
 		rc = vf_cmds_run_standalone(argc, argv, stdout, stderr);
 	else if (info.client)
-		rc = vf_cmds_run_client(argc, argv, stdout, stderr);
+		rc = vf_cmds_run_client(argc, argv, clients,
+					VF_ARRAY_LEN(clients), stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
 	if (fflush(stdout) != 0 && rc == 0) {

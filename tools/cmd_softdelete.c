@@ -1,0 +1,267 @@
+/*
+ * cmd_softdelete.c - soft delete (SPEC 4): show, set, list, purge.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cmd_util.h"
+#include "cmd_gate.h"
+
+#define DAY_NS (86400 * VF_NS)
+
+/* Prints the soft-delete settings as of now; always-on is "off", "pending"
+ * (it becomes final at always_on) or "final" (since always_on). */
+static void print_softdelete(FILE *f, const struct vf_softdelete *sd,
+			     int64_t now, int json)
+{
+	const char *state = "off";
+	char ts[32] = "";
+
+	if (sd->always_on) {
+		state = sd->always_on > now ? "pending" : "final";
+		vf_time_format(sd->always_on, ts);
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_u64(o, "days", sd->days);
+		jadd_bool(o, "on", !sd->off);
+		jadd_str(o, "always_on", state);
+		jadd_str(o, "always_on_final_at", sd->always_on ? ts : NULL);
+		json_print(f, o);
+		return;
+	}
+	fprintf(f, "retention:    %u days\n", sd->days);
+	fprintf(f, "soft delete:  %s\n",
+		sd->off ? "off (deletes are final)" : "on");
+	if (!sd->always_on)
+		fputs("always-on:    off\n", f);
+	else if (sd->always_on > now)
+		fprintf(f, "always-on:    pending until %s (cancel before then with --cancel-always-on)\n",
+			ts);
+	else
+		fprintf(f, "always-on:    final since %s (soft delete cannot be turned off or shortened, nothing is purged early)\n",
+			ts);
+}
+
+int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			int argc, char **argv)
+{
+	struct vf_softdelete sd;
+	int json = 0, rc;
+
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
+	if (rc)
+		return rc;
+	memset(&sd, 0, sizeof(sd));
+	rc = vf_vault_softdelete_get(ctx->v, &sd);
+	if (rc < 0)
+		return say_failed(ctx, "reading the soft-delete settings", rc);
+	print_softdelete(ctx->out, &sd, vf_clock_now(), json);
+	return 0;
+}
+
+int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		       int argc, char **argv)
+{
+	const char *days_s = NULL, *token = NULL, *op = NULL;
+	int on = 0, off = 0, always = 0, cancel = 0, json = 0, rc, critical;
+	const struct opt opts[] = {
+		{ "--days", &days_s, NULL },
+		{ "--on", NULL, &on },
+		{ "--off", NULL, &off },
+		{ "--always-on", NULL, &always },
+		{ "--cancel-always-on", NULL, &cancel },
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	struct vf_softdelete cur;
+	enum vf_sd_change what;
+	char err[512] = "", params[32] = "", change[48];
+	unsigned days = 0;
+	int64_t now;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (!!days_s + on + off + always + cancel != 1)
+		return usage_error(ctx->err, c, "softdelete set: give exactly one of --days, --on, --off, --always-on, --cancel-always-on");
+	if (token && !*token)
+		return usage_error(ctx->err, c, "softdelete set: option '--approval' needs a token");
+	if (days_s) {
+		rc = parse_days(ctx->err, days_s, &days);
+		if (rc)
+			return rc;
+	}
+	memset(&cur, 0, sizeof(cur));
+	rc = vf_vault_softdelete_get(ctx->v, &cur);
+	if (rc < 0)
+		return say_failed(ctx, "reading the soft-delete settings", rc);
+	/* Turning soft delete off, shortening its retention and cancelling
+	 * a pending always-on are critical operations (SPEC 4, 7): they go
+	 * through critical_check, which asks for the guard's approval when
+	 * one is attached.  A value out of range is not critical: core
+	 * refuses it whoever approves. */
+	if (days_s) {
+		what = VF_SD_DAYS;
+		op = "softdelete.days";
+		snprintf(params, sizeof(params), "days=%u", days);
+		critical = days >= VF_SOFTDELETE_MIN_DAYS &&
+			   days <= VF_SOFTDELETE_MAX_DAYS && days < cur.days;
+	} else if (on) {
+		what = VF_SD_ON;
+		critical = 0;
+	} else if (off) {
+		what = VF_SD_OFF;
+		op = "softdelete.off";
+		critical = 1;
+	} else if (always) {
+		what = VF_SD_ALWAYS_ON;
+		critical = 0;
+	} else {
+		what = VF_SD_CANCEL;
+		op = "softdelete.cancel-always-on";
+		critical = 1;
+	}
+	if (critical && critical_check(ctx, c, op, params, token))
+		return 1;
+	now = vf_clock_now();
+	rc = vf_vault_softdelete_set(ctx->v, what, days, now, err, sizeof(err));
+	if (days_s)
+		snprintf(change, sizeof(change), "days=%u (was %u)", days,
+			 cur.days);
+	audit_cmd(ctx, c, NULL, rc,
+		  rc ? err : days_s ? change : on ? "on" : off ? "off" :
+		  always ? "always-on" : "cancel-always-on");
+	if (rc < 0) {
+		if (err[0])
+			fprintf(ctx->err, "vaultctl: softdelete set refused: %s\n",
+				err);
+		else
+			fprintf(ctx->err, "vaultctl: changing the soft-delete settings failed: %s\n",
+				strerror(-rc));
+		return 1;
+	}
+	rc = vf_vault_softdelete_get(ctx->v, &cur);
+	if (rc < 0)
+		return say_failed(ctx, "the soft-delete settings were changed, but reading them back",
+				  rc);
+	print_softdelete(ctx->out, &cur, now, json);
+	return 0;
+}
+
+static int sdlist_item(void *arg, const struct vf_trash_item *it)
+{
+	struct list_state *ls = arg;
+	char del[32], pur[32];
+	long long left;
+
+	vf_time_format(it->deleted_at, del);
+	vf_time_format(it->purge_at, pur);
+	/* whole days until the purge, rounded down */
+	left = it->purge_at > ls->now ?
+		       (long long)((it->purge_at - ls->now) / DAY_NS) :
+		       0;
+	if (ls->json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", it->path);
+		jadd_str(o, "type", it->is_dir ? "dir" : "file");
+		jadd_u64(o, "size", it->size);
+		jadd_u64(o, "files", it->files);
+		jadd_str(o, "deleted_at", del);
+		jadd_str(o, "purge_at", pur);
+		jadd_i64(o, "days_left", left);
+		jpush(ls->arr, o);
+	} else {
+		text_str(ls->out, it->path);
+		fprintf(ls->out, "%s\t%llu\t%s\t%s\t%lld\n",
+			it->is_dir ? "/" : "", (unsigned long long)it->size,
+			del, pur, left);
+	}
+	ls->n++;
+	return 0;
+}
+
+int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			int argc, char **argv)
+{
+	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	int rc;
+
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
+	if (rc)
+		return rc;
+	ls.now = vf_clock_now();
+	list_begin(&ls);
+	rc = vf_vault_softdelete_list(ctx->v, ls.now, sdlist_item, &ls);
+	return list_end(ctx, &ls, rc, "listing soft-deleted items");
+}
+
+int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv)
+{
+	const char *token = NULL, *path;
+	char *pos[1] = { NULL };
+	int json = 0, rc;
+	const struct opt opts[] = {
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	char err[512] = "", params[VF_PATH_MAX + 8], detail[48];
+	uint64_t n = 0;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (rc)
+		return rc;
+	if (token && !*token)
+		return usage_error(ctx->err, c, "softdelete purge: option '--approval' needs a token");
+	path = trash_rel(pos[0]);
+	if (!*path)
+		return usage_error(ctx->err, c, "softdelete purge: PATH must name an item in .softdeleted");
+	/* Early purge is a critical operation (SPEC 4, 7). */
+	if (strlen(path) > VF_PATH_MAX) {
+		fprintf(ctx->err, "vaultctl: softdelete purge: PATH is too long\n");
+		return 1;
+	}
+	snprintf(params, sizeof(params), "path=%s", path);
+	if (critical_check(ctx, c, "softdelete.purge", params, token))
+		return 1;
+	rc = vf_vault_softdelete_purge(ctx->v, path, vf_clock_now(), &n, err,
+				       sizeof(err));
+	snprintf(detail, sizeof(detail), "%llu item%s removed",
+		 (unsigned long long)n, n == 1 ? "" : "s");
+	audit_cmd(ctx, c, path, rc, rc ? err : detail);
+	if (rc < 0) {
+		fprintf(ctx->err, "vaultctl: softdelete purge %s: ",
+			rc == -EPERM || rc == -EROFS || rc == -EBUSY ?
+				"refused" :
+				"failed");
+		text_str(ctx->err, err[0] ? err : strerror(-rc));
+		fputc('\n', ctx->err);
+		return 1;
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "path", path);
+		jadd_u64(o, "purged", n);
+		json_print(ctx->out, o);
+	} else {
+		fputs("purged '", ctx->out);
+		text_str(ctx->out, path);
+		fprintf(ctx->out, "': %llu item%s removed for good\n",
+			(unsigned long long)n, n == 1 ? "" : "s");
+	}
+	return 0;
+}

@@ -1,0 +1,672 @@
+/*
+ * cmd_util.c - what the vaultctl commands share: argument parsing, number,
+ * duration and path parsing, output helpers, the mount table.
+ *
+ * Nothing here touches globals, stdout/stderr or the process identity:
+ * the commands also run in the daemon (see cmds.c).
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cmd_util.h"
+
+void print_usage(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "usage: vaultctl %s\n", c->usage);
+}
+
+/* Prints "vaultctl: " and the reason (one line), then c's usage line.
+ * Returns 2, the usage exit code. */
+int VF_PRINTF(3, 4) usage_error(FILE *err, const struct cmd *c,
+	      const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vaultctl: ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	print_usage(err, c);
+	return 2;
+}
+
+/* Name of a command for messages: "check" or "softdelete list". */
+void cmd_name(const struct cmd *c, char *buf, size_t cap)
+{
+	if (c->verb)
+		snprintf(buf, cap, "%s %s", c->group, c->verb);
+	else
+		snprintf(buf, cap, "%s", c->group);
+}
+
+/*
+ * getopt_long keeps its state in globals (optind, optarg, optopt and
+ * glibc's hidden scan position), and the commands run in the daemon on
+ * several threads at once.  Resetting (optind = 0, which makes glibc
+ * start a fresh scan) is not enough when two threads parse at the same
+ * time, so every parse holds this lock from the reset to its last call.
+ * Nothing else in the programs calls getopt while commands run.
+ */
+static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define OPT_MAX 16     /* options of one command, --help aside */
+#define OPT_VAL 0x100  /* getopt_long's val for option i: OPT_VAL + i */
+
+/* The text of the option getopt_long just returned ("--tag" or
+ * "--tag=x"): av[optind - 1], or the one before when the value was the
+ * next argument.  Call with getopt_lock held. */
+static const char *opt_text(char **av, const struct option *lo)
+{
+	if (lo->has_arg && optarg == av[optind - 1] && optind >= 2)
+		return av[optind - 2];
+	return av[optind - 1];
+}
+
+/* See cmd_util.h. */
+int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
+	       const struct opt *opts, char **pos, int minpos, int maxpos)
+{
+	struct option lo[OPT_MAX + 1];
+	const struct opt *map[OPT_MAX];
+	unsigned char seen[OPT_MAX] = { 0 };
+	const struct opt *o;
+	const char *txt, *a;
+	char name[64], **av;
+	int i, k, n = 0, npos = 0, ch, rc = 2;
+	size_t len;
+
+	cmd_name(c, name, sizeof(name));
+	/* getopt_long sees the options of c's row (what --help and
+	 * vf_cmds_locate know) that this command stores somewhere. */
+	for (i = 0; c->opts && c->opts[i].name && n < OPT_MAX; i++) {
+		for (o = opts; o && o->name; o++)
+			if (!strcmp(o->name + 2, c->opts[i].name))
+				break;
+		if (!o || !o->name)
+			continue;
+		lo[n].name = c->opts[i].name;
+		lo[n].has_arg = c->opts[i].arg ? required_argument : no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = OPT_VAL + n;
+		map[n++] = o;
+	}
+	memset(&lo[n], 0, sizeof(lo[n]));
+	/* getopt_long wants a program name in av[0]. */
+	av = calloc((size_t)argc + 2, sizeof(*av));
+	if (!av) {
+		fprintf(err, "vaultctl: %s: out of memory\n", name);
+		return 1;
+	}
+	av[0] = (char *)"vaultctl";
+	for (i = 0; i < argc; i++)
+		av[i + 1] = argv[i];
+
+	pthread_mutex_lock(&getopt_lock);
+	optind = 0;
+	opterr = 0;
+	/* "-": operands come back in order as 1, so options may come
+	 * before, between or after them; ":": a missing value is ':'. */
+	while ((ch = getopt_long(argc + 1, av, "-:", lo, NULL)) != -1) {
+		if (ch == 1) {
+			if (npos >= maxpos) {
+				fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
+					name, optarg);
+				goto out;
+			}
+			pos[npos++] = optarg;
+			continue;
+		}
+		if (ch == ':') {
+			fprintf(err, "vaultctl: %s: option '--%s' needs a value\n",
+				name, lo[optopt - OPT_VAL].name);
+			goto out;
+		}
+		if (ch == '?') {
+			if (optopt > 0 && optopt < OPT_VAL)
+				fprintf(err, "vaultctl: %s: unknown option '-%c'\n",
+					name, optopt);
+			else
+				fprintf(err, "vaultctl: %s: unknown option '%s'\n",
+					name, av[optind - 1]);
+			goto out;
+		}
+		k = ch - OPT_VAL;
+		/* getopt_long also takes an unambiguous abbreviation
+		 * ("--js"); vaultctl's options are spelled out. */
+		txt = opt_text(av, &lo[k]);
+		len = strlen(lo[k].name);
+		if (strncmp(txt + 2, lo[k].name, len) ||
+		    (txt[2 + len] != '\0' && txt[2 + len] != '=')) {
+			fprintf(err, "vaultctl: %s: unknown option '%s'\n", name,
+				txt);
+			goto out;
+		}
+		if (seen[k]++) {
+			fprintf(err, "vaultctl: %s: option '--%s' given twice\n",
+				name, lo[k].name);
+			goto out;
+		}
+		if (map[k]->flag)
+			*map[k]->flag = 1;
+		else
+			*map[k]->value = optarg;
+	}
+	/* after "--": operands only */
+	for (i = optind; i <= argc; i++) {
+		a = av[i];
+		if (npos >= maxpos) {
+			fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
+				name, a);
+			goto out;
+		}
+		pos[npos++] = av[i];
+	}
+	if (npos < minpos) {
+		fprintf(err, "vaultctl: %s: missing argument\n", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&getopt_lock);
+	free(av);
+	if (rc)
+		print_usage(err, c);
+	return rc;
+}
+
+void print_help(FILE *out, const struct cmd *c)
+{
+	const struct cmd_opt *o;
+	char buf[64];
+
+	print_usage(out, c);
+	fputs("\noptions:\n", out);
+	for (o = c->opts; o && o->name; o++) {
+		snprintf(buf, sizeof(buf), "--%s%s%s", o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %s\n", buf);
+	}
+	fputs("  --help\n", out);
+}
+
+/* parse_args for a command whose only option is --json (set in *json),
+ * with exactly npos positionals. */
+int parse_json_only(const struct cmd *c, FILE *err, int argc,
+		    char **argv, char **pos, int npos, int *json)
+{
+	const struct opt opts[] = {
+		{ "--json", NULL, json },
+		{ NULL, NULL, NULL },
+	};
+
+	return parse_args(c, err, argc, argv, opts, pos, npos, npos);
+}
+
+const char *const key_opt_names[] = {
+	"--passphrase-file", "--key-file", "--key-command", "--keystore",
+};
+
+/* Returns the index in key_opt_names of the option a starts with, or -1;
+ * *len is the length of the option's name. */
+int key_opt_match(const char *a, size_t *len)
+{
+	size_t i, n;
+
+	for (i = 0; i < VF_ARRAY_LEN(key_opt_names); i++) {
+		n = strlen(key_opt_names[i]);
+		if (!strncmp(a, key_opt_names[i], n) &&
+		    (a[n] == '\0' || a[n] == '=')) {
+			*len = n;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
+			  FILE *err)
+{
+	const char *val[VF_ARRAY_LEN(key_opt_names)] = { NULL };
+	int i, j, k, n = *argc, take;
+	size_t len = 0;
+
+	for (i = 0; i < n;) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		k = key_opt_match(argv[i], &len);
+		if (k < 0) {
+			i++;
+			continue;
+		}
+		if (val[k]) {
+			fprintf(err, "vaultctl: option '%s' given twice\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (argv[i][len] == '=') {
+			val[k] = argv[i] + len + 1;
+			take = 1;
+		} else if (i + 1 < n) {
+			val[k] = argv[i + 1];
+			take = 2;
+		} else {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (!val[k][0]) {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		for (j = i; j + take < n; j++)
+			argv[j] = argv[j + take];
+		n -= take;
+		argv[n] = NULL;
+	}
+	if (!!val[0] + !!val[1] + !!val[2] > 1) {
+		fprintf(err, "vaultctl: --passphrase-file, --key-file and --key-command exclude each other\n");
+		return 2;
+	}
+	memset(o, 0, sizeof(*o));
+	o->passphrase_file = val[0];
+	o->key_file = val[1];
+	o->key_command = val[2];
+	o->keystore = val[3];
+	*argc = n;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string of s (NULL: JSON null).  File names are bytes, not text:
+ * a byte that is not part of valid UTF-8 stands for the code point of its
+ * Latin-1 reading (U+0080 to U+00FF), so json-c always writes valid JSON
+ * and a reader gets the same string as before json-c. */
+struct json_object *jstr(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	struct json_object *o;
+	size_t n, len = 0;
+	char *buf, *w;
+
+	if (!str)
+		return NULL;
+	for (n = 0; s[n]; n++)
+		;
+	buf = malloc(2 * n + 1);
+	if (!buf)
+		return NULL;
+	w = buf;
+	while (*s) {
+		len = utf8_len(s);
+		if (len) {
+			memcpy(w, s, len);
+			w += len;
+			s += len;
+		} else {
+			*w++ = (char)(0xc0 | *s >> 6);
+			*w++ = (char)(0x80 | (*s & 0x3f));
+			s++;
+		}
+	}
+	o = json_object_new_string_len(buf, (int)(w - buf));
+	free(buf);
+	return o;
+}
+
+void jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (o && json_object_object_add(o, key, v) == 0)
+		return;
+	json_object_put(v);
+}
+
+void jadd_str(struct json_object *o, const char *key, const char *s)
+{
+	jadd(o, key, jstr(s));
+}
+
+void jadd_u64(struct json_object *o, const char *key, uint64_t n)
+{
+	jadd(o, key, json_object_new_uint64(n));
+}
+
+void jadd_i64(struct json_object *o, const char *key, int64_t n)
+{
+	jadd(o, key, json_object_new_int64(n));
+}
+
+void jadd_bool(struct json_object *o, const char *key, int b)
+{
+	jadd(o, key, json_object_new_boolean(b ? 1 : 0));
+}
+
+void jpush(struct json_object *arr, struct json_object *v)
+{
+	if (arr && json_object_array_add(arr, v) == 0)
+		return;
+	json_object_put(v);
+}
+
+void json_print(FILE *f, struct json_object *o)
+{
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE),
+	      f);
+	fputc('\n', f);
+	json_object_put(o);
+}
+
+/* Writes s for a one-line text report: control characters (a newline in a
+ * file name) become '?', so one problem stays one line. */
+void text_str(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */
+int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc)
+{
+	fprintf(ctx->err, "vaultctl: %s failed: %s\n", what, strerror(-rc));
+	return 1;
+}
+
+/* A list printed by a callback: in JSON, an array the callback fills. */
+void list_begin(struct list_state *ls)
+{
+	ls->arr = ls->json ? json_object_new_array() : NULL;
+}
+
+/* Ends a list begun by list_begin; when listing failed (rc < 0), says
+ * "WHAT failed" after what was printed.  Returns the exit code. */
+int list_end(struct vf_cmd_ctx *ctx, struct list_state *ls, int rc,
+	     const char *what)
+{
+	if (ls->json) {
+		json_print(ctx->out, ls->arr);
+		ls->arr = NULL;
+	}
+	if (rc < 0) {
+		fflush(ctx->out);
+		return say_failed(ctx, what, rc);
+	}
+	return 0;
+}
+
+/* Parses a count ("0" to "4294967295", digits only) into *out.  Returns 0
+ * or 2 after printing the reason and the usage line. */
+int parse_count(const struct cmd *c, FILE *err, const char *opt,
+		const char *s, unsigned *out)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n > UINT_MAX)
+			goto bad;
+	}
+	*out = (unsigned)n;
+	return 0;
+bad:
+	return usage_error(err, c,
+			   "option '%s': '%s' is not a number from 0 to %u",
+			   opt, s, UINT_MAX);
+}
+
+/* Units of a duration, largest first; a year is 365 days (only
+ * --keep-within and its display use these lengths). */
+static const struct {
+	char unit;
+	int64_t secs;
+} dur_units[] = {
+	{ 'y', 365 * 86400 }, { 'w', 7 * 86400 }, { 'd', 86400 },
+	{ 'h', 3600 },        { 'm', 60 },        { 's', 1 },
+};
+
+/* Parses a duration: "0", or one or more NUMBER UNIT pairs with units
+ * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
+ * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
+int parse_duration(const char *s, int64_t *out)
+{
+	int64_t total = 0, n, ns;
+	size_t i;
+
+	if (!strcmp(s, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		for (n = 0; *s >= '0' && *s <= '9'; s++)
+			if (__builtin_mul_overflow(n, 10, &n) ||
+			    __builtin_add_overflow(n, *s - '0', &n))
+				return -EINVAL;
+		for (i = 0; i < VF_ARRAY_LEN(dur_units); i++)
+			if (*s == dur_units[i].unit)
+				break;
+		if (i == VF_ARRAY_LEN(dur_units))
+			return -EINVAL;
+		s++;
+		if (__builtin_mul_overflow(n, dur_units[i].secs * VF_NS, &ns) ||
+		    __builtin_add_overflow(total, ns, &total))
+			return -EINVAL;
+	}
+	*out = total;
+	return 0;
+}
+
+/* Formats a duration in the largest unit that divides it ("30d", "36h";
+ * weeks are left to days, "0" is off). */
+void format_duration(int64_t ns, char *buf, size_t cap)
+{
+	size_t i;
+
+	if (ns == 0) {
+		snprintf(buf, cap, "0");
+		return;
+	}
+	if (ns % VF_NS || ns < 0) {
+		snprintf(buf, cap, "%lldns", (long long)ns);
+		return;
+	}
+	for (i = 0; i < VF_ARRAY_LEN(dur_units); i++) {
+		if (dur_units[i].unit == 'w')
+			continue;
+		if ((ns / VF_NS) % dur_units[i].secs == 0)
+			break;
+	}
+	snprintf(buf, cap, "%lld%c",
+		 (long long)(ns / VF_NS / dur_units[i].secs), dur_units[i].unit);
+}
+
+/* Parses --days: a plain decimal number.  Returns 0; 2 when it is not a
+ * number (one line, a usage error); 1 when it is too large even to hand to
+ * core (one line, as core words an out-of-range value).  Values that fit
+ * go to core, which owns the 14..180 rule. */
+int parse_days(FILE *err, const char *s, unsigned *out)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		if (n <= UINT_MAX)
+			n = n * 10 + (unsigned)(*p - '0');
+	}
+	if (n > UINT_MAX) {
+		fprintf(err, "vaultctl: softdelete set refused: soft-delete retention must be %d to %d days, not %s\n",
+			VF_SOFTDELETE_MIN_DAYS, VF_SOFTDELETE_MAX_DAYS, s);
+		return 1;
+	}
+	*out = (unsigned)n;
+	return 0;
+bad:
+	/* One line, no usage line after it: the reason says it all. */
+	fprintf(err, "vaultctl: softdelete set: option '--days': '%s' is not a whole number of days (%d to %d)\n",
+		s, VF_SOFTDELETE_MIN_DAYS, VF_SOFTDELETE_MAX_DAYS);
+	return 2;
+}
+
+/* PATH as under .softdeleted: a leading "/" and ".softdeleted/" (the way
+ * it shows in the mount) are dropped.  Borrowed from s. */
+const char *trash_rel(const char *s)
+{
+	while (*s == '/')
+		s++;
+	if (!strncmp(s, ".softdeleted", 12) && (s[12] == '/' || !s[12]))
+		for (s += 12; *s == '/'; s++)
+			;
+	return s;
+}
+
+/* Undoes the octal escapes of /proc/self/mountinfo (\040 for a space). */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+int vf_cmds_mountinfo_find(const char *path, const char *fstype)
+{
+	char *line = NULL, *p, *mp, *end;
+	size_t cap = 0, len = fstype ? strlen(fstype) : 0;
+	int found = 0, i;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	/* id parent major:minor root MOUNTPOINT options... - FSTYPE ... */
+	while (getline(&line, &cap, f) > 0) {
+		p = line;
+		for (i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || !(end = strchr(p, ' ')))
+			continue;
+		*end = '\0';
+		mp = p;
+		mountinfo_unescape(mp);
+		if (strcmp(mp, path))
+			continue;
+		if (!fstype) {
+			found = 1;
+			break;
+		}
+		/* the last mount there is the topmost */
+		p = strstr(end + 1, " - ");
+		found = p && !strncmp(p + 3, fstype, len) && p[3 + len] == ' ';
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Normalises PATH in place: no leading, trailing or doubled slashes, no
+ * "." components; "" is the root.  Returns 0, or -EINVAL for "..". */
+int normalise_path(char *s)
+{
+	char *r = s, *w = s;
+	size_t n;
+
+	while (*r) {
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && r[0] == '.') {
+			r += n;
+			continue;
+		}
+		if (n == 2 && r[0] == '.' && r[1] == '.')
+			return -EINVAL;
+		if (w != s)
+			*w++ = '/';
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* 1 when s has a ".." component. */
+int has_dotdot(const char *s)
+{
+	size_t n;
+
+	for (;;) {
+		while (*s == '/')
+			s++;
+		n = strcspn(s, "/");
+		if (!n)
+			return 0;
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return 1;
+		s += n;
+	}
+}

@@ -1,0 +1,267 @@
+/*
+ * cmd_util.h - private to the vaultctl commands (tools/cmd_*.c, restore.c,
+ * cmds.c): the command table's row, the handlers and the helpers they
+ * share, like git's builtin.h.  What the front ends call is in cmds.h.
+ */
+#ifndef VF_CMD_UTIL_H
+#define VF_CMD_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cmds.h"
+
+/* Where a command runs. */
+enum where {
+	RUN_VAULT = 0,	/* against a vault: in the daemon, or offline */
+	RUN_ALONE = 1,	/* in vaultctl without a vault (init, help) */
+	RUN_CLIENT = 2, /* in vaultctl, as the caller, through the mount */
+};
+
+/* An option of a command, as its usage line names it: name without the
+ * dashes ("tag"), arg the name of its value ("NAME"), NULL for a flag. */
+struct cmd_opt {
+	const char *name;
+	const char *arg;
+};
+
+struct cmd;
+typedef int cmd_fn(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+
+struct cmd {
+	const char *group;
+	const char *verb;      /* NULL for a single-word group */
+	int needs_target;      /* TARGET follows the group (or the verb) */
+	int where;	       /* enum where: 0 vault, 1 alone, RUN_CLIENT */
+	int rdonly;	       /* offline open may be read-only */
+	const char *usage;     /* SYNOPSIS line, after "vaultctl " */
+	cmd_fn *fn;	       /* NULL: not available in this version (a
+				  client command's handler is vaultctl's) */
+	enum vf_role min_role; /* least role that may run it (SPEC 6); for
+				  a client command only documentation: the
+				  kernel checks each access it makes */
+	const struct cmd_opt *opts; /* its options, NULL-terminated */
+};
+
+/* The command table (cmds.c) and its length. */
+extern const struct cmd cmds[];
+extern const size_t ncmds;
+extern const char general_usage[];
+
+/* 1 when c can run in this version: it has a handler in the table, or it
+ * is a client command (whose handler vaultctl brings). */
+int cmd_available(const struct cmd *c);
+
+/* 1 when some command of the table has group group. */
+int group_exists(const char *group);
+
+struct opt {
+	const char *name;   /* "--json" */
+	const char **value; /* set for an option with a value, else NULL */
+	int *flag;	    /* set to 1 for a flag */
+};
+
+/* What a list callback prints to: out, in JSON or text, as of now (for
+ * lists that show times left); n counts the items so far. */
+struct list_state {
+	FILE *out;
+	int json;
+	int64_t now;
+	uint64_t n;
+	struct json_object *arr; /* the items so far, with json */
+};
+
+void print_usage(FILE *f, const struct cmd *c);
+
+/* Prints c's usage line and its options (--help). */
+void print_help(FILE *out, const struct cmd *c);
+
+/* Prints "vaultctl: " and the reason (one line), then c's usage line.
+ * Returns 2, the usage exit code. */
+int VF_PRINTF(3, 4)
+    usage_error(FILE *err, const struct cmd *c, const char *fmt, ...);
+
+/* Name of a command for messages: "check" or "softdelete list". */
+void cmd_name(const struct cmd *c, char *buf, size_t cap);
+
+/* Parses argv (the arguments after the group and verb) with getopt_long
+ * into opts (those of c's option list, c->opts) and between minpos and
+ * maxpos positionals.  "--opt=VALUE" and "--opt VALUE" both work, options
+ * may come before or after the operands, "--" ends the options; an
+ * unknown, abbreviated or repeated option is a usage error.  Returns 0, or
+ * 2 after printing the reason and the usage line to err.  Any thread:
+ * getopt's global state is held under a lock (cmd_util.c). */
+int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
+	       const struct opt *opts, char **pos, int minpos, int maxpos);
+
+/* parse_args for a command whose only option is --json (set in *json),
+ * with exactly npos positionals. */
+int parse_json_only(const struct cmd *c, FILE *err, int argc, char **argv,
+		    char **pos, int npos, int *json);
+
+extern const char *const key_opt_names[4];
+
+/* Returns the index in key_opt_names of the option a starts with, or -1;
+ * *len is the length of the option's name. */
+int key_opt_match(const char *a, size_t *len);
+
+/* JSON output through json-c: jstr makes a string (NULL stays JSON null),
+ * jadd_* add a member to an object, jpush an item to an array (each takes
+ * ownership of the value and tolerates a NULL container after a failed
+ * allocation); json_print writes o on one line with a newline and frees
+ * it. */
+struct json_object *jstr(const char *s);
+void jadd(struct json_object *o, const char *key, struct json_object *v);
+void jadd_str(struct json_object *o, const char *key, const char *s);
+void jadd_u64(struct json_object *o, const char *key, uint64_t n);
+void jadd_i64(struct json_object *o, const char *key, int64_t n);
+void jadd_bool(struct json_object *o, const char *key, int b);
+void jpush(struct json_object *arr, struct json_object *v);
+void json_print(FILE *f, struct json_object *o);
+
+/* Writes s for a one-line text report: control characters (a newline in a
+ * file name) become '?', so one problem stays one line. */
+void text_str(FILE *f, const char *s);
+
+/* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */
+int say_failed(struct vf_cmd_ctx *ctx, const char *what, int rc);
+
+/* A list printed by a callback: in JSON, an array the callback fills. */
+void list_begin(struct list_state *ls);
+
+/* Ends a list begun by list_begin; when listing failed (rc < 0), says
+ * "WHAT failed" after what was printed.  Returns the exit code. */
+int list_end(struct vf_cmd_ctx *ctx, struct list_state *ls, int rc,
+	     const char *what);
+
+/* Parses a count ("0" to "4294967295", digits only) into *out.  Returns 0
+ * or 2 after printing the reason and the usage line. */
+int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
+		unsigned *out);
+
+/* Parses a duration: "0", or one or more NUMBER UNIT pairs with units
+ * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
+ * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
+int parse_duration(const char *s, int64_t *out);
+
+/* Formats a duration in the largest unit that divides it ("30d", "36h";
+ * weeks are left to days, "0" is off). */
+void format_duration(int64_t ns, char *buf, size_t cap);
+
+/* Parses --days: a plain decimal number.  Returns 0; 2 when it is not a
+ * number (one line, a usage error); 1 when it is too large even to hand to
+ * core (one line, as core words an out-of-range value).  Values that fit
+ * go to core, which owns the 14..180 rule. */
+int parse_days(FILE *err, const char *s, unsigned *out);
+
+/* PATH as under .softdeleted: a leading "/" and ".softdeleted/" (the way
+ * it shows in the mount) are dropped.  Borrowed from s. */
+const char *trash_rel(const char *s);
+
+/* Normalises PATH in place: no leading, trailing or doubled slashes, no
+ * "." components; "" is the root.  Returns 0, or -EINVAL for "..". */
+int normalise_path(char *s);
+
+/* 1 when s has a ".." component. */
+int has_dotdot(const char *s);
+
+/* The handlers, one file per group. */
+int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	     char **argv);
+
+int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	     char **argv);
+
+int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	       char **argv);
+
+int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	      char **argv);
+
+int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
+
+int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+
+int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	      char **argv);
+
+int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc, char **argv);
+
+int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		 char **argv);
+
+int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		  char **argv);
+
+int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+
+int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		       char **argv);
+
+int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+
+int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			 char **argv);
+
+int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+
+int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		 char **argv);
+
+int cmd_immutable_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		      char **argv);
+
+int cmd_immutable_lock(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		       char **argv);
+
+int cmd_immutable_unlock(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			 char **argv);
+
+int cmd_immutable_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+
+int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		       char **argv);
+
+int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+
+int cmd_role_grant(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+
+int cmd_role_revoke(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
+
+int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		  char **argv);
+
+int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+
+int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		      char **argv);
+
+int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+
+int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+
+int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+
+int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+
+int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+
+#endif
