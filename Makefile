@@ -39,7 +39,7 @@ FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
 # into both programs (the daemon runs them for the control socket); the
 # restore client only into vaultctl.
-TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/cmd_gate.c \
+TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c

@@ -63,6 +63,11 @@ void vf_admin_init(struct vf_admin *a, const struct vf_caller *c,
 	a->approval = approval;
 }
 
+int vf_admin_lock_state(int64_t lock_at, int64_t now)
+{
+	return vf_policy_lock_state(lock_at, now);
+}
+
 static void VF_PRINTF(2, 3) say(struct vf_admin *a, const char *fmt, ...)
 {
 	va_list ap;
@@ -445,7 +450,7 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 		   vf_prune_cb cb, void *arg, struct vf_prune_stats *st)
 {
 	char detail[96];
-	int rc = read_gate(v, a, dry_run ? VF_OP_POLICY_SHOW : VF_OP_PRUNE);
+	int rc = read_gate(v, a, VF_OP_PRUNE);
 
 	if (rc)
 		return rc;
@@ -473,6 +478,16 @@ int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 		 (unsigned long long)st->chunks_freed,
 		 (unsigned long long)st->packs_removed);
 	return record_after(v, a, VF_OP_GC, rc, detail);
+}
+
+int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a)
+{
+	int rc = read_gate(v, a, VF_OP_GC);
+
+	if (!rc)
+		rc = read_failed(a, "maintenance",
+				 vf_vault_maintain(v, now_of(a)));
+	return rc;
 }
 
 /* ---- retention policy ---------------------------------------------------- */

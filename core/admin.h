@@ -61,6 +61,9 @@ struct vf_admin {
 void vf_admin_init(struct vf_admin *a, const struct vf_caller *c,
 		   const char *approval);
 
+/* A lock's state at now, for display: 0 none, 1 pending, 2 final. */
+int vf_admin_lock_state(int64_t lock_at, int64_t now);
+
 /* ---- the vault --------------------------------------------------------- */
 
 VF_MUST int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
@@ -100,6 +103,10 @@ VF_MUST int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 			   struct vf_prune_stats *st);
 VF_MUST int vf_admin_gc(struct vf_vault *v, struct vf_admin *a,
 			struct vf_gc_stats *st);
+
+/* The daemon's periodic upkeep (prune by the policy, then gc, which
+ * purges what soft delete holds past its time), run as a->caller. */
+VF_MUST int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a);
 
 /* ---- soft delete -------------------------------------------------------- */
 

@@ -687,7 +687,7 @@ int vf_vault_audit_list(struct vf_vault *v, int64_t since, vf_audit_cb cb,
 			void *arg)
 {
 	struct batch *b = batch_new();
-	struct vf_audit_rec r;
+	struct vf_event r;
 	struct fields f;
 	int64_t from = INT64_MIN;
 	int rc = 0, stop = 0;

@@ -420,7 +420,7 @@ VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 
 /* One record as listed.  Strings are borrowed for the callback only;
  * target and detail may be NULL. */
-struct vf_audit_rec {
+struct vf_event {
 	int64_t id;
 	int64_t t; /* ns since the epoch */
 	uint32_t uid;
@@ -439,7 +439,7 @@ VF_MUST int vf_vault_audit(struct vf_vault *v, uint32_t uid,
  * in batches of 256 records (never the whole table).  cb runs without any
  * vault lock held and returns non-zero to stop.  Denied-access counts of
  * finished minutes are written first.  0 or -errno. */
-typedef int (*vf_audit_cb)(void *arg, const struct vf_audit_rec *r);
+typedef int (*vf_audit_cb)(void *arg, const struct vf_event *r);
 VF_MUST int vf_vault_audit_list(struct vf_vault *v, int64_t since,
 				vf_audit_cb cb, void *arg);
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
-#include "cmd_gate.h"
+
 
 static void print_policy(FILE *f, const struct vf_retention *p, int json)
 {
@@ -53,6 +53,7 @@ static void print_policy(FILE *f, const struct vf_retention *p, int json)
 int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		    int argc, char **argv)
 {
+	struct vf_admin a;
 	struct vf_retention p;
 	int json = 0, rc;
 
@@ -60,9 +61,10 @@ int cmd_policy_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (rc)
 		return rc;
 	memset(&p, 0, sizeof(p));
-	rc = vf_vault_policy_get(ctx->v, &p);
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_policy_get(ctx->v, &a, &p);
 	if (rc < 0)
-		return say_failed(ctx, "reading the retention policy", rc);
+		return say_admin(ctx, c, &a, rc);
 	print_policy(ctx->out, &p, json);
 	return 0;
 }
@@ -87,9 +89,9 @@ int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	struct vf_retention p, cur;
-	struct vf_imm_vault iv;
-	char err[512] = "", params[256], w[32];
+	struct vf_retention p, now_p;
+	struct vf_admin a;
+	unsigned mask = 0;
 	int64_t ns = 0;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
@@ -102,11 +104,6 @@ int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return usage_error(ctx->err, c, "option '--keep-within': '%s' is not a duration (like 30d, 12h, 90m, 2w, 1y)",
 				   within);
 	memset(&p, 0, sizeof(p));
-	rc = vf_vault_policy_get(ctx->v, &p);
-	if (rc < 0)
-		return say_failed(ctx, "reading the retention policy", rc);
-	cur = p;
-	/* Options not given keep their current value. */
 	if ((last && parse_count(c, ctx->err, "--keep-last", last,
 				 &p.keep_last)) ||
 	    (hourly && parse_count(c, ctx->err, "--keep-hourly", hourly,
@@ -122,38 +119,19 @@ int cmd_policy_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	    (min && parse_count(c, ctx->err, "--min-points", min,
 				&p.min_points)))
 		return 2;
-	if (within)
-		p.keep_within = ns;
-	/* A policy that may keep less is critical (SPEC 7), approved for
-	 * exactly the new policy.  Not asked for what core refuses whoever
-	 * approves: too few min-points, or a weaker policy on a vault
-	 * locked immutable for good. */
-	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
+	p.keep_within = ns;
+	/* Options not given keep their current value: core merges them
+	 * under its lock and decides whether the result keeps less. */
+	mask = (last ? VF_KEEP_LAST : 0) | (within ? VF_KEEP_WITHIN : 0) |
+	       (hourly ? VF_KEEP_HOURLY : 0) | (daily ? VF_KEEP_DAILY : 0) |
+	       (weekly ? VF_KEEP_WEEKLY : 0) |
+	       (monthly ? VF_KEEP_MONTHLY : 0) |
+	       (yearly ? VF_KEEP_YEARLY : 0) | (min ? VF_KEEP_MIN_POINTS : 0);
+	admin_init(ctx, &a, token);
+	rc = vf_admin_policy_set(ctx->v, &a, &p, mask, &now_p);
 	if (rc < 0)
-		return say_failed(ctx, "reading the immutable vault setting",
-				  rc);
-	format_duration(p.keep_within, w, sizeof(w));
-	snprintf(params, sizeof(params),
-		 "keep-last=%u keep-within=%s keep-hourly=%u keep-daily=%u "
-		 "keep-weekly=%u keep-monthly=%u keep-yearly=%u min-points=%u",
-		 p.keep_last, w, p.keep_hourly, p.keep_daily, p.keep_weekly,
-		 p.keep_monthly, p.keep_yearly, p.min_points);
-	if (p.min_points >= VF_POLICY_MIN_POINTS && vf_policy_weaker(&cur, &p) &&
-	    !(iv.on && vf_policy_lock_state(iv.lock_at, vf_clock_now()) == 2) &&
-	    critical_check(ctx, c, "policy.weaker", params, token))
-		return 1;
-	rc = vf_vault_policy_set(ctx->v, &p, err, sizeof(err));
-	audit_cmd(ctx, c, NULL, rc, rc ? err : params);
-	if (rc < 0) {
-		if (err[0])
-			fprintf(ctx->err, "vaultctl: policy set refused: %s\n",
-				err);
-		else
-			fprintf(ctx->err, "vaultctl: setting the retention policy failed: %s\n",
-				strerror(-rc));
-		return 1;
-	}
-	print_policy(ctx->out, &p, json);
+		return say_admin(ctx, c, &a, rc);
+	print_policy(ctx->out, &now_p, json);
 	return 0;
 }
 
@@ -185,7 +163,7 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct list_state ps = { ctx->out, 0, 0, 0, NULL };
 	struct json_object *o = NULL;
 	struct vf_prune_stats st;
-	char detail[96];
+	struct vf_admin a;
 	int dry = 0, rc;
 	const struct opt opts[] = {
 		{ "--dry-run", NULL, &dry },
@@ -198,15 +176,12 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
+	admin_init(ctx, &a, NULL);
 	list_begin(&ps);
-	rc = vf_vault_prune(ctx->v, vf_clock_now(), dry, prune_version, &ps,
-			    &st);
-	if (!dry) {
-		snprintf(detail, sizeof(detail),
-			 "removed %llu versions (%llu bytes)",
-			 (unsigned long long)st.removed,
-			 (unsigned long long)st.removed_bytes);
-		audit_cmd(ctx, c, NULL, rc, detail);
+	rc = vf_admin_prune(ctx->v, &a, dry, prune_version, &ps, &st);
+	if (rc == -EACCES || rc == -EROFS) {
+		json_object_put(ps.arr);
+		return say_admin(ctx, c, &a, rc);
 	}
 	if (ps.json) {
 		o = json_object_new_object();
@@ -221,10 +196,12 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	if (rc < 0) {
 		fflush(f);
-		fprintf(ctx->err, "vaultctl: prune %s after %llu version%s: %s\n",
+		fprintf(ctx->err, "vaultctl: prune %s after %llu version%s: ",
 			rc == -EPERM ? "refused" : "failed",
 			(unsigned long long)st.removed,
-			st.removed == 1 ? "" : "s", strerror(-rc));
+			st.removed == 1 ? "" : "s");
+		text_str(ctx->err, a.why[0] ? a.why : strerror(-rc));
+		fputc('\n', ctx->err);
 		return 1;
 	}
 	if (!ps.json)
@@ -241,7 +218,7 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	   char **argv)
 {
 	struct vf_gc_stats st;
-	char detail[128];
+	struct vf_admin a;
 	int json = 0, rc;
 	FILE *f = ctx->out;
 
@@ -249,18 +226,10 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
-	rc = vf_vault_gc(ctx->v, &st);
-	snprintf(detail, sizeof(detail),
-		 "purged %llu items, freed %llu chunks, removed %llu packs",
-		 (unsigned long long)st.purged,
-		 (unsigned long long)st.chunks_freed,
-		 (unsigned long long)st.packs_removed);
-	audit_cmd(ctx, c, NULL, rc, rc ? NULL : detail);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: gc %s: %s\n",
-			rc == -EPERM ? "refused" : "failed", strerror(-rc));
-		return 1;
-	}
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_gc(ctx->v, &a, &st);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
@@ -314,6 +283,7 @@ int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
+	struct vf_admin a;
 	char ts[32];
 	int64_t t = 0;
 
@@ -322,13 +292,10 @@ int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return rc;
 	if (tag && !tag_ok(tag))
 		return usage_error(ctx->err, c, "snapshot: bad tag: 1 to 64 bytes without control characters");
-	rc = vf_vault_snapshot(ctx->v, tag, &t);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: snapshot %s: %s\n",
-			rc == -EPERM || rc == -EINVAL ? "refused" : "failed",
-			strerror(-rc));
-		return 1;
-	}
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_snapshot(ctx->v, &a, tag, &t);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
 	vf_time_format(t, ts);
 	if (json) {
 		struct json_object *o = json_object_new_object();
@@ -372,12 +339,14 @@ int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		  int argc, char **argv)
 {
 	struct list_state ss = { ctx->out, 0, 0, 0, NULL };
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ss.json);
 	if (rc)
 		return rc;
 	list_begin(&ss);
-	rc = vf_vault_snapshots(ctx->v, vf_clock_now(), snaps_point, &ss);
-	return list_end(ctx, &ss, rc, "listing snapshots");
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_snapshots(ctx->v, &a, snaps_point, &ss);
+	return list_end_admin(ctx, c, &ss, &a, rc);
 }

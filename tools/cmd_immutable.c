@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
-#include "cmd_gate.h"
+
 
 /* Prints a lock's state as of now: "none", "pending until T" or "final
  * since T"; in JSON (o not NULL) adds the fields "lock" and "lock_at" to
@@ -22,7 +22,7 @@
 static void print_lock(FILE *f, struct json_object *o, int64_t lock_at,
 		       int64_t now)
 {
-	int state = vf_policy_lock_state(lock_at, now);
+	int state = vf_admin_lock_state(lock_at, now);
 	char ts[32];
 
 	vf_time_format(lock_at, ts);
@@ -97,40 +97,6 @@ static int parse_imm_days(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return 0;
 }
 
-/* One rule, looked up by path (copied: the list's strings are borrowed). */
-struct imm_find {
-	const char *path;
-	int found;
-	unsigned days;
-	int64_t lock_at, set_at;
-};
-
-static int imm_find_cb(void *arg, const struct vf_imm_rule *r)
-{
-	struct imm_find *f = arg;
-
-	if (strcmp(r->path, f->path))
-		return 0;
-	f->found = 1;
-	f->days = r->days;
-	f->lock_at = r->lock_at;
-	f->set_at = r->set_at;
-	return 1;
-}
-
-static int imm_find(struct vf_vault *v, const char *path, struct imm_find *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->path = path;
-	return vf_vault_immutable_list(v, imm_find_cb, f);
-}
-
-/* 1 when days want gives less protection than days have (0: forever). */
-static int imm_shorter(unsigned have, unsigned want)
-{
-	return want != 0 && (have == 0 || want < have);
-}
-
 /* Prints one rule: "DIR<TAB>days<TAB>lock"; with json, returns it as a
  * JSON object instead (caller puts it), printing nothing. */
 static struct json_object *imm_print(FILE *f, const char *path,
@@ -161,69 +127,30 @@ static struct json_object *imm_print(FILE *f, const char *path,
 	return NULL;
 }
 
-/* imm_dir, then the rule of DIR into *f: DIR (caller frees), or NULL
- * after saying why, with the exit code in *ret. */
-static char *imm_dir_find(struct vf_cmd_ctx *ctx, const struct cmd *c,
-			  const char *arg, struct imm_find *f, int *ret)
-{
-	char *dir;
-	int rc;
-
-	dir = imm_dir(ctx, c, arg, ret);
-	if (!dir)
-		return NULL;
-	rc = imm_find(ctx->v, dir, f);
-	if (rc < 0) {
-		say_refused(ctx, c, rc,
-			    "reading the immutable directories failed");
-		free(dir);
-		*ret = 1;
-		return NULL;
-	}
-	return dir;
-}
-
-/* set and lock: makes dir immutable or changes its rule, then prints it. */
+/* set and lock: makes dir immutable or changes its rule, then prints it.
+ * Whether the change is critical or refused is core's decision. */
 static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   const char *arg, int have_days, unsigned days, int lock,
 		   const char *token, int json)
 {
-	char err[512] = "", params[VF_PATH_MAX + 32], *dir;
 	struct json_object *o;
-	struct imm_find f;
-	int64_t now;
+	struct vf_imm_state r;
+	struct vf_admin a;
+	char *dir;
 	int rc, ret = 1;
 
-	dir = imm_dir_find(ctx, c, arg, &f, &ret);
+	dir = imm_dir(ctx, c, arg, &ret);
 	if (!dir)
 		return ret;
-	ret = 1;
-	now = vf_clock_now();
-	if (f.found && have_days && imm_shorter(f.days, days) &&
-	    vf_policy_lock_state(f.lock_at, now) != 2) {
-		snprintf(params, sizeof(params), "days=%u path=%s", days, dir);
-		if (critical_check(ctx, c, "immutable.days", params, token))
-			goto out;
-	}
-	rc = vf_vault_immutable_set(ctx->v, dir, have_days, days, lock, now,
-				    err, sizeof(err));
-	if (have_days)
-		snprintf(params, sizeof(params), "days=%u%s", days,
-			 lock ? " lock" : "");
-	else
-		snprintf(params, sizeof(params), "%s", lock ? "lock" : "");
-	audit_cmd(ctx, c, *dir ? dir : "/", rc, rc ? err : params);
+	admin_init(ctx, &a, token);
+	rc = vf_admin_immutable_set(ctx->v, &a, dir, have_days, days, lock,
+				    &r);
 	if (rc < 0) {
-		say_refused(ctx, c, rc, err);
+		ret = say_admin(ctx, c, &a, rc);
 		goto out;
 	}
-	rc = imm_find(ctx->v, dir, &f);
-	if (rc < 0 || !f.found) {
-		fprintf(ctx->err, "vaultctl: the rule was set, but reading it back failed: %s\n",
-			strerror(rc < 0 ? -rc : ENOENT));
-		goto out;
-	}
-	o = imm_print(ctx->out, dir, f.days, f.lock_at, f.set_at, now, json);
+	o = imm_print(ctx->out, dir, r.days, r.lock_at, r.set_at,
+		      vf_clock_now(), json);
 	if (json)
 		json_print(ctx->out, o);
 	ret = 0;
@@ -283,43 +210,21 @@ static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char err[512] = "", params[VF_PATH_MAX + 8];
-	struct imm_find f;
-	int64_t now;
-	int rc, ret = 1, state;
+	struct vf_admin a;
+	int rc, ret = 1;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (!rc)
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	dir = imm_dir_find(ctx, c, pos[0], &f, &ret);
+	dir = imm_dir(ctx, c, pos[0], &ret);
 	if (!dir)
 		return ret;
-	ret = 1;
-	now = vf_clock_now();
-	state = vf_policy_lock_state(f.lock_at, now);
-	/* Nothing to approve: said here, so that no approval is asked for
-	 * a change that would not happen. */
-	if (!f.found || (unlock_only && state == 0)) {
-		snprintf(err, sizeof(err), "'%s' %s", *dir ? dir : "/",
-			 f.found ? "has no pending lock" : "is not immutable");
-		say_refused(ctx, c, -EINVAL, err);
-		goto out;
-	}
-	if (state != 2) {
-		snprintf(params, sizeof(params), "path=%s", dir);
-		if (critical_check(ctx, c,
-				   unlock_only ? "immutable.unlock" :
-						 "immutable.clear",
-				   params, token))
-			goto out;
-	}
-	rc = vf_vault_immutable_clear(ctx->v, dir, unlock_only, now, err,
-				      sizeof(err));
-	audit_cmd(ctx, c, *dir ? dir : "/", rc, err);
+	admin_init(ctx, &a, token);
+	rc = vf_admin_immutable_clear(ctx->v, &a, dir, unlock_only);
 	if (rc < 0) {
-		say_refused(ctx, c, rc, err);
+		ret = say_admin(ctx, c, &a, rc);
 		goto out;
 	}
 	if (json) {
@@ -372,6 +277,7 @@ int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		       int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
@@ -379,8 +285,9 @@ int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return rc;
 	ls.now = vf_clock_now();
 	list_begin(&ls);
-	rc = vf_vault_immutable_list(ctx->v, imm_list_rule, &ls);
-	return list_end(ctx, &ls, rc, "listing immutable directories");
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_immutable_list(ctx->v, &a, imm_list_rule, &ls);
+	return list_end_admin(ctx, c, &ls, &a, rc);
 }
 
 static void print_imm_vault(FILE *f, const struct vf_imm_vault *iv,
@@ -404,7 +311,7 @@ int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			int argc, char **argv)
 {
 	const char *token = NULL;
-	int lock = 0, off = 0, cancel = 0, show = 0, json = 0, rc, state;
+	int lock = 0, off = 0, cancel = 0, show = 0, json = 0, rc;
 	const struct opt opts[] = {
 		{ "--lock", NULL, &lock },
 		{ "--off", NULL, &off },
@@ -415,8 +322,7 @@ int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ NULL, NULL, NULL },
 	};
 	struct vf_imm_vault iv;
-	char err[512] = "";
-	int64_t now;
+	struct vf_admin a;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (!rc)
@@ -425,52 +331,21 @@ int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return rc;
 	if (lock + off + cancel + show > 1)
 		return usage_error(ctx->err, c, "immutable vault: give at most one of --lock, --off, --cancel-lock, --show");
-	/* Looking needs Reader (the table); any change Contributor. */
-	if (!show && need_role(ctx, c, VF_ROLE_CONTRIBUTOR))
-		return 1;
 	memset(&iv, 0, sizeof(iv));
-	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, "reading the immutable vault setting failed");
-		return 1;
-	}
-	now = vf_clock_now();
-	state = vf_policy_lock_state(iv.lock_at, now);
-	if (off && iv.on) {
-		/* critical unless locked for good: core refuses that */
-		if (state != 2 &&
-		    critical_check(ctx, c, "immutable.vault.off", "", token))
-			return 1;
-		rc = vf_vault_immutable_vault_set(ctx->v, 0, 0, now, err,
-						  sizeof(err));
-	} else if (cancel) {
-		if (state == 0) {
-			say_refused(ctx, c, -EINVAL, "no lock is pending");
-			return 1;
-		}
-		if (state == 1 &&
-		    critical_check(ctx, c, "immutable.vault.cancel-lock", "",
-				   token))
-			return 1;
-		rc = vf_vault_immutable_vault_set(ctx->v, 0, 1, now, err,
-						  sizeof(err));
-	} else if (!show && !off) {
-		rc = vf_vault_immutable_vault_set(ctx->v, 1, lock, now, err,
-						  sizeof(err));
-	}
-	if (!show && (!off || iv.on))
-		audit_cmd(ctx, c, NULL, rc,
-			  rc ? err : off ? "off" : cancel ? "cancel-lock" :
-			  lock ? "on, lock" : "on");
-	if (rc < 0) {
-		say_refused(ctx, c, rc, err);
-		return 1;
-	}
-	rc = vf_vault_immutable_vault_get(ctx->v, &iv);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, "reading the immutable vault setting failed");
-		return 1;
-	}
-	print_imm_vault(ctx->out, &iv, now, json);
+	admin_init(ctx, &a, token);
+	/* Looking needs Reader, any change Contributor; whether a change is
+	 * critical or refused is core's decision. */
+	if (show)
+		rc = vf_admin_immutable_vault_get(ctx->v, &a, &iv);
+	else
+		rc = vf_admin_immutable_vault_set(ctx->v, &a,
+						  off	 ? VF_IV_OFF :
+						  cancel ? VF_IV_CANCEL :
+						  lock	 ? VF_IV_LOCK :
+							   VF_IV_ON,
+						  &iv);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	print_imm_vault(ctx->out, &iv, vf_clock_now(), json);
 	return 0;
 }

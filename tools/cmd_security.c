@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
-#include "cmd_gate.h"
+
 
 /*
  * Grants name numeric ids only: the daemon would look a name up in its own
@@ -70,60 +70,22 @@ usage:
 	return 2;
 }
 
-struct role_find {
-	int is_group;
-	uint32_t id;
-	enum vf_role role;
-};
-
-static int role_find_cb(void *arg, int is_group, uint32_t id,
-			enum vf_role role)
-{
-	struct role_find *f = arg;
-
-	if (is_group != f->is_group || id != f->id)
-		return 0;
-	f->role = role;
-	return 1;
-}
-
 /* Sets the grant of (is_group, id) to role (VF_ROLE_NONE revokes). */
 static int role_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		       int is_group, uint32_t id, enum vf_role role,
 		       const char *token, int json)
 {
-	struct role_find f = { is_group, id, VF_ROLE_NONE };
-	char who[32], params[96], err[512] = "";
+	struct { enum vf_role role; } f = { VF_ROLE_NONE };
+	struct vf_admin a;
+	char who[32];
 	int rc;
 
 	snprintf(who, sizeof(who), "%s:%lu", is_group ? "group" : "user",
 		 (unsigned long)id);
-	if (!is_group && id == 0) {
-		say_refused(ctx, c, -EINVAL,
-			    "uid 0 (root) is always owner; its role cannot change");
-		return 1;
-	}
-	rc = vf_vault_role_list(ctx->v, role_find_cb, &f);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, "reading the role grants failed");
-		return 1;
-	}
-	/* Always asked for these roles, even when the grant exists: the
-	 * answer read above could be stale by the time it is granted. */
-	if (role >= VF_ROLE_CONTRIBUTOR) {
-		snprintf(params, sizeof(params), "principal=%s role=%s", who,
-			 vf_role_name(role));
-		if (critical_check(ctx, c, "role.grant", params, token))
-			return 1;
-	}
-	rc = vf_vault_role_grant(ctx->v, is_group, id, role, err, sizeof(err));
-	snprintf(params, sizeof(params), "role=%s was=%s", vf_role_name(role),
-		 vf_role_name(f.role));
-	audit_cmd(ctx, c, who, rc, rc ? err : params);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, err);
-		return 1;
-	}
+	admin_init(ctx, &a, token);
+	rc = vf_admin_role_grant(ctx->v, &a, is_group, id, role, &f.role);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
@@ -218,14 +180,16 @@ int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		  int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
 	list_begin(&ls);
-	rc = vf_vault_role_list(ctx->v, role_list_cb, &ls);
-	return list_end(ctx, &ls, rc, "listing role grants");
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_role_list(ctx->v, &a, role_list_cb, &ls);
+	return list_end_admin(ctx, c, &ls, &a, rc);
 }
 
 /*
@@ -354,45 +318,26 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT], err[512] = "";
-	char params[VF_GUARD_PUB_TEXT + 8], old[VF_GUARD_FPR_TEXT], detail[48];
-	int rc, replaced;
+	char fpr[VF_GUARD_FPR_TEXT];
+	struct vf_admin a;
+	int rc;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (!rc)
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	/* Checked first, so that no approval is spent on a bad key. */
-	if (vf_guard_fingerprint(pos[0], fpr) < 0) {
-		fputs("vaultctl: guard attach refused: '", ctx->err);
-		text_str(ctx->err, pos[0]);
-		fputs("' is not a guard public key (vfguard1:..., as printed by vaultctl guard keygen)\n",
-		      ctx->err);
-		return 1;
-	}
-	rc = vf_vault_guard_get(ctx->v, cur, sizeof(cur));
-	if (rc == 0 && !strcmp(cur, pos[0])) {
+	/* Replacing a guard is critical, arming an unguarded vault is not,
+	 * a bad key is refused before any approval is asked: core's gate. */
+	admin_init(ctx, &a, token);
+	rc = vf_admin_guard_attach(ctx->v, &a, pos[0], NULL);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	if (vf_guard_fingerprint(pos[0], fpr) < 0)
+		fpr[0] = '\0';
+	if (rc == 1) {
 		print_attached(ctx, fpr, 0, json);
 		return 0;
-	}
-	if (rc < 0 && rc != -ENOENT) {
-		say_refused(ctx, c, rc, "reading the attached guard key failed");
-		return 1;
-	}
-	/* Replacing a guard is critical; arming an unguarded vault is not
-	 * (critical_check allows it anyway: there is no guard to ask). */
-	snprintf(params, sizeof(params), "key=%s", pos[0]);
-	if (rc == 0 && critical_check(ctx, c, "guard.attach", params, token))
-		return 1;
-	replaced = rc == 0 && vf_guard_fingerprint(cur, old) == 0;
-	rc = vf_vault_guard_attach(ctx->v, pos[0], err, sizeof(err));
-	if (replaced)
-		snprintf(detail, sizeof(detail), "replaced guard %s", old);
-	audit_cmd(ctx, c, fpr, rc, rc ? err : replaced ? detail : NULL);
-	if (rc < 0) {
-		say_refused(ctx, c, rc, err);
-		return 1;
 	}
 	print_attached(ctx, fpr, 1, json);
 	return 0;
@@ -408,7 +353,8 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char cur[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT];
+	char fpr[VF_GUARD_FPR_TEXT] = "";
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
@@ -416,26 +362,10 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	rc = vf_vault_guard_get(ctx->v, cur, sizeof(cur));
-	if (rc < 0 && rc != -ENOENT) {
-		say_refused(ctx, c, rc, "reading the attached guard key failed");
-		return 1;
-	}
-	if (rc == -ENOENT) {
-		say_refused(ctx, c, rc, "no guard is attached");
-		return 1;
-	}
-	if (critical_check(ctx, c, "guard.detach", "", token))
-		return 1;
-	if (vf_guard_fingerprint(cur, fpr) < 0)
-		fpr[0] = '\0';
-	rc = vf_vault_guard_detach(ctx->v);
-	audit_cmd(ctx, c, fpr[0] ? fpr : NULL, rc, NULL);
-	if (rc < 0) {
-		say_refused(ctx, c, rc,
-			    rc == -ENOENT ? "no guard is attached" : NULL);
-		return 1;
-	}
+	admin_init(ctx, &a, token);
+	rc = vf_admin_guard_detach(ctx->v, &a, fpr);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
@@ -452,16 +382,16 @@ int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   int argc, char **argv)
 {
 	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "";
+	struct vf_admin a;
 	int json = 0, rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
-	rc = vf_vault_guard_get(ctx->v, pub, sizeof(pub));
-	if (rc < 0 && rc != -ENOENT) {
-		say_refused(ctx, c, rc, "reading the attached guard key failed");
-		return 1;
-	}
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_guard_show(ctx->v, &a, pub, sizeof(pub));
+	if (rc < 0 && rc != -ENOENT)
+		return say_admin(ctx, c, &a, rc);
 	if (rc == 0 && vf_guard_fingerprint(pub, fpr) < 0)
 		fpr[0] = '\0';
 	if (json) {
@@ -489,7 +419,7 @@ static void audit_field(FILE *f, const char *s)
 	text_str(f, s && *s ? s : "-");
 }
 
-static int audit_rec(void *arg, const struct vf_audit_rec *r)
+static int audit_rec(void *arg, const struct vf_event *r)
 {
 	struct list_state *as = arg;
 	char ts[32];
@@ -536,6 +466,7 @@ int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ NULL, NULL, NULL },
 	};
 	int64_t since = INT64_MIN, d;
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
@@ -549,8 +480,9 @@ int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		since = vf_clock_now() - d;
 	}
 	list_begin(&as);
-	rc = vf_vault_audit_list(ctx->v, since, audit_rec, &as);
-	return list_end(ctx, &as, rc, "reading the audit log");
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_audit_list(ctx->v, &a, since, audit_rec, &as);
+	return list_end_admin(ctx, c, &as, &a, rc);
 }
 
 static int audit_problem(void *arg, int64_t id, const char *problem)
@@ -576,13 +508,19 @@ int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		     int argc, char **argv)
 {
 	struct list_state as = { ctx->out, 0, 0, 0, NULL };
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &as.json);
 	if (rc)
 		return rc;
 	list_begin(&as);
-	rc = vf_vault_audit_verify(ctx->v, audit_problem, &as);
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_audit_verify(ctx->v, &a, audit_problem, &as);
+	if (rc == -EACCES) {
+		json_object_put(as.arr);
+		return say_admin(ctx, c, &a, rc);
+	}
 	if (as.json) {
 		struct json_object *o = json_object_new_object();
 

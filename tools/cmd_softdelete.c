@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
-#include "cmd_gate.h"
+
 
 #define DAY_NS (86400 * VF_NS)
 
@@ -56,15 +56,17 @@ int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			int argc, char **argv)
 {
 	struct vf_softdelete sd;
+	struct vf_admin a;
 	int json = 0, rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
 	memset(&sd, 0, sizeof(sd));
-	rc = vf_vault_softdelete_get(ctx->v, &sd);
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_softdelete_get(ctx->v, &a, &sd);
 	if (rc < 0)
-		return say_failed(ctx, "reading the soft-delete settings", rc);
+		return say_admin(ctx, c, &a, rc);
 	print_softdelete(ctx->out, &sd, vf_clock_now(), json);
 	return 0;
 }
@@ -72,8 +74,8 @@ int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		       int argc, char **argv)
 {
-	const char *days_s = NULL, *token = NULL, *op = NULL;
-	int on = 0, off = 0, always = 0, cancel = 0, json = 0, rc, critical;
+	const char *days_s = NULL, *token = NULL;
+	int on = 0, off = 0, always = 0, cancel = 0, json = 0, rc;
 	const struct opt opts[] = {
 		{ "--days", &days_s, NULL },
 		{ "--on", NULL, &on },
@@ -84,78 +86,33 @@ int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	struct vf_softdelete cur;
-	enum vf_sd_change what;
-	char err[512] = "", params[32] = "", change[48];
+	struct vf_softdelete now_sd;
+	struct vf_admin a;
 	unsigned days = 0;
-	int64_t now;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
 	if (!!days_s + on + off + always + cancel != 1)
 		return usage_error(ctx->err, c, "softdelete set: give exactly one of --days, --on, --off, --always-on, --cancel-always-on");
-	if (token && !*token)
-		return usage_error(ctx->err, c, "softdelete set: option '--approval' needs a token");
-	if (days_s) {
+	rc = check_token(ctx, c, token);
+	if (!rc && days_s)
 		rc = parse_days(ctx->err, days_s, &days);
-		if (rc)
-			return rc;
-	}
-	memset(&cur, 0, sizeof(cur));
-	rc = vf_vault_softdelete_get(ctx->v, &cur);
+	if (rc)
+		return rc;
+	/* Which changes are critical, and which refused whoever approves,
+	 * is core's decision (admin.h). */
+	admin_init(ctx, &a, token);
+	rc = vf_admin_softdelete_set(ctx->v, &a,
+				     days_s ? VF_SD_DAYS :
+				     on	    ? VF_SD_ON :
+				     off    ? VF_SD_OFF :
+				     always ? VF_SD_ALWAYS_ON :
+					      VF_SD_CANCEL,
+				     days, &now_sd);
 	if (rc < 0)
-		return say_failed(ctx, "reading the soft-delete settings", rc);
-	/* Turning soft delete off, shortening its retention and cancelling
-	 * a pending always-on are critical operations (SPEC 4, 7): they go
-	 * through critical_check, which asks for the guard's approval when
-	 * one is attached.  A value out of range is not critical: core
-	 * refuses it whoever approves. */
-	if (days_s) {
-		what = VF_SD_DAYS;
-		op = "softdelete.days";
-		snprintf(params, sizeof(params), "days=%u", days);
-		critical = days >= VF_SOFTDELETE_MIN_DAYS &&
-			   days <= VF_SOFTDELETE_MAX_DAYS && days < cur.days;
-	} else if (on) {
-		what = VF_SD_ON;
-		critical = 0;
-	} else if (off) {
-		what = VF_SD_OFF;
-		op = "softdelete.off";
-		critical = 1;
-	} else if (always) {
-		what = VF_SD_ALWAYS_ON;
-		critical = 0;
-	} else {
-		what = VF_SD_CANCEL;
-		op = "softdelete.cancel-always-on";
-		critical = 1;
-	}
-	if (critical && critical_check(ctx, c, op, params, token))
-		return 1;
-	now = vf_clock_now();
-	rc = vf_vault_softdelete_set(ctx->v, what, days, now, err, sizeof(err));
-	if (days_s)
-		snprintf(change, sizeof(change), "days=%u (was %u)", days,
-			 cur.days);
-	audit_cmd(ctx, c, NULL, rc,
-		  rc ? err : days_s ? change : on ? "on" : off ? "off" :
-		  always ? "always-on" : "cancel-always-on");
-	if (rc < 0) {
-		if (err[0])
-			fprintf(ctx->err, "vaultctl: softdelete set refused: %s\n",
-				err);
-		else
-			fprintf(ctx->err, "vaultctl: changing the soft-delete settings failed: %s\n",
-				strerror(-rc));
-		return 1;
-	}
-	rc = vf_vault_softdelete_get(ctx->v, &cur);
-	if (rc < 0)
-		return say_failed(ctx, "the soft-delete settings were changed, but reading them back",
-				  rc);
-	print_softdelete(ctx->out, &cur, now, json);
+		return say_admin(ctx, c, &a, rc);
+	print_softdelete(ctx->out, &now_sd, vf_clock_now(), json);
 	return 0;
 }
 
@@ -196,6 +153,7 @@ int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			int argc, char **argv)
 {
 	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct vf_admin a;
 	int rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
@@ -203,8 +161,9 @@ int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return rc;
 	ls.now = vf_clock_now();
 	list_begin(&ls);
-	rc = vf_vault_softdelete_list(ctx->v, ls.now, sdlist_item, &ls);
-	return list_end(ctx, &ls, rc, "listing soft-deleted items");
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_softdelete_list(ctx->v, &a, sdlist_item, &ls);
+	return list_end_admin(ctx, c, &ls, &a, rc);
 }
 
 int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
@@ -218,39 +177,28 @@ int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char err[512] = "", params[VF_PATH_MAX + 8], detail[48];
+	struct vf_admin a;
 	uint64_t n = 0;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (rc)
 		return rc;
-	if (token && !*token)
-		return usage_error(ctx->err, c, "softdelete purge: option '--approval' needs a token");
+	rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
 	path = trash_rel(pos[0]);
 	if (!*path)
 		return usage_error(ctx->err, c, "softdelete purge: PATH must name an item in .softdeleted");
-	/* Early purge is a critical operation (SPEC 4, 7). */
 	if (strlen(path) > VF_PATH_MAX) {
 		fprintf(ctx->err, "vaultctl: softdelete purge: PATH is too long\n");
 		return 1;
 	}
-	snprintf(params, sizeof(params), "path=%s", path);
-	if (critical_check(ctx, c, "softdelete.purge", params, token))
-		return 1;
-	rc = vf_vault_softdelete_purge(ctx->v, path, vf_clock_now(), &n, err,
-				       sizeof(err));
-	snprintf(detail, sizeof(detail), "%llu item%s removed",
-		 (unsigned long long)n, n == 1 ? "" : "s");
-	audit_cmd(ctx, c, path, rc, rc ? err : detail);
-	if (rc < 0) {
-		fprintf(ctx->err, "vaultctl: softdelete purge %s: ",
-			rc == -EPERM || rc == -EROFS || rc == -EBUSY ?
-				"refused" :
-				"failed");
-		text_str(ctx->err, err[0] ? err : strerror(-rc));
-		fputc('\n', ctx->err);
-		return 1;
-	}
+	/* Early purge is critical (SPEC 4, 7); the approval binds the item
+	 * that path names now (core's gate, admin.h). */
+	admin_init(ctx, &a, token);
+	rc = vf_admin_softdelete_purge(ctx->v, &a, path, &n);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 

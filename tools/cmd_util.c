@@ -670,3 +670,80 @@ int has_dotdot(const char *s)
 		s += n;
 	}
 }
+
+/* ---- the administrative gate's answers --------------------------------- */
+
+int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		const char *token)
+{
+	char name[64];
+
+	if (!token || *token)
+		return 0;
+	cmd_name(c, name, sizeof(name));
+	return usage_error(ctx->err, c, "%s: option '--approval' needs a token",
+			   name);
+}
+
+void admin_init(struct vf_cmd_ctx *ctx, struct vf_admin *a, const char *token)
+{
+	vf_admin_init(a, &ctx->caller, token);
+}
+
+int say_admin(struct vf_cmd_ctx *ctx, const struct cmd *c,
+	      const struct vf_admin *a, int rc)
+{
+	char name[64];
+
+	cmd_name(c, name, sizeof(name));
+	fputs("vaultctl: ", ctx->err);
+	if (rc != -EACCES)
+		fprintf(ctx->err, "%s %s: ", name,
+			rc == -EPERM || rc == -EINVAL || rc == -EROFS ||
+					rc == -ENOENT || rc == -ENOTDIR ||
+					rc == -EBUSY || rc == -EEXIST ?
+				"refused" :
+				"failed");
+	text_str(ctx->err, a->why[0] ? a->why : strerror(-rc));
+	fputc('\n', ctx->err);
+	if (a->request[0])
+		fprintf(ctx->err, "request: %s\n", a->request);
+	return 1;
+}
+
+int list_end_admin(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		   struct list_state *ls, const struct vf_admin *a, int rc)
+{
+	if (rc < 0 && !ls->n) {
+		/* refused (or failed) before anything was listed: no empty
+		 * list on stdout */
+		json_object_put(ls->arr);
+		ls->arr = NULL;
+		return say_admin(ctx, c, a, rc);
+	}
+	if (ls->json) {
+		json_print(ctx->out, ls->arr);
+		ls->arr = NULL;
+	}
+	if (rc < 0) {
+		fflush(ctx->out);
+		return say_admin(ctx, c, a, rc);
+	}
+	return 0;
+}
+
+void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
+		 const char *err)
+{
+	char name[64];
+
+	cmd_name(c, name, sizeof(name));
+	fprintf(ctx->err, "vaultctl: %s %s: ", name,
+		rc == -EPERM || rc == -EINVAL || rc == -EROFS ||
+				rc == -ENOENT || rc == -ENOTDIR ||
+				rc == -EBUSY || rc == -EEXIST ?
+			"refused" :
+			"failed");
+	text_str(ctx->err, err && err[0] ? err : strerror(-rc));
+	fputc('\n', ctx->err);
+}

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "admin.h"
 #include "cmds.h"
 
 /* Where a command runs. */
@@ -169,6 +170,30 @@ int normalise_path(char *s);
 int has_dotdot(const char *s);
 
 /* The handlers, one file per group. */
+/* As list_end, for a list that came through the gate: a refusal before
+ * the first item prints no list, only the reason. */
+int list_end_admin(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		   struct list_state *ls, const struct vf_admin *a, int rc);
+
+/* Says that command c was refused (by a rule: EPERM, EINVAL, EROFS,
+ * ENOENT, ENOTDIR, EBUSY, EEXIST) or failed, with the one-line reason err
+ * (or the errno's text when there is none). */
+void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
+		 const char *err);
+
+/* An empty --approval is a usage error (2, after saying so); else 0. */
+int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c, const char *token);
+
+/* A request to core's administrative gate (admin.h) as the caller of ctx,
+ * with the guard's token (may be NULL). */
+void admin_init(struct vf_cmd_ctx *ctx, struct vf_admin *a, const char *token);
+
+/* Says why the gate refused (or failed) command c, in one line, and the
+ * request code for the guard holder on a line of its own when there is
+ * one.  Returns 1 (the exit code). */
+int say_admin(struct vf_cmd_ctx *ctx, const struct cmd *c,
+	      const struct vf_admin *a, int rc);
+
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv);
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
-#include "cmd_gate.h"
+
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv)
@@ -128,6 +128,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	       char **argv)
 {
 	struct vf_status st;
+	struct vf_admin a;
 	char ratio[32];
 	int json = 0, rc;
 	FILE *f = ctx->out;
@@ -136,9 +137,10 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
-	rc = vf_vault_status(ctx->v, &st);
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_status(ctx->v, &a, &st);
 	if (rc < 0)
-		return say_failed(ctx, "reading the vault status", rc);
+		return say_admin(ctx, c, &a, rc);
 	st.vault_id[sizeof(st.vault_id) - 1] = '\0';
 	format_ratio(&st, ratio, sizeof(ratio));
 	if (json) {
@@ -207,6 +209,7 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct list_state cs = { ctx->out, 0, 0, 0, NULL };
 	unsigned long long n;
 	struct vf_status st;
+	struct vf_admin a;
 	int read_data = 0, rc, src;
 	const struct opt opts[] = {
 		{ "--read-data", NULL, &read_data },
@@ -219,9 +222,14 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	list_begin(&cs);
-	rc = vf_vault_check(ctx->v, read_data, check_problem, &cs);
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_check(ctx->v, &a, read_data, check_problem, &cs);
+	if (rc == -EACCES) {
+		json_object_put(cs.arr);
+		return say_admin(ctx, c, &a, rc);
+	}
 	memset(&st, 0, sizeof(st));
-	src = rc < 0 ? 0 : vf_vault_status(ctx->v, &st);
+	src = rc < 0 ? 0 : vf_admin_status(ctx->v, &a, &st);
 	if (cs.json) {
 		struct json_object *o = json_object_new_object();
 

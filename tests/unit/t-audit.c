@@ -35,7 +35,7 @@ struct recs {
 	struct rec r[MAX_RECS];
 };
 
-static int list_cb(void *arg, const struct vf_audit_rec *r)
+static int list_cb(void *arg, const struct vf_event *r)
 {
 	struct recs *s = arg;
 	struct rec *o;

@@ -56,7 +56,7 @@ struct seen {
 	char target[128];
 };
 
-static int audit_cb(void *arg, const struct vf_audit_rec *r)
+static int audit_cb(void *arg, const struct vf_event *r)
 {
 	struct seen *s = arg;
 
