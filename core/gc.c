@@ -40,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "immut.h"
 #include "vault_int.h"
 

@@ -39,16 +39,6 @@
 static const char *const reserved_names[] = { ".snapshots", ".softdeleted",
 					      ".versions" };
 
-void vf_vault_lock(struct vf_vault *v)
-{
-	pthread_mutex_lock(&v->mu);
-}
-
-void vf_vault_unlock(struct vf_vault *v)
-{
-	pthread_mutex_unlock(&v->mu);
-}
-
 void vf_vault_kernel_times(struct vf_vault *v, int on)
 {
 	v->kernel_times = on;
@@ -327,7 +317,6 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	v->lockfd = -1;
 	v->spool_fd = -1;
 	pthread_mutex_init(&v->mu, NULL);
-	pthread_mutex_init(&v->deny_mu, NULL);
 	pthread_mutex_init(&v->authz_mu, NULL);
 	v->imm_rules = -1;
 	pthread_mutex_init(&v->cache_mu, NULL);
@@ -486,7 +475,6 @@ int vf_vault_close(struct vf_vault *v)
 	vf_views_free(v->views);
 	free(v->dir);
 	pthread_mutex_destroy(&v->mu);
-	pthread_mutex_destroy(&v->deny_mu);
 	vf_authz_free(v);
 	pthread_mutex_destroy(&v->authz_mu);
 	pthread_mutex_destroy(&v->cache_mu);

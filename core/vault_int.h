@@ -150,11 +150,6 @@ struct vf_vault {
 	} *grants;
 	size_t n_grants;
 	int group_grants; /* some grant is to a group */
-	/* refusals (immut.c, own lock) */
-	pthread_mutex_t deny_mu;
-	uint64_t denials;
-	uint64_t access_denials; /* requests refused for want of a role */
-	char deny_last[256];
 
 	pthread_mutex_t mu;
 	struct vf_file **files;
@@ -229,9 +224,18 @@ void vf_buf_free_all(struct vf_vault *v);
 VF_MUST int vf_pipeline_start(struct vf_vault *v);
 void vf_pipeline_stop(struct vf_vault *v);
 
+/* v->mu: the catalog, the open-file table and the stream budget. */
+static inline void vf_vault_lock(struct vf_vault *v)
+{
+	pthread_mutex_lock(&v->mu);
+}
+
+static inline void vf_vault_unlock(struct vf_vault *v)
+{
+	pthread_mutex_unlock(&v->mu);
+}
+
 /* vault.c */
-void vf_vault_lock(struct vf_vault *v);
-void vf_vault_unlock(struct vf_vault *v);
 /* Namespace primitives for trash.c (v->mu held, inside a transaction). */
 VF_MUST int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a);
 VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent,
