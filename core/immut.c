@@ -30,6 +30,7 @@
 
 #include "audit.h"
 #include "immut.h"
+#include "ns.h"
 #include "vault_int.h"
 
 /* ---- rules (v->mu held) ------------------------------------------------- */

@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "immut.h"
+#include "ns.h"
 #include "trash.h"
 #include "view.h"
 

@@ -29,6 +29,7 @@
 #include "audit.h"
 #include "authz.h"
 #include "immut.h"
+#include "ns.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "view.h"
@@ -126,33 +127,6 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
-/* A new directory node (mode 0755, root's), not yet named; *ino its id. */
-static int insert_dir(struct vf_catalog *cat, uint32_t nlink, int64_t now,
-		      uint64_t *ino)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(cat, VF_Q_NODE_INSERT);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
-	sqlite3_bind_int64(st, 2, 0);
-	sqlite3_bind_int64(st, 3, 0);
-	sqlite3_bind_int64(st, 4, 0);
-	sqlite3_bind_int64(st, 5, nlink);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_null(st, 7);
-	rc = vf_catalog_run(st);
-	if (!rc)
-		*ino = (uint64_t)sqlite3_last_insert_rowid(cat->db);
-	return rc;
-}
-
-int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino)
-{
-	return insert_dir(v->cat, 0, now, ino);
-}
-
 static int insert_root(struct vf_catalog *cat)
 {
 	int64_t now = vf_clock_now();
@@ -165,7 +139,7 @@ static int insert_root(struct vf_catalog *cat)
 	rc = sqlite3_exec(cat->db, "DELETE FROM nodes WHERE id=1", NULL, NULL,
 			  NULL) == SQLITE_OK ? 0 : -EIO;
 	if (!rc)
-		rc = insert_dir(cat, 2, now, &ino);
+		rc = vf_ns_insert_dir(cat, 2, now, &ino);
 	if (!rc && ino != VF_ROOT_INO)
 		rc = -EIO;
 	if (!rc)
@@ -513,22 +487,6 @@ int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out)
 
 /* ---- node helpers (v->mu held) --------------------------------------- */
 
-static void attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
-			  struct vf_attr *a)
-{
-	a->ino = ino;
-	a->flags = 0;
-	a->mode = (uint32_t)sqlite3_column_int64(st, col + 0);
-	a->uid = (uint32_t)sqlite3_column_int64(st, col + 1);
-	a->gid = (uint32_t)sqlite3_column_int64(st, col + 2);
-	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 3);
-	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 4);
-	a->size = (uint64_t)sqlite3_column_int64(st, col + 5);
-	a->atime = sqlite3_column_int64(st, col + 6);
-	a->mtime = sqlite3_column_int64(st, col + 7);
-	a->ctime = sqlite3_column_int64(st, col + 8);
-}
-
 /* Overrides size and times with those of an open dirty file. */
 static void attr_apply_open(struct vf_vault *v, struct vf_attr *a)
 {
@@ -545,184 +503,6 @@ static void attr_apply_open(struct vf_vault *v, struct vf_attr *a)
 			a->atime = f->atime;
 		}
 	}
-}
-
-static int node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
-		     int64_t *version)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_GET);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		attr_from_row(st, 0, ino, a);
-		if (version)
-			*version = sqlite3_column_int64(st, 9);
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -ENOENT;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int dir_lookup(struct vf_vault *v, uint64_t parent, const char *name,
-		      uint64_t *ino)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_LOOKUP);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*ino = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -ENOENT;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int dirent_add(struct vf_vault *v, uint64_t parent, const char *name,
-		      uint64_t ino, int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_INSERT);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)ino);
-	sqlite3_bind_int64(st, 4, now);
-	return vf_catalog_run(st);
-}
-
-static int dirent_kill(struct vf_vault *v, uint64_t parent, const char *name,
-		       int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_KILL);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	return vf_catalog_run(st);
-}
-
-static int node_nlink(struct vf_vault *v, uint64_t ino, int delta,
-		      int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_NLINK);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, delta);
-	sqlite3_bind_int64(st, 3, now);
-	return vf_catalog_run(st);
-}
-
-/* Runs an update of node ino that takes one more value (queries of the
- * form "... WHERE id=?1" with ?2). */
-static int node_update(struct vf_vault *v, enum vf_q q, uint64_t ino,
-		       int64_t value)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, value);
-	return vf_catalog_run(st);
-}
-
-static int node_touch(struct vf_vault *v, uint64_t ino, int64_t now)
-{
-	return node_update(v, VF_Q_NODE_TOUCH, ino, now);
-}
-
-static int node_ctime(struct vf_vault *v, uint64_t ino, int64_t now)
-{
-	return node_update(v, VF_Q_NODE_CTIME, ino, now);
-}
-
-static int parent_dir(struct vf_vault *v, uint64_t parent,
-		      struct vf_attr *pa)
-{
-	int rc = node_attr(v, parent, pa, NULL);
-
-	if (rc)
-		return rc;
-	if (!S_ISDIR(pa->mode))
-		return -ENOTDIR;
-	if (pa->nlink == 0)
-		return -ENOENT; /* a removed directory takes no new names */
-	return 0;
-}
-
-int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a)
-{
-	return node_attr(v, ino, a, NULL);
-}
-
-int vf_ns_lookup(struct vf_vault *v, uint64_t parent, const char *name,
-		 uint64_t *ino)
-{
-	return dir_lookup(v, parent, name, ino);
-}
-
-int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
-	       const struct vf_attr *a, int64_t now)
-{
-	int rc = dirent_add(v, parent, name, a->ino, now);
-
-	if (!rc && S_ISDIR(a->mode)) {
-		/* "." and the new entry; subdirectories add theirs as they
-		 * are linked in */
-		rc = node_nlink(v, a->ino, 2 - (int)a->nlink, now);
-		if (!rc)
-			rc = node_nlink(v, parent, 1, now);
-	} else if (!rc) {
-		rc = node_nlink(v, a->ino, 1, now);
-	}
-	if (!rc)
-		rc = node_touch(v, parent, now);
-	return rc;
-}
-
-int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
-		 char name[VF_NAME_MAX + 1])
-{
-	sqlite3_stmt *st;
-	int rc, n;
-
-	if (ino == VF_ROOT_INO)
-		return -ENOENT;
-	st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*parent = (uint64_t)sqlite3_column_int64(st, 0);
-		n = sqlite3_column_bytes(st, 1);
-		if (n > VF_NAME_MAX) {
-			rc = -ENAMETOOLONG;
-		} else {
-			memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
-			name[n] = '\0';
-		}
-	}
-	sqlite3_reset(st);
-	return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
 /* ---- namespace ------------------------------------------------------- */
@@ -752,9 +532,9 @@ int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	vf_vault_lock(v);
-	rc = dir_lookup(v, parent, name, &ino);
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
 		attr_apply_open(v, out);
 	/* a name in a deleted directory is a row in .softdeleted */
@@ -779,7 +559,7 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	if (vf_view_is(ino))
 		return vf_view_getattr(v, ino, out);
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, out, NULL);
+	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
 		attr_apply_open(v, out);
 	/* a deleted file not held open: its names are in .softdeleted (an
@@ -792,60 +572,6 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	}
 	vf_vault_unlock(v);
 	return rc;
-}
-
-/* Reads xattr name of ino into a malloc'd buffer (*out, *n); -ENODATA
- * when absent (v->mu held). */
-static int xattr_load(struct vf_vault *v, uint64_t ino, const char *name,
-		      uint8_t **out, size_t *n)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*n = (size_t)sqlite3_column_bytes(st, 0);
-		*out = malloc(*n ? *n : 1);
-		if (!*out)
-			rc = -ENOMEM;
-		else {
-			if (*n)
-				memcpy(*out, sqlite3_column_blob(st, 0), *n);
-			rc = 0;
-		}
-	} else if (rc == 0) {
-		rc = -ENODATA;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int xattr_store(struct vf_vault *v, uint64_t ino, const char *name,
-		       const void *value, size_t n)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_PUT);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, n ? value : "", (int)n, SQLITE_STATIC);
-	return vf_catalog_run(st);
-}
-
-static int xattr_drop(struct vf_vault *v, uint64_t ino, const char *name)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	return vf_catalog_run(st);
 }
 
 static int node_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
@@ -879,13 +605,13 @@ static int acl_follow_chmod(struct vf_vault *v, uint64_t ino, uint32_t mode)
 {
 	uint8_t *acl = NULL;
 	size_t n;
-	int rc = xattr_load(v, ino, VF_ACL_ACCESS, &acl, &n);
+	int rc = vf_ns_xattr_load(v, ino, VF_ACL_ACCESS, &acl, &n);
 
 	if (rc == -ENODATA)
 		return 0;
 	if (!rc) {
 		vf_acl_chmod(acl, n, mode);
-		rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+		rc = vf_ns_xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
 	}
 	free(acl);
 	return rc;
@@ -902,7 +628,7 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	size_t n;
 	int rc;
 
-	rc = xattr_load(v, parent, VF_ACL_DEFAULT, &dacl, &n);
+	rc = vf_ns_xattr_load(v, parent, VF_ACL_DEFAULT, &dacl, &n);
 	if (rc)
 		return rc == -ENODATA ? 1 : rc;
 	if (vf_acl_check(dacl, n, NULL) < 0) {
@@ -914,10 +640,10 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	if (!rc) {
 		memcpy(acl, dacl, n);
 		if (vf_acl_create(acl, n, mode) == 0)
-			rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+			rc = vf_ns_xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
 	}
 	if (!rc && S_ISDIR(*mode))
-		rc = xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
+		rc = vf_ns_xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
 	if (!rc)
 		rc = node_set_mode(v, ino, *mode, vf_clock_now());
 	free(acl);
@@ -948,10 +674,10 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto out;
 	now = vf_clock_now();
-	rc = parent_dir(v, parent, &pa);
+	rc = vf_ns_parent_dir(v, parent, &pa);
 	if (rc)
 		goto fail;
-	rc = dir_lookup(v, parent, name, &ino);
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (rc != -ENOENT) {
 		rc = rc ? rc : -EEXIST;
 		goto fail;
@@ -991,16 +717,16 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		if (rc < 0)
 			goto fail;
 	}
-	rc = dirent_add(v, parent, name, ino, now);
+	rc = vf_ns_dirent_add(v, parent, name, ino, now);
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	if (!rc && S_ISDIR(mode))
-		rc = node_nlink(v, parent, 1, now);
+		rc = vf_ns_nlink(v, parent, 1, now);
 	if (!rc && target)
-		rc = node_update(v, VF_Q_NODE_SET_SIZE, ino,
+		rc = vf_ns_node_update(v, VF_Q_NODE_SET_SIZE, ino,
 				 (int64_t)strlen(target));
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (rc)
 		goto fail;
 	rc = vf_catalog_commit(v->cat);
@@ -1110,13 +836,13 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	if (rc)
 		goto out;
 	now = vf_clock_now();
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && S_ISDIR(a.mode))
 		rc = -EPERM;
 	if (!rc)
-		rc = parent_dir(v, newparent, &pa);
+		rc = vf_ns_parent_dir(v, newparent, &pa);
 	if (!rc) {
-		rc = dir_lookup(v, newparent, newname, &other);
+		rc = vf_ns_lookup(v, newparent, newname, &other);
 		rc = rc == -ENOENT ? 0 : rc ? rc : -EEXIST;
 	}
 	/* no second name into or out of an immutable tree */
@@ -1125,13 +851,13 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	if (!rc)
 		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, 0);
 	if (!rc)
-		rc = dirent_add(v, newparent, newname, ino, now);
+		rc = vf_ns_dirent_add(v, newparent, newname, ino, now);
 	if (!rc)
-		rc = node_nlink(v, ino, 1, now);
+		rc = vf_ns_nlink(v, ino, 1, now);
 	if (!rc)
-		rc = node_touch(v, newparent, now);
+		rc = vf_ns_touch(v, newparent, now);
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (rc) {
 		vf_catalog_rollback(v->cat);
 		goto out;
@@ -1149,16 +875,16 @@ out:
 static int drop_name(struct vf_vault *v, uint64_t parent, const char *name,
 		     const struct vf_attr *a, int64_t now)
 {
-	int rc = dirent_kill(v, parent, name, now);
+	int rc = vf_ns_dirent_kill(v, parent, name, now);
 
 	if (rc)
 		return rc;
 	if (S_ISDIR(a->mode)) {
-		rc = node_nlink(v, a->ino, -(int)a->nlink, now);
+		rc = vf_ns_nlink(v, a->ino, -(int)a->nlink, now);
 		if (!rc)
-			rc = node_nlink(v, parent, -1, now);
+			rc = vf_ns_nlink(v, parent, -1, now);
 	} else {
-		rc = node_nlink(v, a->ino, -1, now);
+		rc = vf_ns_nlink(v, a->ino, -1, now);
 	}
 	return rc;
 }
@@ -1195,9 +921,9 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (rc)
 		goto out;
 	now = vf_clock_now();
-	rc = dir_lookup(v, parent, name, &ino);
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (!rc)
-		rc = node_attr(v, ino, &a, NULL);
+		rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && want_dir && !S_ISDIR(a.mode))
 		rc = -ENOTDIR;
 	if (!rc && !want_dir && S_ISDIR(a.mode))
@@ -1213,7 +939,7 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!rc)
 		rc = vf_trash_add(v, parent, name, ino, S_ISDIR(a.mode), now);
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
@@ -1255,17 +981,17 @@ static int move_name(struct vf_vault *v, const struct vf_attr *a,
 		     uint64_t parent, const char *name, uint64_t newparent,
 		     const char *newname, int64_t now)
 {
-	int rc = dirent_kill(v, parent, name, now);
+	int rc = vf_ns_dirent_kill(v, parent, name, now);
 
 	if (!rc)
-		rc = dirent_add(v, newparent, newname, a->ino, now);
+		rc = vf_ns_dirent_add(v, newparent, newname, a->ino, now);
 	if (!rc && S_ISDIR(a->mode) && parent != newparent) {
-		rc = node_nlink(v, parent, -1, now);
+		rc = vf_ns_nlink(v, parent, -1, now);
 		if (!rc)
-			rc = node_nlink(v, newparent, 1, now);
+			rc = vf_ns_nlink(v, newparent, 1, now);
 	}
 	if (!rc)
-		rc = node_ctime(v, a->ino, now);
+		rc = vf_ns_ctime(v, a->ino, now);
 	return rc;
 }
 
@@ -1277,15 +1003,15 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	uint64_t src, dst;
 	int rc, have_dst;
 
-	rc = parent_dir(v, newparent, &pa);
+	rc = vf_ns_parent_dir(v, newparent, &pa);
 	if (rc)
 		return rc;
-	rc = dir_lookup(v, parent, name, &src);
+	rc = vf_ns_lookup(v, parent, name, &src);
 	if (!rc)
-		rc = node_attr(v, src, &sa, NULL);
+		rc = vf_ns_node_attr(v, src, &sa, NULL);
 	if (rc)
 		return rc;
-	rc = dir_lookup(v, newparent, newname, &dst);
+	rc = vf_ns_lookup(v, newparent, newname, &dst);
 	if (rc && rc != -ENOENT)
 		return rc;
 	have_dst = !rc;
@@ -1296,7 +1022,7 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!have_dst && (flags & RENAME_EXCHANGE))
 		return -ENOENT;
 	if (have_dst) {
-		rc = node_attr(v, dst, &da, NULL);
+		rc = vf_ns_node_attr(v, dst, &da, NULL);
 		if (rc)
 			return rc;
 	}
@@ -1312,19 +1038,19 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (rc)
 		return rc;
 	if (flags & RENAME_EXCHANGE) {
-		rc = dirent_kill(v, newparent, newname, now);
+		rc = vf_ns_dirent_kill(v, newparent, newname, now);
 		if (!rc)
 			rc = move_name(v, &sa, parent, name, newparent,
 				       newname, now);
 		if (!rc)
-			rc = dirent_add(v, parent, name, dst, now);
+			rc = vf_ns_dirent_add(v, parent, name, dst, now);
 		if (!rc && S_ISDIR(da.mode) && parent != newparent) {
-			rc = node_nlink(v, newparent, -1, now);
+			rc = vf_ns_nlink(v, newparent, -1, now);
 			if (!rc)
-				rc = node_nlink(v, parent, 1, now);
+				rc = vf_ns_nlink(v, parent, 1, now);
 		}
 		if (!rc)
-			rc = node_ctime(v, dst, now);
+			rc = vf_ns_ctime(v, dst, now);
 		goto touch;
 	}
 	if (have_dst) {
@@ -1344,16 +1070,16 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		rc = drop_name(v, newparent, newname, &da, now);
 		if (!rc && S_ISREG(da.mode) && S_ISREG(sa.mode) &&
 		    da.nlink == 1)
-			rc = node_update(v, VF_Q_NODE_SUCCEED, dst, (int64_t)src);
+			rc = vf_ns_node_update(v, VF_Q_NODE_SUCCEED, dst, (int64_t)src);
 		if (rc)
 			return rc;
 	}
 	rc = move_name(v, &sa, parent, name, newparent, newname, now);
 touch:
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	if (!rc && newparent != parent)
-		rc = node_touch(v, newparent, now);
+		rc = vf_ns_touch(v, newparent, now);
 	return rc;
 }
 
@@ -1428,7 +1154,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 	if (vf_view_is(ino))
 		return vf_view_readdir(v, ino, off, cb, arg);
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && !S_ISDIR(a.mode))
 		rc = -ENOTDIR;
 	if (rc)
@@ -1452,7 +1178,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 				up = (uint64_t)sqlite3_column_int64(st, 0);
 			sqlite3_reset(st);
 		}
-		if (node_attr(v, up, &pa, NULL))
+		if (vf_ns_node_attr(v, up, &pa, NULL))
 			pa = a;
 		if (cb(arg, "..", &pa, 2))
 			goto out;
@@ -1473,7 +1199,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 			continue;
 		memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
 		name[n] = '\0';
-		attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
+		vf_ns_attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
 			      &a);
 		attr_apply_open(v, &a);
 		if (cb(arg, name, &a, (uint64_t)id + 2))
@@ -1521,7 +1247,7 @@ static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
 	pthread_mutex_lock(&f->mu);
 	if (f->dirty) {
 		vf_vault_lock(v);
-		if (node_attr(v, f->ino, &a, NULL) == 0) {
+		if (vf_ns_node_attr(v, f->ino, &a, NULL) == 0) {
 			attr_apply_open(v, &a);
 			apply_setattr(sa, now, &a);
 			f->mode = a.mode;
@@ -1596,7 +1322,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 		return 0;
 	}
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (rc)
 		goto out;
 	apply_setattr(sa, now, &a);
@@ -1617,7 +1343,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 		rc = acl_follow_chmod(v, ino, a.mode);
 	if (rc)
 		goto out;
-	rc = node_attr(v, ino, out, NULL);
+	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
 		attr_apply_open(v, out);
 out:
@@ -1659,7 +1385,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc)
 		attr_apply_open(v, &a);
 	if (rc)
@@ -1692,18 +1418,18 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		     node_set_mode(v, ino, (a.mode & ~0777u) | bits,
 				   vf_clock_now());
 		if (!rc)
-			rc = equiv ? xattr_drop(v, ino, name) :
-				     xattr_store(v, ino, name, value, size);
+			rc = equiv ? vf_ns_xattr_drop(v, ino, name) :
+				     vf_ns_xattr_store(v, ino, name, value, size);
 	} else if (!strcmp(name, VF_ACL_DEFAULT)) {
 		rc = !S_ISDIR(a.mode)			   ? -EACCES :
 		     vf_acl_check(value, size, NULL) < 0 ? -EINVAL :
-							   xattr_store(v, ino, name,
+							   vf_ns_xattr_store(v, ino, name,
 								       value, size);
 	} else {
-		rc = xattr_store(v, ino, name, value, size);
+		rc = vf_ns_xattr_store(v, ino, name, value, size);
 	}
 	if (!rc)
-		rc = node_ctime(v, ino, vf_clock_now());
+		rc = vf_ns_ctime(v, ino, vf_clock_now());
 	if (rc)
 		goto fail;
 	rc = vf_catalog_commit(v->cat);
@@ -1833,7 +1559,7 @@ int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
 	if (!rc && sqlite3_changes(v->cat->db) == 0)
 		rc = -ENODATA;
 	if (!rc)
-		rc = node_ctime(v, ino, vf_clock_now());
+		rc = vf_ns_ctime(v, ino, vf_clock_now());
 out:
 	vf_vault_unlock(v);
 	return rc;

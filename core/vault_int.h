@@ -235,18 +235,4 @@ static inline void vf_vault_unlock(struct vf_vault *v)
 	pthread_mutex_unlock(&v->mu);
 }
 
-/* vault.c */
-/* Namespace primitives for trash.c (v->mu held, inside a transaction). */
-VF_MUST int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a);
-VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent,
-			 const char *name, uint64_t *ino);
-/* Gives node ino (type from a) the name parent/name, with link counts. */
-VF_MUST int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
-		       const struct vf_attr *a, int64_t now);
-/* A new directory node with no name yet (vf_ns_link names it). */
-VF_MUST int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino);
-/* The live parent and name of ino (a directory): -ENOENT for the root. */
-VF_MUST int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
-			 char name[VF_NAME_MAX + 1]);
-
 #endif
