@@ -42,28 +42,14 @@
 #include "authz.h"
 #include "immut.h"
 #include "trash.h"
+#include "open_files.h"
 #include "vault_int.h"
 #include "view.h"
 
 #define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
 #define SBUF_MIN (64u << 10)
 
-/* ---- open-file table (v->mu held) ------------------------------------ */
-
-static size_t file_slot(const struct vf_vault *v, uint64_t ino)
-{
-	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 32) % v->files_cap;
-}
-
-struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino)
-{
-	struct vf_file *f;
-
-	for (f = v->files[file_slot(v, ino)]; f; f = f->next)
-		if (f->ino == ino)
-			return f;
-	return NULL;
-}
+/* ---- open files ---------------------------------------------------------- */
 
 int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 {
@@ -118,8 +104,7 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->pend_mu, NULL);
 	pthread_cond_init(&f->pend_cv, NULL);
-	f->next = v->files[file_slot(v, ino)];
-	v->files[file_slot(v, ino)] = f;
+	vf_open_files_add(v, f);
 	*out = f;
 out:
 	vf_vault_unlock(v);
@@ -162,18 +147,12 @@ static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 
 void vf_file_put(struct vf_vault *v, struct vf_file *f)
 {
-	struct vf_file **pp;
-
 	vf_vault_lock(v);
 	if (--f->refs > 0) {
 		vf_vault_unlock(v);
 		return;
 	}
-	for (pp = &v->files[file_slot(v, f->ino)]; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
+	vf_open_files_remove(v, f);
 	/* A session whose last commit failed is dropped with its data. */
 	if (f->dirty) {
 		f->dirty = 0;

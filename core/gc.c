@@ -42,6 +42,7 @@
 
 #include "audit.h"
 #include "immut.h"
+#include "open_files.h"
 #include "vault_int.h"
 
 /* Policy values beyond these are typing errors, not policies. */

@@ -36,6 +36,7 @@
 #include "audit.h"
 #include "immut.h"
 #include "ns.h"
+#include "open_files.h"
 #include "trash.h"
 #include "view.h"
 

@@ -30,6 +30,7 @@
 #include "authz.h"
 #include "immut.h"
 #include "ns.h"
+#include "open_files.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "view.h"
@@ -376,14 +377,13 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (rc)
 		goto fail;
 	vf_chunker_gear(v->gear, vf_keys_sub(v->keys, VF_SUBKEY_CHUNKER));
-	v->files_cap = 1024;
-	v->files = calloc(v->files_cap, sizeof(*v->files));
+	rc = vf_open_files_init(v);
 	v->cache_cap = 1024;
 	v->cache_tab = calloc(v->cache_cap, sizeof(*v->cache_tab));
-	if (!v->files || !v->cache_tab) {
+	if (!rc && !v->cache_tab)
 		rc = -ENOMEM;
+	if (rc)
 		goto fail;
-	}
 	rc = vf_authz_load(v);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the role grants: %s",
@@ -407,22 +407,18 @@ fail:
 
 int vf_vault_close(struct vf_vault *v)
 {
+	struct vf_file *f;
 	int rc = 0, r;
-	size_t i;
 
 	if (!v)
 		return 0;
 	/* Files still open at unmount (the kernel released them, or the
 	 * daemon is stopping) are committed, not dropped. */
-	for (i = 0; v->files && i < v->files_cap; i++) {
-		while (v->files[i]) {
-			struct vf_file *f = v->files[i];
-
-			f->refs = 1;
-			if (f->dirty && (r = vf_file_commit(v, f)) && !rc)
-				rc = r;
-			vf_file_put(v, f);
-		}
+	while ((f = vf_open_files_any(v))) {
+		f->refs = 1;
+		if (f->dirty && (r = vf_file_commit(v, f)) && !rc)
+			rc = r;
+		vf_file_put(v, f);
 	}
 	vf_pipeline_stop(v);
 	r = vf_pack_writer_close(v->pw);
@@ -444,7 +440,7 @@ int vf_vault_close(struct vf_vault *v)
 	vf_keys_free(v->keys);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
-	free(v->files);
+	vf_open_files_release(v);
 	free(v->cache_tab);
 	vf_views_free(v->views);
 	free(v->dir);
@@ -485,26 +481,6 @@ int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out)
 	return rc;
 }
 
-/* ---- node helpers (v->mu held) --------------------------------------- */
-
-/* Overrides size and times with those of an open dirty file. */
-static void attr_apply_open(struct vf_vault *v, struct vf_attr *a)
-{
-	struct vf_file *f = vf_file_find_locked(v, a->ino);
-
-	if (f && f->dirty) {
-		a->size = f->size;
-		a->mtime = f->mtime;
-		a->ctime = f->ctime;
-		if (f->meta_dirty) {
-			a->mode = f->mode;
-			a->uid = f->uid;
-			a->gid = f->gid;
-			a->atime = f->atime;
-		}
-	}
-}
-
 /* ---- namespace ------------------------------------------------------- */
 
 int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
@@ -536,7 +512,7 @@ int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 	/* a name in a deleted directory is a row in .softdeleted */
 	if (rc == -ENOENT && vf_trash_dir(v, parent, &row) == 1) {
 		vf_vault_unlock(v);
@@ -561,7 +537,7 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	vf_vault_lock(v);
 	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 	/* a deleted file not held open: its names are in .softdeleted (an
 	 * open one shows 0 links, as POSIX has it after unlink) */
 	if (!rc && out->nlink == 0 && !S_ISDIR(out->mode) &&
@@ -864,7 +840,7 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	}
 	rc = vf_catalog_commit(v->cat);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 out:
 	vf_vault_unlock(v);
 	return rc;
@@ -1201,7 +1177,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 		name[n] = '\0';
 		vf_ns_attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
 			      &a);
-		attr_apply_open(v, &a);
+		vf_open_files_attr(v, &a);
 		if (cb(arg, name, &a, (uint64_t)id + 2))
 			break;
 	}
@@ -1248,7 +1224,7 @@ static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
 	if (f->dirty) {
 		vf_vault_lock(v);
 		if (vf_ns_node_attr(v, f->ino, &a, NULL) == 0) {
-			attr_apply_open(v, &a);
+			vf_open_files_attr(v, &a);
 			apply_setattr(sa, now, &a);
 			f->mode = a.mode;
 			f->uid = a.uid;
@@ -1345,7 +1321,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 		goto out;
 	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 out:
 	vf_vault_unlock(v);
 	if (f)
@@ -1387,7 +1363,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		goto out;
 	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc)
-		attr_apply_open(v, &a);
+		vf_open_files_attr(v, &a);
 	if (rc)
 		goto fail;
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);

@@ -207,8 +207,6 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f);
 VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
 				int64_t version, uint64_t size,
 				struct vf_file **out);
-/* Looks up an open file without creating it (v->mu held); NULL if none. */
-struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino);
 VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
 			     uint64_t size);
 VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
