@@ -1,5 +1,5 @@
 /*
- * file.c - file data: the open-file table, the write path (streaming
+ * file.c - file data (file.h is the contract): the write path (streaming
  * chunker and dirty-block spool), commits of recovery points, reads and
  * the decrypted-chunk cache.
  *
@@ -38,13 +38,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "authz.h"
-#include "immut.h"
-#include "trash.h"
+#include "file.h"
 #include "open_files.h"
-#include "vault_int.h"
-#include "view.h"
 
 #define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
 #define SBUF_MIN (64u << 10)
@@ -475,10 +470,9 @@ int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
 	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
 		rc = load_chunk(v, cid, &again, rlen, &data);
 	/* damaged or tampered data is a security event (SPEC 8, 9) */
-	if (rc == -EBADMSG || rc == -EIO)
-		vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE,
-			       rc == -EBADMSG ? "authentication" : "checksum",
-			       vf_clock_now());
+	if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed)
+		v->integrity_failed(v, rc == -EBADMSG ? "authentication" :
+							"checksum");
 	if (rc)
 		return rc;
 	e = calloc(1, sizeof(*e));
@@ -593,7 +587,7 @@ static size_t ext_find(const struct vf_file *f, uint64_t off)
 }
 
 /* Loads the committed extents (f->mu held). */
-static int ensure_loaded(struct vf_vault *v, struct vf_file *f)
+int vf_file_load(struct vf_vault *v, struct vf_file *f)
 {
 	sqlite3_stmt *st;
 	struct vf_ext e;
@@ -1258,28 +1252,7 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
  * yet (dedup hits) and chunks in packs no commit has named.  A write
  * enters before it stores anything, so gc holding v->mu with n_dirty 0
  * knows no store can start under it. */
-/* Immutability for a change through an open file (f->mu held): a file
- * closed once (it has a version) inside an immutable tree is sealed.  A
- * clean verdict is remembered until the rules change. */
-static int change_allowed(struct vf_vault *v, const struct vf_handle *h,
-			  enum vf_imm_op op)
-{
-	struct vf_file *f = h->f;
-	int rc = 0;
-
-	if (!f->version)
-		return 0;
-	vf_vault_lock(v);
-	if (f->imm_ok_gen != v->imm_gen + 1) {
-		rc = vf_immut_check(v, h->uid, op, f->ino, 0);
-		if (!rc)
-			f->imm_ok_gen = v->imm_gen + 1;
-	}
-	vf_vault_unlock(v);
-	return rc;
-}
-
-static void dirty_enter(struct vf_vault *v, struct vf_file *f)
+void vf_file_dirty_enter(struct vf_vault *v, struct vf_file *f)
 {
 	if (f->dirty)
 		return;
@@ -1293,9 +1266,9 @@ static void dirty_enter(struct vf_vault *v, struct vf_file *f)
  * times itself (writeback caching), it sends them in a setattr before
  * the close, in whatever order relative to the writes; a write must not
  * overwrite them with the daemon's clock. */
-static void mark_dirty(struct vf_vault *v, struct vf_file *f)
+void vf_file_mark_dirty(struct vf_vault *v, struct vf_file *f)
 {
-	dirty_enter(v, f);
+	vf_file_dirty_enter(v, f);
 	if (!v->kernel_times)
 		f->mtime = f->ctime = vf_clock_now();
 }
@@ -1306,7 +1279,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	size_t i;
 	int rc;
 
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (!rc)
 		rc = drain(f);
 	if (!rc && f->streaming)
@@ -1316,7 +1289,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	if (size >= f->size) {
 		rc = extend_to(f, size);
 		if (!rc)
-			mark_dirty(v, f);
+			vf_file_mark_dirty(v, f);
 		return rc;
 	}
 	/* Cut the extents at size. */
@@ -1347,7 +1320,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 			return rc;
 	}
 	f->size = size;
-	mark_dirty(v, f);
+	vf_file_mark_dirty(v, f);
 	return 0;
 }
 
@@ -1607,7 +1580,7 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 
 	if (!f->dirty)
 		return durable ? vf_pack_writer_sync(v->pw) : 0;
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (!rc && f->streaming) {
 		uint64_t pos = f->stream_end;
 
@@ -1662,120 +1635,12 @@ int vf_file_commit(struct vf_vault *v, struct vf_file *f)
 	return commit(v, f, 0);
 }
 
-/* ---- handles --------------------------------------------------------- */
-
-/* A recovery point opened from .snapshots or .versions: read-only, with
- * its own private file state so the live file is not disturbed. */
-static int open_view(struct vf_vault *v, uint64_t ino, int flags,
-		     struct vf_handle **out)
+int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
 {
-	struct vf_handle *h;
-	uint64_t size;
-	int64_t version;
-	int rc;
-
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return -EROFS;
-	rc = vf_view_file(v, ino, &version, &size);
-	if (rc)
-		return rc;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	rc = vf_file_get_version(v, ino, version, size, &h->f);
-	if (rc) {
-		free(h);
-		return rc;
-	}
-	h->flags = flags;
-	h->view = 1;
-	h->stable = vf_view_stable(v, ino);
-	*out = h;
-	return 0;
+	return commit(v, f, durable);
 }
 
-int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
-		       uint64_t ino, int flags, struct vf_handle **out)
-{
-	struct vf_handle *h;
-	struct vf_file *f;
-	int rc;
-
-	if (vf_authz_check(v, c, (flags & O_ACCMODE) != O_RDONLY ||
-					 (flags & O_TRUNC) ?
-				 VF_ACT_WRITE :
-				 VF_ACT_READ))
-		return -EACCES;
-	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
-		return -EROFS;
-	if (vf_view_is(ino))
-		return open_view(v, ino, flags, out);
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-		/* .softdeleted is read-only; a file unlinked while open
-		 * stays writable through the descriptors it has */
-		vf_vault_lock(v);
-		rc = vf_file_find_locked(v, ino) ? 0 : vf_trash_holds(v, ino);
-		if (rc > 0)
-			rc = -EROFS;
-		if (!rc)
-			rc = vf_immut_check(v, c->uid, (flags & O_TRUNC) ?
-						       VF_IMM_TRUNCATE :
-						       VF_IMM_WRITE,
-					    ino, 0);
-		vf_vault_unlock(v);
-		if (rc)
-			return rc;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	rc = vf_file_get(v, ino, &f);
-	if (rc) {
-		free(h);
-		return rc;
-	}
-	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
-		pthread_mutex_lock(&f->mu);
-		rc = vf_file_truncate(v, f, 0);
-		pthread_mutex_unlock(&f->mu);
-		if (rc) {
-			vf_file_put(v, f);
-			free(h);
-			return rc;
-		}
-	}
-	h->f = f;
-	h->flags = flags;
-	h->uid = c->uid;
-	*out = h;
-	return 0;
-}
-
-int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
-			 uint64_t parent, const char *name, uint32_t mode,
-			 int flags, struct vf_attr *attr,
-			 struct vf_handle **out)
-{
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	rc = vf_vault_mknod(v, c, parent, name, S_IFREG | (mode & 07777), 0,
-			    attr);
-	if (rc)
-		return rc;
-	rc = vf_vault_open_file(v, c, attr->ino, flags & ~O_TRUNC, out);
-	if (rc)
-		return rc;
-	/* A new file's first close is its first recovery point, even if
-	 * nothing was written. */
-	pthread_mutex_lock(&(*out)->f->mu);
-	mark_dirty(v, (*out)->f);
-	(*out)->f->mtime = attr->mtime;
-	(*out)->f->ctime = attr->ctime;
-	pthread_mutex_unlock(&(*out)->f->mu);
-	return 0;
-}
+/* ---- reads and writes (f->mu held) ---------------------------------------- */
 
 static int cached(struct vf_vault *v, int64_t chunk)
 {
@@ -1816,50 +1681,32 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	pthread_mutex_unlock(&v->job_mu);
 }
 
-ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
-		      void *buf, size_t size)
+ssize_t vf_file_read(struct vf_vault *v, struct vf_file *f, uint64_t off,
+		     void *buf, size_t size)
 {
-	struct vf_file *f = h->f;
 	ssize_t rc;
 
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (rc)
-		goto out;
-	if (off >= f->size) {
-		rc = 0;
-		goto out;
-	}
+		return rc;
+	if (off >= f->size)
+		return 0;
 	if (size > f->size - off)
 		size = (size_t)(f->size - off);
 	rc = vread(v, f, off, buf, size);
-	if (!rc) {
-		rc = (ssize_t)size;
-		prefetch_next(v, f, off + size);
-	}
-out:
-	pthread_mutex_unlock(&f->mu);
-	return rc;
+	if (rc)
+		return rc;
+	prefetch_next(v, f, off + size);
+	return (ssize_t)size;
 }
 
-ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
-		       const void *buf, size_t size)
+int vf_file_write(struct vf_vault *v, struct vf_file *f, uint64_t off,
+		  const void *buf, size_t size)
 {
-	struct vf_file *f = h->f;
-	int rc;
+	int rc = 0;
 
-	if (v->readonly || h->view)
-		return -EROFS;
-	if (off + size < off || off + size > (1ULL << 62))
-		return -EFBIG;
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
-	if (!rc)
-		rc = change_allowed(v, h, VF_IMM_WRITE);
-	if (rc)
-		goto out;
-	/* Before the first chunk is stored (see dirty_enter). */
-	dirty_enter(v, f);
+	/* Before the first chunk is stored (see vf_file_dirty_enter). */
+	vf_file_dirty_enter(v, f);
 	if (!f->streaming && f->size == 0 && off == 0 && f->n_blk == 0) {
 		/* An empty file written from the start: stream it. */
 		f->n_ext = 0;
@@ -1900,61 +1747,16 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 			rc = write_blocks(v, f, off, buf, size);
 	}
 	if (!rc)
-		mark_dirty(v, f);
-out:
-	pthread_mutex_unlock(&f->mu);
-	return rc ? rc : (ssize_t)size;
-}
-
-static int commit_handle(struct vf_vault *v, struct vf_handle *h,
-			 int durable)
-{
-	int rc;
-
-	pthread_mutex_lock(&h->f->mu);
-	rc = commit(v, h->f, durable);
-	pthread_mutex_unlock(&h->f->mu);
+		vf_file_mark_dirty(v, f);
 	return rc;
 }
 
-/* An empty dirty session (a file just created, or opened with O_TRUNC, and
- * nothing written yet) is not committed at flush but left to release or a
- * later flush: a shell's `> f` opens, dup2()s and closes the first
- * descriptor before writing, and every such redirection would otherwise
- * leave an empty recovery point before the real one. */
-int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
+int vf_file_fallocate(struct vf_vault *v, struct vf_file *f, int mode,
+		      uint64_t off, uint64_t len)
 {
-	int empty;
-
-	pthread_mutex_lock(&h->f->mu);
-	empty = h->f->dirty && h->f->size == 0;
-	pthread_mutex_unlock(&h->f->mu);
-	return empty ? 0 : commit_handle(v, h, 0);
-}
-
-int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
-{
-	return commit_handle(v, h, 1);
-}
-
-int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
-		       uint64_t off, uint64_t len)
-{
-	struct vf_file *f = h->f;
 	uint8_t *zero = NULL;
-	int rc;
+	int rc = 0;
 
-	if (v->readonly || h->view)
-		return -EROFS;
-	if (off + len < off)
-		return -EFBIG;
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
-	if (!rc && mode != FALLOC_FL_KEEP_SIZE)
-		rc = change_allowed(v, h, mode == 0 ? VF_IMM_WRITE :
-						      VF_IMM_PUNCH);
-	if (rc)
-		goto out;
 	if (mode == 0) {
 		/* No space is reserved in a deduplicating store; the size
 		 * grows as posix_fallocate promises. */
@@ -1983,36 +1785,11 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 			len -= n;
 		}
 		if (!rc)
-			mark_dirty(v, f);
+			vf_file_mark_dirty(v, f);
 	} else {
 		rc = -EOPNOTSUPP;
 	}
 out:
-	pthread_mutex_unlock(&f->mu);
 	free(zero);
 	return rc;
-}
-
-int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
-{
-	int rc = 0;
-
-	if (!h)
-		return 0;
-	pthread_mutex_lock(&h->f->mu);
-	if (h->f->dirty && h->f->refs == 1)
-		rc = commit(v, h->f, 0);
-	pthread_mutex_unlock(&h->f->mu);
-	vf_file_put(v, h->f);
-	free(h);
-	return rc;
-}
-
-int vf_vault_handle_keep_cache(const struct vf_handle *h)
-{
-	if (h->view)
-		return h->stable;
-	/* Every change to a live file passes through the kernel's own page
-	 * cache (writeback caching), so what it holds is never stale. */
-	return 1;
 }

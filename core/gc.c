@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "file.h"
 #include "immut.h"
 #include "open_files.h"
 #include "vault_int.h"

@@ -30,6 +30,7 @@
 #include "authz.h"
 #include "immut.h"
 #include "ns.h"
+#include "file.h"
 #include "open_files.h"
 #include "trash.h"
 #include "vault_int.h"
@@ -252,6 +253,14 @@ out:
 /* Takes the vault lock.  A daemon that was just unmounted may still be
  * closing the vault (umount returns first), so a held lock is retried for
  * a few seconds before the vault counts as in use. */
+/* file data's integrity hook (vault_int.h): damaged or tampered data is
+ * a security event (SPEC 8, 9), counted like a denial. */
+static void integrity_failed(struct vf_vault *v, const char *what)
+{
+	vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE, what,
+		       vf_clock_now());
+}
+
 static int lock_wait(int fd)
 {
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
@@ -301,6 +310,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_cond_init(&v->job_cv, NULL);
 	pthread_cond_init(&v->space_cv, NULL);
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
+	v->integrity_failed = integrity_failed;
 	rc = vf_views_new(&v->views);
 	if (!rc)
 		rc = vf_audit_new(&v->audit);

@@ -184,6 +184,11 @@ struct vf_vault {
 	uint64_t *spool_free;
 	size_t n_free, free_cap;
 
+	/* Called by file data when a chunk fails authentication or its
+	 * checksum (what: "authentication" or "checksum"); set by
+	 * vf_vault_open to audit.c's counter, so file data needs no audit. */
+	void (*integrity_failed)(struct vf_vault *v, const char *what);
+
 	/* audit.c: the denied-access counters, under a lock of their own
 	 * (audit.h has the rule); made by vf_audit_new at open, freed by
 	 * vf_audit_free at close */
@@ -197,30 +202,6 @@ struct vf_handle {
 	int view;   /* f is private: a recovery point opened from a view */
 	int stable; /* the view never changes: the kernel may keep pages */
 };
-
-/* file.c */
-VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino,
-			struct vf_file **out);
-void vf_file_put(struct vf_vault *v, struct vf_file *f);
-/* A private read-only file over version (0: empty) of size bytes, not in
- * the open-file table; freed with vf_file_put. */
-VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
-				int64_t version, uint64_t size,
-				struct vf_file **out);
-VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
-			     uint64_t size);
-VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
-VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
-			       struct vf_cache_ent **out);
-void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
-void vf_cache_free_all(struct vf_vault *v);
-void vf_spool_close(struct vf_vault *v);
-/* A VF_POOL_BUF-byte buffer (caller returns it with vf_buf_put), or NULL. */
-void *vf_buf_get(struct vf_vault *v);
-void vf_buf_put(struct vf_vault *v, void *p);
-void vf_buf_free_all(struct vf_vault *v);
-VF_MUST int vf_pipeline_start(struct vf_vault *v);
-void vf_pipeline_stop(struct vf_vault *v);
 
 /* v->mu: the catalog, the open-file table and the stream budget. */
 static inline void vf_vault_lock(struct vf_vault *v)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "vault_int.h"
+#include "file.h"
 
 #define FILES 8
 #define VERS 6
