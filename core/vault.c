@@ -1,6 +1,9 @@
 /*
- * vault.c - the vault facade: open/close, the namespace, xattrs, check and
- * status.  File data lives in file.c.
+ * vault.c - the vault facade: open/close, the namespace entry points
+ * (lookup, mknod, link, unlink, rename, readdir, setattr...), xattrs,
+ * check and status.  Each entry point checks the caller's role (authz.h)
+ * and immutability (immut.h), then works through the namespace primitives
+ * (ns.h); file entry points are in vault_file.c, file data in file.c.
  *
  * Invariants:
  * - Every catalog change of one operation happens in one transaction.

@@ -1,6 +1,10 @@
 /*
- * vault_int.h - private to vault.c and file.c: the vault handle, the open
- * file table and the data path's internals.
+ * vault_int.h - private to core/: the structs every core module above the
+ * catalog shares (struct vf_vault, the handle, struct vf_file and the data
+ * path's records) and the v->mu lock helpers.  Types only: no function
+ * of a higher layer is declared here; each module's functions are in its
+ * own header (ns.h, open_files.h, file.h, ...), so a module's #include
+ * lines are its dependencies (docs/design.md, "Layers").
  *
  * Locking: v->mu guards the catalog, the open-file table and the stream
  * budget.  f->mu guards one open file's state.  Order: f->mu before v->mu;

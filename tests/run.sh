@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/run.sh - run the test suite; `make check` calls it after building.
 #
-#   tests/run.sh                 unit binaries, fuzz corpora, integration tests
-#   tests/run.sh unit            unit binaries and fuzz corpora only (no root)
+#   tests/run.sh                 unit binaries, fuzz corpora, the layering
+#                                check (tests/layers.sh), integration tests
+#   tests/run.sh unit            unit binaries, fuzz corpora and the layering
+#                                check only (no root)
 #   tests/run.sh integration [PATTERN...]
 #                                integration tests only (those whose name
 #                                contains one of the PATTERNs, if given)
@@ -126,6 +128,22 @@ run_fuzz() {
 	done
 }
 
+# The include graph of core/, fs/ and tools/ is layered and has no circle
+# (tests/layers.sh), and the check itself catches a back-include.
+run_layers() {
+	local t rc
+	for t in layers layers-selftest; do
+		rc=0
+		{ timeout -k 5 "$UNIT_TIMEOUT" bash "tests/$t.sh" >"$LOGS/$t.log" 2>&1 </dev/null; } 2>/dev/null || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			pass "$t"
+		else
+			failed "$t" "$(exit_reason "$rc")"
+			tail_of "$LOGS/$t.log"
+		fi
+	done
+}
+
 run_integration() {
 	local t name rc pat ok reason
 	for t in tests/integration/[0-9]*.sh; do
@@ -163,11 +181,13 @@ case $mode in
 all)
 	run_unit
 	run_fuzz
+	run_layers
 	run_integration
 	;;
 unit)
 	run_unit
 	run_fuzz
+	run_layers
 	;;
 integration) run_integration "$@" ;;
 esac
