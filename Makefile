@@ -39,7 +39,7 @@ CORE_SRC := core/common.c \
 	core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c \
-	core/vault.c core/vault_file.c
+	core/vault.c core/vault_file.c core/xattr.c core/check.c
 FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c

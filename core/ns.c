@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "ns.h"
+#include "open_files.h"
 
 /* ---- nodes (v->mu held) ------------------------------------------------- */
 
@@ -180,6 +181,31 @@ int vf_ns_parent_dir(struct vf_vault *v, uint64_t parent, struct vf_attr *pa)
 	if (pa->nlink == 0)
 		return -ENOENT; /* a removed directory takes no new names */
 	return 0;
+}
+
+int vf_ns_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
+		    int64_t now)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_MODE);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, mode);
+	sqlite3_bind_int64(st, 3, now);
+	rc = vf_catalog_run(st);
+	if (!rc) {
+		/* An open file's deferred metadata must not undo this at
+		 * its commit. */
+		struct vf_file *of = vf_file_find_locked(v, ino);
+
+		if (of && of->meta_dirty) {
+			of->mode = mode;
+			of->ctime = now;
+		}
+	}
+	return rc;
 }
 
 int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a)

@@ -53,6 +53,10 @@ VF_MUST int vf_ns_ctime(struct vf_vault *v, uint64_t ino, int64_t now);
  * -ENOENT for a removed one (it takes no new names). */
 VF_MUST int vf_ns_parent_dir(struct vf_vault *v, uint64_t parent,
 			     struct vf_attr *pa);
+/* The mode of ino becomes mode (ctime now); an open file with deferred
+ * metadata takes it too, so its commit does not undo it. */
+VF_MUST int vf_ns_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
+			   int64_t now);
 /* Gives node ino (type from a) the name parent/name, with link counts. */
 VF_MUST int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
 		       const struct vf_attr *a, int64_t now);

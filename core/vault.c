@@ -31,6 +31,7 @@
 #include "acl.h"
 #include "audit.h"
 #include "authz.h"
+#include "facade.h"
 #include "immut.h"
 #include "ns.h"
 #include "file.h"
@@ -72,27 +73,6 @@ static int check_name(uint64_t parent, const char *name)
 	return 0;
 }
 
-/* A change to a read-only mount or to anything inside a history view
- * (inode a or b) is refused with EROFS. */
-static int refuse_change(const struct vf_vault *v, uint64_t a, uint64_t b)
-{
-	return v->readonly || vf_view_is(a) || vf_view_is(b);
-}
-
-/* Nodes in .softdeleted are read-only until undeleted: -EROFS for them,
- * or err_other when given. */
-static int refuse_trashed(struct vf_vault *v, uint64_t ino, int err_other)
-{
-	int rc;
-
-	vf_vault_lock(v);
-	rc = vf_trash_holds(v, ino);
-	vf_vault_unlock(v);
-	if (rc < 0)
-		return rc;
-	return rc ? (err_other ? err_other : -EROFS) : 0;
-}
-
 /* Refuses a path that group or others may read, write or enter, or that
  * is not owned by root: the vault and keystore are root-only (SPEC 8). */
 static int check_private(const char *path, int must_exist, char *err,
@@ -120,16 +100,6 @@ static int check_private(const char *path, int must_exist, char *err,
 		return -EPERM;
 	}
 	return 0;
-}
-
-static char *path_join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
 }
 
 static int insert_root(struct vf_catalog *cat)
@@ -187,8 +157,8 @@ int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
 			rc = -EEXIST;
 			goto out;
 		}
-	catpath = path_join(dir, VF_CATALOG_NAME);
-	lockpath = path_join(dir, LOCK_NAME);
+	catpath = vf_path_join(dir, VF_CATALOG_NAME);
+	lockpath = vf_path_join(dir, LOCK_NAME);
 	if (!catpath || !lockpath) {
 		rc = -ENOMEM;
 		goto out;
@@ -236,7 +206,7 @@ out:
 		if (lockpath)
 			unlink(lockpath);
 		if (k) {
-			char *hdr = path_join(dir, VF_HEADER_NAME);
+			char *hdr = vf_path_join(dir, VF_HEADER_NAME);
 
 			if (hdr)
 				unlink(hdr);
@@ -347,7 +317,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
 	if (rc)
 		goto fail;
-	path = path_join(v->dir, LOCK_NAME);
+	path = vf_path_join(v->dir, LOCK_NAME);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -363,7 +333,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		goto fail;
 	}
 	free(path);
-	path = path_join(v->dir, VF_CATALOG_NAME);
+	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -373,7 +343,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (rc)
 		goto fail;
 	free(path);
-	path = path_join(v->dir, PACK_DIR);
+	path = vf_path_join(v->dir, PACK_DIR);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -563,31 +533,6 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	return rc;
 }
 
-static int node_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
-			 int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_MODE);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, mode);
-	sqlite3_bind_int64(st, 3, now);
-	rc = vf_catalog_run(st);
-	if (!rc) {
-		/* An open file's deferred metadata must not undo this at
-		 * its commit. */
-		struct vf_file *of = vf_file_find_locked(v, ino);
-
-		if (of && of->meta_dirty) {
-			of->mode = mode;
-			of->ctime = now;
-		}
-	}
-	return rc;
-}
-
 /* A chmod rewrites the access ACL's owner, group-class and other entries
  * so the two never disagree (v->mu held). */
 static int acl_follow_chmod(struct vf_vault *v, uint64_t ino, uint32_t mode)
@@ -634,7 +579,7 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	if (!rc && S_ISDIR(*mode))
 		rc = vf_ns_xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
 	if (!rc)
-		rc = node_set_mode(v, ino, *mode, vf_clock_now());
+		rc = vf_ns_set_mode(v, ino, *mode, vf_clock_now());
 	free(acl);
 	free(dacl);
 	return rc;
@@ -653,7 +598,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	uint32_t gid = c->gid, requested;
 	int rc;
 
-	if (refuse_change(v, parent, parent))
+	if (vf_facade_refuse_change(v, parent, parent))
 		return -EROFS;
 	rc = check_name(parent, name);
 	if (rc)
@@ -813,11 +758,11 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
-	if (refuse_change(v, ino, newparent))
+	if (vf_facade_refuse_change(v, ino, newparent))
 		return -EROFS;
 	rc = check_name(newparent, newname);
 	if (!rc)
-		rc = refuse_trashed(v, ino, -EXDEV); /* undelete is mv */
+		rc = vf_facade_refuse_trashed(v, ino, -EXDEV); /* undelete is mv */
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -899,7 +844,7 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	int64_t now;
 	int rc;
 
-	if (refuse_change(v, parent, parent) ||
+	if (vf_facade_refuse_change(v, parent, parent) ||
 	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
 				       !strcmp(name, ".softdeleted"))))
 		return -EROFS;
@@ -1098,7 +1043,7 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 		return rc ? rc : vf_trash_restore(v, c->uid, row, name,
 						  newparent, newname);
 	}
-	if (refuse_change(v, parent, newparent) ||
+	if (vf_facade_refuse_change(v, parent, newparent) ||
 	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
 				       !strcmp(name, ".softdeleted"))))
 		return -EROFS;
@@ -1270,10 +1215,10 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
-	if (refuse_change(v, ino, ino))
+	if (vf_facade_refuse_change(v, ino, ino))
 		return -EROFS;
 	/* through a descriptor an unlinked file stays writable (POSIX) */
-	if (!h && (rc = refuse_trashed(v, ino, 0)))
+	if (!h && (rc = vf_facade_refuse_trashed(v, ino, 0)))
 		return rc;
 	vf_vault_lock(v);
 	rc = 0;
@@ -1342,218 +1287,6 @@ out:
 	return rc;
 }
 
-/* ---- extended attributes ----------------------------------------------- */
-
-int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
-		      uint64_t ino, const char *name, const void *value,
-		      size_t size, int flags)
-{
-	struct vf_attr a;
-	sqlite3_stmt *st;
-	int rc, exists;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	if (refuse_change(v, ino, ino))
-		return -EROFS;
-	if (strlen(name) == 0 || strlen(name) > XATTR_NAME_MAX)
-		return -ERANGE;
-	/* user.vaultfs.* are the vault's own (purge times, immutability) */
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return -EPERM;
-	if ((rc = refuse_trashed(v, ino, 0)))
-		return rc;
-	vf_vault_lock(v);
-	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
-	vf_vault_unlock(v);
-	if (rc)
-		return rc;
-	if (size > XATTR_SIZE_MAX)
-		return -E2BIG;
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	rc = vf_ns_node_attr(v, ino, &a, NULL);
-	if (!rc)
-		vf_open_files_attr(v, &a);
-	if (rc)
-		goto fail;
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	exists = vf_catalog_row(st);
-	sqlite3_reset(st);
-	if (exists < 0) {
-		rc = exists;
-		goto fail;
-	}
-	if ((flags & XATTR_CREATE) && exists) {
-		rc = -EEXIST;
-		goto fail;
-	}
-	if ((flags & XATTR_REPLACE) && !exists) {
-		rc = -ENODATA;
-		goto fail;
-	}
-	if (!strcmp(name, VF_ACL_ACCESS)) {
-		uint32_t bits;
-		int equiv = vf_acl_check(value, size, &bits);
-
-		/* The access ACL and the mode are one thing seen twice: the
-		 * mode takes the ACL's bits; an ACL that only restates them
-		 * is not kept. */
-		rc = equiv < 0 ? -EINVAL :
-		     node_set_mode(v, ino, (a.mode & ~0777u) | bits,
-				   vf_clock_now());
-		if (!rc)
-			rc = equiv ? vf_ns_xattr_drop(v, ino, name) :
-				     vf_ns_xattr_store(v, ino, name, value, size);
-	} else if (!strcmp(name, VF_ACL_DEFAULT)) {
-		rc = !S_ISDIR(a.mode)			   ? -EACCES :
-		     vf_acl_check(value, size, NULL) < 0 ? -EINVAL :
-							   vf_ns_xattr_store(v, ino, name,
-								       value, size);
-	} else {
-		rc = vf_ns_xattr_store(v, ino, name, value, size);
-	}
-	if (!rc)
-		rc = vf_ns_ctime(v, ino, vf_clock_now());
-	if (rc)
-		goto fail;
-	rc = vf_catalog_commit(v->cat);
-	goto out;
-fail:
-	vf_catalog_rollback(v->cat);
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
-			  uint64_t ino, const char *name, void *buf,
-			  size_t cap)
-{
-	sqlite3_stmt *st;
-	ssize_t rc;
-	int n;
-
-	if (vf_authz_check(v, c, VF_ACT_READ))
-		return -EACCES;
-	/* views show a node's current xattrs (they are not versioned) */
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
-		return -ENODATA;
-	if (!strcmp(name, "user.vaultfs.immutable"))
-		return vf_immut_xattr(v, ino, buf, cap);
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return vf_trash_xattr(v, ino, name, buf, cap);
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		n = sqlite3_column_bytes(st, 0);
-		if (cap == 0)
-			rc = n;
-		else if ((size_t)n > cap)
-			rc = -ERANGE;
-		else {
-			if (n)
-				memcpy(buf, sqlite3_column_blob(st, 0),
-				       (size_t)n);
-			rc = n;
-		}
-	} else if (rc == 0) {
-		rc = -ENODATA;
-	}
-	sqlite3_reset(st);
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
-			   uint64_t ino, char *buf, size_t cap)
-{
-	sqlite3_stmt *st;
-	size_t used = 0;
-	ssize_t rc;
-	int n;
-
-	if (vf_authz_check(v, c, VF_ACT_READ))
-		return -EACCES;
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
-		return 0;
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_LIST);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	while ((rc = vf_catalog_row(st)) == 1) {
-		n = sqlite3_column_bytes(st, 0);
-		if (cap && used + (size_t)n + 1 > cap) {
-			rc = -ERANGE;
-			break;
-		}
-		if (cap) {
-			memcpy(buf + used, sqlite3_column_blob(st, 0),
-			       (size_t)n);
-			buf[used + (size_t)n] = '\0';
-		}
-		used += (size_t)n + 1;
-	}
-	sqlite3_reset(st);
-	if (rc == 0)
-		rc = (ssize_t)used;
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
-			 uint64_t ino, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	if (refuse_change(v, ino, ino))
-		return -EROFS;
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return -EPERM;
-	if ((rc = refuse_trashed(v, ino, 0)))
-		return rc;
-	vf_vault_lock(v);
-	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
-	if (rc) {
-		vf_vault_unlock(v);
-		return rc;
-	}
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_run(st);
-	if (!rc && sqlite3_changes(v->cat->db) == 0)
-		rc = -ENODATA;
-	if (!rc)
-		rc = vf_ns_ctime(v, ino, vf_clock_now());
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
 int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 		    struct statvfs *out)
 {
@@ -1568,254 +1301,3 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	return 0;
 }
 
-/* ---- check and status -------------------------------------------------- */
-
-/* Writes the live path of node ino (or a description) into buf. */
-static void node_path(struct vf_vault *v, uint64_t ino, char *buf, size_t cap)
-{
-	char tmp[VF_PATH_MAX + 1];
-	size_t len = 0;
-	int depth = 0;
-
-	buf[0] = '\0';
-	tmp[0] = '\0';
-	while (ino != VF_ROOT_INO && depth++ < 4096) {
-		sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
-		int n;
-
-		if (!st || (sqlite3_bind_int64(st, 1, (int64_t)ino),
-			    vf_catalog_row(st)) != 1) {
-			if (st)
-				sqlite3_reset(st);
-			snprintf(buf, cap, "(deleted file, node %llu)",
-				 (unsigned long long)ino);
-			return;
-		}
-		n = sqlite3_column_bytes(st, 1);
-		if (len + (size_t)n + 1 >= sizeof(tmp)) {
-			sqlite3_reset(st);
-			break;
-		}
-		memmove(tmp + n + 1, tmp, len + 1);
-		tmp[0] = '/';
-		memcpy(tmp + 1, sqlite3_column_blob(st, 1), (size_t)n);
-		len += (size_t)n + 1;
-		ino = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	}
-	snprintf(buf, cap, "%s", len ? tmp : "/");
-}
-
-/* Reports a damaged chunk once per file that references it; returns the
- * number of reports (at least 1). */
-static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
-			vf_check_cb cb, void *arg)
-{
-	sqlite3_stmt *st;
-	char path[VF_PATH_MAX + 64];
-	uint64_t *nodes = NULL;
-	size_t n = 0, cap = 0, i;
-
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_NODES_OF_CHUNK);
-	if (st) {
-		sqlite3_bind_int64(st, 1, chunk);
-		while (vf_catalog_row(st) == 1) {
-			if (n == cap) {
-				uint64_t *p = realloc(nodes, (cap ? cap * 2 :
-								    8) *
-								   sizeof(*p));
-				if (!p)
-					break;
-				nodes = p;
-				cap = cap ? cap * 2 : 8;
-			}
-			nodes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
-		}
-		sqlite3_reset(st);
-	}
-	for (i = 0; i < n; i++) {
-		node_path(v, nodes[i], path, sizeof(path));
-		vf_vault_unlock(v);
-		if (cb)
-			cb(arg, path, what);
-		vf_vault_lock(v);
-	}
-	vf_vault_unlock(v);
-	free(nodes);
-	return n ? (int)n : 1;
-}
-
-int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
-		   void *arg)
-{
-	struct {
-		int64_t id;
-		uint8_t cid[VF_CHUNK_ID_BYTES];
-		struct vf_pack_loc loc;
-		uint32_t rlen;
-	} *batch = NULL;
-	uint8_t *sealed = NULL, *raw = NULL;
-	size_t cap = vf_pack_sealed_bound(VF_CHUNK_MAX) + VF_PACK_ENTRY_HDR;
-	int64_t last = 0;
-	int problems = 0, rc = 0;
-	size_t n, i;
-	sqlite3_stmt *st;
-
-	batch = calloc(256, sizeof(*batch));
-	sealed = malloc(cap);
-	raw = malloc(VF_CHUNK_MAX);
-	if (!batch || !sealed || !raw) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* Extents whose chunk row is missing. */
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);
-	while (st && vf_catalog_row(st) == 1) {
-		char path[VF_PATH_MAX + 64];
-
-		node_path(v, (uint64_t)sqlite3_column_int64(st, 0), path,
-			  sizeof(path));
-		if (cb)
-			cb(arg, path,
-			   "references a chunk missing from the index");
-		problems++;
-	}
-	if (st)
-		sqlite3_reset(st);
-	vf_vault_unlock(v);
-	for (;;) {
-		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_CHECK_CHUNKS);
-		n = 0;
-		if (st) {
-			sqlite3_bind_int64(st, 1, last);
-			while (n < 256 && vf_catalog_row(st) == 1) {
-				batch[n].id = sqlite3_column_int64(st, 0);
-				memset(batch[n].cid, 0, VF_CHUNK_ID_BYTES);
-				if (sqlite3_column_bytes(st, 1) ==
-				    VF_CHUNK_ID_BYTES)
-					memcpy(batch[n].cid,
-					       sqlite3_column_blob(st, 1),
-					       VF_CHUNK_ID_BYTES);
-				snprintf(batch[n].loc.pack,
-					 sizeof(batch[n].loc.pack), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   2));
-				batch[n].loc.off =
-					(uint64_t)sqlite3_column_int64(st, 3);
-				batch[n].loc.len =
-					(uint32_t)sqlite3_column_int64(st, 4);
-				batch[n].rlen =
-					(uint32_t)sqlite3_column_int64(st, 5);
-				n++;
-			}
-			sqlite3_reset(st);
-		} else {
-			rc = -EIO;
-		}
-		vf_vault_unlock(v);
-		if (rc || n == 0)
-			break;
-		for (i = 0; i < n; i++) {
-			ssize_t r;
-			const char *what = NULL;
-
-			last = batch[i].id;
-			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
-			if (r < 0)
-				what = r == -ENOENT ? "pack missing" :
-						      "pack entry damaged "
-						      "(checksum mismatch)";
-			else if (read_data) {
-				r = vf_pack_decode(v->keys, batch[i].cid,
-						   sealed, (size_t)r, raw,
-						   VF_CHUNK_MAX);
-				if (r < 0)
-					what = "chunk fails authentication";
-				else if ((uint32_t)r != batch[i].rlen)
-					what = "chunk has the wrong length";
-			}
-			if (what)
-				problems += report_chunk(v, batch[i].id, what,
-							 cb, arg);
-		}
-	}
-out:
-	free(batch);
-	free(sealed);
-	free(raw);
-	return rc ? rc : problems;
-}
-
-static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a,
-		     uint64_t *b)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*a = (uint64_t)sqlite3_column_int64(st, 0);
-		if (b)
-			*b = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
-}
-
-struct pack_sum {
-	struct vf_pack_io *io;
-	uint64_t bytes;
-};
-
-static int sum_pack(void *arg, const char *name)
-{
-	struct pack_sum *s = arg;
-	uint64_t sz;
-
-	if (s->io->ops->size(s->io, name, &sz) == 0)
-		s->bytes += sz;
-	return 0;
-}
-
-int vf_vault_status(struct vf_vault *v, struct vf_status *out)
-{
-	struct vf_status s;
-	struct pack_sum ps = { v->io, 0 };
-	struct stat st;
-	char *path;
-	int rc;
-
-	memset(&s, 0, sizeof(s));
-	vf_vault_lock(v);
-	rc = count_row(v, VF_Q_STAT_FILES, &s.files, &s.logical_bytes);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_DIRS, &s.dirs, NULL);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_VERSIONS, &s.versions, NULL);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_CHUNKS, &s.chunks, NULL);
-	vf_vault_unlock(v);
-	if (rc)
-		return rc;
-	rc = v->io->ops->list(v->io, sum_pack, &ps);
-	if (rc)
-		return rc;
-	vf_vault_lock(v);
-	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
-	vf_vault_unlock(v);
-	s.stored_bytes = ps.bytes;
-	path = path_join(v->dir, VF_CATALOG_NAME);
-	if (path && stat(path, &st) == 0)
-		s.catalog_bytes = (uint64_t)st.st_size;
-	free(path);
-	sodium_bin2hex(s.vault_id, sizeof(s.vault_id), vf_keys_vault_id(v->keys),
-		       VF_VAULT_ID_BYTES);
-	*out = s;
-	return rc;
-}

@@ -34,7 +34,7 @@ LAYERS='
 6 view
 7 file spool chunk_cache pipeline
 8 trash immut authz audit guard gc
-9 admin vault.c vault_file xattr check
+9 admin facade.h vault.c vault_file xattr check
 10 fs/
 11 tools/
 '
