@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "ns.h"
 #include "open_files.h"
 
 #define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
@@ -49,7 +50,9 @@
 int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 {
 	struct vf_file *f;
+	struct vf_attr a;
 	sqlite3_stmt *st;
+	uint32_t mode;
 	int rc;
 
 	vf_vault_lock(v);
@@ -73,9 +76,10 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 		sqlite3_reset(st);
 		goto out;
 	}
-	if (S_ISDIR(sqlite3_column_int64(st, 0))) {
+	mode = (uint32_t)sqlite3_column_int64(st, VF_NODE_MODE);
+	if (S_ISDIR(mode)) {
 		rc = -EISDIR;
-	} else if (!S_ISREG(sqlite3_column_int64(st, 0))) {
+	} else if (!S_ISREG(mode)) {
 		rc = -EINVAL;
 	} else {
 		f = calloc(1, sizeof(*f));
@@ -85,16 +89,17 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 		sqlite3_reset(st);
 		goto out;
 	}
+	vf_ns_attr_from_row(st, 0, ino, &a);
 	f->ino = ino;
 	f->refs = 1;
-	f->size = (uint64_t)sqlite3_column_int64(st, 5);
-	f->mode = (uint32_t)sqlite3_column_int64(st, 0);
-	f->uid = (uint32_t)sqlite3_column_int64(st, 1);
-	f->gid = (uint32_t)sqlite3_column_int64(st, 2);
-	f->atime = sqlite3_column_int64(st, 6);
-	f->mtime = sqlite3_column_int64(st, 7);
-	f->ctime = sqlite3_column_int64(st, 8);
-	f->version = sqlite3_column_int64(st, 9);
+	f->size = a.size;
+	f->mode = a.mode;
+	f->uid = a.uid;
+	f->gid = a.gid;
+	f->atime = a.atime;
+	f->mtime = a.mtime;
+	f->ctime = a.ctime;
+	f->version = vf_ns_version_from_row(st);
 	sqlite3_reset(st);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->pend_mu, NULL);
@@ -1511,10 +1516,13 @@ static int write_version(struct vf_vault *v, struct vf_file *f, int64_t now,
 		return -EIO;
 	}
 	if (!f->meta_dirty) {
-		f->mode = (uint32_t)sqlite3_column_int64(node, 0);
-		f->uid = (uint32_t)sqlite3_column_int64(node, 1);
-		f->gid = (uint32_t)sqlite3_column_int64(node, 2);
-		f->atime = sqlite3_column_int64(node, 6);
+		struct vf_attr a;
+
+		vf_ns_attr_from_row(node, 0, f->ino, &a);
+		f->mode = a.mode;
+		f->uid = a.uid;
+		f->gid = a.gid;
+		f->atime = a.atime;
 	}
 	sqlite3_reset(node);
 	sqlite3_bind_int64(st, 1, (int64_t)f->ino);

@@ -53,15 +53,20 @@ void vf_ns_attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
 {
 	a->ino = ino;
 	a->flags = 0;
-	a->mode = (uint32_t)sqlite3_column_int64(st, col + 0);
-	a->uid = (uint32_t)sqlite3_column_int64(st, col + 1);
-	a->gid = (uint32_t)sqlite3_column_int64(st, col + 2);
-	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 3);
-	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 4);
-	a->size = (uint64_t)sqlite3_column_int64(st, col + 5);
-	a->atime = sqlite3_column_int64(st, col + 6);
-	a->mtime = sqlite3_column_int64(st, col + 7);
-	a->ctime = sqlite3_column_int64(st, col + 8);
+	a->mode = (uint32_t)sqlite3_column_int64(st, col + VF_NODE_MODE);
+	a->uid = (uint32_t)sqlite3_column_int64(st, col + VF_NODE_UID);
+	a->gid = (uint32_t)sqlite3_column_int64(st, col + VF_NODE_GID);
+	a->rdev = (uint64_t)sqlite3_column_int64(st, col + VF_NODE_RDEV);
+	a->nlink = (uint32_t)sqlite3_column_int64(st, col + VF_NODE_NLINK);
+	a->size = (uint64_t)sqlite3_column_int64(st, col + VF_NODE_SIZE);
+	a->atime = sqlite3_column_int64(st, col + VF_NODE_ATIME);
+	a->mtime = sqlite3_column_int64(st, col + VF_NODE_MTIME);
+	a->ctime = sqlite3_column_int64(st, col + VF_NODE_CTIME);
+}
+
+int64_t vf_ns_version_from_row(sqlite3_stmt *st)
+{
+	return sqlite3_column_int64(st, VF_NODE_VERSION);
 }
 
 int vf_ns_node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
@@ -77,7 +82,7 @@ int vf_ns_node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
 	if (rc == 1) {
 		vf_ns_attr_from_row(st, 0, ino, a);
 		if (version)
-			*version = sqlite3_column_int64(st, 9);
+			*version = vf_ns_version_from_row(st);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = -ENOENT;

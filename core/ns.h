@@ -21,11 +21,13 @@ VF_MUST int vf_ns_insert_dir(struct vf_catalog *cat, uint32_t nlink,
 /* A new directory node with no name yet (vf_ns_link names it). */
 VF_MUST int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino);
 
-/* The node row decoder: the nine attribute columns of a node row starting
- * at column col (mode, uid, gid, rdev, nlink, size, atime, mtime, ctime)
- * into *a, whose ino is set to ino. */
+/* The node row accessor: the nine attribute columns of a node row
+ * starting at column col (enum vf_node_col in catalog_q.h) into *a, whose
+ * ino is set to ino.  Every node row is decoded here. */
 void vf_ns_attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
 			 struct vf_attr *a);
+/* The version id (0: none) of a NODE_GET row. */
+int64_t vf_ns_version_from_row(sqlite3_stmt *st);
 /* The stored attributes of node ino and, when version is not NULL, its
  * current version id (0: none). */
 VF_MUST int vf_ns_node_attr(struct vf_vault *v, uint64_t ino,

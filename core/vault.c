@@ -1126,15 +1126,18 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = sqlite3_column_int64(st, VF_READDIR_ID);
 
-		n = sqlite3_column_bytes(st, 1);
+		n = sqlite3_column_bytes(st, VF_READDIR_NAME);
 		if (n > VF_NAME_MAX)
 			continue;
-		memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
+		memcpy(name, sqlite3_column_blob(st, VF_READDIR_NAME),
+		       (size_t)n);
 		name[n] = '\0';
-		vf_ns_attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
-			      &a);
+		vf_ns_attr_from_row(st, VF_READDIR_ATTR,
+				    (uint64_t)sqlite3_column_int64(
+					    st, VF_READDIR_NODE),
+				    &a);
 		vf_open_files_attr(v, &a);
 		if (cb(arg, name, &a, (uint64_t)id + 2))
 			break;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ns.h"
 #include "view.h"
 
 #define SNAP_NODE_MASK ((1ULL << VF_VIEW_SLOT_SHIFT) - 1)
@@ -195,15 +196,7 @@ static int64_t sec_end(int64_t sec)
 static void attr_node_row(sqlite3_stmt *st, struct vf_attr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->mode = (uint32_t)sqlite3_column_int64(st, 0);
-	a->uid = (uint32_t)sqlite3_column_int64(st, 1);
-	a->gid = (uint32_t)sqlite3_column_int64(st, 2);
-	a->rdev = (uint64_t)sqlite3_column_int64(st, 3);
-	a->nlink = (uint32_t)sqlite3_column_int64(st, 4);
-	a->size = (uint64_t)sqlite3_column_int64(st, 5);
-	a->atime = sqlite3_column_int64(st, 6);
-	a->mtime = sqlite3_column_int64(st, 7);
-	a->ctime = sqlite3_column_int64(st, 8);
+	vf_ns_attr_from_row(st, 0, 0, a);
 }
 
 /* Current attributes of node (NODE_GET). */
@@ -733,21 +726,21 @@ static int list_vdir(struct vf_vault *v, uint64_t dir, uint64_t off,
 	sqlite3_bind_int64(st, 1, (int64_t)dir);
 	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		uint32_t mode = (uint32_t)sqlite3_column_int64(st, 3);
-
-		if ((!S_ISDIR(mode) && !S_ISREG(mode)) || copy_name(st, 1, name))
-			continue;
 		memset(&a, 0, sizeof(a));
-		a.ino = make_ino(VF_VIEW_VNODE,
-				 (uint64_t)sqlite3_column_int64(st, 2));
-		a.mode = ro_dir_mode(mode);
-		a.uid = (uint32_t)sqlite3_column_int64(st, 4);
-		a.gid = (uint32_t)sqlite3_column_int64(st, 5);
+		vf_ns_attr_from_row(st, VF_READDIR_ATTR,
+				    make_ino(VF_VIEW_VNODE,
+					     (uint64_t)sqlite3_column_int64(
+						     st, VF_READDIR_NODE)),
+				    &a);
+		if ((!S_ISDIR(a.mode) && !S_ISREG(a.mode)) ||
+		    copy_name(st, VF_READDIR_NAME, name))
+			continue;
+		a.mode = ro_dir_mode(a.mode);
 		a.nlink = 1;
-		a.atime = sqlite3_column_int64(st, 9);
-		a.mtime = sqlite3_column_int64(st, 10);
-		a.ctime = sqlite3_column_int64(st, 11);
-		if (cb(arg, name, &a, (uint64_t)sqlite3_column_int64(st, 0) + 2))
+		a.rdev = 0;
+		a.size = 0;
+		if (cb(arg, name, &a,
+		       (uint64_t)sqlite3_column_int64(st, VF_READDIR_ID) + 2))
 			break;
 	}
 	sqlite3_reset(st);
