@@ -36,7 +36,7 @@ CORE_SRC := core/common.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c \
 	core/view.c \
-	core/file.c \
+	core/buf.c core/spool.c core/cache.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c \
 	core/vault.c core/vault_file.c core/xattr.c core/check.c

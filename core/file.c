@@ -19,11 +19,10 @@
  *   soon as a cut lands on an old boundary with clean data behind it, so a
  *   small edit costs about one chunk whatever the file size.
  *
- * Spool layout: one unnamed O_TMPFILE in the vault directory; slot n at
- * n * (65536 + 40) holds one block sealed with the SPOOL subkey and
- * associated data le64(n).  Slots are reused through a free list; nothing
- * survives the daemon, which is right: uncommitted data is not a recovery
- * point.
+ * The spool (spool.c), the decrypted-chunk cache (cache.c) and the buffer
+ * pool (buf.c) are modules of their own; the store pipeline (workers that
+ * hash, deduplicate, compress, seal and store cut chunks) is here, since
+ * its jobs fill in the extents of open files.
  *
  * Commit: chunks written since the last commit are inserted into the
  * catalog in the same transaction as the version and its extents, so a
@@ -38,11 +37,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "cache.h"
 #include "file.h"
 #include "ns.h"
 #include "open_files.h"
+#include "spool.h"
 
-#define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
 #define SBUF_MIN (64u << 10)
 
 /* ---- open files ---------------------------------------------------------- */
@@ -130,7 +131,6 @@ int vf_file_get_version(struct vf_vault *v, uint64_t ino, int64_t version,
 	return 0;
 }
 
-static void spool_free_slot(struct vf_vault *v, uint64_t slot);
 static void release_sbuf(struct vf_vault *v, struct vf_file *f);
 
 static void file_drop_state(struct vf_vault *v, struct vf_file *f)
@@ -138,7 +138,7 @@ static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 	size_t i;
 
 	for (i = 0; i < f->n_blk; i++)
-		spool_free_slot(v, f->blk[i].slot);
+		vf_spool_free_slot(v, f->blk[i].slot);
 	f->n_blk = 0;
 	if (f->sbuf)
 		release_sbuf(v, f);
@@ -169,38 +169,6 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 	free(f);
 }
 
-/* ---- buffer pool --------------------------------------------------------- */
-
-void *vf_buf_get(struct vf_vault *v)
-{
-	void *p = NULL;
-
-	pthread_mutex_lock(&v->pool_mu);
-	if (v->n_pool)
-		p = v->pool[--v->n_pool];
-	pthread_mutex_unlock(&v->pool_mu);
-	return p ? p : malloc(VF_POOL_BUF);
-}
-
-void vf_buf_put(struct vf_vault *v, void *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&v->pool_mu);
-	if (v->n_pool < VF_POOL_KEEP) {
-		v->pool[v->n_pool++] = p;
-		p = NULL;
-	}
-	pthread_mutex_unlock(&v->pool_mu);
-	free(p);
-}
-
-void vf_buf_free_all(struct vf_vault *v)
-{
-	while (v->n_pool)
-		free(v->pool[--v->n_pool]);
-}
-
 /* Stream buffers of full chunk capacity are pool buffers; smaller ones
  * (small files) are plain allocations. */
 static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
@@ -211,327 +179,19 @@ static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
 		free(p);
 }
 
-/* ---- spool --------------------------------------------------------------- */
-
-static int spool_alloc(struct vf_vault *v, uint64_t *slot)
-{
-	pthread_mutex_lock(&v->spool_mu);
-	if (v->n_free)
-		*slot = v->spool_free[--v->n_free];
-	else
-		*slot = v->spool_slots++;
-	pthread_mutex_unlock(&v->spool_mu);
-	return 0;
-}
-
-static void spool_free_slot(struct vf_vault *v, uint64_t slot)
-{
-	pthread_mutex_lock(&v->spool_mu);
-	if (v->n_free == v->free_cap) {
-		size_t cap = v->free_cap ? v->free_cap * 2 : 256;
-		uint64_t *p = realloc(v->spool_free, cap * sizeof(*p));
-
-		if (!p) {
-			/* Leaking a slot wastes spool space, nothing more. */
-			pthread_mutex_unlock(&v->spool_mu);
-			return;
-		}
-		v->spool_free = p;
-		v->free_cap = cap;
-	}
-	v->spool_free[v->n_free++] = slot;
-	pthread_mutex_unlock(&v->spool_mu);
-}
-
-void vf_spool_close(struct vf_vault *v)
-{
-	if (v->spool_fd >= 0)
-		close(v->spool_fd);
-	v->spool_fd = -1;
-	free(v->spool_free);
-	v->spool_free = NULL;
-}
-
-static void le64(uint8_t out[8], uint64_t x)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		out[i] = (uint8_t)(x >> (8 * i));
-}
-
-static int spool_write(struct vf_vault *v, uint64_t slot, const uint8_t *blk)
-{
-	uint8_t ad[8], *sealed;
-	ssize_t n;
-	int rc = 0;
-
-	sealed = malloc(SLOT_SIZE);
-	if (!sealed)
-		return -ENOMEM;
-	le64(ad, slot);
-	vf_crypto_seal(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad, sizeof(ad),
-		       blk, VF_SPOOL_BLOCK, sealed);
-	n = pwrite(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
-	if (n != (ssize_t)SLOT_SIZE)
-		rc = n < 0 && errno == ENOSPC ? -ENOSPC : -EIO;
-	free(sealed);
-	return rc;
-}
-
-static int spool_read(struct vf_vault *v, uint64_t slot, uint8_t *blk)
-{
-	uint8_t ad[8], *sealed;
-	ssize_t n;
-	int rc;
-
-	sealed = malloc(SLOT_SIZE);
-	if (!sealed)
-		return -ENOMEM;
-	le64(ad, slot);
-	n = pread(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
-	if (n != (ssize_t)SLOT_SIZE)
-		rc = -EIO;
-	else
-		rc = vf_crypto_open(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad,
-				    sizeof(ad), sealed, SLOT_SIZE, blk);
-	free(sealed);
-	return rc;
-}
-
-/* ---- chunk cache ----------------------------------------------------- */
-
-static size_t cache_slot(const struct vf_vault *v, int64_t chunk)
-{
-	return (size_t)(((uint64_t)chunk * 0x9e3779b97f4a7c15ULL) >> 32) %
-	       v->cache_cap;
-}
-
-static void lru_unlink(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		v->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		v->lru_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	e->prev = NULL;
-	e->next = v->lru_head;
-	if (v->lru_head)
-		v->lru_head->prev = e;
-	v->lru_head = e;
-	if (!v->lru_tail)
-		v->lru_tail = e;
-}
-
-static void cache_remove(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	struct vf_cache_ent **pp;
-
-	for (pp = &v->cache_tab[cache_slot(v, e->chunk)]; *pp;
-	     pp = &(*pp)->hnext)
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	lru_unlink(v, e);
-	v->cache_bytes -= e->len;
-	free(e->data);
-	free(e);
-}
-
-/* Evicts unreferenced entries from the cold end until under budget
- * (cache_mu held). */
-static void cache_trim(struct vf_vault *v)
-{
-	struct vf_cache_ent *e = v->lru_tail, *prev;
-
-	while (e && v->cache_bytes > VF_CACHE_CHUNKS) {
-		prev = e->prev;
-		if (e->refs == 0)
-			cache_remove(v, e);
-		e = prev;
-	}
-}
-
-void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	pthread_mutex_lock(&v->cache_mu);
-	if (--e->refs == 0 && e->chunk < 0)
-		cache_remove(v, e);
-	else
-		cache_trim(v);
-	pthread_mutex_unlock(&v->cache_mu);
-}
-
-void vf_cache_free_all(struct vf_vault *v)
-{
-	while (v->lru_head)
-		cache_remove(v, v->lru_head);
-}
-
-/* Loads and decrypts one chunk from loc (no locks held). */
-static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
-		      const struct vf_pack_loc *loc, uint32_t rlen,
-		      uint8_t **out)
-{
-	size_t cap = loc->len;
-	uint8_t *sealed, *raw;
-	ssize_t n;
-
-	if (rlen > VF_CHUNK_MAX || cap > VF_POOL_BUF)
-		return -EIO;
-	sealed = vf_buf_get(v);
-	raw = malloc(rlen ? rlen : 1);
-	if (!sealed || !raw) {
-		vf_buf_put(v, sealed);
-		free(raw);
-		return -ENOMEM;
-	}
-	n = vf_pack_read(v->io, loc, sealed, cap);
-	if (n >= 0)
-		n = vf_pack_decode(v->keys, cid, sealed, (size_t)n, raw, rlen);
-	vf_buf_put(v, sealed);
-	if (n >= 0 && (uint32_t)n != rlen)
-		n = -EIO;
-	if (n < 0) {
-		free(raw);
-		return (int)n;
-	}
-	*out = raw;
-	return 0;
-}
-
-/* Where catalog chunk row chunk lies (takes v->mu). */
-static int chunk_where(struct vf_vault *v, int64_t chunk,
-		       uint8_t cid[VF_CHUNK_ID_BYTES], struct vf_pack_loc *loc,
-		       uint32_t *rlen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_GET);
-	if (!st) {
-		vf_vault_unlock(v);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, chunk);
-	rc = vf_catalog_row(st);
-	if (rc == 1 && sqlite3_column_bytes(st, 0) == VF_CHUNK_ID_BYTES) {
-		memcpy(cid, sqlite3_column_blob(st, 0), VF_CHUNK_ID_BYTES);
-		snprintf(loc->pack, sizeof(loc->pack), "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		loc->off = (uint64_t)sqlite3_column_int64(st, 2);
-		loc->len = (uint32_t)sqlite3_column_int64(st, 3);
-		*rlen = (uint32_t)sqlite3_column_int64(st, 4);
-		rc = 0;
-	} else if (rc >= 0) {
-		rc = -EIO;
-	}
-	sqlite3_reset(st);
-	vf_vault_unlock(v);
-	return rc;
-}
-
-int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
-		       struct vf_cache_ent **out)
-{
-	struct vf_cache_ent *e;
-	struct vf_pack_loc loc, again;
-	uint8_t cid[VF_CHUNK_ID_BYTES];
-	uint32_t rlen;
-	uint8_t *data;
-	int rc;
-
-	pthread_mutex_lock(&v->cache_mu);
-	for (e = v->cache_tab[cache_slot(v, chunk)]; e; e = e->hnext)
-		if (e->chunk == chunk) {
-			e->refs++;
-			lru_unlink(v, e);
-			lru_push(v, e);
-			pthread_mutex_unlock(&v->cache_mu);
-			*out = e;
-			return 0;
-		}
-	pthread_mutex_unlock(&v->cache_mu);
-
-	rc = chunk_where(v, chunk, cid, &loc, &rlen);
-	if (rc)
-		return rc;
-	rc = load_chunk(v, cid, &loc, rlen, &data);
-	/* gc may have moved the chunk to another pack and removed the old
-	 * one between the look-up and the read (gc.c): look once more, and
-	 * read again only if the chunk did move. */
-	if (rc && rc != -ENOMEM &&
-	    chunk_where(v, chunk, cid, &again, &rlen) == 0 &&
-	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
-		rc = load_chunk(v, cid, &again, rlen, &data);
-	/* damaged or tampered data is a security event (SPEC 8, 9) */
-	if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed)
-		v->integrity_failed(v, rc == -EBADMSG ? "authentication" :
-							"checksum");
-	if (rc)
-		return rc;
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		free(data);
-		return -ENOMEM;
-	}
-	e->chunk = chunk;
-	e->data = data;
-	e->len = rlen;
-	e->refs = 1;
-	pthread_mutex_lock(&v->cache_mu);
-	e->hnext = v->cache_tab[cache_slot(v, chunk)];
-	v->cache_tab[cache_slot(v, chunk)] = e;
-	lru_push(v, e);
-	v->cache_bytes += rlen;
-	cache_trim(v);
-	pthread_mutex_unlock(&v->cache_mu);
-	*out = e;
-	return 0;
-}
-
 /* Chunk data for an extent reference: catalog chunks through the cache,
  * pending ones of this file straight from their pack. */
 static int get_chunk(struct vf_vault *v, struct vf_file *f, int64_t ref,
 		     struct vf_cache_ent **out)
 {
 	struct vf_pending *p;
-	struct vf_cache_ent *e;
-	int rc;
 
 	if (ref > 0)
-		return vf_file_read_chunk(v, ref, out);
+		return vf_cache_get(v, ref, out);
 	p = &f->pend[-ref - 1];
 	if (p->row)
-		return vf_file_read_chunk(v, p->row, out);
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	rc = load_chunk(v, p->cid, &p->loc, p->rlen, &e->data);
-	if (rc) {
-		free(e);
-		return rc;
-	}
-	/* Not in the table: freed on put (chunk < 0). */
-	e->chunk = -1;
-	e->len = p->rlen;
-	e->refs = 1;
-	pthread_mutex_lock(&v->cache_mu);
-	v->cache_bytes += e->len;
-	lru_push(v, e);
-	pthread_mutex_unlock(&v->cache_mu);
-	*out = e;
-	return 0;
+		return vf_cache_get(v, p->row, out);
+	return vf_cache_get_at(v, p->cid, &p->loc, p->rlen, out);
 }
 
 /* ---- extents --------------------------------------------------------- */
@@ -749,7 +409,7 @@ static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
 				rc = -ENOMEM;
 				break;
 			}
-			rc = spool_read(v, b->slot, blk);
+			rc = vf_spool_read(v, b->slot, blk);
 			if (rc)
 				break;
 			memcpy(buf, blk + (off - idx * VF_SPOOL_BLOCK), n);
@@ -876,7 +536,7 @@ static void *worker_main(void *arg)
 		if (j->prefetch) {
 			struct vf_cache_ent *e;
 
-			if (vf_file_read_chunk(v, j->prefetch, &e) == 0)
+			if (vf_cache_get(v, j->prefetch, &e) == 0)
 				vf_cache_put(v, e);
 			free(j);
 			pthread_mutex_lock(&v->job_mu);
@@ -904,6 +564,21 @@ static void *worker_main(void *arg)
 		pthread_cond_signal(&v->space_cv);
 		pthread_mutex_unlock(&v->job_mu);
 	}
+}
+
+int vf_pipeline_init(struct vf_vault *v)
+{
+	pthread_mutex_init(&v->job_mu, NULL);
+	pthread_cond_init(&v->job_cv, NULL);
+	pthread_cond_init(&v->space_cv, NULL);
+	return 0;
+}
+
+void vf_pipeline_release(struct vf_vault *v)
+{
+	pthread_mutex_destroy(&v->job_mu);
+	pthread_cond_destroy(&v->job_cv);
+	pthread_cond_destroy(&v->space_cv);
 }
 
 int vf_pipeline_start(struct vf_vault *v)
@@ -1220,7 +895,7 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 		if (b) {
 			slot = b->slot;
 			if (n < VF_SPOOL_BLOCK)
-				rc = spool_read(v, slot, blk);
+				rc = vf_spool_read(v, slot, blk);
 		} else {
 			size_t have = 0;
 
@@ -1232,16 +907,16 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 				rc = read_extents(v, f, bstart, blk, have);
 			}
 			if (!rc)
-				rc = spool_alloc(v, &slot);
+				rc = vf_spool_alloc(v, &slot);
 		}
 		if (rc)
 			break;
 		memcpy(blk + at, buf, n);
-		rc = spool_write(v, slot, blk);
+		rc = vf_spool_write(v, slot, blk);
 		if (!rc && !b) {
 			rc = blk_insert(f, idx, slot);
 			if (rc)
-				spool_free_slot(v, slot);
+				vf_spool_free_slot(v, slot);
 		}
 		off += n;
 		buf += n;
@@ -1306,7 +981,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	/* Drop dirty blocks past size; zero the tail of the last one. */
 	while (f->n_blk &&
 	       f->blk[f->n_blk - 1].idx * VF_SPOOL_BLOCK >= size) {
-		spool_free_slot(v, f->blk[f->n_blk - 1].slot);
+		vf_spool_free_slot(v, f->blk[f->n_blk - 1].slot);
 		f->n_blk--;
 	}
 	if (f->n_blk && size % VF_SPOOL_BLOCK &&
@@ -1314,11 +989,11 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 		blk = malloc(VF_SPOOL_BLOCK);
 		if (!blk)
 			return -ENOMEM;
-		rc = spool_read(v, f->blk[f->n_blk - 1].slot, blk);
+		rc = vf_spool_read(v, f->blk[f->n_blk - 1].slot, blk);
 		if (!rc) {
 			memset(blk + size % VF_SPOOL_BLOCK, 0,
 			       VF_SPOOL_BLOCK - size % VF_SPOOL_BLOCK);
-			rc = spool_write(v, f->blk[f->n_blk - 1].slot, blk);
+			rc = vf_spool_write(v, f->blk[f->n_blk - 1].slot, blk);
 		}
 		free(blk);
 		if (rc)
@@ -1419,7 +1094,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 		return rc;
 	}
 	for (i = 0; i < f->n_blk; i++)
-		spool_free_slot(v, f->blk[i].slot);
+		vf_spool_free_slot(v, f->blk[i].slot);
 	f->n_blk = 0;
 	free(f->ext);
 	f->ext = nx;
@@ -1650,18 +1325,6 @@ int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
 
 /* ---- reads and writes (f->mu held) ---------------------------------------- */
 
-static int cached(struct vf_vault *v, int64_t chunk)
-{
-	struct vf_cache_ent *e;
-	int hit = 0;
-
-	pthread_mutex_lock(&v->cache_mu);
-	for (e = v->cache_tab[cache_slot(v, chunk)]; e && !hit; e = e->hnext)
-		hit = e->chunk == chunk;
-	pthread_mutex_unlock(&v->cache_mu);
-	return hit;
-}
-
 /* Read-ahead: a read that ends in one chunk asks a worker to decrypt the
  * next one, so pack I/O and decryption overlap the kernel's reads.  Never
  * waits for room in the pipeline (f->mu held). */
@@ -1678,7 +1341,7 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	if (i >= f->n_ext || f->ext[i].chunk <= 0)
 		return;
 	next = f->ext[i].chunk;
-	if (next == f->prefetched || cached(v, next))
+	if (next == f->prefetched || vf_cache_has(v, next))
 		return;
 	pthread_mutex_lock(&v->job_mu);
 	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {

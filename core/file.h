@@ -29,15 +29,10 @@ VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
 VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
 			     uint64_t size);
 VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
-VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
-			       struct vf_cache_ent **out);
-void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
-void vf_cache_free_all(struct vf_vault *v);
-void vf_spool_close(struct vf_vault *v);
-/* A VF_POOL_BUF-byte buffer (caller returns it with vf_buf_put), or NULL. */
-void *vf_buf_get(struct vf_vault *v);
-void vf_buf_put(struct vf_vault *v, void *p);
-void vf_buf_free_all(struct vf_vault *v);
+/* The store pipeline's queue (_init, first thing at open; _release, last
+ * thing at close) and its worker threads (start, stop). */
+VF_MUST int vf_pipeline_init(struct vf_vault *v);
+void vf_pipeline_release(struct vf_vault *v);
 VF_MUST int vf_pipeline_start(struct vf_vault *v);
 void vf_pipeline_stop(struct vf_vault *v);
 

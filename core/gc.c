@@ -41,7 +41,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "file.h"
+#include "buf.h"
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"

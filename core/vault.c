@@ -34,8 +34,11 @@
 #include "facade.h"
 #include "immut.h"
 #include "ns.h"
+#include "buf.h"
+#include "cache.h"
 #include "file.h"
 #include "open_files.h"
+#include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "view.h"
@@ -250,17 +253,6 @@ static int lock_wait(int fd)
 	return -1;
 }
 
-static int open_spool(struct vf_vault *v, char *err, size_t errlen)
-{
-	v->spool_fd = open(v->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (v->spool_fd < 0) {
-		snprintf(err, errlen, "cannot create spool in '%s': %s",
-			 v->dir, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		  int flags, struct vf_vault **out, char *err, size_t errlen)
 {
@@ -272,19 +264,24 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (!v)
 		return -ENOMEM;
 	v->lockfd = -1;
-	v->spool_fd = -1;
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_mutex_init(&v->authz_mu, NULL);
 	v->imm_rules = -1;
-	pthread_mutex_init(&v->cache_mu, NULL);
-	pthread_mutex_init(&v->spool_mu, NULL);
-	pthread_mutex_init(&v->pool_mu, NULL);
-	pthread_mutex_init(&v->job_mu, NULL);
-	pthread_cond_init(&v->job_cv, NULL);
-	pthread_cond_init(&v->space_cv, NULL);
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
 	v->integrity_failed = integrity_failed;
-	rc = vf_views_new(&v->views);
+	/* Each subsystem's _init leaves it releasable whatever fails after
+	 * it; vf_vault_close runs every _release. */
+	rc = vf_spool_init(v);
+	if (!rc)
+		rc = vf_buf_init(v);
+	if (!rc)
+		rc = vf_cache_init(v);
+	if (!rc)
+		rc = vf_pipeline_init(v);
+	if (!rc)
+		rc = vf_open_files_init(v);
+	if (!rc)
+		rc = vf_views_new(&v->views);
 	if (!rc)
 		rc = vf_audit_new(&v->audit);
 	if (rc) {
@@ -356,17 +353,10 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 			 strerror(-rc));
 		goto fail;
 	}
-	rc = open_spool(v, err, errlen);
+	rc = vf_spool_open(v, err, errlen);
 	if (rc)
 		goto fail;
 	vf_chunker_gear(v->gear, vf_keys_sub(v->keys, VF_SUBKEY_CHUNKER));
-	rc = vf_open_files_init(v);
-	v->cache_cap = 1024;
-	v->cache_tab = calloc(v->cache_cap, sizeof(*v->cache_tab));
-	if (!rc && !v->cache_tab)
-		rc = -ENOMEM;
-	if (rc)
-		goto fail;
 	rc = vf_authz_load(v);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the role grants: %s",
@@ -417,25 +407,19 @@ int vf_vault_close(struct vf_vault *v)
 	if (r && !rc)
 		rc = r;
 	vf_audit_free(v->audit);
-	vf_cache_free_all(v);
-	vf_buf_free_all(v);
-	vf_spool_close(v);
+	vf_cache_release(v);
+	vf_buf_release(v);
+	vf_spool_release(v);
 	vf_keys_free(v->keys);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
 	vf_open_files_release(v);
-	free(v->cache_tab);
+	vf_pipeline_release(v);
 	vf_views_free(v->views);
 	free(v->dir);
 	pthread_mutex_destroy(&v->mu);
 	vf_authz_free(v);
 	pthread_mutex_destroy(&v->authz_mu);
-	pthread_mutex_destroy(&v->cache_mu);
-	pthread_mutex_destroy(&v->spool_mu);
-	pthread_mutex_destroy(&v->pool_mu);
-	pthread_mutex_destroy(&v->job_mu);
-	pthread_cond_destroy(&v->job_cv);
-	pthread_cond_destroy(&v->space_cv);
 	free(v);
 	return rc;
 }
