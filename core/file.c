@@ -1,7 +1,7 @@
 /*
  * file.c - file data (file.h is the contract): the write path (streaming
  * chunker and dirty-block spool), commits of recovery points, reads and
- * the decrypted-chunk cache.
+ * the store pipeline.
  *
  * An open file's content is its extent list (committed chunks, holes and
  * chunks written since the last commit) overlaid with dirty 64 KiB blocks
@@ -1284,13 +1284,9 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 		return rc;
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
-	if (!rc) {
-		rc = write_version(v, f, vf_clock_now(), &version);
-		if (rc)
-			vf_catalog_rollback(v->cat);
-		else
-			rc = vf_catalog_commit(v->cat);
-	}
+	if (!rc)
+		rc = vf_catalog_finish(v->cat, write_version(v, f, vf_clock_now(),
+							     &version));
 	if (!rc && durable)
 		rc = vf_catalog_sync(v->cat);
 	if (!rc) {

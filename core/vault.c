@@ -580,6 +580,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	uint64_t ino;
 	int64_t now;
 	uint32_t gid = c->gid, requested;
+	int in_tx = 0;
 	int rc;
 
 	if (vf_facade_refuse_change(v, parent, parent))
@@ -591,14 +592,15 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
+	in_tx = 1;
 	now = vf_clock_now();
 	rc = vf_ns_parent_dir(v, parent, &pa);
 	if (rc)
-		goto fail;
+		goto out;
 	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (rc != -ENOENT) {
 		rc = rc ? rc : -EEXIST;
-		goto fail;
+		goto out;
 	}
 	/* BSD group semantics under a setgid directory, as ext4 does. */
 	if (pa.mode & S_ISGID) {
@@ -609,7 +611,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	st = vf_catalog_stmt(v->cat, VF_Q_NODE_INSERT);
 	if (!st) {
 		rc = -EIO;
-		goto fail;
+		goto out;
 	}
 	requested = mode;
 	if (!target)
@@ -627,13 +629,13 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		sqlite3_bind_null(st, 7);
 	rc = vf_catalog_run(st);
 	if (rc)
-		goto fail;
+		goto out;
 	ino = (uint64_t)sqlite3_last_insert_rowid(v->cat->db);
 	if (!target) {
 		/* A default ACL replaces the umask (POSIX 1003.1e). */
 		rc = inherit_acl(v, parent, ino, &requested);
 		if (rc < 0)
-			goto fail;
+			goto out;
 	}
 	rc = vf_ns_dirent_add(v, parent, name, ino, now);
 	if (!rc)
@@ -645,13 +647,9 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 				 (int64_t)strlen(target));
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, out, NULL);
-	if (rc)
-		goto fail;
-	rc = vf_catalog_commit(v->cat);
-	goto out;
-fail:
-	vf_catalog_rollback(v->cat);
 out:
+	if (in_tx)
+		rc = vf_catalog_finish(v->cat, rc);
 	vf_vault_unlock(v);
 	return rc;
 }
@@ -776,11 +774,7 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 		rc = vf_ns_touch(v, newparent, now);
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, out, NULL);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 	if (!rc)
 		vf_open_files_attr(v, out);
 out:

@@ -996,19 +996,15 @@ int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
 	if (rc)
 		goto out;
 	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_INSERT);
-	if (!st) {
-		vf_catalog_rollback(v->cat);
+	if (st) {
+		sqlite3_bind_int64(st, 1, *t);
+		if (tag)
+			sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+		rc = vf_catalog_run(st);
+	} else {
 		rc = -EIO;
-		goto out;
 	}
-	sqlite3_bind_int64(st, 1, *t);
-	if (tag)
-		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-	rc = vf_catalog_run(st);
-	if (rc)
-		vf_catalog_rollback(v->cat);
-	else
-		rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;

@@ -30,6 +30,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_attr a;
 	sqlite3_stmt *st;
 	int rc, exists;
+	int in_tx = 0;
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
@@ -53,11 +54,12 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
+	in_tx = 1;
 	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc)
 		vf_open_files_attr(v, &a);
 	if (rc)
-		goto fail;
+		goto out;
 	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
@@ -65,15 +67,15 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_reset(st);
 	if (exists < 0) {
 		rc = exists;
-		goto fail;
+		goto out;
 	}
 	if ((flags & XATTR_CREATE) && exists) {
 		rc = -EEXIST;
-		goto fail;
+		goto out;
 	}
 	if ((flags & XATTR_REPLACE) && !exists) {
 		rc = -ENODATA;
-		goto fail;
+		goto out;
 	}
 	if (!strcmp(name, VF_ACL_ACCESS)) {
 		uint32_t bits;
@@ -98,13 +100,9 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	}
 	if (!rc)
 		rc = vf_ns_ctime(v, ino, vf_clock_now());
-	if (rc)
-		goto fail;
-	rc = vf_catalog_commit(v->cat);
-	goto out;
-fail:
-	vf_catalog_rollback(v->cat);
 out:
+	if (in_tx)
+		rc = vf_catalog_finish(v->cat, rc);
 	vf_vault_unlock(v);
 	return rc;
 }
