@@ -27,6 +27,19 @@ enum vf_node_col {
 	VF_NODE_CTIME,
 	VF_NODE_VERSION,
 };
+/* Column indexes of a version row (VERSION_AT, VERSION_GET,
+ * VERSIONS_AFTER, VERSION_NAMED: "id, t, size, mode, uid, gid, mtime" and,
+ * but for VERSION_AT, node).  Decoded in view.c (attr_version_row). */
+enum vf_version_col {
+	VF_VERSION_ID,
+	VF_VERSION_T,
+	VF_VERSION_SIZE,
+	VF_VERSION_MODE,
+	VF_VERSION_UID,
+	VF_VERSION_GID,
+	VF_VERSION_MTIME,
+	VF_VERSION_NODE,
+};
 /* Column indexes of a READDIR row: the dirent's id and name, the node's
  * id, then the node's attribute columns (mode .. ctime, no version). */
 enum vf_readdir_col {

@@ -245,14 +245,21 @@ static int attrs_at(struct vf_vault *v, uint64_t node, int64_t end,
 /* A version row (id, t, size, mode, uid, gid, mtime) over a's fields. */
 static void attr_version_row(sqlite3_stmt *st, struct vf_attr *a)
 {
-	a->size = (uint64_t)sqlite3_column_int64(st, 2);
-	a->mode = S_IFREG | ((uint32_t)sqlite3_column_int64(st, 3) & 07777);
-	a->uid = (uint32_t)sqlite3_column_int64(st, 4);
-	a->gid = (uint32_t)sqlite3_column_int64(st, 5);
-	a->mtime = sqlite3_column_int64(st, 6);
+	a->size = (uint64_t)sqlite3_column_int64(st, VF_VERSION_SIZE);
+	a->mode = S_IFREG |
+		  ((uint32_t)sqlite3_column_int64(st, VF_VERSION_MODE) & 07777);
+	a->uid = (uint32_t)sqlite3_column_int64(st, VF_VERSION_UID);
+	a->gid = (uint32_t)sqlite3_column_int64(st, VF_VERSION_GID);
+	a->mtime = sqlite3_column_int64(st, VF_VERSION_MTIME);
 	a->atime = a->mtime;
-	a->ctime = sqlite3_column_int64(st, 1);
+	a->ctime = sqlite3_column_int64(st, VF_VERSION_T);
 	a->nlink = 1;
+}
+
+/* The node of a version row that has one (not VERSION_AT). */
+static uint64_t version_row_node(sqlite3_stmt *st)
+{
+	return (uint64_t)sqlite3_column_int64(st, VF_VERSION_NODE);
 }
 
 /* The newest version of node committed before end: 1 found (id in *ver,
@@ -271,7 +278,7 @@ static int version_at(struct vf_vault *v, uint64_t node, int64_t end,
 	if (rc == 1) {
 		attr_version_row(st, a);
 		if (ver)
-			*ver = sqlite3_column_int64(st, 0);
+			*ver = sqlite3_column_int64(st, VF_VERSION_ID);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -427,7 +434,7 @@ static int vfile_attr(struct vf_vault *v, int64_t version, struct vf_attr *a,
 	if (rc == 1) {
 		memset(a, 0, sizeof(*a));
 		attr_version_row(st, a);
-		n = (uint64_t)sqlite3_column_int64(st, 7);
+		n = version_row_node(st);
 	}
 	sqlite3_reset(st);
 	if (rc != 1)
@@ -609,8 +616,9 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 			memset(a, 0, sizeof(*a));
 			attr_version_row(st, a);
 			a->ino = make_ino(VF_VIEW_VFILE,
-					  (uint64_t)sqlite3_column_int64(st, 0));
-			node = (uint64_t)sqlite3_column_int64(st, 7);
+					  (uint64_t)sqlite3_column_int64(
+						  st, VF_VERSION_ID));
+			node = version_row_node(st);
 		}
 		sqlite3_reset(st);
 		if (rc != 1)
@@ -773,15 +781,14 @@ static int list_versions(struct vf_vault *v, uint64_t node, uint64_t off,
 	sqlite3_bind_int64(st, 2, kt);
 	sqlite3_bind_int64(st, 3, kid);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = sqlite3_column_int64(st, VF_VERSION_ID);
 
 		memset(&a, 0, sizeof(a));
 		attr_version_row(st, &a);
 		a.ino = make_ino(VF_VIEW_VFILE, (uint64_t)id);
 		rc = version_name(v, node, id, a.ctime, name);
 		if (!rc)
-			rc = version_meta(v, (uint64_t)sqlite3_column_int64(st, 7),
-					  &a);
+			rc = version_meta(v, version_row_node(st), &a);
 		if (rc)
 			break;
 		if (cb(arg, name, &a, (uint64_t)id + 2))
