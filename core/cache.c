@@ -193,8 +193,8 @@ int vf_cache_get(struct vf_vault *v, int64_t chunk, struct vf_cache_ent **out)
 		rc = load_chunk(v, cid, &again, rlen, &data);
 	/* damaged or tampered data is a security event (SPEC 8, 9) */
 	if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed)
-		v->integrity_failed(v, rc == -EBADMSG ? "authentication" :
-							"checksum");
+		v->integrity_failed(v, rc == -EBADMSG ? "authentication"
+						      : "checksum");
 	if (rc)
 		return rc;
 	e = calloc(1, sizeof(*e));

@@ -69,9 +69,8 @@ static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
 		sqlite3_bind_int64(st, 1, chunk);
 		while (vf_catalog_row(st) == 1) {
 			if (n == cap) {
-				uint64_t *p = realloc(nodes, (cap ? cap * 2 :
-								    8) *
-								   sizeof(*p));
+				uint64_t *p = realloc(
+				    nodes, (cap ? cap * 2 : 8) * sizeof(*p));
 				if (!p)
 					break;
 				nodes = p;
@@ -93,8 +92,7 @@ static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
 	return n ? (int)n : 1;
 }
 
-int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
-		   void *arg)
+int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 {
 	struct {
 		int64_t id;
@@ -146,16 +144,16 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 					memcpy(batch[n].cid,
 					       sqlite3_column_blob(st, 1),
 					       VF_CHUNK_ID_BYTES);
-				snprintf(batch[n].loc.pack,
-					 sizeof(batch[n].loc.pack), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   2));
+				snprintf(
+				    batch[n].loc.pack,
+				    sizeof(batch[n].loc.pack), "%s",
+				    (const char *)sqlite3_column_text(st, 2));
 				batch[n].loc.off =
-					(uint64_t)sqlite3_column_int64(st, 3);
+				    (uint64_t)sqlite3_column_int64(st, 3);
 				batch[n].loc.len =
-					(uint32_t)sqlite3_column_int64(st, 4);
+				    (uint32_t)sqlite3_column_int64(st, 4);
 				batch[n].rlen =
-					(uint32_t)sqlite3_column_int64(st, 5);
+				    (uint32_t)sqlite3_column_int64(st, 5);
 				n++;
 			}
 			sqlite3_reset(st);
@@ -172,8 +170,8 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 			last = batch[i].id;
 			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
 			if (r < 0)
-				what = r == -ENOENT ? "pack missing" :
-						      "pack entry damaged "
+				what = r == -ENOENT ? "pack missing"
+						    : "pack entry damaged "
 						      "(checksum mismatch)";
 			else if (read_data) {
 				r = vf_pack_decode(v->keys, batch[i].cid,
@@ -185,8 +183,8 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 					what = "chunk has the wrong length";
 			}
 			if (what)
-				problems += report_chunk(v, batch[i].id, what,
-							 cb, arg);
+				problems +=
+				    report_chunk(v, batch[i].id, what, cb, arg);
 		}
 	}
 out:
@@ -196,8 +194,7 @@ out:
 	return rc ? rc : problems;
 }
 
-static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a,
-		     uint64_t *b)
+static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
 	int rc;
@@ -233,7 +230,7 @@ static int sum_pack(void *arg, const char *name)
 int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 {
 	struct vf_status s;
-	struct pack_sum ps = { v->io, 0 };
+	struct pack_sum ps = {v->io, 0};
 	struct stat st;
 	char *path;
 	int rc;
@@ -261,8 +258,8 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;
 	free(path);
-	sodium_bin2hex(s.vault_id, sizeof(s.vault_id), vf_keys_vault_id(v->keys),
-		       VF_VAULT_ID_BYTES);
+	sodium_bin2hex(s.vault_id, sizeof(s.vault_id),
+		       vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
 	*out = s;
 	return rc;
 }

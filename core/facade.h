@@ -11,8 +11,8 @@
 
 /* A change to a read-only mount or to anything inside a history view
  * (inode a or b) is refused with EROFS. */
-static inline int vf_facade_refuse_change(const struct vf_vault *v,
-					  uint64_t a, uint64_t b)
+static inline int vf_facade_refuse_change(const struct vf_vault *v, uint64_t a,
+					  uint64_t b)
 {
 	return v->readonly || vf_view_is(a) || vf_view_is(b);
 }

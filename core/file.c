@@ -1319,7 +1319,7 @@ int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
 	return commit(v, f, durable);
 }
 
-/* ---- reads and writes (f->mu held) ---------------------------------------- */
+/* ---- reads and writes (f->mu held) ------------------------------------- */
 
 /* Read-ahead: a read that ends in one chunk asks a worker to decrypt the
  * next one, so pack I/O and decryption overlap the kernel's reads.  Never

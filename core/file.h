@@ -18,8 +18,7 @@
  * when not open; a reference either way, returned with vf_file_put).
  * Takes v->mu; f->mu not held.  -EISDIR, -EINVAL (not a regular file),
  * -ENOENT, -EIO, -ENOMEM. */
-VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino,
-			struct vf_file **out);
+VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out);
 void vf_file_put(struct vf_vault *v, struct vf_file *f);
 /* A private read-only file over version (0: empty) of size bytes, not in
  * the open-file table; freed with vf_file_put. */
@@ -48,8 +47,8 @@ VF_MUST int vf_file_write(struct vf_vault *v, struct vf_file *f, uint64_t off,
 			  const void *buf, size_t size);
 /* fallocate(2) modes 0, KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE (extents
  * loaded); -EOPNOTSUPP for others. */
-VF_MUST int vf_file_fallocate(struct vf_vault *v, struct vf_file *f,
-			      int mode, uint64_t off, uint64_t len);
+VF_MUST int vf_file_fallocate(struct vf_vault *v, struct vf_file *f, int mode,
+			      uint64_t off, uint64_t len);
 /* Enters a dirty session (counted in v->n_dirty, see gc.c) / and sets
  * the file times to now unless the kernel keeps them. */
 void vf_file_dirty_enter(struct vf_vault *v, struct vf_file *f);

@@ -188,8 +188,7 @@ int vf_ns_parent_dir(struct vf_vault *v, uint64_t parent, struct vf_attr *pa)
 	return 0;
 }
 
-int vf_ns_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
-		    int64_t now)
+int vf_ns_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode, int64_t now)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_MODE);
 	int rc;

@@ -30,12 +30,12 @@ void vf_ns_attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
 int64_t vf_ns_version_from_row(sqlite3_stmt *st);
 /* The stored attributes of node ino and, when version is not NULL, its
  * current version id (0: none). */
-VF_MUST int vf_ns_node_attr(struct vf_vault *v, uint64_t ino,
-			    struct vf_attr *a, int64_t *version);
+VF_MUST int vf_ns_node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
+			    int64_t *version);
 VF_MUST int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a);
 /* The live entry name in directory parent. */
-VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent,
-			 const char *name, uint64_t *ino);
+VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent, const char *name,
+			 uint64_t *ino);
 /* Adds or ends (died = now) the live entry parent/name. */
 VF_MUST int vf_ns_dirent_add(struct vf_vault *v, uint64_t parent,
 			     const char *name, uint64_t ino, int64_t now);
@@ -69,8 +69,8 @@ VF_MUST int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
 /* Extended attribute rows.  vf_ns_xattr_load reads xattr name of ino into
  * a malloc'd buffer (caller frees *out; *n its length); -ENODATA when
  * absent. */
-VF_MUST int vf_ns_xattr_load(struct vf_vault *v, uint64_t ino,
-			     const char *name, uint8_t **out, size_t *n);
+VF_MUST int vf_ns_xattr_load(struct vf_vault *v, uint64_t ino, const char *name,
+			     uint8_t **out, size_t *n);
 VF_MUST int vf_ns_xattr_store(struct vf_vault *v, uint64_t ino,
 			      const char *name, const void *value, size_t n);
 VF_MUST int vf_ns_xattr_drop(struct vf_vault *v, uint64_t ino,

@@ -29,8 +29,8 @@ int vf_spool_open(struct vf_vault *v, char *err, size_t errlen)
 {
 	v->spool_fd = open(v->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (v->spool_fd < 0) {
-		snprintf(err, errlen, "cannot create spool in '%s': %s",
-			 v->dir, strerror(errno));
+		snprintf(err, errlen, "cannot create spool in '%s': %s", v->dir,
+			 strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -127,4 +127,3 @@ int vf_spool_read(struct vf_vault *v, uint64_t slot, uint8_t *blk)
 	free(sealed);
 	return rc;
 }
-

@@ -80,10 +80,10 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_file *f;
 	int rc;
 
-	if (vf_authz_check(v, c, (flags & O_ACCMODE) != O_RDONLY ||
-					 (flags & O_TRUNC) ?
-				 VF_ACT_WRITE :
-				 VF_ACT_READ))
+	if (vf_authz_check(v, c,
+			   (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)
+			       ? VF_ACT_WRITE
+			       : VF_ACT_READ))
 		return -EACCES;
 	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
@@ -97,9 +97,9 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 		if (rc > 0)
 			rc = -EROFS;
 		if (!rc)
-			rc = vf_immut_check(v, c->uid, (flags & O_TRUNC) ?
-						       VF_IMM_TRUNCATE :
-						       VF_IMM_WRITE,
+			rc = vf_immut_check(v, c->uid,
+					    (flags & O_TRUNC) ? VF_IMM_TRUNCATE
+							      : VF_IMM_WRITE,
 					    ino, 0);
 		vf_vault_unlock(v);
 		if (rc)
@@ -188,8 +188,7 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	return rc ? rc : (ssize_t)size;
 }
 
-static int commit_handle(struct vf_vault *v, struct vf_handle *h,
-			 int durable)
+static int commit_handle(struct vf_vault *v, struct vf_handle *h, int durable)
 {
 	int rc;
 
@@ -232,8 +231,8 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 	pthread_mutex_lock(&f->mu);
 	rc = vf_file_load(v, f);
 	if (!rc && mode != FALLOC_FL_KEEP_SIZE)
-		rc = change_allowed(v, h, mode == 0 ? VF_IMM_WRITE :
-						      VF_IMM_PUNCH);
+		rc = change_allowed(v, h,
+				    mode == 0 ? VF_IMM_WRITE : VF_IMM_PUNCH);
 	if (!rc)
 		rc = vf_file_fallocate(v, f, mode, off, len);
 	pthread_mutex_unlock(&f->mu);

@@ -84,17 +84,19 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		/* The access ACL and the mode are one thing seen twice: the
 		 * mode takes the ACL's bits; an ACL that only restates them
 		 * is not kept. */
-		rc = equiv < 0 ? -EINVAL :
-		     vf_ns_set_mode(v, ino, (a.mode & ~0777u) | bits,
-				   vf_clock_now());
+		rc = equiv < 0
+			 ? -EINVAL
+			 : vf_ns_set_mode(v, ino, (a.mode & ~0777u) | bits,
+					  vf_clock_now());
 		if (!rc)
-			rc = equiv ? vf_ns_xattr_drop(v, ino, name) :
-				     vf_ns_xattr_store(v, ino, name, value, size);
+			rc = equiv
+				 ? vf_ns_xattr_drop(v, ino, name)
+				 : vf_ns_xattr_store(v, ino, name, value, size);
 	} else if (!strcmp(name, VF_ACL_DEFAULT)) {
-		rc = !S_ISDIR(a.mode)			   ? -EACCES :
-		     vf_acl_check(value, size, NULL) < 0 ? -EINVAL :
-							   vf_ns_xattr_store(v, ino, name,
-								       value, size);
+		rc = !S_ISDIR(a.mode) ? -EACCES
+		     : vf_acl_check(value, size, NULL) < 0
+			 ? -EINVAL
+			 : vf_ns_xattr_store(v, ino, name, value, size);
 	} else {
 		rc = vf_ns_xattr_store(v, ino, name, value, size);
 	}
@@ -108,8 +110,7 @@ out:
 }
 
 ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
-			  uint64_t ino, const char *name, void *buf,
-			  size_t cap)
+			  uint64_t ino, const char *name, void *buf, size_t cap)
 {
 	sqlite3_stmt *st;
 	ssize_t rc;
@@ -230,4 +231,3 @@ out:
 	vf_vault_unlock(v);
 	return rc;
 }
-
