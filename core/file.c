@@ -1285,8 +1285,8 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
 	if (!rc)
-		rc = vf_catalog_finish(v->cat, write_version(v, f, vf_clock_now(),
-							     &version));
+		rc = vf_catalog_finish(
+		    v->cat, write_version(v, f, vf_clock_now(), &version));
 	if (!rc && durable)
 		rc = vf_catalog_sync(v->cat);
 	if (!rc) {

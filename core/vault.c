@@ -31,12 +31,12 @@
 #include "acl.h"
 #include "audit.h"
 #include "authz.h"
-#include "facade.h"
-#include "immut.h"
-#include "ns.h"
 #include "buf.h"
 #include "cache.h"
+#include "facade.h"
 #include "file.h"
+#include "immut.h"
+#include "ns.h"
 #include "open_files.h"
 #include "spool.h"
 #include "trash.h"
@@ -644,7 +644,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		rc = vf_ns_nlink(v, parent, 1, now);
 	if (!rc && target)
 		rc = vf_ns_node_update(v, VF_Q_NODE_SET_SIZE, ino,
-				 (int64_t)strlen(target));
+				       (int64_t)strlen(target));
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, out, NULL);
 out:
@@ -744,7 +744,8 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 		return -EROFS;
 	rc = check_name(newparent, newname);
 	if (!rc)
-		rc = vf_facade_refuse_trashed(v, ino, -EXDEV); /* undelete is mv */
+		rc = vf_facade_refuse_trashed(v, ino,
+					      -EXDEV); /* undelete is mv */
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -823,8 +824,8 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	int rc;
 
 	if (vf_facade_refuse_change(v, parent, parent) ||
-	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
-				       !strcmp(name, ".softdeleted"))))
+	    (parent == VF_ROOT_INO &&
+	     (vf_view_root_name(name) || !strcmp(name, ".softdeleted"))))
 		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -982,7 +983,8 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		rc = drop_name(v, newparent, newname, &da, now);
 		if (!rc && S_ISREG(da.mode) && S_ISREG(sa.mode) &&
 		    da.nlink == 1)
-			rc = vf_ns_node_update(v, VF_Q_NODE_SUCCEED, dst, (int64_t)src);
+			rc = vf_ns_node_update(v, VF_Q_NODE_SUCCEED, dst,
+					       (int64_t)src);
 		if (rc)
 			return rc;
 	}
@@ -1022,8 +1024,8 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 						  newparent, newname);
 	}
 	if (vf_facade_refuse_change(v, parent, newparent) ||
-	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
-				       !strcmp(name, ".softdeleted"))))
+	    (parent == VF_ROOT_INO &&
+	     (vf_view_root_name(name) || !strcmp(name, ".softdeleted"))))
 		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -1112,10 +1114,9 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 		memcpy(name, sqlite3_column_blob(st, VF_READDIR_NAME),
 		       (size_t)n);
 		name[n] = '\0';
-		vf_ns_attr_from_row(st, VF_READDIR_ATTR,
-				    (uint64_t)sqlite3_column_int64(
-					    st, VF_READDIR_NODE),
-				    &a);
+		vf_ns_attr_from_row(
+		    st, VF_READDIR_ATTR,
+		    (uint64_t)sqlite3_column_int64(st, VF_READDIR_NODE), &a);
 		vf_open_files_attr(v, &a);
 		if (cb(arg, name, &a, (uint64_t)id + 2))
 			break;
@@ -1281,4 +1282,3 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	*out = st;
 	return 0;
 }
-

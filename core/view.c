@@ -615,9 +615,9 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 		if (rc == 1) {
 			memset(a, 0, sizeof(*a));
 			attr_version_row(st, a);
-			a->ino = make_ino(VF_VIEW_VFILE,
-					  (uint64_t)sqlite3_column_int64(
-						  st, VF_VERSION_ID));
+			a->ino = make_ino(
+			    VF_VIEW_VFILE,
+			    (uint64_t)sqlite3_column_int64(st, VF_VERSION_ID));
 			node = version_row_node(st);
 		}
 		sqlite3_reset(st);
@@ -735,11 +735,11 @@ static int list_vdir(struct vf_vault *v, uint64_t dir, uint64_t off,
 	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
 	while ((rc = vf_catalog_row(st)) == 1) {
 		memset(&a, 0, sizeof(a));
-		vf_ns_attr_from_row(st, VF_READDIR_ATTR,
-				    make_ino(VF_VIEW_VNODE,
-					     (uint64_t)sqlite3_column_int64(
-						     st, VF_READDIR_NODE)),
-				    &a);
+		vf_ns_attr_from_row(
+		    st, VF_READDIR_ATTR,
+		    make_ino(VF_VIEW_VNODE, (uint64_t)sqlite3_column_int64(
+						st, VF_READDIR_NODE)),
+		    &a);
 		if ((!S_ISDIR(a.mode) && !S_ISREG(a.mode)) ||
 		    copy_name(st, VF_READDIR_NAME, name))
 			continue;
