@@ -91,6 +91,11 @@ struct vf_audit {
 	int closed;     /* some counted slot is of an earlier minute */
 	/* the last slot counts everything that finds the others full */
 	struct deny_slot slot[VF_AUDIT_DENY_SLOTS + 1];
+	/* refusals (vf_vault_deny*): under deny_mu, which is taken alone */
+	pthread_mutex_t deny_mu;
+	uint64_t denials;
+	uint64_t access_denials; /* requests refused for want of a role */
+	char deny_last[256];
 };
 
 int vf_audit_new(struct vf_audit **out)
@@ -100,6 +105,7 @@ int vf_audit_new(struct vf_audit **out)
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->deny_mu, NULL);
 	a->minute = INT64_MIN;
 	*out = a;
 	return 0;
@@ -109,6 +115,7 @@ void vf_audit_free(struct vf_audit *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_destroy(&a->deny_mu);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
@@ -1023,4 +1030,45 @@ int vf_vault_test_sql(struct vf_vault *v, const char *sql)
 	rc = vf_catalog_errno(sqlite3_exec(v->cat->db, sql, NULL, NULL, NULL));
 	vf_vault_unlock(v);
 	return rc;
+}
+
+/* ---- refusals (a->deny_mu) ---------------------------------------------- */
+
+void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
+		   uint64_t ino, const char *why)
+{
+	struct vf_audit *a = v->audit;
+
+	pthread_mutex_lock(&a->deny_mu);
+	a->denials++;
+	snprintf(a->deny_last, sizeof(a->deny_last), "%s of inode %llu: %s",
+		 what, (unsigned long long)ino, why);
+	pthread_mutex_unlock(&a->deny_mu);
+	/* Counted per minute, not logged one by one, so that a flood of
+	 * refusals cannot fill the audit log; callable with v->mu held.
+	 * Settings refused to vaultctl are recorded by the command layer,
+	 * with the caller; here they come as VF_AUDIT_UID_NONE. */
+	vf_audit_denied(v, uid, what, vf_clock_now());
+}
+
+void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
+{
+	struct vf_audit *a = v->audit;
+
+	pthread_mutex_lock(&a->deny_mu);
+	a->access_denials++;
+	pthread_mutex_unlock(&a->deny_mu);
+	vf_audit_denied(v, uid, op, vf_clock_now());
+}
+
+uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap)
+{
+	struct vf_audit *a = v->audit;
+	uint64_t n;
+
+	pthread_mutex_lock(&a->deny_mu);
+	n = a->denials;
+	snprintf(buf, cap, "%s", a->deny_last);
+	pthread_mutex_unlock(&a->deny_mu);
+	return n;
 }

@@ -63,4 +63,14 @@ void vf_audit_count(struct vf_vault *v, const char *action,
 		    const char *result, uint32_t uid, const char *op,
 		    int64_t now);
 
+/* Records a refusal (immutability, retention, always-on): one line kept
+ * on the handle for the CLI and, with issue 6, the audit log.  v->mu
+ * held or not (it has its own lock). */
+void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
+		   uint64_t ino, const char *why);
+
+/* Records a denied file access (no role for it): counted per uid and
+ * operation, so a flood cannot fill the audit log. */
+void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op);
+
 #endif

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "authz.h"
-#include "immut.h"
+#include "audit.h"
 
 static const enum vf_role least[] = {
 	[VF_ACT_READ] = VF_ROLE_READER,

@@ -12,6 +12,42 @@
 	"chain WHERE nodes.succ=chain.n) "
 
 #define VF_NODE_COLS "mode,uid,gid,rdev,nlink,size,atime,mtime,ctime,version"
+/* Column indexes of a node row (VF_NODE_COLS, from its first column;
+ * NODE_GET starts at 0, READDIR at VF_READDIR_ATTR).  Decoded in one
+ * place: vf_ns_attr_from_row (ns.c). */
+enum vf_node_col {
+	VF_NODE_MODE,
+	VF_NODE_UID,
+	VF_NODE_GID,
+	VF_NODE_RDEV,
+	VF_NODE_NLINK,
+	VF_NODE_SIZE,
+	VF_NODE_ATIME,
+	VF_NODE_MTIME,
+	VF_NODE_CTIME,
+	VF_NODE_VERSION,
+};
+/* Column indexes of a version row (VERSION_AT, VERSION_GET,
+ * VERSIONS_AFTER, VERSION_NAMED: "id, t, size, mode, uid, gid, mtime" and,
+ * but for VERSION_AT, node).  Decoded in view.c (attr_version_row). */
+enum vf_version_col {
+	VF_VERSION_ID,
+	VF_VERSION_T,
+	VF_VERSION_SIZE,
+	VF_VERSION_MODE,
+	VF_VERSION_UID,
+	VF_VERSION_GID,
+	VF_VERSION_MTIME,
+	VF_VERSION_NODE,
+};
+/* Column indexes of a READDIR row: the dirent's id and name, the node's
+ * id, then the node's attribute columns (mode .. ctime, no version). */
+enum vf_readdir_col {
+	VF_READDIR_ID,
+	VF_READDIR_NAME,
+	VF_READDIR_NODE,
+	VF_READDIR_ATTR,
+};
 
 #define VF_QUERIES(X)                                                        \
 	X(META_GET, "SELECT v FROM meta WHERE k=?1")                          \

@@ -1,5 +1,6 @@
 /*
- * common.c - the clock, overflow-checked sizes and ISO-8601 times.
+ * common.c - the clock, overflow-checked sizes, ISO-8601 times and path
+ * joining.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +69,14 @@ int vf_time_parse(const char *s, int64_t *out)
 		return -EINVAL;
 	*out = (int64_t)secs * 1000000000 + frac;
 	return 0;
+}
+
+char *vf_path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
 }

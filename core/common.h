@@ -47,4 +47,7 @@ VF_MUST int vf_time_parse(const char *s, int64_t *out);
 
 #include "banned.h"
 
+/* "a/b" in a malloc'd string (caller frees), or NULL. */
+char *vf_path_join(const char *a, const char *b);
+
 #endif

@@ -1,7 +1,7 @@
 /*
- * file.c - file data: the open-file table, the write path (streaming
+ * file.c - file data (file.h is the contract): the write path (streaming
  * chunker and dirty-block spool), commits of recovery points, reads and
- * the decrypted-chunk cache.
+ * the store pipeline.
  *
  * An open file's content is its extent list (committed chunks, holes and
  * chunks written since the last commit) overlaid with dirty 64 KiB blocks
@@ -19,11 +19,10 @@
  *   soon as a cut lands on an old boundary with clean data behind it, so a
  *   small edit costs about one chunk whatever the file size.
  *
- * Spool layout: one unnamed O_TMPFILE in the vault directory; slot n at
- * n * (65536 + 40) holds one block sealed with the SPOOL subkey and
- * associated data le64(n).  Slots are reused through a free list; nothing
- * survives the daemon, which is right: uncommitted data is not a recovery
- * point.
+ * The spool (spool.c), the decrypted-chunk cache (cache.c) and the buffer
+ * pool (buf.c) are modules of their own; the store pipeline (workers that
+ * hash, deduplicate, compress, seal and store cut chunks) is here, since
+ * its jobs fill in the extents of open files.
  *
  * Commit: chunks written since the last commit are inserted into the
  * catalog in the same transaction as the version and its extents, so a
@@ -38,37 +37,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "authz.h"
-#include "immut.h"
-#include "trash.h"
-#include "vault_int.h"
-#include "view.h"
+#include "buf.h"
+#include "cache.h"
+#include "file.h"
+#include "ns.h"
+#include "open_files.h"
+#include "spool.h"
 
-#define SLOT_SIZE (VF_SPOOL_BLOCK + VF_SEAL_OVERHEAD)
 #define SBUF_MIN (64u << 10)
 
-/* ---- open-file table (v->mu held) ------------------------------------ */
-
-static size_t file_slot(const struct vf_vault *v, uint64_t ino)
-{
-	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 32) % v->files_cap;
-}
-
-struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino)
-{
-	struct vf_file *f;
-
-	for (f = v->files[file_slot(v, ino)]; f; f = f->next)
-		if (f->ino == ino)
-			return f;
-	return NULL;
-}
+/* ---- open files ---------------------------------------------------------- */
 
 int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 {
 	struct vf_file *f;
+	struct vf_attr a;
 	sqlite3_stmt *st;
+	uint32_t mode;
 	int rc;
 
 	vf_vault_lock(v);
@@ -92,9 +77,10 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 		sqlite3_reset(st);
 		goto out;
 	}
-	if (S_ISDIR(sqlite3_column_int64(st, 0))) {
+	mode = (uint32_t)sqlite3_column_int64(st, VF_NODE_MODE);
+	if (S_ISDIR(mode)) {
 		rc = -EISDIR;
-	} else if (!S_ISREG(sqlite3_column_int64(st, 0))) {
+	} else if (!S_ISREG(mode)) {
 		rc = -EINVAL;
 	} else {
 		f = calloc(1, sizeof(*f));
@@ -104,22 +90,22 @@ int vf_file_get(struct vf_vault *v, uint64_t ino, struct vf_file **out)
 		sqlite3_reset(st);
 		goto out;
 	}
+	vf_ns_attr_from_row(st, 0, ino, &a);
 	f->ino = ino;
 	f->refs = 1;
-	f->size = (uint64_t)sqlite3_column_int64(st, 5);
-	f->mode = (uint32_t)sqlite3_column_int64(st, 0);
-	f->uid = (uint32_t)sqlite3_column_int64(st, 1);
-	f->gid = (uint32_t)sqlite3_column_int64(st, 2);
-	f->atime = sqlite3_column_int64(st, 6);
-	f->mtime = sqlite3_column_int64(st, 7);
-	f->ctime = sqlite3_column_int64(st, 8);
-	f->version = sqlite3_column_int64(st, 9);
+	f->size = a.size;
+	f->mode = a.mode;
+	f->uid = a.uid;
+	f->gid = a.gid;
+	f->atime = a.atime;
+	f->mtime = a.mtime;
+	f->ctime = a.ctime;
+	f->version = vf_ns_version_from_row(st);
 	sqlite3_reset(st);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->pend_mu, NULL);
 	pthread_cond_init(&f->pend_cv, NULL);
-	f->next = v->files[file_slot(v, ino)];
-	v->files[file_slot(v, ino)] = f;
+	vf_open_files_add(v, f);
 	*out = f;
 out:
 	vf_vault_unlock(v);
@@ -145,7 +131,6 @@ int vf_file_get_version(struct vf_vault *v, uint64_t ino, int64_t version,
 	return 0;
 }
 
-static void spool_free_slot(struct vf_vault *v, uint64_t slot);
 static void release_sbuf(struct vf_vault *v, struct vf_file *f);
 
 static void file_drop_state(struct vf_vault *v, struct vf_file *f)
@@ -153,7 +138,7 @@ static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 	size_t i;
 
 	for (i = 0; i < f->n_blk; i++)
-		spool_free_slot(v, f->blk[i].slot);
+		vf_spool_free_slot(v, f->blk[i].slot);
 	f->n_blk = 0;
 	if (f->sbuf)
 		release_sbuf(v, f);
@@ -162,18 +147,12 @@ static void file_drop_state(struct vf_vault *v, struct vf_file *f)
 
 void vf_file_put(struct vf_vault *v, struct vf_file *f)
 {
-	struct vf_file **pp;
-
 	vf_vault_lock(v);
 	if (--f->refs > 0) {
 		vf_vault_unlock(v);
 		return;
 	}
-	for (pp = &v->files[file_slot(v, f->ino)]; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
+	vf_open_files_remove(v, f);
 	/* A session whose last commit failed is dropped with its data. */
 	if (f->dirty) {
 		f->dirty = 0;
@@ -190,38 +169,6 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 	free(f);
 }
 
-/* ---- buffer pool --------------------------------------------------------- */
-
-void *vf_buf_get(struct vf_vault *v)
-{
-	void *p = NULL;
-
-	pthread_mutex_lock(&v->pool_mu);
-	if (v->n_pool)
-		p = v->pool[--v->n_pool];
-	pthread_mutex_unlock(&v->pool_mu);
-	return p ? p : malloc(VF_POOL_BUF);
-}
-
-void vf_buf_put(struct vf_vault *v, void *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&v->pool_mu);
-	if (v->n_pool < VF_POOL_KEEP) {
-		v->pool[v->n_pool++] = p;
-		p = NULL;
-	}
-	pthread_mutex_unlock(&v->pool_mu);
-	free(p);
-}
-
-void vf_buf_free_all(struct vf_vault *v)
-{
-	while (v->n_pool)
-		free(v->pool[--v->n_pool]);
-}
-
 /* Stream buffers of full chunk capacity are pool buffers; smaller ones
  * (small files) are plain allocations. */
 static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
@@ -232,328 +179,19 @@ static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
 		free(p);
 }
 
-/* ---- spool --------------------------------------------------------------- */
-
-static int spool_alloc(struct vf_vault *v, uint64_t *slot)
-{
-	pthread_mutex_lock(&v->spool_mu);
-	if (v->n_free)
-		*slot = v->spool_free[--v->n_free];
-	else
-		*slot = v->spool_slots++;
-	pthread_mutex_unlock(&v->spool_mu);
-	return 0;
-}
-
-static void spool_free_slot(struct vf_vault *v, uint64_t slot)
-{
-	pthread_mutex_lock(&v->spool_mu);
-	if (v->n_free == v->free_cap) {
-		size_t cap = v->free_cap ? v->free_cap * 2 : 256;
-		uint64_t *p = realloc(v->spool_free, cap * sizeof(*p));
-
-		if (!p) {
-			/* Leaking a slot wastes spool space, nothing more. */
-			pthread_mutex_unlock(&v->spool_mu);
-			return;
-		}
-		v->spool_free = p;
-		v->free_cap = cap;
-	}
-	v->spool_free[v->n_free++] = slot;
-	pthread_mutex_unlock(&v->spool_mu);
-}
-
-void vf_spool_close(struct vf_vault *v)
-{
-	if (v->spool_fd >= 0)
-		close(v->spool_fd);
-	v->spool_fd = -1;
-	free(v->spool_free);
-	v->spool_free = NULL;
-}
-
-static void le64(uint8_t out[8], uint64_t x)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		out[i] = (uint8_t)(x >> (8 * i));
-}
-
-static int spool_write(struct vf_vault *v, uint64_t slot, const uint8_t *blk)
-{
-	uint8_t ad[8], *sealed;
-	ssize_t n;
-	int rc = 0;
-
-	sealed = malloc(SLOT_SIZE);
-	if (!sealed)
-		return -ENOMEM;
-	le64(ad, slot);
-	vf_crypto_seal(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad, sizeof(ad),
-		       blk, VF_SPOOL_BLOCK, sealed);
-	n = pwrite(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
-	if (n != (ssize_t)SLOT_SIZE)
-		rc = n < 0 && errno == ENOSPC ? -ENOSPC : -EIO;
-	free(sealed);
-	return rc;
-}
-
-static int spool_read(struct vf_vault *v, uint64_t slot, uint8_t *blk)
-{
-	uint8_t ad[8], *sealed;
-	ssize_t n;
-	int rc;
-
-	sealed = malloc(SLOT_SIZE);
-	if (!sealed)
-		return -ENOMEM;
-	le64(ad, slot);
-	n = pread(v->spool_fd, sealed, SLOT_SIZE, (off_t)(slot * SLOT_SIZE));
-	if (n != (ssize_t)SLOT_SIZE)
-		rc = -EIO;
-	else
-		rc = vf_crypto_open(vf_keys_sub(v->keys, VF_SUBKEY_SPOOL), ad,
-				    sizeof(ad), sealed, SLOT_SIZE, blk);
-	free(sealed);
-	return rc;
-}
-
-/* ---- chunk cache ----------------------------------------------------- */
-
-static size_t cache_slot(const struct vf_vault *v, int64_t chunk)
-{
-	return (size_t)(((uint64_t)chunk * 0x9e3779b97f4a7c15ULL) >> 32) %
-	       v->cache_cap;
-}
-
-static void lru_unlink(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		v->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		v->lru_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	e->prev = NULL;
-	e->next = v->lru_head;
-	if (v->lru_head)
-		v->lru_head->prev = e;
-	v->lru_head = e;
-	if (!v->lru_tail)
-		v->lru_tail = e;
-}
-
-static void cache_remove(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	struct vf_cache_ent **pp;
-
-	for (pp = &v->cache_tab[cache_slot(v, e->chunk)]; *pp;
-	     pp = &(*pp)->hnext)
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	lru_unlink(v, e);
-	v->cache_bytes -= e->len;
-	free(e->data);
-	free(e);
-}
-
-/* Evicts unreferenced entries from the cold end until under budget
- * (cache_mu held). */
-static void cache_trim(struct vf_vault *v)
-{
-	struct vf_cache_ent *e = v->lru_tail, *prev;
-
-	while (e && v->cache_bytes > VF_CACHE_CHUNKS) {
-		prev = e->prev;
-		if (e->refs == 0)
-			cache_remove(v, e);
-		e = prev;
-	}
-}
-
-void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e)
-{
-	pthread_mutex_lock(&v->cache_mu);
-	if (--e->refs == 0 && e->chunk < 0)
-		cache_remove(v, e);
-	else
-		cache_trim(v);
-	pthread_mutex_unlock(&v->cache_mu);
-}
-
-void vf_cache_free_all(struct vf_vault *v)
-{
-	while (v->lru_head)
-		cache_remove(v, v->lru_head);
-}
-
-/* Loads and decrypts one chunk from loc (no locks held). */
-static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
-		      const struct vf_pack_loc *loc, uint32_t rlen,
-		      uint8_t **out)
-{
-	size_t cap = loc->len;
-	uint8_t *sealed, *raw;
-	ssize_t n;
-
-	if (rlen > VF_CHUNK_MAX || cap > VF_POOL_BUF)
-		return -EIO;
-	sealed = vf_buf_get(v);
-	raw = malloc(rlen ? rlen : 1);
-	if (!sealed || !raw) {
-		vf_buf_put(v, sealed);
-		free(raw);
-		return -ENOMEM;
-	}
-	n = vf_pack_read(v->io, loc, sealed, cap);
-	if (n >= 0)
-		n = vf_pack_decode(v->keys, cid, sealed, (size_t)n, raw, rlen);
-	vf_buf_put(v, sealed);
-	if (n >= 0 && (uint32_t)n != rlen)
-		n = -EIO;
-	if (n < 0) {
-		free(raw);
-		return (int)n;
-	}
-	*out = raw;
-	return 0;
-}
-
-/* Where catalog chunk row chunk lies (takes v->mu). */
-static int chunk_where(struct vf_vault *v, int64_t chunk,
-		       uint8_t cid[VF_CHUNK_ID_BYTES], struct vf_pack_loc *loc,
-		       uint32_t *rlen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_GET);
-	if (!st) {
-		vf_vault_unlock(v);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, chunk);
-	rc = vf_catalog_row(st);
-	if (rc == 1 && sqlite3_column_bytes(st, 0) == VF_CHUNK_ID_BYTES) {
-		memcpy(cid, sqlite3_column_blob(st, 0), VF_CHUNK_ID_BYTES);
-		snprintf(loc->pack, sizeof(loc->pack), "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		loc->off = (uint64_t)sqlite3_column_int64(st, 2);
-		loc->len = (uint32_t)sqlite3_column_int64(st, 3);
-		*rlen = (uint32_t)sqlite3_column_int64(st, 4);
-		rc = 0;
-	} else if (rc >= 0) {
-		rc = -EIO;
-	}
-	sqlite3_reset(st);
-	vf_vault_unlock(v);
-	return rc;
-}
-
-int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
-		       struct vf_cache_ent **out)
-{
-	struct vf_cache_ent *e;
-	struct vf_pack_loc loc, again;
-	uint8_t cid[VF_CHUNK_ID_BYTES];
-	uint32_t rlen;
-	uint8_t *data;
-	int rc;
-
-	pthread_mutex_lock(&v->cache_mu);
-	for (e = v->cache_tab[cache_slot(v, chunk)]; e; e = e->hnext)
-		if (e->chunk == chunk) {
-			e->refs++;
-			lru_unlink(v, e);
-			lru_push(v, e);
-			pthread_mutex_unlock(&v->cache_mu);
-			*out = e;
-			return 0;
-		}
-	pthread_mutex_unlock(&v->cache_mu);
-
-	rc = chunk_where(v, chunk, cid, &loc, &rlen);
-	if (rc)
-		return rc;
-	rc = load_chunk(v, cid, &loc, rlen, &data);
-	/* gc may have moved the chunk to another pack and removed the old
-	 * one between the look-up and the read (gc.c): look once more, and
-	 * read again only if the chunk did move. */
-	if (rc && rc != -ENOMEM &&
-	    chunk_where(v, chunk, cid, &again, &rlen) == 0 &&
-	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
-		rc = load_chunk(v, cid, &again, rlen, &data);
-	/* damaged or tampered data is a security event (SPEC 8, 9) */
-	if (rc == -EBADMSG || rc == -EIO)
-		vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE,
-			       rc == -EBADMSG ? "authentication" : "checksum",
-			       vf_clock_now());
-	if (rc)
-		return rc;
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		free(data);
-		return -ENOMEM;
-	}
-	e->chunk = chunk;
-	e->data = data;
-	e->len = rlen;
-	e->refs = 1;
-	pthread_mutex_lock(&v->cache_mu);
-	e->hnext = v->cache_tab[cache_slot(v, chunk)];
-	v->cache_tab[cache_slot(v, chunk)] = e;
-	lru_push(v, e);
-	v->cache_bytes += rlen;
-	cache_trim(v);
-	pthread_mutex_unlock(&v->cache_mu);
-	*out = e;
-	return 0;
-}
-
 /* Chunk data for an extent reference: catalog chunks through the cache,
  * pending ones of this file straight from their pack. */
 static int get_chunk(struct vf_vault *v, struct vf_file *f, int64_t ref,
 		     struct vf_cache_ent **out)
 {
 	struct vf_pending *p;
-	struct vf_cache_ent *e;
-	int rc;
 
 	if (ref > 0)
-		return vf_file_read_chunk(v, ref, out);
+		return vf_cache_get(v, ref, out);
 	p = &f->pend[-ref - 1];
 	if (p->row)
-		return vf_file_read_chunk(v, p->row, out);
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	rc = load_chunk(v, p->cid, &p->loc, p->rlen, &e->data);
-	if (rc) {
-		free(e);
-		return rc;
-	}
-	/* Not in the table: freed on put (chunk < 0). */
-	e->chunk = -1;
-	e->len = p->rlen;
-	e->refs = 1;
-	pthread_mutex_lock(&v->cache_mu);
-	v->cache_bytes += e->len;
-	lru_push(v, e);
-	pthread_mutex_unlock(&v->cache_mu);
-	*out = e;
-	return 0;
+		return vf_cache_get(v, p->row, out);
+	return vf_cache_get_at(v, p->cid, &p->loc, p->rlen, out);
 }
 
 /* ---- extents --------------------------------------------------------- */
@@ -614,7 +252,7 @@ static size_t ext_find(const struct vf_file *f, uint64_t off)
 }
 
 /* Loads the committed extents (f->mu held). */
-static int ensure_loaded(struct vf_vault *v, struct vf_file *f)
+int vf_file_load(struct vf_vault *v, struct vf_file *f)
 {
 	sqlite3_stmt *st;
 	struct vf_ext e;
@@ -771,7 +409,7 @@ static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
 				rc = -ENOMEM;
 				break;
 			}
-			rc = spool_read(v, b->slot, blk);
+			rc = vf_spool_read(v, b->slot, blk);
 			if (rc)
 				break;
 			memcpy(buf, blk + (off - idx * VF_SPOOL_BLOCK), n);
@@ -898,7 +536,7 @@ static void *worker_main(void *arg)
 		if (j->prefetch) {
 			struct vf_cache_ent *e;
 
-			if (vf_file_read_chunk(v, j->prefetch, &e) == 0)
+			if (vf_cache_get(v, j->prefetch, &e) == 0)
 				vf_cache_put(v, e);
 			free(j);
 			pthread_mutex_lock(&v->job_mu);
@@ -926,6 +564,21 @@ static void *worker_main(void *arg)
 		pthread_cond_signal(&v->space_cv);
 		pthread_mutex_unlock(&v->job_mu);
 	}
+}
+
+int vf_pipeline_init(struct vf_vault *v)
+{
+	pthread_mutex_init(&v->job_mu, NULL);
+	pthread_cond_init(&v->job_cv, NULL);
+	pthread_cond_init(&v->space_cv, NULL);
+	return 0;
+}
+
+void vf_pipeline_release(struct vf_vault *v)
+{
+	pthread_mutex_destroy(&v->job_mu);
+	pthread_cond_destroy(&v->job_cv);
+	pthread_cond_destroy(&v->space_cv);
 }
 
 int vf_pipeline_start(struct vf_vault *v)
@@ -1242,7 +895,7 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 		if (b) {
 			slot = b->slot;
 			if (n < VF_SPOOL_BLOCK)
-				rc = spool_read(v, slot, blk);
+				rc = vf_spool_read(v, slot, blk);
 		} else {
 			size_t have = 0;
 
@@ -1254,16 +907,16 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
 				rc = read_extents(v, f, bstart, blk, have);
 			}
 			if (!rc)
-				rc = spool_alloc(v, &slot);
+				rc = vf_spool_alloc(v, &slot);
 		}
 		if (rc)
 			break;
 		memcpy(blk + at, buf, n);
-		rc = spool_write(v, slot, blk);
+		rc = vf_spool_write(v, slot, blk);
 		if (!rc && !b) {
 			rc = blk_insert(f, idx, slot);
 			if (rc)
-				spool_free_slot(v, slot);
+				vf_spool_free_slot(v, slot);
 		}
 		off += n;
 		buf += n;
@@ -1279,28 +932,7 @@ static int write_blocks(struct vf_vault *v, struct vf_file *f, uint64_t off,
  * yet (dedup hits) and chunks in packs no commit has named.  A write
  * enters before it stores anything, so gc holding v->mu with n_dirty 0
  * knows no store can start under it. */
-/* Immutability for a change through an open file (f->mu held): a file
- * closed once (it has a version) inside an immutable tree is sealed.  A
- * clean verdict is remembered until the rules change. */
-static int change_allowed(struct vf_vault *v, const struct vf_handle *h,
-			  enum vf_imm_op op)
-{
-	struct vf_file *f = h->f;
-	int rc = 0;
-
-	if (!f->version)
-		return 0;
-	vf_vault_lock(v);
-	if (f->imm_ok_gen != v->imm_gen + 1) {
-		rc = vf_immut_check(v, h->uid, op, f->ino, 0);
-		if (!rc)
-			f->imm_ok_gen = v->imm_gen + 1;
-	}
-	vf_vault_unlock(v);
-	return rc;
-}
-
-static void dirty_enter(struct vf_vault *v, struct vf_file *f)
+void vf_file_dirty_enter(struct vf_vault *v, struct vf_file *f)
 {
 	if (f->dirty)
 		return;
@@ -1314,9 +946,9 @@ static void dirty_enter(struct vf_vault *v, struct vf_file *f)
  * times itself (writeback caching), it sends them in a setattr before
  * the close, in whatever order relative to the writes; a write must not
  * overwrite them with the daemon's clock. */
-static void mark_dirty(struct vf_vault *v, struct vf_file *f)
+void vf_file_mark_dirty(struct vf_vault *v, struct vf_file *f)
 {
-	dirty_enter(v, f);
+	vf_file_dirty_enter(v, f);
 	if (!v->kernel_times)
 		f->mtime = f->ctime = vf_clock_now();
 }
@@ -1327,7 +959,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	size_t i;
 	int rc;
 
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (!rc)
 		rc = drain(f);
 	if (!rc && f->streaming)
@@ -1337,7 +969,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	if (size >= f->size) {
 		rc = extend_to(f, size);
 		if (!rc)
-			mark_dirty(v, f);
+			vf_file_mark_dirty(v, f);
 		return rc;
 	}
 	/* Cut the extents at size. */
@@ -1349,7 +981,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 	/* Drop dirty blocks past size; zero the tail of the last one. */
 	while (f->n_blk &&
 	       f->blk[f->n_blk - 1].idx * VF_SPOOL_BLOCK >= size) {
-		spool_free_slot(v, f->blk[f->n_blk - 1].slot);
+		vf_spool_free_slot(v, f->blk[f->n_blk - 1].slot);
 		f->n_blk--;
 	}
 	if (f->n_blk && size % VF_SPOOL_BLOCK &&
@@ -1357,18 +989,18 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 		blk = malloc(VF_SPOOL_BLOCK);
 		if (!blk)
 			return -ENOMEM;
-		rc = spool_read(v, f->blk[f->n_blk - 1].slot, blk);
+		rc = vf_spool_read(v, f->blk[f->n_blk - 1].slot, blk);
 		if (!rc) {
 			memset(blk + size % VF_SPOOL_BLOCK, 0,
 			       VF_SPOOL_BLOCK - size % VF_SPOOL_BLOCK);
-			rc = spool_write(v, f->blk[f->n_blk - 1].slot, blk);
+			rc = vf_spool_write(v, f->blk[f->n_blk - 1].slot, blk);
 		}
 		free(blk);
 		if (rc)
 			return rc;
 	}
 	f->size = size;
-	mark_dirty(v, f);
+	vf_file_mark_dirty(v, f);
 	return 0;
 }
 
@@ -1462,7 +1094,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 		return rc;
 	}
 	for (i = 0; i < f->n_blk; i++)
-		spool_free_slot(v, f->blk[i].slot);
+		vf_spool_free_slot(v, f->blk[i].slot);
 	f->n_blk = 0;
 	free(f->ext);
 	f->ext = nx;
@@ -1559,10 +1191,13 @@ static int write_version(struct vf_vault *v, struct vf_file *f, int64_t now,
 		return -EIO;
 	}
 	if (!f->meta_dirty) {
-		f->mode = (uint32_t)sqlite3_column_int64(node, 0);
-		f->uid = (uint32_t)sqlite3_column_int64(node, 1);
-		f->gid = (uint32_t)sqlite3_column_int64(node, 2);
-		f->atime = sqlite3_column_int64(node, 6);
+		struct vf_attr a;
+
+		vf_ns_attr_from_row(node, 0, f->ino, &a);
+		f->mode = a.mode;
+		f->uid = a.uid;
+		f->gid = a.gid;
+		f->atime = a.atime;
 	}
 	sqlite3_reset(node);
 	sqlite3_bind_int64(st, 1, (int64_t)f->ino);
@@ -1628,7 +1263,7 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 
 	if (!f->dirty)
 		return durable ? vf_pack_writer_sync(v->pw) : 0;
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (!rc && f->streaming) {
 		uint64_t pos = f->stream_end;
 
@@ -1649,13 +1284,9 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 		return rc;
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
-	if (!rc) {
-		rc = write_version(v, f, vf_clock_now(), &version);
-		if (rc)
-			vf_catalog_rollback(v->cat);
-		else
-			rc = vf_catalog_commit(v->cat);
-	}
+	if (!rc)
+		rc = vf_catalog_finish(
+		    v->cat, write_version(v, f, vf_clock_now(), &version));
 	if (!rc && durable)
 		rc = vf_catalog_sync(v->cat);
 	if (!rc) {
@@ -1683,132 +1314,12 @@ int vf_file_commit(struct vf_vault *v, struct vf_file *f)
 	return commit(v, f, 0);
 }
 
-/* ---- handles --------------------------------------------------------- */
-
-/* A recovery point opened from .snapshots or .versions: read-only, with
- * its own private file state so the live file is not disturbed. */
-static int open_view(struct vf_vault *v, uint64_t ino, int flags,
-		     struct vf_handle **out)
+int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
 {
-	struct vf_handle *h;
-	uint64_t size;
-	int64_t version;
-	int rc;
-
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		return -EROFS;
-	rc = vf_view_file(v, ino, &version, &size);
-	if (rc)
-		return rc;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	rc = vf_file_get_version(v, ino, version, size, &h->f);
-	if (rc) {
-		free(h);
-		return rc;
-	}
-	h->flags = flags;
-	h->view = 1;
-	h->stable = vf_view_stable(v, ino);
-	*out = h;
-	return 0;
+	return commit(v, f, durable);
 }
 
-int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
-		       uint64_t ino, int flags, struct vf_handle **out)
-{
-	struct vf_handle *h;
-	struct vf_file *f;
-	int rc;
-
-	if (vf_authz_check(v, c, (flags & O_ACCMODE) != O_RDONLY ||
-					 (flags & O_TRUNC) ?
-				 VF_ACT_WRITE :
-				 VF_ACT_READ))
-		return -EACCES;
-	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
-		return -EROFS;
-	if (vf_view_is(ino))
-		return open_view(v, ino, flags, out);
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-		/* .softdeleted is read-only; a file unlinked while open
-		 * stays writable through the descriptors it has */
-		vf_vault_lock(v);
-		rc = vf_file_find_locked(v, ino) ? 0 : vf_trash_holds(v, ino);
-		if (rc > 0)
-			rc = -EROFS;
-		if (!rc)
-			rc = vf_immut_check(v, c->uid, (flags & O_TRUNC) ?
-						       VF_IMM_TRUNCATE :
-						       VF_IMM_WRITE,
-					    ino, 0);
-		vf_vault_unlock(v);
-		if (rc)
-			return rc;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	rc = vf_file_get(v, ino, &f);
-	if (rc) {
-		free(h);
-		return rc;
-	}
-	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
-		pthread_mutex_lock(&f->mu);
-		rc = vf_file_truncate(v, f, 0);
-		pthread_mutex_unlock(&f->mu);
-		if (rc) {
-			vf_file_put(v, f);
-			free(h);
-			return rc;
-		}
-	}
-	h->f = f;
-	h->flags = flags;
-	h->uid = c->uid;
-	*out = h;
-	return 0;
-}
-
-int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
-			 uint64_t parent, const char *name, uint32_t mode,
-			 int flags, struct vf_attr *attr,
-			 struct vf_handle **out)
-{
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	rc = vf_vault_mknod(v, c, parent, name, S_IFREG | (mode & 07777), 0,
-			    attr);
-	if (rc)
-		return rc;
-	rc = vf_vault_open_file(v, c, attr->ino, flags & ~O_TRUNC, out);
-	if (rc)
-		return rc;
-	/* A new file's first close is its first recovery point, even if
-	 * nothing was written. */
-	pthread_mutex_lock(&(*out)->f->mu);
-	mark_dirty(v, (*out)->f);
-	(*out)->f->mtime = attr->mtime;
-	(*out)->f->ctime = attr->ctime;
-	pthread_mutex_unlock(&(*out)->f->mu);
-	return 0;
-}
-
-static int cached(struct vf_vault *v, int64_t chunk)
-{
-	struct vf_cache_ent *e;
-	int hit = 0;
-
-	pthread_mutex_lock(&v->cache_mu);
-	for (e = v->cache_tab[cache_slot(v, chunk)]; e && !hit; e = e->hnext)
-		hit = e->chunk == chunk;
-	pthread_mutex_unlock(&v->cache_mu);
-	return hit;
-}
+/* ---- reads and writes (f->mu held) ------------------------------------- */
 
 /* Read-ahead: a read that ends in one chunk asks a worker to decrypt the
  * next one, so pack I/O and decryption overlap the kernel's reads.  Never
@@ -1826,7 +1337,7 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	if (i >= f->n_ext || f->ext[i].chunk <= 0)
 		return;
 	next = f->ext[i].chunk;
-	if (next == f->prefetched || cached(v, next))
+	if (next == f->prefetched || vf_cache_has(v, next))
 		return;
 	pthread_mutex_lock(&v->job_mu);
 	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
@@ -1837,50 +1348,32 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	pthread_mutex_unlock(&v->job_mu);
 }
 
-ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
-		      void *buf, size_t size)
+ssize_t vf_file_read(struct vf_vault *v, struct vf_file *f, uint64_t off,
+		     void *buf, size_t size)
 {
-	struct vf_file *f = h->f;
 	ssize_t rc;
 
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
+	rc = vf_file_load(v, f);
 	if (rc)
-		goto out;
-	if (off >= f->size) {
-		rc = 0;
-		goto out;
-	}
+		return rc;
+	if (off >= f->size)
+		return 0;
 	if (size > f->size - off)
 		size = (size_t)(f->size - off);
 	rc = vread(v, f, off, buf, size);
-	if (!rc) {
-		rc = (ssize_t)size;
-		prefetch_next(v, f, off + size);
-	}
-out:
-	pthread_mutex_unlock(&f->mu);
-	return rc;
+	if (rc)
+		return rc;
+	prefetch_next(v, f, off + size);
+	return (ssize_t)size;
 }
 
-ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
-		       const void *buf, size_t size)
+int vf_file_write(struct vf_vault *v, struct vf_file *f, uint64_t off,
+		  const void *buf, size_t size)
 {
-	struct vf_file *f = h->f;
-	int rc;
+	int rc = 0;
 
-	if (v->readonly || h->view)
-		return -EROFS;
-	if (off + size < off || off + size > (1ULL << 62))
-		return -EFBIG;
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
-	if (!rc)
-		rc = change_allowed(v, h, VF_IMM_WRITE);
-	if (rc)
-		goto out;
-	/* Before the first chunk is stored (see dirty_enter). */
-	dirty_enter(v, f);
+	/* Before the first chunk is stored (see vf_file_dirty_enter). */
+	vf_file_dirty_enter(v, f);
 	if (!f->streaming && f->size == 0 && off == 0 && f->n_blk == 0) {
 		/* An empty file written from the start: stream it. */
 		f->n_ext = 0;
@@ -1921,61 +1414,16 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 			rc = write_blocks(v, f, off, buf, size);
 	}
 	if (!rc)
-		mark_dirty(v, f);
-out:
-	pthread_mutex_unlock(&f->mu);
-	return rc ? rc : (ssize_t)size;
-}
-
-static int commit_handle(struct vf_vault *v, struct vf_handle *h,
-			 int durable)
-{
-	int rc;
-
-	pthread_mutex_lock(&h->f->mu);
-	rc = commit(v, h->f, durable);
-	pthread_mutex_unlock(&h->f->mu);
+		vf_file_mark_dirty(v, f);
 	return rc;
 }
 
-/* An empty dirty session (a file just created, or opened with O_TRUNC, and
- * nothing written yet) is not committed at flush but left to release or a
- * later flush: a shell's `> f` opens, dup2()s and closes the first
- * descriptor before writing, and every such redirection would otherwise
- * leave an empty recovery point before the real one. */
-int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
+int vf_file_fallocate(struct vf_vault *v, struct vf_file *f, int mode,
+		      uint64_t off, uint64_t len)
 {
-	int empty;
-
-	pthread_mutex_lock(&h->f->mu);
-	empty = h->f->dirty && h->f->size == 0;
-	pthread_mutex_unlock(&h->f->mu);
-	return empty ? 0 : commit_handle(v, h, 0);
-}
-
-int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
-{
-	return commit_handle(v, h, 1);
-}
-
-int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
-		       uint64_t off, uint64_t len)
-{
-	struct vf_file *f = h->f;
 	uint8_t *zero = NULL;
-	int rc;
+	int rc = 0;
 
-	if (v->readonly || h->view)
-		return -EROFS;
-	if (off + len < off)
-		return -EFBIG;
-	pthread_mutex_lock(&f->mu);
-	rc = ensure_loaded(v, f);
-	if (!rc && mode != FALLOC_FL_KEEP_SIZE)
-		rc = change_allowed(v, h, mode == 0 ? VF_IMM_WRITE :
-						      VF_IMM_PUNCH);
-	if (rc)
-		goto out;
 	if (mode == 0) {
 		/* No space is reserved in a deduplicating store; the size
 		 * grows as posix_fallocate promises. */
@@ -2004,36 +1452,11 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 			len -= n;
 		}
 		if (!rc)
-			mark_dirty(v, f);
+			vf_file_mark_dirty(v, f);
 	} else {
 		rc = -EOPNOTSUPP;
 	}
 out:
-	pthread_mutex_unlock(&f->mu);
 	free(zero);
 	return rc;
-}
-
-int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
-{
-	int rc = 0;
-
-	if (!h)
-		return 0;
-	pthread_mutex_lock(&h->f->mu);
-	if (h->f->dirty && h->f->refs == 1)
-		rc = commit(v, h->f, 0);
-	pthread_mutex_unlock(&h->f->mu);
-	vf_file_put(v, h->f);
-	free(h);
-	return rc;
-}
-
-int vf_vault_handle_keep_cache(const struct vf_handle *h)
-{
-	if (h->view)
-		return h->stable;
-	/* Every change to a live file passes through the kernel's own page
-	 * cache (writeback caching), so what it holds is never stale. */
-	return 1;
 }

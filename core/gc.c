@@ -40,8 +40,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
+#include "buf.h"
 #include "gc.h"
 #include "immut.h"
+#include "ns.h"
+#include "open_files.h"
 #include "vault_int.h"
 
 /* Policy values beyond these are typing errors, not policies. */
@@ -395,7 +399,7 @@ static int prune_node(struct prune *pr, int64_t node)
 		sqlite3_bind_int64(st, 1, node);
 		rc = vf_catalog_row(st);
 		if (rc == 1)
-			cur = sqlite3_column_int64(st, 9);
+			cur = vf_ns_version_from_row(st);
 		rc = rc < 0 ? rc : 0;
 		sqlite3_reset(st);
 	}

@@ -28,43 +28,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "immut.h"
-
-/* ---- refusals ------------------------------------------------------------ */
-
-void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
-		   uint64_t ino, const char *why)
-{
-	pthread_mutex_lock(&v->deny_mu);
-	v->denials++;
-	snprintf(v->deny_last, sizeof(v->deny_last), "%s of inode %llu: %s",
-		 what, (unsigned long long)ino, why);
-	pthread_mutex_unlock(&v->deny_mu);
-	/* Counted per minute, not logged one by one, so that a flood of
-	 * refusals cannot fill the audit log; callable with v->mu held.
-	 * Settings refused to vaultctl are recorded by the command layer,
-	 * with the caller; here they come as VF_AUDIT_UID_NONE. */
-	vf_audit_denied(v, uid, what, vf_clock_now());
-}
-
-void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
-{
-	pthread_mutex_lock(&v->deny_mu);
-	v->access_denials++;
-	pthread_mutex_unlock(&v->deny_mu);
-	vf_audit_denied(v, uid, op, vf_clock_now());
-}
-
-uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&v->deny_mu);
-	n = v->denials;
-	snprintf(buf, cap, "%s", v->deny_last);
-	pthread_mutex_unlock(&v->deny_mu);
-	return n;
-}
+#include "ns.h"
+#include "vault_int.h"
 
 /* ---- rules (v->mu held) ------------------------------------------------- */
 

@@ -27,16 +27,6 @@ VF_MUST ssize_t vf_immut_xattr(struct vf_vault *v, uint64_t ino, void *buf,
  * its retention), 0 when not, -errno.  v->mu held. */
 VF_MUST int vf_immut_vault_on(struct vf_vault *v);
 
-/* Records a refusal (immutability, retention, always-on): one line kept
- * on the handle for the CLI and, with issue 6, the audit log.  v->mu
- * held or not (it has its own lock). */
-void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
-		   uint64_t ino, const char *why);
-
-/* Records a denied file access (no role for it): counted per uid and
- * operation, so a flood cannot fill the audit log. */
-void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op);
-
 /* ---- for the administrative gate (admin.c; v->mu held) ----------------- */
 
 /* The live directory at path from the vault root ("" is the root); one

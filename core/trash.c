@@ -35,6 +35,8 @@
 
 #include "audit.h"
 #include "immut.h"
+#include "ns.h"
+#include "open_files.h"
 #include "trash.h"
 #include "view.h"
 

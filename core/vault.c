@@ -1,6 +1,9 @@
 /*
- * vault.c - the vault facade: open/close, the namespace, xattrs, check and
- * status.  File data lives in file.c.
+ * vault.c - the vault facade: open/close, the namespace entry points
+ * (lookup, mknod, link, unlink, rename, readdir, setattr...), xattrs,
+ * check and status.  Each entry point checks the caller's role (authz.h)
+ * and immutability (immut.h), then works through the namespace primitives
+ * (ns.h); file entry points are in vault_file.c, file data in file.c.
  *
  * Invariants:
  * - Every catalog change of one operation happens in one transaction.
@@ -28,7 +31,14 @@
 #include "acl.h"
 #include "audit.h"
 #include "authz.h"
+#include "buf.h"
+#include "cache.h"
+#include "facade.h"
+#include "file.h"
 #include "immut.h"
+#include "ns.h"
+#include "open_files.h"
+#include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "view.h"
@@ -38,16 +48,6 @@
 
 static const char *const reserved_names[] = { ".snapshots", ".softdeleted",
 					      ".versions" };
-
-void vf_vault_lock(struct vf_vault *v)
-{
-	pthread_mutex_lock(&v->mu);
-}
-
-void vf_vault_unlock(struct vf_vault *v)
-{
-	pthread_mutex_unlock(&v->mu);
-}
 
 void vf_vault_kernel_times(struct vf_vault *v, int on)
 {
@@ -74,27 +74,6 @@ static int check_name(uint64_t parent, const char *name)
 			if (!strcmp(name, reserved_names[i]))
 				return -EPERM;
 	return 0;
-}
-
-/* A change to a read-only mount or to anything inside a history view
- * (inode a or b) is refused with EROFS. */
-static int refuse_change(const struct vf_vault *v, uint64_t a, uint64_t b)
-{
-	return v->readonly || vf_view_is(a) || vf_view_is(b);
-}
-
-/* Nodes in .softdeleted are read-only until undeleted: -EROFS for them,
- * or err_other when given. */
-static int refuse_trashed(struct vf_vault *v, uint64_t ino, int err_other)
-{
-	int rc;
-
-	vf_vault_lock(v);
-	rc = vf_trash_holds(v, ino);
-	vf_vault_unlock(v);
-	if (rc < 0)
-		return rc;
-	return rc ? (err_other ? err_other : -EROFS) : 0;
 }
 
 /* Refuses a path that group or others may read, write or enter, or that
@@ -126,43 +105,6 @@ static int check_private(const char *path, int must_exist, char *err,
 	return 0;
 }
 
-static char *path_join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
-/* A new directory node (mode 0755, root's), not yet named; *ino its id. */
-static int insert_dir(struct vf_catalog *cat, uint32_t nlink, int64_t now,
-		      uint64_t *ino)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(cat, VF_Q_NODE_INSERT);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, S_IFDIR | 0755);
-	sqlite3_bind_int64(st, 2, 0);
-	sqlite3_bind_int64(st, 3, 0);
-	sqlite3_bind_int64(st, 4, 0);
-	sqlite3_bind_int64(st, 5, nlink);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_null(st, 7);
-	rc = vf_catalog_run(st);
-	if (!rc)
-		*ino = (uint64_t)sqlite3_last_insert_rowid(cat->db);
-	return rc;
-}
-
-int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino)
-{
-	return insert_dir(v->cat, 0, now, ino);
-}
-
 static int insert_root(struct vf_catalog *cat)
 {
 	int64_t now = vf_clock_now();
@@ -175,7 +117,7 @@ static int insert_root(struct vf_catalog *cat)
 	rc = sqlite3_exec(cat->db, "DELETE FROM nodes WHERE id=1", NULL, NULL,
 			  NULL) == SQLITE_OK ? 0 : -EIO;
 	if (!rc)
-		rc = insert_dir(cat, 2, now, &ino);
+		rc = vf_ns_insert_dir(cat, 2, now, &ino);
 	if (!rc && ino != VF_ROOT_INO)
 		rc = -EIO;
 	if (!rc)
@@ -218,8 +160,8 @@ int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
 			rc = -EEXIST;
 			goto out;
 		}
-	catpath = path_join(dir, VF_CATALOG_NAME);
-	lockpath = path_join(dir, LOCK_NAME);
+	catpath = vf_path_join(dir, VF_CATALOG_NAME);
+	lockpath = vf_path_join(dir, LOCK_NAME);
 	if (!catpath || !lockpath) {
 		rc = -ENOMEM;
 		goto out;
@@ -267,7 +209,7 @@ out:
 		if (lockpath)
 			unlink(lockpath);
 		if (k) {
-			char *hdr = path_join(dir, VF_HEADER_NAME);
+			char *hdr = vf_path_join(dir, VF_HEADER_NAME);
 
 			if (hdr)
 				unlink(hdr);
@@ -287,6 +229,14 @@ out:
 /* Takes the vault lock.  A daemon that was just unmounted may still be
  * closing the vault (umount returns first), so a held lock is retried for
  * a few seconds before the vault counts as in use. */
+/* file data's integrity hook (vault_int.h): damaged or tampered data is
+ * a security event (SPEC 8, 9), counted like a denial. */
+static void integrity_failed(struct vf_vault *v, const char *what)
+{
+	vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE, what,
+		       vf_clock_now());
+}
+
 static int lock_wait(int fd)
 {
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
@@ -303,17 +253,6 @@ static int lock_wait(int fd)
 	return -1;
 }
 
-static int open_spool(struct vf_vault *v, char *err, size_t errlen)
-{
-	v->spool_fd = open(v->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (v->spool_fd < 0) {
-		snprintf(err, errlen, "cannot create spool in '%s': %s",
-			 v->dir, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		  int flags, struct vf_vault **out, char *err, size_t errlen)
 {
@@ -325,19 +264,24 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (!v)
 		return -ENOMEM;
 	v->lockfd = -1;
-	v->spool_fd = -1;
 	pthread_mutex_init(&v->mu, NULL);
-	pthread_mutex_init(&v->deny_mu, NULL);
 	pthread_mutex_init(&v->authz_mu, NULL);
 	v->imm_rules = -1;
-	pthread_mutex_init(&v->cache_mu, NULL);
-	pthread_mutex_init(&v->spool_mu, NULL);
-	pthread_mutex_init(&v->pool_mu, NULL);
-	pthread_mutex_init(&v->job_mu, NULL);
-	pthread_cond_init(&v->job_cv, NULL);
-	pthread_cond_init(&v->space_cv, NULL);
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
-	rc = vf_views_new(&v->views);
+	v->integrity_failed = integrity_failed;
+	/* Each subsystem's _init leaves it releasable whatever fails after
+	 * it; vf_vault_close runs every _release. */
+	rc = vf_spool_init(v);
+	if (!rc)
+		rc = vf_buf_init(v);
+	if (!rc)
+		rc = vf_cache_init(v);
+	if (!rc)
+		rc = vf_pipeline_init(v);
+	if (!rc)
+		rc = vf_open_files_init(v);
+	if (!rc)
+		rc = vf_views_new(&v->views);
 	if (!rc)
 		rc = vf_audit_new(&v->audit);
 	if (rc) {
@@ -370,7 +314,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
 	if (rc)
 		goto fail;
-	path = path_join(v->dir, LOCK_NAME);
+	path = vf_path_join(v->dir, LOCK_NAME);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -386,7 +330,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		goto fail;
 	}
 	free(path);
-	path = path_join(v->dir, VF_CATALOG_NAME);
+	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -396,7 +340,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (rc)
 		goto fail;
 	free(path);
-	path = path_join(v->dir, PACK_DIR);
+	path = vf_path_join(v->dir, PACK_DIR);
 	if (!path) {
 		rc = -ENOMEM;
 		goto fail;
@@ -409,18 +353,10 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 			 strerror(-rc));
 		goto fail;
 	}
-	rc = open_spool(v, err, errlen);
+	rc = vf_spool_open(v, err, errlen);
 	if (rc)
 		goto fail;
 	vf_chunker_gear(v->gear, vf_keys_sub(v->keys, VF_SUBKEY_CHUNKER));
-	v->files_cap = 1024;
-	v->files = calloc(v->files_cap, sizeof(*v->files));
-	v->cache_cap = 1024;
-	v->cache_tab = calloc(v->cache_cap, sizeof(*v->cache_tab));
-	if (!v->files || !v->cache_tab) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	rc = vf_authz_load(v);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the role grants: %s",
@@ -444,22 +380,18 @@ fail:
 
 int vf_vault_close(struct vf_vault *v)
 {
+	struct vf_file *f;
 	int rc = 0, r;
-	size_t i;
 
 	if (!v)
 		return 0;
 	/* Files still open at unmount (the kernel released them, or the
 	 * daemon is stopping) are committed, not dropped. */
-	for (i = 0; v->files && i < v->files_cap; i++) {
-		while (v->files[i]) {
-			struct vf_file *f = v->files[i];
-
-			f->refs = 1;
-			if (f->dirty && (r = vf_file_commit(v, f)) && !rc)
-				rc = r;
-			vf_file_put(v, f);
-		}
+	while ((f = vf_open_files_any(v))) {
+		f->refs = 1;
+		if (f->dirty && (r = vf_file_commit(v, f)) && !rc)
+			rc = r;
+		vf_file_put(v, f);
 	}
 	vf_pipeline_stop(v);
 	r = vf_pack_writer_close(v->pw);
@@ -475,26 +407,19 @@ int vf_vault_close(struct vf_vault *v)
 	if (r && !rc)
 		rc = r;
 	vf_audit_free(v->audit);
-	vf_cache_free_all(v);
-	vf_buf_free_all(v);
-	vf_spool_close(v);
+	vf_cache_release(v);
+	vf_buf_release(v);
+	vf_spool_release(v);
 	vf_keys_free(v->keys);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
-	free(v->files);
-	free(v->cache_tab);
+	vf_open_files_release(v);
+	vf_pipeline_release(v);
 	vf_views_free(v->views);
 	free(v->dir);
 	pthread_mutex_destroy(&v->mu);
-	pthread_mutex_destroy(&v->deny_mu);
 	vf_authz_free(v);
 	pthread_mutex_destroy(&v->authz_mu);
-	pthread_mutex_destroy(&v->cache_mu);
-	pthread_mutex_destroy(&v->spool_mu);
-	pthread_mutex_destroy(&v->pool_mu);
-	pthread_mutex_destroy(&v->job_mu);
-	pthread_cond_destroy(&v->job_cv);
-	pthread_cond_destroy(&v->space_cv);
 	free(v);
 	return rc;
 }
@@ -521,220 +446,6 @@ int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out)
 	v->io = fault;
 	*out = fault;
 	return rc;
-}
-
-/* ---- node helpers (v->mu held) --------------------------------------- */
-
-static void attr_from_row(sqlite3_stmt *st, int col, uint64_t ino,
-			  struct vf_attr *a)
-{
-	a->ino = ino;
-	a->flags = 0;
-	a->mode = (uint32_t)sqlite3_column_int64(st, col + 0);
-	a->uid = (uint32_t)sqlite3_column_int64(st, col + 1);
-	a->gid = (uint32_t)sqlite3_column_int64(st, col + 2);
-	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 3);
-	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 4);
-	a->size = (uint64_t)sqlite3_column_int64(st, col + 5);
-	a->atime = sqlite3_column_int64(st, col + 6);
-	a->mtime = sqlite3_column_int64(st, col + 7);
-	a->ctime = sqlite3_column_int64(st, col + 8);
-}
-
-/* Overrides size and times with those of an open dirty file. */
-static void attr_apply_open(struct vf_vault *v, struct vf_attr *a)
-{
-	struct vf_file *f = vf_file_find_locked(v, a->ino);
-
-	if (f && f->dirty) {
-		a->size = f->size;
-		a->mtime = f->mtime;
-		a->ctime = f->ctime;
-		if (f->meta_dirty) {
-			a->mode = f->mode;
-			a->uid = f->uid;
-			a->gid = f->gid;
-			a->atime = f->atime;
-		}
-	}
-}
-
-static int node_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a,
-		     int64_t *version)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_GET);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		attr_from_row(st, 0, ino, a);
-		if (version)
-			*version = sqlite3_column_int64(st, 9);
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -ENOENT;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int dir_lookup(struct vf_vault *v, uint64_t parent, const char *name,
-		      uint64_t *ino)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_LOOKUP);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*ino = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -ENOENT;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int dirent_add(struct vf_vault *v, uint64_t parent, const char *name,
-		      uint64_t ino, int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_INSERT);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)ino);
-	sqlite3_bind_int64(st, 4, now);
-	return vf_catalog_run(st);
-}
-
-static int dirent_kill(struct vf_vault *v, uint64_t parent, const char *name,
-		       int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIRENT_KILL);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	return vf_catalog_run(st);
-}
-
-static int node_nlink(struct vf_vault *v, uint64_t ino, int delta,
-		      int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_NLINK);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, delta);
-	sqlite3_bind_int64(st, 3, now);
-	return vf_catalog_run(st);
-}
-
-/* Runs an update of node ino that takes one more value (queries of the
- * form "... WHERE id=?1" with ?2). */
-static int node_update(struct vf_vault *v, enum vf_q q, uint64_t ino,
-		       int64_t value)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, value);
-	return vf_catalog_run(st);
-}
-
-static int node_touch(struct vf_vault *v, uint64_t ino, int64_t now)
-{
-	return node_update(v, VF_Q_NODE_TOUCH, ino, now);
-}
-
-static int node_ctime(struct vf_vault *v, uint64_t ino, int64_t now)
-{
-	return node_update(v, VF_Q_NODE_CTIME, ino, now);
-}
-
-static int parent_dir(struct vf_vault *v, uint64_t parent,
-		      struct vf_attr *pa)
-{
-	int rc = node_attr(v, parent, pa, NULL);
-
-	if (rc)
-		return rc;
-	if (!S_ISDIR(pa->mode))
-		return -ENOTDIR;
-	if (pa->nlink == 0)
-		return -ENOENT; /* a removed directory takes no new names */
-	return 0;
-}
-
-int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a)
-{
-	return node_attr(v, ino, a, NULL);
-}
-
-int vf_ns_lookup(struct vf_vault *v, uint64_t parent, const char *name,
-		 uint64_t *ino)
-{
-	return dir_lookup(v, parent, name, ino);
-}
-
-int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
-	       const struct vf_attr *a, int64_t now)
-{
-	int rc = dirent_add(v, parent, name, a->ino, now);
-
-	if (!rc && S_ISDIR(a->mode)) {
-		/* "." and the new entry; subdirectories add theirs as they
-		 * are linked in */
-		rc = node_nlink(v, a->ino, 2 - (int)a->nlink, now);
-		if (!rc)
-			rc = node_nlink(v, parent, 1, now);
-	} else if (!rc) {
-		rc = node_nlink(v, a->ino, 1, now);
-	}
-	if (!rc)
-		rc = node_touch(v, parent, now);
-	return rc;
-}
-
-int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
-		 char name[VF_NAME_MAX + 1])
-{
-	sqlite3_stmt *st;
-	int rc, n;
-
-	if (ino == VF_ROOT_INO)
-		return -ENOENT;
-	st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*parent = (uint64_t)sqlite3_column_int64(st, 0);
-		n = sqlite3_column_bytes(st, 1);
-		if (n > VF_NAME_MAX) {
-			rc = -ENAMETOOLONG;
-		} else {
-			memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
-			name[n] = '\0';
-		}
-	}
-	sqlite3_reset(st);
-	return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
 /* ---- namespace ------------------------------------------------------- */
@@ -764,11 +475,11 @@ int vf_vault_lookup(struct vf_vault *v, const struct vf_caller *c,
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	vf_vault_lock(v);
-	rc = dir_lookup(v, parent, name, &ino);
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 	/* a name in a deleted directory is a row in .softdeleted */
 	if (rc == -ENOENT && vf_trash_dir(v, parent, &row) == 1) {
 		vf_vault_unlock(v);
@@ -791,9 +502,9 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	if (vf_view_is(ino))
 		return vf_view_getattr(v, ino, out);
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, out, NULL);
+	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 	/* a deleted file not held open: its names are in .softdeleted (an
 	 * open one shows 0 links, as POSIX has it after unlink) */
 	if (!rc && out->nlink == 0 && !S_ISDIR(out->mode) &&
@@ -806,98 +517,19 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 	return rc;
 }
 
-/* Reads xattr name of ino into a malloc'd buffer (*out, *n); -ENODATA
- * when absent (v->mu held). */
-static int xattr_load(struct vf_vault *v, uint64_t ino, const char *name,
-		      uint8_t **out, size_t *n)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*n = (size_t)sqlite3_column_bytes(st, 0);
-		*out = malloc(*n ? *n : 1);
-		if (!*out)
-			rc = -ENOMEM;
-		else {
-			if (*n)
-				memcpy(*out, sqlite3_column_blob(st, 0), *n);
-			rc = 0;
-		}
-	} else if (rc == 0) {
-		rc = -ENODATA;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static int xattr_store(struct vf_vault *v, uint64_t ino, const char *name,
-		       const void *value, size_t n)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_PUT);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, n ? value : "", (int)n, SQLITE_STATIC);
-	return vf_catalog_run(st);
-}
-
-static int xattr_drop(struct vf_vault *v, uint64_t ino, const char *name)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	return vf_catalog_run(st);
-}
-
-static int node_set_mode(struct vf_vault *v, uint64_t ino, uint32_t mode,
-			 int64_t now)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_NODE_SET_MODE);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, mode);
-	sqlite3_bind_int64(st, 3, now);
-	rc = vf_catalog_run(st);
-	if (!rc) {
-		/* An open file's deferred metadata must not undo this at
-		 * its commit. */
-		struct vf_file *of = vf_file_find_locked(v, ino);
-
-		if (of && of->meta_dirty) {
-			of->mode = mode;
-			of->ctime = now;
-		}
-	}
-	return rc;
-}
-
 /* A chmod rewrites the access ACL's owner, group-class and other entries
  * so the two never disagree (v->mu held). */
 static int acl_follow_chmod(struct vf_vault *v, uint64_t ino, uint32_t mode)
 {
 	uint8_t *acl = NULL;
 	size_t n;
-	int rc = xattr_load(v, ino, VF_ACL_ACCESS, &acl, &n);
+	int rc = vf_ns_xattr_load(v, ino, VF_ACL_ACCESS, &acl, &n);
 
 	if (rc == -ENODATA)
 		return 0;
 	if (!rc) {
 		vf_acl_chmod(acl, n, mode);
-		rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+		rc = vf_ns_xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
 	}
 	free(acl);
 	return rc;
@@ -914,7 +546,7 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	size_t n;
 	int rc;
 
-	rc = xattr_load(v, parent, VF_ACL_DEFAULT, &dacl, &n);
+	rc = vf_ns_xattr_load(v, parent, VF_ACL_DEFAULT, &dacl, &n);
 	if (rc)
 		return rc == -ENODATA ? 1 : rc;
 	if (vf_acl_check(dacl, n, NULL) < 0) {
@@ -926,12 +558,12 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	if (!rc) {
 		memcpy(acl, dacl, n);
 		if (vf_acl_create(acl, n, mode) == 0)
-			rc = xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
+			rc = vf_ns_xattr_store(v, ino, VF_ACL_ACCESS, acl, n);
 	}
 	if (!rc && S_ISDIR(*mode))
-		rc = xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
+		rc = vf_ns_xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
 	if (!rc)
-		rc = node_set_mode(v, ino, *mode, vf_clock_now());
+		rc = vf_ns_set_mode(v, ino, *mode, vf_clock_now());
 	free(acl);
 	free(dacl);
 	return rc;
@@ -948,9 +580,10 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	uint64_t ino;
 	int64_t now;
 	uint32_t gid = c->gid, requested;
+	int in_tx = 0;
 	int rc;
 
-	if (refuse_change(v, parent, parent))
+	if (vf_facade_refuse_change(v, parent, parent))
 		return -EROFS;
 	rc = check_name(parent, name);
 	if (rc)
@@ -959,14 +592,15 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
+	in_tx = 1;
 	now = vf_clock_now();
-	rc = parent_dir(v, parent, &pa);
+	rc = vf_ns_parent_dir(v, parent, &pa);
 	if (rc)
-		goto fail;
-	rc = dir_lookup(v, parent, name, &ino);
+		goto out;
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (rc != -ENOENT) {
 		rc = rc ? rc : -EEXIST;
-		goto fail;
+		goto out;
 	}
 	/* BSD group semantics under a setgid directory, as ext4 does. */
 	if (pa.mode & S_ISGID) {
@@ -977,7 +611,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	st = vf_catalog_stmt(v->cat, VF_Q_NODE_INSERT);
 	if (!st) {
 		rc = -EIO;
-		goto fail;
+		goto out;
 	}
 	requested = mode;
 	if (!target)
@@ -995,31 +629,27 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		sqlite3_bind_null(st, 7);
 	rc = vf_catalog_run(st);
 	if (rc)
-		goto fail;
+		goto out;
 	ino = (uint64_t)sqlite3_last_insert_rowid(v->cat->db);
 	if (!target) {
 		/* A default ACL replaces the umask (POSIX 1003.1e). */
 		rc = inherit_acl(v, parent, ino, &requested);
 		if (rc < 0)
-			goto fail;
+			goto out;
 	}
-	rc = dirent_add(v, parent, name, ino, now);
+	rc = vf_ns_dirent_add(v, parent, name, ino, now);
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	if (!rc && S_ISDIR(mode))
-		rc = node_nlink(v, parent, 1, now);
+		rc = vf_ns_nlink(v, parent, 1, now);
 	if (!rc && target)
-		rc = node_update(v, VF_Q_NODE_SET_SIZE, ino,
-				 (int64_t)strlen(target));
+		rc = vf_ns_node_update(v, VF_Q_NODE_SET_SIZE, ino,
+				       (int64_t)strlen(target));
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
-	if (rc)
-		goto fail;
-	rc = vf_catalog_commit(v->cat);
-	goto out;
-fail:
-	vf_catalog_rollback(v->cat);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
 out:
+	if (in_tx)
+		rc = vf_catalog_finish(v->cat, rc);
 	vf_vault_unlock(v);
 	return rc;
 }
@@ -1110,11 +740,12 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
-	if (refuse_change(v, ino, newparent))
+	if (vf_facade_refuse_change(v, ino, newparent))
 		return -EROFS;
 	rc = check_name(newparent, newname);
 	if (!rc)
-		rc = refuse_trashed(v, ino, -EXDEV); /* undelete is mv */
+		rc = vf_facade_refuse_trashed(v, ino,
+					      -EXDEV); /* undelete is mv */
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -1122,13 +753,13 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	if (rc)
 		goto out;
 	now = vf_clock_now();
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && S_ISDIR(a.mode))
 		rc = -EPERM;
 	if (!rc)
-		rc = parent_dir(v, newparent, &pa);
+		rc = vf_ns_parent_dir(v, newparent, &pa);
 	if (!rc) {
-		rc = dir_lookup(v, newparent, newname, &other);
+		rc = vf_ns_lookup(v, newparent, newname, &other);
 		rc = rc == -ENOENT ? 0 : rc ? rc : -EEXIST;
 	}
 	/* no second name into or out of an immutable tree */
@@ -1137,20 +768,16 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	if (!rc)
 		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, 0);
 	if (!rc)
-		rc = dirent_add(v, newparent, newname, ino, now);
+		rc = vf_ns_dirent_add(v, newparent, newname, ino, now);
 	if (!rc)
-		rc = node_nlink(v, ino, 1, now);
+		rc = vf_ns_nlink(v, ino, 1, now);
 	if (!rc)
-		rc = node_touch(v, newparent, now);
+		rc = vf_ns_touch(v, newparent, now);
 	if (!rc)
-		rc = node_attr(v, ino, out, NULL);
-	if (rc) {
-		vf_catalog_rollback(v->cat);
-		goto out;
-	}
-	rc = vf_catalog_commit(v->cat);
+		rc = vf_ns_node_attr(v, ino, out, NULL);
+	rc = vf_catalog_finish(v->cat, rc);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 out:
 	vf_vault_unlock(v);
 	return rc;
@@ -1161,16 +788,16 @@ out:
 static int drop_name(struct vf_vault *v, uint64_t parent, const char *name,
 		     const struct vf_attr *a, int64_t now)
 {
-	int rc = dirent_kill(v, parent, name, now);
+	int rc = vf_ns_dirent_kill(v, parent, name, now);
 
 	if (rc)
 		return rc;
 	if (S_ISDIR(a->mode)) {
-		rc = node_nlink(v, a->ino, -(int)a->nlink, now);
+		rc = vf_ns_nlink(v, a->ino, -(int)a->nlink, now);
 		if (!rc)
-			rc = node_nlink(v, parent, -1, now);
+			rc = vf_ns_nlink(v, parent, -1, now);
 	} else {
-		rc = node_nlink(v, a->ino, -1, now);
+		rc = vf_ns_nlink(v, a->ino, -1, now);
 	}
 	return rc;
 }
@@ -1196,9 +823,9 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	int64_t now;
 	int rc;
 
-	if (refuse_change(v, parent, parent) ||
-	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
-				       !strcmp(name, ".softdeleted"))))
+	if (vf_facade_refuse_change(v, parent, parent) ||
+	    (parent == VF_ROOT_INO &&
+	     (vf_view_root_name(name) || !strcmp(name, ".softdeleted"))))
 		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -1207,9 +834,9 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (rc)
 		goto out;
 	now = vf_clock_now();
-	rc = dir_lookup(v, parent, name, &ino);
+	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (!rc)
-		rc = node_attr(v, ino, &a, NULL);
+		rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && want_dir && !S_ISDIR(a.mode))
 		rc = -ENOTDIR;
 	if (!rc && !want_dir && S_ISDIR(a.mode))
@@ -1225,7 +852,7 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!rc)
 		rc = vf_trash_add(v, parent, name, ino, S_ISDIR(a.mode), now);
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
@@ -1267,17 +894,17 @@ static int move_name(struct vf_vault *v, const struct vf_attr *a,
 		     uint64_t parent, const char *name, uint64_t newparent,
 		     const char *newname, int64_t now)
 {
-	int rc = dirent_kill(v, parent, name, now);
+	int rc = vf_ns_dirent_kill(v, parent, name, now);
 
 	if (!rc)
-		rc = dirent_add(v, newparent, newname, a->ino, now);
+		rc = vf_ns_dirent_add(v, newparent, newname, a->ino, now);
 	if (!rc && S_ISDIR(a->mode) && parent != newparent) {
-		rc = node_nlink(v, parent, -1, now);
+		rc = vf_ns_nlink(v, parent, -1, now);
 		if (!rc)
-			rc = node_nlink(v, newparent, 1, now);
+			rc = vf_ns_nlink(v, newparent, 1, now);
 	}
 	if (!rc)
-		rc = node_ctime(v, a->ino, now);
+		rc = vf_ns_ctime(v, a->ino, now);
 	return rc;
 }
 
@@ -1289,15 +916,15 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	uint64_t src, dst;
 	int rc, have_dst;
 
-	rc = parent_dir(v, newparent, &pa);
+	rc = vf_ns_parent_dir(v, newparent, &pa);
 	if (rc)
 		return rc;
-	rc = dir_lookup(v, parent, name, &src);
+	rc = vf_ns_lookup(v, parent, name, &src);
 	if (!rc)
-		rc = node_attr(v, src, &sa, NULL);
+		rc = vf_ns_node_attr(v, src, &sa, NULL);
 	if (rc)
 		return rc;
-	rc = dir_lookup(v, newparent, newname, &dst);
+	rc = vf_ns_lookup(v, newparent, newname, &dst);
 	if (rc && rc != -ENOENT)
 		return rc;
 	have_dst = !rc;
@@ -1308,7 +935,7 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!have_dst && (flags & RENAME_EXCHANGE))
 		return -ENOENT;
 	if (have_dst) {
-		rc = node_attr(v, dst, &da, NULL);
+		rc = vf_ns_node_attr(v, dst, &da, NULL);
 		if (rc)
 			return rc;
 	}
@@ -1324,19 +951,19 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (rc)
 		return rc;
 	if (flags & RENAME_EXCHANGE) {
-		rc = dirent_kill(v, newparent, newname, now);
+		rc = vf_ns_dirent_kill(v, newparent, newname, now);
 		if (!rc)
 			rc = move_name(v, &sa, parent, name, newparent,
 				       newname, now);
 		if (!rc)
-			rc = dirent_add(v, parent, name, dst, now);
+			rc = vf_ns_dirent_add(v, parent, name, dst, now);
 		if (!rc && S_ISDIR(da.mode) && parent != newparent) {
-			rc = node_nlink(v, newparent, -1, now);
+			rc = vf_ns_nlink(v, newparent, -1, now);
 			if (!rc)
-				rc = node_nlink(v, parent, 1, now);
+				rc = vf_ns_nlink(v, parent, 1, now);
 		}
 		if (!rc)
-			rc = node_ctime(v, dst, now);
+			rc = vf_ns_ctime(v, dst, now);
 		goto touch;
 	}
 	if (have_dst) {
@@ -1356,16 +983,17 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		rc = drop_name(v, newparent, newname, &da, now);
 		if (!rc && S_ISREG(da.mode) && S_ISREG(sa.mode) &&
 		    da.nlink == 1)
-			rc = node_update(v, VF_Q_NODE_SUCCEED, dst, (int64_t)src);
+			rc = vf_ns_node_update(v, VF_Q_NODE_SUCCEED, dst,
+					       (int64_t)src);
 		if (rc)
 			return rc;
 	}
 	rc = move_name(v, &sa, parent, name, newparent, newname, now);
 touch:
 	if (!rc)
-		rc = node_touch(v, parent, now);
+		rc = vf_ns_touch(v, parent, now);
 	if (!rc && newparent != parent)
-		rc = node_touch(v, newparent, now);
+		rc = vf_ns_touch(v, newparent, now);
 	return rc;
 }
 
@@ -1395,9 +1023,9 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 		return rc ? rc : vf_trash_restore(v, c->uid, row, name,
 						  newparent, newname);
 	}
-	if (refuse_change(v, parent, newparent) ||
-	    (parent == VF_ROOT_INO && (vf_view_root_name(name) ||
-				       !strcmp(name, ".softdeleted"))))
+	if (vf_facade_refuse_change(v, parent, newparent) ||
+	    (parent == VF_ROOT_INO &&
+	     (vf_view_root_name(name) || !strcmp(name, ".softdeleted"))))
 		return -EROFS;
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -1440,7 +1068,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 	if (vf_view_is(ino))
 		return vf_view_readdir(v, ino, off, cb, arg);
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && !S_ISDIR(a.mode))
 		rc = -ENOTDIR;
 	if (rc)
@@ -1464,7 +1092,7 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 				up = (uint64_t)sqlite3_column_int64(st, 0);
 			sqlite3_reset(st);
 		}
-		if (node_attr(v, up, &pa, NULL))
+		if (vf_ns_node_attr(v, up, &pa, NULL))
 			pa = a;
 		if (cb(arg, "..", &pa, 2))
 			goto out;
@@ -1478,16 +1106,18 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = sqlite3_column_int64(st, VF_READDIR_ID);
 
-		n = sqlite3_column_bytes(st, 1);
+		n = sqlite3_column_bytes(st, VF_READDIR_NAME);
 		if (n > VF_NAME_MAX)
 			continue;
-		memcpy(name, sqlite3_column_blob(st, 1), (size_t)n);
+		memcpy(name, sqlite3_column_blob(st, VF_READDIR_NAME),
+		       (size_t)n);
 		name[n] = '\0';
-		attr_from_row(st, 3, (uint64_t)sqlite3_column_int64(st, 2),
-			      &a);
-		attr_apply_open(v, &a);
+		vf_ns_attr_from_row(
+		    st, VF_READDIR_ATTR,
+		    (uint64_t)sqlite3_column_int64(st, VF_READDIR_NODE), &a);
+		vf_open_files_attr(v, &a);
 		if (cb(arg, name, &a, (uint64_t)id + 2))
 			break;
 	}
@@ -1533,8 +1163,8 @@ static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
 	pthread_mutex_lock(&f->mu);
 	if (f->dirty) {
 		vf_vault_lock(v);
-		if (node_attr(v, f->ino, &a, NULL) == 0) {
-			attr_apply_open(v, &a);
+		if (vf_ns_node_attr(v, f->ino, &a, NULL) == 0) {
+			vf_open_files_attr(v, &a);
 			apply_setattr(sa, now, &a);
 			f->mode = a.mode;
 			f->uid = a.uid;
@@ -1567,10 +1197,10 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
-	if (refuse_change(v, ino, ino))
+	if (vf_facade_refuse_change(v, ino, ino))
 		return -EROFS;
 	/* through a descriptor an unlinked file stays writable (POSIX) */
-	if (!h && (rc = refuse_trashed(v, ino, 0)))
+	if (!h && (rc = vf_facade_refuse_trashed(v, ino, 0)))
 		return rc;
 	vf_vault_lock(v);
 	rc = 0;
@@ -1608,7 +1238,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 		return 0;
 	}
 	vf_vault_lock(v);
-	rc = node_attr(v, ino, &a, NULL);
+	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (rc)
 		goto out;
 	apply_setattr(sa, now, &a);
@@ -1629,225 +1259,13 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 		rc = acl_follow_chmod(v, ino, a.mode);
 	if (rc)
 		goto out;
-	rc = node_attr(v, ino, out, NULL);
+	rc = vf_ns_node_attr(v, ino, out, NULL);
 	if (!rc)
-		attr_apply_open(v, out);
+		vf_open_files_attr(v, out);
 out:
 	vf_vault_unlock(v);
 	if (f)
 		vf_file_put(v, f);
-	return rc;
-}
-
-/* ---- extended attributes ----------------------------------------------- */
-
-int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
-		      uint64_t ino, const char *name, const void *value,
-		      size_t size, int flags)
-{
-	struct vf_attr a;
-	sqlite3_stmt *st;
-	int rc, exists;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	if (refuse_change(v, ino, ino))
-		return -EROFS;
-	if (strlen(name) == 0 || strlen(name) > XATTR_NAME_MAX)
-		return -ERANGE;
-	/* user.vaultfs.* are the vault's own (purge times, immutability) */
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return -EPERM;
-	if ((rc = refuse_trashed(v, ino, 0)))
-		return rc;
-	vf_vault_lock(v);
-	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
-	vf_vault_unlock(v);
-	if (rc)
-		return rc;
-	if (size > XATTR_SIZE_MAX)
-		return -E2BIG;
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	rc = node_attr(v, ino, &a, NULL);
-	if (!rc)
-		attr_apply_open(v, &a);
-	if (rc)
-		goto fail;
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	exists = vf_catalog_row(st);
-	sqlite3_reset(st);
-	if (exists < 0) {
-		rc = exists;
-		goto fail;
-	}
-	if ((flags & XATTR_CREATE) && exists) {
-		rc = -EEXIST;
-		goto fail;
-	}
-	if ((flags & XATTR_REPLACE) && !exists) {
-		rc = -ENODATA;
-		goto fail;
-	}
-	if (!strcmp(name, VF_ACL_ACCESS)) {
-		uint32_t bits;
-		int equiv = vf_acl_check(value, size, &bits);
-
-		/* The access ACL and the mode are one thing seen twice: the
-		 * mode takes the ACL's bits; an ACL that only restates them
-		 * is not kept. */
-		rc = equiv < 0 ? -EINVAL :
-		     node_set_mode(v, ino, (a.mode & ~0777u) | bits,
-				   vf_clock_now());
-		if (!rc)
-			rc = equiv ? xattr_drop(v, ino, name) :
-				     xattr_store(v, ino, name, value, size);
-	} else if (!strcmp(name, VF_ACL_DEFAULT)) {
-		rc = !S_ISDIR(a.mode)			   ? -EACCES :
-		     vf_acl_check(value, size, NULL) < 0 ? -EINVAL :
-							   xattr_store(v, ino, name,
-								       value, size);
-	} else {
-		rc = xattr_store(v, ino, name, value, size);
-	}
-	if (!rc)
-		rc = node_ctime(v, ino, vf_clock_now());
-	if (rc)
-		goto fail;
-	rc = vf_catalog_commit(v->cat);
-	goto out;
-fail:
-	vf_catalog_rollback(v->cat);
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
-			  uint64_t ino, const char *name, void *buf,
-			  size_t cap)
-{
-	sqlite3_stmt *st;
-	ssize_t rc;
-	int n;
-
-	if (vf_authz_check(v, c, VF_ACT_READ))
-		return -EACCES;
-	/* views show a node's current xattrs (they are not versioned) */
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
-		return -ENODATA;
-	if (!strcmp(name, "user.vaultfs.immutable"))
-		return vf_immut_xattr(v, ino, buf, cap);
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return vf_trash_xattr(v, ino, name, buf, cap);
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		n = sqlite3_column_bytes(st, 0);
-		if (cap == 0)
-			rc = n;
-		else if ((size_t)n > cap)
-			rc = -ERANGE;
-		else {
-			if (n)
-				memcpy(buf, sqlite3_column_blob(st, 0),
-				       (size_t)n);
-			rc = n;
-		}
-	} else if (rc == 0) {
-		rc = -ENODATA;
-	}
-	sqlite3_reset(st);
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
-			   uint64_t ino, char *buf, size_t cap)
-{
-	sqlite3_stmt *st;
-	size_t used = 0;
-	ssize_t rc;
-	int n;
-
-	if (vf_authz_check(v, c, VF_ACT_READ))
-		return -EACCES;
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
-		return 0;
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_LIST);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	while ((rc = vf_catalog_row(st)) == 1) {
-		n = sqlite3_column_bytes(st, 0);
-		if (cap && used + (size_t)n + 1 > cap) {
-			rc = -ERANGE;
-			break;
-		}
-		if (cap) {
-			memcpy(buf + used, sqlite3_column_blob(st, 0),
-			       (size_t)n);
-			buf[used + (size_t)n] = '\0';
-		}
-		used += (size_t)n + 1;
-	}
-	sqlite3_reset(st);
-	if (rc == 0)
-		rc = (ssize_t)used;
-out:
-	vf_vault_unlock(v);
-	return rc;
-}
-
-int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
-			 uint64_t ino, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	if (refuse_change(v, ino, ino))
-		return -EROFS;
-	if (!strncmp(name, "user.vaultfs.", 13))
-		return -EPERM;
-	if ((rc = refuse_trashed(v, ino, 0)))
-		return rc;
-	vf_vault_lock(v);
-	rc = vf_immut_check(v, c->uid, VF_IMM_XATTR, ino, 0);
-	if (rc) {
-		vf_vault_unlock(v);
-		return rc;
-	}
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_DEL);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_run(st);
-	if (!rc && sqlite3_changes(v->cat->db) == 0)
-		rc = -ENODATA;
-	if (!rc)
-		rc = node_ctime(v, ino, vf_clock_now());
-out:
-	vf_vault_unlock(v);
 	return rc;
 }
 
@@ -1863,256 +1281,4 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	st.f_namemax = VF_NAME_MAX;
 	*out = st;
 	return 0;
-}
-
-/* ---- check and status -------------------------------------------------- */
-
-/* Writes the live path of node ino (or a description) into buf. */
-static void node_path(struct vf_vault *v, uint64_t ino, char *buf, size_t cap)
-{
-	char tmp[VF_PATH_MAX + 1];
-	size_t len = 0;
-	int depth = 0;
-
-	buf[0] = '\0';
-	tmp[0] = '\0';
-	while (ino != VF_ROOT_INO && depth++ < 4096) {
-		sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
-		int n;
-
-		if (!st || (sqlite3_bind_int64(st, 1, (int64_t)ino),
-			    vf_catalog_row(st)) != 1) {
-			if (st)
-				sqlite3_reset(st);
-			snprintf(buf, cap, "(deleted file, node %llu)",
-				 (unsigned long long)ino);
-			return;
-		}
-		n = sqlite3_column_bytes(st, 1);
-		if (len + (size_t)n + 1 >= sizeof(tmp)) {
-			sqlite3_reset(st);
-			break;
-		}
-		memmove(tmp + n + 1, tmp, len + 1);
-		tmp[0] = '/';
-		memcpy(tmp + 1, sqlite3_column_blob(st, 1), (size_t)n);
-		len += (size_t)n + 1;
-		ino = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	}
-	snprintf(buf, cap, "%s", len ? tmp : "/");
-}
-
-/* Reports a damaged chunk once per file that references it; returns the
- * number of reports (at least 1). */
-static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
-			vf_check_cb cb, void *arg)
-{
-	sqlite3_stmt *st;
-	char path[VF_PATH_MAX + 64];
-	uint64_t *nodes = NULL;
-	size_t n = 0, cap = 0, i;
-
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_NODES_OF_CHUNK);
-	if (st) {
-		sqlite3_bind_int64(st, 1, chunk);
-		while (vf_catalog_row(st) == 1) {
-			if (n == cap) {
-				uint64_t *p = realloc(nodes, (cap ? cap * 2 :
-								    8) *
-								   sizeof(*p));
-				if (!p)
-					break;
-				nodes = p;
-				cap = cap ? cap * 2 : 8;
-			}
-			nodes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
-		}
-		sqlite3_reset(st);
-	}
-	for (i = 0; i < n; i++) {
-		node_path(v, nodes[i], path, sizeof(path));
-		vf_vault_unlock(v);
-		if (cb)
-			cb(arg, path, what);
-		vf_vault_lock(v);
-	}
-	vf_vault_unlock(v);
-	free(nodes);
-	return n ? (int)n : 1;
-}
-
-int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
-		   void *arg)
-{
-	struct {
-		int64_t id;
-		uint8_t cid[VF_CHUNK_ID_BYTES];
-		struct vf_pack_loc loc;
-		uint32_t rlen;
-	} *batch = NULL;
-	uint8_t *sealed = NULL, *raw = NULL;
-	size_t cap = vf_pack_sealed_bound(VF_CHUNK_MAX) + VF_PACK_ENTRY_HDR;
-	int64_t last = 0;
-	int problems = 0, rc = 0;
-	size_t n, i;
-	sqlite3_stmt *st;
-
-	batch = calloc(256, sizeof(*batch));
-	sealed = malloc(cap);
-	raw = malloc(VF_CHUNK_MAX);
-	if (!batch || !sealed || !raw) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* Extents whose chunk row is missing. */
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);
-	while (st && vf_catalog_row(st) == 1) {
-		char path[VF_PATH_MAX + 64];
-
-		node_path(v, (uint64_t)sqlite3_column_int64(st, 0), path,
-			  sizeof(path));
-		if (cb)
-			cb(arg, path,
-			   "references a chunk missing from the index");
-		problems++;
-	}
-	if (st)
-		sqlite3_reset(st);
-	vf_vault_unlock(v);
-	for (;;) {
-		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_CHECK_CHUNKS);
-		n = 0;
-		if (st) {
-			sqlite3_bind_int64(st, 1, last);
-			while (n < 256 && vf_catalog_row(st) == 1) {
-				batch[n].id = sqlite3_column_int64(st, 0);
-				memset(batch[n].cid, 0, VF_CHUNK_ID_BYTES);
-				if (sqlite3_column_bytes(st, 1) ==
-				    VF_CHUNK_ID_BYTES)
-					memcpy(batch[n].cid,
-					       sqlite3_column_blob(st, 1),
-					       VF_CHUNK_ID_BYTES);
-				snprintf(batch[n].loc.pack,
-					 sizeof(batch[n].loc.pack), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   2));
-				batch[n].loc.off =
-					(uint64_t)sqlite3_column_int64(st, 3);
-				batch[n].loc.len =
-					(uint32_t)sqlite3_column_int64(st, 4);
-				batch[n].rlen =
-					(uint32_t)sqlite3_column_int64(st, 5);
-				n++;
-			}
-			sqlite3_reset(st);
-		} else {
-			rc = -EIO;
-		}
-		vf_vault_unlock(v);
-		if (rc || n == 0)
-			break;
-		for (i = 0; i < n; i++) {
-			ssize_t r;
-			const char *what = NULL;
-
-			last = batch[i].id;
-			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
-			if (r < 0)
-				what = r == -ENOENT ? "pack missing" :
-						      "pack entry damaged "
-						      "(checksum mismatch)";
-			else if (read_data) {
-				r = vf_pack_decode(v->keys, batch[i].cid,
-						   sealed, (size_t)r, raw,
-						   VF_CHUNK_MAX);
-				if (r < 0)
-					what = "chunk fails authentication";
-				else if ((uint32_t)r != batch[i].rlen)
-					what = "chunk has the wrong length";
-			}
-			if (what)
-				problems += report_chunk(v, batch[i].id, what,
-							 cb, arg);
-		}
-	}
-out:
-	free(batch);
-	free(sealed);
-	free(raw);
-	return rc ? rc : problems;
-}
-
-static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a,
-		     uint64_t *b)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*a = (uint64_t)sqlite3_column_int64(st, 0);
-		if (b)
-			*b = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
-}
-
-struct pack_sum {
-	struct vf_pack_io *io;
-	uint64_t bytes;
-};
-
-static int sum_pack(void *arg, const char *name)
-{
-	struct pack_sum *s = arg;
-	uint64_t sz;
-
-	if (s->io->ops->size(s->io, name, &sz) == 0)
-		s->bytes += sz;
-	return 0;
-}
-
-int vf_vault_status(struct vf_vault *v, struct vf_status *out)
-{
-	struct vf_status s;
-	struct pack_sum ps = { v->io, 0 };
-	struct stat st;
-	char *path;
-	int rc;
-
-	memset(&s, 0, sizeof(s));
-	vf_vault_lock(v);
-	rc = count_row(v, VF_Q_STAT_FILES, &s.files, &s.logical_bytes);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_DIRS, &s.dirs, NULL);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_VERSIONS, &s.versions, NULL);
-	if (!rc)
-		rc = count_row(v, VF_Q_STAT_CHUNKS, &s.chunks, NULL);
-	vf_vault_unlock(v);
-	if (rc)
-		return rc;
-	rc = v->io->ops->list(v->io, sum_pack, &ps);
-	if (rc)
-		return rc;
-	vf_vault_lock(v);
-	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
-	vf_vault_unlock(v);
-	s.stored_bytes = ps.bytes;
-	path = path_join(v->dir, VF_CATALOG_NAME);
-	if (path && stat(path, &st) == 0)
-		s.catalog_bytes = (uint64_t)st.st_size;
-	free(path);
-	sodium_bin2hex(s.vault_id, sizeof(s.vault_id), vf_keys_vault_id(v->keys),
-		       VF_VAULT_ID_BYTES);
-	*out = s;
-	return rc;
 }

@@ -1,6 +1,10 @@
 /*
- * vault_int.h - private to vault.c and file.c: the vault handle, the open
- * file table and the data path's internals.
+ * vault_int.h - private to core/: the structs every core module above the
+ * catalog shares (struct vf_vault, the handle, struct vf_file and the data
+ * path's records) and the v->mu lock helpers.  Types only: no function
+ * of a higher layer is declared here; each module's functions are in its
+ * own header (ns.h, open_files.h, file.h, ...), so a module's #include
+ * lines are its dependencies (docs/design.md, "Layers").
  *
  * Locking: v->mu guards the catalog, the open-file table and the stream
  * budget.  f->mu guards one open file's state.  Order: f->mu before v->mu;
@@ -150,11 +154,6 @@ struct vf_vault {
 	} *grants;
 	size_t n_grants;
 	int group_grants; /* some grant is to a group */
-	/* refusals (immut.c, own lock) */
-	pthread_mutex_t deny_mu;
-	uint64_t denials;
-	uint64_t access_denials; /* requests refused for want of a role */
-	char deny_last[256];
 
 	pthread_mutex_t mu;
 	struct vf_file **files;
@@ -189,6 +188,11 @@ struct vf_vault {
 	uint64_t *spool_free;
 	size_t n_free, free_cap;
 
+	/* Called by file data when a chunk fails authentication or its
+	 * checksum (what: "authentication" or "checksum"); set by
+	 * vf_vault_open to audit.c's counter, so file data needs no audit. */
+	void (*integrity_failed)(struct vf_vault *v, const char *what);
+
 	/* audit.c: the denied-access counters, under a lock of their own
 	 * (audit.h has the rule); made by vf_audit_new at open, freed by
 	 * vf_audit_free at close */
@@ -203,46 +207,15 @@ struct vf_handle {
 	int stable; /* the view never changes: the kernel may keep pages */
 };
 
-/* file.c */
-VF_MUST int vf_file_get(struct vf_vault *v, uint64_t ino,
-			struct vf_file **out);
-void vf_file_put(struct vf_vault *v, struct vf_file *f);
-/* A private read-only file over version (0: empty) of size bytes, not in
- * the open-file table; freed with vf_file_put. */
-VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
-				int64_t version, uint64_t size,
-				struct vf_file **out);
-/* Looks up an open file without creating it (v->mu held); NULL if none. */
-struct vf_file *vf_file_find_locked(struct vf_vault *v, uint64_t ino);
-VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
-			     uint64_t size);
-VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
-VF_MUST int vf_file_read_chunk(struct vf_vault *v, int64_t chunk,
-			       struct vf_cache_ent **out);
-void vf_cache_put(struct vf_vault *v, struct vf_cache_ent *e);
-void vf_cache_free_all(struct vf_vault *v);
-void vf_spool_close(struct vf_vault *v);
-/* A VF_POOL_BUF-byte buffer (caller returns it with vf_buf_put), or NULL. */
-void *vf_buf_get(struct vf_vault *v);
-void vf_buf_put(struct vf_vault *v, void *p);
-void vf_buf_free_all(struct vf_vault *v);
-VF_MUST int vf_pipeline_start(struct vf_vault *v);
-void vf_pipeline_stop(struct vf_vault *v);
+/* v->mu: the catalog, the open-file table and the stream budget. */
+static inline void vf_vault_lock(struct vf_vault *v)
+{
+	pthread_mutex_lock(&v->mu);
+}
 
-/* vault.c */
-void vf_vault_lock(struct vf_vault *v);
-void vf_vault_unlock(struct vf_vault *v);
-/* Namespace primitives for trash.c (v->mu held, inside a transaction). */
-VF_MUST int vf_ns_attr(struct vf_vault *v, uint64_t ino, struct vf_attr *a);
-VF_MUST int vf_ns_lookup(struct vf_vault *v, uint64_t parent,
-			 const char *name, uint64_t *ino);
-/* Gives node ino (type from a) the name parent/name, with link counts. */
-VF_MUST int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
-		       const struct vf_attr *a, int64_t now);
-/* A new directory node with no name yet (vf_ns_link names it). */
-VF_MUST int vf_ns_new_dir(struct vf_vault *v, int64_t now, uint64_t *ino);
-/* The live parent and name of ino (a directory): -ENOENT for the root. */
-VF_MUST int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
-			 char name[VF_NAME_MAX + 1]);
+static inline void vf_vault_unlock(struct vf_vault *v)
+{
+	pthread_mutex_unlock(&v->mu);
+}
 
 #endif

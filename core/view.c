@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ns.h"
 #include "view.h"
 
 #define SNAP_NODE_MASK ((1ULL << VF_VIEW_SLOT_SHIFT) - 1)
@@ -195,15 +196,7 @@ static int64_t sec_end(int64_t sec)
 static void attr_node_row(sqlite3_stmt *st, struct vf_attr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->mode = (uint32_t)sqlite3_column_int64(st, 0);
-	a->uid = (uint32_t)sqlite3_column_int64(st, 1);
-	a->gid = (uint32_t)sqlite3_column_int64(st, 2);
-	a->rdev = (uint64_t)sqlite3_column_int64(st, 3);
-	a->nlink = (uint32_t)sqlite3_column_int64(st, 4);
-	a->size = (uint64_t)sqlite3_column_int64(st, 5);
-	a->atime = sqlite3_column_int64(st, 6);
-	a->mtime = sqlite3_column_int64(st, 7);
-	a->ctime = sqlite3_column_int64(st, 8);
+	vf_ns_attr_from_row(st, 0, 0, a);
 }
 
 /* Current attributes of node (NODE_GET). */
@@ -252,14 +245,21 @@ static int attrs_at(struct vf_vault *v, uint64_t node, int64_t end,
 /* A version row (id, t, size, mode, uid, gid, mtime) over a's fields. */
 static void attr_version_row(sqlite3_stmt *st, struct vf_attr *a)
 {
-	a->size = (uint64_t)sqlite3_column_int64(st, 2);
-	a->mode = S_IFREG | ((uint32_t)sqlite3_column_int64(st, 3) & 07777);
-	a->uid = (uint32_t)sqlite3_column_int64(st, 4);
-	a->gid = (uint32_t)sqlite3_column_int64(st, 5);
-	a->mtime = sqlite3_column_int64(st, 6);
+	a->size = (uint64_t)sqlite3_column_int64(st, VF_VERSION_SIZE);
+	a->mode = S_IFREG |
+		  ((uint32_t)sqlite3_column_int64(st, VF_VERSION_MODE) & 07777);
+	a->uid = (uint32_t)sqlite3_column_int64(st, VF_VERSION_UID);
+	a->gid = (uint32_t)sqlite3_column_int64(st, VF_VERSION_GID);
+	a->mtime = sqlite3_column_int64(st, VF_VERSION_MTIME);
 	a->atime = a->mtime;
-	a->ctime = sqlite3_column_int64(st, 1);
+	a->ctime = sqlite3_column_int64(st, VF_VERSION_T);
 	a->nlink = 1;
+}
+
+/* The node of a version row that has one (not VERSION_AT). */
+static uint64_t version_row_node(sqlite3_stmt *st)
+{
+	return (uint64_t)sqlite3_column_int64(st, VF_VERSION_NODE);
 }
 
 /* The newest version of node committed before end: 1 found (id in *ver,
@@ -278,7 +278,7 @@ static int version_at(struct vf_vault *v, uint64_t node, int64_t end,
 	if (rc == 1) {
 		attr_version_row(st, a);
 		if (ver)
-			*ver = sqlite3_column_int64(st, 0);
+			*ver = sqlite3_column_int64(st, VF_VERSION_ID);
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -434,7 +434,7 @@ static int vfile_attr(struct vf_vault *v, int64_t version, struct vf_attr *a,
 	if (rc == 1) {
 		memset(a, 0, sizeof(*a));
 		attr_version_row(st, a);
-		n = (uint64_t)sqlite3_column_int64(st, 7);
+		n = version_row_node(st);
 	}
 	sqlite3_reset(st);
 	if (rc != 1)
@@ -615,9 +615,10 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 		if (rc == 1) {
 			memset(a, 0, sizeof(*a));
 			attr_version_row(st, a);
-			a->ino = make_ino(VF_VIEW_VFILE,
-					  (uint64_t)sqlite3_column_int64(st, 0));
-			node = (uint64_t)sqlite3_column_int64(st, 7);
+			a->ino = make_ino(
+			    VF_VIEW_VFILE,
+			    (uint64_t)sqlite3_column_int64(st, VF_VERSION_ID));
+			node = version_row_node(st);
 		}
 		sqlite3_reset(st);
 		if (rc != 1)
@@ -733,21 +734,21 @@ static int list_vdir(struct vf_vault *v, uint64_t dir, uint64_t off,
 	sqlite3_bind_int64(st, 1, (int64_t)dir);
 	sqlite3_bind_int64(st, 2, (int64_t)off - 2);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		uint32_t mode = (uint32_t)sqlite3_column_int64(st, 3);
-
-		if ((!S_ISDIR(mode) && !S_ISREG(mode)) || copy_name(st, 1, name))
-			continue;
 		memset(&a, 0, sizeof(a));
-		a.ino = make_ino(VF_VIEW_VNODE,
-				 (uint64_t)sqlite3_column_int64(st, 2));
-		a.mode = ro_dir_mode(mode);
-		a.uid = (uint32_t)sqlite3_column_int64(st, 4);
-		a.gid = (uint32_t)sqlite3_column_int64(st, 5);
+		vf_ns_attr_from_row(
+		    st, VF_READDIR_ATTR,
+		    make_ino(VF_VIEW_VNODE, (uint64_t)sqlite3_column_int64(
+						st, VF_READDIR_NODE)),
+		    &a);
+		if ((!S_ISDIR(a.mode) && !S_ISREG(a.mode)) ||
+		    copy_name(st, VF_READDIR_NAME, name))
+			continue;
+		a.mode = ro_dir_mode(a.mode);
 		a.nlink = 1;
-		a.atime = sqlite3_column_int64(st, 9);
-		a.mtime = sqlite3_column_int64(st, 10);
-		a.ctime = sqlite3_column_int64(st, 11);
-		if (cb(arg, name, &a, (uint64_t)sqlite3_column_int64(st, 0) + 2))
+		a.rdev = 0;
+		a.size = 0;
+		if (cb(arg, name, &a,
+		       (uint64_t)sqlite3_column_int64(st, VF_READDIR_ID) + 2))
 			break;
 	}
 	sqlite3_reset(st);
@@ -780,15 +781,14 @@ static int list_versions(struct vf_vault *v, uint64_t node, uint64_t off,
 	sqlite3_bind_int64(st, 2, kt);
 	sqlite3_bind_int64(st, 3, kid);
 	while ((rc = vf_catalog_row(st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = sqlite3_column_int64(st, VF_VERSION_ID);
 
 		memset(&a, 0, sizeof(a));
 		attr_version_row(st, &a);
 		a.ino = make_ino(VF_VIEW_VFILE, (uint64_t)id);
 		rc = version_name(v, node, id, a.ctime, name);
 		if (!rc)
-			rc = version_meta(v, (uint64_t)sqlite3_column_int64(st, 7),
-					  &a);
+			rc = version_meta(v, version_row_node(st), &a);
 		if (rc)
 			break;
 		if (cb(arg, name, &a, (uint64_t)id + 2))
@@ -1003,19 +1003,15 @@ int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
 	if (rc)
 		goto out;
 	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_INSERT);
-	if (!st) {
-		vf_catalog_rollback(v->cat);
+	if (st) {
+		sqlite3_bind_int64(st, 1, *t);
+		if (tag)
+			sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+		rc = vf_catalog_run(st);
+	} else {
 		rc = -EIO;
-		goto out;
 	}
-	sqlite3_bind_int64(st, 1, *t);
-	if (tag)
-		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-	rc = vf_catalog_run(st);
-	if (rc)
-		vf_catalog_rollback(v->cat);
-	else
-		rc = vf_catalog_commit(v->cat);
+	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;

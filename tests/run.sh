@@ -2,9 +2,11 @@
 # tests/run.sh - run the test suite; `make check` calls it after building.
 #
 #   tests/run.sh                 unit binaries, fuzz corpora, CLI golden
-#                                tests, integration tests
-#   tests/run.sh unit            unit binaries, fuzz corpora and CLI golden
-#                                tests (no root; some CLI cases need it)
+#                                tests, the layering check (tests/layers.sh),
+#                                integration tests
+#   tests/run.sh unit            unit binaries, fuzz corpora, CLI golden
+#                                tests and the layering check (no root;
+#                                some CLI cases need it)
 #   tests/run.sh integration [PATTERN...]
 #                                integration tests only (those whose name
 #                                contains one of the PATTERNs, if given)
@@ -144,6 +146,22 @@ run_cli() {
 	[ "$rc" -eq 0 ] || failed "cli" "$(exit_reason "$rc")"
 }
 
+# The include graph of core/, fs/ and tools/ is layered and has no circle
+# (tests/layers.sh), and the check itself catches a back-include.
+run_layers() {
+	local t rc
+	for t in layers layers-selftest; do
+		rc=0
+		{ timeout -k 5 "$UNIT_TIMEOUT" bash "tests/$t.sh" >"$LOGS/$t.log" 2>&1 </dev/null; } 2>/dev/null || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			pass "$t"
+		else
+			failed "$t" "$(exit_reason "$rc")"
+			tail_of "$LOGS/$t.log"
+		fi
+	done
+}
+
 run_integration() {
 	local t name rc pat ok reason
 	for t in tests/integration/[0-9]*.sh; do
@@ -182,12 +200,14 @@ all)
 	run_unit
 	run_fuzz
 	run_cli
+	run_layers
 	run_integration
 	;;
 unit)
 	run_unit
 	run_fuzz
 	run_cli
+	run_layers
 	;;
 integration) run_integration "$@" ;;
 esac

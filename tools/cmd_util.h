@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "admin.h"
-#include "cmds.h"
+#include "cmd_ctx.h"
 
 /* Where a command runs. */
 enum where {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
+#include "cmds.h"
 
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,

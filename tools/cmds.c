@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
+#include "cmds.h"
 
 #define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD] [--keystore DIR]"
 
@@ -716,4 +717,116 @@ int vf_cmds_run_client(int argc, char **argv,
 		       FILE *out, FILE *err)
 {
 	return run_here(argc, argv, out, err, RUN_CLIENT, clients, nclients);
+}
+
+/* ---- shared with vaultctl and mount.vaultfs ---------------------------- */
+
+int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
+			  FILE *err)
+{
+	const char *val[VF_ARRAY_LEN(key_opt_names)] = { NULL };
+	int i, j, k, n = *argc, take;
+	size_t len = 0;
+
+	for (i = 0; i < n;) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		k = key_opt_match(argv[i], &len);
+		if (k < 0) {
+			i++;
+			continue;
+		}
+		if (val[k]) {
+			fprintf(err, "vaultctl: option '%s' given twice\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (argv[i][len] == '=') {
+			val[k] = argv[i] + len + 1;
+			take = 1;
+		} else if (i + 1 < n) {
+			val[k] = argv[i + 1];
+			take = 2;
+		} else {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		if (!val[k][0]) {
+			fprintf(err, "vaultctl: option '%s' needs a value\n",
+				key_opt_names[k]);
+			return 2;
+		}
+		for (j = i; j + take < n; j++)
+			argv[j] = argv[j + take];
+		n -= take;
+		argv[n] = NULL;
+	}
+	if (!!val[0] + !!val[1] + !!val[2] > 1) {
+		fprintf(err, "vaultctl: --passphrase-file, --key-file and --key-command exclude each other\n");
+		return 2;
+	}
+	memset(o, 0, sizeof(*o));
+	o->passphrase_file = val[0];
+	o->key_file = val[1];
+	o->key_command = val[2];
+	o->keystore = val[3];
+	*argc = n;
+	return 0;
+}
+
+/* Undoes the octal escapes of /proc/self/mountinfo (\040 for a space). */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+int vf_cmds_mountinfo_find(const char *path, const char *fstype)
+{
+	char *line = NULL, *p, *mp, *end;
+	size_t cap = 0, len = fstype ? strlen(fstype) : 0;
+	int found = 0, i;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	/* id parent major:minor root MOUNTPOINT options... - FSTYPE ... */
+	while (getline(&line, &cap, f) > 0) {
+		p = line;
+		for (i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (!p || !(end = strchr(p, ' ')))
+			continue;
+		*end = '\0';
+		mp = p;
+		mountinfo_unescape(mp);
+		if (strcmp(mp, path))
+			continue;
+		if (!fstype) {
+			found = 1;
+			break;
+		}
+		/* the last mount there is the topmost */
+		p = strstr(end + 1, " - ");
+		found = p && !strncmp(p + 3, fstype, len) && p[3 + len] == ' ';
+	}
+	free(line);
+	fclose(f);
+	return found;
 }

@@ -15,14 +15,9 @@
 
 #include <stdio.h>
 
+#include "cmd_ctx.h"
 #include "vault.h"
 
-struct vf_cmd_ctx {
-	struct vf_vault *v;        /* open vault (never NULL when run) */
-	struct vf_caller caller;   /* from SO_PEERCRED or the offline root */
-	int online;                /* 1 when run by the daemon */
-	FILE *out, *err;
-};
 
 /* Runs argv (argv[0] is the group, e.g. "check" or "role"; TARGET already
  * removed) against ctx.  Returns the exit code. */

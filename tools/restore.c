@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
+#include "cmds.h"
 
 /*
  * `vaultctl restore MNT PATH --at T` copies MNT/.snapshots/T/PATH back to

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "cache.h"
 #include "vadmin.h"
-#include "vault_int.h"
 
 #define FILES 8
 #define VERS 6
@@ -243,7 +243,7 @@ static int version_is(struct vf_vault *v, int64_t version, const uint8_t *want,
 				ok &= want[ext[i].off + j] == 0;
 			continue;
 		}
-		if (vf_file_read_chunk(v, ext[i].chunk, &e))
+		if (vf_cache_get(v, ext[i].chunk, &e))
 			return 0;
 		ok = ext[i].coff + ext[i].len <= e->len &&
 		     !memcmp(e->data + ext[i].coff, want + ext[i].off,

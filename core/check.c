@@ -1,0 +1,265 @@
+/*
+ * check.c - the vault facade's consistency check and status
+ * (vf_vault_check, vf_vault_status).
+ *
+ * Invariant: both only read (v->mu held for catalog reads, never across
+ * pack reads of the whole vault); a problem is reported through the
+ * callback with the path of a node that refers to it, never fixed here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "vault_int.h"
+
+/* ---- check and status -------------------------------------------------- */
+
+/* Writes the live path of node ino (or a description) into buf. */
+static void node_path(struct vf_vault *v, uint64_t ino, char *buf, size_t cap)
+{
+	char tmp[VF_PATH_MAX + 1];
+	size_t len = 0;
+	int depth = 0;
+
+	buf[0] = '\0';
+	tmp[0] = '\0';
+	while (ino != VF_ROOT_INO && depth++ < 4096) {
+		sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_PARENT_OF);
+		int n;
+
+		if (!st || (sqlite3_bind_int64(st, 1, (int64_t)ino),
+			    vf_catalog_row(st)) != 1) {
+			if (st)
+				sqlite3_reset(st);
+			snprintf(buf, cap, "(deleted file, node %llu)",
+				 (unsigned long long)ino);
+			return;
+		}
+		n = sqlite3_column_bytes(st, 1);
+		if (len + (size_t)n + 1 >= sizeof(tmp)) {
+			sqlite3_reset(st);
+			break;
+		}
+		memmove(tmp + n + 1, tmp, len + 1);
+		tmp[0] = '/';
+		memcpy(tmp + 1, sqlite3_column_blob(st, 1), (size_t)n);
+		len += (size_t)n + 1;
+		ino = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	snprintf(buf, cap, "%s", len ? tmp : "/");
+}
+
+/* Reports a damaged chunk once per file that references it; returns the
+ * number of reports (at least 1). */
+static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
+			vf_check_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	char path[VF_PATH_MAX + 64];
+	uint64_t *nodes = NULL;
+	size_t n = 0, cap = 0, i;
+
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_NODES_OF_CHUNK);
+	if (st) {
+		sqlite3_bind_int64(st, 1, chunk);
+		while (vf_catalog_row(st) == 1) {
+			if (n == cap) {
+				uint64_t *p = realloc(
+				    nodes, (cap ? cap * 2 : 8) * sizeof(*p));
+				if (!p)
+					break;
+				nodes = p;
+				cap = cap ? cap * 2 : 8;
+			}
+			nodes[n++] = (uint64_t)sqlite3_column_int64(st, 0);
+		}
+		sqlite3_reset(st);
+	}
+	for (i = 0; i < n; i++) {
+		node_path(v, nodes[i], path, sizeof(path));
+		vf_vault_unlock(v);
+		if (cb)
+			cb(arg, path, what);
+		vf_vault_lock(v);
+	}
+	vf_vault_unlock(v);
+	free(nodes);
+	return n ? (int)n : 1;
+}
+
+int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
+{
+	struct {
+		int64_t id;
+		uint8_t cid[VF_CHUNK_ID_BYTES];
+		struct vf_pack_loc loc;
+		uint32_t rlen;
+	} *batch = NULL;
+	uint8_t *sealed = NULL, *raw = NULL;
+	size_t cap = vf_pack_sealed_bound(VF_CHUNK_MAX) + VF_PACK_ENTRY_HDR;
+	int64_t last = 0;
+	int problems = 0, rc = 0;
+	size_t n, i;
+	sqlite3_stmt *st;
+
+	batch = calloc(256, sizeof(*batch));
+	sealed = malloc(cap);
+	raw = malloc(VF_CHUNK_MAX);
+	if (!batch || !sealed || !raw) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Extents whose chunk row is missing. */
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);
+	while (st && vf_catalog_row(st) == 1) {
+		char path[VF_PATH_MAX + 64];
+
+		node_path(v, (uint64_t)sqlite3_column_int64(st, 0), path,
+			  sizeof(path));
+		if (cb)
+			cb(arg, path,
+			   "references a chunk missing from the index");
+		problems++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	vf_vault_unlock(v);
+	for (;;) {
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_CHECK_CHUNKS);
+		n = 0;
+		if (st) {
+			sqlite3_bind_int64(st, 1, last);
+			while (n < 256 && vf_catalog_row(st) == 1) {
+				batch[n].id = sqlite3_column_int64(st, 0);
+				memset(batch[n].cid, 0, VF_CHUNK_ID_BYTES);
+				if (sqlite3_column_bytes(st, 1) ==
+				    VF_CHUNK_ID_BYTES)
+					memcpy(batch[n].cid,
+					       sqlite3_column_blob(st, 1),
+					       VF_CHUNK_ID_BYTES);
+				snprintf(
+				    batch[n].loc.pack,
+				    sizeof(batch[n].loc.pack), "%s",
+				    (const char *)sqlite3_column_text(st, 2));
+				batch[n].loc.off =
+				    (uint64_t)sqlite3_column_int64(st, 3);
+				batch[n].loc.len =
+				    (uint32_t)sqlite3_column_int64(st, 4);
+				batch[n].rlen =
+				    (uint32_t)sqlite3_column_int64(st, 5);
+				n++;
+			}
+			sqlite3_reset(st);
+		} else {
+			rc = -EIO;
+		}
+		vf_vault_unlock(v);
+		if (rc || n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			ssize_t r;
+			const char *what = NULL;
+
+			last = batch[i].id;
+			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
+			if (r < 0)
+				what = r == -ENOENT ? "pack missing"
+						    : "pack entry damaged "
+						      "(checksum mismatch)";
+			else if (read_data) {
+				r = vf_pack_decode(v->keys, batch[i].cid,
+						   sealed, (size_t)r, raw,
+						   VF_CHUNK_MAX);
+				if (r < 0)
+					what = "chunk fails authentication";
+				else if ((uint32_t)r != batch[i].rlen)
+					what = "chunk has the wrong length";
+			}
+			if (what)
+				problems +=
+				    report_chunk(v, batch[i].id, what, cb, arg);
+		}
+	}
+out:
+	free(batch);
+	free(sealed);
+	free(raw);
+	return rc ? rc : problems;
+}
+
+static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*a = (uint64_t)sqlite3_column_int64(st, 0);
+		if (b)
+			*b = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
+struct pack_sum {
+	struct vf_pack_io *io;
+	uint64_t bytes;
+};
+
+static int sum_pack(void *arg, const char *name)
+{
+	struct pack_sum *s = arg;
+	uint64_t sz;
+
+	if (s->io->ops->size(s->io, name, &sz) == 0)
+		s->bytes += sz;
+	return 0;
+}
+
+int vf_vault_status(struct vf_vault *v, struct vf_status *out)
+{
+	struct vf_status s;
+	struct pack_sum ps = {v->io, 0};
+	struct stat st;
+	char *path;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	vf_vault_lock(v);
+	rc = count_row(v, VF_Q_STAT_FILES, &s.files, &s.logical_bytes);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_DIRS, &s.dirs, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_VERSIONS, &s.versions, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_CHUNKS, &s.chunks, NULL);
+	vf_vault_unlock(v);
+	if (rc)
+		return rc;
+	rc = v->io->ops->list(v->io, sum_pack, &ps);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
+	vf_vault_unlock(v);
+	s.stored_bytes = ps.bytes;
+	path = vf_path_join(v->dir, VF_CATALOG_NAME);
+	if (path && stat(path, &st) == 0)
+		s.catalog_bytes = (uint64_t)st.st_size;
+	free(path);
+	sodium_bin2hex(s.vault_id, sizeof(s.vault_id),
+		       vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
+	*out = s;
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * facade.h - checks shared by the vault facade's files (vault.c,
+ * vault_file.c, xattr.c), private to them: read-only mounts, history
+ * views and soft-deleted nodes, refused before any change is attempted.
+ */
+#ifndef VF_FACADE_H
+#define VF_FACADE_H
+
+#include "trash.h"
+#include "view.h"
+
+/* A change to a read-only mount or to anything inside a history view
+ * (inode a or b) is refused with EROFS. */
+static inline int vf_facade_refuse_change(const struct vf_vault *v, uint64_t a,
+					  uint64_t b)
+{
+	return v->readonly || vf_view_is(a) || vf_view_is(b);
+}
+
+/* Nodes in .softdeleted are read-only until undeleted: -EROFS for them,
+ * or err_other when given. */
+static inline int vf_facade_refuse_trashed(struct vf_vault *v, uint64_t ino,
+					   int err_other)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_trash_holds(v, ino);
+	vf_vault_unlock(v);
+	if (rc < 0)
+		return rc;
+	return rc ? (err_other ? err_other : -EROFS) : 0;
+}
+
+#endif
