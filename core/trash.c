@@ -42,10 +42,15 @@
  * holds the directory's mtime from before its entries were deleted */
 #define RM_WINDOW (600 * VF_NS)
 #define DISPLAY_MAX (VF_NAME_MAX + 1)
-/* CONT_MODE: .softdeleted and its containers show 0777 so that the kernel
- * lets a caller rename items out (undelete needs write permission on the
- * source directory); who may undelete is the roles' business (authz.c:
- * Operator and up), and core refuses every other change there. */
+/* CONT_MODE: .softdeleted and its containers show the mode, owner and
+ * group of the live directory they stand for (the root's for
+ * .softdeleted), with the sticky bit: what was deleted from a private
+ * directory stays private, and the kernel lets only an item's owner (or
+ * the directory's) rename it out.  vf_trash_restore then allows the
+ * item's owner and root only, whatever the roles say (sticky semantics,
+ * enforced in core).  A container whose directory is no longer at its
+ * path (renamed, or inside a deleted directory) shows 01700 root:root:
+ * fail closed.  Core refuses every other change there. */
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -600,6 +605,57 @@ int vf_trash_names(struct vf_vault *v, uint64_t ino, uint32_t *n)
 	return rc < 0 ? rc : 0;
 }
 
+/* The live directory container id stands for, by its path from the root
+ * (0: the root); -ENOENT when it is not there (renamed, or the container
+ * is inside a deleted directory). */
+static int live_dir_of(struct vf_vault *v, int64_t id, int depth,
+		       uint64_t *ino)
+{
+	uint64_t up = 0;
+	struct row r;
+	int rc;
+
+	if (!id) {
+		*ino = VF_ROOT_INO;
+		return 0;
+	}
+	if (depth > VF_PATH_MAX / 2)
+		return -ELOOP;
+	rc = row_get(v, id, &r);
+	if (!rc && r.node)
+		rc = -ENOENT;
+	if (!rc)
+		rc = live_dir_of(v, r.parent, depth + 1, &up);
+	if (!rc)
+		rc = vf_ns_lookup(v, up, r.name, ino);
+	return rc;
+}
+
+/* Mode, owner and group of the container (or .softdeleted, id 0) as
+ * CONT_MODE says. */
+static int cont_perm(struct vf_vault *v, int64_t id, struct vf_attr *a)
+{
+	struct vf_attr d;
+	uint64_t ino = 0;
+	int rc = live_dir_of(v, id, 0, &ino);
+
+	if (!rc)
+		rc = vf_ns_attr(v, ino, &d);
+	if (!rc && !S_ISDIR(d.mode))
+		rc = -ENOENT;
+	if (rc == -ENOENT || rc == -ELOOP) {
+		d.mode = S_IFDIR | 0700;
+		d.uid = d.gid = 0;
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	a->mode = S_IFDIR | S_ISVTX | (d.mode & 0777);
+	a->uid = d.uid;
+	a->gid = d.gid;
+	return 0;
+}
+
 static int row_attr(struct vf_vault *v, const struct row *r,
 		    struct vf_attr *a)
 {
@@ -607,11 +663,10 @@ static int row_attr(struct vf_vault *v, const struct row *r,
 		memset(a, 0, sizeof(*a));
 		a->ino = (uint64_t)VF_VIEW_TCONT << VF_VIEW_SHIFT |
 			 (uint64_t)r->id;
-		a->mode = S_IFDIR | 0777; /* see CONT_MODE */
 		a->nlink = 1;
 		a->atime = a->mtime = a->ctime = r->created;
 		a->flags = VF_ATTR_VOLATILE;
-		return 0;
+		return cont_perm(v, r->id, a); /* see CONT_MODE */
 	}
 	int rc = vf_ns_attr(v, (uint64_t)r->node, a);
 
@@ -631,10 +686,9 @@ static int root_attr(struct vf_vault *v, struct vf_attr *a)
 	if (rc)
 		return rc;
 	a->ino = (uint64_t)VF_VIEW_TRASH << VF_VIEW_SHIFT;
-	a->mode = S_IFDIR | 0777; /* see CONT_MODE */
 	a->flags = VF_ATTR_VOLATILE;
 	a->nlink = 1;
-	return 0;
+	return cont_perm(v, 0, a); /* see CONT_MODE */
 }
 
 int vf_trash_getattr(struct vf_vault *v, uint64_t ino, struct vf_attr *out)
@@ -843,6 +897,11 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 	rc = find_row(v, row, name, now, &r);
 	if (!rc && !r.node)
 		rc = -EXDEV; /* not a deleted item: copy it out instead */
+	/* sticky semantics (CONT_MODE): the item's owner or root only */
+	if (!rc)
+		rc = vf_ns_attr(v, (uint64_t)r.node, &pa);
+	if (!rc && uid != 0 && pa.uid != uid)
+		rc = -EPERM;
 	if (!rc)
 		rc = vf_ns_attr(v, newparent, &pa);
 	if (!rc && (!S_ISDIR(pa.mode) || pa.nlink == 0))
