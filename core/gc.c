@@ -213,6 +213,7 @@ struct prune {
 	struct vf_vault *v;
 	struct vf_retention p;
 	int64_t now;
+	int64_t min_age; /* soft-delete retention (vf_policy_retain) */
 	int dry;
 	vf_prune_cb cb;
 	void *arg;
@@ -420,7 +421,8 @@ static int prune_node(struct prune *pr, int64_t node)
 		n += got;
 		for (i = 0; i < n; i++)
 			pr->t[i] = pr->win[i].t;
-		rc = vf_policy_retain(pr->t, n, &pr->p, pr->now, pr->keep);
+		rc = vf_policy_retain(pr->t, n, &pr->p, pr->now, pr->min_age,
+				      pr->keep);
 		if (rc < 0)
 			break;
 		for (i = k = nd = 0; i < n; i++) {
@@ -463,6 +465,7 @@ static void prune_free(struct prune *pr)
 int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 		   vf_prune_cb cb, void *arg, struct vf_prune_stats *st)
 {
+	struct vf_softdelete sd;
 	struct prune pr;
 	int64_t nodes[NODE_BATCH], last = 0, hi, top = 0;
 	unsigned least;
@@ -481,8 +484,14 @@ int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 		goto out;
 	}
 	rc = vf_vault_policy_get(v, &pr.p);
+	if (!rc)
+		rc = vf_vault_softdelete_get(v, &sd);
 	if (rc)
 		goto out;
+	/* No recovery point goes before it has been replaced for as long as
+	 * a deleted item is kept: overwrites are the delete of whoever may
+	 * only write (SPEC 4, append-only). */
+	pr.min_age = (int64_t)sd.days * 86400 * VF_NS;
 	/* Files with no more versions than every policy keeps (its newest
 	 * max(keep_last, min_points)) are not even looked at; a policy
 	 * without rules keeps everything. */

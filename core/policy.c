@@ -45,7 +45,7 @@ static int64_t bucket_of(int64_t t, enum bucket b)
 }
 
 int vf_policy_retain(const int64_t *t, size_t n, const struct vf_retention *p,
-		     int64_t now, uint8_t *keep)
+		     int64_t now, int64_t min_age, uint8_t *keep)
 {
 	const unsigned want[NBUCKETS] = { p->keep_hourly, p->keep_daily,
 					  p->keep_weekly, p->keep_monthly,
@@ -54,7 +54,7 @@ int vf_policy_retain(const int64_t *t, size_t n, const struct vf_retention *p,
 	size_t i;
 	int b, kept = 0;
 
-	if (p->min_points < VF_POLICY_MIN_POINTS)
+	if (p->min_points < VF_POLICY_MIN_POINTS || min_age < 0)
 		return -EINVAL;
 	for (i = 1; i < n; i++)
 		if (t[i] > t[i - 1])
@@ -82,6 +82,12 @@ int vf_policy_retain(const int64_t *t, size_t n, const struct vf_retention *p,
 			left--;
 		}
 	}
+	/* The minimum age, counted from when a version stopped being the
+	 * current one (t[i - 1]); now - min_age cannot overflow for the
+	 * times and ages the vault uses (< 2^62 ns). */
+	for (i = 1; i < n; i++)
+		if (t[i - 1] > now - min_age)
+			keep[i] = 1;
 	for (i = 0; i < n; i++)
 		kept += keep[i];
 	return kept;

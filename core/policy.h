@@ -29,11 +29,16 @@ struct vf_retention {
 
 /* Decides, for versions at times t[0..n) sorted newest first, which ones
  * the policy keeps: keep[i] = 1 or 0.  A policy whose rules are all zero
- * keeps everything.  Returns the number kept, or -EINVAL when t is not
- * sorted newest first or min_points is below VF_POLICY_MIN_POINTS. */
+ * keeps everything.  Whatever the rules say, a version replaced less than
+ * min_age (ns) before now is kept: version i was replaced at t[i - 1], the
+ * newest one not at all.  Prune passes the soft-delete retention, so that
+ * overwriting a file a few times cannot destroy its older recovery points
+ * sooner than deleting it could (an Operator may write, not delete).
+ * Returns the number kept, or -EINVAL when t is not sorted newest first,
+ * min_points is below VF_POLICY_MIN_POINTS or min_age is negative. */
 VF_MUST int vf_policy_retain(const int64_t *t, size_t n,
 			     const struct vf_retention *p, int64_t now,
-			     uint8_t *keep);
+			     int64_t min_age, uint8_t *keep);
 
 /* Is policy b weaker than policy a?  Returns 0 only when b keeps every
  * version a keeps, for every history and every now; otherwise 1.  It

@@ -37,9 +37,12 @@
  * unlocking never writes anything.
  */
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +69,11 @@
 
 /* Largest passphrase file we read. */
 #define PASS_MAX 4096
+/* A key file or key command output is hashed; more than this is a
+ * mistake (--key-file /dev/zero, a command that never stops), refused
+ * instead of read forever. */
+#define KEY_INPUT_MAX (1 << 20)
+#define KEY_COMMAND_TIMEOUT_MS 30000
 
 enum kind {
 	KIND_PLATFORM = 1,
@@ -286,12 +294,25 @@ out:
 	return rc;
 }
 
-/* Hashes everything readable from fd (or f when fd < 0) with BLAKE2b-256
- * into kek; *total is the byte count.  Returns 0, -ENOMEM or -errno. */
-static int hash_stream(int fd, FILE *f, uint8_t kek[VF_KEY_BYTES],
+/* Milliseconds on the monotonic clock (a timeout, not a time of day). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hashes everything readable from fd with BLAKE2b-256 into kek; *total
+ * is the byte count.  With timeout_ms > 0, waits at most that long in
+ * all.  Returns 0, -ENOMEM, -EFBIG past KEY_INPUT_MAX bytes, -ETIMEDOUT
+ * or -errno. */
+static int hash_stream(int fd, int timeout_ms, uint8_t kek[VF_KEY_BYTES],
 		       size_t *total)
 {
 	crypto_generichash_state *st;
+	int64_t end = mono_ms() + timeout_ms, left;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint8_t *buf;
 	size_t sum = 0;
 	ssize_t n;
@@ -305,25 +326,37 @@ static int hash_stream(int fd, FILE *f, uint8_t kek[VF_KEY_BYTES],
 	}
 	crypto_generichash_init(st, NULL, 0, VF_KEY_BYTES);
 	for (;;) {
-		if (fd >= 0) {
-			n = read(fd, buf, 4096);
+		if (timeout_ms > 0) {
+			left = end - mono_ms();
+			if (left <= 0) {
+				rc = -ETIMEDOUT;
+				goto out;
+			}
+			n = poll(&pfd, 1, (int)left);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
 				rc = -errno;
 				goto out;
 			}
-		} else {
-			n = (ssize_t)fread(buf, 1, 4096, f);
-			if (n == 0 && ferror(f)) {
-				rc = -EIO;
-				goto out;
-			}
+			if (n == 0)
+				continue;
+		}
+		n = read(fd, buf, 4096);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
 		}
 		if (n == 0)
 			break;
-		crypto_generichash_update(st, buf, (size_t)n);
 		sum += (size_t)n;
+		if (sum > KEY_INPUT_MAX) {
+			rc = -EFBIG;
+			goto out;
+		}
+		crypto_generichash_update(st, buf, (size_t)n);
 	}
 	crypto_generichash_final(st, kek, VF_KEY_BYTES);
 	*total = sum;
@@ -339,17 +372,31 @@ static int kek_key_file(const char *path, uint8_t kek[VF_KEY_BYTES],
 			char *err, size_t errlen)
 {
 	size_t total = 0;
+	struct stat sb;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a fifo must not block the open; it is refused below */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		seterr(err, errlen, "cannot read key file '%s': %s", path,
 		       strerror(errno));
 		return rc;
 	}
-	rc = hash_stream(fd, NULL, kek, &total);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		rc = -EINVAL;
+		seterr(err, errlen, "cannot read key file '%s': not a regular "
+		       "file", path);
+		close(fd);
+		goto fail;
+	}
+	rc = hash_stream(fd, 0, kek, &total);
 	close(fd);
+	if (rc == -EFBIG) {
+		seterr(err, errlen, "key file '%s' is too large (more than "
+		       "%d bytes)", path, KEY_INPUT_MAX);
+		goto fail;
+	}
 	if (rc) {
 		seterr(err, errlen, "cannot read key file '%s': %s", path,
 		       strerror(-rc));
@@ -368,23 +415,69 @@ fail:
 	return rc;
 }
 
+/* Runs cmd with /bin/sh in a process group of its own, its stdout on a
+ * pipe; the output is hashed (hash_stream).  A command that runs longer
+ * than KEY_COMMAND_TIMEOUT_MS or prints more than KEY_INPUT_MAX bytes is
+ * killed, with its group. */
 static int kek_key_command(const char *cmd, uint8_t kek[VF_KEY_BYTES],
 			   char *err, size_t errlen)
 {
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	size_t total = 0;
-	FILE *f;
-	int rc, st;
+	int p[2] = { -1, -1 }, rc, st = -1;
+	int64_t end;
+	pid_t pid;
 
 	fflush(NULL);
-	f = popen(cmd, "re");
-	if (!f) {
-		rc = errno ? -errno : -ENOMEM;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
 		seterr(err, errlen, "cannot run key command: %s",
 		       strerror(-rc));
 		return rc;
 	}
-	rc = hash_stream(-1, f, kek, &total);
-	st = pclose(f);
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		seterr(err, errlen, "cannot run key command: %s",
+		       strerror(-rc));
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	setpgid(pid, pid); /* either side may win the race */
+	end = mono_ms() + KEY_COMMAND_TIMEOUT_MS;
+	rc = hash_stream(p[0], KEY_COMMAND_TIMEOUT_MS, kek, &total);
+	close(p[0]);
+	/* the output may end before the command does */
+	while (!rc && waitpid(pid, &st, WNOHANG) == 0) {
+		if (mono_ms() >= end)
+			rc = -ETIMEDOUT;
+		else
+			nanosleep(&pause, NULL);
+	}
+	if (rc) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (rc == -ETIMEDOUT) {
+		seterr(err, errlen, "key command timed out (no end of output "
+		       "after %d s)", KEY_COMMAND_TIMEOUT_MS / 1000);
+		goto fail;
+	}
+	if (rc == -EFBIG) {
+		seterr(err, errlen, "key command printed too much (more than "
+		       "%d bytes)", KEY_INPUT_MAX);
+		goto fail;
+	}
 	if (rc) {
 		seterr(err, errlen, "cannot read key command output: %s",
 		       strerror(-rc));

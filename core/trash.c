@@ -28,6 +28,8 @@
  * attribute history, xattrs and node (and the nodes it displaced by
  * rename, whose history it carried); gc then frees the chunks.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,15 @@
  * holds the directory's mtime from before its entries were deleted */
 #define RM_WINDOW (600 * VF_NS)
 #define DISPLAY_MAX (VF_NAME_MAX + 1)
-/* CONT_MODE: .softdeleted and its containers show 0777 so that the kernel
- * lets a caller rename items out (undelete needs write permission on the
- * source directory); who may undelete is the roles' business (authz.c:
- * Operator and up), and core refuses every other change there. */
+/* CONT_MODE: .softdeleted and its containers show the mode, owner and
+ * group of the live directory they stand for (the root's for
+ * .softdeleted), with the sticky bit: what was deleted from a private
+ * directory stays private, and the kernel lets only an item's owner (or
+ * the directory's) rename it out.  vf_trash_restore then allows the
+ * item's owner and root only, whatever the roles say (sticky semantics,
+ * enforced in core).  A container whose directory is no longer at its
+ * path (renamed, or inside a deleted directory) shows 01700 root:root:
+ * fail closed.  Core refuses every other change there. */
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -403,13 +410,61 @@ int vf_trash_dir(struct vf_vault *v, uint64_t ino, int64_t *row)
 
 /* ---- names ----------------------------------------------------------- */
 
-/* The name row r shows in its directory: its own, or name@<deleted_at>
- * (and _N) when an earlier row there has the same name. */
+/* The first row (by deletion time) called name in container parent:
+ * 1 (id in *id), 0 none, -errno. */
+static int first_named(struct vf_vault *v, int64_t parent, const char *name,
+		       int64_t *id)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_FIRST);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The fallback name of row r: its name cut short (at a character
+ * boundary) to fit, then @#<row id>, then _<k> when k > 0. */
+static void fallback_name(const struct row *r, unsigned k,
+			  char out[DISPLAY_MAX + 32])
+{
+	char suffix[48];
+	size_t n = strlen(r->name), room;
+
+	if (k)
+		snprintf(suffix, sizeof(suffix), "@#%lld_%u",
+			 (long long)r->id, k);
+	else
+		snprintf(suffix, sizeof(suffix), "@#%lld", (long long)r->id);
+	room = VF_NAME_MAX - strlen(suffix);
+	if (n > room) {
+		n = room;
+		while (n > 0 && ((unsigned char)r->name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	snprintf(out, DISPLAY_MAX + 32, "%.*s%s", (int)n, r->name, suffix);
+}
+
+/* The name row r shows in its directory, unique there and at most
+ * VF_NAME_MAX bytes, so that every row is listed and reachable.  The
+ * earliest row of a name shows the name itself; a later one
+ * name@<ISO second of deleted_at> (_N within one second).  When that is
+ * too long, or is the name of another row there (a file literally called
+ * doc@<time> would shadow the second deletion of doc), the row shows its
+ * fallback name (fallback_name), the first of k = 0, 1, ... that is no
+ * row's name.  A row's own name always wins; find_row inverts this. */
 static int display_name(struct vf_vault *v, const struct row *r,
 			char out[DISPLAY_MAX + 32])
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_RANK);
-	int64_t earlier = 0, same_sec = 0, sec;
+	int64_t earlier = 0, same_sec = 0, sec, other = 0;
+	unsigned k;
 	char t[32];
 	int rc;
 
@@ -439,62 +494,99 @@ static int display_name(struct vf_vault *v, const struct row *r,
 			 (long long)same_sec + 1);
 	else
 		snprintf(out, DISPLAY_MAX + 32, "%s@%s", r->name, t);
-	return strlen(out) > VF_NAME_MAX ? -ENAMETOOLONG : 0;
+	if (strlen(out) <= VF_NAME_MAX) {
+		rc = first_named(v, r->parent, out, &other);
+		if (rc <= 0)
+			return rc;
+	}
+	/* Each k that is taken is the name of another row, so this ends
+	 * within as many steps as the container has rows. */
+	for (k = 0; k < UINT_MAX; k++) {
+		fallback_name(r, k, out);
+		rc = first_named(v, r->parent, out, &other);
+		if (rc <= 0)
+			return rc;
+	}
+	return -EEXIST;
 }
 
-/* Finds the row shown as name in container parent (hidden: expired). */
+/* The row display_name shows as cand, if cand is a row of parent. */
+static int check_shown(struct vf_vault *v, int64_t parent, int64_t cand,
+		       const char *name, struct row *r)
+{
+	char shown[DISPLAY_MAX + 32];
+	int rc = row_get(v, cand, r);
+
+	if (!rc && r->parent != parent)
+		rc = -ENOENT;
+	if (!rc)
+		rc = display_name(v, r, shown);
+	if (!rc && strcmp(shown, name))
+		rc = -ENOENT;
+	return rc;
+}
+
+/* Finds the row shown as name in container parent (hidden: expired):
+ * the row called name, or the row whose suffixed (name@<time>[_N]) or
+ * fallback (...@#<id>[_k]) name it is, as display_name shows it. */
 static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 		    int64_t now, struct row *r)
 {
 	char base[VF_NAME_MAX + 1], *at, *us, *end;
 	int64_t sec, rank = 0, id = 0;
+	long long n;
 	sqlite3_stmt *st;
 	int rc;
 
-	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_FIRST);
+	rc = first_named(v, parent, name, &id);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		/* a row's own name always shows as itself */
+		rc = row_get(v, id, r);
+		goto out;
+	}
+	snprintf(base, sizeof(base), "%s", name);
+	at = strrchr(base, '@');
+	if (!at)
+		return -ENOENT;
+	*at++ = '\0';
+	if (*at == '#') {
+		/* fallback: @#<id>[_k] */
+		errno = 0;
+		n = strtoll(at + 1, &end, 10);
+		if (errno || end == at + 1 || n <= 0 ||
+		    (*end && (*end != '_' || !end[1])))
+			return -ENOENT;
+		rc = check_shown(v, parent, (int64_t)n, name, r);
+		goto out;
+	}
+	us = strchr(at, '_');
+	if (us) {
+		*us++ = '\0';
+		rank = strtoll(us, &end, 10) - 1;
+		if (*end || rank < 1)
+			return -ENOENT;
+	}
+	if (vf_time_parse(at, &sec) || sec % VF_NS)
+		return -ENOENT;
+	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_AT);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, base, (int)strlen(base), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sec);
+	sqlite3_bind_int64(st, 4, sec + VF_NS);
+	sqlite3_bind_int64(st, 5, rank);
 	rc = vf_catalog_row(st);
 	if (rc == 1)
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc < 0)
-		return rc;
-	if (!id) {
-		/* name@<time>[_N] */
-		snprintf(base, sizeof(base), "%s", name);
-		at = strrchr(base, '@');
-		if (!at)
-			return -ENOENT;
-		*at++ = '\0';
-		us = strchr(at, '_');
-		if (us) {
-			*us++ = '\0';
-			rank = strtoll(us, &end, 10) - 1;
-			if (*end || rank < 1)
-				return -ENOENT;
-		}
-		if (vf_time_parse(at, &sec) || sec % VF_NS)
-			return -ENOENT;
-		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_AT);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, parent);
-		sqlite3_bind_blob(st, 2, base, (int)strlen(base),
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, sec);
-		sqlite3_bind_int64(st, 4, sec + VF_NS);
-		sqlite3_bind_int64(st, 5, rank);
-		rc = vf_catalog_row(st);
-		if (rc == 1)
-			id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (rc != 1)
-			return rc < 0 ? rc : -ENOENT;
-	}
-	rc = row_get(v, id, r);
+	if (rc != 1)
+		return rc < 0 ? rc : -ENOENT;
+	/* not shown so when it moved to its fallback name */
+	rc = check_shown(v, parent, id, name, r);
+out:
 	if (!rc && r->node && r->purge_at <= now)
 		rc = -ENOENT;
 	return rc;
@@ -519,6 +611,57 @@ int vf_trash_names(struct vf_vault *v, uint64_t ino, uint32_t *n)
 	return rc < 0 ? rc : 0;
 }
 
+/* The live directory container id stands for, by its path from the root
+ * (0: the root); -ENOENT when it is not there (renamed, or the container
+ * is inside a deleted directory). */
+static int live_dir_of(struct vf_vault *v, int64_t id, int depth,
+		       uint64_t *ino)
+{
+	uint64_t up = 0;
+	struct row r;
+	int rc;
+
+	if (!id) {
+		*ino = VF_ROOT_INO;
+		return 0;
+	}
+	if (depth > VF_PATH_MAX / 2)
+		return -ELOOP;
+	rc = row_get(v, id, &r);
+	if (!rc && r.node)
+		rc = -ENOENT;
+	if (!rc)
+		rc = live_dir_of(v, r.parent, depth + 1, &up);
+	if (!rc)
+		rc = vf_ns_lookup(v, up, r.name, ino);
+	return rc;
+}
+
+/* Mode, owner and group of the container (or .softdeleted, id 0) as
+ * CONT_MODE says. */
+static int cont_perm(struct vf_vault *v, int64_t id, struct vf_attr *a)
+{
+	struct vf_attr d;
+	uint64_t ino = 0;
+	int rc = live_dir_of(v, id, 0, &ino);
+
+	if (!rc)
+		rc = vf_ns_attr(v, ino, &d);
+	if (!rc && !S_ISDIR(d.mode))
+		rc = -ENOENT;
+	if (rc == -ENOENT || rc == -ELOOP) {
+		d.mode = S_IFDIR | 0700;
+		d.uid = d.gid = 0;
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	a->mode = S_IFDIR | S_ISVTX | (d.mode & 0777);
+	a->uid = d.uid;
+	a->gid = d.gid;
+	return 0;
+}
+
 static int row_attr(struct vf_vault *v, const struct row *r,
 		    struct vf_attr *a)
 {
@@ -526,11 +669,10 @@ static int row_attr(struct vf_vault *v, const struct row *r,
 		memset(a, 0, sizeof(*a));
 		a->ino = (uint64_t)VF_VIEW_TCONT << VF_VIEW_SHIFT |
 			 (uint64_t)r->id;
-		a->mode = S_IFDIR | 0777; /* see CONT_MODE */
 		a->nlink = 1;
 		a->atime = a->mtime = a->ctime = r->created;
 		a->flags = VF_ATTR_VOLATILE;
-		return 0;
+		return cont_perm(v, r->id, a); /* see CONT_MODE */
 	}
 	int rc = vf_ns_attr(v, (uint64_t)r->node, a);
 
@@ -550,10 +692,9 @@ static int root_attr(struct vf_vault *v, struct vf_attr *a)
 	if (rc)
 		return rc;
 	a->ino = (uint64_t)VF_VIEW_TRASH << VF_VIEW_SHIFT;
-	a->mode = S_IFDIR | 0777; /* see CONT_MODE */
 	a->flags = VF_ATTR_VOLATILE;
 	a->nlink = 1;
-	return 0;
+	return cont_perm(v, 0, a); /* see CONT_MODE */
 }
 
 int vf_trash_getattr(struct vf_vault *v, uint64_t ino, struct vf_attr *out)
@@ -644,8 +785,6 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 		rc = row_get(v, sqlite3_column_int64(st, 0), &r);
 		if (!rc)
 			rc = display_name(v, &r, name);
-		if (rc == -ENAMETOOLONG)
-			continue;
 		if (!rc)
 			rc = row_attr(v, &r, &a);
 		if (rc)
@@ -762,6 +901,11 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 	rc = find_row(v, row, name, now, &r);
 	if (!rc && !r.node)
 		rc = -EXDEV; /* not a deleted item: copy it out instead */
+	/* sticky semantics (CONT_MODE): the item's owner or root only */
+	if (!rc)
+		rc = vf_ns_attr(v, (uint64_t)r.node, &pa);
+	if (!rc && uid != 0 && pa.uid != uid)
+		rc = -EPERM;
 	if (!rc)
 		rc = vf_ns_attr(v, newparent, &pa);
 	if (!rc && (!S_ISDIR(pa.mode) || pa.nlink == 0))
@@ -1040,8 +1184,9 @@ int vf_trash_purge(struct vf_vault *v, int64_t id, uint64_t *n)
 static int row_path(struct vf_vault *v, const struct row *r, char *buf,
 		    size_t cap)
 {
-	char name[DISPLAY_MAX + 32], tmp[VF_PATH_MAX + 1];
+	char name[DISPLAY_MAX + 32];
 	struct row p = *r;
+	size_t len = 0, n, need;
 	int rc;
 
 	buf[0] = '\0';
@@ -1049,11 +1194,16 @@ static int row_path(struct vf_vault *v, const struct row *r, char *buf,
 		rc = display_name(v, &p, name);
 		if (rc)
 			return rc;
-		snprintf(tmp, sizeof(tmp), "%s%s%s", name, buf[0] ? "/" : "",
-			 buf);
-		if (strlen(tmp) >= cap)
+		/* prepend name/ */
+		n = strlen(name);
+		need = n + (len ? 1 : 0);
+		if (len + need >= cap)
 			return -ENAMETOOLONG;
-		snprintf(buf, cap, "%s", tmp);
+		memmove(buf + need, buf, len + 1);
+		memcpy(buf, name, n);
+		if (len)
+			buf[n] = '/';
+		len += need;
 		if (!p.parent)
 			return 0;
 		rc = row_get(v, p.parent, &p);
@@ -1062,23 +1212,28 @@ static int row_path(struct vf_vault *v, const struct row *r, char *buf,
 	}
 }
 
+/* A path in .softdeleted can be longer than a live one (suffixes): at
+ * most one display name per level of a live path. */
+#define LIST_PATH_MAX ((VF_PATH_MAX / 2 + 1) * (DISPLAY_MAX + 32))
+
 int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
 			     void *arg)
 {
-	char path[VF_PATH_MAX + 1];
+	char *path = malloc(LIST_PATH_MAX);
 	struct vf_trash_item it;
 	struct vf_attr a;
 	sqlite3_stmt *st;
 	int64_t after = 0;
 	struct row r;
-	int rc = 0, stop = 0;
+	int rc = path ? 0 : -ENOMEM, stop = 0;
 
-	while (!stop) {
+	while (!rc && !stop) {
 		vf_vault_lock(v);
 		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_TOPS);
 		if (!st) {
 			vf_vault_unlock(v);
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
 		sqlite3_bind_int64(st, 1, after);
 		sqlite3_bind_int64(st, 2, now);
@@ -1099,10 +1254,8 @@ int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
 		if (!rc)
 			rc = vf_ns_attr(v, (uint64_t)r.node, &a);
 		if (!rc)
-			rc = row_path(v, &r, path, sizeof(path));
+			rc = row_path(v, &r, path, LIST_PATH_MAX);
 		vf_vault_unlock(v);
-		if (rc == -ENAMETOOLONG)
-			continue;
 		if (rc)
 			break;
 		it.path = path;
@@ -1111,5 +1264,6 @@ int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
 		it.purge_at = r.purge_at;
 		stop = cb(arg, &it);
 	}
+	free(path);
 	return rc < 0 ? rc : 0;
 }

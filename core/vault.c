@@ -135,6 +135,14 @@ int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
 	struct dirent *de;
 	int rc, fd, made_dir = 0;
 
+	/* the keystore as mount will check it, before anything is made */
+	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+		rc = check_private(o->keystore ? o->keystore :
+						 VF_KEYSTORE_DEFAULT,
+				   0, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (mkdir(dir, 0700) == 0) {
 		made_dir = 1;
 	} else if (errno != EEXIST) {
@@ -152,21 +160,31 @@ int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
 			 strerror(errno));
 		goto out;
 	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+	/* An init killed before it wrote the header leaves the lock file (and
+	 * perhaps the header's temporary file, removed here): that counts
+	 * as empty. */
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "." VF_HEADER_NAME ".tmp.",
+			     sizeof("." VF_HEADER_NAME ".tmp.") - 1)) {
+			unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, LOCK_NAME)) {
 			snprintf(err, errlen,
 				 "cannot create a vault in '%s': directory is "
 				 "not empty", dir);
 			rc = -EEXIST;
 			goto out;
 		}
+	}
 	catpath = vf_path_join(dir, VF_CATALOG_NAME);
 	lockpath = vf_path_join(dir, LOCK_NAME);
 	if (!catpath || !lockpath) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	fd = open(lockpath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	fd = open(lockpath, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot create '%s': %s", lockpath,

@@ -379,8 +379,12 @@ static int snap_attr(struct vf_vault *v, uint32_t slot, uint64_t node,
 		rc = version_at(v, node, sec_end(sec), &va, NULL);
 		if (rc < 0)
 			return rc;
-		/* none: created but not yet closed at that time */
-		a->size = rc == 1 ? va.size : 0;
+		/* No recovery point at T (its version was pruned since, or
+		 * the file was not closed yet then): not in the view, rather
+		 * than an empty file a restore would copy as the truth. */
+		if (rc == 0)
+			return -ENOENT;
+		a->size = va.size;
 	}
 	return 0;
 }
@@ -936,7 +940,8 @@ int vf_view_file(struct vf_vault *v, uint64_t ino, int64_t *version,
 			a.size = 0;
 			rc = version_at(v, ino & SNAP_NODE_MASK, sec_end(sec),
 					&a, version);
-			rc = rc < 0 ? rc : 0;
+			/* pruned since it was looked up: see snap_attr */
+			rc = rc < 0 ? rc : rc == 0 ? -ENOENT : 0;
 		}
 		break;
 	case VF_VIEW_VFILE:

@@ -44,6 +44,8 @@ static void print_policy(FILE *f, const struct vf_retention *p, int json)
 	fprintf(f, "keep-monthly:  %u\n", p->keep_monthly);
 	fprintf(f, "keep-yearly:   %u\n", p->keep_yearly);
 	fprintf(f, "min-points:    %u\n", p->min_points);
+	fputs("min-age:       soft-delete retention (a replaced version is kept at least that long)\n",
+	      f);
 	if (!p->keep_last && !p->keep_within && !p->keep_hourly &&
 	    !p->keep_daily && !p->keep_weekly && !p->keep_monthly &&
 	    !p->keep_yearly)

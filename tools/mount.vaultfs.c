@@ -31,7 +31,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -495,6 +497,62 @@ static void cloexec_ready_fd(void)
 	}
 }
 
+/* The serving process starts clean whatever its caller left it: no
+ * descriptor but stdio, the status pipe and the readiness fd (a lock or
+ * file inherited from the caller would be held until unmount), default
+ * signal dispositions and an empty mask, a umask for private files (all
+ * it writes is vault data), and not dumpable (a core or ptrace would
+ * expose keys and names).  Runs before the vault or /dev/fuse is open. */
+static int sanitize_process(void)
+{
+	const char *env = getenv(READY_ENV);
+	struct sigaction sa;
+	struct dirent *de;
+	long ready = -1, fd;
+	sigset_t all;
+	char *end;
+	DIR *d;
+	int sig, ret = -1;
+
+	if (env && *env) {
+		errno = 0;
+		ready = strtol(env, &end, 10);
+		if (errno || *end)
+			ready = -1;
+	}
+	d = opendir("/proc/self/fd");
+	if (!d) {
+		fail("cannot start the daemon: /proc/self/fd: %s",
+		     strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		errno = 0;
+		fd = strtol(de->d_name, &end, 10);
+		if (errno || *end || de->d_name[0] == '.' || fd <= 2 ||
+		    fd == dirfd(d) || fd == status_fd || fd == ready)
+			continue;
+		close((int)fd);
+	}
+	closedir(d);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	umask(077);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fail("cannot start the daemon: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
 /* ---- maintenance timer -------------------------------------------------- */
 
 /* A thread that runs vf_vault_maintain (prune by the retention policy,
@@ -809,7 +867,8 @@ int main(int argc, char **argv)
 		setsid();
 		openlog(PROG, LOG_PID, LOG_DAEMON);
 	}
-	ret = serve(&o);
+	if (sanitize_process() == 0)
+		ret = serve(&o);
 	if (status_fd >= 0)
 		close(status_fd);
 out:

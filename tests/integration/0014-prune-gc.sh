@@ -6,8 +6,12 @@
 # back and verifies, and .versions shows exactly the last three rounds.
 # Also: policy set/show and its refusals, the daemon's maintenance timer
 # (-o maintain=SECONDS), and kill -9 of the daemon in the middle of a gc.
+# No version goes before it has been replaced for the soft-delete retention
+# (14 days): prune right after the rounds removes nothing, and the daemon
+# runs 15 (faked) days later for each prune that should remove something.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
+vf_need_faketime
 
 MiB=$((1024 * 1024))
 NFILES=20
@@ -70,9 +74,15 @@ assert_eq $((NFILES * ROUNDS)) "$(status_field versions)" "versions after $ROUND
 for i in $(seq 1 $NFILES); do
 	ls "$MNT/.versions/t/f$i" | head -n 2 | sed "s|^|t/f$i\t|"
 done | sort >"$VF_TMP/oldest-two"
+# Right after the writes every old version is younger than the soft-delete
+# retention: keep-last 3 or not, prune removes nothing (whoever may only
+# write cannot push history out by writing).
+out=$("$VAULTCTL" prune "$MNT") || fail "prune right after the writes failed"
+case $out in *"removed 0 of"*) ;; *) fail "prune removed versions younger than the soft-delete retention: $out" ;; esac
+assert_eq $((NFILES * ROUNDS)) "$(status_field versions)" "versions after an early prune"
 vf_umount
 b0=$(vault_bytes)
-vf_mount
+vf_mount_at +15d
 
 # ---- dry run: lists, changes nothing ----------------------------------------
 st0=$("$VAULTCTL" status "$MNT" --json)
@@ -142,7 +152,7 @@ for round in $(seq 1 $ROUNDS); do
 done
 vf_umount
 p1=$(packs_bytes)
-vf_mount maintain=2
+vf_mount_at +30d maintain=2
 i=0
 until [ "$(packs_bytes)" -lt $((p1 - 20 * MiB)) ]; do
 	i=$((i + 1))
@@ -155,7 +165,8 @@ assert_eq $((NFILES * 3 + 30)) "$(status_field versions)" "versions after the ti
 SECONDS=0
 vf_umount
 [ "$SECONDS" -le 5 ] || fail "unmount with the maintenance timer took $SECONDS s"
-vf_mount
+OFF=30
+vf_mount_at +${OFF}d
 out=$("$VAULTCTL" check "$MNT" --read-data 2>&1) || fail "check --read-data after the timer: $out"
 
 # ---- kill -9 in the middle of a gc ------------------------------------------
@@ -181,6 +192,9 @@ grow 3
 hits=0
 for delay in 0.02 0.08 0.15; do
 	grow 2
+	OFF=$((OFF + 15))
+	vf_umount
+	vf_mount_at +${OFF}d
 	"$VAULTCTL" prune "$MNT" >/dev/null || fail "prune before the kill failed"
 	"$VAULTCTL" gc "$MNT" >"$VF_TMP/gc.killed" 2>&1 &
 	gc=$!
@@ -195,7 +209,7 @@ for delay in 0.02 0.08 0.15; do
 	vf_kill9
 	wait "$gc" 2>/dev/null || true
 	log "kill -9 after ${delay}s: gc was $state ($(tr '\n' ' ' <"$VF_TMP/gc.killed"))"
-	vf_mount
+	vf_mount_at +${OFF}d
 	out=$("$VAULTCTL" check "$MNT" --read-data 2>&1) || fail "check --read-data after kill -9 during gc: $out"
 	(cd "$MNT/g" && sha256sum -c --quiet "$VF_TMP/sums.g.$kround") ||
 		fail "files in g/ differ after kill -9 during gc"

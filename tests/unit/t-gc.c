@@ -23,6 +23,10 @@
 #define FILES 8
 #define VERS 6
 #define SIZE (1u << 20)
+/* Prune keeps every version replaced within the soft-delete retention
+ * (14 days by default): tests that want versions to go prune this much
+ * later. */
+#define LATER ((int64_t)15 * 86400 * VF_NS)
 
 static char dir[64], tmpl[64], ks[80];
 static struct vf_protector_opts opts;
@@ -509,8 +513,18 @@ static void prune_keep_last(void)
 	CHECK_EQ(dry->n, 0);
 	CHECK_EQ(st.removed, 0);
 	CHECK_EQ(set_keep_last(v, 3), 0);
+	/* keep-last 3, but every version was replaced just now: younger
+	 * than the soft-delete retention, nothing goes (an Operator who may
+	 * only write cannot push history out by writing) */
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, rec_cb, dry, &st), 0);
+	CHECK_EQ(st.removed, 0);
+	CHECK_EQ(dry->n, 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + 13 * 86400 * VF_NS, 0,
+				rec_cb, dry, &st), 0);
+	CHECK_EQ(st.removed, 0);
+	CHECK_EQ(versions_total(v), 6 * VERS + 2);
 
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 1, rec_cb, dry, &st), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 1, rec_cb, dry, &st), 0);
 	CHECK_EQ(st.files, 6);
 	CHECK_EQ(st.versions, 6 * VERS);
 	CHECK_EQ(st.removed, 5 * 3 + 2);
@@ -518,7 +532,8 @@ static void prune_keep_last(void)
 	CHECK_EQ(dry->n, 5 * 3 + 2);
 	CHECK_EQ(versions_total(v), 6 * VERS + 2); /* dry: nothing went */
 
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, rec_cb, real, &st), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 0, rec_cb, real,
+				&st), 0);
 	CHECK_EQ(st.removed, 5 * 3 + 2);
 	CHECK_EQ(real->n, dry->n);
 	CHECK(!memcmp(real->r, dry->r, sizeof(real->r)));
@@ -546,7 +561,7 @@ static void prune_keep_last(void)
 	}
 	CHECK_EQ(versions_of(v, few, ids, VERS + 1), 2);
 	/* a second prune finds nothing more */
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &st), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 0, NULL, NULL, &st), 0);
 	CHECK_EQ(st.removed, 0);
 	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
 	CHECK_EQ(vf_vault_close(v), 0);
@@ -598,7 +613,7 @@ static void gc_reclaims(void)
 	CHECK_EQ(st.stored_after, s0);
 
 	CHECK_EQ(set_keep_last(v, 3), 0);
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 0, NULL, NULL, &ps), 0);
 	CHECK_EQ(ps.removed, FILES * 3);
 	make_orphan(v, ORPHAN);
 	CHECK_EQ(orphans(v), 1);
@@ -666,7 +681,7 @@ static void gc_busy(void)
 	if (!v)
 		{ CHECK(0); free(buf); return; }
 	CHECK_EQ(set_keep_last(v, 3), 0);
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 0, NULL, NULL, &ps), 0);
 	CHECK_EQ(ps.removed, 3);
 	make_orphan(v, ORPHAN);
 	/* b gets the content of a's pruned first version, not yet closed */
@@ -719,7 +734,7 @@ static int make_template(uint8_t *buf)
 		return -1;
 	write_history(v, buf);
 	CHECK_EQ(set_keep_last(v, 3), 0);
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + LATER, 0, NULL, NULL, &ps), 0);
 	CHECK_EQ(ps.removed, FILES * 3);
 	return vf_vault_close(v);
 }

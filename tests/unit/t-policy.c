@@ -17,32 +17,35 @@ struct retain_case {
 	const char *now;
 	const char *times[MAXV]; /* newest first, NULL-terminated */
 	const char *expect;      /* one '1'/'0' per version */
+	int64_t min_age;         /* ns; 0 in most cases */
 };
+
+#define DAY (86400LL * 1000000000LL)
 
 static const struct retain_case cases[] = {
 	{ "no rules keep everything", { .min_points = 3 },
 	  "2026-11-28T12:00:00Z",
 	  { "2026-11-28T11:00:00Z", "2026-11-20T11:00:00Z",
 	    "2025-01-01T00:00:00Z", "2020-01-01T00:00:00Z", NULL },
-	  "1111" },
+	  "1111", 0 },
 	{ "keep-last below the minimum keeps the minimum",
 	  { .keep_last = 1, .min_points = 3 }, "2026-11-28T12:00:00Z",
 	  { "2026-11-28T11:05:00Z", "2026-11-28T11:04:00Z",
 	    "2026-11-28T11:03:00Z", "2026-11-28T11:02:00Z",
 	    "2026-11-28T11:01:00Z", NULL },
-	  "11100" },
+	  "11100", 0 },
 	{ "keep-last 4", { .keep_last = 4, .min_points = 3 },
 	  "2026-11-28T12:00:00Z",
 	  { "2026-11-28T11:05:00Z", "2026-11-28T11:04:00Z",
 	    "2026-11-28T11:03:00Z", "2026-11-28T11:02:00Z",
 	    "2026-11-28T11:01:00Z", "2026-11-28T11:00:00Z", NULL },
-	  "111100" },
+	  "111100", 0 },
 	{ "minimum raised to 5", { .keep_last = 1, .min_points = 5 },
 	  "2026-11-28T12:00:00Z",
 	  { "2026-11-28T11:05:00Z", "2026-11-28T11:04:00Z",
 	    "2026-11-28T11:03:00Z", "2026-11-28T11:02:00Z",
 	    "2026-11-28T11:01:00Z", "2026-11-28T11:00:00Z", NULL },
-	  "111110" },
+	  "111110", 0 },
 	{ "keep-within keeps a burst of overwrites and what came before",
 	  { .keep_within = 3600LL * 1000000000LL, .min_points = 3 },
 	  "2026-11-28T12:00:00Z",
@@ -50,20 +53,20 @@ static const struct retain_case cases[] = {
 	    "2026-11-28T11:57:00Z", "2026-11-28T11:56:00Z",
 	    "2026-11-28T11:00:00Z", "2026-11-28T10:59:59Z",
 	    "2026-11-27T10:00:00Z", NULL },
-	  "1111100" },
+	  "1111100", 0 },
 	{ "keep-daily takes the newest of each of the newest days",
 	  { .keep_daily = 3, .min_points = 3 }, "2026-11-28T12:00:00Z",
 	  { "2026-11-28T10:00:00Z", "2026-11-28T09:00:00Z",
 	    "2026-11-28T08:00:00Z", "2026-11-28T07:00:00Z",
 	    "2026-11-27T23:59:59Z", "2026-11-27T00:00:00Z",
 	    "2026-11-25T12:00:00Z", "2026-11-24T12:00:00Z", NULL },
-	  "11101010" },
+	  "11101010", 0 },
 	{ "keep-hourly across an hour boundary",
 	  { .keep_hourly = 2, .min_points = 3 }, "2026-11-28T12:00:00Z",
 	  { "2026-11-28T10:00:01Z", "2026-11-28T10:00:00Z",
 	    "2026-11-28T09:59:59Z", "2026-11-28T09:30:00Z",
 	    "2026-11-28T08:00:00Z", NULL },
-	  "11100" },
+	  "11100", 0 },
 	{ "keep-weekly: Sunday and Monday are different ISO weeks",
 	  { .keep_weekly = 3, .min_points = 3 }, "2026-11-28T12:00:00Z",
 	  { "2026-11-28T12:00:00Z", "2026-11-27T12:00:00Z",
@@ -71,7 +74,7 @@ static const struct retain_case cases[] = {
 	    "2026-11-22T23:59:59Z", "2026-11-16T00:00:00Z",
 	    "2026-11-15T12:00:00Z", NULL },
 	  /* weeks Mon 23..Sat 28 [0-3], Mon 16..Sun 22 [4-5], 9..15 [6] */
-	  "1110101" },
+	  "1110101", 0 },
 	{ "keep-monthly and keep-yearly together",
 	  { .keep_monthly = 2, .keep_yearly = 3, .min_points = 3 },
 	  "2026-11-28T12:00:00Z",
@@ -81,13 +84,43 @@ static const struct retain_case cases[] = {
 	    "2025-12-31T23:59:59Z", "2025-06-01T00:00:00Z",
 	    "2024-02-29T12:00:00Z", "2023-01-01T00:00:00Z", NULL },
 	  /* months: Nov [0], Oct [4]; years: 2026 [0], 2025 [6], 2024 [8] */
-	  "1110101010" },
+	  "1110101010", 0 },
 	{ "five overwrites, keep-last 3: the newest three stay",
 	  { .keep_last = 3, .min_points = 3 }, "2026-11-28T12:00:00Z",
 	  { "2026-11-28T11:00:05Z", "2026-11-28T11:00:04Z",
 	    "2026-11-28T11:00:03Z", "2026-11-28T11:00:02Z",
 	    "2026-11-28T11:00:01Z", NULL },
-	  "11100" },
+	  "11100", 0 },
+	/* The minimum age (prune passes the soft-delete retention): an
+	 * Operator overwriting a file cannot push its recovery points out
+	 * before a deletion would be purged. */
+	{ "min age: four overwrites just now keep every earlier version",
+	  { .keep_last = 3, .keep_daily = 7, .min_points = 3 },
+	  "2026-11-28T12:00:00Z",
+	  { "2026-11-28T11:59:04Z", "2026-11-28T11:59:03Z",
+	    "2026-11-28T11:59:02Z", "2026-11-28T11:59:01Z",
+	    "2026-10-01T00:00:00Z", "2026-09-01T00:00:00Z", NULL },
+	  "111111", 14 * DAY },
+	{ "min age counts from the replacement, not the creation",
+	  { .keep_last = 1, .min_points = 3 }, "2026-11-28T12:00:00Z",
+	  { "2026-11-28T11:00:00Z", "2026-11-27T11:00:00Z",
+	    "2026-11-26T11:00:00Z", "2026-11-15T00:00:00Z",
+	    "2026-11-14T11:59:59Z", "2026-11-14T11:00:00Z",
+	    "2026-01-01T00:00:00Z", NULL },
+	  /* [4] replaced at [3], 13.5 days ago: kept; [5] replaced at [4],
+	   * 14 days and 1 s ago: dropped; [6] too */
+	  "1111100", 14 * DAY },
+	{ "min age at the boundary: replaced exactly 14 days ago goes",
+	  { .keep_last = 1, .min_points = 3 }, "2026-11-28T12:00:00Z",
+	  { "2026-11-28T11:00:00Z", "2026-11-27T11:00:00Z",
+	    "2026-11-14T12:00:00Z", "2026-11-14T11:00:00Z",
+	    "2026-11-01T00:00:00Z", NULL },
+	  "11100", 14 * DAY },
+	{ "min age and no rules: everything, as before",
+	  { .min_points = 3 }, "2026-11-28T12:00:00Z",
+	  { "2026-11-28T11:00:00Z", "2020-01-01T00:00:00Z",
+	    "2019-01-01T00:00:00Z", "2018-01-01T00:00:00Z", NULL },
+	  "1111", 14 * DAY },
 };
 
 static void table(void)
@@ -104,7 +137,7 @@ static void table(void)
 		for (n = 0; k->times[n]; n++)
 			CHECK_EQ(vf_time_parse(k->times[n], &t[n]), 0);
 		CHECK_EQ(vf_time_parse(k->now, &now), 0);
-		rc = vf_policy_retain(t, n, &k->p, now, keep);
+		rc = vf_policy_retain(t, n, &k->p, now, k->min_age, keep);
 		for (i = 0; i < n; i++) {
 			got[i] = keep[i] ? '1' : '0';
 			want += k->expect[i] == '1';
@@ -124,14 +157,15 @@ static void refused(void)
 	int64_t t[3] = { 1, 2, 3 }; /* oldest first: wrong order */
 	uint8_t keep[3];
 
-	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, keep), -EINVAL);
+	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, 0, keep), -EINVAL);
 	p.min_points = 2;
 	t[0] = 3;
 	t[2] = 1;
-	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, keep), -EINVAL);
+	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, 0, keep), -EINVAL);
 	p.min_points = 3;
-	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, keep), 3);
-	CHECK_EQ(vf_policy_retain(t, 0, &p, 10, keep), 0);
+	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, 0, keep), 3);
+	CHECK_EQ(vf_policy_retain(t, 0, &p, 10, 0, keep), 0);
+	CHECK_EQ(vf_policy_retain(t, 3, &p, 10, -1, keep), -EINVAL);
 }
 
 #define H (3600LL * 1000000000LL)
@@ -258,8 +292,8 @@ static void weaker_property(void)
 		for (i = 1; i < n; i++)
 			t[i] = t[i - 1] - (int64_t)rnd(rnd(2) ? 4 : 24 * 40) *
 						   H / 2;
-		CHECK_EQ(vf_policy_retain(t, n, &a, now, ka) >= 0, 1);
-		CHECK_EQ(vf_policy_retain(t, n, &b, now, kb) >= 0, 1);
+		CHECK_EQ(vf_policy_retain(t, n, &a, now, 0, ka) >= 0, 1);
+		CHECK_EQ(vf_policy_retain(t, n, &b, now, 0, kb) >= 0, 1);
 		if (vf_policy_weaker(&a, &b))
 			continue;
 		not_weaker++;

@@ -381,6 +381,50 @@ static void settings(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* Undelete is for the item's owner and root, whatever the role (sticky
+ * semantics, checked in core): a uid with the Owner role cannot take
+ * another user's deleted item out; the item's owner can. */
+static void undelete_owner_only(void)
+{
+	struct vf_vault *v = vt_fresh();
+	const struct vf_caller alice = { .uid = 1001, .gid = 1001, .pid = 1,
+					 .umask = 022 };
+	const struct vf_caller bob = { .uid = 1002, .gid = 1002, .pid = 1,
+				       .umask = 022 };
+	struct vf_setattr sa = { .valid = VF_SET_MODE, .mode = 0777 };
+	struct vf_attr trash, cont, a;
+	char err[256], buf[64];
+	uint64_t d, f;
+
+	if (!v)
+		return;
+	CHECK_EQ(vt_role_grant(v, 0, 1001, VF_ROLE_CONTRIBUTOR, err,
+				     sizeof(err)), 0);
+	CHECK_EQ(vt_role_grant(v, 0, 1002, VF_ROLE_OWNER, err,
+				     sizeof(err)), 0);
+	d = mkdir_(v, VF_ROOT_INO, "shared");
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, d, NULL, &sa, &a), 0);
+	f = vt_put(v, d, "mine", "alice's");
+	sa.valid = VF_SET_UID | VF_SET_GID;
+	sa.uid = sa.gid = 1001;
+	CHECK_EQ(vf_vault_setattr(v, &vt_root, f, NULL, &sa, &a), 0);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, d, "mine"), 0);
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".softdeleted",
+				 &trash), 0);
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, trash.ino, "shared", &cont), 0);
+	/* the container shows the directory's mode and owner, sticky */
+	CHECK_EQ(cont.mode, (uint32_t)(S_IFDIR | S_ISVTX | 0777));
+	CHECK_EQ(cont.uid, 0);
+	CHECK_EQ(vf_vault_rename(v, &bob, cont.ino, "mine", d, "back", 0),
+		 -EPERM);
+	CHECK_EQ(vt_walk(v, d, "back", NULL), 0);
+	CHECK_EQ(vf_vault_rename(v, &alice, cont.ino, "mine", d, "back", 0),
+		 0);
+	CHECK_EQ(vt_walk(v, d, "back", NULL), f);
+	CHECK(!strcmp(vt_content(v, f, buf), "alice's"));
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	vt_setup("t-trash");
@@ -388,6 +432,7 @@ int main(void)
 	RUN(purge_at_time);
 	RUN(hard_links);
 	RUN(settings);
+	RUN(undelete_owner_only);
 	if (vt_cleanup())
 		return 1;
 	return unit_exit();

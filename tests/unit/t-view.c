@@ -312,7 +312,8 @@ static void prune_renamed(void)
 	CHECK_EQ(s.n, 6);
 	CHECK_EQ(vf_vault_status(v, &st0), 0);
 	CHECK_EQ(vt_policy_set(v, &p, err, sizeof(err)), 0);
-	CHECK_EQ(vf_vault_prune(v, vf_clock_now(), 0, NULL, NULL, &ps), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + 15 * 86400 * VF_NS, 0, NULL,
+				NULL, &ps), 0);
 	CHECK_EQ(ps.removed, 3);
 	vt_listing(v, vt_walk(v, vers.ino, "f", NULL), &s);
 	CHECK_EQ(s.n, 3);
