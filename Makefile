@@ -41,7 +41,7 @@ CORE_SRC := core/common.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c \
 	core/view.c \
-	core/buf.c core/spool.c core/cache.c core/file.c \
+	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c \
 	core/admin.c \

@@ -52,3 +52,11 @@ void vf_buf_release(struct vf_vault *v)
 	vf_buf_free_all(v);
 	pthread_mutex_destroy(&v->pool_mu);
 }
+
+void vf_buf_drop(struct vf_vault *v, void *p, size_t cap)
+{
+	if (cap == VF_CHUNK_MAX)
+		vf_buf_put(v, p);
+	else
+		free(p);
+}

@@ -15,6 +15,10 @@ void vf_buf_release(struct vf_vault *v);
 void *vf_buf_get(struct vf_vault *v);
 /* Takes p back (NULL: nothing); freed when the pool is full. */
 void vf_buf_put(struct vf_vault *v, void *p);
+/* Frees a stream buffer of cap bytes: buffers of full chunk capacity
+ * (VF_CHUNK_MAX) came from the pool, smaller ones (small files) from
+ * malloc. */
+void vf_buf_drop(struct vf_vault *v, void *p, size_t cap);
 /* Frees the idle buffers. */
 void vf_buf_free_all(struct vf_vault *v);
 

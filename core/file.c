@@ -19,10 +19,10 @@
  *   soon as a cut lands on an old boundary with clean data behind it, so a
  *   small edit costs about one chunk whatever the file size.
  *
- * The spool (spool.c), the decrypted-chunk cache (cache.c) and the buffer
- * pool (buf.c) are modules of their own; the store pipeline (workers that
- * hash, deduplicate, compress, seal and store cut chunks) is here, since
- * its jobs fill in the extents of open files.
+ * The spool (spool.c), the decrypted-chunk cache (cache.c), the buffer
+ * pool (buf.c) and the store pipeline (pipeline.c: workers that hash,
+ * deduplicate, compress, seal and store cut chunks, filling in the
+ * extents this file hands them) are modules of their own.
  *
  * Commit: chunks written since the last commit are inserted into the
  * catalog in the same transaction as the version and its extents, so a
@@ -42,6 +42,7 @@
 #include "file.h"
 #include "ns.h"
 #include "open_files.h"
+#include "pipeline.h"
 #include "spool.h"
 
 #define SBUF_MIN (64u << 10)
@@ -167,16 +168,6 @@ void vf_file_put(struct vf_vault *v, struct vf_file *f)
 	pthread_mutex_destroy(&f->pend_mu);
 	pthread_cond_destroy(&f->pend_cv);
 	free(f);
-}
-
-/* Stream buffers of full chunk capacity are pool buffers; smaller ones
- * (small files) are plain allocations. */
-static void sbuf_free(struct vf_vault *v, uint8_t *p, size_t cap)
-{
-	if (cap == VF_CHUNK_MAX)
-		vf_buf_put(v, p);
-	else
-		free(p);
 }
 
 /* Chunk data for an extent reference: catalog chunks through the cache,
@@ -337,12 +328,11 @@ static struct vf_block *blk_next(struct vf_file *f, uint64_t idx)
 
 /* Reads [off, off+len) of the committed extents and streamed chunks,
  * ignoring dirty blocks (f->mu held; off+len <= extent end). */
-static int drain(struct vf_file *f);
 
 static int read_extents(struct vf_vault *v, struct vf_file *f, uint64_t off,
 			uint8_t *buf, size_t len)
 {
-	int rc = drain(f);
+	int rc = vf_pipeline_drain(f);
 
 	if (rc)
 		return rc;
@@ -432,236 +422,6 @@ static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
 	return rc;
 }
 
-/* ---- storing chunks -------------------------------------------------- */
-
-/* Stores one chunk (dedup against this file's pending chunks and the
- * catalog; otherwise encode and append to a pack) and returns its extent
- * reference in *ref.  Runs on a pipeline worker: takes f->pend_mu and
- * v->mu briefly, never f->mu. */
-static int store_chunk(struct vf_vault *v, struct vf_file *f,
-		       const uint8_t *data, size_t len, int64_t *ref)
-{
-	uint8_t cid[VF_CHUNK_ID_BYTES], *sealed;
-	struct vf_pack_loc loc;
-	sqlite3_stmt *st;
-	ssize_t n;
-	size_t i;
-	int rc, found = 0;
-
-	vf_crypto_chunk_id(v->keys, data, len, cid);
-	pthread_mutex_lock(&f->pend_mu);
-	for (i = f->n_pend; i-- > 0;)
-		if (!memcmp(f->pend[i].cid, cid, sizeof(cid))) {
-			*ref = -(int64_t)i - 1;
-			found = 1;
-			break;
-		}
-	pthread_mutex_unlock(&f->pend_mu);
-	if (found)
-		return 0;
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_BY_CID);
-	if (!st) {
-		vf_vault_unlock(v);
-		return -EIO;
-	}
-	sqlite3_bind_blob(st, 1, cid, sizeof(cid), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1)
-		*ref = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	vf_vault_unlock(v);
-	if (rc == 1)
-		return 0;
-	if (rc < 0)
-		return rc;
-	sealed = vf_pack_sealed_bound(len) <= VF_POOL_BUF ?
-			 vf_buf_get(v) :
-			 malloc(vf_pack_sealed_bound(len));
-	if (!sealed)
-		return -ENOMEM;
-	n = vf_pack_encode(v->keys, cid, data, len, sealed);
-	rc = n < 0 ? (int)n : vf_pack_put(v->pw, sealed, (size_t)n, &loc);
-	if (vf_pack_sealed_bound(len) <= VF_POOL_BUF)
-		vf_buf_put(v, sealed);
-	else
-		free(sealed);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&f->pend_mu);
-	if (f->n_pend == f->pend_cap) {
-		size_t cap = f->pend_cap ? f->pend_cap * 2 : 8;
-		struct vf_pending *p = realloc(f->pend, cap * sizeof(*p));
-
-		if (!p) {
-			pthread_mutex_unlock(&f->pend_mu);
-			return -ENOMEM;
-		}
-		f->pend = p;
-		f->pend_cap = cap;
-	}
-	memcpy(f->pend[f->n_pend].cid, cid, sizeof(cid));
-	f->pend[f->n_pend].loc = loc;
-	f->pend[f->n_pend].rlen = (uint32_t)len;
-	f->pend[f->n_pend].row = 0;
-	*ref = -(int64_t)f->n_pend - 1;
-	f->n_pend++;
-	pthread_mutex_unlock(&f->pend_mu);
-	return 0;
-}
-
-/* ---- the store pipeline -------------------------------------------------- */
-
-static void *worker_main(void *arg)
-{
-	struct vf_vault *v = arg;
-	struct vf_job *j;
-	int64_t ref = 0;
-	int rc;
-
-	for (;;) {
-		pthread_mutex_lock(&v->job_mu);
-		while (!v->jq_head && !v->stopping)
-			pthread_cond_wait(&v->job_cv, &v->job_mu);
-		j = v->jq_head;
-		if (!j) {
-			pthread_mutex_unlock(&v->job_mu);
-			return NULL;
-		}
-		v->jq_head = j->next;
-		if (!v->jq_head)
-			v->jq_tail = NULL;
-		pthread_mutex_unlock(&v->job_mu);
-
-		if (j->prefetch) {
-			struct vf_cache_ent *e;
-
-			if (vf_cache_get(v, j->prefetch, &e) == 0)
-				vf_cache_put(v, e);
-			free(j);
-			pthread_mutex_lock(&v->job_mu);
-			v->jobs--;
-			pthread_cond_signal(&v->space_cv);
-			pthread_mutex_unlock(&v->job_mu);
-			continue;
-		}
-		rc = store_chunk(v, j->f, j->data, j->len, &ref);
-		sbuf_free(v, j->data, j->cap);
-		pthread_mutex_lock(&j->f->pend_mu);
-		if (rc) {
-			if (!j->f->pipe_err)
-				j->f->pipe_err = rc;
-		} else {
-			(*j->arr)[j->idx].chunk = ref;
-		}
-		if (--j->f->inflight == 0)
-			pthread_cond_broadcast(&j->f->pend_cv);
-		pthread_mutex_unlock(&j->f->pend_mu);
-		free(j);
-
-		pthread_mutex_lock(&v->job_mu);
-		v->jobs--;
-		pthread_cond_signal(&v->space_cv);
-		pthread_mutex_unlock(&v->job_mu);
-	}
-}
-
-int vf_pipeline_init(struct vf_vault *v)
-{
-	pthread_mutex_init(&v->job_mu, NULL);
-	pthread_cond_init(&v->job_cv, NULL);
-	pthread_cond_init(&v->space_cv, NULL);
-	return 0;
-}
-
-void vf_pipeline_release(struct vf_vault *v)
-{
-	pthread_mutex_destroy(&v->job_mu);
-	pthread_cond_destroy(&v->job_cv);
-	pthread_cond_destroy(&v->space_cv);
-}
-
-int vf_pipeline_start(struct vf_vault *v)
-{
-	int i, rc;
-
-	for (i = 0; i < VF_PIPE_WORKERS; i++) {
-		rc = pthread_create(&v->workers[i], NULL, worker_main, v);
-		if (rc)
-			return -rc;
-		v->n_workers++;
-	}
-	return 0;
-}
-
-void vf_pipeline_stop(struct vf_vault *v)
-{
-	int i;
-
-	pthread_mutex_lock(&v->job_mu);
-	v->stopping = 1;
-	pthread_cond_broadcast(&v->job_cv);
-	pthread_mutex_unlock(&v->job_mu);
-	for (i = 0; i < v->n_workers; i++)
-		pthread_join(v->workers[i], NULL);
-	v->n_workers = 0;
-}
-
-/* Appends a job to the workers' queue and wakes one (job_mu held, room
- * checked by the caller). */
-static void enqueue(struct vf_vault *v, struct vf_job *j)
-{
-	v->jobs++;
-	if (v->jq_tail)
-		v->jq_tail->next = j;
-	else
-		v->jq_head = j;
-	v->jq_tail = j;
-	pthread_cond_signal(&v->job_cv);
-}
-
-/* Hands data (ownership moves to the job) to the workers, to fill in
- * (*arr)[idx]; waits while the pipeline is full. */
-static int submit(struct vf_vault *v, struct vf_file *f, struct vf_ext **arr,
-		  size_t idx, uint8_t *data, size_t len, size_t cap)
-{
-	struct vf_job *j = calloc(1, sizeof(*j));
-
-	if (!j) {
-		sbuf_free(v, data, cap);
-		return -ENOMEM;
-	}
-	j->cap = cap;
-	j->f = f;
-	j->arr = arr;
-	j->idx = idx;
-	j->data = data;
-	j->len = len;
-	pthread_mutex_lock(&f->pend_mu);
-	f->inflight++;
-	pthread_mutex_unlock(&f->pend_mu);
-	pthread_mutex_lock(&v->job_mu);
-	while (v->jobs >= VF_PIPE_JOBS)
-		pthread_cond_wait(&v->space_cv, &v->job_mu);
-	enqueue(v, j);
-	pthread_mutex_unlock(&v->job_mu);
-	return 0;
-}
-
-/* Waits until every chunk this file handed to the workers is stored;
- * returns the first error any of them met.  f->mu held. */
-static int drain(struct vf_file *f)
-{
-	int rc;
-
-	pthread_mutex_lock(&f->pend_mu);
-	while (f->inflight)
-		pthread_cond_wait(&f->pend_cv, &f->pend_mu);
-	rc = f->pipe_err;
-	pthread_mutex_unlock(&f->pend_mu);
-	return rc;
-}
-
 /* ext_push for arrays a worker may be filling. */
 static int push_locked(struct vf_file *f, struct vf_ext **a, size_t *n,
 		       size_t *cap, const struct vf_ext *e)
@@ -736,7 +496,7 @@ static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 	busy = f->inflight;
 	pthread_mutex_unlock(&f->pend_mu);
 	if (last && !busy) {
-		rc = store_chunk(v, f, f->sbuf, f->sbuf_len, &e.chunk);
+		rc = vf_pipeline_store(v, f, f->sbuf, f->sbuf_len, &e.chunk);
 		if (!rc)
 			rc = push_locked(f, ext, n_ext, cap, &e);
 		if (!rc)
@@ -754,7 +514,7 @@ static int cut(struct vf_vault *v, struct vf_file *f, struct vf_ext **ext,
 	f->sbuf = NULL;
 	f->sbuf_cap = f->sbuf_len = 0;
 	f->cut_once = 1;
-	return submit(v, f, ext, *n_ext - 1, data, len, dcap);
+	return vf_pipeline_submit(v, f, ext, *n_ext - 1, data, len, dcap);
 }
 
 /* Feeds data to a chunker whose pending bytes are in f->sbuf; each cut
@@ -807,7 +567,7 @@ static void release_sbuf(struct vf_vault *v, struct vf_file *f)
 	vf_vault_lock(v);
 	v->stream_bytes -= f->sbuf_cap;
 	vf_vault_unlock(v);
-	sbuf_free(v, f->sbuf, f->sbuf_cap);
+	vf_buf_drop(v, f->sbuf, f->sbuf_cap);
 	f->sbuf = NULL;
 	f->sbuf_cap = f->sbuf_len = 0;
 }
@@ -823,7 +583,7 @@ static int stop_streaming(struct vf_vault *v, struct vf_file *f)
 	struct vf_ext hole = { start, f->sbuf_len, 0, 0 };
 	uint8_t *tail = f->sbuf;
 	size_t n = f->sbuf_len;
-	int rc = drain(f);
+	int rc = vf_pipeline_drain(f);
 
 	if (rc)
 		return rc;
@@ -961,7 +721,7 @@ int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
 
 	rc = vf_file_load(v, f);
 	if (!rc)
-		rc = drain(f);
+		rc = vf_pipeline_drain(f);
 	if (!rc && f->streaming)
 		rc = stop_streaming(v, f);
 	if (rc)
@@ -1081,7 +841,7 @@ static int rechunk(struct vf_vault *v, struct vf_file *f)
 		rc = feed_end(v, f, &nx, &nn, &ncap, pos);
 	/* Workers write into nx: wait for them before it moves or goes. */
 	{
-		int r = drain(f);
+		int r = vf_pipeline_drain(f);
 
 		if (!rc)
 			rc = r;
@@ -1276,7 +1036,7 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 	if (!rc && f->n_blk)
 		rc = rechunk(v, f);
 	if (!rc)
-		rc = drain(f);
+		rc = vf_pipeline_drain(f);
 	/* Packs reach the disk before the catalog names them. */
 	if (!rc && durable)
 		rc = vf_pack_writer_sync(v->pw);
@@ -1326,7 +1086,6 @@ int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
  * waits for room in the pipeline (f->mu held). */
 static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 {
-	struct vf_job *j;
 	size_t i;
 	int64_t next;
 
@@ -1339,13 +1098,8 @@ static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 	next = f->ext[i].chunk;
 	if (next == f->prefetched || vf_cache_has(v, next))
 		return;
-	pthread_mutex_lock(&v->job_mu);
-	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
-		j->prefetch = next;
-		enqueue(v, j);
+	if (vf_pipeline_prefetch(v, next) == 0)
 		f->prefetched = next;
-	}
-	pthread_mutex_unlock(&v->job_mu);
 }
 
 ssize_t vf_file_read(struct vf_vault *v, struct vf_file *f, uint64_t off,

@@ -28,12 +28,6 @@ VF_MUST int vf_file_get_version(struct vf_vault *v, uint64_t ino,
 VF_MUST int vf_file_truncate(struct vf_vault *v, struct vf_file *f,
 			     uint64_t size);
 VF_MUST int vf_file_commit(struct vf_vault *v, struct vf_file *f);
-/* The store pipeline's queue (_init, first thing at open; _release, last
- * thing at close) and its worker threads (start, stop). */
-VF_MUST int vf_pipeline_init(struct vf_vault *v);
-void vf_pipeline_release(struct vf_vault *v);
-VF_MUST int vf_pipeline_start(struct vf_vault *v);
-void vf_pipeline_stop(struct vf_vault *v);
 
 /* Loads the committed extents (once). */
 VF_MUST int vf_file_load(struct vf_vault *v, struct vf_file *f);

@@ -832,7 +832,7 @@ static int rewrite_pack(struct gc *g, int64_t id, const char *name)
 	rc = 0;
 	if (state == MOVE_GONE) {
 		/* Readers that looked the old place up just before the
-		 * commit retry (file.c vf_file_read_chunk). */
+		 * commit retry (cache.c vf_cache_get). */
 		rc = v->io->ops->remove(v->io, name);
 		if (!rc)
 			g->st.packs_removed++;

@@ -38,6 +38,7 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "pipeline.h"
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"

@@ -32,7 +32,7 @@ LAYERS='
 4 vault.h vault_int.h
 5 ns open_files
 6 view
-7 buf spool cache file
+7 buf spool cache pipeline file
 8 trash immut authz audit guard gc
 9 admin facade.h vault.c vault_file xattr check
 10 fs/
