@@ -115,6 +115,30 @@ static const char *const schema_2 =
 	" vf_second(), old.mode, old.uid, old.gid, old.size, old.atime,"
 	" old.mtime, old.ctime); END;";
 
+/* Format 3: xattr and ACL history (issue: an Operator could destroy them
+ * for good).  As for attributes: before the first change of one of a
+ * node's xattrs in a second s, its previous value is kept as row (node,
+ * name, s), value NULL when it did not exist, so the value at the end of
+ * any second T is the first row with s > T, or the current one.  Nodes
+ * born in the same second need no row, which keeps cp -a of new files
+ * free of it.  An INSERT OR REPLACE is seen by the insert trigger (the
+ * replaced row is still there before it) and a removal by the delete
+ * trigger. */
+static const char *const schema_3 =
+	"CREATE TABLE xattrhist(node INTEGER NOT NULL, name BLOB NOT NULL,"
+	" s INTEGER NOT NULL, value BLOB, PRIMARY KEY(node, name, s))"
+	" WITHOUT ROWID;"
+	"CREATE TRIGGER xattrs_hist_put BEFORE INSERT ON xattrs WHEN"
+	" (SELECT coalesce(btime, 0) FROM nodes WHERE id=new.node) <"
+	" vf_second() AND (SELECT value FROM xattrs WHERE node=new.node AND"
+	" name=new.name) IS NOT new.value BEGIN INSERT OR IGNORE INTO"
+	" xattrhist VALUES(new.node, new.name, vf_second(), (SELECT value"
+	" FROM xattrs WHERE node=new.node AND name=new.name)); END;"
+	"CREATE TRIGGER xattrs_hist_del BEFORE DELETE ON xattrs WHEN"
+	" (SELECT coalesce(btime, 0) FROM nodes WHERE id=old.node) <"
+	" vf_second() BEGIN INSERT OR IGNORE INTO xattrhist VALUES(old.node,"
+	" old.name, vf_second(), old.value); END;";
+
 /* vf_now(): the daemon clock in ns (the activity triggers' clock). */
 static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -226,6 +250,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_2);
 	if (!rc)
+		rc = exec(c, schema_3);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
 }
@@ -238,6 +264,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		return rc;
 	if (from < 2)
 		rc = exec(c, schema_2);
+	if (!rc && from < 3)
+		rc = exec(c, schema_3);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);

@@ -51,6 +51,11 @@
  *                              a node's attributes as they were before
  *                              their first change in second s (filled by
  *                              a trigger on nodes; see catalog.c)
+ * Format 3 adds:
+ *   xattrhist(node, name, s, value)
+ *                              a node's xattr (ACLs included) as it was
+ *                              before its first change in second s, NULL
+ *                              when it did not exist (triggers on xattrs)
  *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of
@@ -65,7 +70,7 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 2
+#define VF_CATALOG_FORMAT 3
 
 enum vf_q {
 #define VF_Q_ENUM(name, sql) VF_Q_##name,

@@ -187,6 +187,12 @@ enum vf_readdir_col {
 	X(XATTR_PUT, "INSERT OR REPLACE INTO xattrs(node,name,value) "        \
 		     "VALUES(?1,?2,?3)")                                      \
 	X(XATTR_DEL, "DELETE FROM xattrs WHERE node=?1 AND name=?2")          \
+	X(XATTR_AT, "SELECT value, 1 FROM xattrhist WHERE node=?1 AND "     \
+		    "name=?2 AND s>=?3 ORDER BY s LIMIT 1")                   \
+	X(XATTR_NAMES_AT, "SELECT name FROM xattrs WHERE node=?1 UNION "      \
+			  "SELECT name FROM xattrhist WHERE node=?1 AND "     \
+			  "s>=?2 ORDER BY 1")                                 \
+	X(PURGE_XATTRHIST, "DELETE FROM xattrhist WHERE node=?1")             \
 	X(XATTR_LIST, "SELECT name FROM xattrs WHERE node=?1 ORDER BY name")  \
 	X(VERSION_INSERT, "INSERT INTO versions(node,t,size,mode,uid,gid,"    \
 			  "mtime) VALUES(?1,?2,?3,?4,?5,?6,?7)")              \

@@ -335,7 +335,7 @@ static int drop_empty_predecessors(struct vf_vault *v, int64_t head)
 {
 	static const enum vf_q steps[] = {
 		VF_Q_NODE_RELINK, VF_Q_PURGE_DIRENTS, VF_Q_PURGE_ATTRHIST,
-		VF_Q_PURGE_XATTRS, VF_Q_PURGE_NODE,
+		VF_Q_PURGE_XATTRS, VF_Q_PURGE_XATTRHIST, VF_Q_PURGE_NODE,
 	};
 	int64_t skip = 0, pred;
 	sqlite3_stmt *st;

@@ -939,7 +939,8 @@ static int purge_node(struct vf_vault *v, uint64_t ino, int depth)
 {
 	static const enum vf_q steps[] = {
 		VF_Q_PURGE_EXTENTS, VF_Q_PURGE_VERSIONS, VF_Q_PURGE_DIRENTS,
-		VF_Q_PURGE_ATTRHIST, VF_Q_PURGE_XATTRS, VF_Q_PURGE_NODE,
+		VF_Q_PURGE_ATTRHIST, VF_Q_PURGE_XATTRS, VF_Q_PURGE_XATTRHIST,
+		VF_Q_PURGE_NODE,
 	};
 	sqlite3_stmt *st;
 	int64_t pred;

@@ -899,6 +899,36 @@ int vf_view_readdir(struct vf_vault *v, uint64_t ino, uint64_t off,
 
 /* ---- files ------------------------------------------------------------- */
 
+uint64_t vf_view_node_at(struct vf_vault *v, uint64_t ino, int64_t *end)
+{
+	struct vf_attr a;
+	uint64_t node = 0;
+	int64_t sec;
+
+	*end = INT64_MAX;
+	vf_vault_lock(v);
+	switch (vf_view_kind(ino)) {
+	case VF_VIEW_SNAP:
+		if (slot_sec(v->views, ino, &sec) == 0) {
+			node = ino & SNAP_NODE_MASK;
+			*end = sec_end(sec);
+		}
+		break;
+	case VF_VIEW_VFILE:
+		/* the recovery point as its commit second ends: metadata
+		 * set right after the close (cp -a, tar) is part of it */
+		if (vfile_attr(v, (int64_t)(ino & LOW_MASK), &a, &node) == 0)
+			*end = sec_end(floor_sec(a.ctime));
+		else
+			node = 0;
+		break;
+	default:
+		break;
+	}
+	vf_vault_unlock(v);
+	return node;
+}
+
 uint64_t vf_view_node(struct vf_vault *v, uint64_t ino)
 {
 	struct vf_attr a;

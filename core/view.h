@@ -73,6 +73,10 @@ VF_MUST int vf_view_readdir(struct vf_vault *v, uint64_t ino, uint64_t off,
 			    vf_readdir_cb cb, void *arg);
 /* The node behind a SNAP or VFILE inode (for readlink and xattrs), or 0. */
 uint64_t vf_view_node(struct vf_vault *v, uint64_t ino);
+/* As vf_view_node, and *end gets the end of the moment the view shows
+ * (INT64_MAX: now): a snapshot view's second, a recovery point's commit
+ * second.  Its xattrs are read as of then (xattr.c). */
+uint64_t vf_view_node_at(struct vf_vault *v, uint64_t ino, int64_t *end);
 /* What an open of a view file reads: *version (0: empty) and *size.
  * -EISDIR for directories, -EROFS never (the caller checks flags). */
 VF_MUST int vf_view_file(struct vf_vault *v, uint64_t ino, int64_t *version,

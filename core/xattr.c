@@ -6,7 +6,9 @@
  * mode (a set ACL rewrites the mode's permission bits); the engine's own
  * attributes (user.vaultfs.*) are computed, never stored; every change
  * checks the role, read-only mounts, views, soft delete and immutability
- * first and runs in one transaction.
+ * first and runs in one transaction.  xattrs are versioned (catalog
+ * format 3, table xattrhist): a history view shows them as they were at
+ * its moment (value_at).
  */
 #include <linux/limits.h>
 #include <stdlib.h>
@@ -20,8 +22,63 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "view.h"
 
 /* ---- extended attributes ----------------------------------------------- */
+
+/* Copies an xattr value (column col of st) into buf as getxattr answers:
+ * its size when cap is 0, -ERANGE when it does not fit. */
+static ssize_t copy_value(sqlite3_stmt *st, int col, void *buf, size_t cap)
+{
+	int n = sqlite3_column_bytes(st, col);
+
+	if (cap == 0)
+		return n;
+	if ((size_t)n > cap)
+		return -ERANGE;
+	if (n)
+		memcpy(buf, sqlite3_column_blob(st, col), (size_t)n);
+	return n;
+}
+
+/* The value of xattr name of ino as it was when the second before end
+ * ended (end INT64_MAX: now).  v->mu held.  Size, -ENODATA or -errno. */
+static ssize_t value_at(struct vf_vault *v, uint64_t ino, const char *name,
+			int64_t end, void *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	ssize_t rc = 0;
+
+	if (end != INT64_MAX) {
+		st = vf_catalog_stmt(v->cat, VF_Q_XATTR_AT);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, (int64_t)ino);
+		sqlite3_bind_blob(st, 2, name, (int)strlen(name),
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, end);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			rc = sqlite3_column_type(st, 0) == SQLITE_NULL ?
+				     -ENODATA :
+				     copy_value(st, 0, buf, cap);
+		sqlite3_reset(st);
+		if (rc != 0)
+			return rc; /* the history's answer, or an error */
+	}
+	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		rc = copy_value(st, 0, buf, cap);
+	else if (rc == 0)
+		rc = -ENODATA;
+	sqlite3_reset(st);
+	return rc;
+}
 
 int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		      uint64_t ino, const char *name, const void *value,
@@ -112,45 +169,20 @@ out:
 ssize_t vf_vault_getxattr(struct vf_vault *v, const struct vf_caller *c,
 			  uint64_t ino, const char *name, void *buf, size_t cap)
 {
-	sqlite3_stmt *st;
+	int64_t end = INT64_MAX;
 	ssize_t rc;
-	int n;
 
 	if (vf_authz_check(v, c, VF_ACT_READ))
 		return -EACCES;
-	/* views show a node's current xattrs (they are not versioned) */
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
+	/* history views show a node's xattrs as of their moment */
+	if (vf_view_is(ino) && !(ino = vf_view_node_at(v, ino, &end)))
 		return -ENODATA;
 	if (!strcmp(name, "user.vaultfs.immutable"))
 		return vf_immut_xattr(v, ino, buf, cap);
 	if (!strncmp(name, "user.vaultfs.", 13))
 		return vf_trash_xattr(v, ino, name, buf, cap);
 	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_GET);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		n = sqlite3_column_bytes(st, 0);
-		if (cap == 0)
-			rc = n;
-		else if ((size_t)n > cap)
-			rc = -ERANGE;
-		else {
-			if (n)
-				memcpy(buf, sqlite3_column_blob(st, 0),
-				       (size_t)n);
-			rc = n;
-		}
-	} else if (rc == 0) {
-		rc = -ENODATA;
-	}
-	sqlite3_reset(st);
-out:
+	rc = value_at(v, ino, name, end, buf, cap);
 	vf_vault_unlock(v);
 	return rc;
 }
@@ -158,6 +190,7 @@ out:
 ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
 			   uint64_t ino, char *buf, size_t cap)
 {
+	int64_t end = INT64_MAX;
 	sqlite3_stmt *st;
 	size_t used = 0;
 	ssize_t rc;
@@ -165,26 +198,37 @@ ssize_t vf_vault_listxattr(struct vf_vault *v, const struct vf_caller *c,
 
 	if (vf_authz_check(v, c, VF_ACT_READ))
 		return -EACCES;
-	if (vf_view_is(ino) && !(ino = vf_view_node(v, ino)))
+	if (vf_view_is(ino) && !(ino = vf_view_node_at(v, ino, &end)))
 		return 0;
 	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_XATTR_LIST);
+	/* as of a view's moment: every name it has now or had then, each
+	 * kept when it existed then */
+	st = vf_catalog_stmt(v->cat, end == INT64_MAX ? VF_Q_XATTR_LIST :
+							VF_Q_XATTR_NAMES_AT);
 	if (!st) {
 		rc = -EIO;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	if (end != INT64_MAX)
+		sqlite3_bind_int64(st, 2, end);
 	while ((rc = vf_catalog_row(st)) == 1) {
+		char name[XATTR_NAME_MAX + 1];
+
 		n = sqlite3_column_bytes(st, 0);
+		if (n > XATTR_NAME_MAX)
+			continue; /* not a name setxattr accepts */
+		memcpy(name, sqlite3_column_blob(st, 0), (size_t)n);
+		name[n] = '\0';
+		if (end != INT64_MAX &&
+		    value_at(v, ino, name, end, NULL, 0) == -ENODATA)
+			continue;
 		if (cap && used + (size_t)n + 1 > cap) {
 			rc = -ERANGE;
 			break;
 		}
-		if (cap) {
-			memcpy(buf + used, sqlite3_column_blob(st, 0),
-			       (size_t)n);
-			buf[used + (size_t)n] = '\0';
-		}
+		if (cap)
+			memcpy(buf + used, name, (size_t)n + 1);
 		used += (size_t)n + 1;
 	}
 	sqlite3_reset(st);

@@ -391,6 +391,61 @@ static void points(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* xattrs are versioned: a snapshot view shows them as they were at its
+ * second, however they were changed, removed or added since (a stolen
+ * Operator's rewrite of an ACL or a tag cannot destroy the old value). */
+static void xattr_history(void)
+{
+	struct vf_vault *v = vt_fresh();
+	struct vf_attr snaps;
+	char t1[32], t2[32], buf[64], list[256];
+	uint64_t f, r1, r2, s1, s2;
+	int64_t x;
+	ssize_t n;
+
+	if (!v)
+		return;
+	f = vt_put(v, VF_ROOT_INO, "f", "data");
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.tag", "v1", 2, 0), 0);
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.gone", "g", 1, 0), 0);
+	mark(t1, &x);
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.tag", "v2", 2, 0), 0);
+	CHECK_EQ(vf_vault_removexattr(v, &vt_root, f, "user.gone"), 0);
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.new", "n", 1, 0), 0);
+	mark(t2, &x);
+	CHECK_EQ(vf_vault_setxattr(v, &vt_root, f, "user.tag", "v3", 2, 0), 0);
+	v = vt_reopen(v);
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_lookup(v, &vt_root, VF_ROOT_INO, ".snapshots", &snaps),
+		 0);
+	r1 = vt_walk(v, snaps.ino, t1, NULL);
+	r2 = vt_walk(v, snaps.ino, t2, NULL);
+	s1 = vt_walk(v, r1, "f", NULL);
+	s2 = vt_walk(v, r2, "f", NULL);
+	CHECK(s1 && s2);
+	n = vf_vault_getxattr(v, &vt_root, s1, "user.tag", buf, sizeof(buf));
+	CHECK_EQ(n, 2);
+	CHECK(n == 2 && !memcmp(buf, "v1", 2));
+	CHECK_EQ(vf_vault_getxattr(v, &vt_root, s1, "user.gone", buf,
+				   sizeof(buf)), 1);
+	CHECK_EQ(vf_vault_getxattr(v, &vt_root, s1, "user.new", buf,
+				   sizeof(buf)), -ENODATA);
+	n = vf_vault_listxattr(v, &vt_root, s1, list, sizeof(list));
+	CHECK_EQ(n, (ssize_t)sizeof("user.gone\0user.tag"));
+	CHECK(n > 0 && !memcmp(list, "user.gone\0user.tag\0", (size_t)n));
+	n = vf_vault_getxattr(v, &vt_root, s2, "user.tag", buf, sizeof(buf));
+	CHECK(n == 2 && !memcmp(buf, "v2", 2));
+	CHECK_EQ(vf_vault_getxattr(v, &vt_root, s2, "user.gone", buf,
+				   sizeof(buf)), -ENODATA);
+	n = vf_vault_listxattr(v, &vt_root, s2, list, sizeof(list));
+	CHECK(n > 0 && !memcmp(list, "user.new\0user.tag\0", (size_t)n));
+	/* the live file has its current values */
+	n = vf_vault_getxattr(v, &vt_root, f, "user.tag", buf, sizeof(buf));
+	CHECK(n == 2 && !memcmp(buf, "v3", 2));
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	vt_setup("t-view");
@@ -399,6 +454,7 @@ int main(void)
 	RUN(rename_over);
 	RUN(prune_renamed);
 	RUN(points);
+	RUN(xattr_history);
 	if (vt_cleanup())
 		return 1;
 	return unit_exit();
