@@ -95,6 +95,9 @@ struct vf_setattr {
 
 /* vf_vault_open flags */
 #define VF_OPEN_RDONLY (1 << 0)
+/* Open a catalog that went back or was altered since its anchor (see
+ * README, "Catalog anchors"): the admin's deliberate recovery; audited. */
+#define VF_OPEN_ACCEPT_ROLLBACK (1 << 1)
 
 /* Creates a vault in dir (created 0700 if missing; must otherwise be empty
  * and root-only): header, keystore entry, empty catalog with the root

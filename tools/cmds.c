@@ -82,7 +82,7 @@ static const struct cmd cmds[] = {
 	  VF_ROLE_NONE },
 	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,
 	  VF_ROLE_READER },
-	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json]",
+	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json] [--accept-rollback]",
 	  cmd_check, VF_ROLE_OPERATOR },
 	{ "snapshot", NULL, 1, 0, 0, "snapshot TARGET [--tag NAME] [--json]",
 	  cmd_snapshot, VF_ROLE_OPERATOR },

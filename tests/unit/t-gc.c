@@ -49,12 +49,16 @@ static int rm_rf(const char *path)
 	return system(cmd);
 }
 
-/* dir becomes a copy of the template vault (same keystore entry). */
+/* dir becomes a copy of the template vault (same keystore entry).  The
+ * copy is a rollback of the previous run's vault as far as the anchor in
+ * the keystore knows (same vault id): that anchor goes, the copy's own
+ * catalog.anchor stays. */
 static int copy_template(void)
 {
-	char cmd[256];
+	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -a %s %s", dir, tmpl, dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s/*.anchor && cp -a %s %s", dir,
+		 ks, tmpl, dir);
 	return system(cmd);
 }
 
@@ -869,8 +873,13 @@ static void gc_faults(void)
 	long nth;
 
 	{
-		struct vf_vault *v = open_at(tmpl);
+		struct vf_vault *v;
+		char cmd[256];
 
+		/* the keystore's anchor follows the last copy, not tmpl */
+		snprintf(cmd, sizeof(cmd), "rm -f %s/*.anchor", ks);
+		CHECK_EQ(system(cmd), 0);
+		v = open_at(tmpl);
 		if (!v)
 			{ CHECK(0); return; }
 		bytes = stored(v);
