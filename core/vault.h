@@ -272,6 +272,7 @@ struct vf_gc_stats {
 	uint64_t chunks_freed;     /* chunk rows no version referenced */
 	uint64_t packs_rewritten;  /* packs copied because mostly garbage */
 	uint64_t packs_removed;    /* pack files deleted (rewritten or empty) */
+	uint64_t packs_quarantined; /* unknown packs set aside, not deleted */
 	uint64_t purged;           /* soft-deleted items past their time */
 	uint64_t stored_before, stored_after; /* bytes in packs */
 	int busy;                  /* skipped work: files were being written */

@@ -1411,12 +1411,14 @@ static int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (json) {
 		fprintf(f, "{\"purged\":%llu,\"chunks_freed\":%llu,"
 			"\"packs_rewritten\":%llu,\"packs_removed\":%llu,"
+			"\"packs_quarantined\":%llu,"
 			"\"stored_before\":%llu,\"stored_after\":%llu,"
 			"\"busy\":%s}\n",
 			(unsigned long long)st.purged,
 			(unsigned long long)st.chunks_freed,
 			(unsigned long long)st.packs_rewritten,
 			(unsigned long long)st.packs_removed,
+			(unsigned long long)st.packs_quarantined,
 			(unsigned long long)st.stored_before,
 			(unsigned long long)st.stored_after,
 			st.busy ? "true" : "false");
@@ -1430,6 +1432,10 @@ static int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.packs_rewritten);
 	fprintf(f, "packs removed:    %llu\n",
 		(unsigned long long)st.packs_removed);
+	if (st.packs_quarantined)
+		fprintf(f, "packs quarantined: %llu (unknown to the catalog; kept in packs/%s)\n",
+			(unsigned long long)st.packs_quarantined,
+			VF_PACK_QUARANTINE);
 	fprintf(f, "stored bytes:     %llu -> %llu\n",
 		(unsigned long long)st.stored_before,
 		(unsigned long long)st.stored_after);
