@@ -495,6 +495,11 @@ int vf_catalog_open_anchored(const char *path, const uint8_t key[32],
 	}
 	snprintf(c->accepted, sizeof(c->accepted), "%s", why);
 	rc = vf_catalog_anchor_now(c);
+	/* A full disk leaves the catalog ahead of its anchor, which is
+	 * safe (accepted next time); any other failure is refused, so an
+	 * anchor that can never be written does not go unnoticed. */
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		rc = 0;
 	if (rc) {
 		snprintf(err, errlen, "cannot write the anchor of catalog '%s': "
 			 "%s", path, strerror(-rc));
@@ -675,9 +680,14 @@ int vf_catalog_close(struct vf_catalog *c)
 		return 0;
 	for (i = 0; i < VF_Q_COUNT; i++)
 		sqlite3_reset(c->st[i]);
-	/* Anchored: the last anchor names the state left on disk. */
-	if (c->db && c->anchored)
-		rc = vf_catalog_anchor_now(c);
+	/* Anchored: the last anchor names the state left on disk.  When
+	 * that fails (a full disk) the catalog is left ahead of its anchor,
+	 * which the next open accepts, and everything committed is in the
+	 * WAL: the close itself has not failed. */
+	if (c->db && c->anchored) {
+		i = vf_catalog_anchor_now(c);
+		(void)i;
+	}
 	for (i = 0; i < VF_Q_COUNT; i++)
 		sqlite3_finalize(c->st[i]);
 	if (c->db) {
