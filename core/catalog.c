@@ -5,12 +5,39 @@
  * registered for this handle (catvfs.c); a plaintext page never reaches
  * the disk.  Creation order matters: the page size and the reserved bytes
  * must be fixed before the first page is written (see catvfs.h).
+ *
+ * Anchors (anchor.h; docs/design.md, "Catalog rollback").  An anchored
+ * catalog keeps meta "epoch", moved on by vf_catalog_anchor_now, which is
+ * the only place that checkpoints it (SQLite's automatic checkpoints are
+ * off: a WAL hook counts frames and a commit past
+ * VF_CATALOG_ANCHOR_FRAMES calls it; closing calls it; SQLite's own
+ * checkpoint on close is disabled).  The order there is what makes a crash
+ * harmless:
+ *   1. commit epoch E + 1 (into the WAL);
+ *   2. checkpoint TRUNCATE: the database file holds everything and is
+ *      synced, the WAL is empty;
+ *   3. digest the database file and write the anchor outside the vault,
+ *      then the one inside it (each durably);
+ *   4. bind new WAL frames to epoch E + 1 (catvfs.c).
+ * A crash before 3 leaves the catalog at E + 1 and the anchors at E: open
+ * takes catalog > anchor for such a crash (and re-anchors).  Between
+ * anchors the database file only changes in step 2, after the epoch moved,
+ * so a catalog whose epoch equals the anchor's must have the anchor's
+ * digest: anything else is a splice.  A WAL copied back with an older
+ * database was bound to an older epoch and is ignored by SQLite (a torn
+ * log), leaving the older database, whose epoch is below the anchor's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "anchor.h"
 #include "catalog.h"
 #include "catvfs.h"
 
@@ -271,9 +298,20 @@ static int migrate(struct vf_catalog *c, int64_t from)
 	return vf_catalog_finish(c, rc);
 }
 
-int vf_catalog_open(const char *path, const uint8_t key[32], int create,
-		    int readonly, struct vf_catalog **out, char *err,
-		    size_t errlen)
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((struct vf_catalog *)arg)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* vf_catalog_open; with a (anchored) the WAL is bound to wal_epoch and
+ * only vf_catalog_anchor_now checkpoints. */
+static int open_impl(const char *path, const uint8_t key[32], int create,
+		     int readonly, const struct vf_catalog_anchor *a,
+		     uint64_t wal_epoch, struct vf_catalog **out, char *err,
+		     size_t errlen)
 {
 	struct vf_catalog *c;
 	int flags, rc;
@@ -289,10 +327,32 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 		free(c);
 		return rc;
 	}
+	if (a) {
+		c->anchored = 1;
+		c->readonly = a->readonly;
+		c->anchor_epoch = wal_epoch;
+		c->akey = sodium_malloc(32);
+		c->path = strdup(path);
+		c->apath[0] = a->outside ? strdup(a->outside) : NULL;
+		c->apath[1] = a->inside ? strdup(a->inside) : NULL;
+		if (!c->akey || !c->path || (a->outside && !c->apath[0]) ||
+		    (a->inside && !c->apath[1])) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "cannot open catalog: %s",
+				 strerror(ENOMEM));
+			goto fail;
+		}
+		memcpy(c->akey, a->key, 32);
+		memcpy(c->id, a->vault_id, sizeof(c->id));
+		(void)vf_catvfs_set_epoch(c->vfs, wal_epoch);
+	}
 	flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE |
 		(create ? SQLITE_OPEN_CREATE : 0);
 	(void)readonly; /* WAL recovery needs write access even for ro */
 	rc = sqlite3_open_v2(path, &c->db, flags, c->vfs);
+	if (rc == SQLITE_OK && c->anchored)
+		rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+				       1, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open catalog '%s': %s", path,
 			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -329,6 +389,8 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 		rc = exec(c, "PRAGMA synchronous=NORMAL");
 	if (!rc)
 		rc = exec(c, "PRAGMA wal_autocheckpoint=8192");
+	if (!rc && c->anchored)
+		sqlite3_wal_hook(c->db, wal_hook, c); /* replaces autocheckpoint */
 	if (!rc)
 		rc = exec(c, "PRAGMA cache_size=-16384");
 	if (!rc)
@@ -367,8 +429,275 @@ int vf_catalog_open(const char *path, const uint8_t key[32], int create,
 	*out = c;
 	return 0;
 fail:
+	c->no_checkpoint = 1;
 	vf_catalog_close(c);
 	return rc;
+}
+
+int vf_catalog_open(const char *path, const uint8_t key[32], int create,
+		    int readonly, struct vf_catalog **out, char *err,
+		    size_t errlen)
+{
+	return open_impl(path, key, create, readonly, NULL, 0, out, err,
+			 errlen);
+}
+
+int vf_catalog_open_anchored(const char *path, const uint8_t key[32],
+			     const struct vf_catalog_anchor *a,
+			     struct vf_catalog **out, char *err, size_t errlen)
+{
+	struct vf_anchor best, got, now;
+	struct vf_catalog *c = NULL;
+	const char *paths[2] = { a->outside, a->inside };
+	char why[256] = "";
+	int have = 0, i, rc;
+	int64_t m = 0;
+
+	memset(&best, 0, sizeof(best));
+	for (i = 0; i < 2; i++)
+		if (paths[i] && !vf_anchor_read(paths[i], a->key, a->vault_id,
+						&got) &&
+		    (!have || got.epoch > best.epoch)) {
+			best = got;
+			have = 1;
+		}
+	/* Before SQLite reads it: the file as the anchor saw it. */
+	rc = vf_anchor_digest(path, a->key, &now);
+	if (rc) {
+		snprintf(err, errlen, "cannot read catalog '%s': %s", path,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = open_impl(path, key, 0, a->readonly, a, best.epoch, &c, err,
+		       errlen);
+	if (rc)
+		return rc;
+	rc = vf_catalog_meta_get(c, "epoch", &m);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc) {
+		snprintf(err, errlen, "cannot read catalog '%s': %s", path,
+			 strerror(-rc));
+		goto fail;
+	}
+	c->epoch = (uint64_t)m;
+	if (!have && m > 0)
+		snprintf(why, sizeof(why),
+			 "catalog of vault '%s' has no anchor: catalog has "
+			 "epoch %lld", a->label, (long long)m);
+	else if (have && (uint64_t)m < best.epoch)
+		snprintf(why, sizeof(why),
+			 "catalog of vault '%s' went back: anchor says epoch "
+			 "%llu, catalog has %lld", a->label,
+			 (unsigned long long)best.epoch, (long long)m);
+	else if (have && (uint64_t)m == best.epoch &&
+		 (now.size != best.size ||
+		  sodium_memcmp(now.digest, best.digest, 32)))
+		snprintf(why, sizeof(why),
+			 "catalog of vault '%s' was altered: its pages differ "
+			 "from the anchor of epoch %llu", a->label,
+			 (unsigned long long)best.epoch);
+	if (why[0] && !a->accept_rollback) {
+		snprintf(err, errlen, "%s", why);
+		rc = -ESTALE;
+		goto fail;
+	}
+	if (why[0] && (uint64_t)m != best.epoch) {
+		/* Accepted: the WAL that goes with this database was bound to
+		 * the epoch the database has (it was written after the anchor
+		 * of that epoch), not to the newest anchor's.  Read it so. */
+		c->no_checkpoint = 1;
+		vf_catalog_close(c);
+		c = NULL;
+		rc = open_impl(path, key, 0, a->readonly, a, (uint64_t)m, &c,
+			       err, errlen);
+		if (rc)
+			return rc;
+		rc = vf_catalog_meta_get(c, "epoch", &m);
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc)
+			goto fail;
+		c->epoch = (uint64_t)m;
+		c->anchor_epoch = best.epoch;
+	}
+	snprintf(c->accepted, sizeof(c->accepted), "%s", why);
+	rc = vf_catalog_anchor_now(c);
+	/* A full disk leaves the catalog ahead of its anchor, which is
+	 * safe (accepted next time); any other failure is refused, so an
+	 * anchor that can never be written does not go unnoticed. */
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		rc = 0;
+	if (rc) {
+		snprintf(err, errlen, "cannot write the anchor of catalog '%s': "
+			 "%s", path, strerror(-rc));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	c->no_checkpoint = 1;
+	vf_catalog_close(c);
+	return rc;
+}
+
+int vf_catalog_anchor_now(struct vf_catalog *c)
+{
+	struct vf_anchor an;
+	uint64_t next;
+	int nlog = -1, nckpt = -1, i, rc;
+
+	if (!c->anchored || c->readonly || c->depth || c->no_checkpoint)
+		return 0;
+	c->no_checkpoint = 1; /* no re-entry from the commit below */
+	next = (c->epoch > c->anchor_epoch ? c->epoch : c->anchor_epoch) + 1;
+	rc = vf_catalog_begin(c);
+	if (!rc)
+		rc = vf_catalog_meta_set(c, "epoch", (int64_t)next);
+	rc = vf_catalog_finish(c, rc);
+	if (rc)
+		goto out;
+	c->epoch = next;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       &nlog, &nckpt);
+	if (rc != SQLITE_OK || nlog != nckpt) {
+		/* A reader holds the WAL: the anchor stays behind (open
+		 * accepts a catalog ahead of it); the next commit retries. */
+		rc = 0;
+		goto out;
+	}
+	c->wal_frames = 0;
+	memset(&an, 0, sizeof(an));
+	rc = vf_anchor_digest(c->path, c->akey, &an);
+	an.epoch = next;
+	/* Outside first: it is the one an attacker cannot rewrite. */
+	for (i = 0; !rc && i < 2; i++)
+		if (c->apath[i])
+			rc = vf_anchor_write(c->apath[i], c->akey, c->id, &an);
+	if (rc)
+		goto out;
+	/* The WAL is empty: bind what comes next to the new anchor. */
+	(void)vf_catvfs_set_epoch(c->vfs, next);
+	c->anchor_epoch = next;
+out:
+	c->no_checkpoint = 0;
+	return rc;
+}
+
+struct verify {
+	vf_catalog_damage_cb cb;
+	void *arg;
+	int n;
+};
+
+static int bad_page(void *arg, uint64_t pgno)
+{
+	struct verify *vs = arg;
+	char where[64];
+
+	snprintf(where, sizeof(where), "catalog page %llu",
+		 (unsigned long long)pgno + 1);
+	if (vs->cb)
+		vs->cb(vs->arg, where, "authentication failed");
+	vs->n++;
+	return vs->n >= 100; /* enough to say the file is damaged */
+}
+
+/* integrity_check of one table (and its indexes), through the pager: every
+ * page it reaches is read and authenticated, the WAL's included. */
+static int verify_table(struct vf_catalog *c, const char *name,
+			struct verify *vs)
+{
+	char where[128], *sql;
+	sqlite3_stmt *st = NULL;
+	int rc, found = 0;
+
+	snprintf(where, sizeof(where), "catalog table %s", name);
+	sql = sqlite3_mprintf("PRAGMA integrity_check(%Q)", name);
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *msg = (const char *)sqlite3_column_text(st, 0);
+
+		if (msg && strcmp(msg, "ok") && !found++) {
+			if (vs->cb)
+				vs->cb(vs->arg, where, msg);
+			vs->n++;
+		}
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK && !found) {
+		if (vs->cb)
+			vs->cb(vs->arg, where,
+			       rc == SQLITE_IOERR_DATA ? "authentication failed"
+						      : sqlite3_errstr(rc));
+		vs->n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return 0;
+}
+
+int vf_catalog_verify(struct vf_catalog *c, vf_catalog_damage_cb cb,
+		      void *arg)
+{
+	struct verify vs = { cb, arg, 0 };
+	const char *file = sqlite3_db_filename(c->db, "main");
+	sqlite3_stmt *st = NULL;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	rc = file ? vf_catvfs_verify_db(c->vfs, file, bad_page, &vs) : -EIO;
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_prepare_v2(c->db,
+				"SELECT name FROM sqlite_schema WHERE type ="
+				" 'table' ORDER BY name", -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char **nn;
+
+		rc = SQLITE_OK;
+		if (!name)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			nn = realloc(names, cap * sizeof(*names));
+			if (!nn) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			names = nn;
+		}
+		names[n] = strdup(name);
+		if (!names[n]) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_NOMEM) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		if (cb)
+			cb(arg, "catalog schema",
+			   rc == SQLITE_IOERR_DATA ? "authentication failed"
+						  : sqlite3_errstr(rc));
+		vs.n++;
+	}
+	rc = 0;
+	for (i = 0; i < n && !rc; i++)
+		rc = verify_table(c, names[i], &vs);
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc < 0 ? rc : vs.n;
 }
 
 int vf_catalog_close(struct vf_catalog *c)
@@ -378,13 +707,31 @@ int vf_catalog_close(struct vf_catalog *c)
 	if (!c)
 		return 0;
 	for (i = 0; i < VF_Q_COUNT; i++)
+		sqlite3_reset(c->st[i]);
+	/* Anchored: the last anchor names the state left on disk.  When
+	 * that fails (a full disk) the catalog is left ahead of its anchor,
+	 * which the next open accepts, and everything committed is in the
+	 * WAL: the close itself has not failed. */
+	if (c->db && c->anchored) {
+		i = vf_catalog_anchor_now(c);
+		(void)i;
+	}
+	for (i = 0; i < VF_Q_COUNT; i++)
 		sqlite3_finalize(c->st[i]);
 	if (c->db) {
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-					  NULL, NULL);
-		rc = vf_catalog_errno(sqlite3_close(c->db));
+		if (!c->anchored)
+			sqlite3_wal_checkpoint_v2(c->db, NULL,
+						  SQLITE_CHECKPOINT_TRUNCATE,
+						  NULL, NULL);
+		i = vf_catalog_errno(sqlite3_close(c->db));
+		rc = rc ? rc : i;
 	}
 	vf_catvfs_unregister(c->vfs);
+	if (c->akey)
+		sodium_free(c->akey);
+	free(c->path);
+	free(c->apath[0]);
+	free(c->apath[1]);
 	free(c);
 	return rc;
 }
@@ -453,6 +800,12 @@ int vf_catalog_commit(struct vf_catalog *c)
 	rc = exec(c, "COMMIT");
 	if (rc)
 		exec(c, "ROLLBACK");
+	else if (c->anchored && c->wal_frames >= VF_CATALOG_ANCHOR_FRAMES) {
+		/* The commit stands whatever happens; the next one retries. */
+		int r = vf_catalog_anchor_now(c);
+
+		(void)r;
+	}
 	return rc;
 }
 
@@ -474,11 +827,34 @@ int vf_catalog_finish(struct vf_catalog *c, int rc)
 	return vf_catalog_commit(c);
 }
 
+/* Durable without a checkpoint: only vf_catalog_anchor_now checkpoints an
+ * anchored catalog.  catvfs hands each commit to the OS inside COMMIT, so
+ * an fsync of the WAL file makes it durable. */
+static int sync_wal(struct vf_catalog *c)
+{
+	char *wal = NULL;
+	int fd, rc = 0;
+
+	if (asprintf(&wal, "%s-wal", c->path) < 0)
+		return -ENOMEM;
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		rc = errno == ENOENT ? 0 : -errno;
+	else if (fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(wal);
+	return rc;
+}
+
 int vf_catalog_sync(struct vf_catalog *c)
 {
-	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-					   SQLITE_CHECKPOINT_PASSIVE, NULL,
-					   NULL);
+	int rc;
 
+	if (c->anchored)
+		return sync_wal(c);
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				       NULL, NULL);
 	return vf_catalog_errno(rc);
 }

@@ -85,7 +85,31 @@ struct vf_catalog {
 	char vfs[48];
 	int depth; /* nesting of vf_catalog_begin */
 	int failed; /* an inner step failed: the outer commit rolls back */
+	/* Anchoring (vf_catalog_open_anchored); anchored 0 otherwise. */
+	int anchored, readonly, no_checkpoint;
+	int wal_frames;      /* frames in the WAL after the last commit */
+	uint64_t epoch;      /* meta "epoch" as last committed */
+	uint64_t anchor_epoch; /* epoch of the last anchor read or written */
+	uint8_t *akey;       /* sodium_malloc'd anchor subkey */
+	uint8_t id[16];
+	char *path;          /* catalog.db */
+	char *apath[2];      /* anchor outside the vault dir, inside it */
+	char accepted[256];  /* the rollback accepted at open, or "" */
 };
+
+/* Where the anchors of a catalog live, and what to do on a rollback. */
+struct vf_catalog_anchor {
+	const uint8_t *key;      /* VF_SUBKEY_ANCHOR (copied) */
+	const uint8_t *vault_id; /* 16 bytes (copied) */
+	const char *outside;     /* anchor file outside the vault directory */
+	const char *inside;      /* VAULT/catalog.anchor */
+	const char *label;       /* the vault, for messages */
+	int readonly;            /* never checkpoint nor write anchors */
+	int accept_rollback;     /* open anyway, note it in accepted[] */
+};
+
+/* Number of WAL frames after which a commit checkpoints and re-anchors. */
+#define VF_CATALOG_ANCHOR_FRAMES 8192
 
 /* Opens (create: creates; the file must not exist) the catalog at path
  * sealed with key.  One line in err on failure.  -EBADMSG when the key
@@ -93,6 +117,41 @@ struct vf_catalog {
 VF_MUST int vf_catalog_open(const char *path, const uint8_t key[32],
 			    int create, int readonly, struct vf_catalog **out,
 			    char *err, size_t errlen);
+
+/* vf_catalog_open, bound to anchors (anchor.h; design: docs/design.md,
+ * "Catalog rollback"): the anchors are read and the database file digested
+ * before SQLite reads it; the WAL is bound to the newest anchor's epoch
+ * (catvfs.c).  Then the catalog's epoch M is compared with the anchor's N:
+ * M < N is a rollback, M == N with another digest a splice, both -ESTALE
+ * with one line in err ("catalog of vault X went back: ...") unless
+ * a->accept_rollback, which opens anyway and keeps the line in
+ * (*out)->accepted; M > N is a crash between a checkpoint and its anchor
+ * and is accepted.  No anchor at all is accepted only for a catalog that
+ * has never been anchored (epoch 0).  Unless read-only, the catalog is
+ * re-anchored at once (epoch + 1, checkpoint, anchors written). */
+VF_MUST int vf_catalog_open_anchored(const char *path, const uint8_t key[32],
+				     const struct vf_catalog_anchor *a,
+				     struct vf_catalog **out, char *err,
+				     size_t errlen);
+
+/* Moves the epoch on, checkpoints the WAL into the database and writes
+ * both anchors (in that order, see the top of catalog.c).  0 without
+ * anchors; 0 when the checkpoint could not complete (the anchor then
+ * stays behind, which open accepts).  Returns 0 or -errno. */
+VF_MUST int vf_catalog_anchor_now(struct vf_catalog *c);
+
+/* Called for each piece of damage vf_catalog_verify finds: where is
+ * "catalog table NAME" or "catalog page N", what the reason. */
+typedef void (*vf_catalog_damage_cb)(void *arg, const char *where,
+				     const char *what);
+
+/* Reads and authenticates every page of the database file (free pages
+ * too) and, through SQLite, every page of every table and index (WAL
+ * included), then runs integrity_check per table.  Damage is reported by
+ * table ("catalog table versions: ...") or by page.  Returns the number of
+ * problems (>= 0) or -errno. */
+VF_MUST int vf_catalog_verify(struct vf_catalog *c, vf_catalog_damage_cb cb,
+			      void *arg);
 
 /* Checkpoints and closes; accepts NULL. */
 int vf_catalog_close(struct vf_catalog *c);

@@ -22,6 +22,14 @@
  * The file methods are version 2: without xFetch SQLite never memory-maps
  * the database, so every page goes through xRead.
  *
+ * Epoch.  After vf_catvfs_set_epoch(name, e) with e non-zero, WAL page
+ * images are sealed and opened with associated data "wal" || le64(i) ||
+ * le64(e): the catalog sets e to the epoch of its last anchor (catalog.c,
+ * anchor.h) only while the WAL is empty, so a WAL from before an anchor
+ * (copied back with an older database) fails authentication and is
+ * treated as a torn log: SQLite ignores it.  e = 0 keeps the format that
+ * catalogs had before anchors.
+ *
  * Nonces.  Each open file draws a random 16-byte prefix at xOpen (one
  * getrandom) and seals with nonce = prefix || le64(counter), the counter
  * counting the file's seals.  XChaCha20-Poly1305 takes a 192-bit nonce, so
@@ -64,7 +72,9 @@
  * waiting in the buffer, so a crash loses nothing SQLite reported as
  * committed.  The main database file is written through directly.
  */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -92,6 +102,7 @@ struct cvfs {
 	sqlite3_vfs *real;
 	uint8_t *key;     /* sodium_malloc'd */
 	char *name;
+	uint64_t epoch;   /* WAL generation (vf_catvfs_set_epoch); 0 none */
 };
 
 enum cfile_kind { CF_DB, CF_WAL };
@@ -119,11 +130,11 @@ struct cfile {
 
 /* ---- sealing --------------------------------------------------------- */
 
-static size_t make_ad(uint8_t ad[11], enum cfile_kind kind, uint64_t n)
+static size_t make_ad(uint8_t ad[19], const struct cfile *f, uint64_t n)
 {
 	size_t len, i;
 
-	if (kind == CF_DB) {
+	if (f->kind == CF_DB) {
 		memcpy(ad, "db", 2);
 		len = 2;
 	} else {
@@ -132,7 +143,14 @@ static size_t make_ad(uint8_t ad[11], enum cfile_kind kind, uint64_t n)
 	}
 	for (i = 0; i < 8; i++)
 		ad[len + i] = (uint8_t)(n >> (8 * i));
-	return len + 8;
+	len += 8;
+	/* A WAL written after an anchor is bound to its epoch. */
+	if (f->kind == CF_WAL && f->vfs->epoch) {
+		for (i = 0; i < 8; i++)
+			ad[len + i] = (uint8_t)(f->vfs->epoch >> (8 * i));
+		len += 8;
+	}
+	return len;
 }
 
 /* Writes the next nonce of f (see top) to out. */
@@ -151,8 +169,8 @@ static void next_nonce(struct cfile *f, uint8_t *out)
 static void seal_page(struct cfile *f, uint64_t n, const uint8_t *pt,
 		      uint8_t *ct)
 {
-	uint8_t ad[11];
-	size_t adlen = make_ad(ad, f->kind, n);
+	uint8_t ad[19];
+	size_t adlen = make_ad(ad, f, n);
 
 	next_nonce(f, ct + NONCE_OFF);
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
@@ -165,8 +183,8 @@ static void seal_page(struct cfile *f, uint64_t n, const uint8_t *pt,
 static int open_page(const struct cfile *f, uint64_t n, const uint8_t *ct,
 		     uint8_t *pt)
 {
-	uint8_t ad[11];
-	size_t adlen = make_ad(ad, f->kind, n);
+	uint8_t ad[19];
+	size_t adlen = make_ad(ad, f, n);
 
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
 		    pt, NULL, ct, BODY, ct + TAG_OFF, ad, adlen,
@@ -839,6 +857,60 @@ fail:
 		sqlite3_free(cv);
 	}
 	return rc;
+}
+
+int vf_catvfs_set_epoch(const char *name, uint64_t epoch)
+{
+	struct cvfs *cv = find_ours(name);
+
+	if (!cv)
+		return -ENOENT;
+	cv->epoch = epoch;
+	return 0;
+}
+
+int vf_catvfs_verify_db(const char *name, const char *path,
+			int (*cb)(void *arg, uint64_t pgno), void *arg)
+{
+	struct cvfs *cv = find_ours(name);
+	struct cfile *f = NULL;
+	uint64_t pg;
+	ssize_t n;
+	int fd = -1, bad = 0;
+
+	if (!cv)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	f = sqlite3_malloc(sizeof(*f));
+	if (fd < 0 || !f) {
+		bad = fd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	memset(f, 0, sizeof(*f));
+	f->vfs = cv;
+	f->kind = CF_DB;
+	for (pg = 0;; pg++) {
+		n = pread(fd, f->ct, PAGE, (off_t)(pg * PAGE));
+		if (n < 0) {
+			bad = -EIO;
+			goto out;
+		}
+		if (n < PAGE)
+			break;
+		if (sodium_is_zero(f->ct, PAGE) || !open_page(f, pg, f->ct, f->pt))
+			continue;
+		bad++;
+		if (cb && cb(arg, pg))
+			break;
+	}
+out:
+	if (f) {
+		sodium_memzero(f->pt, sizeof(f->pt));
+		sqlite3_free(f);
+	}
+	if (fd >= 0)
+		close(fd);
+	return bad;
 }
 
 void vf_catvfs_unregister(const char *name)

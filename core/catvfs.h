@@ -15,7 +15,8 @@
  *   WAL: the 32-byte WAL header and each 24-byte frame header are stored as
  *     SQLite writes them (page numbers, salts and checksums); the page
  *     image of frame i (at 32 + i*(24+4096) + 24) is sealed as above with
- *     associated data "wal" || le64(i).
+ *     associated data "wal" || le64(i), then le64(epoch) once the catalog
+ *     is anchored (vf_catvfs_set_epoch).
  *   journals and temporary files are refused (the catalog runs in WAL mode
  *     with temp_store=MEMORY).
  * SQLite sees plaintext pages whose reserved tail is all zero.  A page that
@@ -61,6 +62,18 @@
 /* Registers a VFS called name (copied) that seals with key (copied into
  * sodium_malloc'd memory).  Returns 0, -ENOMEM, -EEXIST. */
 VF_MUST int vf_catvfs_register(const char *name, const uint8_t key[32]);
+
+/* Binds WAL page images sealed or opened from now on to epoch (see
+ * catvfs.c, "Epoch"); 0 restores the unbound format.  Returns 0, -ENOENT
+ * for an unknown name. */
+int vf_catvfs_set_epoch(const char *name, uint64_t epoch);
+
+/* Authenticates every page of the database file at path (sealed with the
+ * key of VFS name) without SQLite, calling cb(arg, page number) for each
+ * page that fails (cb returns non-zero to stop).  Returns the number of
+ * bad pages or -errno. */
+VF_MUST int vf_catvfs_verify_db(const char *name, const char *path,
+				int (*cb)(void *arg, uint64_t pgno), void *arg);
 
 /* Unregisters and wipes the key; accepts an unknown name. */
 void vf_catvfs_unregister(const char *name);

@@ -114,6 +114,15 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* Every page of the catalog, and SQLite's own check of each table
+	 * (catalog.c). */
+	vf_vault_lock(v);
+	rc = vf_catalog_verify(v->cat, cb, arg);
+	vf_vault_unlock(v);
+	if (rc < 0)
+		goto out;
+	problems += rc;
+	rc = 0;
 	/* Extents whose chunk row is missing. */
 	vf_vault_lock(v);
 	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);

@@ -40,7 +40,8 @@ enum vf_subkey {
 	VF_SUBKEY_AUDIT = 4,    /* audit record MAC chain */
 	VF_SUBKEY_CHUNKER = 5,  /* seed of the chunker's gear table */
 	VF_SUBKEY_SPOOL = 6,    /* dirty-data spool of open files */
-	VF_SUBKEY_COUNT = 7
+	VF_SUBKEY_ANCHOR = 7,   /* catalog anchors and digest (anchor.h) */
+	VF_SUBKEY_COUNT = 8
 };
 
 struct vf_keys;

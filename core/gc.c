@@ -936,9 +936,12 @@ static int sweep_one(void *arg, const char *name)
 		sqlite3_reset(st);
 	}
 	if (rc == 0) {
-		rc = v->io->ops->remove(v->io, name);
+		/* A pack the catalog does not name may be newer than the
+		 * catalog (one copied back from an older state, even with
+		 * the rollback accepted): never deleted here, set aside. */
+		rc = v->io->ops->quarantine(v->io, name);
 		if (!rc)
-			s->g->st.packs_removed++;
+			s->g->st.packs_quarantined++;
 		rc = rc == -ENOENT ? 0 : rc;
 	}
 	vf_vault_unlock(v);
@@ -948,7 +951,9 @@ out:
 	return rc ? 1 : 0;
 }
 
-/* Phase 3: the orphan sweep. */
+/* Phase 3: the orphan sweep, which quarantines packs the catalog does not
+ * name (packs/quarantine/, counted in packs_quarantined) instead of
+ * deleting them: see docs/design.md, "Catalog rollback". */
 static int sweep(struct gc *g)
 {
 	struct sweep s = { g, 0 };

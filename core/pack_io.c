@@ -379,6 +379,34 @@ static int local_remove(struct vf_pack_io *io, const char *name)
 	return rc;
 }
 
+static int local_quarantine(struct vf_pack_io *io, const char *name)
+{
+	struct local_io *l = (struct local_io *)io;
+	char path[REL_PATH_LEN], to[REL_PATH_LEN + 16];
+	int i, rc = 0;
+
+	if (!valid_name(name))
+		return -ENOENT;
+	rel_path(name, path);
+	snprintf(to, sizeof(to), "%s/%s.pack", VF_PACK_QUARANTINE, name);
+	if (mkdirat(l->dfd, VF_PACK_QUARANTINE, 0700) < 0 && errno != EEXIST)
+		return -EIO;
+	if (renameat(l->dfd, path, l->dfd, to) < 0)
+		rc = map_lookup_err(errno);
+	else if (fsync(l->dfd) < 0)
+		rc = -EIO;
+	pthread_mutex_lock(&l->lock);
+	i = slot_find(l, name);
+	if (i >= 0) {
+		if (l->slot[i].refs == 0)
+			slot_clear(&l->slot[i]);
+		else
+			l->slot[i].doomed = 1;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
 static int local_list(struct vf_pack_io *io,
 		      int (*cb)(void *arg, const char *name), void *arg)
 {
@@ -451,6 +479,7 @@ static const struct vf_pack_io_ops local_ops = {
     .read = local_read,
     .size = local_size,
     .remove = local_remove,
+    .quarantine = local_quarantine,
     .list = local_list,
     .destroy = local_destroy,
 };
@@ -570,6 +599,13 @@ static int fault_remove(struct vf_pack_io *io, const char *name)
 	return f->inner->ops->remove(f->inner, name);
 }
 
+static int fault_quarantine(struct vf_pack_io *io, const char *name)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	return f->inner->ops->quarantine(f->inner, name);
+}
+
 static int fault_list(struct vf_pack_io *io,
 		      int (*cb)(void *arg, const char *name), void *arg)
 {
@@ -594,6 +630,7 @@ static const struct vf_pack_io_ops fault_ops = {
     .read = fault_read,
     .size = fault_size,
     .remove = fault_remove,
+    .quarantine = fault_quarantine,
     .list = fault_list,
     .destroy = fault_destroy,
 };

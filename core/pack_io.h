@@ -18,6 +18,7 @@
 #include "common.h"
 
 #define VF_PACK_NAME_LEN 32
+#define VF_PACK_QUARANTINE "quarantine"
 
 struct vf_pack_io;
 
@@ -40,6 +41,9 @@ struct vf_pack_io_ops {
 	int (*size)(struct vf_pack_io *io, const char *name, uint64_t *size);
 	/* Removes a pack for good. */
 	int (*remove)(struct vf_pack_io *io, const char *name);
+	/* Sets a pack aside where list no longer sees it, for an admin to
+	 * look at (local: DIR/quarantine/NAME.pack). */
+	int (*quarantine)(struct vf_pack_io *io, const char *name);
 	/* Calls cb for every pack name; stops at cb's first non-zero return
 	 * and returns it. */
 	int (*list)(struct vf_pack_io *io,

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "anchor.h"
 #include "audit.h"
 #include "authz.h"
 #include "buf.h"
@@ -272,6 +273,60 @@ static int lock_wait(int fd)
 	return -1;
 }
 
+/*
+ * The catalog with its anchors (anchor.h): outside the vault directory
+ * next to the protector (the keystore directory for platform keys; for
+ * key files, key commands and passphrases $VAULTFS_ANCHOR_DIR or
+ * VF_ANCHOR_DIR_DEFAULT, created root-only), and VAULT/catalog.anchor.
+ */
+static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
+			const char *path, int flags, char *err, size_t errlen)
+{
+	struct vf_catalog_anchor a;
+	const uint8_t *id = vf_keys_vault_id(v->keys);
+	const char *adir;
+	char *outside = NULL, *inside = NULL, hex[2 * VF_VAULT_ID_BYTES + 1];
+	int rc;
+
+	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+		adir = o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT;
+	} else {
+		adir = getenv("VAULTFS_ANCHOR_DIR");
+		if (!adir || !*adir)
+			adir = VF_ANCHOR_DIR_DEFAULT;
+		if (!v->readonly && strcmp(adir, VF_ANCHOR_DIR_DEFAULT) == 0)
+			(void)mkdir("/etc/vaultfs", 0755);
+		if (!v->readonly && mkdir(adir, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create anchor directory "
+				 "'%s': %s", adir, strerror(errno));
+			return -errno;
+		}
+	}
+	sodium_bin2hex(hex, sizeof(hex), id, VF_VAULT_ID_BYTES);
+	if (asprintf(&outside, "%s/%s.anchor", adir, hex) < 0)
+		outside = NULL;
+	inside = vf_path_join(v->dir, VF_ANCHOR_NAME);
+	if (!outside || !inside) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.key = vf_keys_sub(v->keys, VF_SUBKEY_ANCHOR);
+	a.vault_id = id;
+	a.outside = outside;
+	a.inside = inside;
+	a.label = v->dir;
+	a.readonly = v->readonly;
+	a.accept_rollback = !!(flags & VF_OPEN_ACCEPT_ROLLBACK);
+	rc = vf_catalog_open_anchored(path,
+				      vf_keys_sub(v->keys, VF_SUBKEY_CATALOG),
+				      &a, &v->cat, err, errlen);
+out:
+	free(outside);
+	free(inside);
+	return rc;
+}
+
 int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		  int flags, struct vf_vault **out, char *err, size_t errlen)
 {
@@ -354,8 +409,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = vf_catalog_open(path, vf_keys_sub(v->keys, VF_SUBKEY_CATALOG), 0,
-			     v->readonly, &v->cat, err, errlen);
+	rc = open_catalog(v, o, path, flags, err, errlen);
 	if (rc)
 		goto fail;
 	free(path);
@@ -381,6 +435,17 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		snprintf(err, errlen, "cannot read the role grants: %s",
 			 strerror(-rc));
 		goto fail;
+	}
+	if (v->cat->accepted[0]) {
+		vf_vault_lock(v);
+		rc = vf_audit_record(v, vf_clock_now(), 0, "accept-rollback",
+				     v->dir, "ok", v->cat->accepted);
+		vf_vault_unlock(v);
+		if (rc) {
+			snprintf(err, errlen, "cannot audit the accepted "
+				 "rollback: %s", strerror(-rc));
+			goto fail;
+		}
 	}
 	rc = vf_pipeline_start(v);
 	if (rc) {

@@ -95,6 +95,9 @@ struct vf_setattr {
 
 /* vf_vault_open flags */
 #define VF_OPEN_RDONLY (1 << 0)
+/* Open a catalog that went back or was altered since its anchor (see
+ * README, "Catalog anchors"): the admin's deliberate recovery; audited. */
+#define VF_OPEN_ACCEPT_ROLLBACK (1 << 1)
 
 /* Creates a vault in dir (created 0700 if missing; must otherwise be empty
  * and root-only): header, keystore entry, empty catalog with the root
@@ -265,6 +268,7 @@ struct vf_gc_stats {
 	uint64_t chunks_freed;     /* chunk rows no version referenced */
 	uint64_t packs_rewritten;  /* packs copied because mostly garbage */
 	uint64_t packs_removed;    /* pack files deleted (rewritten or empty) */
+	uint64_t packs_quarantined; /* unknown packs set aside, not deleted */
 	uint64_t purged;           /* soft-deleted items past their time */
 	uint64_t stored_before, stored_after; /* bytes in packs */
 	int busy;                  /* skipped work: files were being written */

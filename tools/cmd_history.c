@@ -239,6 +239,7 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "chunks_freed", st.chunks_freed);
 		jadd_u64(o, "packs_rewritten", st.packs_rewritten);
 		jadd_u64(o, "packs_removed", st.packs_removed);
+		jadd_u64(o, "packs_quarantined", st.packs_quarantined);
 		jadd_u64(o, "stored_before", st.stored_before);
 		jadd_u64(o, "stored_after", st.stored_after);
 		jadd_bool(o, "busy", st.busy);
@@ -253,6 +254,10 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.packs_rewritten);
 	fprintf(f, "packs removed:    %llu\n",
 		(unsigned long long)st.packs_removed);
+	if (st.packs_quarantined)
+		fprintf(f, "packs quarantined: %llu (unknown to the catalog; kept in packs/%s)\n",
+			(unsigned long long)st.packs_quarantined,
+			VF_PACK_QUARANTINE);
 	fprintf(f, "stored bytes:     %llu -> %llu\n",
 		(unsigned long long)st.stored_before,
 		(unsigned long long)st.stored_after);

@@ -212,9 +212,11 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_status st;
 	struct vf_admin a;
 	int read_data = 0, rc, src;
+	int accept = 0;
 	const struct opt opts[] = {
 		{ "--read-data", NULL, &read_data },
 		{ "--json", NULL, &cs.json },
+		{ "--accept-rollback", NULL, &accept },
 		{ NULL, NULL, NULL },
 	};
 	FILE *f = ctx->out;
@@ -222,6 +224,10 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
+	/* vaultctl takes it out of argv when TARGET is a vault directory
+	 * (it decides how the vault is opened): here it came online */
+	if (accept)
+		return usage_error(ctx->err, c, "check: option '--accept-rollback' applies to a vault directory, not to a mountpoint");
 	list_begin(&cs);
 	admin_init(ctx, &a, NULL);
 	rc = vf_admin_check(ctx->v, &a, read_data, check_problem, &cs);

@@ -71,6 +71,7 @@ static const struct cmd_opt opts_status[] = {
 static const struct cmd_opt opts_check[] = {
 	{ "read-data", NULL },
 	{ "json", NULL },
+	{ "accept-rollback", NULL },
 	{ NULL, NULL },
 };
 
@@ -304,7 +305,7 @@ const struct cmd cmds[] = {
 	  VF_ROLE_NONE, opts_help },
 	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,
 	  VF_ROLE_READER, opts_status },
-	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json]",
+	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json] [--accept-rollback]",
 	  cmd_check, VF_ROLE_OPERATOR, opts_check },
 	{ "snapshot", NULL, 1, 0, 0, "snapshot TARGET [--tag NAME] [--json]",
 	  cmd_snapshot, VF_ROLE_OPERATOR, opts_snapshot },

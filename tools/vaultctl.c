@@ -61,6 +61,23 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 		vf_cmds_usage(stderr, argc, argv);
 		return rc;
 	}
+	/* check --accept-rollback: the deliberate, offline, root-only way
+	 * to take a catalog that went back (core/catalog.h); opened for
+	 * writing so the catalog is re-anchored, and audited by the core. */
+	for (i = 1; i < argc && !strcmp(argv[0], "check"); i++)
+		if (!strcmp(argv[i], "--accept-rollback")) {
+			if (getuid() != 0) {
+				fprintf(stderr, "vaultctl: --accept-rollback "
+					"needs root\n");
+				return 1;
+			}
+			memmove(argv + i, argv + i + 1,
+				(size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			open_flags = (open_flags & ~VF_OPEN_RDONLY) |
+				     VF_OPEN_ACCEPT_ROLLBACK;
+			break;
+		}
 	rc = vf_vault_open(dir, &o, open_flags, &v, err, sizeof(err));
 	if (rc == -EBUSY) {
 		fprintf(stderr, "vaultctl: vault '%s' is in use by a mounted daemon; run the command against its mountpoint\n",
