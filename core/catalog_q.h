@@ -62,9 +62,10 @@ enum vf_readdir_col {
 	X(NODE_SET_MODE, "UPDATE nodes SET mode=?2, ctime=?3 WHERE id=?1")    \
 	X(NODE_SET_SIZE, "UPDATE nodes SET size=?2 WHERE id=?1")              \
 	X(NODE_SETATTR, "UPDATE nodes SET mode=?2,uid=?3,gid=?4,atime=?5,"    \
-			"mtime=?6,ctime=?7 WHERE id=?1")                      \
+			"mtime=?6,ctime=max(coalesce(ctime, 0),?7) WHERE "    \
+			"id=?1")                                              \
 	X(NODE_SET_VERSION, "UPDATE nodes SET version=?2, size=?3, mtime=?4," \
-			    "ctime=?5 WHERE id=?1")                           \
+			    "ctime=max(coalesce(ctime, 0),?5) WHERE id=?1")   \
 	X(NODE_TARGET, "SELECT target FROM nodes WHERE id=?1")                \
 	X(LOOKUP, "SELECT node FROM dirents WHERE parent=?1 AND name=?2 "     \
 		  "AND died IS NULL")                                         \

@@ -76,7 +76,11 @@ void vf_open_files_attr(struct vf_vault *v, struct vf_attr *a)
 	if (f && f->dirty) {
 		a->size = f->size;
 		a->mtime = f->mtime;
-		a->ctime = f->ctime;
+		/* a rename, link or unlink since the write changed the
+		 * node's ctime in the catalog: the later one holds (and
+		 * the commit keeps it: ctime never goes back there) */
+		if (f->ctime > a->ctime)
+			a->ctime = f->ctime;
 		if (f->meta_dirty) {
 			a->mode = f->mode;
 			a->uid = f->uid;

@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -409,6 +410,46 @@ static void bad_keys(void)
 	CHECK(strstr(err, "unsafe permissions") != NULL);
 }
 
+/* rename, link and unlink change a file's ctime even while it is open
+ * with unflushed writes, and the close does not write the older ctime
+ * back (POSIX; ext4 does the same). */
+static void ctime_while_dirty(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_handle *h = NULL;
+	struct vf_attr a, b;
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	int64_t before;
+
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_create_file(v, &root, VF_ROOT_INO, "f", 0644,
+				      O_WRONLY, &a, &h), 0);
+	CHECK_EQ(vf_vault_write(v, h, 0, "dirty", 5), 5);
+	CHECK_EQ(vf_vault_getattr(v, &root, a.ino, &a), 0);
+	nanosleep(&nap, NULL);
+	before = vf_clock_now();
+	CHECK_EQ(vf_vault_rename(v, &root, VF_ROOT_INO, "f", VF_ROOT_INO,
+				 "g", 0), 0);
+	CHECK_EQ(vf_vault_getattr(v, &root, a.ino, &b), 0);
+	CHECK(b.ctime >= before);
+	nanosleep(&nap, NULL);
+	before = vf_clock_now();
+	CHECK_EQ(vf_vault_link(v, &root, a.ino, VF_ROOT_INO, "h", &b), 0);
+	CHECK_EQ(vf_vault_getattr(v, &root, a.ino, &b), 0);
+	CHECK(b.ctime >= before);
+	CHECK_EQ(vf_vault_flush(v, h), 0);
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	CHECK_EQ(vf_vault_getattr(v, &root, a.ino, &b), 0);
+	CHECK(b.ctime >= before);
+	v = reopen(v);
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_getattr(v, &root, a.ino, &b), 0);
+	CHECK(b.ctime >= before);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/t-vault.%d", (int)getpid());
@@ -418,6 +459,7 @@ int main(void)
 	RUN(dedup_small_edits);
 	RUN(fault_injection);
 	RUN(bad_keys);
+	RUN(ctime_while_dirty);
 	{
 		char cmd[256];
 
