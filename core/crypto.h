@@ -86,8 +86,17 @@ struct vf_protector_opts {
 	const char *passphrase_file; /* Argon2id over the file's first line */
 	const char *key_file;        /* customer key file, >= 32 bytes */
 	const char *key_command;     /* run via /bin/sh; stdout is the key */
+	/* the same command read from the first line of this file, which
+	 * must be a regular file only its owner (root or the caller) may
+	 * read and write: it stays out of the process list and mount
+	 * options */
+	const char *key_command_file;
 	const char *keystore;        /* platform keystore dir; NULL = default */
 };
+
+/* 1 when o names no customer protector (passphrase, key file, key
+ * command): the vault's key is the platform key in the keystore. */
+int vf_protector_is_platform(const struct vf_protector_opts *o);
 
 #define VF_KEYSTORE_DEFAULT "/etc/vaultfs/keys"
 #define VF_HEADER_NAME "vault.hdr"

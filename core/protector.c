@@ -154,22 +154,29 @@ static const struct kind_text *kind_text(uint32_t kind)
 	return &kind_texts[kind];
 }
 
+int vf_protector_is_platform(const struct vf_protector_opts *o)
+{
+	return !o->passphrase_file && !o->key_file && !o->key_command &&
+	       !o->key_command_file;
+}
+
 /* Picks the protector kind from the options; -EINVAL when two are given. */
 static int opts_kind(const struct vf_protector_opts *o, uint32_t *kind,
 		     char *err, size_t errlen)
 {
-	int n = !!o->passphrase_file + !!o->key_file + !!o->key_command;
+	int n = !!o->passphrase_file + !!o->key_file + !!o->key_command +
+		!!o->key_command_file;
 
 	if (n > 1) {
 		seterr(err, errlen,
-		       "choose one of --passphrase-file, --key-file, --key-command");
+		       "choose one of --passphrase-file, --key-file, --key-command, --key-command-file");
 		return -EINVAL;
 	}
 	if (o->passphrase_file)
 		*kind = KIND_PASSPHRASE;
 	else if (o->key_file)
 		*kind = KIND_KEY_FILE;
-	else if (o->key_command)
+	else if (o->key_command || o->key_command_file)
 		*kind = KIND_KEY_COMMAND;
 	else
 		*kind = KIND_PLATFORM;
@@ -419,6 +426,87 @@ fail:
  * pipe; the output is hashed (hash_stream).  A command that runs longer
  * than KEY_COMMAND_TIMEOUT_MS or prints more than KEY_INPUT_MAX bytes is
  * killed, with its group. */
+#define KEY_COMMAND_MAX 4096
+
+/* The key command of o: o->key_command, or the first line of
+ * o->key_command_file (a regular file of at most KEY_COMMAND_MAX bytes
+ * that no group or other may read or write, owned by root or the
+ * caller), into cmd (sodium_malloc'd, caller frees).  The file keeps the
+ * command, which may carry a secret, out of ps and the mount table. */
+static int key_command_of(const struct vf_protector_opts *o, char **cmd,
+			  char *err, size_t errlen)
+{
+	struct stat st;
+	size_t got = 0, n;
+	char *buf;
+	int fd, rc;
+
+	buf = sodium_malloc(KEY_COMMAND_MAX + 1);
+	if (!buf) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!o->key_command_file) {
+		n = strlen(o->key_command);
+		if (n > KEY_COMMAND_MAX) {
+			rc = -E2BIG;
+			seterr(err, errlen, "key command too long");
+			goto fail;
+		}
+		memcpy(buf, o->key_command, n + 1);
+		*cmd = buf;
+		return 0;
+	}
+	fd = open(o->key_command_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+					       O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "cannot read key command file '%s': %s",
+		       o->key_command_file, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	close(fd);
+	rc = 0;
+	if (!S_ISREG(st.st_mode))
+		seterr(err, errlen, "key command file '%s' is not a regular "
+		       "file", o->key_command_file), rc = -EINVAL;
+	else if (st.st_mode & 077)
+		seterr(err, errlen, "key command file '%s' is readable or "
+		       "writable by others (mode %04o): chmod 600 it",
+		       o->key_command_file, st.st_mode & 07777), rc = -EPERM;
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		seterr(err, errlen, "key command file '%s' belongs to uid %u, "
+		       "not to root", o->key_command_file,
+		       (unsigned)st.st_uid), rc = -EPERM;
+	else if (st.st_size > KEY_COMMAND_MAX)
+		seterr(err, errlen, "key command file '%s' is larger than %d "
+		       "bytes", o->key_command_file, KEY_COMMAND_MAX),
+			rc = -EFBIG;
+	if (!rc)
+		rc = read_small(o->key_command_file, buf, KEY_COMMAND_MAX, &got);
+	if (rc) {
+		if (!err[0] || rc == -EIO)
+			seterr(err, errlen, "cannot read key command file "
+			       "'%s': %s", o->key_command_file, strerror(-rc));
+		goto fail;
+	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		rc = -EINVAL;
+		seterr(err, errlen, "key command file '%s' has no command on its "
+		       "first line", o->key_command_file);
+		goto fail;
+	}
+	*cmd = buf;
+	return 0;
+fail:
+	sodium_free(buf);
+	return rc;
+}
+
 static int kek_key_command(const char *cmd, uint8_t kek[VF_KEY_BYTES],
 			   char *err, size_t errlen)
 {
@@ -736,6 +824,7 @@ int vf_protector_create(const char *vault_dir,
 	char hdrpath[4096], keypath[4096] = "";
 	struct vf_keys *keys = NULL;
 	uint8_t *kek = NULL;
+	char *cmd = NULL;
 	uint8_t hdr[HDR_BYTES];
 	uint8_t salt[16] = { 0 };
 	uint64_t ops = 0, mem = 0;
@@ -788,7 +877,9 @@ int vf_protector_create(const char *vault_dir,
 		rc = kek_key_file(o->key_file, kek, err, errlen);
 		break;
 	case KIND_KEY_COMMAND:
-		rc = kek_key_command(o->key_command, kek, err, errlen);
+		rc = key_command_of(o, &cmd, err, errlen);
+		if (!rc)
+			rc = kek_key_command(cmd, kek, err, errlen);
 		break;
 	default:
 		rc = kek_platform_create(keystore, vf_keys_vault_id(keys), kek,
@@ -821,10 +912,14 @@ int vf_protector_create(const char *vault_dir,
 		goto fail;
 	}
 	sodium_free(kek);
+	if (cmd)
+		sodium_free(cmd);
 	*out = keys;
 	return 0;
 
 fail:
+	if (cmd)
+		sodium_free(cmd);
 	/* Nothing half-written: a platform key without its header goes. */
 	if (keypath[0]) {
 		unlink(keypath);
@@ -843,6 +938,7 @@ int vf_protector_unlock(const char *vault_dir,
 	const char *keystore = o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT;
 	struct header h;
 	uint8_t *kek = NULL, *master = NULL;
+	char *cmd = NULL;
 	uint32_t kind;
 	int rc;
 
@@ -877,7 +973,9 @@ int vf_protector_unlock(const char *vault_dir,
 		rc = kek_key_file(o->key_file, kek, err, errlen);
 		break;
 	case KIND_KEY_COMMAND:
-		rc = kek_key_command(o->key_command, kek, err, errlen);
+		rc = key_command_of(o, &cmd, err, errlen);
+		if (!rc)
+			rc = kek_key_command(cmd, kek, err, errlen);
 		break;
 	default:
 		rc = kek_platform_read(keystore, h.raw + HDR_OFF_ID, kek, err,
@@ -896,6 +994,8 @@ int vf_protector_unlock(const char *vault_dir,
 	if (rc)
 		seterr(err, errlen, "out of memory");
 out:
+	if (cmd)
+		sodium_free(cmd);
 	if (master)
 		sodium_free(master);
 	if (kek)

@@ -138,7 +138,7 @@ int vf_vault_create(const char *dir, const struct vf_protector_opts *o,
 	int rc, fd, made_dir = 0;
 
 	/* the keystore as mount will check it, before anything is made */
-	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+	if (vf_protector_is_platform(o)) {
 		rc = check_private(o->keystore ? o->keystore :
 						 VF_KEYSTORE_DEFAULT,
 				   0, err, errlen);
@@ -288,7 +288,7 @@ static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
 	char *outside = NULL, *inside = NULL, hex[2 * VF_VAULT_ID_BYTES + 1];
 	int rc;
 
-	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+	if (vf_protector_is_platform(o)) {
 		adir = o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT;
 	} else {
 		adir = getenv("VAULTFS_ANCHOR_DIR");
@@ -378,7 +378,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		rc = -ENOENT;
 		goto fail;
 	}
-	if (!o->passphrase_file && !o->key_file && !o->key_command) {
+	if (vf_protector_is_platform(o)) {
 		rc = check_private(o->keystore ? o->keystore :
 						 VF_KEYSTORE_DEFAULT,
 				   0, err, errlen);

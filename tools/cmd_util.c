@@ -216,6 +216,7 @@ int parse_json_only(const struct cmd *c, FILE *err, int argc,
 
 const char *const key_opt_names[] = {
 	"--passphrase-file", "--key-file", "--key-command", "--keystore",
+	"--key-command-file",
 };
 
 /* Returns the index in key_opt_names of the option a starts with, or -1;

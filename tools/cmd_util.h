@@ -103,7 +103,7 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 int parse_json_only(const struct cmd *c, FILE *err, int argc, char **argv,
 		    char **pos, int npos, int *json);
 
-extern const char *const key_opt_names[4];
+extern const char *const key_opt_names[5];
 
 /* Returns the index in key_opt_names of the option a starts with, or -1;
  * *len is the length of the option's name. */

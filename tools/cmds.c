@@ -45,7 +45,7 @@
 #include "cmd_util.h"
 #include "cmds.h"
 
-#define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD] [--keystore DIR]"
+#define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD | --key-command-file F] [--keystore DIR]"
 
 /* Each command's options, as its usage line names them (--help is
  * everyone's); a NULL arg marks a flag. */
@@ -763,8 +763,8 @@ int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
 		n -= take;
 		argv[n] = NULL;
 	}
-	if (!!val[0] + !!val[1] + !!val[2] > 1) {
-		fprintf(err, "vaultctl: --passphrase-file, --key-file and --key-command exclude each other\n");
+	if (!!val[0] + !!val[1] + !!val[2] + !!val[4] > 1) {
+		fprintf(err, "vaultctl: --passphrase-file, --key-file, --key-command and --key-command-file exclude each other\n");
 		return 2;
 	}
 	memset(o, 0, sizeof(*o));
@@ -772,6 +772,7 @@ int vf_cmds_take_key_opts(int *argc, char **argv, struct vf_protector_opts *o,
 	o->key_file = val[1];
 	o->key_command = val[2];
 	o->keystore = val[3];
+	o->key_command_file = val[4];
 	*argc = n;
 	return 0;
 }

@@ -60,6 +60,10 @@ struct mount_opts {
 	int debug;
 	int writeback; /* -o writeback_cache */
 	unsigned maintain; /* -o maintain=SECONDS */
+	/* copies of the -o lists the options point into (the originals in
+	 * argv are scrubbed of key commands) */
+	char *olist[8];
+	int n_olist;
 };
 
 /* Where failures go: the parent's pipe while daemonizing and not yet
@@ -159,6 +163,8 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		{ "key_file=", offsetof(struct vf_protector_opts, key_file) },
 		{ "key_command=",
 		  offsetof(struct vf_protector_opts, key_command) },
+		{ "key_command_file=",
+		  offsetof(struct vf_protector_opts, key_command_file) },
 		{ "keystore=", offsetof(struct vf_protector_opts, keystore) },
 	};
 	size_t i;
@@ -258,6 +264,39 @@ static int parse_opts(struct mount_opts *o, char *list)
  * [-t TYPE]", options possibly after the operands, so no getopt (whose
  * permutation POSIXLY_CORRECT turns off).  -f is "fake" to mount(8) but
  * foreground here, as the man page says; -s, -n and -v are ignored. */
+/* Parses a copy of the -o list val, then overwrites the value of every
+ * key_command= in val itself with '*': argv is what ps and
+ * /proc/PID/cmdline show every user, and a key command may carry a
+ * secret (key_command_file= keeps it off the command line in the first
+ * place). */
+static int parse_opts_copy(struct mount_opts *o, char *val)
+{
+	char *copy, *k;
+
+	if (o->n_olist == (int)VF_ARRAY_LEN(o->olist)) {
+		usage_error("%s", "too many -o options");
+		return -1;
+	}
+	copy = strdup(val);
+	if (!copy) {
+		fail("%s", "out of memory");
+		return -1;
+	}
+	o->olist[o->n_olist++] = copy;
+	if (parse_opts(o, copy) != 0)
+		return -1;
+	for (k = strstr(val, "key_command="); k;
+	     k = strstr(k, "key_command=")) {
+		k += strlen("key_command=");
+		for (; *k && *k != ','; k++) {
+			if (k[0] == '\\' && k[1] == ',')
+				*k++ = '*';
+			*k = '*';
+		}
+	}
+	return 0;
+}
+
 static int parse_args(struct mount_opts *o, int argc, char **argv)
 {
 	const char *pos[2];
@@ -317,7 +356,7 @@ static int parse_args(struct mount_opts *o, int argc, char **argv)
 				return -1;
 			}
 			/* -t TYPE names us; nothing to check. */
-			if (*p == 'o' && parse_opts(o, val) != 0)
+			if (*p == 'o' && parse_opts_copy(o, val) != 0)
 				return -1;
 			break;
 		}
@@ -829,6 +868,10 @@ static void bound_malloc(void)
 
 static void free_opts(struct mount_opts *o)
 {
+	int i;
+
+	for (i = 0; i < o->n_olist; i++)
+		free(o->olist[i]);
 	free(o->vault);
 	free(o->mnt);
 	free(o->stats);
