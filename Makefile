@@ -39,7 +39,7 @@ CORE_SRC := core/common.c \
 	core/crypto.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/pack_io.c core/anchor.c \
 	core/catalog.c core/pack.c core/protector.c \
-	core/ns.c core/open_files.c \
+	core/ns.c core/open_files.c core/vclock.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \

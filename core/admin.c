@@ -37,6 +37,7 @@
 #include "immut.h"
 #include "trash.h"
 #include "vault_int.h"
+#include "vclock.h"
 
 /* The room a name gets in an approval's parameters; the rest of the 256
  * bytes is for ids and numbers. */
@@ -46,7 +47,8 @@
 struct change {
 	enum vf_admin_op op;
 	const struct vf_op_rule *rule;
-	int64_t now;
+	int64_t now;         /* the vault clock: for decisions */
+	int64_t stamp;       /* records; token expiry (vf_vault_stamp) */
 	const char *target;  /* the audit record's target, or NULL */
 	char params[VF_GUARD_PARAMS_MAX + 1]; /* what an approval binds */
 	const char *gop;     /* the guard's operation, when critical */
@@ -131,9 +133,19 @@ static int allowed(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
 	return 0;
 }
 
-static int64_t now_of(const struct vf_admin *a)
+/* The time decisions read: the vault clock (vclock.h), which a wall clock
+ * moved before the open moves by at most the credit. */
+static int64_t now_of(struct vf_vault *v, const struct vf_admin *a)
 {
-	return a->now ? a->now : vf_clock_now();
+	return a->now ? a->now : vf_vault_now(v);
+}
+
+/* The time records carry and a guard token's expiry is checked against:
+ * the later of the wall and vault clocks, so that neither a clock set
+ * back nor a vault clock behind the wall keeps a token valid longer. */
+static int64_t stamp_of(struct vf_vault *v, const struct vf_admin *a)
+{
+	return a->now ? a->now : vf_vault_stamp(v);
 }
 
 /* Role check, then v->mu and the outer transaction.  On failure nothing
@@ -146,8 +158,9 @@ static int enter(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
 	memset(ch, 0, sizeof(*ch));
 	ch->op = op;
 	ch->rule = vf_policy_op(op);
-	ch->now = now_of(a);
-	rc = allowed(v, a, op, ch->now);
+	ch->now = now_of(v, a);
+	ch->stamp = stamp_of(v, a);
+	rc = allowed(v, a, op, ch->stamp);
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -174,7 +187,7 @@ static int approve(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 	if (decision != VF_CRITICAL)
 		return 0;
 	rc = vf_guard_authorize(v, a->caller.uid, ch->gop, ch->params,
-				a->approval, ch->now, a->request,
+				a->approval, ch->stamp, a->request,
 				sizeof(a->request), a->why, sizeof(a->why),
 				fpr);
 	if (rc == 0) {
@@ -186,7 +199,7 @@ static int approve(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 			strncat(ch->approval, fpr,
 				sizeof(ch->approval) - strlen(ch->approval) - 1);
 		/* in the transaction: no approval without its record */
-		return vf_audit_record(v, ch->now, a->caller.uid, "approval",
+		return vf_audit_record(v, ch->stamp, a->caller.uid, "approval",
 				       ch->gop, ch->result, ch->approval);
 	}
 	ch->asked = 1;
@@ -229,7 +242,7 @@ static int finish(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 	int rec = 0;
 
 	if (!rc)
-		rc = vf_audit_record(v, ch->now, a->caller.uid,
+		rc = vf_audit_record(v, ch->stamp, a->caller.uid,
 				     ch->rule->name, ch->target, "ok",
 				     detail && *detail ? detail : NULL);
 	rc = vf_catalog_finish(v->cat, rc);
@@ -238,10 +251,10 @@ static int finish(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 	/* The refusal, in a transaction of its own (the change's rolled
 	 * back); a failure to record it changes no answer. */
 	if (rc && ch->asked)
-		rec = vf_audit_record(v, ch->now, a->caller.uid, "approval",
+		rec = vf_audit_record(v, ch->stamp, a->caller.uid, "approval",
 				      ch->gop, ch->result, ch->approval);
 	else if (rc)
-		rec = vf_audit_record(v, ch->now, a->caller.uid,
+		rec = vf_audit_record(v, ch->stamp, a->caller.uid,
 				      ch->rule->name, ch->target,
 				      result_of(rc), a->why);
 	(void)rec;
@@ -262,7 +275,7 @@ static int leave(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 static int read_gate(struct vf_vault *v, struct vf_admin *a,
 		     enum vf_admin_op op)
 {
-	return allowed(v, a, op, now_of(a));
+	return allowed(v, a, op, stamp_of(v, a));
 }
 
 /* Sets a->why for a reading operation that failed. */
@@ -302,7 +315,8 @@ int vf_admin_snapshots(struct vf_vault *v, struct vf_admin *a, vf_snap_cb cb,
 
 	if (!rc)
 		rc = read_failed(a, "listing snapshots",
-				 vf_vault_snapshots(v, now_of(a), cb, arg));
+				 vf_vault_snapshots(v, stamp_of(v, a), cb,
+						    arg));
 	return rc;
 }
 
@@ -335,7 +349,7 @@ int vf_admin_softdelete_list(struct vf_vault *v, struct vf_admin *a,
 
 	if (!rc)
 		rc = read_failed(a, "listing soft-deleted items",
-				 vf_vault_softdelete_list(v, now_of(a), cb,
+				 vf_vault_softdelete_list(v, now_of(v, a), cb,
 							  arg));
 	return rc;
 }
@@ -455,7 +469,7 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 	if (rc)
 		return rc;
 	rc = read_failed(a, "prune",
-			 vf_vault_prune(v, now_of(a), dry_run, cb, arg, st));
+			 vf_vault_prune(v, now_of(v, a), dry_run, cb, arg, st));
 	if (dry_run)
 		return rc;
 	snprintf(detail, sizeof(detail), "removed %llu versions (%llu bytes)",
@@ -486,7 +500,7 @@ int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a)
 
 	if (!rc)
 		rc = read_failed(a, "maintenance",
-				 vf_vault_maintain(v, now_of(a)));
+				 vf_vault_maintain(v, now_of(v, a)));
 	return rc;
 }
 

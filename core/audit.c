@@ -61,6 +61,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "vclock.h"
 
 #define MAC_BYTES VF_AUDIT_MAC_BYTES
 #define BATCH 256
@@ -454,7 +455,7 @@ int vf_vault_audit(struct vf_vault *v, uint32_t uid, const char *action,
 	int rc;
 
 	vf_vault_lock(v);
-	rc = vf_audit_record(v, vf_clock_now(), uid, action, target, result,
+	rc = vf_audit_record(v, vf_vault_stamp(v), uid, action, target, result,
 			     detail);
 	vf_vault_unlock(v);
 	return rc;
@@ -547,6 +548,11 @@ int vf_vault_audit_flush(struct vf_vault *v, int64_t now, int all)
 	pthread_mutex_unlock(&a->mu);
 	vf_vault_lock(v);
 	rc = drain(v, all);
+	/* the daemon's minute timer and the close save the vault clock's
+	 * mark (vclock.h); a mark not saved (a full disk) only makes the
+	 * next open count less time, the safe side, so it fails nothing */
+	if (!rc && !v->cat->depth && vf_vclock_save(v, all) < 0)
+		rc = 0;
 	vf_vault_unlock(v);
 	return rc;
 }
@@ -1048,7 +1054,7 @@ void vf_vault_deny(struct vf_vault *v, uint32_t uid, const char *what,
 	 * refusals cannot fill the audit log; callable with v->mu held.
 	 * Settings refused to vaultctl are recorded by the command layer,
 	 * with the caller; here they come as VF_AUDIT_UID_NONE. */
-	vf_audit_denied(v, uid, what, vf_clock_now());
+	vf_audit_denied(v, uid, what, vf_vault_stamp(v));
 }
 
 void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
@@ -1058,7 +1064,7 @@ void vf_vault_deny_access(struct vf_vault *v, uint32_t uid, const char *op)
 	pthread_mutex_lock(&a->deny_mu);
 	a->access_denials++;
 	pthread_mutex_unlock(&a->deny_mu);
-	vf_audit_denied(v, uid, op, vf_clock_now());
+	vf_audit_denied(v, uid, op, vf_vault_stamp(v));
 }
 
 uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap)

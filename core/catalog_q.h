@@ -237,9 +237,10 @@ enum vf_readdir_col {
 		       "OR EXISTS (SELECT 1 FROM nodes p WHERE p.succ=v.node) " \
 		       "ORDER BY node LIMIT ?3")                              \
 	X(PRUNE_NODE_MAX, "SELECT coalesce(max(node),0) FROM versions")       \
+	/* in commit order (id), not by t: a clock set back cannot reorder */ \
 	X(PRUNE_WINDOW, VF_CHAIN "SELECT id, t, size, node FROM versions "    \
-			"WHERE node IN (SELECT n FROM chain) AND (t, id) < "  \
-			"(?2, ?3) ORDER BY t DESC, id DESC LIMIT ?4")         \
+			"WHERE node IN (SELECT n FROM chain) AND id < ?3 "    \
+			"ORDER BY id DESC LIMIT ?4")                          \
 	/* never a file's current version; a displaced node has none */     \
 	X(PRUNE_VERSION, "DELETE FROM versions WHERE id=?1 AND node=?2 AND "  \
 			 "(id IS NOT (SELECT version FROM nodes WHERE id=?2) " \

@@ -30,9 +30,13 @@
 #define VF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define VF_NS 1000000000LL /* nanoseconds per second */
 
-/* Nanoseconds since the epoch.  The only clock core reads (tests move it
- * with libfaketime). */
+/* Nanoseconds since the epoch: the wall clock (tests move it with
+ * libfaketime).  Decisions on time read the vault clock instead
+ * (vf_vault_now, vclock.h), which counts only a bounded part of a jump. */
 int64_t vf_clock_now(void);
+/* Nanoseconds of CLOCK_MONOTONIC: only the vault clock (vclock.c) reads
+ * it, to count time that passed while the vault is open. */
+int64_t vf_clock_mono(void);
 
 /* *out = a * b; returns 0, or -ENOMEM when the product overflows. */
 VF_MUST int vf_mul(size_t a, size_t b, size_t *out);

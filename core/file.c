@@ -44,6 +44,7 @@
 #include "open_files.h"
 #include "pipeline.h"
 #include "spool.h"
+#include "vclock.h"
 
 #define SBUF_MIN (64u << 10)
 
@@ -710,7 +711,7 @@ void vf_file_mark_dirty(struct vf_vault *v, struct vf_file *f)
 {
 	vf_file_dirty_enter(v, f);
 	if (!v->kernel_times)
-		f->mtime = f->ctime = vf_clock_now();
+		f->mtime = f->ctime = vf_vault_stamp(v);
 }
 
 int vf_file_truncate(struct vf_vault *v, struct vf_file *f, uint64_t size)
@@ -1046,7 +1047,7 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 	rc = vf_catalog_begin(v->cat);
 	if (!rc)
 		rc = vf_catalog_finish(
-		    v->cat, write_version(v, f, vf_clock_now(), &version));
+		    v->cat, write_version(v, f, vf_vault_stamp(v), &version));
 	if (!rc && durable)
 		rc = vf_catalog_sync(v->cat);
 	if (!rc) {

@@ -47,6 +47,7 @@
 #include "ns.h"
 #include "open_files.h"
 #include "vault_int.h"
+#include "vclock.h"
 
 /* Policy values beyond these are typing errors, not policies. */
 
@@ -227,10 +228,10 @@ struct prune {
 	char path[VF_PATH_MAX + 64];
 };
 
-/* Loads up to want versions of node older than (t, id) into pr->win + at,
- * newest first.  v->mu held. */
-static int load_window(struct prune *pr, int64_t node, int64_t t, int64_t id,
-		       size_t at, size_t want, size_t *got)
+/* Loads up to want versions of node older than id into pr->win + at,
+ * newest first by commit order (version id).  v->mu held. */
+static int load_window(struct prune *pr, int64_t node, int64_t id, size_t at,
+		       size_t want, size_t *got)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(pr->v->cat, VF_Q_PRUNE_WINDOW);
 	size_t n = 0;
@@ -239,7 +240,6 @@ static int load_window(struct prune *pr, int64_t node, int64_t t, int64_t id,
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, node);
-	sqlite3_bind_int64(st, 2, t);
 	sqlite3_bind_int64(st, 3, id);
 	sqlite3_bind_int64(st, 4, (int64_t)want);
 	while (n < want && (rc = vf_catalog_row(st)) == 1) {
@@ -387,7 +387,7 @@ static int drop_empty_predecessors(struct vf_vault *v, int64_t head)
 static int prune_node(struct prune *pr, int64_t node)
 {
 	struct vf_vault *v = pr->v;
-	int64_t cur = 0, ct = INT64_MAX, cid = INT64_MAX;
+	int64_t cur = 0, cid = INT64_MAX;
 	size_t n = 0, got, i, k, nd;
 	sqlite3_stmt *st;
 	int rc, more = 1;
@@ -410,17 +410,23 @@ static int prune_node(struct prune *pr, int64_t node)
 	pr->st.files++;
 	while (more && n < WINDOW_MAX) {
 		vf_vault_lock(v);
-		rc = load_window(pr, node, ct, cid, n, WINDOW_MAX - n, &got);
+		rc = load_window(pr, node, cid, n, WINDOW_MAX - n, &got);
 		vf_vault_unlock(v);
 		if (rc || got == 0)
 			break;
 		more = got == WINDOW_MAX - n;
-		ct = pr->win[n + got - 1].t;
 		cid = pr->win[n + got - 1].id;
 		pr->st.versions += got;
 		n += got;
-		for (i = 0; i < n; i++)
-			pr->t[i] = pr->win[i].t;
+		/* Versions come in commit order.  A version stamped earlier
+		 * than an older one (a wall clock set back) counts as made
+		 * when that older one was: the times the policy gets never
+		 * increase along the list, and raising a time only makes a
+		 * version look newer, which keeps more, never less. */
+		for (i = n; i-- > 0;)
+			pr->t[i] = i + 1 < n && pr->t[i + 1] > pr->win[i].t ?
+					   pr->t[i + 1] :
+					   pr->win[i].t;
 		rc = vf_policy_retain(pr->t, n, &pr->p, pr->now, pr->min_age,
 				      pr->keep);
 		if (rc < 0)
@@ -983,7 +989,7 @@ int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 	/* soft-deleted items whose time has come go first (SPEC 4: gc
 	 * purges them when the vault is not mounted) */
 	if (!rc)
-		rc = vf_vault_purge_expired(v, vf_clock_now(), &g.st.purged);
+		rc = vf_vault_purge_expired(v, vf_vault_now(v), &g.st.purged);
 	if (!rc)
 		rc = free_chunks(&g);
 	if (!rc)

@@ -32,6 +32,7 @@
 #include "immut.h"
 #include "ns.h"
 #include "vault_int.h"
+#include "vclock.h"
 
 /* ---- rules (v->mu held) ------------------------------------------------- */
 
@@ -180,7 +181,7 @@ int vf_immut_check(struct vf_vault *v, uint32_t uid, enum vf_imm_op op,
 	rc = covered(v, from, &it.inside, &it.days);
 	if (rc)
 		return rc;
-	rc = vf_policy_immutable(op, &it, vf_clock_now());
+	rc = vf_policy_immutable(op, &it, vf_vault_now(v));
 	if (rc == -EPERM)
 		vf_vault_deny(v, uid, op_names[op], ino ? ino : parent,
 			      "refused by an immutable directory");
@@ -353,7 +354,7 @@ ssize_t vf_immut_xattr(struct vf_vault *v, uint64_t ino, void *buf,
 		       size_t cap)
 {
 	char text[160], t1[32], t2[32];
-	int64_t lock_at, set_at, now = vf_clock_now();
+	int64_t lock_at, set_at, now = vf_vault_now(v);
 	unsigned days;
 	size_t n;
 	int rc;

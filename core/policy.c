@@ -93,6 +93,24 @@ int vf_policy_retain(const int64_t *t, size_t n, const struct vf_retention *p,
 	return kept;
 }
 
+int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
+			      int64_t *skew)
+{
+	*skew = 0;
+	if (hwm <= 0)
+		return wall;
+	if (wall < hwm) {
+		*skew = wall - hwm;
+		return hwm;
+	}
+	/* wall - hwm cannot overflow: both are ns since 1970 (< 2^63 / 2) */
+	if (wall - hwm > credit) {
+		*skew = wall - hwm;
+		return hwm + credit;
+	}
+	return wall;
+}
+
 /* A policy without rules keeps everything. */
 static int keeps_all(const struct vf_retention *p)
 {

@@ -110,6 +110,19 @@ static inline int vf_policy_lock_state(int64_t lock_at, int64_t now)
 	return !lock_at ? 0 : lock_at > now ? 1 : 2;
 }
 
+/* ---- the vault clock (vclock.c) ------------------------------------------ */
+
+/* The vault clock at open (docs/design.md, "Vault clock"): the high-water
+ * mark hwm (the largest vault time ever saved; 0 when none is saved) plus
+ * the time the wall clock says passed since, counted up to credit ns.  A
+ * wall clock behind hwm counts nothing (the vault clock never runs back);
+ * one further ahead than credit counts credit.  Without a mark the vault
+ * clock starts at the wall clock.  *skew is set to wall - hwm when the wall
+ * clock is behind hwm (< 0) or more than credit ahead (> credit), else 0:
+ * the caller audits a non-zero skew.  Returns the vault time to start at. */
+int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
+			      int64_t *skew);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is

@@ -40,6 +40,7 @@
 #include "ns.h"
 #include "open_files.h"
 #include "trash.h"
+#include "vclock.h"
 #include "view.h"
 
 /* rm -r runs unlinks just before the rmdir: a container younger than this
@@ -724,7 +725,7 @@ int vf_trash_lookup(struct vf_vault *v, int64_t row, const char *name,
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	vf_vault_lock(v);
-	rc = find_row(v, row, name, vf_clock_now(), &r);
+	rc = find_row(v, row, name, vf_vault_now(v), &r);
 	if (!rc)
 		rc = row_attr(v, &r, out);
 	vf_vault_unlock(v);
@@ -737,7 +738,7 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 {
 	char name[DISPLAY_MAX + 32];
 	struct row key = { .deleted_at = INT64_MIN }, r;
-	int64_t now = vf_clock_now();
+	int64_t now = vf_vault_now(v);
 	struct vf_attr a;
 	sqlite3_stmt *st;
 	int rc;
@@ -897,7 +898,7 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
-	now = vf_clock_now();
+	now = vf_vault_now(v);
 	rc = find_row(v, row, name, now, &r);
 	if (!rc && !r.node)
 		rc = -EXDEV; /* not a deleted item: copy it out instead */

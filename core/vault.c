@@ -43,6 +43,7 @@
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
+#include "vclock.h"
 #include "view.h"
 
 #define LOCK_NAME "lock"
@@ -104,6 +105,9 @@ static int insert_root(struct vf_catalog *cat)
 		rc = -EIO;
 	if (!rc)
 		rc = vf_catalog_meta_set(cat, "created", now);
+	/* the vault clock starts at the wall clock (vclock.h) */
+	if (!rc)
+		rc = vf_catalog_meta_set(cat, "clock.hwm", now);
 	return vf_catalog_finish(cat, rc);
 }
 
@@ -234,7 +238,46 @@ out:
 static void integrity_failed(struct vf_vault *v, const char *what)
 {
 	vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE, what,
-		       vf_clock_now());
+		       vf_vault_stamp(v));
+}
+
+/* Starts the vault clock; a wall clock behind the mark or further ahead
+ * than the credit is audited ("clock"), once per open, and the mark saved
+ * with the record. */
+static int clock_open(struct vf_vault *v, char *err, size_t errlen)
+{
+	char detail[128];
+	int64_t skew = 0;
+	int rc;
+
+	rc = vf_vclock_start(v, &skew);
+	if (rc || v->readonly || !skew ||
+	    (skew < 0 && skew > -VF_VCLOCK_SLACK))
+		goto out;
+	if (skew < 0)
+		snprintf(detail, sizeof(detail), "clock went back %lld s",
+			 (long long)(-skew / VF_NS));
+	else
+		snprintf(detail, sizeof(detail),
+			 "clock jumped %lld s ahead; counted as %lld s",
+			 (long long)(skew / VF_NS),
+			 (long long)(VF_VCLOCK_CREDIT / VF_NS));
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (!rc) {
+		rc = vf_audit_record(v, vf_vault_stamp(v), VF_AUDIT_UID_NONE,
+				     "clock", NULL, skew < 0 ? "back" : "ahead",
+				     detail);
+		if (!rc)
+			rc = vf_vclock_save(v, 1);
+		rc = vf_catalog_finish(v->cat, rc);
+	}
+	vf_vault_unlock(v);
+out:
+	if (rc)
+		snprintf(err, errlen, "cannot start the vault clock: %s",
+			 strerror(-rc));
+	return rc;
 }
 
 static int lock_wait(int fd)
@@ -416,9 +459,12 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 			 strerror(-rc));
 		goto fail;
 	}
+	rc = clock_open(v, err, errlen);
+	if (rc)
+		goto fail;
 	if (v->cat->accepted[0]) {
 		vf_vault_lock(v);
-		rc = vf_audit_record(v, vf_clock_now(), 0, "accept-rollback",
+		rc = vf_audit_record(v, vf_vault_stamp(v), 0, "accept-rollback",
 				     v->dir, "ok", v->cat->accepted);
 		vf_vault_unlock(v);
 		if (rc) {
@@ -464,7 +510,7 @@ int vf_vault_close(struct vf_vault *v)
 	vf_pack_io_free(v->io);
 	vf_pack_io_free(v->inner_io);
 	/* denied accesses still counted in memory become records */
-	r = vf_vault_audit_flush(v, vf_clock_now(), 1);
+	r = vf_vault_audit_flush(v, vf_vault_stamp(v), 1);
 	if (r && !rc)
 		rc = r;
 	r = vf_catalog_close(v->cat);

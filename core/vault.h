@@ -509,4 +509,11 @@ VF_MUST int vf_vault_fault_io(struct vf_vault *v, struct vf_pack_io **out);
  * vault directory path is. Borrowed. */
 const char *vf_vault_dir(const struct vf_vault *v);
 
+/* The vault clock (ns since the epoch; core/vclock.h has the model):
+ * every decision on time reads it, so front ends showing a lock state or
+ * days left use it too, to show what the vault decides.  Any thread. */
+int64_t vf_vault_now(struct vf_vault *v);
+/* A time to record: the wall clock, never below the vault clock. */
+int64_t vf_vault_stamp(struct vf_vault *v);
+
 #endif

@@ -155,6 +155,11 @@ struct vf_vault {
 	size_t n_grants;
 	int group_grants; /* some grant is to a group */
 
+	/* vclock.c: vault time clock_v0 at CLOCK_MONOTONIC clock_mono0, both
+	 * set once by the open (clock_started); the mark last saved (v->mu) */
+	int clock_started;
+	int64_t clock_v0, clock_mono0, clock_saved;
+
 	pthread_mutex_t mu;
 	struct vf_file **files;
 	size_t files_cap;

@@ -36,6 +36,7 @@
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
+#include "vclock.h"
 #include "view.h"
 
 /* Names the history views take at the root. */
@@ -174,7 +175,7 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
 	if (!rc && S_ISDIR(*mode))
 		rc = vf_ns_xattr_store(v, ino, VF_ACL_DEFAULT, dacl, n);
 	if (!rc)
-		rc = vf_ns_set_mode(v, ino, *mode, vf_clock_now());
+		rc = vf_ns_set_mode(v, ino, *mode, vf_vault_stamp(v));
 	free(acl);
 	free(dacl);
 	return rc;
@@ -204,7 +205,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto out;
 	in_tx = 1;
-	now = vf_clock_now();
+	now = vf_vault_stamp(v);
 	rc = vf_ns_parent_dir(v, parent, &pa);
 	if (rc)
 		goto out;
@@ -363,7 +364,7 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
-	now = vf_clock_now();
+	now = vf_vault_stamp(v);
 	rc = vf_ns_node_attr(v, ino, &a, NULL);
 	if (!rc && S_ISDIR(a.mode))
 		rc = -EPERM;
@@ -444,7 +445,7 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
 		goto out;
-	now = vf_clock_now();
+	now = vf_vault_stamp(v);
 	rc = vf_ns_lookup(v, parent, name, &ino);
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, &a, NULL);
@@ -479,7 +480,7 @@ static int audited_remove(struct vf_vault *v, const struct vf_caller *c,
 
 	if (!rc)
 		vf_audit_count(v, "delete", "ok", c->uid,
-			       want_dir ? "rmdir" : "unlink", vf_clock_now());
+			       want_dir ? "rmdir" : "unlink", vf_vault_stamp(v));
 	return rc;
 }
 
@@ -648,7 +649,7 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto out;
 	rc = do_rename(v, c->uid, parent, name, newparent, newname, flags,
-		       vf_clock_now());
+		       vf_vault_stamp(v));
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
@@ -803,7 +804,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_attr a;
 	struct vf_file *f = NULL;
 	sqlite3_stmt *st;
-	int64_t now = vf_clock_now();
+	int64_t now = vf_vault_stamp(v);
 	int rc;
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "ns.h"
+#include "vclock.h"
 #include "view.h"
 
 #define SNAP_NODE_MASK ((1ULL << VF_VIEW_SLOT_SHIFT) - 1)
@@ -544,7 +545,7 @@ static int parse_view_time(struct vf_vault *v, const char *name,
 	if (vf_time_parse(name, &t))
 		return -ENOENT;
 	t = floor_sec(t);
-	if (t >= vf_clock_now())
+	if (t >= vf_vault_stamp(v))
 		return -ENOENT; /* the future is not history yet */
 	*sec = t;
 	return 0;
@@ -867,7 +868,7 @@ static int readdir_locked(struct vf_vault *v, uint64_t ino, uint64_t off,
 		p.skip = off - 2;
 		p.cb = cb;
 		p.arg = arg;
-		rc = list_points_locked(v, vf_clock_now(), point_entry, &p);
+		rc = list_points_locked(v, vf_vault_stamp(v), point_entry, &p);
 		return rc ? rc : p.rc;
 	case VF_VIEW_SNAP:
 		return list_snap(v, ino_slot(ino),
@@ -998,7 +999,7 @@ int vf_view_stable(struct vf_vault *v, uint64_t ino)
 		/* one second of margin after the view's end for commits
 		 * that read the clock just before it */
 		stable = !slot_sec(v->views, ino, &sec) &&
-			 sec_end(sec) + VF_NS < vf_clock_now();
+			 sec_end(sec) + VF_NS < vf_vault_stamp(v);
 		return stable;
 	case VF_VIEW_VFILE:
 		return 1;
@@ -1019,7 +1020,7 @@ enum vf_cache_class vf_vault_cache_class(struct vf_vault *v, uint64_t ino)
 int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
 {
 	sqlite3_stmt *st;
-	int64_t now = vf_clock_now();
+	int64_t now = vf_vault_stamp(v);
 	size_t i;
 	int rc;
 

@@ -22,6 +22,7 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "vclock.h"
 #include "view.h"
 
 /* ---- extended attributes ----------------------------------------------- */
@@ -144,7 +145,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		rc = equiv < 0
 			 ? -EINVAL
 			 : vf_ns_set_mode(v, ino, (a.mode & ~0777u) | bits,
-					  vf_clock_now());
+					  vf_vault_stamp(v));
 		if (!rc)
 			rc = equiv
 				 ? vf_ns_xattr_drop(v, ino, name)
@@ -158,7 +159,7 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		rc = vf_ns_xattr_store(v, ino, name, value, size);
 	}
 	if (!rc)
-		rc = vf_ns_ctime(v, ino, vf_clock_now());
+		rc = vf_ns_ctime(v, ino, vf_vault_stamp(v));
 out:
 	if (in_tx)
 		rc = vf_catalog_finish(v->cat, rc);
@@ -270,7 +271,7 @@ int vf_vault_removexattr(struct vf_vault *v, const struct vf_caller *c,
 	if (!rc && sqlite3_changes(v->cat->db) == 0)
 		rc = -ENODATA;
 	if (!rc)
-		rc = vf_ns_ctime(v, ino, vf_clock_now());
+		rc = vf_ns_ctime(v, ino, vf_vault_stamp(v));
 out:
 	vf_vault_unlock(v);
 	return rc;

@@ -30,7 +30,7 @@ LAYERS='
 2 catvfs pack_io anchor
 3 catalog catalog_q pack protector
 4 vault.h vault_int.h
-5 ns open_files
+5 ns open_files vclock
 6 view
 7 buf spool cache pipeline file
 8 trash immut authz audit guard gc

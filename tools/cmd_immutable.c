@@ -150,7 +150,7 @@ static int imm_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		goto out;
 	}
 	o = imm_print(ctx->out, dir, r.days, r.lock_at, r.set_at,
-		      vf_clock_now(), json);
+		      vf_vault_now(ctx->v), json);
 	if (json)
 		json_print(ctx->out, o);
 	ret = 0;
@@ -283,7 +283,7 @@ int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
-	ls.now = vf_clock_now();
+	ls.now = vf_vault_now(ctx->v);
 	list_begin(&ls);
 	admin_init(ctx, &a, NULL);
 	rc = vf_admin_immutable_list(ctx->v, &a, imm_list_rule, &ls);
@@ -346,6 +346,6 @@ int cmd_immutable_vault(struct vf_cmd_ctx *ctx, const struct cmd *c,
 						  &iv);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
-	print_imm_vault(ctx->out, &iv, vf_clock_now(), json);
+	print_imm_vault(ctx->out, &iv, vf_vault_now(ctx->v), json);
 	return 0;
 }

@@ -67,7 +67,7 @@ int cmd_softdelete_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = vf_admin_softdelete_get(ctx->v, &a, &sd);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
-	print_softdelete(ctx->out, &sd, vf_clock_now(), json);
+	print_softdelete(ctx->out, &sd, vf_vault_now(ctx->v), json);
 	return 0;
 }
 
@@ -112,7 +112,7 @@ int cmd_softdelete_set(struct vf_cmd_ctx *ctx, const struct cmd *c,
 				     days, &now_sd);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
-	print_softdelete(ctx->out, &now_sd, vf_clock_now(), json);
+	print_softdelete(ctx->out, &now_sd, vf_vault_now(ctx->v), json);
 	return 0;
 }
 
@@ -159,7 +159,7 @@ int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
 	if (rc)
 		return rc;
-	ls.now = vf_clock_now();
+	ls.now = vf_vault_now(ctx->v);
 	list_begin(&ls);
 	admin_init(ctx, &a, NULL);
 	rc = vf_admin_softdelete_list(ctx->v, &a, sdlist_item, &ls);

@@ -656,7 +656,7 @@ static void *maint_main(void *arg)
 		if (m->stop)
 			break;
 		pthread_mutex_unlock(&m->mu);
-		rc = vf_vault_audit_flush(m->v, vf_clock_now(), 0);
+		rc = vf_vault_audit_flush(m->v, vf_vault_stamp(m->v), 0);
 		if (rc < 0)
 			maint_warn(m, "writing the audit log", rc);
 		clock_gettime(CLOCK_MONOTONIC, &now);

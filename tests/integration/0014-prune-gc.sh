@@ -7,8 +7,9 @@
 # Also: policy set/show and its refusals, the daemon's maintenance timer
 # (-o maintain=SECONDS), and kill -9 of the daemon in the middle of a gc.
 # No version goes before it has been replaced for the soft-delete retention
-# (14 days): prune right after the rounds removes nothing, and the daemon
-# runs 15 (faked) days later for each prune that should remove something.
+# (14 days): prune right after the rounds removes nothing, and 15 days pass
+# on the vault clock (vf_pass_days) before each prune that should remove
+# something.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 vf_need_faketime
@@ -82,7 +83,8 @@ case $out in *"removed 0 of"*) ;; *) fail "prune removed versions younger than t
 assert_eq $((NFILES * ROUNDS)) "$(status_field versions)" "versions after an early prune"
 vf_umount
 b0=$(vault_bytes)
-vf_mount_at +15d
+vf_pass_days 15
+vf_mount
 
 # ---- dry run: lists, changes nothing ----------------------------------------
 st0=$("$VAULTCTL" status "$MNT" --json)
@@ -152,7 +154,8 @@ for round in $(seq 1 $ROUNDS); do
 done
 vf_umount
 p1=$(packs_bytes)
-vf_mount_at +30d maintain=2
+# the clock fast (a day per second), the timer every (vault) day
+vf_mount_fast maintain=86400
 i=0
 until [ "$(packs_bytes)" -lt $((p1 - 20 * MiB)) ]; do
 	i=$((i + 1))
@@ -165,8 +168,7 @@ assert_eq $((NFILES * 3 + 30)) "$(status_field versions)" "versions after the ti
 SECONDS=0
 vf_umount
 [ "$SECONDS" -le 5 ] || fail "unmount with the maintenance timer took $SECONDS s"
-OFF=30
-vf_mount_at +${OFF}d
+vf_mount
 out=$("$VAULTCTL" check "$MNT" --read-data 2>&1) || fail "check --read-data after the timer: $out"
 
 # ---- kill -9 in the middle of a gc ------------------------------------------
@@ -192,9 +194,9 @@ grow 3
 hits=0
 for delay in 0.02 0.08 0.15; do
 	grow 2
-	OFF=$((OFF + 15))
 	vf_umount
-	vf_mount_at +${OFF}d
+	vf_pass_days 15
+	vf_mount
 	"$VAULTCTL" prune "$MNT" >/dev/null || fail "prune before the kill failed"
 	"$VAULTCTL" gc "$MNT" >"$VF_TMP/gc.killed" 2>&1 &
 	gc=$!
@@ -209,7 +211,7 @@ for delay in 0.02 0.08 0.15; do
 	vf_kill9
 	wait "$gc" 2>/dev/null || true
 	log "kill -9 after ${delay}s: gc was $state ($(tr '\n' ' ' <"$VF_TMP/gc.killed"))"
-	vf_mount_at +${OFF}d
+	vf_mount
 	out=$("$VAULTCTL" check "$MNT" --read-data 2>&1) || fail "check --read-data after kill -9 during gc: $out"
 	(cd "$MNT/g" && sha256sum -c --quiet "$VF_TMP/sums.g.$kround") ||
 		fail "files in g/ differ after kill -9 during gc"

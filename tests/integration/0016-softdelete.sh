@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # 0016-softdelete: rm -r lands in .softdeleted as a tree, byte-identical,
 # with a purge time 14 days out; undelete by mv and by vaultctl; purge only
-# after the (faked) 14 days, by the daemon's timer and by offline gc;
-# settings refused out of range; always-on pending, then final.
+# after 14 days on the vault clock (vf_pass_days), by the daemon's timer and
+# by offline gc; settings refused out of range; always-on pending, then
+# final.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
 vf_need_faketime
-# The daemon with its clock moved by $1 (e.g. +15d), timer every second.
-mount_at() { vf_mount_at "$1" maintain=1; }
 days_from_now() { # ISO time -> whole days from now (rounded)
 	"$PYTHON" -c '
 import sys, datetime
@@ -76,17 +75,19 @@ fi
 SAME_TREE_MTIME=0 same_tree "$VF_TMP/proj-before/sub" "$MNT/proj/sub"
 [ ! -e "$SD/proj/sub" ] || fail "vaultctl-undeleted dir still in .softdeleted"
 
-# ---- purge: nothing at 13 days, everything at 15 ---------------------------------
+# ---- purge: nothing at 12 days, everything at 15 ---------------------------------
 rm -r "$MNT/proj"
 ls "$SD" >"$VF_TMP/sd-names"
 grep -q '^proj@' "$VF_TMP/sd-names" || fail "second deletion of proj has no @time name"
 vf_umount
 full=$(vault_bytes)
-mount_at +13d
+vf_pass_days 12
+vf_mount maintain=1
 sleep 3
-[ -d "$SD/proj" ] || fail "purged at 13 days"
+[ -d "$SD/proj" ] || fail "purged at 12 days"
 vf_umount
-mount_at +15d
+vf_pass_days 3
+vf_mount maintain=1
 # Items past their time are hidden at once, before the timer has purged
 # them: wait for the purge itself (the packs going away), not only for an
 # empty listing, or the unmount may come before the first timer run.
@@ -111,7 +112,8 @@ vf_umount
 vf_mount
 [ -e "$SD/doomed" ] || fail "offline gc purged early"
 vf_umount
-vf_at +15d "$VAULTCTL" gc "$VAULT" --keystore "$KS" >/dev/null
+vf_pass_days 15
+"$VAULTCTL" gc "$VAULT" --keystore "$KS" >/dev/null
 vf_mount
 [ ! -e "$SD/doomed" ] || fail "offline gc at 15 days did not purge"
 "$VAULTCTL" check "$MNT" --read-data >/dev/null || fail "check after purges"
@@ -132,7 +134,8 @@ done
 echo x >"$MNT/f"
 rm "$MNT/f"
 vf_umount
-mount_at +73h
+vf_pass_days 3.1
+vf_mount
 "$VAULTCTL" softdelete show "$MNT" | grep -qi final || fail "always-on not final after 73 h"
 for args in "--off" "--days 20" "--cancel-always-on"; do
 	# shellcheck disable=SC2086

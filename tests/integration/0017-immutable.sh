@@ -2,14 +2,14 @@
 # 0017-immutable: an immutable directory refuses, for root and for other
 # uids, every operation that would lose or change a sealed file (EPERM,
 # file byte-identical afterwards) while new files can still be added; the
-# lock is pending, cancellable, then final after the (faked) 72 hours; a
-# retention ends the protection (faked days); the immutable vault refuses
-# early purge, weaker retention and soft delete off.
+# lock is pending, cancellable, then final after 72 hours on the vault
+# clock (vf_pass_days); a retention ends the protection (days passed the
+# same way); the immutable vault refuses early purge, weaker retention and
+# soft delete off.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
 vf_need_faketime
-mount_at() { vf_mount_at "$1"; }
 as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups "$@"; }
 
 chmod 0711 "$VF_TMP"
@@ -94,7 +94,8 @@ import json, sys
 r = json.load(sys.stdin)
 assert len(r) == 1 and r[0]["path"] == "contracts" and r[0]["lock"] == "pending", r'
 vf_umount
-mount_at +73h
+vf_pass_days 3.1
+vf_mount
 "$VAULTCTL" immutable list "$MNT" | grep -q "final" || fail "list: lock not final after 73 h"
 if "$VAULTCTL" immutable clear "$MNT" contracts 2>"$VF_TMP/err"; then
 	fail "clearing a final lock succeeded"
@@ -117,7 +118,8 @@ mkdir "$MNT/logs"
 echo day0 >"$MNT/logs/l.txt"
 refused "rm within the retention" rm -f "$MNT/logs/l.txt"
 vf_umount
-mount_at +2d
+vf_pass_days 2
+vf_mount
 rm "$MNT/logs/l.txt" || fail "rm after the retention failed"
 assert_eq day0 "$(cat "$MNT/.softdeleted/logs/l.txt")" "deleted file in .softdeleted"
 vf_umount

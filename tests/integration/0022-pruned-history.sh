@@ -24,8 +24,9 @@ for i in two three four five; do
 done
 assert_eq one "$(cat "$MNT/.snapshots/$T1/d/f")" "d/f at $T1 before the prune"
 vf_umount
-# prune 15 (faked) days later: the two oldest versions of d/f go
-vf_mount_at +15d
+# prune 15 days later (on the vault clock): the two oldest versions of d/f go
+vf_pass_days 15
+vf_mount
 "$VAULTCTL" prune "$MNT" >"$VF_TMP/pruned" || fail "prune failed"
 assert_eq 3 "$(ls "$MNT/.versions/d/f" | wc -l)" "versions of d/f after the prune"
 vf_remount

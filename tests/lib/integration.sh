@@ -23,6 +23,12 @@
 #   vf_need_faketime              FAKETIME_LIB, or skip the test
 #   vf_mount_at OFFSET [opt...]   vf_mount with the daemon's clock moved
 #   vf_at OFFSET command...       a program with its clock moved
+#                                 (a start offset moves the vault clock by
+#                                 at most an hour: docs/design.md)
+#   vf_mount_fast [opt...]        vf_mount with the daemon's clocks (wall
+#                                 and monotonic) going a day per second
+#   vf_pass_days N [opt...]       N days pass on the vault clock (the
+#                                 daemon runs fast for N seconds, unmounted)
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
 #   same_tree SRC DST             contents and metadata must match
@@ -262,6 +268,27 @@ vf_mount_at() {
 	VF_MOUNT_ENV=("${FAKETIME_ENV[@]}")
 	vf_mount "$@"
 	VF_MOUNT_ENV=()
+}
+
+# vf_mount_fast [opt...]: vf_mount with the daemon's clocks going a day per
+# second from now (libfaketime's rate: wall and monotonic alike), which is
+# how days pass on the vault clock; a start offset counts at most an hour.
+vf_mount_fast() {
+	vf_mount_at '+0 x86400' "$@"
+}
+
+# vf_pass_days N [opt...]: lets N days (and a little more: the mount and
+# unmount themselves take a fraction of a second, each a fraction of a
+# day) pass on the vault clock, the vault unmounted before and after.
+# Without options the maintenance timer does not run meanwhile (its
+# longest interval, 366 days, is 366 s at this rate).
+vf_pass_days() {
+	local days=$1
+	shift
+	[ $# -gt 0 ] || set -- maintain=$((366 * 86400))
+	vf_mount_fast "$@"
+	sleep "$days"
+	vf_umount
 }
 
 vf_remount() {

@@ -414,6 +414,46 @@ static void time_range(void)
 	CHECK_EQ(t % NS_PER_S, NS_PER_S / 2);
 }
 
+/* The vault clock at open: the wall clock counts only between the mark
+ * and the mark plus the credit; a clock behind the mark counts nothing and
+ * a far-future one no more than the credit. */
+static void clock_table(void)
+{
+	static const struct {
+		int64_t hwm, wall, credit, want, skew;
+	} t[] = {
+		/* no mark: a new vault starts at the wall clock */
+		{ 0, 5000, 60, 5000, 0 },
+		/* downtime within the credit counts in full */
+		{ 1000, 1000, 60, 1000, 0 },
+		{ 1000, 1030, 60, 1030, 0 },
+		{ 1000, 1060, 60, 1060, 0 },
+		/* further ahead: the credit, and the jump is reported */
+		{ 1000, 1061, 60, 1060, 61 },
+		{ 1000, 1000 + 16 * 86400, 60, 1060, 16 * 86400 },
+		/* behind: never back */
+		{ 1000, 999, 60, 1000, -1 },
+		{ 1000, 1000 - 2 * 86400, 60, 1000, -2 * 86400 },
+		/* no credit at all */
+		{ 1000, 2000, 0, 1000, 1000 },
+	};
+	int64_t skew, v0;
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		skew = 12345;
+		v0 = vf_policy_clock_start(t[i].hwm, t[i].wall, t[i].credit,
+					   &skew);
+		CHECK_EQ(v0, t[i].want);
+		CHECK_EQ(skew, t[i].skew);
+	}
+	/* In ns, as the vault uses it: 16 days ahead gives one hour. */
+	v0 = vf_policy_clock_start(NS_PER_S, NS_PER_S + 16 * DAY,
+				   3600 * NS_PER_S, &skew);
+	CHECK_EQ(v0, NS_PER_S + 3600 * NS_PER_S);
+	CHECK_EQ(skew, 16 * DAY);
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -749,6 +789,7 @@ int main(void)
 	RUN(immutable_table);
 	RUN(lock_table);
 	RUN(time_range);
+	RUN(clock_table);
 	RUN(op_table);
 	RUN(softdelete_table);
 	RUN(admin_table);

@@ -450,6 +450,36 @@ static void ctime_while_dirty(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* The vault clock: a new vault starts at the wall clock, stamps are never
+ * below it, it goes on while open and does not run back across a close
+ * and reopen (the mark saved at close); the credit a jump is limited to is
+ * t-policy's clock_table, a jump at start is 0025-clock's. */
+static void vault_clock(void)
+{
+	struct vf_vault *v = fresh();
+	const struct timespec ms = { 0, 10 * 1000 * 1000 };
+	int64_t t0, t1, t2, wall;
+
+	if (!v)
+		{ CHECK(0); return; }
+	t0 = vf_vault_now(v);
+	wall = vf_clock_now();
+	CHECK(t0 > wall - 60 * VF_NS && t0 < wall + 60 * VF_NS);
+	t0 = vf_vault_now(v);
+	CHECK(vf_vault_stamp(v) >= t0);
+	nanosleep(&ms, NULL);
+	t1 = vf_vault_now(v);
+	CHECK(t1 > t0);
+	v = reopen(v);
+	if (!v)
+		{ CHECK(0); return; }
+	t2 = vf_vault_now(v);
+	CHECK(t2 >= t1);
+	CHECK(vf_vault_stamp(v) >= t2);
+	CHECK(vf_vault_now(v) >= t2);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/t-vault.%d", (int)getpid());
@@ -460,6 +490,7 @@ int main(void)
 	RUN(fault_injection);
 	RUN(bad_keys);
 	RUN(ctime_while_dirty);
+	RUN(vault_clock);
 	{
 		char cmd[256];
 
