@@ -1,0 +1,90 @@
+/*
+ * objstore.h - a flat store of named, immutable objects: the durable home
+ * of a remote vault (S3 on Ceph radosgw, MinIO, AWS; a local directory in
+ * tests and for a mounted NAS).
+ *
+ * Keys are relative, made of [a-z0-9/._-], at most 200 bytes; the backend
+ * adds its own prefix.  An object is written whole (put) and never
+ * modified; a second put of the same key replaces it (on a versioned
+ * bucket the old version stays).  The engine names objects so that
+ * replacing one is never needed.
+ *
+ * All ops return 0 or a negative errno:
+ *   -ENOENT   no such object (or bucket, where the backend can tell)
+ *   -EACCES   the store refused: credentials, policy, Object Lock
+ *   -EAGAIN   transient (connection refused, timeout, 5xx, throttling):
+ *             the caller retries later with backoff
+ *   -EFBIG    the object is larger than the caller's limit
+ *   -EIO      anything else (bad reply, local I/O)
+ * After a failure, vf_objstore_errmsg gives one line that says what
+ * happened (never a credential).  Threads: every op may be called from any
+ * thread at once; the error text is per thread.
+ */
+#ifndef VF_OBJSTORE_H
+#define VF_OBJSTORE_H
+
+#include "common.h"
+
+#define VF_OBJKEY_MAX 200
+
+struct vf_objstore;
+
+/* One entry of a listing. */
+struct vf_objinfo {
+	const char *key;  /* relative to the store's prefix */
+	uint64_t size;
+	int64_t mtime_s;  /* the store's last-modified time, Unix seconds */
+};
+
+struct vf_objstore_ops {
+	/* Stores len bytes under key. */
+	int (*put)(struct vf_objstore *s, const char *key, const void *data,
+		   size_t len);
+	/* Stores len bytes read from fd at offset 0 (pread; fd's offset is
+	 * not used), without holding them all in memory. */
+	int (*put_fd)(struct vf_objstore *s, const char *key, int fd,
+		      uint64_t len);
+	/* Reads a whole object into a malloc'd buffer (*data, *len);
+	 * -EFBIG when it is larger than max. */
+	int (*get)(struct vf_objstore *s, const char *key, void **data,
+		   size_t *len, size_t max);
+	/* Reads len bytes at off; -EIO on a short object. */
+	int (*get_range)(struct vf_objstore *s, const char *key,
+			 uint64_t off, void *buf, size_t len);
+	/* Writes a whole object to fd from its current offset, without
+	 * holding it in memory; *len gets the byte count. */
+	int (*get_fd)(struct vf_objstore *s, const char *key, int fd,
+		      uint64_t *len);
+	/* Size of an object. */
+	int (*head)(struct vf_objstore *s, const char *key, uint64_t *size);
+	/* Calls cb for every object whose key starts with prefix, in key
+	 * order; stops at cb's first non-zero return and returns it. */
+	int (*list)(struct vf_objstore *s, const char *prefix,
+		    int (*cb)(void *arg, const struct vf_objinfo *o),
+		    void *arg);
+	/* Removes an object (a delete marker on a versioned bucket);
+	 * removing a missing object is not an error. */
+	int (*remove)(struct vf_objstore *s, const char *key);
+	/* Frees the backend. */
+	void (*destroy)(struct vf_objstore *s);
+};
+
+struct vf_objstore {
+	const struct vf_objstore_ops *ops;
+};
+
+/* A store in directory dir (created 0700 if missing): key K is the file
+ * DIR/K, written to a temporary and renamed, fsynced.  For tests and for
+ * a vault kept on a mounted NAS. */
+VF_MUST int vf_objstore_dir_new(const char *dir, struct vf_objstore **out);
+
+/* The last error text of this thread ("" if none). */
+const char *vf_objstore_errmsg(void);
+/* Sets this thread's error text (backends call it; printf format). */
+void vf_objstore_set_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Destroys a store; accepts NULL. */
+void vf_objstore_free(struct vf_objstore *s);
+
+#endif
