@@ -73,6 +73,24 @@ struct vf_objstore {
 	const struct vf_objstore_ops *ops;
 };
 
+/* Where a remote vault lives and how to reach it.  Nothing here is a
+ * secret: the credentials stay in their file (AWS shared-credentials
+ * format, root-only), read when the store is opened. */
+struct vf_store_cfg {
+	const char *url;         /* s3://BUCKET[/PREFIX] or dir:/ABS/PATH */
+	const char *endpoint;    /* S3: https://HOST[:PORT] */
+	const char *region;      /* S3: NULL means "us-east-1" */
+	const char *credentials; /* S3: path of the credentials file */
+	const char *profile;     /* S3: NULL means "default" */
+	const char *ca_file;     /* S3: extra CA bundle (PEM), or NULL */
+	bool allow_http;         /* S3: accept an http:// endpoint */
+};
+
+/* Opens the store cfg names (s3.c or the directory backend); one line in
+ * vf_objstore_errmsg when it fails. */
+VF_MUST int vf_objstore_open(const struct vf_store_cfg *cfg,
+			     struct vf_objstore **out);
+
 /* A store in directory dir (created 0700 if missing): key K is the file
  * DIR/K, written to a temporary and renamed, fsynced.  For tests and for
  * a vault kept on a mounted NAS. */
