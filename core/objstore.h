@@ -25,6 +25,8 @@
 
 #include "common.h"
 
+#include <stdbool.h>
+
 #define VF_OBJKEY_MAX 200
 
 struct vf_objstore;
