@@ -572,6 +572,14 @@ static int make_dir(char *err, size_t errlen)
 			 VF_CTLSOCK_DIR, (unsigned long)geteuid());
 		return -EPERM;
 	}
+	/* Others must reach the sockets inside: the daemon runs with umask
+	 * 077, so a directory it just made (or one an older daemon made
+	 * that way) is 0700 and every non-root vaultctl got EACCES. */
+	if ((st.st_mode & 0755) != 0755 && chmod(VF_CTLSOCK_DIR, 0755) < 0) {
+		snprintf(err, errlen, "cannot chmod '%s': %s", VF_CTLSOCK_DIR,
+			 strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 

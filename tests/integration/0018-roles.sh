@@ -15,6 +15,10 @@ chmod 0711 "$VF_TMP" # other uids reach the mount below
 vf_init
 vf_mount
 chmod 0755 "$MNT"
+# The daemon runs with umask 077; the socket directory it makes must
+# still let other uids reach their socket.
+[ "$(stat -c %a /run/vaultfs)" = 755 ] ||
+	fail "/run/vaultfs is $(stat -c %a /run/vaultfs), not 755"
 
 U_NONE=5001 U_READER=5002 U_OPERATOR=5003 U_CONTRIB=5004 U_OWNER=5005
 U_GROUP=5006 G_GROUP=6000 # in group 6000, which is granted Operator
