@@ -38,6 +38,7 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 CORE_SRC := core/common.c \
 	core/crypto.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/pack_io.c core/anchor.c core/objstore.c \
+	core/pack_cache.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c \
 	core/view.c \

@@ -514,6 +514,48 @@ fail:
 	return rc;
 }
 
+int vf_pack_io_local_tmpfile(struct vf_pack_io *io)
+{
+	struct local_io *l = (struct local_io *)io;
+	int fd;
+
+	if (io->ops != &local_ops)
+		return -EINVAL;
+	fd = openat(l->dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd < 0 ? map_write_err(errno) : fd;
+}
+
+int vf_pack_io_local_adopt(struct vf_pack_io *io, const char *name, int fd)
+{
+	struct local_io *l = (struct local_io *)io;
+	char path[REL_PATH_LEN], proc[64];
+	char sub[3];
+	int new_subdir = 0;
+
+	if (io->ops != &local_ops)
+		return -EINVAL;
+	if (!valid_name(name))
+		return -EINVAL;
+	if (fsync(fd) < 0)
+		return map_write_err(errno);
+	memcpy(sub, name, 2);
+	sub[2] = '\0';
+	if (mkdirat(l->dfd, sub, 0700) == 0)
+		new_subdir = 1;
+	else if (errno != EEXIST)
+		return map_write_err(errno);
+	rel_path(name, path);
+	/* open(2)'s way of naming an O_TMPFILE file without
+	 * CAP_DAC_READ_SEARCH. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, l->dfd, path, AT_SYMLINK_FOLLOW) < 0)
+		return errno == EEXIST ? -EEXIST : map_write_err(errno);
+	if (fsync_dir(l->dfd, sub) < 0 ||
+	    (new_subdir && fsync_dir(l->dfd, ".") < 0))
+		return -EIO;
+	return 0;
+}
+
 /* ---- fault-injecting wrapper --------------------------------------- */
 
 struct fault_io {

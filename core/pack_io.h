@@ -60,6 +60,15 @@ struct vf_pack_io {
  * with vf_pack_io_free. */
 VF_MUST int vf_pack_io_local_new(const char *dir, struct vf_pack_io **out);
 
+/* For a pack fetched from a remote store: an unnamed file in the local
+ * backend's directory (O_TMPFILE; gone if we crash before adopting it),
+ * returned as a descriptor; then vf_pack_io_local_adopt fsyncs it and
+ * gives it pack name NAME in one link (-EEXIST if the pack exists).  The
+ * caller closes fd.  Both -EINVAL on a backend that is not local. */
+VF_MUST int vf_pack_io_local_tmpfile(struct vf_pack_io *io);
+VF_MUST int vf_pack_io_local_adopt(struct vf_pack_io *io, const char *name,
+				   int fd);
+
 /* A backend that forwards to inner (borrowed; must outlive it) and fails
  * the nth mutating call (create, append, sync) counted from the last
  * vf_pack_io_fault_set (from 1), and every later one, with err, until
