@@ -111,6 +111,55 @@ int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
 	return wall;
 }
 
+enum vf_objlock_act vf_policy_objlock(int64_t now, int64_t retain_until,
+				      int needed, int64_t period,
+				      int64_t renew_before, int64_t *until)
+{
+	if (!needed)
+		return retain_until > now ? VF_OBJLOCK_WAIT : VF_OBJLOCK_DELETE;
+	if (retain_until > now && retain_until - now >= renew_before)
+		return VF_OBJLOCK_KEEP;
+	*until = now + period;
+	return VF_OBJLOCK_EXTEND;
+}
+
+int64_t vf_policy_lock_period(unsigned softdelete_days, int64_t margin,
+			      int64_t min)
+{
+	int64_t p = (int64_t)softdelete_days * 86400 * VF_NS + margin;
+
+	return p > min ? p : min;
+}
+
+static int differ(int64_t a, int64_t b, int64_t tol)
+{
+	return a > b ? a - b > tol : b - a > tol;
+}
+
+int64_t vf_policy_decide_time(int64_t vault_now, int64_t store_now,
+			      int64_t tol, int *disagree)
+{
+	*disagree = 0;
+	if (store_now <= 0)
+		return vault_now;
+	*disagree = differ(vault_now, store_now, tol);
+	return vault_now < store_now + tol ? vault_now : store_now + tol;
+}
+
+int64_t vf_policy_stamp_time(int64_t vault_now, int64_t store_now,
+			     int64_t tol, int *disagree)
+{
+	*disagree = 0;
+	if (store_now <= 0)
+		return vault_now;
+	*disagree = differ(vault_now, store_now, tol);
+	if (vault_now < store_now - tol)
+		return store_now - tol;
+	if (vault_now > store_now + tol)
+		return store_now + tol;
+	return vault_now;
+}
+
 /* A policy without rules keeps everything. */
 static int keeps_all(const struct vf_retention *p)
 {

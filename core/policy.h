@@ -123,6 +123,46 @@ static inline int vf_policy_lock_state(int64_t lock_at, int64_t now)
 int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
 			      int64_t *skew);
 
+/* ---- Object Lock and the store's clock (remote vaults) -------------------- */
+
+/* What to do with one object of a remote vault's bucket (docs/
+ * remote-store.md, "Retention in the store"). */
+enum vf_objlock_act {
+	VF_OBJLOCK_KEEP,   /* needed, and locked long enough */
+	VF_OBJLOCK_EXTEND, /* needed, lock ends too soon: set *until */
+	VF_OBJLOCK_WAIT,   /* unneeded, but the store still refuses deletes */
+	VF_OBJLOCK_DELETE, /* unneeded and its lock has passed */
+};
+
+/* Decides for an object whose COMPLIANCE lock ends at retain_until (0:
+ * none), at store time now: a needed object is extended to now + period
+ * once less than renew_before is left; an unneeded one is deleted only
+ * when its lock has passed (the store would refuse earlier: "not yet",
+ * not an error).  Times in ns; period > renew_before > 0. */
+enum vf_objlock_act vf_policy_objlock(int64_t now, int64_t retain_until,
+				      int needed, int64_t period,
+				      int64_t renew_before, int64_t *until);
+
+/* The lock period of new objects: the soft-delete retention plus margin,
+ * at least min (ns). */
+int64_t vf_policy_lock_period(unsigned softdelete_days, int64_t margin,
+			      int64_t min);
+
+/* Times on a remote vault take the store's clock as a second opinion:
+ * store_now is the store's (its replies' Date), vault_now the vault
+ * clock.  A decision that frees data (purge, gc, lock final) uses the
+ * earlier of the two, plus tol for the store's coarse clock and the round
+ * trip: a host clock moved ahead purges nothing early.  A stamp (recovery
+ * point, audit) is the vault clock kept within tol of the store's: a host
+ * clock moved either way cannot date a record in the past or future.
+ * *disagree is set when the two differ by more than tol (audit and
+ * alert it).  store_now 0: no reply from the store yet; vault_now is
+ * used as is. */
+int64_t vf_policy_decide_time(int64_t vault_now, int64_t store_now,
+			      int64_t tol, int *disagree);
+int64_t vf_policy_stamp_time(int64_t vault_now, int64_t store_now,
+			     int64_t tol, int *disagree);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is

@@ -454,6 +454,74 @@ static void clock_table(void)
 	CHECK_EQ(skew, 16 * DAY);
 }
 
+/* ---- Object Lock and the store's clock ----------------------------------- */
+
+static void objlock_table(void)
+{
+	static const struct {
+		int64_t now, until;
+		int needed;
+		enum vf_objlock_act want;
+		int64_t want_until;
+	} t[] = {
+		/* period 20, renew when less than 5 is left */
+		{ 100, 0, 1, VF_OBJLOCK_EXTEND, 120 },   /* never locked */
+		{ 100, 90, 1, VF_OBJLOCK_EXTEND, 120 },  /* lapsed */
+		{ 100, 104, 1, VF_OBJLOCK_EXTEND, 120 }, /* 4 left */
+		{ 100, 105, 1, VF_OBJLOCK_KEEP, 0 },     /* 5 left */
+		{ 100, 119, 1, VF_OBJLOCK_KEEP, 0 },
+		{ 100, 101, 0, VF_OBJLOCK_WAIT, 0 },     /* store refuses */
+		{ 100, 100, 0, VF_OBJLOCK_DELETE, 0 },   /* just passed */
+		{ 100, 0, 0, VF_OBJLOCK_DELETE, 0 },
+		{ 100, 500, 0, VF_OBJLOCK_WAIT, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		int64_t until = 0;
+
+		CHECK_EQ(vf_policy_objlock(t[i].now, t[i].until, t[i].needed,
+					   20, 5, &until),
+			 t[i].want);
+		CHECK_EQ(until, t[i].want_until);
+	}
+	CHECK_EQ(vf_policy_lock_period(14, 7 * DAY, 0), 21 * DAY);
+	CHECK_EQ(vf_policy_lock_period(0, 60 * NS_PER_S, 300 * NS_PER_S),
+		 300 * NS_PER_S);
+}
+
+static void store_clock_table(void)
+{
+	static const struct {
+		int64_t vault, store;
+		int64_t decide, stamp;
+		int disagree;
+	} t[] = {
+		/* tolerance 10 */
+		{ 1000, 0, 1000, 1000, 0 },     /* no store reply yet */
+		{ 1000, 1000, 1000, 1000, 0 },
+		{ 1005, 1000, 1005, 1005, 0 },  /* within tolerance */
+		{ 995, 1000, 995, 995, 0 },
+		{ 1010, 1000, 1010, 1010, 0 },  /* at the edge */
+		{ 1011, 1000, 1010, 1010, 1 },  /* host ahead: no early purge */
+		{ 1000 + 15 * 86400LL, 1000, 1010, 1010, 1 },
+		{ 900, 1000, 900, 990, 1 },     /* host behind: decide on it, */
+		                                /* but never stamp the past */
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		int d1 = -1, d2 = -1;
+
+		CHECK_EQ(vf_policy_decide_time(t[i].vault, t[i].store, 10, &d1),
+			 t[i].decide);
+		CHECK_EQ(vf_policy_stamp_time(t[i].vault, t[i].store, 10, &d2),
+			 t[i].stamp);
+		CHECK_EQ(d1, t[i].disagree);
+		CHECK_EQ(d2, t[i].disagree);
+	}
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -790,6 +858,8 @@ int main(void)
 	RUN(lock_table);
 	RUN(time_range);
 	RUN(clock_table);
+	RUN(objlock_table);
+	RUN(store_clock_table);
 	RUN(op_table);
 	RUN(softdelete_table);
 	RUN(admin_table);
