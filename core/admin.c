@@ -422,6 +422,41 @@ int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
 	return rc;
 }
 
+int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
+		     struct vf_posture *out)
+{
+	struct vf_posture_in in;
+	struct vf_softdelete sd;
+	struct vf_imm_vault iv;
+	char pub[VF_GUARD_PUB_TEXT];
+	int64_t now = now_of(v, a);
+	int rc = read_gate(v, a, VF_OP_POSTURE);
+
+	if (rc)
+		return rc;
+	memset(&in, 0, sizeof(in));
+	rc = vf_vault_softdelete_get(v, &sd);
+	if (!rc)
+		rc = vf_vault_immutable_vault_get(v, &iv);
+	if (!rc) {
+		rc = vf_vault_guard_get(v, pub, sizeof(pub));
+		in.guard = rc == 0;
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	if (rc < 0)
+		return read_failed(a, "reading the settings the posture is made of",
+				   rc);
+	in.sd_on = !sd.off;
+	in.always_on = vf_policy_lock_state(sd.always_on, now);
+	in.imm_vault = iv.on;
+	in.imm_lock = vf_policy_lock_state(iv.lock_at, now);
+	in.remote = vf_vault_is_remote(v);
+	in.passphrase = vf_vault_by_passphrase(v);
+	vf_policy_posture(&in, out);
+	return 0;
+}
+
 /* ---- maintenance: role check, the work in its own batches, a record ------- */
 
 /* Records what a long operation (prune, gc, snapshot) did: it works in

@@ -179,4 +179,10 @@ VF_MUST int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
 				  vf_audit_problem_cb cb, void *arg);
 
+/* ---- posture ------------------------------------------------------------ */
+
+/* The vault's security grade and what it is made of (policy.h). */
+VF_MUST int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
+			     struct vf_posture *out);
+
 #endif

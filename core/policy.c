@@ -160,6 +160,59 @@ int64_t vf_policy_stamp_time(int64_t vault_now, int64_t store_now,
 	return vault_now;
 }
 
+static enum vf_posture_level grade(const int met[VF_PC_COUNT])
+{
+	int strong = met[VF_PC_ALWAYS_ON] || met[VF_PC_IMM_LOCKED];
+
+	if (strong && met[VF_PC_GUARD])
+		return VF_POSTURE_EXCELLENT;
+	if (met[VF_PC_IMM_LOCKED] || met[VF_PC_SOFTDELETE] ||
+	    met[VF_PC_ALWAYS_ON])
+		return VF_POSTURE_GOOD;
+	if (met[VF_PC_GUARD])
+		return VF_POSTURE_FAIR;
+	return VF_POSTURE_POOR;
+}
+
+void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out)
+{
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	out->met[VF_PC_SOFTDELETE] = in->sd_on;
+	out->met[VF_PC_ALWAYS_ON] = in->sd_on && in->always_on == 2;
+	out->pending[VF_PC_ALWAYS_ON] = in->sd_on && in->always_on == 1;
+	out->met[VF_PC_IMM_LOCKED] = in->imm_vault && in->imm_lock == 2;
+	out->pending[VF_PC_IMM_LOCKED] = in->imm_vault && in->imm_lock == 1;
+	out->met[VF_PC_GUARD] = in->guard;
+	out->level = grade(out->met);
+	for (c = 0; c < VF_PC_COUNT; c++) {
+		int met[VF_PC_COUNT];
+
+		memcpy(met, out->met, sizeof(met));
+		met[c] = 1;
+		if (c == VF_PC_ALWAYS_ON)
+			met[VF_PC_SOFTDELETE] = 1;
+		out->would[c] = grade(met);
+	}
+	if (!in->remote)
+		out->weak |= VF_PW_LOCAL;
+	if (in->remote && !in->store_lock)
+		out->weak |= VF_PW_NO_STORE_LOCK;
+	if (in->remote && in->plain_http)
+		out->weak |= VF_PW_PLAIN_HTTP;
+	if (in->passphrase && !in->guard)
+		out->weak |= VF_PW_PASSPHRASE;
+}
+
+const char *vf_policy_posture_name(enum vf_posture_level l)
+{
+	static const char *const names[] = { "Poor", "Fair", "Good",
+					     "Excellent" };
+
+	return (unsigned)l < VF_ARRAY_LEN(names) ? names[l] : "?";
+}
+
 /* A policy without rules keeps everything. */
 static int keeps_all(const struct vf_retention *p)
 {
@@ -248,6 +301,7 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_PRUNE] = { "prune", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_GC] = { "gc", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_SD_SHOW] = { "softdelete show", VF_ROLE_READER, 0 },
+	[VF_OP_POSTURE] = { "posture", VF_ROLE_READER, 0 },
 	[VF_OP_SD_SET] = { "softdelete set", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_SD_LIST] = { "softdelete list", VF_ROLE_READER, 0 },
 	[VF_OP_SD_PURGE] = { "softdelete purge", VF_ROLE_CONTRIBUTOR, 1 },

@@ -163,6 +163,62 @@ int64_t vf_policy_decide_time(int64_t vault_now, int64_t store_now,
 int64_t vf_policy_stamp_time(int64_t vault_now, int64_t store_now,
 			     int64_t tol, int *disagree);
 
+/* ---- security posture ---------------------------------------------------- */
+
+enum vf_posture_level {
+	VF_POSTURE_POOR,
+	VF_POSTURE_FAIR,
+	VF_POSTURE_GOOD,
+	VF_POSTURE_EXCELLENT,
+};
+
+/* The settings the grade is made of.  Pending always-on and locks count
+ * as not set: they can still be cancelled. */
+struct vf_posture_in {
+	int sd_on;        /* soft delete on */
+	int always_on;    /* vf_policy_lock_state of always-on: 0, 1, 2 */
+	int imm_vault;    /* immutable vault on */
+	int imm_lock;     /* vf_policy_lock_state of its lock: 0, 1, 2 */
+	int guard;        /* a guard key attached */
+	int remote;       /* the vault has a remote store */
+	int store_lock;   /* remote: objects under Object Lock */
+	int plain_http;   /* remote: the store is reached over plain HTTP */
+	int passphrase;   /* unlocked by a passphrase */
+};
+
+/* The conditions, each met or not; would[c] is the grade the vault would
+ * get with c met as well (the tools print the command that does it). */
+enum vf_posture_cond {
+	VF_PC_SOFTDELETE, /* soft delete on */
+	VF_PC_ALWAYS_ON,  /* soft delete always-on, final */
+	VF_PC_IMM_LOCKED, /* immutable vault locked, final */
+	VF_PC_GUARD,      /* guard attached */
+	VF_PC_COUNT
+};
+
+/* Weak choices, named whatever the grade. */
+#define VF_PW_LOCAL 1u            /* no remote store: root here can destroy it */
+#define VF_PW_NO_STORE_LOCK 2u    /* remote store without Object Lock */
+#define VF_PW_PLAIN_HTTP 4u       /* store over plain HTTP */
+#define VF_PW_PASSPHRASE 8u       /* a passphrase and no guard */
+
+struct vf_posture {
+	enum vf_posture_level level;
+	int met[VF_PC_COUNT];
+	int pending[VF_PC_COUNT];  /* set, but cancellable until final */
+	enum vf_posture_level would[VF_PC_COUNT];
+	unsigned weak;             /* VF_PW_* */
+};
+
+/* Grades a vault: Excellent when soft delete is always-on or the
+ * immutable vault locked (final), and a guard is attached; Good when the
+ * immutable vault is locked or soft delete is on; Fair with a guard
+ * only; Poor otherwise. */
+void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out);
+
+/* "Excellent", "Good", "Fair", "Poor". */
+const char *vf_policy_posture_name(enum vf_posture_level l);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is
@@ -245,6 +301,7 @@ enum vf_admin_op {
 	VF_OP_GUARD_SHOW,
 	VF_OP_AUDIT_LIST,
 	VF_OP_AUDIT_VERIFY,
+	VF_OP_POSTURE,
 	VF_OP_COUNT
 };
 

@@ -411,6 +411,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
 	if (rc)
 		goto fail;
+	v->passphrase = o->passphrase_file != NULL;
 	path = vf_path_join(v->dir, LOCK_NAME);
 	if (!path) {
 		rc = -ENOMEM;

@@ -240,6 +240,11 @@ struct vf_status {
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 
+/* 1 when the vault's durable copy is in a remote store, else 0. */
+int vf_vault_is_remote(struct vf_vault *v);
+/* 1 when this open was unlocked by a passphrase, else 0. */
+int vf_vault_by_passphrase(struct vf_vault *v);
+
 /* ---- history: snapshots, retention, prune, gc (SPEC 3) ----------------- */
 
 /* The vault's retention policy (meta "policy.*"; a new vault keeps

@@ -131,6 +131,7 @@ struct vf_vault {
 	int lockfd;
 	int readonly;
 	int kernel_times; /* the kernel sets mtime/ctime of written files */
+	int passphrase;   /* unlocked by a passphrase (posture) */
 	struct vf_keys *keys;
 	struct vf_catalog *cat;
 	struct vf_pack_io *io;

@@ -543,3 +543,108 @@ int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 	return 0;
 }
+
+/* ---- posture ------------------------------------------------------------ */
+
+/* Each condition: what it is, and the command that meets it: cmd, the
+ * caller's target, args. */
+static const struct {
+	const char *key, *what, *cmd, *args;
+} posture_conds[VF_PC_COUNT] = {
+	[VF_PC_SOFTDELETE] = { "softdelete", "soft delete on",
+			       "vaultctl softdelete set", "--on" },
+	[VF_PC_ALWAYS_ON] = { "always_on", "soft delete always-on (final)",
+			      "vaultctl softdelete set", "--always-on" },
+	[VF_PC_IMM_LOCKED] = { "immutable_locked",
+			       "immutable vault locked (final)",
+			       "vaultctl immutable vault", "--lock" },
+	[VF_PC_GUARD] = { "guard", "guard attached", "vaultctl guard attach",
+			  "GUARD-PUBLIC-KEY" },
+};
+
+static const struct {
+	unsigned bit;
+	const char *key, *what;
+} posture_weak[] = {
+	{ VF_PW_LOCAL, "local",
+	  "local vault: root on this machine can destroy it (no remote store)" },
+	{ VF_PW_NO_STORE_LOCK, "no_store_lock",
+	  "remote store without Object Lock: its credentials can delete it" },
+	{ VF_PW_PLAIN_HTTP, "plain_http", "remote store over plain HTTP" },
+	{ VF_PW_PASSPHRASE, "passphrase_without_guard",
+	  "a passphrase and no guard" },
+};
+
+int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv)
+{
+	const char *target = ctx->target ? ctx->target : "TARGET";
+	struct vf_posture p;
+	struct vf_admin a;
+	char cmdline[PATH_MAX + 64];
+	size_t i;
+	int json = 0, rc, k;
+
+	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
+	if (rc)
+		return rc;
+	admin_init(ctx, &a, NULL);
+	rc = vf_admin_posture(ctx->v, &a, &p);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *conds = json_object_new_array();
+		struct json_object *weak = json_object_new_array();
+
+		jadd_str(o, "posture", vf_policy_posture_name(p.level));
+		jadd_u64(o, "level", (uint64_t)p.level);
+		for (k = 0; k < VF_PC_COUNT; k++) {
+			struct json_object *e = json_object_new_object();
+
+			snprintf(cmdline, sizeof(cmdline), "%s %s %s",
+				 posture_conds[k].cmd, target,
+				 posture_conds[k].args);
+			jadd_str(e, "condition", posture_conds[k].key);
+			jadd_bool(e, "met", p.met[k]);
+			jadd_bool(e, "pending", p.pending[k]);
+			jadd_str(e, "would_be",
+				 vf_policy_posture_name(p.would[k]));
+			jadd_str(e, "command", p.met[k] ? NULL : cmdline);
+			json_object_array_add(conds, e);
+		}
+		jadd(o, "conditions", conds);
+		for (i = 0; i < VF_ARRAY_LEN(posture_weak); i++)
+			if (p.weak & posture_weak[i].bit)
+				json_object_array_add(
+					weak, json_object_new_string(
+						      posture_weak[i].key));
+		jadd(o, "weak", weak);
+		json_print(ctx->out, o);
+		return 0;
+	}
+	fprintf(ctx->out, "posture:  %s\n", vf_policy_posture_name(p.level));
+	for (k = 0; k < VF_PC_COUNT; k++) {
+		if (p.met[k]) {
+			fprintf(ctx->out, "  [x] %s\n", posture_conds[k].what);
+			continue;
+		}
+		fprintf(ctx->out, "  [ ] %-32s", posture_conds[k].what);
+		snprintf(cmdline, sizeof(cmdline), "%s %s %s",
+			 posture_conds[k].cmd, target, posture_conds[k].args);
+		fprintf(ctx->out, "%s%s%s: %s\n",
+			p.pending[k] ? "pending; " : "",
+			p.would[k] > p.level ? "-> " : "   ",
+			p.would[k] > p.level ?
+				vf_policy_posture_name(p.would[k]) :
+				"(same grade)",
+			cmdline);
+	}
+	if (p.level != VF_POSTURE_EXCELLENT)
+		fputs("Excellent needs a guard attached, and soft delete always-on or the immutable vault locked\n",
+		      ctx->out);
+	for (i = 0; i < VF_ARRAY_LEN(posture_weak); i++)
+		if (p.weak & posture_weak[i].bit)
+			fprintf(ctx->out, "weak:     %s\n", posture_weak[i].what);
+	return 0;
+}

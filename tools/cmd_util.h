@@ -280,6 +280,8 @@ int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv);
 
+int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
 

@@ -382,11 +382,14 @@ static int serve_request(struct conn *c, struct vf_caller *who, int argc,
 			argv[0]);
 		return 2;
 	}
-	/* The client found this daemon through TARGET: drop it. */
-	free(argv[info.target]);
+	/* The client found this daemon through TARGET: drop it from argv,
+	 * keep it for output that names commands to run. */
+	ctx.target = argv[info.target];
 	for (i = info.target; i < argc; i++)
 		argv[i] = argv[i + 1];
-	return vf_cmds_run(&ctx, argc - 1, argv);
+	rc = vf_cmds_run(&ctx, argc - 1, argv);
+	free((char *)ctx.target);
+	return rc;
 }
 
 static void *conn_main(void *arg)

@@ -98,6 +98,7 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 	ctx.caller.gid = 0;
 	ctx.caller.pid = getpid();
 	ctx.online = 0;
+	ctx.target = dir;
 	ctx.out = stdout;
 	ctx.err = stderr;
 	rc = vf_cmds_run(&ctx, argc, argv);

@@ -522,6 +522,69 @@ static void store_clock_table(void)
 	}
 }
 
+/* ---- security posture ----------------------------------------------------- */
+
+static void posture_table(void)
+{
+#define P VF_POSTURE_POOR
+#define F VF_POSTURE_FAIR
+#define G VF_POSTURE_GOOD
+#define E VF_POSTURE_EXCELLENT
+	static const struct {
+		struct vf_posture_in in;
+		enum vf_posture_level level;
+		/* would: soft delete, always-on, immutable lock, guard */
+		enum vf_posture_level would[VF_PC_COUNT];
+		int pending_always, pending_lock;
+		unsigned weak;
+	} t[] = {
+		/* sd, always, imm, lock, guard, remote, slock, http, pass */
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0 }, P, { G, G, G, F }, 0, 0,
+		  VF_PW_LOCAL },
+		{ { 0, 0, 0, 0, 1, 0, 0, 0, 0 }, F, { G, E, E, F }, 0, 0,
+		  VF_PW_LOCAL },
+		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0 }, G, { G, G, G, G }, 0, 0,
+		  VF_PW_LOCAL },
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0 }, G, { G, E, E, G }, 0, 0,
+		  VF_PW_LOCAL },
+		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 1, 1, 1, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 0, 1, 1, 0, 0 }, G, { G, G, G, E }, 0, 0, 0 },
+		/* pending always-on and lock count for nothing yet */
+		{ { 1, 1, 0, 0, 1, 1, 1, 0, 0 }, G, { G, E, E, G }, 1, 0, 0 },
+		{ { 0, 0, 1, 1, 0, 1, 1, 0, 0 }, P, { G, G, G, F }, 0, 1, 0 },
+		/* always-on with soft delete off is not soft delete */
+		{ { 0, 2, 0, 0, 1, 1, 1, 0, 0 }, F, { G, E, E, F }, 0, 0, 0 },
+		/* weak choices */
+		{ { 1, 0, 0, 0, 0, 1, 0, 1, 1 }, G, { G, G, G, G }, 0, 0,
+		  VF_PW_NO_STORE_LOCK | VF_PW_PLAIN_HTTP | VF_PW_PASSPHRASE },
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		  VF_PW_LOCAL },
+	};
+	struct vf_posture out;
+	size_t i;
+	int c;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		vf_policy_posture(&t[i].in, &out);
+		CHECK_EQ(out.level, t[i].level);
+		for (c = 0; c < VF_PC_COUNT; c++)
+			CHECK_EQ(out.would[c], t[i].would[c]);
+		CHECK_EQ(out.pending[VF_PC_ALWAYS_ON], t[i].pending_always);
+		CHECK_EQ(out.pending[VF_PC_IMM_LOCKED], t[i].pending_lock);
+		CHECK_EQ(out.weak, t[i].weak);
+		if (out.level != t[i].level)
+			fprintf(stderr, "posture case %zu\n", i);
+	}
+	CHECK(strcmp(vf_policy_posture_name(VF_POSTURE_EXCELLENT),
+		     "Excellent") == 0);
+	CHECK(strcmp(vf_policy_posture_name(VF_POSTURE_POOR), "Poor") == 0);
+#undef P
+#undef F
+#undef G
+#undef E
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -557,6 +620,7 @@ static void op_table(void)
 		{ VF_OP_GUARD_SHOW, VF_ROLE_READER, 0 },
 		{ VF_OP_AUDIT_LIST, VF_ROLE_READER, 0 },
 		{ VF_OP_AUDIT_VERIFY, VF_ROLE_READER, 0 },
+		{ VF_OP_POSTURE, VF_ROLE_READER, 0 },
 	};
 	size_t i;
 
@@ -860,6 +924,7 @@ int main(void)
 	RUN(clock_table);
 	RUN(objlock_table);
 	RUN(store_clock_table);
+	RUN(posture_table);
 	RUN(op_table);
 	RUN(softdelete_table);
 	RUN(admin_table);
