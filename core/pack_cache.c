@@ -13,8 +13,9 @@
  * The cache keeps one entry per local pack (name, size, last use) in a
  * hash table: 64 bytes per pack, not per chunk or file.  After a fetch,
  * and when the uploader calls vf_pack_cache_trim, the least recently used
- * packs that the shipped() callback says the store holds are removed until
- * the local packs fit the limit.  Packs not yet shipped are never evicted,
+ * packs the store holds (fetched ones, and those the uploader marked with
+ * vf_pack_cache_shipped) are removed until the local packs fit the
+ * limit.  Packs not yet shipped are never evicted,
  * so the limit can be exceeded while the store is unreachable: writes are
  * then bounded by the local disk, as on a local vault.
  */
@@ -32,6 +33,7 @@ struct entry {
 	char name[VF_PACK_NAME_LEN + 1];
 	uint64_t size;
 	uint64_t used; /* LRU tick */
+	int shipped;   /* the store holds it: may be evicted */
 	struct entry *next;
 };
 
@@ -40,8 +42,6 @@ struct cache_io {
 	struct vf_pack_io *local; /* borrowed */
 	struct vf_objstore *store; /* borrowed */
 	uint64_t limit;
-	int (*shipped)(void *arg, const char *name);
-	void *arg;
 	pthread_mutex_t lock; /* table, tick, stats */
 	pthread_mutex_t fetch_lock;
 	struct entry **bucket;
@@ -184,6 +184,8 @@ static int fetch(struct cache_io *c, const char *name)
 		c->st.fetches++;
 		c->st.fetched_bytes += len;
 		rc = note(c, name, len);
+		if (rc == 0)
+			find(c, name)->shipped = 1;
 	} else {
 		c->st.fetch_errors++;
 	}
@@ -381,9 +383,7 @@ static int add_local(void *arg, const char *name)
 }
 
 int vf_pack_cache_new(struct vf_pack_io *local, struct vf_objstore *store,
-		      uint64_t limit,
-		      int (*shipped)(void *arg, const char *name), void *arg,
-		      struct vf_pack_io **out)
+		      uint64_t limit, struct vf_pack_io **out)
 {
 	struct cache_io *c;
 	int rc;
@@ -396,8 +396,6 @@ int vf_pack_cache_new(struct vf_pack_io *local, struct vf_objstore *store,
 	c->store = store;
 	c->limit = limit;
 	c->st.limit = limit;
-	c->shipped = shipped;
-	c->arg = arg;
 	c->nbucket = 64;
 	c->bucket = calloc(c->nbucket, sizeof(*c->bucket));
 	if (!c->bucket) {
@@ -421,6 +419,20 @@ static int by_use(const void *a, const void *b)
 	const struct entry *y = *(struct entry *const *)b;
 
 	return x->used < y->used ? -1 : x->used > y->used;
+}
+
+void vf_pack_cache_shipped(struct vf_pack_io *io, const char *name)
+{
+	struct cache_io *c = (struct cache_io *)io;
+	struct entry *e;
+
+	if (io->ops != &cache_ops)
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = find(c, name);
+	if (e)
+		e->shipped = 1;
+	pthread_mutex_unlock(&c->lock);
 }
 
 int vf_pack_cache_trim(struct vf_pack_io *io)
@@ -456,7 +468,7 @@ int vf_pack_cache_trim(struct vf_pack_io *io)
 	qsort(all, n, sizeof(*all), by_use);
 	/* The newest entry is what a reader just fetched: keep it. */
 	for (i = 0; i + 1 < n && over > 0; i++) {
-		if (!c->shipped || c->shipped(c->arg, all[i]->name) != 1)
+		if (!all[i]->shipped)
 			continue;
 		memcpy(victim[nv++], all[i]->name, sizeof(*victim));
 		over = all[i]->size >= over ? 0 : over - all[i]->size;

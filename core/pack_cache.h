@@ -25,13 +25,16 @@ struct vf_pack_cache_stats {
 
 /* A backend over local (a local backend) and store, both borrowed (they
  * must outlive it), keeping the local packs within limit bytes by
- * evicting least recently used packs for which shipped(arg, name)
- * returns 1.  shipped is called with the cache's lock held: it must not
- * call back into the cache.  Lists the local packs once. */
+ * evicting the least recently used packs the store holds.  Lists the
+ * local packs once; they count as not in the store until marked. */
 VF_MUST int vf_pack_cache_new(struct vf_pack_io *local,
 			      struct vf_objstore *store, uint64_t limit,
-			      int (*shipped)(void *arg, const char *name),
-			      void *arg, struct vf_pack_io **out);
+			      struct vf_pack_io **out);
+
+/* Marks a local pack as held by the store (the uploader, after shipping
+ * it or at open for packs the catalog says were shipped): it may now be
+ * evicted.  No-op for an unknown name or if io is not a pack cache. */
+void vf_pack_cache_shipped(struct vf_pack_io *io, const char *name);
 
 /* Evicts shipped packs, least recently used first, until the local packs
  * fit the limit (never the most recently used one).  Returns the number

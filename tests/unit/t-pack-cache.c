@@ -147,16 +147,6 @@ static struct mem_store *mem_new(void)
 
 /* ---- helpers -------------------------------------------------------- */
 
-static int shipped_all(void *arg, const char *name)
-{
-	return 1;
-}
-
-static int shipped_none(void *arg, const char *name)
-{
-	return 0;
-}
-
 static int rm_cb(const char *p, const struct stat *st, int flag,
 		 struct FTW *f)
 {
@@ -221,8 +211,7 @@ struct env {
 	struct mem_store *m;
 };
 
-static int env_open(struct env *e, uint64_t limit,
-		    int (*shipped)(void *, const char *))
+static int env_open(struct env *e, uint64_t limit)
 {
 	memset(e, 0, sizeof(*e));
 	if (!unit_tmpdir(e->dir, sizeof(e->dir), "t-pack-cache"))
@@ -230,8 +219,7 @@ static int env_open(struct env *e, uint64_t limit,
 	e->m = mem_new();
 	if (vf_pack_io_local_new(e->dir, &e->local) < 0)
 		return -1;
-	return vf_pack_cache_new(e->local, &e->m->base, limit, shipped, NULL,
-				 &e->io);
+	return vf_pack_cache_new(e->local, &e->m->base, limit, &e->io);
 }
 
 static void env_close(struct env *e)
@@ -252,7 +240,7 @@ static void test_fetch_on_miss(void)
 	uint64_t size = 0;
 	char name[VF_PACK_NAME_LEN + 1];
 
-	CHECK_EQ(env_open(&e, 1 << 20, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 1 << 20), 0);
 	store_pack(e.m, 1, 4096);
 	CHECK(!local_has(e.local, 1));
 	pname(1, name);
@@ -281,7 +269,7 @@ static void test_write_local(void)
 	void *h;
 	size_t j;
 
-	CHECK_EQ(env_open(&e, 1 << 20, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 1 << 20), 0);
 	for (j = 0; j < sizeof(b); j++)
 		b[j] = (uint8_t)(3 + j);
 	pname(3, name);
@@ -305,7 +293,7 @@ static void test_evict_lru(void)
 	struct env e;
 	int i;
 
-	CHECK_EQ(env_open(&e, 2500, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 2500), 0);
 	for (i = 0; i < 4; i++)
 		store_pack(e.m, i, 1000);
 	for (i = 0; i < 4; i++)
@@ -322,22 +310,34 @@ static void test_evict_lru(void)
 	env_close(&e);
 }
 
-/* A pack the store does not hold yet is never evicted. */
+/* A pack the store does not hold yet is never evicted; once marked
+ * shipped it is. */
 static void test_keep_unshipped(void)
 {
 	struct vf_pack_cache_stats st;
 	struct env e;
+	char name[VF_PACK_NAME_LEN + 1];
+	uint8_t b[1000] = {0};
+	void *h;
 	int i;
 
-	CHECK_EQ(env_open(&e, 1500, shipped_none), 0);
-	for (i = 0; i < 3; i++)
-		store_pack(e.m, i, 1000);
-	for (i = 0; i < 3; i++)
-		CHECK_EQ(read_ok(e.io, i, 0), 0);
+	CHECK_EQ(env_open(&e, 1500), 0);
+	for (i = 0; i < 3; i++) {
+		pname(20 + i, name);
+		CHECK_EQ(e.io->ops->create(e.io, name, &h), 0);
+		CHECK_EQ(e.io->ops->append(e.io, h, b, sizeof(b)), 0);
+		CHECK_EQ(e.io->ops->close(e.io, h), 0);
+	}
+	CHECK_EQ(vf_pack_cache_trim(e.io), 0);
 	vf_pack_cache_stats(e.io, &st);
 	CHECK_EQ(st.evictions, 0);
 	CHECK_EQ(st.cached_bytes, 3000);
-	CHECK_EQ(vf_pack_cache_trim(e.io), 0);
+	pname(21, name);
+	vf_pack_cache_shipped(e.io, name);
+	CHECK_EQ(vf_pack_cache_trim(e.io), 1);
+	CHECK(!local_has(e.local, 21));
+	vf_pack_cache_stats(e.io, &st);
+	CHECK_EQ(st.cached_bytes, 2000);
 	env_close(&e);
 }
 
@@ -347,7 +347,7 @@ static void test_no_cache(void)
 	struct vf_pack_cache_stats st;
 	struct env e;
 
-	CHECK_EQ(env_open(&e, 0, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 0), 0);
 	store_pack(e.m, 5, 2000);
 	CHECK_EQ(read_ok(e.io, 5, 1000), 0);
 	CHECK_EQ(read_ok(e.io, 5, 1984), 0);
@@ -373,7 +373,7 @@ static void test_store_failures(void)
 	struct env e;
 	int n = 0;
 
-	CHECK_EQ(env_open(&e, 1 << 20, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 1 << 20), 0);
 	store_pack(e.m, 7, 4000);
 	e.m->fail = -EPIPE;
 	CHECK_EQ(read_ok(e.io, 7, 3000), -EIO);
@@ -402,7 +402,7 @@ static void test_existing_local(void)
 	void *h;
 	int i;
 
-	CHECK_EQ(env_open(&e, 1500, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 1500), 0);
 	for (i = 0; i < 3; i++) {
 		pname(10 + i, name);
 		CHECK_EQ(e.local->ops->create(e.local, name, &h), 0);
@@ -410,12 +410,16 @@ static void test_existing_local(void)
 		CHECK_EQ(e.local->ops->close(e.local, h), 0);
 	}
 	vf_pack_io_free(e.io);
-	CHECK_EQ(vf_pack_cache_new(e.local, &e.m->base, 1500, shipped_all,
-				   NULL, &e.io),
-		 0);
+	CHECK_EQ(vf_pack_cache_new(e.local, &e.m->base, 1500, &e.io), 0);
 	vf_pack_cache_stats(e.io, &st);
 	CHECK_EQ(st.packs, 3);
 	CHECK_EQ(st.cached_bytes, 3000);
+	/* Not known to be in the store: kept. */
+	CHECK_EQ(vf_pack_cache_trim(e.io), 0);
+	for (i = 0; i < 3; i++) {
+		pname(10 + i, name);
+		vf_pack_cache_shipped(e.io, name);
+	}
 	CHECK_EQ(vf_pack_cache_trim(e.io), 2);
 	vf_pack_cache_stats(e.io, &st);
 	CHECK_EQ(st.cached_bytes, 1000);
@@ -445,7 +449,7 @@ static void test_threads(void)
 	struct env e;
 	int i;
 
-	CHECK_EQ(env_open(&e, 1 << 20, shipped_all), 0);
+	CHECK_EQ(env_open(&e, 1 << 20), 0);
 	for (i = 0; i < 4; i++)
 		store_pack(e.m, i, 1000);
 	for (i = 0; i < 4; i++) {
