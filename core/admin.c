@@ -529,13 +529,37 @@ int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 	return record_after(v, a, VF_OP_GC, rc, detail);
 }
 
-int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a)
+int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
+		      struct vf_maint_stats *st, char *detail, size_t cap)
 {
-	int rc = read_gate(v, a, VF_OP_GC);
+	int rc = read_gate(v, a, VF_OP_MAINTAIN);
 
+	memset(st, 0, sizeof(*st));
+	snprintf(detail, cap, "nothing to do");
+	if (rc)
+		return rc;
+	rc = read_failed(a, "prune", vf_vault_prune(v, now_of(v, a), 0, NULL,
+						    NULL, &st->prune));
 	if (!rc)
-		rc = read_failed(a, "maintenance",
-				 vf_vault_maintain(v, now_of(v, a)));
+		rc = read_failed(a, "gc", vf_vault_gc(v, &st->gc));
+	if (!rc && !st->prune.removed && !st->gc.purged &&
+	    !st->gc.chunks_freed && !st->gc.packs_removed &&
+	    !st->gc.packs_quarantined)
+		return 0; /* an hourly "nothing" would bury the log */
+	snprintf(detail, cap,
+		 "pruned %llu versions (%llu bytes); purged %llu soft-deleted items; freed %llu chunks; removed %llu packs; quarantined %llu packs; stored %llu -> %llu bytes",
+		 (unsigned long long)st->prune.removed,
+		 (unsigned long long)st->prune.removed_bytes,
+		 (unsigned long long)st->gc.purged,
+		 (unsigned long long)st->gc.chunks_freed,
+		 (unsigned long long)st->gc.packs_removed,
+		 (unsigned long long)st->gc.packs_quarantined,
+		 (unsigned long long)st->gc.stored_before,
+		 (unsigned long long)st->gc.stored_after);
+	rc = record_after(v, a, VF_OP_MAINTAIN, rc, detail);
+	if (rc < 0)
+		snprintf(detail, cap, "%s",
+			 a->why[0] ? a->why : strerror(-rc));
 	return rc;
 }
 

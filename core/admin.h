@@ -106,7 +106,17 @@ VF_MUST int vf_admin_gc(struct vf_vault *v, struct vf_admin *a,
 
 /* The daemon's periodic upkeep (prune by the policy, then gc, which
  * purges what soft delete holds past its time), run as a->caller. */
-VF_MUST int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a);
+struct vf_maint_stats {
+	struct vf_prune_stats prune;
+	struct vf_gc_stats gc;
+};
+/* The daemon's upkeep: prune by the retention policy, then gc (purges
+ * soft-deleted items past their time).  A run that removed anything, or
+ * failed, leaves an audit record "maintenance" saying what; detail gets
+ * the same line (or "nothing to do", or the failure) for the log. */
+VF_MUST int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
+			      struct vf_maint_stats *st, char *detail,
+			      size_t cap);
 
 /* ---- soft delete -------------------------------------------------------- */
 

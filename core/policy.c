@@ -302,6 +302,7 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_GC] = { "gc", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_SD_SHOW] = { "softdelete show", VF_ROLE_READER, 0 },
 	[VF_OP_POSTURE] = { "posture", VF_ROLE_READER, 0 },
+	[VF_OP_MAINTAIN] = { "maintenance", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_SD_SET] = { "softdelete set", VF_ROLE_CONTRIBUTOR, 1 },
 	[VF_OP_SD_LIST] = { "softdelete list", VF_ROLE_READER, 0 },
 	[VF_OP_SD_PURGE] = { "softdelete purge", VF_ROLE_CONTRIBUTOR, 1 },

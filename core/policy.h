@@ -302,6 +302,7 @@ enum vf_admin_op {
 	VF_OP_AUDIT_LIST,
 	VF_OP_AUDIT_VERIFY,
 	VF_OP_POSTURE,
+	VF_OP_MAINTAIN,
 	VF_OP_COUNT
 };
 

@@ -594,7 +594,7 @@ out:
 
 /* ---- maintenance timer -------------------------------------------------- */
 
-/* A thread that runs vf_vault_maintain (prune by the retention policy,
+/* A thread that runs vf_admin_maintain (prune by the retention policy,
  * then gc) every interval seconds, the first time one interval after the
  * mount, and writes the audit log's denied-access counts of finished
  * minutes every AUDIT_FLUSH seconds (so that they do not wait for the
@@ -625,14 +625,31 @@ static void maint_warn(const struct maint *m, const char *what, int rc)
 }
 
 /* The upkeep goes through core's gate like every administrative
- * operation, as the daemon itself (root). */
-static int maintain(struct vf_vault *v)
+ * operation, as the daemon itself (root); a run that removed something is
+ * logged with what it removed (and audited by core), a failure as a
+ * warning. */
+static void maintain(const struct maint *m)
 {
 	const struct vf_caller self = { .uid = 0, .gid = 0, .pid = getpid() };
+	struct vf_maint_stats st;
 	struct vf_admin a;
+	char detail[512];
+	int rc;
 
 	vf_admin_init(&a, &self, NULL);
-	return vf_admin_maintain(v, &a);
+	rc = vf_admin_maintain(m->v, &a, &st, detail, sizeof(detail));
+	if (rc < 0) {
+		maint_warn(m, "maintenance", rc);
+		return;
+	}
+	if (!strcmp(detail, "nothing to do"))
+		return;
+	if (m->foreground)
+		fprintf(stderr, PROG "[%ld]: maintenance of vault '%s': %s\n",
+			(long)getpid(), m->vault, detail);
+	else
+		syslog(LOG_INFO, "maintenance of vault '%s': %s", m->vault,
+		       detail);
 }
 
 static void *maint_main(void *arg)
@@ -662,9 +679,7 @@ static void *maint_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > next.tv_sec ||
 		    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
-			rc = maintain(m->v);
-			if (rc < 0)
-				maint_warn(m, "maintenance", rc);
+			maintain(m);
 			clock_gettime(CLOCK_MONOTONIC, &next);
 			next.tv_sec += m->interval;
 		}

@@ -621,6 +621,7 @@ static void op_table(void)
 		{ VF_OP_AUDIT_LIST, VF_ROLE_READER, 0 },
 		{ VF_OP_AUDIT_VERIFY, VF_ROLE_READER, 0 },
 		{ VF_OP_POSTURE, VF_ROLE_READER, 0 },
+		{ VF_OP_MAINTAIN, VF_ROLE_CONTRIBUTOR, 1 },
 	};
 	size_t i;
 
