@@ -29,6 +29,8 @@
 #                                 and monotonic) going a day per second
 #   vf_pass_days N [opt...]       N days pass on the vault clock (the
 #                                 daemon runs fast for N seconds, unmounted)
+#   VF_CLEANUP_CMDS+=("cmd")      run by the exit trap, newest first, after
+#                                 unmounting (stop a Ceph cluster)
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
 #   same_tree SRC DST             contents and metadata must match
@@ -134,9 +136,15 @@ vf_cleanup() {
 	for d in "${VF_EXTRA_MOUNTS[@]}" "$MNT"; do
 		is_mounted "$d" && umount -l "$d" 2>/dev/null
 	done
+	# What the test registered (a Ceph cluster to stop), newest first,
+	# after the mounts are gone and before VF_TMP is removed.
+	for ((l = ${#VF_CLEANUP_CMDS[@]} - 1; l >= 0; l--)); do
+		eval "${VF_CLEANUP_CMDS[l]}" >&2
+	done
 	rm -rf --one-file-system "$VF_TMP"
 	exit "$rc"
 }
+VF_CLEANUP_CMDS=()
 trap vf_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
