@@ -44,7 +44,7 @@ CORE_SRC := core/common.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
-	core/gc.c \
+	core/gc.c core/alert.c \
 	core/admin.c \
 	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c
 FS_SRC := fs/fs.c
@@ -53,7 +53,8 @@ FS_SRC := fs/fs.c
 # restore client only into vaultctl.
 TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
-	tools/cmd_immutable.c tools/cmd_security.c tools/ctlsock.c
+	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
+	tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
 CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "audit.h"
 #include "authz.h"
 #include "gc.h"
@@ -248,6 +249,18 @@ static int finish(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 	rc = vf_catalog_finish(v->cat, rc);
 	if (rc && !a->why[0])
 		say(a, "%s", strerror(-rc));
+	if (!rc && ch->result && !strcmp(ch->result, "allowed"))
+		vf_alert_raise(v, VF_ALERT_WEAKENED, VF_ALERT_WARNING,
+			       a->caller.uid, 1, "critical operation %s done: %s",
+			       ch->gop, ch->approval);
+	else if (rc && ch->asked)
+		vf_alert_raise(v, VF_ALERT_DENIED,
+			       a->approval ? VF_ALERT_CRIT : VF_ALERT_WARNING,
+			       a->caller.uid, 1, "critical operation %s %s: %s",
+			       ch->gop,
+			       a->approval ? "refused (bad approval)" :
+					     "asked without an approval",
+			       ch->approval);
 	/* The refusal, in a transaction of its own (the change's rolled
 	 * back); a failure to record it changes no answer. */
 	if (rc && ch->asked)
@@ -457,6 +470,60 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	return 0;
 }
 
+/* ---- alerts ----------------------------------------------------------------- */
+
+struct alert_filter {
+	vf_audit_cb cb;
+	void *arg;
+	int64_t want; /* 0: every alert and ack; else only alert #want */
+	int found;
+};
+
+static int alert_only(void *arg, const struct vf_event *r)
+{
+	struct alert_filter *f = arg;
+
+	if (strcmp(r->action, "alert") && strcmp(r->action, "alert ack"))
+		return 0;
+	if (f->want && (r->id != f->want || strcmp(r->action, "alert")))
+		return 0;
+	f->found = 1;
+	return f->cb ? f->cb(f->arg, r) : 1;
+}
+
+int vf_admin_alerts(struct vf_vault *v, struct vf_admin *a, int64_t since,
+		    vf_audit_cb cb, void *arg)
+{
+	struct alert_filter f = { cb, arg, 0, 0 };
+	int rc = read_gate(v, a, VF_OP_ALERTS);
+
+	if (!rc)
+		rc = read_failed(a, "listing alerts",
+				 vf_vault_audit_list(v, since, alert_only, &f));
+	return rc;
+}
+
+int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a, int64_t id)
+{
+	struct alert_filter f = { NULL, NULL, id, 0 };
+	char target[32];
+	int rc = read_gate(v, a, VF_OP_ALERT_ACK);
+
+	if (rc)
+		return rc;
+	rc = id > 0 ? vf_vault_audit_list(v, 0, alert_only, &f) : 0;
+	if (rc < 0)
+		return read_failed(a, "reading the audit log", rc);
+	if (!f.found) {
+		say(a, "no alert #%lld", (long long)id);
+		return -ENOENT;
+	}
+	snprintf(target, sizeof(target), "#%lld", (long long)id);
+	rc = vf_vault_audit(v, a->caller.uid, vf_policy_op(VF_OP_ALERT_ACK)->name,
+			    target, "ok", NULL);
+	return read_failed(a, "recording the acknowledgement", rc);
+}
+
 /* ---- maintenance: role check, the work in its own batches, a record ------- */
 
 /* Records what a long operation (prune, gc, snapshot) did: it works in
@@ -557,9 +624,13 @@ int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
 		 (unsigned long long)st->gc.stored_before,
 		 (unsigned long long)st->gc.stored_after);
 	rc = record_after(v, a, VF_OP_MAINTAIN, rc, detail);
-	if (rc < 0)
+	if (rc < 0) {
 		snprintf(detail, cap, "%s",
 			 a->why[0] ? a->why : strerror(-rc));
+		vf_alert_raise(v, VF_ALERT_MAINTENANCE, VF_ALERT_WARNING,
+			       a->caller.uid, 1, "maintenance failed: %s",
+			       detail);
+	}
 	return rc;
 }
 

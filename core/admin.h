@@ -189,6 +189,19 @@ VF_MUST int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
 				  vf_audit_problem_cb cb, void *arg);
 
+/* ---- alerts ------------------------------------------------------------- */
+
+/* Calls cb for every audit record of an alert (action "alert": target the
+ * kind, result the severity, detail what and count) or of an
+ * acknowledgement (action "alert ack", target "#ID") since since, in id
+ * order. */
+VF_MUST int vf_admin_alerts(struct vf_vault *v, struct vf_admin *a,
+			    int64_t since, vf_audit_cb cb, void *arg);
+/* Acknowledges alert id (an Operator action, audited): -ENOENT when id is
+ * not an alert. */
+VF_MUST int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a,
+			       int64_t id);
+
 /* ---- posture ------------------------------------------------------------ */
 
 /* The vault's security grade and what it is made of (policy.h). */

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "alert.h"
 #include "anchor.h"
 #include "audit.h"
 #include "authz.h"
@@ -239,6 +240,21 @@ static void integrity_failed(struct vf_vault *v, const char *what)
 {
 	vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE, what,
 		       vf_vault_stamp(v));
+	vf_alert_raise(v, VF_ALERT_INTEGRITY, VF_ALERT_CRIT,
+		       VF_AUDIT_UID_NONE, 1,
+		       "stored data failed its check on read: %s (run vaultctl check --read-data)",
+		       what);
+}
+
+void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn, void *arg)
+{
+	v->alert_hook = fn;
+	v->alert_arg = arg;
+}
+
+int vf_vault_alerts_flush(struct vf_vault *v)
+{
+	return vf_alerts_flush(v);
 }
 
 /* Starts the vault clock; a wall clock behind the mark or further ahead
@@ -268,6 +284,8 @@ static int clock_open(struct vf_vault *v, char *err, size_t errlen)
 		rc = vf_audit_record(v, vf_vault_stamp(v), VF_AUDIT_UID_NONE,
 				     "clock", NULL, skew < 0 ? "back" : "ahead",
 				     detail);
+		vf_alert_raise(v, VF_ALERT_CLOCK, VF_ALERT_WARNING,
+			       VF_AUDIT_UID_NONE, 1, "%s", detail);
 		if (!rc)
 			rc = vf_vclock_save(v, 1);
 		rc = vf_catalog_finish(v->cat, rc);
@@ -460,6 +478,11 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 			 strerror(-rc));
 		goto fail;
 	}
+	rc = vf_alerts_new(&v->alerts);
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	rc = clock_open(v, err, errlen);
 	if (rc)
 		goto fail;
@@ -510,14 +533,19 @@ int vf_vault_close(struct vf_vault *v)
 		rc = r;
 	vf_pack_io_free(v->io);
 	vf_pack_io_free(v->inner_io);
-	/* denied accesses still counted in memory become records */
+	/* denied accesses still counted in memory, and alerts still
+	 * queued, become records */
 	r = vf_vault_audit_flush(v, vf_vault_stamp(v), 1);
 	if (r && !rc)
+		rc = r;
+	r = vf_alerts_flush(v);
+	if (r < 0 && !rc)
 		rc = r;
 	r = vf_catalog_close(v->cat);
 	if (r && !rc)
 		rc = r;
 	vf_audit_free(v->audit);
+	vf_alerts_free(v->alerts);
 	vf_cache_release(v);
 	vf_buf_release(v);
 	vf_spool_release(v);

@@ -415,6 +415,50 @@ VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 			       size_t cap);
 
 
+/* ---- alerts (alert.h) ---------------------------------------------------- */
+
+#define VF_ALERT_WHAT_MAX 384
+
+enum vf_alert_kind {
+	VF_ALERT_MASS_DELETE, /* more than VF_ALERT_DELETE_N files a window */
+	VF_ALERT_DENIED,      /* a critical operation refused (bad token) or
+				 asked without approval */
+	VF_ALERT_WEAKENED,    /* a critical operation done (with approval) */
+	VF_ALERT_INTEGRITY,   /* a chunk failed authentication, a pack is
+				 missing */
+	VF_ALERT_CLOCK,       /* the wall clock jumped or went back */
+	VF_ALERT_MAINTENANCE, /* a maintenance run failed */
+	VF_ALERT_KIND_COUNT
+};
+
+enum vf_alert_sev {
+	VF_ALERT_INFO,
+	VF_ALERT_WARNING,
+	VF_ALERT_CRIT,
+};
+
+struct vf_alert {
+	int64_t t; /* vault stamp, ns */
+	enum vf_alert_kind kind;
+	enum vf_alert_sev sev;
+	uint32_t uid; /* VF_AUDIT_UID_NONE: no single caller */
+	uint64_t count;
+	char what[VF_ALERT_WHAT_MAX];
+};
+
+const char *vf_alert_kind_name(enum vf_alert_kind k);
+const char *vf_alert_sev_name(enum vf_alert_sev s);
+
+/* Called for each alert once it is in the audit log, from the thread
+ * that flushed it (the daemon's timer), without any vault lock. */
+typedef void (*vf_alert_hook)(void *arg, const struct vf_alert *a);
+/* Sets the hook (NULL: none); call before serving requests. */
+void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn,
+			     void *arg);
+/* Writes queued alerts to the audit log and hands them to the hook; the
+ * daemon calls it every second.  Returns how many, or -errno. */
+int vf_vault_alerts_flush(struct vf_vault *v);
+
 /* ---- audit log (SPEC 9) -------------------------------------------------- */
 
 /* Every security-relevant event is one record in the (encrypted) catalog,

@@ -198,6 +198,9 @@ struct vf_vault {
 	 * checksum (what: "authentication" or "checksum"); set by
 	 * vf_vault_open to audit.c's counter, so file data needs no audit. */
 	void (*integrity_failed)(struct vf_vault *v, const char *what);
+	struct vf_alerts *alerts; /* alert.c: the queue (own lock) */
+	vf_alert_hook alert_hook;  /* set by the daemon before it serves */
+	void *alert_arg;
 
 	/* audit.c: the denied-access counters, under a lock of their own
 	 * (audit.h has the rule); made by vf_audit_new at open, freed by

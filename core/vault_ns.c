@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "acl.h"
+#include "alert.h"
 #include "anchor.h"
 #include "audit.h"
 #include "authz.h"
@@ -478,9 +479,11 @@ static int audited_remove(struct vf_vault *v, const struct vf_caller *c,
 {
 	int rc = remove_name(v, c->uid, parent, name, want_dir);
 
-	if (!rc)
+	if (!rc) {
 		vf_audit_count(v, "delete", "ok", c->uid,
 			       want_dir ? "rmdir" : "unlink", vf_vault_stamp(v));
+		vf_alert_deleted(v, c->uid);
+	}
 	return rc;
 }
 

@@ -465,20 +465,15 @@ int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &as.json },
 		{ NULL, NULL, NULL },
 	};
-	int64_t since = INT64_MIN, d;
+	int64_t since;
 	struct vf_admin a;
 	int rc;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = parse_since(ctx, c, since_s, &since);
 	if (rc)
 		return rc;
-	/* --since: a time, or a duration back from now ("1h", "7d") */
-	if (since_s && vf_time_parse(since_s, &since) < 0) {
-		if (parse_duration(since_s, &d) < 0)
-			return usage_error(ctx->err, c, "audit list: option '--since': '%s' is neither a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z) nor a duration (like 1h, 7d)",
-					   since_s);
-		since = vf_clock_now() - d;
-	}
 	list_begin(&as);
 	admin_init(ctx, &a, NULL);
 	rc = vf_admin_audit_list(ctx->v, &a, since, audit_rec, &as);

@@ -641,3 +641,19 @@ void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
 	text_str(ctx->err, err && err[0] ? err : strerror(-rc));
 	fputc('\n', ctx->err);
 }
+
+int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		const char *since_s, int64_t *since)
+{
+	int64_t d;
+
+	*since = INT64_MIN;
+	if (!since_s || vf_time_parse(since_s, since) == 0)
+		return 0;
+	if (parse_duration(since_s, &d) < 0)
+		return usage_error(ctx->err, c, "%s%s%s: option '--since': '%s' is neither a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z) nor a duration (like 1h, 7d)",
+				   c->group, c->verb ? " " : "",
+				   c->verb ? c->verb : "", since_s);
+	*since = vf_clock_now() - d;
+	return 0;
+}

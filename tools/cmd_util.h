@@ -147,6 +147,10 @@ int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
  * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
  * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
 int parse_duration(const char *s, int64_t *out);
+/* --since: a time, or a duration back from now ("1h", "7d"); NULL gives
+ * INT64_MIN (everything).  0, or 2 after a usage error on ctx->err. */
+int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,
+		const char *since_s, int64_t *since);
 
 /* Formats a duration in the largest unit that divides it ("30d", "36h";
  * weeks are left to days, "0" is off). */
@@ -282,6 +286,12 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 
 int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		char **argv);
+int cmd_alerts_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
+int cmd_alerts_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
+int cmd_alerts_ack(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
 

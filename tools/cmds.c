@@ -285,8 +285,13 @@ static const struct cmd_opt opts_audit_verify[] = {
 	{ NULL, NULL },
 };
 
-static const struct cmd_opt opts_alerts[] = {
+static const struct cmd_opt opts_alerts_list[] = {
 	{ "since", "TIME" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_json[] = {
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -389,8 +394,12 @@ const struct cmd cmds[] = {
 	  cmd_audit_list, VF_ROLE_READER, opts_audit_list },
 	{ "audit", "verify", 1, 0, 1, "audit verify TARGET [--json]",
 	  cmd_audit_verify, VF_ROLE_READER, opts_audit_verify },
-	{ "alerts", NULL, 1, 0, 1, "alerts TARGET [--since TIME] [--json]", NULL,
-	  VF_ROLE_READER, opts_alerts },
+	{ "alerts", "list", 1, 0, 1, "alerts list TARGET [--since TIME] [--json]",
+	  cmd_alerts_list, VF_ROLE_READER, opts_alerts_list },
+	{ "alerts", "show", 1, 0, 1, "alerts show TARGET ID [--json]",
+	  cmd_alerts_show, VF_ROLE_READER, opts_json },
+	{ "alerts", "ack", 1, 0, 0, "alerts ack TARGET ID [--json]",
+	  cmd_alerts_ack, VF_ROLE_OPERATOR, opts_json },
 	{ "report", NULL, 1, 0, 1,
 	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
 	  VF_ROLE_READER, opts_report },

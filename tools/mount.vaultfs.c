@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <json-c/json.h>
 
 #include "fs.h"
 #include "admin.h"
@@ -60,6 +63,7 @@ struct mount_opts {
 	int debug;
 	int writeback; /* -o writeback_cache */
 	unsigned maintain; /* -o maintain=SECONDS */
+	const char *alert_command; /* -o alert_command=CMD */
 	/* copies of the -o lists the options point into (the originals in
 	 * argv are scrubbed of key commands) */
 	char *olist[8];
@@ -204,6 +208,14 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		*(const char **)((char *)&o->po + paths[i].off) =
 			opt + strlen(paths[i].prefix);
+		return 0;
+	}
+	if (has_prefix(opt, "alert_command=")) {
+		if (!opt[14]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		o->alert_command = opt + 14;
 		return 0;
 	}
 	if (has_prefix(opt, "maintain=")) {
@@ -592,17 +604,169 @@ out:
 	return ret;
 }
 
+/* ---- alert delivery ----------------------------------------------------- */
+
+/* Each alert, once in the audit log, becomes a log line (stderr with -f,
+ * syslog otherwise) and, with -o alert_command=CMD, a run of /bin/sh -c
+ * CMD with the alert as one JSON object on stdin (mail, a webhook: the
+ * admin's choice).  Runs do not block the daemon: at most ALERT_RUNS at
+ * once (one more alert then only logs that it was not handed over), each
+ * killed after ALERT_RUN_S seconds, reaped by the timer.  The rate limit
+ * is core's (alert.h): a flood stays a handful of runs. */
+#define ALERT_RUNS 4
+#define ALERT_RUN_S 30
+struct deliver {
+	const char *vault;
+	const char *command;
+	int foreground;
+	pthread_mutex_t mu;
+	pid_t pid[ALERT_RUNS];
+	time_t started[ALERT_RUNS];
+};
+static struct deliver deliver = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void deliver_log(int prio, const char *fmt, ...) VF_PRINTF(2, 3);
+static void deliver_log(int prio, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (deliver.foreground)
+		fprintf(stderr, PROG "[%ld]: %s\n", (long)getpid(), line);
+	else
+		syslog(prio, "%s", line);
+}
+
+/* Reaps finished runs and kills those past their time; deliver.mu held. */
+static void reap_locked(void)
+{
+	time_t now = time(NULL);
+	int i, st;
+
+	for (i = 0; i < ALERT_RUNS; i++) {
+		if (!deliver.pid[i])
+			continue;
+		if (waitpid(deliver.pid[i], &st, WNOHANG) == deliver.pid[i]) {
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
+				deliver_log(LOG_WARNING,
+					    "alert_command of vault '%s' failed (status %d)",
+					    deliver.vault, st);
+			deliver.pid[i] = 0;
+		} else if (now - deliver.started[i] > ALERT_RUN_S) {
+			kill(-deliver.pid[i], SIGKILL);
+			deliver_log(LOG_WARNING,
+				    "alert_command of vault '%s' killed after %d s",
+				    deliver.vault, ALERT_RUN_S);
+			waitpid(deliver.pid[i], &st, 0);
+			deliver.pid[i] = 0;
+		}
+	}
+}
+
+static void deliver_reap(void)
+{
+	pthread_mutex_lock(&deliver.mu);
+	reap_locked();
+	pthread_mutex_unlock(&deliver.mu);
+}
+
+/* Starts CMD with json on its stdin; 0, or -1 when it could not. */
+static int deliver_run(const char *json)
+{
+	int fds[2], slot = -1, i, tries;
+	size_t len = strlen(json);
+	pid_t pid;
+
+	pthread_mutex_lock(&deliver.mu);
+	/* A burst of alerts in one flush: give the runs before it up to
+	 * 2 s to end (this is the timer's thread, not a request's). */
+	for (tries = 0; slot < 0 && tries < 200; tries++) {
+		reap_locked();
+		for (i = 0; i < ALERT_RUNS && slot < 0; i++)
+			if (!deliver.pid[i])
+				slot = i;
+		if (slot < 0)
+			usleep(10000);
+	}
+	if (slot < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+		pthread_mutex_unlock(&deliver.mu);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		/* only async-signal-safe calls from here */
+		setpgid(0, 0);
+		if (dup2(fds[0], 0) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		execl("/bin/sh", "sh", "-c", deliver.command, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	if (pid > 0) {
+		deliver.pid[slot] = pid;
+		deliver.started[slot] = time(NULL);
+		/* a JSON line fits a pipe's buffer: this does not block */
+		if (write(fds[1], json, len) != (ssize_t)len) {
+			/* the command did not read it: its status says so */
+		}
+	}
+	close(fds[1]);
+	pthread_mutex_unlock(&deliver.mu);
+	return pid > 0 ? 0 : -1;
+}
+
+static void alert_hook(void *arg, const struct vf_alert *a)
+{
+	char when[32], uid[16];
+	struct json_object *o;
+
+	vf_time_format(a->t, when);
+	if (a->uid == VF_AUDIT_UID_NONE)
+		snprintf(uid, sizeof(uid), "-");
+	else
+		snprintf(uid, sizeof(uid), "%lu", (unsigned long)a->uid);
+	deliver_log(a->sev == VF_ALERT_CRIT ? LOG_CRIT : LOG_WARNING,
+		    "alert %s %s on vault '%s' (uid %s): %s",
+		    vf_alert_sev_name(a->sev), vf_alert_kind_name(a->kind),
+		    deliver.vault, uid, a->what);
+	if (!deliver.command)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "vault", json_object_new_string(deliver.vault));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "kind",
+			       json_object_new_string(vf_alert_kind_name(a->kind)));
+	json_object_object_add(o, "severity",
+			       json_object_new_string(vf_alert_sev_name(a->sev)));
+	json_object_object_add(o, "uid", a->uid == VF_AUDIT_UID_NONE ?
+					 NULL :
+					 json_object_new_int64(a->uid));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)a->count));
+	json_object_object_add(o, "what", json_object_new_string(a->what));
+	if (deliver_run(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
+		deliver_log(LOG_WARNING,
+			    "alert_command of vault '%s' not run (%d still running or no resources): alert %s not handed over",
+			    deliver.vault, ALERT_RUNS, vf_alert_kind_name(a->kind));
+	json_object_put(o);
+}
+
 /* ---- maintenance timer -------------------------------------------------- */
 
 /* A thread that runs vf_admin_maintain (prune by the retention policy,
  * then gc) every interval seconds, the first time one interval after the
  * mount, and writes the audit log's denied-access counts of finished
  * minutes every AUDIT_FLUSH seconds (so that they do not wait for the
- * next audited event).  It sleeps in a timed wait on a condition variable
+ * next audited event), and every second writes and delivers the alerts
+ * core queued (alert.h) and reaps alert_command runs.  It sleeps in a timed wait on a condition variable
  * (on the monotonic clock: a step of the wall clock neither fires nor
  * delays it), so that maint_stop ends it at once; a run in progress
  * finishes first. */
 #define AUDIT_FLUSH 60
+#define ALERT_FLUSH 1 /* seconds: alerts go out within about this */
 struct maint {
 	struct vf_vault *v; /* borrowed */
 	const char *vault;
@@ -656,14 +820,16 @@ static void *maint_main(void *arg)
 {
 	struct maint *m = arg;
 	struct timespec now, deadline, next;
+	time_t audit_next;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	next.tv_sec += m->interval;
+	audit_next = next.tv_sec - m->interval + AUDIT_FLUSH;
 	pthread_mutex_lock(&m->mu);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += AUDIT_FLUSH;
+		deadline.tv_sec += ALERT_FLUSH;
 		if (deadline.tv_sec > next.tv_sec)
 			deadline = next;
 		rc = 0;
@@ -673,10 +839,18 @@ static void *maint_main(void *arg)
 		if (m->stop)
 			break;
 		pthread_mutex_unlock(&m->mu);
-		rc = vf_vault_audit_flush(m->v, vf_vault_stamp(m->v), 0);
+		rc = vf_vault_alerts_flush(m->v);
 		if (rc < 0)
-			maint_warn(m, "writing the audit log", rc);
+			maint_warn(m, "writing alerts to the audit log", rc);
+		deliver_reap();
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= audit_next) {
+			rc = vf_vault_audit_flush(m->v, vf_vault_stamp(m->v),
+						  0);
+			if (rc < 0)
+				maint_warn(m, "writing the audit log", rc);
+			audit_next = now.tv_sec + AUDIT_FLUSH;
+		}
 		if (now.tv_sec > next.tv_sec ||
 		    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
 			maintain(m);
@@ -815,6 +989,10 @@ static int serve(struct mount_opts *o)
 	if (!o->foreground && detach(o->debug) != 0)
 		goto out;
 	if (!o->ro) {
+		deliver.vault = o->vault;
+		deliver.command = o->alert_command;
+		deliver.foreground = o->foreground;
+		vf_vault_set_alert_hook(v, alert_hook, NULL);
 		r = maint_start(&maint, v, o);
 		if (r < 0) {
 			fail("cannot start the maintenance timer: %s",

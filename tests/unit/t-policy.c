@@ -622,6 +622,8 @@ static void op_table(void)
 		{ VF_OP_AUDIT_VERIFY, VF_ROLE_READER, 0 },
 		{ VF_OP_POSTURE, VF_ROLE_READER, 0 },
 		{ VF_OP_MAINTAIN, VF_ROLE_CONTRIBUTOR, 1 },
+		{ VF_OP_ALERTS, VF_ROLE_READER, 0 },
+		{ VF_OP_ALERT_ACK, VF_ROLE_OPERATOR, 1 },
 	};
 	size_t i;
 
