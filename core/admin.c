@@ -35,6 +35,7 @@
 #include "gc.h"
 #include "guard.h"
 #include "immut.h"
+#include "ship.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "vclock.h"
@@ -294,6 +295,15 @@ int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
 	if (!rc)
 		rc = read_failed(a, "reading the status",
 				 vf_vault_status(v, out));
+	return rc;
+}
+
+int vf_admin_sync(struct vf_vault *v, struct vf_admin *a, int timeout_s)
+{
+	int rc = read_gate(v, a, VF_OP_STATUS);
+
+	if (!rc)
+		rc = vf_ship_sync(v, timeout_s, a->why, sizeof(a->why));
 	return rc;
 }
 

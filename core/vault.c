@@ -40,6 +40,7 @@
 #include "ns.h"
 #include "open_files.h"
 #include "pipeline.h"
+#include "ship.h"
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
@@ -302,14 +303,12 @@ static int lock_wait(int fd)
  * key files, key commands and passphrases $VAULTFS_ANCHOR_DIR or
  * VF_ANCHOR_DIR_DEFAULT, created root-only), and VAULT/catalog.anchor.
  */
-static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
-			const char *path, int flags, char *err, size_t errlen)
+int vf_vault_anchor_outside(const struct vf_protector_opts *o,
+			    const uint8_t *id, int make, char **out, char *err,
+			    size_t errlen)
 {
-	struct vf_catalog_anchor a;
-	const uint8_t *id = vf_keys_vault_id(v->keys);
 	const char *adir;
-	char *outside = NULL, *inside = NULL, hex[2 * VF_VAULT_ID_BYTES + 1];
-	int rc;
+	char hex[2 * VF_VAULT_ID_BYTES + 1], *p = NULL;
 
 	if (vf_protector_is_platform(o)) {
 		adir = o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT;
@@ -317,19 +316,35 @@ static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
 		adir = getenv("VAULTFS_ANCHOR_DIR");
 		if (!adir || !*adir)
 			adir = VF_ANCHOR_DIR_DEFAULT;
-		if (!v->readonly && strcmp(adir, VF_ANCHOR_DIR_DEFAULT) == 0)
+		if (make && strcmp(adir, VF_ANCHOR_DIR_DEFAULT) == 0)
 			(void)mkdir("/etc/vaultfs", 0755);
-		if (!v->readonly && mkdir(adir, 0700) < 0 && errno != EEXIST) {
+		if (make && mkdir(adir, 0700) < 0 && errno != EEXIST) {
 			snprintf(err, errlen, "cannot create anchor directory "
 				 "'%s': %s", adir, strerror(errno));
 			return -errno;
 		}
 	}
 	sodium_bin2hex(hex, sizeof(hex), id, VF_VAULT_ID_BYTES);
-	if (asprintf(&outside, "%s/%s.anchor", adir, hex) < 0)
-		outside = NULL;
+	if (asprintf(&p, "%s/%s.anchor", adir, hex) < 0)
+		return -ENOMEM;
+	*out = p;
+	return 0;
+}
+
+static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
+			const char *path, int flags, char *err, size_t errlen)
+{
+	struct vf_catalog_anchor a;
+	const uint8_t *id = vf_keys_vault_id(v->keys);
+	char *outside = NULL, *inside = NULL;
+	int rc;
+
+	rc = vf_vault_anchor_outside(o, id, !v->readonly, &outside, err,
+				     errlen);
+	if (rc)
+		return rc;
 	inside = vf_path_join(v->dir, VF_ANCHOR_NAME);
-	if (!outside || !inside) {
+	if (!inside) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -504,6 +519,8 @@ int vf_vault_close(struct vf_vault *v)
 		vf_file_put(v, f);
 	}
 	vf_pipeline_stop(v);
+	/* the uploader reads packs and the catalog: before they close */
+	vf_ship_stop(v);
 	r = vf_pack_writer_close(v->pw);
 	if (r && !rc)
 		rc = r;

@@ -41,6 +41,7 @@
 #include "admin.h"
 #include "cmds.h"
 #include "ctlsock.h"
+#include "ship.h"
 #include "vault.h"
 
 #define PROG "mount.vaultfs"
@@ -807,6 +808,12 @@ static int serve(struct mount_opts *o)
 			goto out;
 		}
 		maint_on = 1;
+		/* a remote vault ships to its store from now on (ship.h) */
+		r = vf_ship_start(v, err, sizeof(err));
+		if (r < 0) {
+			fail("%s", err);
+			goto out;
+		}
 	}
 	/* SPEC 9: the mount and the unmount are audited (not on a
 	 * read-only mount, whose catalog is not written). */
