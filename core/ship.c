@@ -826,6 +826,24 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 	vf_vault_lock(v);
 	s = v->ship;
 	if (!s) {
+		/* Not shipping here (offline, read-only): what the vault
+		 * records of its store, if it has one. */
+		struct vf_store_conf *conf = NULL;
+		int64_t seq = 0, t = 0;
+
+		if (!vf_store_conf_read(v->dir, &conf)) {
+			out->remote = 1;
+			out->offline = 1;
+			out->lag = -1;
+			snprintf(out->url, sizeof(out->url), "%s",
+				 conf->cfg.url);
+			free(conf);
+			if (!vf_catalog_meta_get(v->cat, "ship.seq", &seq) &&
+			    !vf_catalog_meta_get(v->cat, "ship.t", &t)) {
+				out->seq = (uint64_t)seq;
+				out->shipped_t = t;
+			}
+		}
 		vf_vault_unlock(v);
 		return;
 	}

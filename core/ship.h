@@ -35,6 +35,9 @@
 
 struct vf_ship_status {
 	int remote;            /* 0: a local vault (nothing else is set) */
+	int offline;           /* 1: remote, but not shipping from this
+				  process (offline or read-only open): only
+				  url, seq and shipped_t are set, lag is -1 */
 	char url[1024];
 	uint64_t seq;          /* last checkpoint in the store (0: none) */
 	int64_t shipped_t;     /* its vault stamp, ns (0: none) */
@@ -69,7 +72,8 @@ void vf_ship_stop(struct vf_vault *v);
 VF_MUST int vf_ship_sync(struct vf_vault *v, int timeout_s, char *err,
 			 size_t errlen);
 
-/* Fills out (remote 0 when v does not ship). */
+/* Fills out: remote 0 for a local vault; offline 1 for a remote vault
+ * this process does not ship (see the struct). */
 void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out);
 
 /* The key of checkpoint seq ("c/%016llx") and of its time object. */

@@ -340,9 +340,12 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			struct json_object *r = json_object_new_object();
 
 			jadd_str(r, "url", ss.url);
+			jadd_bool(r, "shipping", !ss.offline);
 			jadd_u64(r, "checkpoint", ss.seq);
 			jadd_str(r, "shipped", ss.shipped_t ? shipped : NULL);
-			jadd_i64(r, "lag_ms", ss.lag / 1000000);
+			jadd(r, "lag_ms",
+			     ss.offline ? NULL :
+					  json_object_new_int64(ss.lag / 1000000));
 			jadd_u64(r, "bytes_pending", ss.bytes_pending);
 			jadd_u64(r, "packs_shipped", ss.packs_shipped);
 			jadd_u64(r, "checkpoints_shipped", ss.ckpts_shipped);
@@ -376,6 +379,10 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "last shipped:   %s (checkpoint %llu, %llu bytes)\n",
 		shipped, (unsigned long long)ss.seq,
 		(unsigned long long)ss.ckpt_bytes);
+	if (ss.offline) {
+		fprintf(f, "shipping:       no (not mounted read-write here)\n");
+		return 0;
+	}
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
 	fprintf(f, "bytes pending:  %llu\n",
 		(unsigned long long)ss.bytes_pending);

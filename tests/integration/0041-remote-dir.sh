@@ -103,6 +103,9 @@ done
 # measured: the size of a checkpoint after a second sync
 log "after edits: checkpoint $(store_field checkpoint_bytes) bytes, catalog $("$VAULTCTL" status "$MNT" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["catalog_bytes"])') bytes"
 vf_umount
+"$VAULTCTL" status "$VAULT" "${KEYOPT[@]}" >"$VF_TMP/status-offline.out" || fail "offline status failed"
+grep -q "^store: *$URL\$" "$VF_TMP/status-offline.out" || fail "offline status does not name the store"
+grep -q "^shipping: *no" "$VF_TMP/status-offline.out" || fail "offline status does not say it is not shipping"
 
 # 2. The vault directory is lost; recover it from the store with the key.
 rm -rf "$VAULT"
