@@ -7,8 +7,9 @@
  *      VF_SHIP_ROTATE (vf_pack_writer_rotate), so data leaves within
  *      seconds;
  *   2. if a checkpoint is due (the catalog changed and VF_SHIP_EVERY
- *      passed since the last one, or a sync waits): under v->mu, copy the
- *      whole catalog with SQLite's online backup into VAULT/ship.ckpt,
+ *      passed since the last one, or a sync waits): copy the whole
+ *      catalog with SQLite's online backup into VAULT/ship.ckpt (1 MiB
+ *      per hold of v->mu; the copy is the catalog as of its last step),
  *      opened through a VFS of its own that seals every page with the
  *      catalog key (no plaintext page ever reaches the disk), noting the
  *      change count and the vault stamp; then close the current pack
@@ -56,6 +57,7 @@
 #define CKPT_NAME "ship.ckpt"
 #define NAMES_BATCH 64
 #define TICK_MS 1000
+#define COPY_STEP 256 /* catalog pages (1 MiB) copied per hold of v->mu */
 
 struct vf_ship {
 	struct vf_vault *v;
@@ -183,12 +185,16 @@ static int dst_exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Copies the catalog into s->ckpt_path (v->mu held: nothing commits
- * meanwhile, so the copy is one consistent state). */
-static int copy_catalog(struct vf_ship *s)
+/* Copies the catalog into s->ckpt_path, COPY_STEP pages per hold of
+ * v->mu so that file operations are not held up for the whole copy.  The
+ * catalog connection is the backup's source: SQLite updates the copy
+ * with every change that connection commits between steps, so the copy
+ * is the catalog as of the last step, which runs under v->mu together
+ * with the bookkeeping of what the copy covers (snap_changes, *t). */
+static int copy_catalog(struct vf_ship *s, int64_t *t)
 {
 	struct vf_vault *v = s->v;
-	int reserve = VF_CATVFS_RESERVE, rc;
+	int reserve = VF_CATVFS_RESERVE, rc, r;
 	sqlite3_backup *b = NULL;
 	sqlite3 *dst = NULL;
 
@@ -215,20 +221,42 @@ static int copy_catalog(struct vf_ship *s)
 		rc = dst_exec(dst, "PRAGMA temp_store=MEMORY");
 	if (rc)
 		goto out;
+	/* The catalog connection is NOMUTEX: every call that touches it,
+	 * the backup's included, runs under v->mu. */
+	vf_vault_lock(v);
 	b = sqlite3_backup_init(dst, "main", v->cat->db, "main");
+	vf_vault_unlock(v);
 	if (!b) {
 		rc = -EIO;
 		goto out;
 	}
-	rc = sqlite3_backup_step(b, -1);
-	rc = rc == SQLITE_DONE ? 0 : vf_catalog_errno(rc) ? vf_catalog_errno(rc)
-							  : -EIO;
-	if (sqlite3_backup_finish(b) != SQLITE_OK && !rc)
-		rc = -EIO;
+	for (;;) {
+		vf_vault_lock(v);
+		r = sqlite3_backup_step(b, COPY_STEP);
+		if (r == SQLITE_DONE) {
+			s->snap_changes = s->changes;
+			s->inflight = 1;
+			s->since_b = 0;
+			*t = vf_vault_stamp(v);
+		}
+		if (r != SQLITE_OK && r != SQLITE_BUSY && r != SQLITE_LOCKED) {
+			rc = r == SQLITE_DONE ? 0 :
+			     vf_catalog_errno(r) ? vf_catalog_errno(r) : -EIO;
+			if (sqlite3_backup_finish(b) != SQLITE_OK && !rc)
+				rc = -EIO;
+			b = NULL;
+		}
+		vf_vault_unlock(v);
+		if (!b)
+			break;
+	}
 out:
 	if (dst && sqlite3_close(dst) != SQLITE_OK && !rc)
 		rc = -EIO;
 	if (rc) {
+		vf_vault_lock(v);
+		s->inflight = 0;
+		vf_vault_unlock(v);
 		vf_objstore_set_err("cannot copy the catalog for a checkpoint: "
 				    "%s", strerror(-rc));
 		unlink_ckpt(s);
@@ -523,19 +551,12 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 	want = dirty && (force || gen > s->done ||
 			 start - s->last_ckpt >= VF_SHIP_EVERY);
 	pthread_mutex_unlock(&s->mu);
-	rc = 0;
-	if (want) {
-		rc = copy_catalog(s);
-		if (!rc) {
-			s->snap_changes = s->changes;
-			s->inflight = 1;
-			s->since_b = 0;
-			t = vf_vault_stamp(v);
-		}
-	}
 	vf_vault_unlock(v);
-	if (rc)
-		return rc;
+	if (want) {
+		rc = copy_catalog(s, &t);
+		if (rc)
+			return rc;
+	}
 	if (want) {
 		r = vf_pack_writer_rotate(v->pw, 0);
 		if (r < 0) {
