@@ -30,16 +30,14 @@ int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 	}
 	if (!strncmp(cfg->url, "dir:", 4)) {
 		if (cfg->url[4] != '/') {
-			vf_objstore_set_err("store URL '%s': dir: needs an "
-					    "absolute path", cfg->url);
+			vf_objstore_set_err("dir: needs an absolute path");
 			return -EINVAL;
 		}
 		return vf_objstore_dir_new(cfg->url + 4, out);
 	}
 	if (!strncmp(cfg->url, "s3://", 5))
 		return vf_s3_new(cfg, out);
-	vf_objstore_set_err("store URL '%s': expected s3://BUCKET[/PREFIX] or "
-			    "dir:/ABS/PATH", cfg->url);
+	vf_objstore_set_err("expected s3://BUCKET[/PREFIX] or dir:/ABS/PATH");
 	return -EINVAL;
 }
 

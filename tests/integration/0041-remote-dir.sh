@@ -73,6 +73,12 @@ vf_init --key-file "$VF_TMP/key" --store "$URL"
 refused "init on a non-empty store" "store is not empty" \
 	"$VAULTCTL" init "$VF_TMP/v2" --key-file "$VF_TMP/key" --keystore "$KS" --store "$URL"
 [ ! -e "$VF_TMP/v2" ] || fail "a refused init left $VF_TMP/v2"
+# a failure after the vault was made (the header cannot be stored: a
+# directory is in its way) leaves nothing either
+mkdir -p "$VF_TMP/store2/hdr"
+refused "init when the header cannot be stored" "cannot store the vault header" \
+	"$VAULTCTL" init "$VF_TMP/v3" --key-file "$VF_TMP/key" --keystore "$KS" --store "dir:$VF_TMP/store2"
+[ ! -e "$VF_TMP/v3" ] || fail "a failed init left $VF_TMP/v3"
 
 # 1. Copy, sync; edits between two syncs.
 mount_key
@@ -143,6 +149,12 @@ mkdir "$VF_TMP/full"
 touch "$VF_TMP/full/x"
 refused "recover into a non-empty directory" "not empty" \
 	"$VAULTCTL" recover "$URL" "$VF_TMP/full" "${KEYOPT[@]}"
+# a store that lost a pack: refused in one line, nothing left
+cp -a "$STORE" "$VF_TMP/store-lost"
+rm "$(find "$VF_TMP/store-lost/p" -type f | head -n 1)"
+refused "recover from a store that lost a pack" "cannot fetch pack" \
+	"$VAULTCTL" recover "dir:$VF_TMP/store-lost" "$VF_TMP/lost" "${KEYOPT[@]}"
+[ ! -e "$VF_TMP/lost" ] || fail "a failed recover left $VF_TMP/lost"
 
 # 5. kill -9 while shipping: remount, sync, recover.
 mount_key
