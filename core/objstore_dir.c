@@ -493,7 +493,8 @@ static int walk_dir(struct walk *w, const char *rel)
 	}
 	closedir(dir);
 	dir = NULL;
-	qsort(ents, n, sizeof(*ents), ent_cmp);
+	if (n)
+		qsort(ents, n, sizeof(*ents), ent_cmp);
 	for (i = 0; i < n && !rc; i++) {
 		if (ents[i].is_dir) {
 			rc = walk_dir(w, ents[i].name);
