@@ -364,9 +364,10 @@ static int ship_pack(struct vf_ship *s, const char *name, uint64_t *bytes)
 	return rc;
 }
 
-/* Ships every finished unshipped pack.  First counts what waits (for
- * status), then ships in row order. */
-static int ship_packs(struct vf_ship *s)
+/* Walks the unshipped finished packs: ship 0 only adds up their sizes
+ * into s->bytes_pending (for status; also while the uploader waits out a
+ * backoff), ship 1 ships them in row order. */
+static int walk_unshipped(struct vf_ship *s, int ship)
 {
 	char (*names)[VF_PACK_NAME_LEN + 1];
 	char cur[VF_PACK_NAME_LEN + 1];
@@ -374,52 +375,57 @@ static int ship_packs(struct vf_ship *s)
 	int64_t after = 0;
 	size_t n, i;
 	struct stat st;
-	int rc = 0, pass;
+	int rc = 0;
 
 	names = malloc(NAMES_BATCH * sizeof(*names));
 	if (!names)
 		return -ENOMEM;
-	for (pass = 0; pass < 2 && !rc; pass++) {
-		after = 0;
-		do {
-			rc = unshipped_batch(s->v, &after, names, &n);
+	do {
+		rc = unshipped_batch(s->v, &after, names, &n);
+		if (rc)
+			break;
+		if (!vf_pack_writer_current(s->v->pw, cur))
+			cur[0] = '\0';
+		for (i = 0; i < n && !rc; i++) {
+			if (!strcmp(names[i], cur))
+				continue; /* still being written */
+			if (!ship) {
+				char *p = pack_path(s->v, names[i]);
+
+				if (p && stat(p, &st) == 0)
+					pending += (uint64_t)st.st_size;
+				free(p);
+				continue;
+			}
+			rc = ship_pack(s, names[i], &bytes);
+			if (!rc)
+				rc = mark_shipped(s->v, names[i]);
 			if (rc)
 				break;
-			if (!vf_pack_writer_current(s->v->pw, cur))
-				cur[0] = '\0';
-			for (i = 0; i < n && !rc; i++) {
-				if (!strcmp(names[i], cur))
-					continue; /* still being written */
-				if (pass == 0) {
-					char *p = pack_path(s->v, names[i]);
-
-					if (p && stat(p, &st) == 0)
-						pending += (uint64_t)st.st_size;
-					free(p);
-					continue;
-				}
-				rc = ship_pack(s, names[i], &bytes);
-				if (!rc)
-					rc = mark_shipped(s->v, names[i]);
-				if (rc)
-					break;
-				pthread_mutex_lock(&s->mu);
-				s->packs_shipped++;
-				s->bytes_shipped += bytes;
-				s->bytes_pending -= s->bytes_pending > bytes ?
-							    bytes :
-							    s->bytes_pending;
-				pthread_mutex_unlock(&s->mu);
-			}
-		} while (!rc && n == NAMES_BATCH);
-		if (pass == 0) {
 			pthread_mutex_lock(&s->mu);
-			s->bytes_pending = pending;
+			s->packs_shipped++;
+			s->bytes_shipped += bytes;
+			s->bytes_pending -= s->bytes_pending > bytes ?
+						    bytes :
+						    s->bytes_pending;
 			pthread_mutex_unlock(&s->mu);
 		}
+	} while (!rc && n == NAMES_BATCH);
+	if (!ship && !rc) {
+		pthread_mutex_lock(&s->mu);
+		s->bytes_pending = pending;
+		pthread_mutex_unlock(&s->mu);
 	}
 	free(names);
 	return rc;
+}
+
+/* Ships every finished unshipped pack, after counting them. */
+static int ship_packs(struct vf_ship *s)
+{
+	int rc = walk_unshipped(s, 0);
+
+	return rc ? rc : walk_unshipped(s, 1);
 }
 
 /* ---- the round ----------------------------------------------------- */
@@ -618,8 +624,15 @@ static void *ship_main(void *arg)
 		gen = s->req;
 		now = vf_clock_mono();
 		/* A new sync request tries at once, backoff or not. */
-		if (now < s->retry_at && gen == tried)
+		if (now < s->retry_at && gen == tried) {
+			/* meanwhile the pack being written still closes on
+			 * time, and status sees what waits */
+			pthread_mutex_unlock(&s->mu);
+			if (vf_pack_writer_rotate(s->v->pw, VF_SHIP_ROTATE) >= 0)
+				(void)walk_unshipped(s, 0);
+			pthread_mutex_lock(&s->mu);
 			continue;
+		}
 		tried = gen;
 		pthread_mutex_unlock(&s->mu);
 		rc = round_once(s, gen, 0);
@@ -840,6 +853,8 @@ int vf_ship_sync(struct vf_vault *v, int timeout_s, char *err, size_t errlen)
 
 void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 {
+	char cur[VF_PACK_NAME_LEN + 1];
+	uint64_t cur_bytes = 0;
 	struct vf_ship *s;
 	int64_t since;
 
@@ -869,6 +884,14 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 		return;
 	}
 	since = s->since_a;
+	if (vf_pack_writer_current(v->pw, cur)) {
+		char *p = pack_path(v, cur);
+		struct stat st;
+
+		if (p && stat(p, &st) == 0)
+			cur_bytes = (uint64_t)st.st_size;
+		free(p);
+	}
 	pthread_mutex_lock(&s->mu);
 	out->remote = 1;
 	snprintf(out->url, sizeof(out->url), "%s", s->url);
@@ -877,7 +900,7 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 	out->lag = since ? vf_clock_now() - since : 0;
 	if (out->lag < 0)
 		out->lag = 0;
-	out->bytes_pending = s->bytes_pending;
+	out->bytes_pending = s->bytes_pending + cur_bytes;
 	out->packs_shipped = s->packs_shipped;
 	out->ckpts_shipped = s->ckpts_shipped;
 	out->bytes_shipped = s->bytes_shipped;

@@ -43,7 +43,8 @@ struct vf_ship_status {
 	int64_t shipped_t;     /* its vault stamp, ns (0: none) */
 	int64_t lag;           /* age of the oldest change not in the store,
 				  ns; 0 when the store holds everything */
-	uint64_t bytes_pending; /* finished packs not shipped yet */
+	uint64_t bytes_pending; /* packs not in the store yet: finished ones
+				   and the one being written */
 	uint64_t packs_shipped, ckpts_shipped, bytes_shipped; /* this mount */
 	uint64_t ckpt_bytes;   /* size of the last checkpoint shipped */
 	int64_t ckpt_ms;       /* time its round took, ms */

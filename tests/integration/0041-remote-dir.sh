@@ -176,11 +176,17 @@ as_original
 mount_key
 mv "$STORE" "$STORE.away"
 cp -a "$SRC" "$MNT/third"
+# new data (the tree above is all deduplicated by now)
+head -c 3000000 /dev/urandom >"$VF_TMP/rand"
+cp "$VF_TMP/rand" "$MNT/rand-outage"
 sleep 1.5
 lag1=$(store_field lag_ms)
 sleep 2
 lag2=$(store_field lag_ms)
 [ "$lag2" -gt "$lag1" ] && [ "$lag1" -gt 0 ] || fail "lag does not grow while the store is gone ($lag1, $lag2)"
+pending=$(store_field bytes_pending)
+[ "$pending" -gt 0 ] || fail "no bytes pending while the store is gone"
+log "store gone: lag $lag1 ms then $lag2 ms, $pending bytes pending"
 refused "sync while the store is gone" "does not hold everything after 3 s: .*missing" \
 	"$VAULTCTL" sync "$MNT" --timeout 3
 "$VAULTCTL" status "$MNT" | grep -q "^store error: .*missing" || fail "status does not show the store error"
@@ -194,6 +200,7 @@ recover_into "$VAULT" >/dev/null
 mount_key
 diff -r "$SRC" "$MNT/third" || fail "tree written during the outage differs after recovery"
 [ "$(cat "$MNT/during-outage")" = still-writable ] || fail "file written during the outage lost"
+cmp "$VF_TMP/rand" "$MNT/rand-outage" || fail "new data written during the outage differs after recovery"
 vf_umount
 as_original
 log "store: $(find "$STORE" -type f | wc -l) objects, $(du -sb "$STORE" | cut -f1) bytes"
