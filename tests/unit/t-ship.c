@@ -362,6 +362,105 @@ out:
 	vf_vault_close(v);
 }
 
+/* Text unique to (file, version), a few KiB. */
+static void version_text(char *buf, size_t cap, int f, int ver)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; n + 32 < cap && i < 300; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "f%d v%d line %d. ", f,
+				      ver, i * (ver + 3) * (f + 7));
+}
+
+/* gc on a remote vault deletes local packs only; the store keeps what
+ * every checkpoint references, and a recovery after gc is whole. */
+static void gc_then_recover(void)
+{
+	struct vf_retention pol = { .keep_last = 3, .min_points = 3 };
+	struct vf_recover_info info;
+	struct vf_store_cfg cfg = { 0 };
+	struct vf_prune_stats ps;
+	struct vf_gc_stats gs;
+	struct vf_vault *v = vt_fresh(), *w = NULL;
+	struct rec r;
+	char err[512] = "", url[160], rdir[160], cmd[600], name[16];
+	char *text = malloc(16384), got[64];
+	int f, ver, rc;
+
+	if (!v || !text) {
+		CHECK(0);
+		free(text);
+		return;
+	}
+	snprintf(store_dir, sizeof(store_dir), "%s.store", vt_dir);
+	snprintf(rdir, sizeof(rdir), "%s.rec", vt_dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", store_dir, rdir);
+	CHECK_EQ(system(cmd), 0);
+	snprintf(url, sizeof(url), "dir:%s", store_dir);
+	rec_init(&r, v);
+	{
+		char hp[200];
+		uint8_t hdr[256];
+		ssize_t hn;
+		int fd;
+
+		snprintf(hp, sizeof(hp), "%s/%s", vt_dir, VF_HEADER_NAME);
+		fd = open(hp, O_RDONLY);
+		hn = read(fd, hdr, sizeof(hdr));
+		close(fd);
+		CHECK(hn > 0);
+		CHECK_EQ(r.inner->ops->put(r.inner, "hdr", hdr, (size_t)hn),
+			 0);
+	}
+	CHECK_EQ(vf_ship_start_store(v, &r.base, url, err, sizeof(err)), 0);
+	/* five versions of ten files, each version in packs of its own */
+	for (ver = 0; ver < 5; ver++) {
+		for (f = 0; f < 10; f++) {
+			snprintf(name, sizeof(name), "g%d", f);
+			version_text(text, 16384, f, ver);
+			vt_put(v, VF_ROOT_INO, name, text);
+		}
+		CHECK_EQ(vf_ship_sync(v, 20, err, sizeof(err)), 0);
+	}
+	CHECK_EQ(vt_policy_set(v, &pol, err, sizeof(err)), 0);
+	CHECK_EQ(vf_vault_prune(v, vf_clock_now() + 15 * 86400 * VF_NS, 0,
+				NULL, NULL, &ps),
+		 0);
+	CHECK_EQ(ps.removed, 20);
+	memset(&gs, 0, sizeof(gs));
+	CHECK_EQ(vf_vault_gc(v, &gs), 0);
+	CHECK(gs.chunks_freed > 0);
+	CHECK(gs.packs_removed >= 1);
+	CHECK_EQ(vf_ship_sync(v, 20, err, sizeof(err)), 0);
+	CHECK_EQ(r.violations, 0);
+	CHECK_EQ(vf_vault_close(v), 0);
+	v = NULL;
+	cfg.url = url;
+	rc = vf_remote_recover(&cfg, rdir, &vt_opts, 0, &info, err,
+			       sizeof(err));
+	CHECK_EQ(rc, 0);
+	if (rc)
+		fprintf(stderr, "recover after gc: %s\n", err);
+	if (!rc && !vf_vault_open(rdir, &vt_opts, 0, &w, err, sizeof(err))) {
+		CHECK_EQ(vf_vault_check(w, 1, NULL, NULL), 0);
+		for (f = 0; f < 10; f++) {
+			snprintf(name, sizeof(name), "g%d", f);
+			version_text(text, 16384, f, 4);
+			vt_content(w, vt_walk(w, VF_ROOT_INO, name, NULL), got);
+			CHECK(!strncmp(got, text, strlen(got)) && got[0]);
+		}
+		CHECK_EQ(vf_vault_close(w), 0);
+	} else {
+		CHECK(0);
+	}
+	rec_release(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s.ckpt", store_dir, rdir,
+		 store_dir);
+	CHECK_EQ(system(cmd), 0);
+	free(text);
+}
+
 /* The pack writer closes a pack once it is old enough, not before. */
 static void rotate(void)
 {
@@ -385,6 +484,7 @@ int main(void)
 	vt_setup("t-ship");
 	RUN(rotate);
 	RUN(order_and_faults);
+	RUN(gc_then_recover);
 	if (vt_cleanup())
 		return 1;
 	return unit_any_failed;
