@@ -128,6 +128,15 @@ echo after-recover >"$MNT/after-recover"
 seq_after=$(store_field checkpoint)
 [ "$seq_after" -gt "$seq_before" ] || fail "the recovered vault does not continue the sequence ($seq_before -> $seq_after)"
 vf_umount
+# The anchors written by recover still refuse a rollback: an older
+# checkpoint from the store copied over the catalog.
+cp "$VAULT/catalog.db" "$VF_TMP/current.db"
+cp "$STORE/c/0000000000000001" "$VAULT/catalog.db"
+rm -f "$VAULT/catalog.db-wal"
+refused "mount of an older checkpoint after recovery" "catalog of vault .* went back" \
+	timeout 30 "$MOUNT_VAULTFS" "$VAULT" "$MNT" -f -o "keystore=$KS,key_file=$VF_TMP/key"
+is_mounted "$MNT" && fail "an older checkpoint was mounted"
+cp "$VF_TMP/current.db" "$VAULT/catalog.db"
 
 # 3. --at: the state of the first sync, detached from the store.
 as_copy at
