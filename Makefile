@@ -38,14 +38,14 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 CORE_SRC := core/common.c \
 	core/crypto.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/pack_io.c core/anchor.c core/objstore.c \
-	core/pack_cache.c \
+	core/pack_cache.c core/objstore_dir.c core/store_open.c core/s3_stub.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
-	core/gc.c core/alert.c \
-	core/admin.c \
+	core/gc.c core/alert.c core/ship.c \
+	core/admin.c core/remote.c \
 	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked

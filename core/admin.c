@@ -27,6 +27,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
@@ -36,6 +37,7 @@
 #include "gc.h"
 #include "guard.h"
 #include "immut.h"
+#include "ship.h"
 #include "trash.h"
 #include "vault_int.h"
 #include "vclock.h"
@@ -310,6 +312,15 @@ int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
 	return rc;
 }
 
+int vf_admin_sync(struct vf_vault *v, struct vf_admin *a, int timeout_s)
+{
+	int rc = read_gate(v, a, VF_OP_STATUS);
+
+	if (!rc)
+		rc = vf_ship_sync(v, timeout_s, a->why, sizeof(a->why));
+	return rc;
+}
+
 int vf_admin_check(struct vf_vault *v, struct vf_admin *a, int read_data,
 		   vf_check_cb cb, void *arg)
 {
@@ -439,6 +450,7 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 		     struct vf_posture *out)
 {
 	struct vf_posture_in in;
+	struct vf_store_conf *sc = NULL;
 	struct vf_softdelete sd;
 	struct vf_imm_vault iv;
 	char pub[VF_GUARD_PUB_TEXT];
@@ -464,7 +476,14 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	in.always_on = vf_policy_lock_state(sd.always_on, now);
 	in.imm_vault = iv.on;
 	in.imm_lock = vf_policy_lock_state(iv.lock_at, now);
-	in.remote = vf_vault_is_remote(v);
+	/* A remote vault: its durable copy is in a store (store.conf).
+	 * Object Lock is not used yet: the store's credentials can delete
+	 * what it holds, and posture says so. */
+	if (vf_store_conf_read(v->dir, &sc) == 0) {
+		in.remote = 1;
+		in.plain_http = !strncmp(sc->endpoint, "http://", 7);
+		free(sc);
+	}
 	in.passphrase = vf_vault_by_passphrase(v);
 	vf_policy_posture(&in, out);
 	return 0;

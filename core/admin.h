@@ -68,6 +68,11 @@ int vf_admin_lock_state(int64_t lock_at, int64_t now);
 
 VF_MUST int vf_admin_status(struct vf_vault *v, struct vf_admin *a,
 			    struct vf_status *out);
+/* A remote vault: waits until its store holds everything committed
+ * before the call (ship.h, vf_ship_sync), at most timeout_s seconds; the
+ * reason in a->why.  Needs the role of status (it changes nothing). */
+VF_MUST int vf_admin_sync(struct vf_vault *v, struct vf_admin *a,
+			  int timeout_s);
 /* Returns the number of problems reported to cb (>= 0), or -errno. */
 VF_MUST int vf_admin_check(struct vf_vault *v, struct vf_admin *a,
 			   int read_data, vf_check_cb cb, void *arg);

@@ -166,6 +166,13 @@ static const char *const schema_3 =
 	" vf_second() BEGIN INSERT OR IGNORE INTO xattrhist VALUES(old.node,"
 	" old.name, vf_second(), old.value); END;";
 
+/* Format 4: a remote vault (ship.c) marks the packs its store holds, so
+ * that a restart ships only what is missing.  Shipping bookkeeping that
+ * is not per pack (the last checkpoint's sequence number and time, the
+ * store URL) lives in meta, keys "ship.*" and "store.url". */
+static const char *const schema_4 =
+	"ALTER TABLE packs ADD COLUMN shipped INTEGER NOT NULL DEFAULT 0;";
+
 /* vf_now(): the daemon clock in ns (the activity triggers' clock). */
 static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -279,6 +286,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_3);
 	if (!rc)
+		rc = exec(c, schema_4);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
 }
@@ -293,6 +302,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_2);
 	if (!rc && from < 3)
 		rc = exec(c, schema_3);
+	if (!rc && from < 4)
+		rc = exec(c, schema_4);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);

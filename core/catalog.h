@@ -57,6 +57,13 @@
  *                              before its first change in second s, NULL
  *                              when it did not exist (triggers on xattrs)
  *
+ * Format 4 adds:
+ *   packs.shipped              1 once the pack is in the remote vault's
+ *                              object store (ship.c)
+ *   meta "ship.seq", "ship.t"  the last checkpoint shipped: its sequence
+ *                              number and the vault stamp it was taken at
+ *   meta "store.url"           the store of a remote vault (text)
+ *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of
  * vf_catalog_stmt for the same query.
@@ -70,7 +77,7 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 3
+#define VF_CATALOG_FORMAT 4
 
 enum vf_q {
 #define VF_Q_ENUM(name, sql) VF_Q_##name,

@@ -292,6 +292,18 @@ enum vf_readdir_col {
 		      "audit ORDER BY id DESC LIMIT 1")                       \
 	X(AUDIT_BATCH, "SELECT id, t, uid, action, target, result, detail, "  \
 		       "mac FROM audit WHERE id>=?1 AND t>=?2 ORDER BY id "   \
-		       "LIMIT ?3")
+		       "LIMIT ?3")                                            \
+	/* ship.c and remote.c: what a remote vault has shipped */          \
+	X(SHIP_UNSHIPPED, "SELECT name FROM packs WHERE shipped=0 AND id>?1 " \
+			  "ORDER BY id LIMIT ?2")                             \
+	X(SHIP_PACK_ID, "SELECT id FROM packs WHERE name=?1")                 \
+	X(SHIP_MARK, "UPDATE packs SET shipped=1 WHERE name=?1")              \
+	X(SHIP_MARK_ALL, "UPDATE packs SET shipped=1")                        \
+	X(SHIP_SHIPPED, "SELECT id, name FROM packs WHERE shipped=1 AND "     \
+			"id>?1 ORDER BY id LIMIT 256")                        \
+	X(SHIP_PACKS_ALL, "SELECT id, name FROM packs WHERE id>?1 ORDER BY "  \
+			  "id LIMIT ?2")                                      \
+	X(SHIP_TEXT_GET, "SELECT v FROM meta WHERE k=?1")                     \
+	X(SHIP_TEXT_SET, "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)")
 
 #endif

@@ -236,11 +236,6 @@ static int sum_pack(void *arg, const char *name)
 	return 0;
 }
 
-int vf_vault_is_remote(struct vf_vault *v)
-{
-	return 0; /* remote stores are being built (docs/remote-store.md) */
-}
-
 int vf_vault_by_passphrase(struct vf_vault *v)
 {
 	return v->passphrase;

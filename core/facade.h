@@ -32,4 +32,13 @@ static inline int vf_facade_refuse_trashed(struct vf_vault *v, uint64_t ino,
 	return rc ? (err_other ? err_other : -EROFS) : 0;
 }
 
+/* The path of the catalog anchor kept outside vault id's directory
+ * (docs/design.md, "Catalog rollback"): the keystore directory for
+ * platform keys, else $VAULTFS_ANCHOR_DIR or VF_ANCHOR_DIR_DEFAULT (made
+ * root-only when make).  *out is malloc'd.  Shared by vault.c (open) and
+ * remote.c (recover). */
+VF_MUST int vf_vault_anchor_outside(const struct vf_protector_opts *o,
+				    const uint8_t *id, int make, char **out,
+				    char *err, size_t errlen);
+
 #endif

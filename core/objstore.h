@@ -98,6 +98,29 @@ VF_MUST int vf_objstore_open(const struct vf_store_cfg *cfg,
  * a vault kept on a mounted NAS. */
 VF_MUST int vf_objstore_dir_new(const char *dir, struct vf_objstore **out);
 
+/* VAULT/store.conf (mode 0600): the vf_store_cfg of a remote vault, one
+ * "name value" line per field set (url, endpoint, region, credentials,
+ * profile, ca-file, allow-http 1).  No secret is ever written there: the
+ * credentials stay in their own file, named by path. */
+#define VF_STORE_CONF "store.conf"
+
+struct vf_store_conf {
+	struct vf_store_cfg cfg; /* its strings point into this struct */
+	char url[1024], endpoint[1024], region[128], credentials[1024],
+		profile[128], ca_file[1024];
+};
+
+/* Writes cfg as VAULT_DIR/store.conf durably (temporary, fsync, rename).
+ * -EINVAL (one line in vf_objstore_errmsg) for a value with a newline or
+ * too long. */
+VF_MUST int vf_store_conf_write(const char *vault_dir,
+				const struct vf_store_cfg *cfg);
+
+/* Reads VAULT_DIR/store.conf into *out (caller frees with free()).
+ * -ENOENT: the vault has none (it is a local vault). */
+VF_MUST int vf_store_conf_read(const char *vault_dir,
+			       struct vf_store_conf **out);
+
 /* The last error text of this thread ("" if none). */
 const char *vf_objstore_errmsg(void);
 /* Sets this thread's error text (backends call it; printf format). */

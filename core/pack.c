@@ -259,6 +259,7 @@ struct vf_pack_writer {
 	struct open_pack cur;
 	uint64_t cur_off;
 	int cur_dirty; /* appended to since its last sync */
+	int64_t cur_first; /* vf_clock_mono() of its first entry, or 0 */
 	/* Packs closed to appends but not yet synced. */
 	struct open_pack pend[PENDING_MAX];
 	size_t npend;
@@ -354,6 +355,7 @@ static void retire_current(struct vf_pack_writer *w)
 	w->cur.h = NULL;
 	w->cur_dirty = 0;
 	w->cur_off = 0;
+	w->cur_first = 0;
 }
 
 /* Abandons the current pack after a backend error: nothing more is
@@ -384,6 +386,7 @@ static int open_new(struct vf_pack_writer *w)
 	w->cur.h = h;
 	w->cur_off = VF_PACK_HDR;
 	w->cur_dirty = 0;
+	w->cur_first = 0;
 	return 0;
 }
 
@@ -430,6 +433,8 @@ int vf_pack_put(struct vf_pack_writer *w, const void *sealed, size_t n,
 	loc->len = (uint32_t)len;
 	w->cur_off += len;
 	w->cur_dirty = 1;
+	if (!w->cur_first)
+		w->cur_first = vf_clock_mono();
 	rc = 0;
 out:
 	pthread_mutex_unlock(&w->lock);
@@ -487,6 +492,22 @@ int vf_pack_writer_close(struct vf_pack_writer *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w->buf);
 	free(w);
+	return rc;
+}
+
+int vf_pack_writer_rotate(struct vf_pack_writer *w, int64_t min_age)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->cur.h && w->cur_first &&
+	    vf_clock_mono() - w->cur_first >= min_age) {
+		retire_current(w);
+		rc = writer_sync_locked(w);
+		if (rc == 0)
+			rc = 1;
+	}
+	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 

@@ -78,6 +78,14 @@ VF_MUST int vf_pack_writer_sync(struct vf_pack_writer *w);
 /* Syncs and closes; accepts NULL.  Returns the sync result. */
 int vf_pack_writer_close(struct vf_pack_writer *w);
 
+/* Closes the current pack to appends when its first entry was put at
+ * least min_age ns ago (vf_clock_mono; 0: whenever it holds an entry),
+ * and syncs every closed pack: from then on the pack is finished and can
+ * be shipped whole (ship.c).  The next put opens a new pack.  Returns 1
+ * when it closed one, 0 when there was nothing to close, or the sync's
+ * error.  Thread-safe. */
+VF_MUST int vf_pack_writer_rotate(struct vf_pack_writer *w, int64_t min_age);
+
 /* Copies the name of the pack the writer is appending to into name and
  * returns 1, or sets name to "" and returns 0 when none is open.  gc never
  * rewrites or removes that pack: chunks the catalog does not know yet may

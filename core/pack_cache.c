@@ -489,6 +489,19 @@ out:
 	return rc;
 }
 
+int vf_pack_cache_set_limit(struct vf_pack_io *io, uint64_t limit)
+{
+	struct cache_io *c = (struct cache_io *)io;
+
+	if (io->ops != &cache_ops)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->limit = limit;
+	c->st.limit = limit;
+	pthread_mutex_unlock(&c->lock);
+	return vf_pack_cache_trim(io);
+}
+
 void vf_pack_cache_stats(struct vf_pack_io *io, struct vf_pack_cache_stats *st)
 {
 	struct cache_io *c = (struct cache_io *)io;

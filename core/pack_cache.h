@@ -41,6 +41,10 @@ void vf_pack_cache_shipped(struct vf_pack_io *io, const char *name);
  * evicted or a negative errno; -EINVAL if io is not a pack cache. */
 int vf_pack_cache_trim(struct vf_pack_io *io);
 
+/* Changes the limit (bytes; 0: no local copies of fetched packs) and
+ * trims to it.  -EINVAL if io is not a pack cache. */
+int vf_pack_cache_set_limit(struct vf_pack_io *io, uint64_t limit);
+
 /* The counters; zeros if io is not a pack cache. */
 void vf_pack_cache_stats(struct vf_pack_io *io,
 			 struct vf_pack_cache_stats *st);

@@ -40,7 +40,9 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "pack_cache.h"
 #include "pipeline.h"
+#include "ship.h"
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
@@ -257,6 +259,70 @@ int vf_vault_alerts_flush(struct vf_vault *v)
 	return vf_alerts_flush(v);
 }
 
+/* The packs: the local directory; for a remote vault the same directory
+ * as a cache in front of its store (pack_cache.h), so that a pack the
+ * directory lost (or never had, after a recovery) is fetched when read.
+ * The cache keeps everything until the daemon sets a size
+ * (vf_vault_set_cache_size).  A store that cannot be opened leaves the
+ * local packs alone: the vault still opens, reads of missing packs fail. */
+static int open_packs(struct vf_vault *v, const char *path)
+{
+	struct vf_store_conf *sc = NULL;
+	int rc = vf_pack_io_local_new(path, &v->io);
+
+	if (rc || vf_store_conf_read(v->dir, &sc) < 0)
+		return rc;
+	if (vf_objstore_open(&sc->cfg, &v->store) == 0 &&
+	    vf_pack_cache_new(v->io, v->store, UINT64_MAX, &v->local_io) == 0) {
+		/* v->io becomes the cache, the local backend under it */
+		struct vf_pack_io *cache = v->local_io;
+
+		v->local_io = v->io;
+		v->io = cache;
+	} else {
+		vf_objstore_free(v->store);
+		v->store = NULL;
+	}
+	free(sc);
+	return 0;
+}
+
+int vf_vault_set_cache_size(struct vf_vault *v, uint64_t bytes)
+{
+	char names[256][VF_PACK_NAME_LEN + 1];
+	int64_t after = 0;
+	sqlite3_stmt *st;
+	size_t n, i;
+	int rc;
+
+	if (!v->local_io)
+		return -ENOTSUP;
+	/* Packs the catalog says the store holds may be evicted. */
+	do {
+		n = 0;
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_SHIPPED);
+		rc = st ? 0 : -EIO;
+		if (st) {
+			sqlite3_bind_int64(st, 1, after);
+			while ((rc = vf_catalog_row(st)) == 1 && n < 256) {
+				after = sqlite3_column_int64(st, 0);
+				snprintf(names[n++], sizeof(names[0]), "%s",
+					 (const char *)sqlite3_column_text(st,
+									   1));
+			}
+			sqlite3_reset(st);
+		}
+		vf_vault_unlock(v);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < n; i++)
+			vf_pack_cache_shipped(v->io, names[i]);
+	} while (n == 256);
+	rc = vf_pack_cache_set_limit(v->io, bytes);
+	return rc < 0 ? rc : 0;
+}
+
 /* Starts the vault clock; a wall clock behind the mark or further ahead
  * than the credit is audited ("clock"), once per open, and the mark saved
  * with the record. */
@@ -320,14 +386,12 @@ static int lock_wait(int fd)
  * key files, key commands and passphrases $VAULTFS_ANCHOR_DIR or
  * VF_ANCHOR_DIR_DEFAULT, created root-only), and VAULT/catalog.anchor.
  */
-static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
-			const char *path, int flags, char *err, size_t errlen)
+int vf_vault_anchor_outside(const struct vf_protector_opts *o,
+			    const uint8_t *id, int make, char **out, char *err,
+			    size_t errlen)
 {
-	struct vf_catalog_anchor a;
-	const uint8_t *id = vf_keys_vault_id(v->keys);
 	const char *adir;
-	char *outside = NULL, *inside = NULL, hex[2 * VF_VAULT_ID_BYTES + 1];
-	int rc;
+	char hex[2 * VF_VAULT_ID_BYTES + 1], *p = NULL;
 
 	if (vf_protector_is_platform(o)) {
 		adir = o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT;
@@ -335,19 +399,35 @@ static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
 		adir = getenv("VAULTFS_ANCHOR_DIR");
 		if (!adir || !*adir)
 			adir = VF_ANCHOR_DIR_DEFAULT;
-		if (!v->readonly && strcmp(adir, VF_ANCHOR_DIR_DEFAULT) == 0)
+		if (make && strcmp(adir, VF_ANCHOR_DIR_DEFAULT) == 0)
 			(void)mkdir("/etc/vaultfs", 0755);
-		if (!v->readonly && mkdir(adir, 0700) < 0 && errno != EEXIST) {
+		if (make && mkdir(adir, 0700) < 0 && errno != EEXIST) {
 			snprintf(err, errlen, "cannot create anchor directory "
 				 "'%s': %s", adir, strerror(errno));
 			return -errno;
 		}
 	}
 	sodium_bin2hex(hex, sizeof(hex), id, VF_VAULT_ID_BYTES);
-	if (asprintf(&outside, "%s/%s.anchor", adir, hex) < 0)
-		outside = NULL;
+	if (asprintf(&p, "%s/%s.anchor", adir, hex) < 0)
+		return -ENOMEM;
+	*out = p;
+	return 0;
+}
+
+static int open_catalog(struct vf_vault *v, const struct vf_protector_opts *o,
+			const char *path, int flags, char *err, size_t errlen)
+{
+	struct vf_catalog_anchor a;
+	const uint8_t *id = vf_keys_vault_id(v->keys);
+	char *outside = NULL, *inside = NULL;
+	int rc;
+
+	rc = vf_vault_anchor_outside(o, id, !v->readonly, &outside, err,
+				     errlen);
+	if (rc)
+		return rc;
 	inside = vf_path_join(v->dir, VF_ANCHOR_NAME);
-	if (!outside || !inside) {
+	if (!inside) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -460,7 +540,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = vf_pack_io_local_new(path, &v->io);
+	rc = open_packs(v, path);
 	if (!rc)
 		rc = vf_pack_writer_new(v->io, 0, &v->pw);
 	if (rc) {
@@ -528,11 +608,15 @@ int vf_vault_close(struct vf_vault *v)
 		vf_file_put(v, f);
 	}
 	vf_pipeline_stop(v);
+	/* the uploader reads packs and the catalog: before they close */
+	vf_ship_stop(v);
 	r = vf_pack_writer_close(v->pw);
 	if (r && !rc)
 		rc = r;
 	vf_pack_io_free(v->io);
 	vf_pack_io_free(v->inner_io);
+	vf_pack_io_free(v->local_io);
+	vf_objstore_free(v->store);
 	/* denied accesses still counted in memory, and alerts still
 	 * queued, become records */
 	r = vf_vault_audit_flush(v, vf_vault_stamp(v), 1);

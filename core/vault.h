@@ -240,8 +240,10 @@ struct vf_status {
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 
-/* 1 when the vault's durable copy is in a remote store, else 0. */
-int vf_vault_is_remote(struct vf_vault *v);
+/* A remote vault: keep at most bytes of packs in the local directory
+ * (least recently read first out, only packs the store holds; 0: none,
+ * every read goes to the store).  -ENOTSUP for a local vault. */
+VF_MUST int vf_vault_set_cache_size(struct vf_vault *v, uint64_t bytes);
 /* 1 when this open was unlocked by a passphrase, else 0. */
 int vf_vault_by_passphrase(struct vf_vault *v);
 

@@ -125,6 +125,7 @@ struct vf_cache_ent {
 };
 
 struct vf_views;
+struct vf_ship;
 
 struct vf_vault {
 	char *dir;
@@ -136,9 +137,15 @@ struct vf_vault {
 	struct vf_catalog *cat;
 	struct vf_pack_io *io;
 	struct vf_pack_io *inner_io; /* under a test fault wrapper */
+	struct vf_pack_io *local_io; /* a remote vault: the packs under the
+					cache (v->io is pack_cache.h's) */
+	struct vf_objstore *store;   /* a remote vault: its store, for reads */
 	struct vf_pack_writer *pw;
 	uint64_t gear[256];
 	struct vf_views *views; /* view.c: seconds being browsed (v->mu) */
+	/* ship.c: the uploader of a remote vault, or NULL (set and cleared
+	 * under v->mu) */
+	struct vf_ship *ship;
 	/* trash.c: soft-delete settings, loaded on first use (v->mu) */
 	int sd_loaded;
 	struct vf_softdelete sd;

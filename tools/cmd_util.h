@@ -200,6 +200,10 @@ int say_admin(struct vf_cmd_ctx *ctx, const struct cmd *c,
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv);
+int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+int cmd_sync(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	     char **argv);
 
 int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv);

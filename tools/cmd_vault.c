@@ -1,5 +1,6 @@
 /*
- * cmd_vault.c - vault-wide commands: init, help, status, check.
+ * cmd_vault.c - vault-wide commands: init, recover, sync, help, status,
+ * check.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,25 +15,65 @@
 
 #include "cmd_util.h"
 #include "cmds.h"
+#include "remote.h"
+#include "ship.h"
 
+
+/* The store options of init and recover, filled by parse_args. */
+struct store_args {
+	const char *url, *endpoint, *region, *credentials, *profile, *ca_file;
+	int allow_http;
+};
+
+static void store_cfg(const struct store_args *sa, struct vf_store_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->url = sa->url;
+	cfg->endpoint = sa->endpoint;
+	cfg->region = sa->region;
+	cfg->credentials = sa->credentials;
+	cfg->profile = sa->profile;
+	cfg->ca_file = sa->ca_file;
+	cfg->allow_http = sa->allow_http;
+}
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv)
 {
 	struct vf_protector_opts o;
+	struct store_args sa = { 0 };
+	struct vf_store_cfg cfg;
 	char *pos[1] = { NULL };
 	char err[512] = "";
 	int rc, json = 0;
+	const struct opt opts[] = {
+		{ "--store", &sa.url, NULL },
+		{ "--endpoint", &sa.endpoint, NULL },
+		{ "--region", &sa.region, NULL },
+		{ "--credentials", &sa.credentials, NULL },
+		{ "--profile", &sa.profile, NULL },
+		{ "--ca-file", &sa.ca_file, NULL },
+		{ "--allow-http", NULL, &sa.allow_http },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
 
 	rc = vf_cmds_take_key_opts(&argc, argv, &o, ctx->err);
 	if (rc) {
 		print_usage(ctx->err, c);
 		return rc;
 	}
-	rc = parse_json_only(c, ctx->err, argc, argv, pos, 1, &json);
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
 	if (rc)
 		return rc;
-	rc = vf_vault_create(pos[0], &o, err, sizeof(err));
+	if (!sa.url && (sa.endpoint || sa.region || sa.credentials ||
+			sa.profile || sa.ca_file || sa.allow_http))
+		return usage_error(ctx->err, c, "init: store options need --store URL");
+	store_cfg(&sa, &cfg);
+	if (sa.url)
+		rc = vf_remote_create(pos[0], &o, &cfg, err, sizeof(err));
+	else
+		rc = vf_vault_create(pos[0], &o, err, sizeof(err));
 	if (rc < 0) {
 		if (err[0])
 			fprintf(ctx->err, "vaultctl: %s\n", err);
@@ -47,9 +88,134 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		struct json_object *jo = json_object_new_object();
 
 		jadd_str(jo, "vault", pos[0]);
+		if (sa.url)
+			jadd_str(jo, "store", sa.url);
 		json_print(ctx->out, jo);
+	} else if (sa.url) {
+		fprintf(ctx->out, "created vault at %s, shipped to %s\n",
+			pos[0], sa.url);
 	} else {
 		fprintf(ctx->out, "created vault at %s\n", pos[0]);
+	}
+	return 0;
+}
+
+int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv)
+{
+	struct vf_protector_opts o;
+	struct vf_recover_info info;
+	struct store_args sa = { 0 };
+	struct vf_store_cfg cfg;
+	const char *at_s = NULL;
+	char *pos[2] = { NULL, NULL };
+	char err[512] = "", when[32];
+	int64_t at = 0;
+	int rc, json = 0;
+	const struct opt opts[] = {
+		{ "--endpoint", &sa.endpoint, NULL },
+		{ "--region", &sa.region, NULL },
+		{ "--credentials", &sa.credentials, NULL },
+		{ "--profile", &sa.profile, NULL },
+		{ "--ca-file", &sa.ca_file, NULL },
+		{ "--allow-http", NULL, &sa.allow_http },
+		{ "--at", &at_s, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = vf_cmds_take_key_opts(&argc, argv, &o, ctx->err);
+	if (rc) {
+		print_usage(ctx->err, c);
+		return rc;
+	}
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
+	if (rc)
+		return rc;
+	if (at_s && (vf_time_parse(at_s, &at) < 0 || at <= 0))
+		return usage_error(ctx->err, c, "recover: '%s' is not a time (use e.g. 2026-11-28T20:13:07Z)",
+				   at_s);
+	/* --at names a second: everything committed before its end */
+	if (at_s)
+		at += VF_NS - 1;
+	sa.url = pos[0];
+	store_cfg(&sa, &cfg);
+	rc = vf_remote_recover(&cfg, pos[1], &o, at, &info, err, sizeof(err));
+	if (rc < 0) {
+		if (err[0])
+			fprintf(ctx->err, "vaultctl: %s\n", err);
+		else
+			fprintf(ctx->err, "vaultctl: recovering '%s' failed: %s\n",
+				pos[1], strerror(-rc));
+		return 1;
+	}
+	vf_time_format(info.t, when);
+	if (json) {
+		struct json_object *jo = json_object_new_object();
+
+		jadd_str(jo, "vault", pos[1]);
+		jadd_str(jo, "store", pos[0]);
+		jadd_u64(jo, "checkpoint", info.seq);
+		jadd_str(jo, "time", when);
+		jadd_u64(jo, "packs", info.packs);
+		jadd_u64(jo, "bytes", info.bytes);
+		jadd_u64(jo, "catalog_bytes", info.catalog_bytes);
+		jadd_bool(jo, "detached", info.detached);
+		json_print(ctx->out, jo);
+		return 0;
+	}
+	fprintf(ctx->out, "recovered vault at %s from %s: checkpoint %llu of %s, %llu packs, %llu bytes\n",
+		pos[1], pos[0], (unsigned long long)info.seq, when,
+		(unsigned long long)info.packs,
+		(unsigned long long)info.bytes);
+	if (info.detached)
+		fprintf(ctx->out, "detached: this vault does not ship to %s (it would overwrite newer history); it is a local vault now\n",
+			pos[0]);
+	return 0;
+}
+
+int cmd_sync(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	     char **argv)
+{
+	const char *tmo = NULL;
+	struct vf_admin a;
+	unsigned timeout = 300;
+	int64_t t0;
+	int rc, json = 0;
+	const struct opt opts[] = {
+		{ "--timeout", &tmo, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (tmo) {
+		rc = parse_count(c, ctx->err, "--timeout", tmo, &timeout);
+		if (rc)
+			return rc;
+		if (timeout < 1 || timeout > 86400)
+			return usage_error(ctx->err, c, "sync: --timeout must be 1 to 86400 seconds");
+	}
+	if (!ctx->online) {
+		fprintf(ctx->err, "vaultctl: sync needs the mounted vault: run it against the mountpoint\n");
+		return 1;
+	}
+	admin_init(ctx, &a, NULL);
+	t0 = vf_clock_mono();
+	rc = vf_admin_sync(ctx->v, &a, (int)timeout);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	t0 = (vf_clock_mono() - t0) / 1000000;
+	if (json) {
+		struct json_object *jo = json_object_new_object();
+
+		jadd_bool(jo, "synced", 1);
+		jadd_i64(jo, "ms", t0);
+		json_print(ctx->out, jo);
+	} else {
+		fprintf(ctx->out, "synced in %lld ms\n", (long long)t0);
 	}
 	return 0;
 }
@@ -128,9 +294,10 @@ static void format_ratio(const struct vf_status *st, char *buf, size_t cap)
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	       char **argv)
 {
+	struct vf_ship_status ss;
 	struct vf_status st;
 	struct vf_admin a;
-	char ratio[32];
+	char ratio[32], shipped[32];
 	int json = 0, rc;
 	FILE *f = ctx->out;
 
@@ -142,6 +309,11 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = vf_admin_status(ctx->v, &a, &st);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
+	vf_ship_status(ctx->v, &ss);
+	if (ss.shipped_t)
+		vf_time_format(ss.shipped_t, shipped);
+	else
+		snprintf(shipped, sizeof(shipped), "never");
 	st.vault_id[sizeof(st.vault_id) - 1] = '\0';
 	format_ratio(&st, ratio, sizeof(ratio));
 	if (json) {
@@ -164,6 +336,26 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 					     (double)st.stored_bytes,
 				     ratio) :
 			     NULL);
+		if (ss.remote) {
+			struct json_object *r = json_object_new_object();
+
+			jadd_str(r, "url", ss.url);
+			jadd_bool(r, "shipping", !ss.offline);
+			jadd_u64(r, "checkpoint", ss.seq);
+			jadd_str(r, "shipped", ss.shipped_t ? shipped : NULL);
+			jadd(r, "lag_ms",
+			     ss.offline ? NULL :
+					  json_object_new_int64(ss.lag / 1000000));
+			jadd_u64(r, "bytes_pending", ss.bytes_pending);
+			jadd_u64(r, "packs_shipped", ss.packs_shipped);
+			jadd_u64(r, "checkpoints_shipped", ss.ckpts_shipped);
+			jadd_u64(r, "bytes_shipped", ss.bytes_shipped);
+			jadd_u64(r, "checkpoint_bytes", ss.ckpt_bytes);
+			jadd_i64(r, "checkpoint_ms", ss.ckpt_ms);
+			jadd_str(r, "last_error",
+				 ss.last_err[0] ? ss.last_err : NULL);
+			jadd(o, "store", r);
+		}
 		json_print(f, o);
 		return 0;
 	}
@@ -181,6 +373,26 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.catalog_bytes);
 	fprintf(f, "ratio:          %s (logical/stored: dedup and compression)\n",
 		ratio);
+	if (!ss.remote)
+		return 0;
+	fprintf(f, "store:          %s\n", ss.url);
+	fprintf(f, "last shipped:   %s (checkpoint %llu, %llu bytes)\n",
+		shipped, (unsigned long long)ss.seq,
+		(unsigned long long)ss.ckpt_bytes);
+	if (ss.offline) {
+		fprintf(f, "shipping:       no (not mounted read-write here)\n");
+		return 0;
+	}
+	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
+	fprintf(f, "bytes pending:  %llu\n",
+		(unsigned long long)ss.bytes_pending);
+	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu bytes since mount\n",
+		(unsigned long long)ss.packs_shipped,
+		(unsigned long long)ss.ckpts_shipped,
+		(unsigned long long)ss.bytes_shipped);
+	fprintf(f, "store error:    ");
+	text_str(f, ss.last_err[0] ? ss.last_err : "none");
+	fputc('\n', f);
 	return 0;
 }
 

@@ -45,6 +45,7 @@
 #include "cmd_util.h"
 #include "cmds.h"
 
+#define STOREOPTS "[--endpoint URL] [--region R] [--credentials FILE] [--profile NAME] [--ca-file FILE] [--allow-http]"
 #define KEYOPTS "[--passphrase-file F | --key-file F | --key-command CMD | --key-command-file F] [--keystore DIR]"
 
 /* Each command's options, as its usage line names them (--help is
@@ -54,6 +55,35 @@ static const struct cmd_opt opts_init[] = {
 	{ "key-file", "F" },
 	{ "key-command", "CMD" },
 	{ "keystore", "DIR" },
+	{ "store", "URL" },
+	{ "endpoint", "URL" },
+	{ "region", "R" },
+	{ "credentials", "FILE" },
+	{ "profile", "NAME" },
+	{ "ca-file", "FILE" },
+	{ "allow-http", NULL },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_recover[] = {
+	{ "passphrase-file", "F" },
+	{ "key-file", "F" },
+	{ "key-command", "CMD" },
+	{ "keystore", "DIR" },
+	{ "endpoint", "URL" },
+	{ "region", "R" },
+	{ "credentials", "FILE" },
+	{ "profile", "NAME" },
+	{ "ca-file", "FILE" },
+	{ "allow-http", NULL },
+	{ "at", "TIME" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_sync[] = {
+	{ "timeout", "SECONDS" },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -304,8 +334,12 @@ static const struct cmd_opt opts_report[] = {
 };
 
 const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--json]", cmd_init,
+	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--store URL " STOREOPTS "] [--json]", cmd_init,
 	  VF_ROLE_NONE, opts_init },
+	{ "recover", NULL, 0, 1, 0, "recover URL VAULT " STOREOPTS " " KEYOPTS " [--at TIME] [--json]",
+	  cmd_recover, VF_ROLE_NONE, opts_recover },
+	{ "sync", NULL, 1, 0, 1, "sync MOUNTPOINT [--timeout SECONDS] [--json]",
+	  cmd_sync, VF_ROLE_READER, opts_sync },
 	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help,
 	  VF_ROLE_NONE, opts_help },
 	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,

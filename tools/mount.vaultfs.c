@@ -44,6 +44,7 @@
 #include "admin.h"
 #include "cmds.h"
 #include "ctlsock.h"
+#include "ship.h"
 #include "vault.h"
 
 #define PROG "mount.vaultfs"
@@ -64,6 +65,7 @@ struct mount_opts {
 	int writeback; /* -o writeback_cache */
 	unsigned maintain; /* -o maintain=SECONDS */
 	const char *alert_command; /* -o alert_command=CMD */
+	uint64_t cache_size;       /* -o cache_size=SIZE; UINT64_MAX: all */
 	/* copies of the -o lists the options point into (the originals in
 	 * argv are scrubbed of key commands) */
 	char *olist[8];
@@ -208,6 +210,31 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		*(const char **)((char *)&o->po + paths[i].off) =
 			opt + strlen(paths[i].prefix);
+		return 0;
+	}
+	if (has_prefix(opt, "cache_size=")) {
+		static const char units[] = "KMGT";
+		const char *u;
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(opt + 11, &end, 10);
+		if (!errno && end != opt + 11 && opt[11] != '-' && *end &&
+		    !end[1] && (u = strchr(units, *end)) != NULL) {
+			int shift = 10 * (int)(u - units + 1);
+
+			if (n > (UINT64_MAX >> shift))
+				errno = ERANGE;
+			n <<= shift;
+			end++;
+		}
+		if (errno || end == opt + 11 || *end || opt[11] == '-') {
+			usage_error("bad mount option '%s': SIZE in bytes, or with K, M, G or T",
+				    opt);
+			return -1;
+		}
+		o->cache_size = n;
 		return 0;
 	}
 	if (has_prefix(opt, "alert_command=")) {
@@ -1000,6 +1027,22 @@ static int serve(struct mount_opts *o)
 			goto out;
 		}
 		maint_on = 1;
+		/* a remote vault ships to its store from now on (ship.h) */
+		r = vf_ship_start(v, err, sizeof(err));
+		if (r < 0) {
+			fail("%s", err);
+			goto out;
+		}
+		if (o->cache_size != UINT64_MAX) {
+			r = vf_vault_set_cache_size(v, o->cache_size);
+			if (r < 0) {
+				fail(r == -ENOTSUP ?
+					     "cache_size= is for a remote vault (this one has no store)" :
+					     "cannot apply cache_size=: %s",
+				     strerror(-r));
+				goto out;
+			}
+		}
 	}
 	/* SPEC 9: the mount and the unmount are audited (not on a
 	 * read-only mount, whose catalog is not written). */
@@ -1073,7 +1116,8 @@ static void free_opts(struct mount_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct mount_opts o = { .maintain = MAINTAIN_DEFAULT };
+	struct mount_opts o = { .maintain = MAINTAIN_DEFAULT,
+				.cache_size = UINT64_MAX };
 	int p[2], ret = 1;
 	pid_t pid;
 

@@ -1,0 +1,43 @@
+/*
+ * remote.h - making a remote vault and recovering one from its object
+ * store (docs/remote-store.md).  Shipping is ship.h.
+ */
+#ifndef VF_REMOTE_H
+#define VF_REMOTE_H
+
+#include "crypto.h"
+#include "objstore.h"
+
+/* Creates a vault in dir (as vf_vault_create) whose durable copy lives in
+ * the store cfg names.  Before anything is made: the store must answer
+ * and hold no object (else -EEXIST, "store ... is not empty").  Then the
+ * local vault, VAULT/store.conf, and the object "hdr" (vault.hdr: the
+ * master key, sealed by the protector).  On failure nothing is left (the
+ * local directory is removed as vf_vault_create does).  One line in err. */
+VF_MUST int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
+			     const struct vf_store_cfg *cfg, char *err,
+			     size_t errlen);
+
+struct vf_recover_info {
+	uint64_t seq;          /* the checkpoint recovered */
+	int64_t t;             /* its vault stamp (ns) */
+	uint64_t packs;        /* packs downloaded */
+	uint64_t bytes;        /* bytes downloaded (packs and catalog) */
+	uint64_t catalog_bytes;
+	int detached;          /* --at: not shipping to the store */
+};
+
+/* Recovers the vault in the store cfg names into dir, which must not
+ * exist or be empty, with the key o gives: fetches "hdr" (-EBADMSG and
+ * "wrong key ..." when o does not unlock it), the newest checkpoint (with
+ * at > 0: the newest whose stamp is <= at), every pack it references
+ * (eagerly), writes fresh anchors above any this machine has for the
+ * vault, checks the catalog as `check` does and, unless at > 0, writes
+ * store.conf so that the vault keeps shipping to the store.  On failure
+ * nothing is left in dir.  One line in err. */
+VF_MUST int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
+			      const struct vf_protector_opts *o, int64_t at,
+			      struct vf_recover_info *info, char *err,
+			      size_t errlen);
+
+#endif

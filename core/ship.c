@@ -1,0 +1,918 @@
+/*
+ * ship.c - the uploader of a remote vault (ship.h; docs/remote-store.md).
+ *
+ * One round, on the uploader thread, every second (sooner when
+ * vf_ship_sync asks), unless it waits out a backoff:
+ *   1. close the pack being written when it has held data for
+ *      VF_SHIP_ROTATE (vf_pack_writer_rotate), so data leaves within
+ *      seconds;
+ *   2. if a checkpoint is due (the catalog changed and VF_SHIP_EVERY
+ *      passed since the last one, or a sync waits): copy the whole
+ *      catalog with SQLite's online backup into VAULT/ship.ckpt (1 MiB
+ *      per hold of v->mu; the copy is the catalog as of its last step),
+ *      opened through a VFS of its own that seals every page with the
+ *      catalog key (no plaintext page ever reaches the disk), noting the
+ *      change count and the vault stamp; then close the current pack
+ *      (every pack the copy references is now finished);
+ *   3. ship every finished pack the catalog does not mark shipped
+ *      (p/NAME), marking each once the store has it;
+ *   4. if a checkpoint was taken: put its time (c/SEQ.t), then the copy
+ *      (c/SEQ), then record ship.seq and ship.t in meta.
+ * A checkpoint therefore never reaches the store before the packs it
+ * references, and a copy is never uploaded as a later sequence number than
+ * one it is older than (one thread, sequence numbers only grow).  At the
+ * first round the sequence number continues from the larger of meta
+ * "ship.seq" and the newest c/ object listed, so a kill -9 between an
+ * upload and its record does not reuse a number for an older copy.
+ *
+ * What counts as a change: an SQLite update hook on the catalog (run
+ * under v->mu, like every catalog access) counts row changes of every
+ * rowid table but packs (whose shipped column the uploader writes);
+ * WITHOUT ROWID tables (meta: the clock mark, the epoch, ship.*) are not
+ * reported by SQLite, so bookkeeping never causes a checkpoint of its
+ * own.  Tables changed only through WITHOUT ROWID rows (xattrs, extents,
+ * roles) always change a rowid table in the same operation (nodes,
+ * versions, audit).
+ *
+ * Locking: v->mu before s->mu; the thread never takes v->mu while holding
+ * s->mu.  Memory: the backup copies page by page; packs and checkpoints
+ * are streamed by the store (put_fd); pack names are read 64 at a time.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "catalog.h"
+#include "catvfs.h"
+#include "pack_cache.h"
+#include "ship.h"
+
+#define CKPT_NAME "ship.ckpt"
+#define NAMES_BATCH 64
+#define TICK_MS 1000
+#define COPY_STEP 256 /* catalog pages (1 MiB) copied per hold of v->mu */
+
+struct vf_ship {
+	struct vf_vault *v;
+	struct vf_objstore *st;
+	char url[1024];
+	char vfs[48];
+	char *ckpt_path;
+	pthread_t thread;
+	int started;
+
+	/* under v->mu (the update hook runs there) */
+	uint64_t changes;         /* counted catalog changes */
+	uint64_t shipped_changes; /* changes covered by the last checkpoint */
+	uint64_t snap_changes;    /* changes covered by the copy in flight */
+	int64_t since_a;          /* stamp of the oldest change not shipped */
+	int64_t since_b;          /* the same, after the copy in flight */
+	int inflight;
+
+	/* under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* wakes the thread (sync, stop) */
+	pthread_cond_t done_cv; /* a round ended */
+	int stop;
+	uint64_t req, done;     /* sync generations asked / satisfied */
+	uint64_t seq;
+	int seq_known;
+	int64_t shipped_t;
+	uint64_t bytes_pending, packs_shipped, ckpts_shipped, bytes_shipped,
+		ckpt_bytes;
+	int64_t ckpt_ms;
+	char err[256];
+	int backoff;            /* seconds; 0 when the last round worked */
+	int64_t retry_at;       /* vf_clock_mono */
+	int64_t last_ckpt;      /* vf_clock_mono of the last checkpoint */
+};
+
+void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
+{
+	snprintf(key, VF_OBJKEY_MAX + 1, VF_SHIP_CKPT_PREFIX "%016llx",
+		 (unsigned long long)seq);
+}
+
+void vf_ship_time_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
+{
+	snprintf(key, VF_OBJKEY_MAX + 1, VF_SHIP_CKPT_PREFIX "%016llx.t",
+		 (unsigned long long)seq);
+}
+
+static void time_ad(uint64_t seq, uint8_t ad[15])
+{
+	int i;
+
+	memcpy(ad, "vf-ckpt", 7);
+	for (i = 0; i < 8; i++)
+		ad[7 + i] = (uint8_t)(seq >> (8 * i));
+}
+
+void vf_ship_time_seal(const uint8_t key[32], uint64_t seq, int64_t t,
+		       uint8_t out[VF_SHIP_TIME_BYTES])
+{
+	uint8_t ad[15], pt[8];
+	int i;
+
+	time_ad(seq, ad);
+	for (i = 0; i < 8; i++)
+		pt[i] = (uint8_t)((uint64_t)t >> (8 * i));
+	vf_crypto_seal(key, ad, sizeof(ad), pt, sizeof(pt), out);
+}
+
+int vf_ship_time_open(const uint8_t key[32], uint64_t seq, const void *in,
+		      size_t len, int64_t *t)
+{
+	uint8_t ad[15], pt[8];
+	uint64_t x = 0;
+	int i, rc;
+
+	if (len != VF_SHIP_TIME_BYTES)
+		return -EBADMSG;
+	time_ad(seq, ad);
+	rc = vf_crypto_open(key, ad, sizeof(ad), in, len, pt);
+	if (rc < 0)
+		return -EBADMSG;
+	for (i = 0; i < 8; i++)
+		x |= (uint64_t)pt[i] << (8 * i);
+	*t = (int64_t)x;
+	return 0;
+}
+
+static void update_hook(void *arg, int op, const char *db, const char *table,
+			sqlite3_int64 row)
+{
+	struct vf_ship *s = arg;
+
+	(void)op;
+	(void)db;
+	(void)row;
+	if (table && !strcmp(table, "packs"))
+		return;
+	s->changes++;
+	if (!s->since_a)
+		s->since_a = vf_clock_now();
+	if (s->inflight && !s->since_b)
+		s->since_b = vf_clock_now();
+}
+
+/* ---- checkpoint copy ---------------------------------------------- */
+
+static void unlink_ckpt(struct vf_ship *s)
+{
+	char *p = NULL;
+
+	unlink(s->ckpt_path);
+	if (asprintf(&p, "%s-journal", s->ckpt_path) >= 0) {
+		unlink(p);
+		free(p);
+	}
+	if (asprintf(&p, "%s-wal", s->ckpt_path) >= 0) {
+		unlink(p);
+		free(p);
+	}
+}
+
+static int dst_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Copies the catalog into s->ckpt_path, COPY_STEP pages per hold of
+ * v->mu so that file operations are not held up for the whole copy.  The
+ * catalog connection is the backup's source: SQLite updates the copy
+ * with every change that connection commits between steps, so the copy
+ * is the catalog as of the last step, which runs under v->mu together
+ * with the bookkeeping of what the copy covers (snap_changes, *t). */
+static int copy_catalog(struct vf_ship *s, int64_t *t)
+{
+	struct vf_vault *v = s->v;
+	int reserve = VF_CATVFS_RESERVE, rc, r;
+	sqlite3_backup *b = NULL;
+	sqlite3 *dst = NULL;
+
+	unlink_ckpt(s);
+	rc = sqlite3_open_v2(s->ckpt_path, &dst,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     s->vfs);
+	if (rc != SQLITE_OK) {
+		rc = -EIO;
+		goto out;
+	}
+	/* As a new catalog (catvfs.h): the page size and the reserve before
+	 * page 1 is written; the journal of the copy's one transaction in
+	 * memory (the sealing VFS refuses journal files). */
+	rc = dst_exec(dst, "PRAGMA page_size=4096");
+	if (!rc && sqlite3_file_control(dst, "main",
+					SQLITE_FCNTL_RESERVE_BYTES,
+					&reserve) != SQLITE_OK)
+		rc = -EIO;
+	if (!rc)
+		rc = dst_exec(dst, "PRAGMA journal_mode=MEMORY");
+	if (!rc)
+		rc = dst_exec(dst, "PRAGMA temp_store=MEMORY");
+	if (rc)
+		goto out;
+	/* The catalog connection is NOMUTEX: every call that touches it,
+	 * the backup's included, runs under v->mu. */
+	vf_vault_lock(v);
+	b = sqlite3_backup_init(dst, "main", v->cat->db, "main");
+	vf_vault_unlock(v);
+	if (!b) {
+		rc = -EIO;
+		goto out;
+	}
+	for (;;) {
+		vf_vault_lock(v);
+		r = sqlite3_backup_step(b, COPY_STEP);
+		if (r == SQLITE_DONE) {
+			s->snap_changes = s->changes;
+			s->inflight = 1;
+			s->since_b = 0;
+			*t = vf_vault_stamp(v);
+		}
+		if (r != SQLITE_OK && r != SQLITE_BUSY && r != SQLITE_LOCKED) {
+			rc = r == SQLITE_DONE ? 0 :
+			     vf_catalog_errno(r) ? vf_catalog_errno(r) : -EIO;
+			if (sqlite3_backup_finish(b) != SQLITE_OK && !rc)
+				rc = -EIO;
+			b = NULL;
+		}
+		vf_vault_unlock(v);
+		if (!b)
+			break;
+	}
+out:
+	if (dst && sqlite3_close(dst) != SQLITE_OK && !rc)
+		rc = -EIO;
+	if (rc) {
+		vf_vault_lock(v);
+		s->inflight = 0;
+		vf_vault_unlock(v);
+		vf_objstore_set_err("cannot copy the catalog for a checkpoint: "
+				    "%s", strerror(-rc));
+		unlink_ckpt(s);
+	}
+	return rc;
+}
+
+/* ---- packs --------------------------------------------------------- */
+
+static char *pack_path(struct vf_vault *v, const char *name)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/packs/%.2s/%s.pack", v->dir, name, name) < 0)
+		return NULL;
+	return p;
+}
+
+static int mark_shipped(struct vf_vault *v, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (!rc) {
+		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_MARK);
+		rc = st ? 0 : -EIO;
+		if (st) {
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+			rc = vf_catalog_run(st);
+		}
+		rc = vf_catalog_finish(v->cat, rc);
+	}
+	vf_vault_unlock(v);
+	if (!rc) {
+		/* the store has it: the cache may now let it go */
+		vf_pack_cache_shipped(v->io, name);
+		(void)vf_pack_cache_trim(v->io);
+	}
+	return rc;
+}
+
+/* Reads the next batch of unshipped pack names after row *after. */
+static int unshipped_batch(struct vf_vault *v, int64_t *after,
+			   char names[][VF_PACK_NAME_LEN + 1], size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	*n = 0;
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_SHIP_UNSHIPPED);
+	if (!st) {
+		vf_vault_unlock(v);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, *after);
+	sqlite3_bind_int64(st, 2, NAMES_BATCH);
+	while ((rc = vf_catalog_row(st)) == 1) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (name && strlen(name) == VF_PACK_NAME_LEN)
+			memcpy(names[(*n)++], name, VF_PACK_NAME_LEN + 1);
+	}
+	sqlite3_reset(st);
+	if (!rc && *n) {
+		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_PACK_ID);
+		rc = st ? 0 : -EIO;
+		if (st) {
+			sqlite3_bind_text(st, 1, names[*n - 1], -1,
+					  SQLITE_STATIC);
+			rc = vf_catalog_row(st);
+			if (rc == 1)
+				*after = sqlite3_column_int64(st, 0);
+			rc = rc < 0 ? rc : 0;
+			sqlite3_reset(st);
+		}
+	}
+	vf_vault_unlock(v);
+	return rc;
+}
+
+/* Ships one finished pack.  -ENOENT (with the text set) when the local
+ * file is gone (gc removed it since it was listed). */
+static int ship_pack(struct vf_ship *s, const char *name, uint64_t *bytes)
+{
+	char key[VF_OBJKEY_MAX + 1], *path = pack_path(s->v, name);
+	struct stat st;
+	int fd, rc;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		vf_objstore_set_err("cannot read pack '%s': %s", path,
+				    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return rc;
+	}
+	free(path);
+	snprintf(key, sizeof(key), VF_SHIP_PACK_PREFIX "%.32s", name);
+	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
+	close(fd);
+	if (!rc)
+		*bytes = (uint64_t)st.st_size;
+	return rc;
+}
+
+/* Walks the unshipped finished packs: ship 0 only adds up their sizes
+ * into s->bytes_pending (for status; also while the uploader waits out a
+ * backoff), ship 1 ships them in row order. */
+static int walk_unshipped(struct vf_ship *s, int ship)
+{
+	char (*names)[VF_PACK_NAME_LEN + 1];
+	char cur[VF_PACK_NAME_LEN + 1];
+	uint64_t pending = 0, bytes = 0;
+	int64_t after = 0;
+	size_t n, i;
+	struct stat st;
+	int rc = 0;
+
+	names = malloc(NAMES_BATCH * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	do {
+		rc = unshipped_batch(s->v, &after, names, &n);
+		if (rc)
+			break;
+		if (!vf_pack_writer_current(s->v->pw, cur))
+			cur[0] = '\0';
+		for (i = 0; i < n && !rc; i++) {
+			if (!strcmp(names[i], cur))
+				continue; /* still being written */
+			if (!ship) {
+				char *p = pack_path(s->v, names[i]);
+
+				if (p && stat(p, &st) == 0)
+					pending += (uint64_t)st.st_size;
+				free(p);
+				continue;
+			}
+			rc = ship_pack(s, names[i], &bytes);
+			if (!rc)
+				rc = mark_shipped(s->v, names[i]);
+			if (rc)
+				break;
+			pthread_mutex_lock(&s->mu);
+			s->packs_shipped++;
+			s->bytes_shipped += bytes;
+			s->bytes_pending -= s->bytes_pending > bytes ?
+						    bytes :
+						    s->bytes_pending;
+			pthread_mutex_unlock(&s->mu);
+		}
+	} while (!rc && n == NAMES_BATCH);
+	if (!ship && !rc) {
+		pthread_mutex_lock(&s->mu);
+		s->bytes_pending = pending;
+		pthread_mutex_unlock(&s->mu);
+	}
+	free(names);
+	return rc;
+}
+
+/* Ships every finished unshipped pack, after counting them. */
+static int ship_packs(struct vf_ship *s)
+{
+	int rc = walk_unshipped(s, 0);
+
+	return rc ? rc : walk_unshipped(s, 1);
+}
+
+/* ---- the round ----------------------------------------------------- */
+
+static int max_seq_cb(void *arg, const struct vf_objinfo *o)
+{
+	uint64_t *max = arg, x;
+	char *end;
+
+	if (strlen(o->key) < 2 + 16)
+		return 0;
+	x = strtoull(o->key + 2, &end, 16);
+	if (end == o->key + 2 + 16 && x > *max)
+		*max = x;
+	return 0;
+}
+
+static int find_seq(struct vf_ship *s)
+{
+	uint64_t listed = 0;
+	int64_t meta = 0, t = 0;
+	int rc;
+
+	rc = s->st->ops->list(s->st, VF_SHIP_CKPT_PREFIX, max_seq_cb, &listed);
+	if (rc)
+		return rc;
+	vf_vault_lock(s->v);
+	rc = vf_catalog_meta_get(s->v->cat, "ship.seq", &meta);
+	if (!rc && vf_catalog_meta_get(s->v->cat, "ship.t", &t))
+		t = 0;
+	vf_vault_unlock(s->v);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&s->mu);
+	s->seq = listed > (uint64_t)meta ? listed : (uint64_t)meta;
+	if (!s->shipped_t)
+		s->shipped_t = t;
+	s->seq_known = 1;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Puts the time object, then the checkpoint, then records it. */
+static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
+{
+	uint8_t sealed[VF_SHIP_TIME_BYTES];
+	char key[VF_OBJKEY_MAX + 1];
+	struct vf_vault *v = s->v;
+	struct stat st;
+	int fd, rc;
+
+	vf_ship_time_seal(vf_keys_sub(v->keys, VF_SUBKEY_ANCHOR), seq, t,
+			  sealed);
+	vf_ship_time_key(seq, key);
+	rc = s->st->ops->put(s->st, key, sealed, sizeof(sealed));
+	if (rc)
+		return rc;
+	fd = open(s->ckpt_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		vf_objstore_set_err("cannot read the checkpoint copy: %s",
+				    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	vf_ship_ckpt_key(seq, key);
+	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
+	close(fd);
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_catalog_begin(v->cat);
+	if (!rc) {
+		rc = vf_catalog_meta_set(v->cat, "ship.seq", (int64_t)seq);
+		if (!rc)
+			rc = vf_catalog_meta_set(v->cat, "ship.t", t);
+		rc = vf_catalog_finish(v->cat, rc);
+	}
+	if (!rc) {
+		s->shipped_changes = s->snap_changes;
+		s->since_a = s->since_b;
+		s->since_b = 0;
+		s->inflight = 0;
+	}
+	vf_vault_unlock(v);
+	if (rc) {
+		vf_objstore_set_err("cannot record checkpoint %llu: %s",
+				    (unsigned long long)seq, strerror(-rc));
+		return rc;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->seq = seq;
+	s->shipped_t = t;
+	s->ckpts_shipped++;
+	s->ckpt_bytes = (uint64_t)st.st_size;
+	s->bytes_shipped += (uint64_t)st.st_size;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* One round (see the top).  gen: the sync generation asked for before
+ * the round started; force: take a checkpoint whenever anything changed.
+ * Returns 0 or the first error (its text in vf_objstore_errmsg). */
+static int round_once(struct vf_ship *s, uint64_t gen, int force)
+{
+	struct vf_vault *v = s->v;
+	int64_t t = 0, start = vf_clock_mono();
+	uint64_t seq;
+	int rc, dirty, want = 0, r;
+
+	vf_objstore_set_err("%s", "");
+	if (!s->seq_known) {
+		rc = find_seq(s);
+		if (rc)
+			return rc;
+	}
+	r = vf_pack_writer_rotate(v->pw, VF_SHIP_ROTATE);
+	if (r < 0) {
+		vf_objstore_set_err("cannot close the current pack: %s",
+				    strerror(-r));
+		return r;
+	}
+	vf_vault_lock(v);
+	dirty = s->changes != s->shipped_changes;
+	pthread_mutex_lock(&s->mu);
+	want = dirty && (force || gen > s->done ||
+			 start - s->last_ckpt >= VF_SHIP_EVERY);
+	pthread_mutex_unlock(&s->mu);
+	vf_vault_unlock(v);
+	if (want) {
+		rc = copy_catalog(s, &t);
+		if (rc)
+			return rc;
+	}
+	if (want) {
+		r = vf_pack_writer_rotate(v->pw, 0);
+		if (r < 0) {
+			vf_objstore_set_err("cannot close the current pack: "
+					    "%s", strerror(-r));
+			rc = r;
+			goto out;
+		}
+	}
+	rc = ship_packs(s);
+	if (rc || !want)
+		goto out;
+	pthread_mutex_lock(&s->mu);
+	seq = s->seq + 1;
+	s->last_ckpt = start;
+	pthread_mutex_unlock(&s->mu);
+	rc = put_ckpt(s, seq, t);
+	if (!rc) {
+		pthread_mutex_lock(&s->mu);
+		s->ckpt_ms = (vf_clock_mono() - start) / 1000000;
+		pthread_mutex_unlock(&s->mu);
+	}
+out:
+	if (want) {
+		vf_vault_lock(v);
+		if (s->inflight) {
+			/* failed: the oldest change is still since_a */
+			s->inflight = 0;
+			s->since_b = 0;
+		}
+		vf_vault_unlock(v);
+		unlink_ckpt(s);
+	}
+	if (!rc && (want || !dirty)) {
+		pthread_mutex_lock(&s->mu);
+		if (gen > s->done)
+			s->done = gen;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
+}
+
+static void *ship_main(void *arg)
+{
+	struct vf_ship *s = arg;
+	struct timespec ts;
+	uint64_t gen, tried = 0;
+	int64_t now;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += TICK_MS / 1000;
+		if (s->req == s->done || s->req == tried)
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		if (s->stop)
+			break;
+		gen = s->req;
+		now = vf_clock_mono();
+		/* A new sync request tries at once, backoff or not. */
+		if (now < s->retry_at && gen == tried) {
+			/* meanwhile the pack being written still closes on
+			 * time, and status sees what waits */
+			pthread_mutex_unlock(&s->mu);
+			if (vf_pack_writer_rotate(s->v->pw, VF_SHIP_ROTATE) >= 0)
+				(void)walk_unshipped(s, 0);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		tried = gen;
+		pthread_mutex_unlock(&s->mu);
+		rc = round_once(s, gen, 0);
+		pthread_mutex_lock(&s->mu);
+		if (rc) {
+			snprintf(s->err, sizeof(s->err), "%s",
+				 vf_objstore_errmsg()[0] ? vf_objstore_errmsg()
+							 : strerror(-rc));
+			s->backoff = s->backoff ? s->backoff * 2 : 1;
+			if (s->backoff > VF_SHIP_BACKOFF_MAX)
+				s->backoff = VF_SHIP_BACKOFF_MAX;
+			s->retry_at = vf_clock_mono() +
+				      (int64_t)s->backoff * VF_NS;
+		} else {
+			s->err[0] = '\0';
+			s->backoff = 0;
+			s->retry_at = 0;
+		}
+		pthread_cond_broadcast(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- start, stop, sync, status ------------------------------------- */
+
+static void ship_free(struct vf_ship *s)
+{
+	if (!s)
+		return;
+	vf_catvfs_unregister(s->vfs);
+	vf_objstore_free(s->st);
+	free(s->ckpt_path);
+	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->done_cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
+			const char *url, char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
+	struct vf_ship *s;
+	sigset_t all, old;
+	int rc;
+
+	if (v->readonly || v->ship) {
+		vf_objstore_free(st);
+		snprintf(err, errlen, "cannot ship a read-only vault");
+		return -EROFS;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		vf_objstore_free(st);
+		return -ENOMEM;
+	}
+	s->v = v;
+	s->st = st;
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	snprintf(s->vfs, sizeof(s->vfs), "vaultfs-ship-%p", (void *)s);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_cond_init(&s->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	s->ckpt_path = vf_path_join(v->dir, CKPT_NAME);
+	if (!s->ckpt_path) {
+		ship_free(s);
+		return -ENOMEM;
+	}
+	rc = vf_catvfs_register(s->vfs,
+				vf_keys_sub(v->keys, VF_SUBKEY_CATALOG));
+	if (rc) {
+		s->vfs[0] = '\0';
+		ship_free(s);
+		snprintf(err, errlen, "cannot set up checkpoint sealing: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	unlink_ckpt(s);
+	/* Everything since the open counts as unshipped: a kill -9 may have
+	 * left commits no checkpoint holds, so the first round takes one. */
+	vf_vault_lock(v);
+	s->changes = 1;
+	s->since_a = vf_clock_now();
+	sqlite3_update_hook(v->cat->db, update_hook, s);
+	{
+		sqlite3_stmt *q = vf_catalog_stmt(v->cat, VF_Q_SHIP_TEXT_SET);
+
+		rc = q ? vf_catalog_begin(v->cat) : -EIO;
+		if (!rc) {
+			sqlite3_bind_text(q, 1, "store.url", -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, s->url, -1, SQLITE_STATIC);
+			rc = vf_catalog_finish(v->cat, vf_catalog_run(q));
+		}
+	}
+	/* what status shows until the first round has listed the store */
+	{
+		int64_t seq = 0, t = 0;
+
+		if (!vf_catalog_meta_get(v->cat, "ship.seq", &seq) &&
+		    !vf_catalog_meta_get(v->cat, "ship.t", &t)) {
+			s->seq = (uint64_t)seq;
+			s->shipped_t = t;
+		}
+	}
+	v->ship = s;
+	vf_vault_unlock(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot record the store in the "
+			 "catalog: %s", strerror(-rc));
+		vf_ship_stop(v);
+		return rc;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&s->thread, NULL, ship_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the uploader: %s",
+			 strerror(-rc));
+		vf_ship_stop(v);
+		return rc;
+	}
+	s->started = 1;
+	return 0;
+}
+
+int vf_ship_start(struct vf_vault *v, char *err, size_t errlen)
+{
+	struct vf_store_conf *conf = NULL;
+	struct vf_objstore *st = NULL;
+	int rc;
+
+	rc = vf_store_conf_read(v->dir, &conf);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc) {
+		snprintf(err, errlen, "%s", vf_objstore_errmsg());
+		return rc;
+	}
+	rc = vf_objstore_open(&conf->cfg, &st);
+	if (rc) {
+		snprintf(err, errlen, "cannot open store '%s': %s",
+			 conf->cfg.url, vf_objstore_errmsg());
+		free(conf);
+		return rc;
+	}
+	rc = vf_ship_start_store(v, st, conf->cfg.url, err, errlen);
+	free(conf);
+	return rc;
+}
+
+void vf_ship_stop(struct vf_vault *v)
+{
+	struct vf_ship *s = v->ship;
+	int dirty;
+
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		/* One last round for what changed since (no retry: an
+		 * unreachable store must not hold up the unmount; the next
+		 * mount ships it). */
+		vf_vault_lock(v);
+		dirty = s->changes != s->shipped_changes;
+		vf_vault_unlock(v);
+		if (dirty && (s->retry_at == 0 ||
+			      vf_clock_mono() >= s->retry_at))
+			(void)round_once(s, s->req, 1);
+	}
+	vf_vault_lock(v);
+	sqlite3_update_hook(v->cat->db, NULL, NULL);
+	v->ship = NULL;
+	vf_vault_unlock(v);
+	unlink_ckpt(s);
+	ship_free(s);
+}
+
+int vf_ship_sync(struct vf_vault *v, int timeout_s, char *err, size_t errlen)
+{
+	struct vf_ship *s = v->ship;
+	struct timespec dl;
+	uint64_t my;
+	int rc = 0;
+
+	if (!s || !s->started) {
+		snprintf(err, errlen, "vault '%s' is not shipped to a store "
+			 "(not a remote vault, or not mounted read-write)",
+			 v->dir);
+		return -ENOTSUP;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_s;
+	pthread_mutex_lock(&s->mu);
+	my = ++s->req;
+	pthread_cond_broadcast(&s->cv);
+	while (s->done < my && !s->stop && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->done_cv, &s->mu, &dl);
+	if (s->done >= my) {
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "store '%s' does not hold everything "
+			 "after %d s: %s", s->url, timeout_s,
+			 s->err[0] ? s->err : "still shipping");
+		rc = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
+{
+	char cur[VF_PACK_NAME_LEN + 1];
+	uint64_t cur_bytes = 0;
+	struct vf_ship *s;
+	int64_t since;
+
+	memset(out, 0, sizeof(*out));
+	vf_vault_lock(v);
+	s = v->ship;
+	if (!s) {
+		/* Not shipping here (offline, read-only): what the vault
+		 * records of its store, if it has one. */
+		struct vf_store_conf *conf = NULL;
+		int64_t seq = 0, t = 0;
+
+		if (!vf_store_conf_read(v->dir, &conf)) {
+			out->remote = 1;
+			out->offline = 1;
+			out->lag = -1;
+			snprintf(out->url, sizeof(out->url), "%s",
+				 conf->cfg.url);
+			free(conf);
+			if (!vf_catalog_meta_get(v->cat, "ship.seq", &seq) &&
+			    !vf_catalog_meta_get(v->cat, "ship.t", &t)) {
+				out->seq = (uint64_t)seq;
+				out->shipped_t = t;
+			}
+		}
+		vf_vault_unlock(v);
+		return;
+	}
+	since = s->since_a;
+	if (vf_pack_writer_current(v->pw, cur)) {
+		char *p = pack_path(v, cur);
+		struct stat st;
+
+		if (p && stat(p, &st) == 0)
+			cur_bytes = (uint64_t)st.st_size;
+		free(p);
+	}
+	pthread_mutex_lock(&s->mu);
+	out->remote = 1;
+	snprintf(out->url, sizeof(out->url), "%s", s->url);
+	out->seq = s->seq;
+	out->shipped_t = s->shipped_t;
+	out->lag = since ? vf_clock_now() - since : 0;
+	if (out->lag < 0)
+		out->lag = 0;
+	out->bytes_pending = s->bytes_pending + cur_bytes;
+	out->packs_shipped = s->packs_shipped;
+	out->ckpts_shipped = s->ckpts_shipped;
+	out->bytes_shipped = s->bytes_shipped;
+	out->ckpt_bytes = s->ckpt_bytes;
+	out->ckpt_ms = s->ckpt_ms;
+	snprintf(out->last_err, sizeof(out->last_err), "%s", s->err);
+	pthread_mutex_unlock(&s->mu);
+	vf_vault_unlock(v);
+}
