@@ -15,8 +15,8 @@ B := build
 # mount.vaultfs --version print it.
 VERSION := 0.9.0
 
-PKGS := fuse3 libsodium sqlite3 libzstd libxxhash json-c
-CORE_PKGS := libsodium sqlite3 libzstd libxxhash
+PKGS := fuse3 libsodium sqlite3 libzstd libxxhash json-c libcurl
+CORE_PKGS := libsodium sqlite3 libzstd libxxhash libcurl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter
@@ -37,7 +37,7 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 # the layer order of docs/design.md and tests/layers.sh, lowest first.
 CORE_SRC := core/common.c \
 	core/crypto.c core/chunker.c core/policy.c core/acl.c \
-	core/catvfs.c core/pack_io.c core/anchor.c core/objstore.c \
+	core/catvfs.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c \
 	core/view.c \
