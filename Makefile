@@ -64,7 +64,7 @@ TOOLS_SHARED_OBJ := $(TOOLS_SHARED_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
-all: $(B)/mount.vaultfs $(B)/vaultctl $(UNIT_BIN) $(FUZZ_BIN)
+all: $(B)/mount.vaultfs $(B)/vaultctl $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/s3probe
 
 $(B)/libvfcore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
@@ -103,6 +103,10 @@ $(B)/vaultctl: $(CTL_SRC:%.c=$(B)/%.o) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
 
 # Unit tests link core alone: no FUSE.
 $(B)/tests/t-%: $(B)/tests/unit/t-%.o $(B)/libvfcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+# The S3 client against a real store (tests/integration/0040-s3-store.sh).
+$(B)/tests/s3probe: $(B)/tests/s3probe.o $(B)/libvfcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # Fuzz targets: built with a standalone corpus-replay driver here; with
