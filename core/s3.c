@@ -88,6 +88,7 @@ struct req {
 	size_t buf_len;
 	int fd;
 	uint64_t got;
+	CURL *h; /* while the transfer runs */
 	/* outcome */
 	long status;
 	int cb_err; /* a callback's negative errno (its message is set) */
@@ -516,6 +517,30 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *arg)
 	}
 	switch (r->sink) {
 	case SINK_MEM:
+		if (!r->mem) {
+			/* Content-Length known: refuse early, allocate once. */
+			curl_off_t cl = -1;
+
+			curl_easy_getinfo(r->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+					  &cl);
+			if (cl > 0 && (uint64_t)cl > r->mem_max) {
+				vf_objstore_set_err("s3: GET %s: object larger "
+						    "than %zu bytes", r->what,
+						    r->mem_max);
+				r->cb_err = -EFBIG;
+				return 0;
+			}
+			if (cl > 0 && (uint64_t)cl >= n) {
+				r->mem = malloc((size_t)cl);
+				if (!r->mem) {
+					vf_objstore_set_err("s3: GET %s: out of "
+							    "memory", r->what);
+					r->cb_err = -ENOMEM;
+					return 0;
+				}
+				r->mem_cap = (size_t)cl;
+			}
+		}
 		if (n > r->mem_max - r->mem_len) {
 			vf_objstore_set_err("s3: GET %s: object larger than %zu "
 					    "bytes", r->what, r->mem_max);
@@ -783,6 +808,7 @@ static int perform(struct s3 *s, struct req *r)
 	}
 	r->curl_err[0] = '\0';
 	r->status = 0;
+	r->h = h;
 #define SET(opt, val) err |= curl_easy_setopt(h, opt, val) != CURLE_OK
 	SET(CURLOPT_URL, r->url);
 	SET(CURLOPT_PROTOCOLS_STR, "https,http");
@@ -834,6 +860,7 @@ static int perform(struct s3 *s, struct req *r)
 			  &r->content_length);
 	/* The handle must not keep pointers into r. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	r->h = NULL;
 	handle_give(s, h);
 	return outcome(s, r, rc, os_errno);
 }
