@@ -8,7 +8,8 @@
  *   - the store's configuration, parsed and checked once in vf_s3_new: the
  *     endpoint (https unless allow_http), bucket and prefix, region, the
  *     key pair read from a root-only AWS shared-credentials file (the
- *     secret lives in sodium_malloc memory and is never printed);
+ *     secret lives in sodium_malloc memory and is never printed; curl
+ *     keeps its own copy in a handle while a request is being signed);
  *   - a small mutex-protected pool of curl easy handles, so requests reuse
  *     connections and TLS sessions; a handle is used by one thread at a
  *     time, so every op may run on any thread at once;
@@ -354,6 +355,8 @@ static int parse_credentials(char *text, const char *profile, char **akid,
 			id = v;
 		else if (strcmp(k, "aws_secret_access_key") == 0)
 			sec = v;
+		else if (strcmp(k, "aws_session_token") == 0)
+			return -EOPNOTSUPP;
 	}
 	if (!id || !sec || !*id || !*sec || strcspn(id, " \t") != strlen(id) ||
 	    strcspn(sec, " \t") != strlen(sec))
@@ -449,7 +452,12 @@ static int read_credentials(const char *path, const char *profile,
 	}
 	text[got] = '\0';
 	r = parse_credentials(text, profile, akid, secret);
-	if (r == -ENOENT || r == -EINVAL) {
+	if (r == -EOPNOTSUPP) {
+		vf_objstore_set_err("s3: credentials file '%s': profile '%s' has "
+				    "an aws_session_token (temporary credentials "
+				    "are not supported)", path, profile);
+		r = -EINVAL;
+	} else if (r == -ENOENT || r == -EINVAL) {
 		vf_objstore_set_err("s3: credentials file '%s' has no "
 				    "aws_access_key_id and aws_secret_access_key "
 				    "for profile '%s'", path, profile);

@@ -46,7 +46,8 @@ int vf_s3_errno_of_status(long status, const char *code);
 
 /* The <Code> of an S3 error reply body (len bytes) into code (size bytes;
  * letters, digits and ._- only); 0, or -ENOENT when there is none. */
-int vf_s3_error_code(const char *body, size_t len, char *code, size_t size);
+VF_MUST int vf_s3_error_code(const char *body, size_t len, char *code,
+			     size_t size);
 
 /* Scans one ListObjectsV2 reply (len bytes, need not be NUL-terminated):
  * calls cb for each <Contents> with the XML-unescaped key less its first
@@ -55,8 +56,8 @@ int vf_s3_error_code(const char *body, size_t len, char *code, size_t size);
  * When <IsTruncated> is true, token gets the NextContinuationToken
  * (unescaped; token_size bytes with the NUL), else "".  -EIO with a
  * message on a malformed reply. */
-int vf_s3_parse_list(const char *xml, size_t len, const char *strip,
-		     int (*cb)(void *arg, const struct vf_objinfo *o),
-		     void *arg, char *token, size_t token_size);
+VF_MUST int vf_s3_parse_list(const char *xml, size_t len, const char *strip,
+			     int (*cb)(void *arg, const struct vf_objinfo *o),
+			     void *arg, char *token, size_t token_size);
 
 #endif

@@ -187,6 +187,11 @@ static void credentials(void)
 	c.profile = "prod ";
 	CHECK_EQ(open_with(&c), -EINVAL);
 	c.profile = NULL;
+	write_file(path, "[default]\naws_access_key_id = A\n"
+			 "aws_secret_access_key = " SECRET "\n"
+			 "aws_session_token = T\n", 0600);
+	CHECK_EQ(open_with(&c), -EINVAL);
+	CHECK(strstr(vf_objstore_errmsg(), "aws_session_token"));
 	write_file(path, "", 0600);
 	CHECK_EQ(open_with(&c), -EINVAL);
 	c.credentials = NULL;
