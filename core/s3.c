@@ -61,6 +61,7 @@ struct s3 {
 	char *prefix;   /* "" or "PREFIX/" */
 	char *sigv4;    /* "aws:amz:REGION:s3" */
 	char *ca_file;  /* NULL: the system's CA bundle */
+	bool allow_http;
 	char *akid;
 	char *secret;   /* sodium_malloc'd */
 	pthread_mutex_t mu;
@@ -819,7 +820,7 @@ static int perform(struct s3 *s, struct req *r)
 	r->h = h;
 #define SET(opt, val) err |= curl_easy_setopt(h, opt, val) != CURLE_OK
 	SET(CURLOPT_URL, r->url);
-	SET(CURLOPT_PROTOCOLS_STR, "https,http");
+	SET(CURLOPT_PROTOCOLS_STR, s->allow_http ? "https,http" : "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -1368,6 +1369,7 @@ int vf_s3_new(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &s3_ops;
+	s->allow_http = cfg->allow_http;
 	if (pthread_mutex_init(&s->mu, NULL)) {
 		free(s);
 		return -ENOMEM;

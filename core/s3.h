@@ -18,9 +18,11 @@ VF_MUST int vf_s3_new(const struct vf_store_cfg *cfg,
 
 /* Creates the bucket of cfg->url (its prefix is ignored) with a PUT on
  * the bucket; with object_lock, Object Lock is enabled on it (which turns
- * versioning on).  Returns 0, -EEXIST when the bucket exists (radosgw and
- * other regions than us-east-1 say so even to its owner), or an error of
- * objstore.h with one line in vf_objstore_errmsg.  For tests and init. */
+ * versioning on).  Returns 0 (also when the caller already owns it:
+ * radosgw and AWS us-east-1 answer 200), -EEXIST when it belongs to
+ * someone else (409 BucketAlreadyExists; other AWS regions also answer
+ * 409 BucketAlreadyOwnedByYou to the owner), or an error of objstore.h
+ * with one line in vf_objstore_errmsg.  For tests and init. */
 VF_MUST int vf_s3_create_bucket(const struct vf_store_cfg *cfg,
 				bool object_lock);
 

@@ -31,6 +31,7 @@ expect() {
 }
 
 "$PROBE" mkbucket lock
+"$PROBE" mkbucket lock >/dev/null || fail "creating one's own bucket again failed"
 "$PROBE" basic
 "$PROBE" many 1100
 "$PROBE" bigfile 40
