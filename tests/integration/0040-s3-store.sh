@@ -5,8 +5,9 @@
 # get_fd of a 40 MiB file with small memory; COMPLIANCE retention; and the
 # failures, each one line in the error text with the right errno: a
 # missing key (ENOENT), a wrong secret (EACCES), an untrusted certificate,
-# plain http without allow_http, a group-readable credentials file, and
-# radosgw stopped (EAGAIN) and started again.
+# plain http without allow_http, a group-readable credentials file, a
+# store answering 503 SlowDown (EAGAIN), and radosgw stopped (EAGAIN) and
+# started again.
 set -euo pipefail
 . "$(dirname "$0")/../lib/ceph.sh"
 
@@ -60,6 +61,18 @@ VF_S3_CA='' expect 5 "TLS certificate of $VF_S3_ENDPOINT not trusted" "$PROBE" h
 # Plain http only when allowed.
 VF_S3_ENDPOINT=$VF_S3_HTTP_ENDPOINT expect 22 "is plain http" "$PROBE" head probe/x
 VF_S3_ENDPOINT=$VF_S3_HTTP_ENDPOINT VF_S3_ALLOW_HTTP=1 expect 2 "HEAD probe/x: 404" "$PROBE" head probe/x
+
+# A store that throttles: 503 SlowDown is transient (a fake endpoint, as
+# radosgw does not throttle on demand).
+/usr/bin/python3 "$REPO/tests/lib/s3-fake.py" "$VF_TMP/fake.port" 503 SlowDown &
+for _ in $(seq 50); do
+	[ -s "$VF_TMP/fake.port" ] && break
+	sleep 0.1
+done
+[ -s "$VF_TMP/fake.port" ] || fail "the fake S3 endpoint did not start"
+fake=http://127.0.0.1:$(cat "$VF_TMP/fake.port")
+VF_S3_ENDPOINT=$fake VF_S3_ALLOW_HTTP=1 expect 11 "PUT probe/x: 503 SlowDown" "$PROBE" put probe/x
+VF_S3_ENDPOINT=$fake VF_S3_ALLOW_HTTP=1 expect 11 "HEAD probe/x: 503" "$PROBE" head probe/x
 
 # radosgw down: transient, then back.
 vf_ceph stop-rgw

@@ -59,6 +59,9 @@ vf_ceph_cleanup() {
 		"$CLUSTER_SH" down "$VF_CEPH_OWN" >&2
 		[ -f "$VF_CEPH_OWN/times" ] && sed 's/^/ceph: /' "$VF_CEPH_OWN/times" >&2
 	fi
+	# Background jobs of the test (a fake endpoint).
+	for f in $(jobs -p); do kill "$f" 2>/dev/null; done
+	wait 2>/dev/null
 	rm -rf --one-file-system "$VF_TMP"
 	exit "$rc"
 }
