@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 # tests/lib/s3-fake.py - a fake S3 endpoint over plain HTTP on 127.0.0.1
 # that answers every request with one status and S3 error code, for the
-# error paths a real radosgw will not produce on demand (503 SlowDown).
+# error paths a real radosgw will not produce on demand (503 SlowDown), or
+# never answers (STATUS "stall": a store that hangs).
 #
 #   s3-fake.py PORTFILE STATUS CODE
 #
 # Listens on a free port, writes it to PORTFILE, serves until killed.
 import http.server
+import os
 import sys
+import time
 
-port_file, status, code = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+port_file, code = sys.argv[1], sys.argv[3]
+stall = sys.argv[2] == 'stall'
+status = 0 if stall else int(sys.argv[2])
 body = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code>'
         '<Message></Message></Error>' % code).encode()
 
@@ -19,6 +24,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get('Content-Length', '0'))
         if n:
             self.rfile.read(n)
+        if stall:
+            time.sleep(3600)
+            return
         self.send_response(status)
         self.send_header('Content-Type', 'application/xml')
         self.send_header('Content-Length', str(len(body)))
@@ -32,9 +40,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+server.daemon_threads = True
 with open(port_file + '.tmp', 'w') as f:
     f.write('%d\n' % server.server_address[1])
-import os  # noqa: E402
 os.rename(port_file + '.tmp', port_file)
 server.serve_forever()
