@@ -98,8 +98,9 @@ stop_stage() {
 			fi
 		done
 	done <"$DIR/pids"
-	for ((i = 0; i < 150; i++)); do
-		local left=0
+	local deadline=$((SECONDS + 15)) left
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		left=0
 		for pid in "${pids[@]}"; do
 			pid_alive "$pid" && left=1
 		done
