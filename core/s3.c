@@ -907,6 +907,10 @@ static int put_common(struct vf_objstore *st, const char *key, const void *data,
 static int s3_put(struct vf_objstore *st, const char *key, const void *data,
 		  size_t len)
 {
+	if (!data && len) {
+		vf_objstore_set_err("s3: PUT %s: no data", key);
+		return -EINVAL;
+	}
 	return put_common(st, key, data ? data : "", -1, len);
 }
 
