@@ -15,10 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 VAULT=/var/lib/vaultfs/demo
 MNT=/mnt/vaultfs-demo
-# Build: compiler, pkg-config and the five libraries.  Run and test: FUSE,
-# rsync, attr (setfattr/getfattr), faketime, python3, binutils (strings).
+# Build: compiler, pkg-config and the six libraries.  Run and test: FUSE,
+# rsync, attr (setfattr/getfattr), faketime, python3, binutils (strings),
+# openssl and curl (the S3 test cluster's certificate and readiness probe).
 PACKAGES=(build-essential pkg-config libfuse3-dev fuse3 libsodium-dev libsqlite3-dev
-	libzstd-dev libxxhash-dev libjson-c-dev rsync attr acl faketime python3 binutils)
+	libzstd-dev libxxhash-dev libjson-c-dev libcurl4-openssl-dev rsync attr acl
+	faketime python3 binutils openssl curl)
+# The single-node Ceph cluster with radosgw that tests/ceph/cluster.sh
+# brings up for the S3 tests; without Recommends (no mgr, mds, fuse).
+CEPH_PACKAGES=(ceph-mon ceph-osd ceph-common radosgw)
 
 die() {
 	echo "demo.sh: $*" >&2
@@ -43,15 +48,27 @@ if [ "$(id -u)" != 0 ]; then
 	root=(sudo)
 fi
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing: ${missing[*]}"
-	"${root[@]}" apt-get update -qq
-	"${root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# missing_of PKG...: the packages not installed yet, in $missing.
+missing_of() {
+	local p
+	missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+}
+updated=0
+apt_install() {
+	echo "installing: $*"
+	if [ "$updated" = 0 ]; then
+		"${root[@]}" apt-get update -qq
+		updated=1
+	fi
+	"${root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+missing_of "${PACKAGES[@]}"
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+missing_of "${CEPH_PACKAGES[@]}"
+[ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
 [ "$deps_only" = 0 ] || exit 0
 
 make -s -j"$(nproc)"
