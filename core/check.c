@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "pack_cache.h"
 #include "vault_int.h"
 
 /* ---- check and status -------------------------------------------------- */
@@ -90,6 +92,124 @@ static int report_chunk(struct vf_vault *v, int64_t chunk, const char *what,
 	vf_vault_unlock(v);
 	free(nodes);
 	return n ? (int)n : 1;
+}
+
+/* A remote vault: does the store hold every pack the catalog says it
+ * shipped, whole and unchanged?  HEAD each one (missing, or a size other
+ * than the local copy's); with read_data, also fetch it and compare it
+ * with the local copy byte for byte (1 MiB at a time).  Returns the
+ * number of problems, or -errno. */
+#define CMP_BLOCK (1u << 20)
+static int compare_with_store(struct vf_vault *v, const char *name,
+			      const char *key, uint64_t size, uint8_t *a,
+			      uint8_t *b)
+{
+	uint64_t off, len = 0;
+	int fd, rc, same = 1;
+
+	fd = vf_pack_io_local_tmpfile(v->local_io);
+	if (fd < 0)
+		return fd;
+	rc = v->store->ops->get_fd(v->store, key, fd, &len);
+	if (rc == 0 && len != size)
+		same = 0;
+	for (off = 0; rc == 0 && same && off < size; off += CMP_BLOCK) {
+		size_t n = size - off < CMP_BLOCK ? (size_t)(size - off) :
+						    CMP_BLOCK;
+
+		rc = v->local_io->ops->read(v->local_io, name, off, a, n);
+		if (rc == 0 && pread(fd, b, n, (off_t)off) != (ssize_t)n)
+			rc = -EIO;
+		if (rc == 0 && memcmp(a, b, n))
+			same = 0;
+	}
+	close(fd);
+	return rc < 0 ? rc : same;
+}
+
+static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
+		       void *arg)
+{
+	char names[64][VF_PACK_NAME_LEN + 1], key[VF_OBJKEY_MAX];
+	char path[VF_OBJKEY_MAX + 16], what[512];
+	uint8_t *a = NULL, *b = NULL;
+	int64_t after = 0;
+	int problems = 0, rc = 0;
+	size_t n, i;
+	sqlite3_stmt *st;
+
+	if (read_data) {
+		a = malloc(CMP_BLOCK);
+		b = malloc(CMP_BLOCK);
+		if (!a || !b) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	do {
+		n = 0;
+		vf_vault_lock(v);
+		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_SHIPPED);
+		rc = st ? 0 : -EIO;
+		if (st) {
+			sqlite3_bind_int64(st, 1, after);
+			while (n < 64 && (rc = vf_catalog_row(st)) == 1) {
+				after = sqlite3_column_int64(st, 0);
+				snprintf(names[n++], sizeof(names[0]), "%s",
+					 (const char *)sqlite3_column_text(st,
+									   1));
+			}
+			rc = rc < 0 ? rc : 0;
+			sqlite3_reset(st);
+		}
+		vf_vault_unlock(v);
+		if (rc < 0)
+			goto out;
+		for (i = 0; i < n; i++) {
+			uint64_t ssize = 0, lsize = 0;
+			int lrc, r;
+
+			snprintf(key, sizeof(key), "%s%.32s", VF_OBJ_PACK_PREFIX,
+				 names[i]);
+			snprintf(path, sizeof(path), "store object %s", key);
+			what[0] = '\0';
+			r = v->store->ops->head(v->store, key, &ssize);
+			lrc = v->local_io->ops->size(v->local_io, names[i],
+						     &lsize);
+			if (r == -ENOENT)
+				snprintf(what, sizeof(what),
+					 "missing from the store");
+			else if (r < 0)
+				snprintf(what, sizeof(what),
+					 "cannot be read from the store: %s",
+					 vf_objstore_errmsg());
+			else if (lrc == 0 && ssize != lsize)
+				snprintf(what, sizeof(what),
+					 "%llu bytes in the store, %llu in the local pack: damaged or tampered with in the store",
+					 (unsigned long long)ssize,
+					 (unsigned long long)lsize);
+			else if (lrc == 0 && read_data) {
+				r = compare_with_store(v, names[i], key, lsize,
+						       a, b);
+				if (r == 0)
+					snprintf(what, sizeof(what),
+						 "differs from the local pack: damaged or tampered with in the store");
+				else if (r < 0)
+					snprintf(what, sizeof(what),
+						 "cannot be compared: %s",
+						 strerror(-r));
+			}
+			if (what[0]) {
+				if (cb)
+					cb(arg, path, what);
+				problems++;
+			}
+		}
+	} while (n == 64);
+out:
+	free(a);
+	free(b);
+	return rc < 0 ? rc : problems;
 }
 
 int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
@@ -194,6 +314,13 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 			if (what)
 				problems +=
 				    report_chunk(v, batch[i].id, what, cb, arg);
+		}
+	}
+	if (!rc && v->store && v->local_io) {
+		rc = check_store(v, read_data, cb, arg);
+		if (rc > 0) {
+			problems += rc;
+			rc = 0;
 		}
 	}
 out:

@@ -15,6 +15,9 @@
  *                               a version against DELETE
  *   s3probe head KEY            one HEAD (for the error cases)
  *   s3probe put KEY             one small PUT (for the error cases)
+ *   s3probe list PREFIX         "KEY SIZE" per object
+ *   s3probe putfile KEY FILE    put FILE's bytes (tests overwrite objects)
+ *   s3probe rm KEY              remove (a delete marker on a versioned bucket)
  *
  * The store comes from the environment: VF_S3_URL (s3://BUCKET[/PREFIX]),
  * VF_S3_ENDPOINT, VF_S3_CREDENTIALS, VF_S3_CA, VF_S3_PROFILE,
@@ -408,6 +411,29 @@ static int cmd_retention(struct vf_objstore *s)
 	return 0;
 }
 
+static int print_obj(void *arg, const struct vf_objinfo *o)
+{
+	printf("%s %" PRIu64 "\n", o->key, o->size);
+	return 0;
+}
+
+/* putfile KEY FILE: the bytes of FILE (tests overwrite objects with it). */
+static int cmd_putfile(struct vf_objstore *s, const char *key,
+		       const char *file)
+{
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		fail("cannot open %s", file);
+	e = s->ops->put_fd(s, key, fd, (uint64_t)st.st_size);
+	close(fd);
+	if (e)
+		die_err(e, "put");
+	printf("ok put\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vf_objstore *s;
@@ -442,6 +468,17 @@ int main(int argc, char **argv)
 		if (e)
 			die_err(e, "head");
 		printf("size %" PRIu64 "\n", size);
+	} else if (strcmp(argv[1], "list") == 0 && argc == 3) {
+		e = s->ops->list(s, argv[2], print_obj, NULL);
+		if (e)
+			die_err(e, "list");
+	} else if (strcmp(argv[1], "putfile") == 0 && argc == 4) {
+		e = cmd_putfile(s, argv[2], argv[3]);
+	} else if (strcmp(argv[1], "rm") == 0 && argc == 3) {
+		e = s->ops->remove(s, argv[2]);
+		if (e)
+			die_err(e, "remove");
+		printf("ok removed\n");
 	} else if (strcmp(argv[1], "put") == 0 && argc == 3) {
 		e = s->ops->put(s, argv[2], "probe", 5);
 		if (e)
@@ -456,6 +493,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: s3probe mkbucket [lock] | basic | many N | "
 			"bigfile MIB | bench N MIB | retention | head KEY | "
-			"put KEY\n");
+			"put KEY | list PREFIX | putfile KEY FILE | rm KEY\n");
 	return 2;
 }
