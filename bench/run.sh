@@ -14,7 +14,8 @@
 #   BENCH_BIG_MB   size of the single big file (default 512; 64 if BENCH_MB<200)
 #   BENCH_SMALL_N  number of small files (default 10000; 2000 if BENCH_MB<200)
 #   BENCH_SEED     seed of the mutation of version 2 (default 42)
-#   BENCH_TOOLS    tools to run (default "local bindfs gocryptfs vaultfs restic borg")
+#   BENCH_TOOLS    tools to run (default "local bindfs gocryptfs vaultfs restic borg
+#                  vaultfs-s3"; vaultfs-s3 = a remote vault in radosgw on loopback)
 #   BENCH_REUSE_DATA=0  regather the corpus even if one of the same size exists
 #   BENCH_DROP=0   do not drop the page cache before timed phases
 #   VAULTFS_BIN    directory with mount.vaultfs and vaultctl (default <repo>/build)
@@ -29,7 +30,7 @@ if [ "$MB" -lt 200 ]; then def_big=64 def_small=2000; else def_big=512 def_small
 BIG_MB=${BENCH_BIG_MB:-$def_big}
 SMALL_N=${BENCH_SMALL_N:-$def_small}
 SEED=${BENCH_SEED:-42}
-TOOLS=" ${BENCH_TOOLS:-local bindfs gocryptfs vaultfs restic borg} "
+TOOLS=" ${BENCH_TOOLS:-local bindfs gocryptfs vaultfs restic borg vaultfs-s3} "
 VBIN=${VAULTFS_BIN:-$ROOT/build}
 DROP=${BENCH_DROP:-1}
 PW=bench-password-not-secret
@@ -69,6 +70,7 @@ cleanup() {
 		kill "${FPID[$m]}" 2>/dev/null
 	done
 	mountpoint -q "$SRC" && umount "$SRC"
+	[ -n "${CEPH_UP:-}" ] && "$ROOT/tests/ceph/cluster.sh" down "$CEPH_UP" >/dev/null 2>&1
 	wait 2>/dev/null
 }
 trap cleanup EXIT
@@ -327,7 +329,9 @@ fi
 if has vaultfs; then
 	# snapshot the binaries: a concurrent `make` must not swap them mid-run
 	mkdir -p "$RUN/vaultfs" "$RUN/bin"
+	mkdir -p "$RUN/bin/tests"
 	cp "$VBIN/mount.vaultfs" "$VBIN/vaultctl" "$RUN/bin/"
+	cp "$VBIN/tests/s3probe" "$RUN/bin/tests/" 2>/dev/null || true
 	VBIN_ORIG=$VBIN VBIN=$RUN/bin
 	VAULTFS_VER="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), binaries of $(date -r "$VBIN_ORIG/mount.vaultfs" '+%F %T')"
 	if ! "$VBIN/vaultctl" init "$V_VAULT" --keystore "$V_KS" >"$LOG/vaultfs.init.log" 2>&1; then
@@ -480,6 +484,51 @@ for t in $FUSE_TOOLS; do
 done
 sync; stored final
 
+# ============================== phase 6: the remote vault on a Ceph cluster
+# A single-node Ceph cluster on loopback (tests/ceph/cluster.sh: memstore
+# OSD, radosgw over HTTPS), a remote vault in a bucket: the v1 copy, the
+# time until `vaultctl sync` returns after it (everything in the bucket),
+# the upload rate over both, and the v1 tree read back with a cold cache
+# (every local pack deleted: each one is fetched from radosgw on first
+# read).  Not a peer comparison: restic and borg were not given an S3
+# repository here.
+if has vaultfs-s3; then
+	say "phase 6: remote vault in radosgw on loopback"
+	CEPH=$RUN/ceph
+	if ! command -v radosgw >/dev/null; then
+		note "vaultfs-s3 skipped: the Ceph packages are not installed (./demo.sh --deps-only)"
+	elif ! "$ROOT/tests/ceph/cluster.sh" up "$CEPH" >"$LOG/ceph-up.log" 2>&1; then
+		note "vaultfs-s3 skipped: the Ceph cluster did not come up (see $LOG/ceph-up.log)"
+	else
+		CEPH_UP=$CEPH
+		# shellcheck disable=SC1091
+		. "$CEPH/env"
+		RV=$RUN/vaultfs-s3 RV_MNT=$RUN/vaultfs-s3/mnt
+		mkdir -p "$RV"
+		head -c 32 /dev/urandom >"$RV/key"; chmod 600 "$RV/key"
+		S3OPT=(--endpoint "$VF_S3_ENDPOINT" --credentials "$VF_S3_CREDENTIALS" --ca-file "$VF_S3_CA")
+		VF_S3_URL=s3://bench "$VBIN/tests/s3probe" mkbucket lock >/dev/null
+		"$VBIN/vaultctl" init "$RV/vault" --key-file "$RV/key" --store s3://bench/v "${S3OPT[@]}" >/dev/null
+		rv_mount() { fuse_start vaultfs-s3 "$RV_MNT" "" -- "$VBIN/mount.vaultfs" "$RV/vault" "$RV_MNT" -o "key_file=$RV/key" -f; }
+		if rv_mount; then
+			t_up0=$(now)
+			timed vaultfs-s3 ingest "$V1_BYTES" "$V1_FILES" -- cp -a "$DATA/v1" "$RV_MNT/data" || true
+			timed vaultfs-s3 sync-after-ingest 0 0 -- "$VBIN/vaultctl" sync "$RV_MNT" --timeout 3600 || true
+			t_up=$(sub "$(now)" "$t_up0")
+			shipped=$("$VBIN/vaultctl" status "$RV_MNT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["bytes_shipped"])' 2>/dev/null || echo 0)
+			record vaultfs-s3 upload "$t_up" "$shipped" 0 - ok "packs and checkpoints shipped during copy + sync"
+			fuse_stop vaultfs-s3 "$RV_MNT"
+			find "$RV/vault/packs" -name '*.pack' -delete
+			if rv_mount; then
+				timed vaultfs-s3 readback-cold "$V1_BYTES" "$V1_FILES" -- bash -c "$(readtree "$RV_MNT/data")" || true
+				fuse_stop vaultfs-s3 "$RV_MNT"
+			fi
+		fi
+		"$ROOT/tests/ceph/cluster.sh" down "$CEPH" >>"$LOG/ceph-up.log" 2>&1
+		CEPH_UP=
+	fi
+fi
+
 # ============================================================== report
 for t in "${!PEAK[@]}"; do record "$t" peak-rss - 0 0 "${PEAK[$t]}" ok "max over all mounts"; done
 STATS=$LOG/vaultfs.stats.ingest.saved
@@ -550,6 +599,8 @@ awk -F'\t' -v big="$BIG_BYTES" '
 	  printf f, "small-file stat, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-stat", "gocryptfs/small-stat"), ""
 	  printf f, "small-file stat, snapshot view vs live (time)", ((S["vaultfs/snapshot-stat"] > 0 && S["vaultfs/small-stat"] > 0) ? sprintf("%.2fx", S["vaultfs/snapshot-stat"] / S["vaultfs/small-stat"]) : "n/a"), "goal <= ~2x"
 	  printf f, "FUSE requests per file, cp -a ingest", (B["vaultfs/fuse-requests"] > 0 ? sprintf("%.1f", B["vaultfs/fuse-requests"] / F["vaultfs/fuse-requests"]) : "n/a"), ""
+	  printf f, "remote vault: v1 copy into radosgw, then sync", (S["vaultfs-s3/upload"] > 0 ? sprintf("%.0f MB/s", B["vaultfs-s3/upload"] / 1e6 / S["vaultfs-s3/upload"]) : "n/a"), "sync returned " (("vaultfs-s3/sync-after-ingest" in S) ? S["vaultfs-s3/sync-after-ingest"] " s after the copy" : "n/a")
+	  printf f, "remote vault: cold read-back vs local vaultfs ingest tree", mbs("vaultfs-s3/readback-cold"), "(warm local read-back " mbs("vaultfs/readback") ")"
 	  printf f, "vaultfs daemon peak RSS", (R["vaultfs/peak-rss"] > 0 ? sprintf("%.1f MiB", R["vaultfs/peak-rss"] / 1024) : "n/a"), "goal < 128 MiB (restic backup " (R["restic/ingest"] > 0 ? sprintf("%.0f", R["restic/ingest"] / 1024) : "n/a") ", borg create " (R["borg/ingest"] > 0 ? sprintf("%.0f", R["borg/ingest"] / 1024) : "n/a") " MiB)"
 	}' "$RES"
 if has vaultfs && [ -s "$STATS" ]; then
