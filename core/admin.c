@@ -482,6 +482,7 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	if (vf_store_conf_read(v->dir, &sc) == 0) {
 		in.remote = 1;
 		in.plain_http = !strncmp(sc->endpoint, "http://", 7);
+		in.store_lock = !sc->cfg.no_lock;
 		free(sc);
 	}
 	in.passphrase = vf_vault_by_passphrase(v);

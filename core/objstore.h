@@ -67,12 +67,22 @@ struct vf_objstore_ops {
 	/* Removes an object (a delete marker on a versioned bucket);
 	 * removing a missing object is not an error. */
 	int (*remove)(struct vf_objstore *s, const char *key);
+	/* Optional (NULL: the store cannot lock objects).  Sets a
+	 * COMPLIANCE retention on key until until_s (Unix seconds): the
+	 * store refuses to delete or overwrite that version before then,
+	 * whoever asks; a retention can be extended, never shortened
+	 * (-EACCES). */
+	int (*set_retention)(struct vf_objstore *s, const char *key,
+			     int64_t until_s);
+	/* Optional: *on = 1 when the bucket has Object Lock enabled. */
+	int (*lock_enabled)(struct vf_objstore *s, int *on);
 	/* Frees the backend. */
 	void (*destroy)(struct vf_objstore *s);
 };
 
 struct vf_objstore {
 	const struct vf_objstore_ops *ops;
+	bool no_lock; /* the vault's config says: do not lock (weak) */
 };
 
 /* Where a remote vault lives and how to reach it.  Nothing here is a
@@ -86,6 +96,8 @@ struct vf_store_cfg {
 	const char *profile;     /* S3: NULL means "default" */
 	const char *ca_file;     /* S3: extra CA bundle (PEM), or NULL */
 	bool allow_http;         /* S3: accept an http:// endpoint */
+	bool no_lock;            /* the store does not lock objects (weak:
+				    its credentials can delete the vault) */
 };
 
 /* Opens the store cfg names (s3.c or the directory backend); one line in

@@ -167,6 +167,30 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 			 vf_objstore_errmsg());
 		goto out;
 	}
+	/* Object Lock: the store must refuse deletes, even with the
+	 * vault's own credentials, or the vault is only as safe as them. */
+	if (!cfg->no_lock) {
+		int on = 0;
+
+		if (!st->ops->lock_enabled || !st->ops->set_retention) {
+			snprintf(err, errlen, "store '%s' cannot lock objects (S3 Object Lock), so its credentials could delete the vault; give --no-lock to accept that",
+				 cfg->url);
+			rc = -EPERM;
+			goto out;
+		}
+		rc = st->ops->lock_enabled(st, &on);
+		if (rc) {
+			snprintf(err, errlen, "cannot read the Object Lock configuration of '%s': %s",
+				 cfg->url, vf_objstore_errmsg());
+			goto out;
+		}
+		if (!on) {
+			snprintf(err, errlen, "the bucket of '%s' has no Object Lock: create it with Object Lock enabled, or give --no-lock (weak: the store's credentials could delete the vault)",
+				 cfg->url);
+			rc = -EPERM;
+			goto out;
+		}
+	}
 	made = dir_state(dir) == 1;
 	rc = vf_vault_create(dir, o, err, errlen);
 	if (rc)
@@ -186,6 +210,15 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 		goto out;
 	}
 	rc = st->ops->put(st, VF_SHIP_HDR_KEY, hdr, len);
+	/* locked for the default soft-delete retention and the margin; the
+	 * daemon extends every lock daily (ship.c) */
+	if (!rc && !cfg->no_lock)
+		rc = st->ops->set_retention(
+			st, VF_SHIP_HDR_KEY,
+			(int64_t)time(NULL) +
+				vf_policy_lock_period(VF_SOFTDELETE_DAYS,
+						      VF_SHIP_LOCK_MARGIN * VF_NS,
+						      86400 * VF_NS) / VF_NS);
 	if (rc)
 		snprintf(err, errlen, "cannot store the vault header in '%s': "
 			 "%s", cfg->url, vf_objstore_errmsg());
@@ -641,7 +674,14 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 		goto out;
 	}
 	if (!info->detached) {
-		rc = vf_store_conf_write(dir, cfg);
+		/* keep locking if the bucket locks (the config given to
+		 * recover does not say) */
+		struct vf_store_cfg c2 = *cfg;
+		int on = 0;
+
+		c2.no_lock = !st->ops->lock_enabled ||
+			     st->ops->lock_enabled(st, &on) || !on;
+		rc = vf_store_conf_write(dir, &c2);
 		if (rc) {
 			snprintf(err, errlen, "cannot record the store: %s",
 				 vf_objstore_errmsg());

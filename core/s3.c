@@ -1337,6 +1337,35 @@ static void s3_destroy(struct vf_objstore *st)
 	free(s);
 }
 
+static int s3_set_retention(struct vf_objstore *st, const char *key,
+			    int64_t until_s)
+{
+	return vf_s3_put_retention(st, key, until_s);
+}
+
+static int s3_lock_enabled(struct vf_objstore *st, int *on)
+{
+	struct s3 *s = of(st);
+	struct req r = { .method = "GET", .what = "object lock configuration",
+			 .sink = SINK_MEM, .mem_max = 64 << 10 };
+	char code[64] = "";
+	int e;
+
+	*on = 0;
+	r.url = str_printf("%s/%s?object-lock=", s->endpoint, s->bucket);
+	e = r.url ? perform(s, &r) : -ENOMEM;
+	if (e == 0)
+		*on = r.mem && memmem(r.mem, r.mem_len,
+				      "<ObjectLockEnabled>Enabled<", 27) != NULL;
+	else if (e == -ENOENT &&
+		 vf_s3_error_code(r.errbody, r.errbody_len, code,
+				  sizeof(code)) == 0 &&
+		 strcmp(code, "NoSuchBucket") != 0)
+		e = 0; /* no lock configuration: not locked */
+	req_release(&r);
+	return e;
+}
+
 static const struct vf_objstore_ops s3_ops = {
 	.put = s3_put,
 	.put_fd = s3_put_fd,
@@ -1346,6 +1375,8 @@ static const struct vf_objstore_ops s3_ops = {
 	.head = s3_head,
 	.list = s3_list,
 	.remove = s3_remove,
+	.set_retention = s3_set_retention,
+	.lock_enabled = s3_lock_enabled,
 	.destroy = s3_destroy,
 };
 

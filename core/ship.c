@@ -93,7 +93,32 @@ struct vf_ship {
 	int backoff;            /* seconds; 0 when the last round worked */
 	int64_t retry_at;       /* vf_clock_mono */
 	int64_t last_ckpt;      /* vf_clock_mono of the last checkpoint */
+
+	/* Object Lock (set before the thread starts, then only by it) */
+	int lock;               /* every object gets a COMPLIANCE retention */
+	int64_t lock_period;    /* s: soft-delete retention + margin */
+	int64_t lock_horizon;   /* Unix s: every object locked until at
+				   least this (0: not known yet) */
+	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
+	int64_t locked;         /* objects locked or extended this mount */
 };
+
+/* Locks key until now + the lock period; 0 when the vault does not lock. */
+static int lock_obj(struct vf_ship *s, const char *key)
+{
+	int rc;
+
+	if (!s->lock)
+		return 0;
+	rc = s->st->ops->set_retention(s->st, key,
+				       (int64_t)time(NULL) + s->lock_period);
+	if (!rc) {
+		pthread_mutex_lock(&s->mu);
+		s->locked++;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
+}
 
 void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
 {
@@ -366,6 +391,8 @@ static int ship_pack(struct vf_ship *s, const char *name, uint64_t *bytes)
 	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
 	close(fd);
 	if (!rc)
+		rc = lock_obj(s, key);
+	if (!rc)
 		*bytes = (uint64_t)st.st_size;
 	return rc;
 }
@@ -489,6 +516,8 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 			  sealed);
 	vf_ship_time_key(seq, key);
 	rc = s->st->ops->put(s->st, key, sealed, sizeof(sealed));
+	if (!rc)
+		rc = lock_obj(s, key);
 	if (rc)
 		return rc;
 	fd = open(s->ckpt_path, O_RDONLY | O_CLOEXEC);
@@ -503,6 +532,8 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 	vf_ship_ckpt_key(seq, key);
 	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
 	close(fd);
+	if (!rc)
+		rc = lock_obj(s, key);
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
@@ -611,6 +642,51 @@ out:
 	return rc;
 }
 
+/* Extends every object's lock to now + the period, once a day: objects
+ * recovery points still need must never come unlocked.  Until remote gc
+ * knows which objects are still needed (the next step), that is every
+ * object.  The store refuses to shorten a lock, so a pass can only make
+ * locks longer. */
+static int extend_one(void *arg, const struct vf_objinfo *o)
+{
+	int rc = lock_obj(arg, o->key);
+
+	return rc ? rc : 0;
+}
+
+static void extend_locks(struct vf_ship *s)
+{
+	int64_t start = (int64_t)time(NULL);
+	int rc;
+
+	if (!s->lock || vf_clock_mono() < s->next_extend)
+		return;
+	rc = s->st->ops->list(s->st, "", extend_one, s);
+	pthread_mutex_lock(&s->mu);
+	if (rc) {
+		/* retried in an hour; the locks set at upload hold meanwhile */
+		s->next_extend = vf_clock_mono() + 3600 * VF_NS;
+		snprintf(s->err, sizeof(s->err), "extending object locks: %s",
+			 vf_objstore_errmsg());
+	} else {
+		s->next_extend = vf_clock_mono() + VF_SHIP_EXTEND_EVERY;
+		s->lock_horizon = start + s->lock_period;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!rc) {
+		vf_vault_lock(s->v);
+		rc = vf_catalog_begin(s->v->cat);
+		if (!rc)
+			rc = vf_catalog_finish(
+				s->v->cat,
+				vf_catalog_meta_set(s->v->cat, "lock.extended",
+						    start));
+		vf_vault_unlock(s->v);
+		/* unrecorded, the next mount extends again: harmless */
+		(void)rc;
+	}
+}
+
 static void *ship_main(void *arg)
 {
 	struct vf_ship *s = arg;
@@ -658,6 +734,13 @@ static void *ship_main(void *arg)
 			s->retry_at = 0;
 		}
 		pthread_cond_broadcast(&s->done_cv);
+		/* after the round's waiters are answered: a sync never
+		 * waits for the daily extension of the locks */
+		if (!rc && s->lock) {
+			pthread_mutex_unlock(&s->mu);
+			extend_locks(s);
+			pthread_mutex_lock(&s->mu);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -699,6 +782,28 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	s->v = v;
 	s->st = st;
 	snprintf(s->url, sizeof(s->url), "%s", url);
+	s->lock = st->ops->set_retention && !st->no_lock;
+	if (s->lock) {
+		struct vf_softdelete sd;
+		unsigned days = VF_SOFTDELETE_DAYS;
+		int64_t ext = 0, now = (int64_t)time(NULL);
+
+		if (vf_vault_softdelete_get(v, &sd) == 0)
+			days = sd.days;
+		s->lock_period = vf_policy_lock_period(
+					 days, VF_SHIP_LOCK_MARGIN * VF_NS,
+					 86400 * VF_NS) / VF_NS;
+		vf_vault_lock(v);
+		if (vf_catalog_meta_get(v->cat, "lock.extended", &ext) < 0)
+			ext = 0;
+		vf_vault_unlock(v);
+		if (ext > 0)
+			s->lock_horizon = ext + s->lock_period;
+		/* the first pass a day after the last one (now if none) */
+		if (ext > 0 && now - ext < 86400)
+			s->next_extend = vf_clock_mono() +
+					 (86400 - (now - ext)) * VF_NS;
+	}
 	snprintf(s->vfs, sizeof(s->vfs), "vaultfs-ship-%p", (void *)s);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -890,6 +995,9 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 		return;
 	}
 	since = s->since_a;
+	out->lock = s->lock;
+	out->lock_horizon = s->lock_horizon;
+	out->lock_period = s->lock_period;
 	if (vf_pack_writer_current(v->pw, cur)) {
 		char *p = pack_path(v, cur);
 		struct stat st;

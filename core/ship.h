@@ -28,6 +28,8 @@
 #define VF_SHIP_ROTATE (2 * VF_NS)
 #define VF_SHIP_EVERY (5 * VF_NS)
 #define VF_SHIP_BACKOFF_MAX 60 /* seconds */
+#define VF_SHIP_LOCK_MARGIN (7 * 86400) /* s, beyond soft-delete retention */
+#define VF_SHIP_EXTEND_EVERY (86400 * VF_NS)
 #define VF_SHIP_TIME_BYTES (8 + VF_SEAL_OVERHEAD)
 #define VF_SHIP_CKPT_PREFIX "c/"
 #define VF_SHIP_PACK_PREFIX "p/"
@@ -49,6 +51,10 @@ struct vf_ship_status {
 	uint64_t ckpt_bytes;   /* size of the last checkpoint shipped */
 	int64_t ckpt_ms;       /* time its round took, ms */
 	char last_err[256];    /* last store error ("" since a success) */
+	int lock;              /* objects are locked (COMPLIANCE) */
+	int64_t lock_horizon;  /* Unix s: every object locked until at least
+				  this (0: not known) */
+	int64_t lock_period;   /* s */
 };
 
 /* Starts shipping v when it is a remote vault (VAULT/store.conf exists):

@@ -22,7 +22,7 @@
 
 #define CONF_MAX 8192
 
-int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
+static int open_url(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 {
 	if (!cfg || !cfg->url) {
 		vf_objstore_set_err("no store URL");
@@ -39,6 +39,15 @@ int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 		return vf_s3_new(cfg, out);
 	vf_objstore_set_err("expected s3://BUCKET[/PREFIX] or dir:/ABS/PATH");
 	return -EINVAL;
+}
+
+int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
+{
+	int rc = open_url(cfg, out);
+
+	if (rc == 0)
+		(*out)->no_lock = cfg->no_lock;
+	return rc;
 }
 
 static int field_ok(const char *name, const char *v, size_t cap)
@@ -85,6 +94,8 @@ int vf_store_conf_write(const char *vault_dir, const struct vf_store_cfg *cfg)
 		fprintf(f, "ca-file %s\n", cfg->ca_file);
 	if (cfg->allow_http)
 		fprintf(f, "allow-http 1\n");
+	if (cfg->no_lock)
+		fprintf(f, "no-lock 1\n");
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
@@ -191,6 +202,8 @@ int vf_store_conf_read(const char *vault_dir, struct vf_store_conf **out)
 				       &c->cfg.ca_file);
 		else if (!strcmp(line, "allow-http"))
 			c->cfg.allow_http = !strcmp(sp, "1");
+		else if (!strcmp(line, "no-lock"))
+			c->cfg.no_lock = !strcmp(sp, "1");
 		/* unknown names: written by a newer build; ignored */
 	}
 	if (!rc && !c->cfg.url)

@@ -22,7 +22,7 @@
 /* The store options of init and recover, filled by parse_args. */
 struct store_args {
 	const char *url, *endpoint, *region, *credentials, *profile, *ca_file;
-	int allow_http;
+	int allow_http, no_lock;
 };
 
 static void store_cfg(const struct store_args *sa, struct vf_store_cfg *cfg)
@@ -35,6 +35,7 @@ static void store_cfg(const struct store_args *sa, struct vf_store_cfg *cfg)
 	cfg->profile = sa->profile;
 	cfg->ca_file = sa->ca_file;
 	cfg->allow_http = sa->allow_http;
+	cfg->no_lock = sa->no_lock;
 }
 
 int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
@@ -54,6 +55,7 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		{ "--profile", &sa.profile, NULL },
 		{ "--ca-file", &sa.ca_file, NULL },
 		{ "--allow-http", NULL, &sa.allow_http },
+		{ "--no-lock", NULL, &sa.no_lock },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
@@ -67,7 +69,7 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	if (!sa.url && (sa.endpoint || sa.region || sa.credentials ||
-			sa.profile || sa.ca_file || sa.allow_http))
+			sa.profile || sa.ca_file || sa.allow_http || sa.no_lock))
 		return usage_error(ctx->err, c, "init: store options need --store URL");
 	store_cfg(&sa, &cfg);
 	if (sa.url)
@@ -354,6 +356,12 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd_i64(r, "checkpoint_ms", ss.ckpt_ms);
 			jadd_str(r, "last_error",
 				 ss.last_err[0] ? ss.last_err : NULL);
+			jadd_bool(r, "object_lock", ss.lock);
+			jadd_i64(r, "lock_days", ss.lock_period / 86400);
+			jadd(r, "locked_until",
+			     ss.lock_horizon > 0 ?
+				     json_object_new_int64(ss.lock_horizon) :
+				     NULL);
 			jadd(o, "store", r);
 		}
 		json_print(f, o);
@@ -382,6 +390,16 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (ss.offline) {
 		fprintf(f, "shipping:       no (not mounted read-write here)\n");
 		return 0;
+	}
+	if (!ss.lock) {
+		fprintf(f, "object lock:    none (the store's credentials can delete the vault)\n");
+	} else {
+		char h[32] = "not yet known";
+
+		if (ss.lock_horizon > 0)
+			vf_time_format(ss.lock_horizon * VF_NS, h);
+		fprintf(f, "object lock:    COMPLIANCE, %lld days from each upload, extended daily; every object locked until at least %s\n",
+			(long long)(ss.lock_period / 86400), h);
 	}
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
 	fprintf(f, "bytes pending:  %llu\n",

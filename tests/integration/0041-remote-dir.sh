@@ -67,17 +67,17 @@ recover_into() {
 		fail "recover into $d $* failed"
 }
 
-vf_init --key-file "$VF_TMP/key" --store "$URL"
+vf_init --key-file "$VF_TMP/key" --store "$URL" --no-lock
 [ -f "$STORE/hdr" ] || fail "init did not put the header in the store"
 [ "$(stat -c %a "$VAULT/store.conf")" = 600 ] || fail "store.conf is not 0600"
 refused "init on a non-empty store" "store is not empty" \
-	"$VAULTCTL" init "$VF_TMP/v2" --key-file "$VF_TMP/key" --keystore "$KS" --store "$URL"
+	"$VAULTCTL" init "$VF_TMP/v2" --key-file "$VF_TMP/key" --keystore "$KS" --store "$URL" --no-lock
 [ ! -e "$VF_TMP/v2" ] || fail "a refused init left $VF_TMP/v2"
 # a failure after the vault was made (the header cannot be stored: a
 # directory is in its way) leaves nothing either
 mkdir -p "$VF_TMP/store2/hdr"
 refused "init when the header cannot be stored" "cannot store the vault header" \
-	"$VAULTCTL" init "$VF_TMP/v3" --key-file "$VF_TMP/key" --keystore "$KS" --store "dir:$VF_TMP/store2"
+	"$VAULTCTL" init "$VF_TMP/v3" --key-file "$VF_TMP/key" --keystore "$KS" --store "dir:$VF_TMP/store2" --no-lock
 [ ! -e "$VF_TMP/v3" ] || fail "a failed init left $VF_TMP/v3"
 
 # 1. Copy, sync; edits between two syncs.

@@ -194,8 +194,15 @@ static void r_destroy(struct vf_objstore *s)
 }
 
 static const struct vf_objstore_ops rec_ops = {
-	r_put, r_put_fd, r_get, r_get_range, r_get_fd, r_head, r_list,
-	r_remove, r_destroy,
+	.put = r_put,
+	.put_fd = r_put_fd,
+	.get = r_get,
+	.get_range = r_get_range,
+	.get_fd = r_get_fd,
+	.head = r_head,
+	.list = r_list,
+	.remove = r_remove,
+	.destroy = r_destroy,
 };
 
 static char store_dir[128];
