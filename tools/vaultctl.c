@@ -116,6 +116,18 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 	return rc;
 }
 
+/* The one line for a daemon that failed to answer; returns 1. */
+static int say_call_failed(const char *target, int rc)
+{
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "vaultctl: the vaultfs daemon of '%s' did not answer within %u s\n",
+			target, vf_ctlsock_timeout_s());
+	else
+		fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
+			target, strerror(-rc));
+	return 1;
+}
+
 /* Runs a command with a TARGET: through its daemon, or offline. */
 static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 {
@@ -134,11 +146,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			rc = vf_ctlsock_call(target, argc, argv);
 			if (rc >= 0)
 				return rc;
-			if (rc != -ENOENT && rc != -EACCES) {
-				fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
-					target, strerror(-rc));
-				return 1;
-			}
+			if (rc != -ENOENT && rc != -EACCES)
+				return say_call_failed(target, rc);
 			errno = EACCES;
 		}
 		if (errno == EACCES && geteuid() != 0) {
@@ -162,11 +171,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 		rc = vf_ctlsock_call(target, argc, argv);
 		if (rc >= 0)
 			return rc;
-		if (rc != -ENOENT) {
-			fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
-				target, strerror(-rc));
-			return 1;
-		}
+		if (rc != -ENOENT)
+			return say_call_failed(target, rc);
 		if (fuse) {
 			fprintf(stderr, "vaultctl: no vaultfs daemon answers for the FUSE mount '%s'\n",
 				target);
