@@ -640,7 +640,7 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 	struct vf_softdelete sd;
 	struct vf_imm_vault iv;
 	struct change ch;
-	char shown[SHOWN_NAME + 1], when[32], detail[48] = "";
+	char shown[SHOWN_NAME + 1], when[32], detail[96] = "";
 	int rc;
 
 	*n = 0;
@@ -685,8 +685,15 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 			say(a, "'%s' is open; try again when it is closed",
 			    path);
 	}
-	snprintf(detail, sizeof(detail), "purged %llu items",
-		 (unsigned long long)*n);
+	/* what went, not only how many: the item's size and files */
+	if (!rc)
+		snprintf(detail, sizeof(detail),
+			 "purged %llu items, size=%llu files=%llu",
+			 (unsigned long long)*n, (unsigned long long)it.size,
+			 (unsigned long long)it.files);
+	else
+		snprintf(detail, sizeof(detail), "purged %llu items",
+			 (unsigned long long)*n);
 	rc = leave(v, a, &ch, rc, detail);
 	if (rc)
 		*n = 0;
