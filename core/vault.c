@@ -280,6 +280,21 @@ out:
 	return rc;
 }
 
+/* Why dir's header is not there: -ENOENT when it is missing (or not a
+ * regular file), else stat's -errno (-EACCES...). */
+static int header_errno(const char *dir)
+{
+	struct stat st;
+	char *p = vf_path_join(dir, VF_HEADER_NAME);
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = stat(p, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -ENOENT;
+	free(p);
+	return rc == -ENOTDIR || rc == 0 ? -ENOENT : rc;
+}
+
 static int lock_wait(int fd)
 {
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
@@ -396,9 +411,14 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (rc)
 		goto fail;
 	if (!vf_protector_is_vault(v->dir)) {
-		snprintf(err, errlen, "not a vault: '%s' has no %s", v->dir,
-			 VF_HEADER_NAME);
-		rc = -ENOENT;
+		/* say why: a header we may not read is not a missing one */
+		rc = header_errno(v->dir);
+		if (rc == -ENOENT)
+			snprintf(err, errlen, "not a vault: '%s' has no %s",
+				 v->dir, VF_HEADER_NAME);
+		else
+			snprintf(err, errlen, "cannot read the vault header in '%s': %s",
+				 v->dir, strerror(-rc));
 		goto fail;
 	}
 	if (vf_protector_is_platform(o)) {
@@ -408,9 +428,9 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		if (rc)
 			goto fail;
 	}
-	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
-	if (rc)
-		goto fail;
+	/* The lock comes before the key: a vault its daemon holds is "in
+	 * use" whatever key options the caller gave (not "keystore key not
+	 * found" for a caller who did not name the daemon's keystore). */
 	path = vf_path_join(v->dir, LOCK_NAME);
 	if (!path) {
 		rc = -ENOMEM;
@@ -426,6 +446,9 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 				 v->dir, strerror(-rc));
 		goto fail;
 	}
+	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
+	if (rc)
+		goto fail;
 	free(path);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (!path) {

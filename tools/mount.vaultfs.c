@@ -60,6 +60,7 @@ struct mount_opts {
 	int debug;
 	int writeback; /* -o writeback_cache */
 	unsigned maintain; /* -o maintain=SECONDS */
+	int maintain_set;  /* given: a second one is refused */
 	/* copies of the -o lists the options point into (the originals in
 	 * argv are scrubbed of key commands) */
 	char *olist[8];
@@ -202,9 +203,21 @@ static int parse_opt(struct mount_opts *o, char *opt)
 			usage_error("empty value in mount option '%s'", opt);
 			return -1;
 		}
+		/* a value given twice is a mistake, not "the last one wins" */
+		if (*(const char **)((char *)&o->po + paths[i].off)) {
+			usage_error("mount option '%.*s' given twice",
+				    (int)strlen(paths[i].prefix) - 1, opt);
+			return -1;
+		}
 		*(const char **)((char *)&o->po + paths[i].off) =
 			opt + strlen(paths[i].prefix);
 		return 0;
+	}
+	if ((has_prefix(opt, "maintain=") && o->maintain_set) ||
+	    (has_prefix(opt, "stats=") && o->stats)) {
+		usage_error("mount option '%.*s' given twice",
+			    (int)(strchr(opt, '=') - opt), opt);
+		return -1;
 	}
 	if (has_prefix(opt, "maintain=")) {
 		char *end;
@@ -219,6 +232,7 @@ static int parse_opt(struct mount_opts *o, char *opt)
 			return -1;
 		}
 		o->maintain = (unsigned)n;
+		o->maintain_set = 1;
 		return 0;
 	}
 	if (has_prefix(opt, "stats=") && opt[6]) {
