@@ -111,6 +111,24 @@ int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
 	return wall;
 }
 
+uint64_t vf_policy_reserve_default(uint64_t fs_bytes)
+{
+	uint64_t five = fs_bytes / 20;
+
+	return five < VF_POLICY_RESERVE_MAX ? five : VF_POLICY_RESERVE_MAX;
+}
+
+int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
+		       uint64_t reserve)
+{
+	if (kind != VF_FILL_DATA)
+		return 0;
+	/* avail - want < reserve, without wrapping */
+	if (want > avail || avail - want < reserve)
+		return -ENOSPC;
+	return 0;
+}
+
 /* A policy without rules keeps everything. */
 static int keeps_all(const struct vf_retention *p)
 {

@@ -123,6 +123,30 @@ static inline int vf_policy_lock_state(int64_t lock_at, int64_t now)
 int64_t vf_policy_clock_start(int64_t hwm, int64_t wall, int64_t credit,
 			      int64_t *skew);
 
+/* ---- the disk reserve (issue 11 item 11) ----------------------------------- */
+
+/* The default reserve of a backing filesystem of fs_bytes:
+ * min(VF_POLICY_RESERVE_MAX, 5 % of it). */
+#define VF_POLICY_RESERVE_MAX (256ULL << 20)
+uint64_t vf_policy_reserve_default(uint64_t fs_bytes);
+
+/* Who is about to take disk space. */
+enum vf_fill_kind {
+	VF_FILL_DATA,    /* file data of a caller other than root */
+	VF_FILL_ROOT,    /* file data of root */
+	VF_FILL_RESERVED /* catalog, trash and audit writes (and purges) */
+};
+
+/* May want more bytes be written now, with avail bytes free on the
+ * backing filesystem and reserve bytes kept back?  0, or -ENOSPC when a
+ * VF_FILL_DATA write would leave less than the reserve free: so that a
+ * writer with a role (a stolen Operator) cannot fill the disk until
+ * nobody can delete, purge or audit.  Root and the reserved writers may
+ * use the reserve (the filesystem itself still says ENOSPC when it is
+ * full). */
+int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
+		       uint64_t reserve);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is

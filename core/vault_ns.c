@@ -32,6 +32,7 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "policy.h"
 #include "pipeline.h"
 #include "spool.h"
 #include "trash.h"
@@ -916,6 +917,15 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	if (statvfs(v->dir, &st) < 0)
 		return -errno;
 	st.f_namemax = VF_NAME_MAX;
+	/* a writer other than root sees what it may use: the disk reserve
+	 * (vault_file.c) is not for it, as ext4's reserved blocks */
+	if (c->uid && st.f_frsize) {
+		uint64_t r = vf_policy_reserve_default((uint64_t)st.f_blocks *
+						       st.f_frsize) /
+			     st.f_frsize;
+
+		st.f_bavail = st.f_bavail > r ? st.f_bavail - r : 0;
+	}
 	*out = st;
 	return 0;
 }

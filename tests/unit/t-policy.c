@@ -454,6 +454,48 @@ static void clock_table(void)
 	CHECK_EQ(skew, 16 * DAY);
 }
 
+/* ---- the disk reserve ------------------------------------------------------ */
+
+static void reserve_table(void)
+{
+	static const struct {
+		enum vf_fill_kind kind;
+		uint64_t avail, want, reserve;
+		int rc;
+	} t[] = {
+		/* plenty of room */
+		{ VF_FILL_DATA, 1000, 10, 100, 0 },
+		/* exactly down to the reserve: allowed; one byte into it: not */
+		{ VF_FILL_DATA, 1000, 900, 100, 0 },
+		{ VF_FILL_DATA, 1000, 901, 100, -ENOSPC },
+		/* already inside the reserve: even a byte is refused */
+		{ VF_FILL_DATA, 99, 1, 100, -ENOSPC },
+		{ VF_FILL_DATA, 0, 0, 100, -ENOSPC },
+		/* more than is free: refused, no wrap-around */
+		{ VF_FILL_DATA, 10, UINT64_MAX, 0, -ENOSPC },
+		{ VF_FILL_DATA, UINT64_MAX, UINT64_MAX, 0, 0 },
+		/* no reserve: down to the last byte */
+		{ VF_FILL_DATA, 10, 10, 0, 0 },
+		/* root, catalog, trash and audit use the reserve */
+		{ VF_FILL_ROOT, 99, 1, 100, 0 },
+		{ VF_FILL_ROOT, 0, 4096, 100, 0 },
+		{ VF_FILL_RESERVED, 50, 40, 100, 0 },
+		{ VF_FILL_RESERVED, 0, 1, UINT64_MAX, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++)
+		CHECK_EQ(vf_policy_may_fill(t[i].kind, t[i].avail, t[i].want,
+					    t[i].reserve),
+			 t[i].rc);
+	/* default: 5 % of the filesystem, at most 256 MiB */
+	CHECK_EQ(vf_policy_reserve_default(0), 0);
+	CHECK_EQ(vf_policy_reserve_default(64ULL << 20), (64ULL << 20) / 20);
+	CHECK_EQ(vf_policy_reserve_default(5120ULL << 20), 256ULL << 20);
+	CHECK_EQ(vf_policy_reserve_default(1ULL << 40), 256ULL << 20);
+	CHECK_EQ(vf_policy_reserve_default(UINT64_MAX), 256ULL << 20);
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -793,5 +835,6 @@ int main(void)
 	RUN(op_table);
 	RUN(softdelete_table);
 	RUN(admin_table);
+	RUN(reserve_table);
 	return unit_exit();
 }
