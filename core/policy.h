@@ -147,6 +147,11 @@ enum vf_fill_kind {
 int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
 		       uint64_t reserve);
 
+/* The reserve setting (bytes; VF_POLICY_RESERVE_DEFAULT: the default)
+ * in force on a filesystem of fs_bytes. */
+#define VF_POLICY_RESERVE_DEFAULT UINT64_MAX
+uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is
@@ -229,6 +234,7 @@ enum vf_admin_op {
 	VF_OP_GUARD_SHOW,
 	VF_OP_AUDIT_LIST,
 	VF_OP_AUDIT_VERIFY,
+	VF_OP_RESERVE_SET,
 	VF_OP_COUNT
 };
 
@@ -267,6 +273,15 @@ VF_MUST int vf_policy_softdelete(const struct vf_softdelete *cur,
 VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
 			    int64_t now, const char **gop, char *why,
 			    size_t whylen);
+
+/* A change of the disk reserve setting from cur to next (settings as
+ * vf_policy_reserve takes them) on a filesystem of fs_bytes: a reserve
+ * that becomes smaller is critical ("reserve.lower": it lets writers
+ * closer to a full disk) and refused on an immutable vault (-EPERM); a
+ * reserve over half the filesystem is refused (-EINVAL). */
+int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
+			     int imm_vault, const char **gop, char *why,
+			     size_t whylen);
 /* immutable set/lock: have_days says whether days (0: forever) is given. */
 VF_MUST int vf_policy_imm_set(const struct vf_imm_state *cur, int have_days,
 			      unsigned days, int lock, int64_t now,

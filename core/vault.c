@@ -40,6 +40,7 @@
 #include "ns.h"
 #include "open_files.h"
 #include "pipeline.h"
+#include "policy.h"
 #include "spool.h"
 #include "trash.h"
 #include "vault_int.h"
@@ -280,6 +281,16 @@ out:
 	return rc;
 }
 
+/* The disk reserve setting (admin.c writes it): meta reserve.bytes, none
+ * or -1 for the default. */
+static void load_reserve(struct vf_vault *v)
+{
+	int64_t r;
+
+	if (vf_catalog_meta_get(v->cat, "reserve.bytes", &r) == 0 && r >= 0)
+		v->reserve = (uint64_t)r;
+}
+
 /* Why dir's header is not there: -ENOENT when it is missing (or not a
  * regular file), else stat's -errno (-EACCES...). */
 static int header_errno(const char *dir)
@@ -380,6 +391,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_mutex_init(&v->authz_mu, NULL);
 	v->imm_rules = -1;
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
+	v->reserve = VF_POLICY_RESERVE_DEFAULT;
 	v->integrity_failed = integrity_failed;
 	/* Each subsystem's _init leaves it releasable whatever fails after
 	 * it; vf_vault_close runs every _release. */
@@ -458,6 +470,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = open_catalog(v, o, path, flags, err, errlen);
 	if (rc)
 		goto fail;
+	load_reserve(v);
 	free(path);
 	path = vf_path_join(v->dir, PACK_DIR);
 	if (!path) {

@@ -19,6 +19,7 @@
 #include "immut.h"
 #include "open_files.h"
 #include "policy.h"
+#include "spool.h"
 #include "trash.h"
 #include "view.h"
 
@@ -171,7 +172,8 @@ ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 }
 
 /* The disk reserve (policy.h): a writer other than root gets ENOSPC
- * once writing size more bytes would leave less than the reserve free on
+ * once writing size more bytes (and committing what the spool holds)
+ * would leave less than the reserve free on
  * the vault's filesystem, which stays for the catalog, trash and audit
  * (deleting, purging and auditing still work on a full vault) and root.
  * A filesystem that cannot say how full it is decides alone. */
@@ -184,8 +186,13 @@ static int reserve_allows(struct vf_vault *v, uint32_t uid, size_t size)
 		return 0;
 	fs = (uint64_t)st.f_blocks * st.f_frsize;
 	avail = (uint64_t)st.f_bavail * st.f_frsize;
+	/* what the spool holds still needs room in a pack at commit: it
+	 * counts as written, so no commit has to eat into the reserve */
 	return vf_policy_may_fill(uid ? VF_FILL_DATA : VF_FILL_ROOT, avail,
-				  size, vf_policy_reserve_default(fs));
+				  size + vf_spool_pending(v),
+				  vf_policy_reserve(__atomic_load_n(&v->reserve,
+								    __ATOMIC_RELAXED),
+						    fs));
 }
 
 ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,

@@ -920,8 +920,10 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	/* a writer other than root sees what it may use: the disk reserve
 	 * (vault_file.c) is not for it, as ext4's reserved blocks */
 	if (c->uid && st.f_frsize) {
-		uint64_t r = vf_policy_reserve_default((uint64_t)st.f_blocks *
-						       st.f_frsize) /
+		uint64_t r = vf_policy_reserve(
+				     __atomic_load_n(&v->reserve,
+						     __ATOMIC_RELAXED),
+				     (uint64_t)st.f_blocks * st.f_frsize) /
 			     st.f_frsize;
 
 		st.f_bavail = st.f_bavail > r ? st.f_bavail - r : 0;

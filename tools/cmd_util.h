@@ -220,6 +220,8 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	      char **argv);
 
 int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc, char **argv);
+int cmd_reserve_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 
 int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		 char **argv);

@@ -488,6 +488,41 @@ static void reserve_table(void)
 		CHECK_EQ(vf_policy_may_fill(t[i].kind, t[i].avail, t[i].want,
 					    t[i].reserve),
 			 t[i].rc);
+	/* changing it: smaller is critical, or refused on an immutable
+	 * vault; more than half the filesystem is refused */
+	{
+		static const struct {
+			uint64_t cur, next;
+			int imm, rc;
+		} c[] = {
+			{ VF_POLICY_RESERVE_DEFAULT, VF_POLICY_RESERVE_DEFAULT, 0, VF_ALLOW },
+			{ VF_POLICY_RESERVE_DEFAULT, 100 << 20, 0, VF_ALLOW },
+			{ VF_POLICY_RESERVE_DEFAULT, 50 << 20, 0, VF_CRITICAL },
+			{ VF_POLICY_RESERVE_DEFAULT, 50 << 20, 1, -EPERM },
+			{ VF_POLICY_RESERVE_DEFAULT, 0, 0, VF_CRITICAL },
+			{ 0, VF_POLICY_RESERVE_DEFAULT, 1, VF_ALLOW },
+			{ 10, 10, 1, VF_ALLOW },
+			{ 10, 512ULL << 20, 0, VF_ALLOW },
+			{ 10, (512ULL << 20) + 1, 0, -EINVAL },
+			{ 200ULL << 20, VF_POLICY_RESERVE_DEFAULT, 0, VF_CRITICAL },
+		};
+		const uint64_t fs = 1ULL << 30; /* default: 5 % = 51.2 MiB */
+		const char *gop;
+		char why[128];
+
+		for (i = 0; i < VF_ARRAY_LEN(c); i++) {
+			gop = NULL;
+			CHECK_EQ(vf_policy_reserve_change(c[i].cur, c[i].next,
+							  fs, c[i].imm, &gop,
+							  why, sizeof(why)),
+				 c[i].rc);
+			if (c[i].rc == VF_CRITICAL)
+				CHECK(gop && !strcmp(gop, "reserve.lower"));
+		}
+		CHECK_EQ(vf_policy_reserve(VF_POLICY_RESERVE_DEFAULT, fs),
+			 fs / 20);
+		CHECK_EQ(vf_policy_reserve(7, fs), 7);
+	}
 	/* default: 5 % of the filesystem, at most 256 MiB */
 	CHECK_EQ(vf_policy_reserve_default(0), 0);
 	CHECK_EQ(vf_policy_reserve_default(64ULL << 20), (64ULL << 20) / 20);
@@ -531,6 +566,7 @@ static void op_table(void)
 		{ VF_OP_GUARD_SHOW, VF_ROLE_READER, 0 },
 		{ VF_OP_AUDIT_LIST, VF_ROLE_READER, 0 },
 		{ VF_OP_AUDIT_VERIFY, VF_ROLE_READER, 0 },
+		{ VF_OP_RESERVE_SET, VF_ROLE_OWNER, 1 },
 	};
 	size_t i;
 
