@@ -868,7 +868,7 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 	unsigned char hdr[5], *req = NULL, *p;
 	size_t total = 4, len;
 	uint32_t flen;
-	int fd = -1, i, rc, acked = 0;
+	int fd = -1, i, rc, acked = 0, sent_err = 0;
 
 	if (argc < 1 || argc > ARGC_MAX)
 		return -E2BIG;
@@ -914,7 +914,12 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 		goto out;
 	}
 	rc = send_all(fd, req, total);
-	if (rc)
+	/* A daemon that refuses the connection (busy: ctlsock.h) says why
+	 * and hangs up at once, perhaps before our request is out: read
+	 * what it said before giving up. */
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		sent_err = rc;
+	else if (rc)
 		goto out;
 	for (;;) {
 		rc = recv_all(fd, hdr, sizeof(hdr));
@@ -941,6 +946,8 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 			break;
 		}
 	}
+	if (sent_err && rc < 0)
+		rc = sent_err; /* it said nothing: the send's error */
 	/* A daemon that vanished mid-answer is not "no daemon"; one that
 	 * went silent after the acknowledgement is not a timeout. */
 	if (rc == -ENOENT || (acked && rc == -ETIMEDOUT))

@@ -12,6 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
+chmod 0711 "$VF_TMP" # other uids reach the mount below
 vf_init
 vf_mount
 SOCK=/run/vaultfs/$("$PYTHON" -c '
@@ -140,6 +141,29 @@ out=$(setpriv --reuid 5101 --regid 5101 --clear-groups "$VAULTCTL" status "$MNT"
 	fail "status for a no-role uid succeeded: $out"
 case $out in *busy* | *"did not answer"*) fail "no-role uid still locked out: $out" ;; esac
 "$VAULTCTL" status "$MNT" >/dev/null || fail "root's status after the attack"
+
+# vaultctl over the limit says so in one line (the daemon may hang up
+# before the request is even out: the client still reads why).
+setpriv --reuid 5101 --regid 5101 --clear-groups "$PYTHON" -c '
+import socket, sys, time
+a = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
+for s in a:
+    s.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(4)
+' "$SOCK" >"$VF_TMP/hold" &
+HOLD=$!
+for _ in $(seq 50); do grep -q holding "$VF_TMP/hold" && break; sleep 0.1; done
+for try in 1 2 3 4 5; do
+	rc=0
+	setpriv --reuid 5101 --regid 5101 --clear-groups "$VAULTCTL" status "$MNT" \
+		>/dev/null 2>"$VF_TMP/err" || rc=$?
+	assert_eq 1 "$rc" "exit status over the limit (try $try)"
+	assert_eq "vaultctl: control socket busy: uid 5101 already has 2 connections open; try again later" \
+		"$(cat "$VF_TMP/err")" "message over the limit (try $try)"
+done
+kill "$HOLD" 2>/dev/null || true
+wait "$HOLD" 2>/dev/null || true
 
 # Client timeout: a socket that accepts (backlog) and never answers.
 FAKE=$VF_TMP/fake
