@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "admin.h"
 #include "alert.h"
@@ -737,6 +738,54 @@ int vf_admin_policy_set(struct vf_vault *v, struct vf_admin *a,
 	return rc;
 }
 
+/* ---- the disk reserve ---------------------------------------------------- */
+
+int vf_admin_reserve_set(struct vf_vault *v, struct vf_admin *a,
+			 uint64_t bytes, uint64_t *out)
+{
+	struct vf_imm_vault iv;
+	struct statvfs st;
+	struct change ch;
+	uint64_t fs = 0, cur = __atomic_load_n(&v->reserve, __ATOMIC_RELAXED);
+	int rc;
+
+	rc = enter(v, a, VF_OP_RESERVE_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_immut_vault(v, &iv);
+	if (rc)
+		say(a, "reading the current settings failed: %s", strerror(-rc));
+	if (!rc && statvfs(v->dir, &st) < 0) {
+		rc = -errno;
+		say(a, "cannot read the size of the vault's filesystem: %s",
+		    strerror(errno));
+	}
+	if (!rc)
+		fs = (uint64_t)st.f_blocks * st.f_frsize;
+	if (bytes == VF_POLICY_RESERVE_DEFAULT)
+		snprintf(ch.params, sizeof(ch.params), "reserve=default");
+	else
+		snprintf(ch.params, sizeof(ch.params), "reserve=%llu",
+			 (unsigned long long)bytes);
+	if (!rc)
+		rc = approve(v, a, &ch,
+			     vf_policy_reserve_change(cur, bytes, fs, iv.on,
+						      &ch.gop, a->why,
+						      sizeof(a->why)));
+	if (!rc)
+		rc = vf_catalog_meta_set(v->cat, "reserve.bytes",
+					 bytes == VF_POLICY_RESERVE_DEFAULT ?
+						 -1 :
+						 (int64_t)bytes);
+	rc = leave(v, a, &ch, rc, ch.params);
+	/* in force once committed (leave ends the transaction) */
+	if (!rc)
+		__atomic_store_n(&v->reserve, bytes, __ATOMIC_RELAXED);
+	if (!rc && out)
+		*out = vf_policy_reserve(bytes, fs);
+	return rc;
+}
+
 /* ---- soft delete --------------------------------------------------------- */
 
 int vf_admin_softdelete_set(struct vf_vault *v, struct vf_admin *a,
@@ -790,7 +839,7 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 	struct vf_softdelete sd;
 	struct vf_imm_vault iv;
 	struct change ch;
-	char shown[SHOWN_NAME + 1], when[32], detail[48] = "";
+	char shown[SHOWN_NAME + 1], when[32], detail[96] = "";
 	int rc;
 
 	*n = 0;
@@ -835,8 +884,15 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 			say(a, "'%s' is open; try again when it is closed",
 			    path);
 	}
-	snprintf(detail, sizeof(detail), "purged %llu items",
-		 (unsigned long long)*n);
+	/* what went, not only how many: the item's size and files */
+	if (!rc)
+		snprintf(detail, sizeof(detail),
+			 "purged %llu items, size=%llu files=%llu",
+			 (unsigned long long)*n, (unsigned long long)it.size,
+			 (unsigned long long)it.files);
+	else
+		snprintf(detail, sizeof(detail), "purged %llu items",
+			 (unsigned long long)*n);
 	rc = leave(v, a, &ch, rc, detail);
 	if (rc)
 		*n = 0;

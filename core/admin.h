@@ -77,6 +77,14 @@ VF_MUST int vf_admin_sync(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_check(struct vf_vault *v, struct vf_admin *a,
 			   int read_data, vf_check_cb cb, void *arg);
 
+/* ---- the disk reserve ---------------------------------------------------- */
+
+/* Sets the disk reserve (policy.h) to bytes, VF_POLICY_RESERVE_DEFAULT for
+ * the default; a smaller reserve is critical (vf_policy_reserve_change).
+ * On success *out (may be NULL) is the reserve now in force, in bytes. */
+VF_MUST int vf_admin_reserve_set(struct vf_vault *v, struct vf_admin *a,
+				 uint64_t bytes, uint64_t *out);
+
 /* ---- history ------------------------------------------------------------ */
 
 VF_MUST int vf_admin_snapshot(struct vf_vault *v, struct vf_admin *a,

@@ -346,15 +346,35 @@ static int insert(struct vf_vault *v, int64_t id, const struct fields *f,
 	return vf_catalog_run(st);
 }
 
+/* Records are in time order: a record never has an earlier t than the
+ * one before it (a count of a minute written after later records, a
+ * stamp taken before the lock).  *t moves up to the last record's t. */
+static int time_order(struct vf_vault *v, int64_t *t)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_AUDIT_LAST_T);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1 && sqlite3_column_int64(st, 0) > *t)
+		*t = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc < 0 ? rc : 0;
+}
+
 /* Appends f after the head and moves the head (inside a transaction). */
-static int append(struct vf_vault *v, const struct fields *f)
+static int append(struct vf_vault *v, const struct fields *cf)
 {
 	const uint8_t *key = vf_keys_sub(v->keys, VF_SUBKEY_AUDIT);
 	uint8_t mac[MAC_BYTES];
+	struct fields fo = *cf, *f = &fo;
 	struct head h;
 	int rc, tries;
 
-	rc = head_load(v, &h);
+	rc = time_order(v, &fo.t);
+	if (!rc)
+		rc = head_load(v, &h);
 	if (!rc && (!h.present || !h.tag_ok))
 		rc = reseed(v, &h);
 	for (tries = 0; !rc; tries++) {
@@ -386,7 +406,8 @@ static int drain(struct vf_vault *v, int all)
 	struct fields f;
 	int rc;
 
-	if (!a || !v->cat || v->cat->depth)
+	/* a read-only vault writes nothing, the audit log included */
+	if (!a || !v->cat || v->cat->depth || v->readonly)
 		return 0;
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < VF_ARRAY_LEN(a->slot); i++) {
@@ -438,6 +459,11 @@ int vf_audit_record(struct vf_vault *v, int64_t t, uint32_t uid,
 
 	if (!action || !result)
 		return -EINVAL;
+	/* A read-only vault writes nothing: it changes nothing either (the
+	 * admin gate refuses every change on it), so no change goes
+	 * unrecorded; denied accesses are not kept. */
+	if (v->readonly)
+		return 0;
 	/* a failure here leaves the counts for the next try; the event
 	 * itself must still be recorded */
 	(void)drain(v, 0);

@@ -191,10 +191,18 @@ int vf_cache_get(struct vf_vault *v, int64_t chunk, struct vf_cache_ent **out)
 	    chunk_where(v, chunk, cid, &again, &rlen) == 0 &&
 	    (strcmp(again.pack, loc.pack) || again.off != loc.off))
 		rc = load_chunk(v, cid, &again, rlen, &data);
+	/* A pack the catalog names but the disk does not have is lost
+	 * data, not a missing file for the caller: EIO, and audited like
+	 * damage (a read must never answer ENOENT for a file that exists). */
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		rc = -EIO;
+		if (v->integrity_failed)
+			v->integrity_failed(v, "missing pack");
 	/* damaged or tampered data is a security event (SPEC 8, 9) */
-	if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed)
+	} else if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed) {
 		v->integrity_failed(v, rc == -EBADMSG ? "authentication"
 						      : "checksum");
+	}
 	if (rc)
 		return rc;
 	e = calloc(1, sizeof(*e));

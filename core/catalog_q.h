@@ -288,6 +288,7 @@ enum vf_readdir_col {
 	X(AUDIT_INSERT, "INSERT INTO audit(id, t, uid, action, target, "      \
 			"result, detail, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6, " \
 			"?7, ?8)")                                            \
+	X(AUDIT_LAST_T, "SELECT t FROM audit ORDER BY id DESC LIMIT 1")      \
 	X(AUDIT_LAST, "SELECT id, mac, (SELECT count(*) FROM audit) FROM "    \
 		      "audit ORDER BY id DESC LIMIT 1")                       \
 	X(AUDIT_BATCH, "SELECT id, t, uid, action, target, result, detail, "  \

@@ -316,3 +316,34 @@ int vf_ns_xattr_drop(struct vf_vault *v, uint64_t ino, const char *name)
 	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
 	return vf_catalog_run(st);
 }
+
+int vf_ns_dir_path(struct vf_vault *v, uint64_t dir, char *buf, size_t cap)
+{
+	char name[VF_NAME_MAX + 1];
+	size_t len = 0, n;
+	uint64_t up;
+	int rc, depth = 0;
+
+	/* Built from the end of buf backwards, then moved to its start. */
+	if (cap < 2)
+		return -ENAMETOOLONG;
+	buf[cap - 1] = '\0';
+	while (dir != VF_ROOT_INO) {
+		rc = vf_ns_parent(v, dir, &up, name);
+		if (rc)
+			return rc;
+		n = strlen(name);
+		if (len + n + 1 > cap - 1 || ++depth > VF_PATH_MAX)
+			return -ENAMETOOLONG;
+		len += n + 1;
+		memcpy(buf + cap - 1 - len + 1, name, n);
+		buf[cap - 1 - len] = '/';
+		dir = up;
+	}
+	if (!len) {
+		memcpy(buf, "/", 2);
+		return 0;
+	}
+	memmove(buf, buf + cap - 1 - len, len + 1);
+	return 0;
+}

@@ -65,6 +65,11 @@ VF_MUST int vf_ns_link(struct vf_vault *v, uint64_t parent, const char *name,
 /* The live parent and name of ino (a directory): -ENOENT for the root. */
 VF_MUST int vf_ns_parent(struct vf_vault *v, uint64_t ino, uint64_t *parent,
 			 char name[VF_NAME_MAX + 1]);
+/* The live path of directory dir from the vault root, with a leading "/"
+ * ("/" for the root), into buf: 0, -ENAMETOOLONG when it does not fit in
+ * cap, or vf_ns_parent's errors.  v->mu held. */
+VF_MUST int vf_ns_dir_path(struct vf_vault *v, uint64_t dir, char *buf,
+			   size_t cap);
 
 /* Extended attribute rows.  vf_ns_xattr_load reads xattr name of ino into
  * a malloc'd buffer (caller frees *out; *n its length); -ENODATA when

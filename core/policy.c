@@ -213,6 +213,24 @@ const char *vf_policy_posture_name(enum vf_posture_level l)
 	return (unsigned)l < VF_ARRAY_LEN(names) ? names[l] : "?";
 }
 
+uint64_t vf_policy_reserve_default(uint64_t fs_bytes)
+{
+	uint64_t five = fs_bytes / 20;
+
+	return five < VF_POLICY_RESERVE_MAX ? five : VF_POLICY_RESERVE_MAX;
+}
+
+int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
+		       uint64_t reserve)
+{
+	if (kind != VF_FILL_DATA)
+		return 0;
+	/* avail - want < reserve, without wrapping */
+	if (want > avail || avail - want < reserve)
+		return -ENOSPC;
+	return 0;
+}
+
 /* A policy without rules keeps everything. */
 static int keeps_all(const struct vf_retention *p)
 {
@@ -321,6 +339,7 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_GUARD_SHOW] = { "guard show", VF_ROLE_READER, 0 },
 	[VF_OP_AUDIT_LIST] = { "audit list", VF_ROLE_READER, 0 },
 	[VF_OP_AUDIT_VERIFY] = { "audit verify", VF_ROLE_READER, 0 },
+	[VF_OP_RESERVE_SET] = { "reserve set", VF_ROLE_OWNER, 1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -437,6 +456,35 @@ int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault, int64_t now,
 			      "the vault is immutable: nothing is purged "
 			      "before its time");
 	return critical("softdelete.purge", gop);
+}
+
+uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes)
+{
+	return setting == VF_POLICY_RESERVE_DEFAULT ?
+		       vf_policy_reserve_default(fs_bytes) :
+		       setting;
+}
+
+int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
+			     int imm_vault, const char **gop, char *why,
+			     size_t whylen)
+{
+	uint64_t c = vf_policy_reserve(cur, fs_bytes);
+	uint64_t n = vf_policy_reserve(next, fs_bytes);
+
+	if (n > fs_bytes / 2)
+		return refuse(-EINVAL, why, whylen,
+			      "a reserve of %llu bytes is more than half of "
+			      "the filesystem (%llu bytes)",
+			      (unsigned long long)n,
+			      (unsigned long long)fs_bytes);
+	if (n >= c)
+		return VF_ALLOW;
+	if (imm_vault)
+		return refuse(-EPERM, why, whylen,
+			      "the vault is immutable: the disk reserve "
+			      "cannot be made smaller");
+	return critical("reserve.lower", gop);
 }
 
 /* 1 when days want protects for less time than days have (0: forever). */

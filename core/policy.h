@@ -218,6 +218,34 @@ void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out);
 
 /* "Excellent", "Good", "Fair", "Poor". */
 const char *vf_policy_posture_name(enum vf_posture_level l);
+/* ---- the disk reserve (issue 11 item 11) ----------------------------------- */
+
+/* The default reserve of a backing filesystem of fs_bytes:
+ * min(VF_POLICY_RESERVE_MAX, 5 % of it). */
+#define VF_POLICY_RESERVE_MAX (256ULL << 20)
+uint64_t vf_policy_reserve_default(uint64_t fs_bytes);
+
+/* Who is about to take disk space. */
+enum vf_fill_kind {
+	VF_FILL_DATA,    /* file data of a caller other than root */
+	VF_FILL_ROOT,    /* file data of root */
+	VF_FILL_RESERVED /* catalog, trash and audit writes (and purges) */
+};
+
+/* May want more bytes be written now, with avail bytes free on the
+ * backing filesystem and reserve bytes kept back?  0, or -ENOSPC when a
+ * VF_FILL_DATA write would leave less than the reserve free: so that a
+ * writer with a role (a stolen Operator) cannot fill the disk until
+ * nobody can delete, purge or audit.  Root and the reserved writers may
+ * use the reserve (the filesystem itself still says ENOSPC when it is
+ * full). */
+int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
+		       uint64_t reserve);
+
+/* The reserve setting (bytes; VF_POLICY_RESERVE_DEFAULT: the default)
+ * in force on a filesystem of fs_bytes. */
+#define VF_POLICY_RESERVE_DEFAULT UINT64_MAX
+uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes);
 
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
@@ -305,6 +333,7 @@ enum vf_admin_op {
 	VF_OP_MAINTAIN,
 	VF_OP_ALERTS,
 	VF_OP_ALERT_ACK,
+	VF_OP_RESERVE_SET,
 	VF_OP_COUNT
 };
 
@@ -343,6 +372,15 @@ VF_MUST int vf_policy_softdelete(const struct vf_softdelete *cur,
 VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
 			    int64_t now, const char **gop, char *why,
 			    size_t whylen);
+
+/* A change of the disk reserve setting from cur to next (settings as
+ * vf_policy_reserve takes them) on a filesystem of fs_bytes: a reserve
+ * that becomes smaller is critical ("reserve.lower": it lets writers
+ * closer to a full disk) and refused on an immutable vault (-EPERM); a
+ * reserve over half the filesystem is refused (-EINVAL). */
+int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
+			     int imm_vault, const char **gop, char *why,
+			     size_t whylen);
 /* immutable set/lock: have_days says whether days (0: forever) is given. */
 VF_MUST int vf_policy_imm_set(const struct vf_imm_state *cur, int have_days,
 			      unsigned days, int lock, int64_t now,

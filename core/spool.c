@@ -36,6 +36,16 @@ int vf_spool_open(struct vf_vault *v, char *err, size_t errlen)
 	return 0;
 }
 
+uint64_t vf_spool_pending(struct vf_vault *v)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&v->spool_mu);
+	n = v->spool_slots - v->n_free;
+	pthread_mutex_unlock(&v->spool_mu);
+	return n * VF_SPOOL_BLOCK;
+}
+
 int vf_spool_alloc(struct vf_vault *v, uint64_t *slot)
 {
 	pthread_mutex_lock(&v->spool_mu);

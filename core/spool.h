@@ -24,4 +24,8 @@ VF_MUST int vf_spool_write(struct vf_vault *v, uint64_t slot,
 			   const uint8_t *blk);
 VF_MUST int vf_spool_read(struct vf_vault *v, uint64_t slot, uint8_t *blk);
 
+/* Bytes of file data held in the spool now (slots in use): data that
+ * still needs room in a pack when its file is committed.  Any thread. */
+uint64_t vf_spool_pending(struct vf_vault *v);
+
 #endif

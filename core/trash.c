@@ -1060,8 +1060,45 @@ static int prune_containers(struct vf_vault *v, int64_t id)
 	return 0;
 }
 
-/* Purges one item in its own transaction (v->mu held). */
-static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n)
+#define LIST_PATH_MAX ((VF_PATH_MAX / 2 + 1) * (DISPLAY_MAX + 32))
+
+/* Records the purge of row r as expired, naming it (its path as under
+ * .softdeleted) and what went (size, files); inside the purge's
+ * transaction, before the rows go.  v->mu held. */
+static int audit_expired(struct vf_vault *v, const struct row *r,
+			 int64_t now)
+{
+	char *path = malloc(LIST_PATH_MAX), detail[64];
+	sqlite3_stmt *st;
+	int rc = path ? 0 : -ENOMEM;
+
+	if (!rc)
+		rc = row_path(v, r, path, LIST_PATH_MAX);
+	st = rc ? NULL : vf_catalog_stmt(v->cat, VF_Q_TRASH_SIZE);
+	if (!rc && !st)
+		rc = -EIO;
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, r->id);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			snprintf(detail, sizeof(detail), "size=%llu files=%llu",
+				 (unsigned long long)sqlite3_column_int64(st, 0),
+				 (unsigned long long)sqlite3_column_int64(st, 1));
+		sqlite3_reset(st);
+		rc = rc == 1 ? 0 : rc == 0 ? -EIO : rc;
+	}
+	if (!rc)
+		rc = vf_audit_record(v, now, VF_AUDIT_UID_NONE, "purge", path,
+				     "expired", detail);
+	free(path);
+	return rc;
+}
+
+/* Purges one item in its own transaction (v->mu held); audited here
+ * when audit_now is not 0 (an expired item; an explicit purge is audited
+ * by the admin gate). */
+static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n,
+		     int64_t audit_now)
 {
 	struct row r;
 	int rc = vf_catalog_begin(v->cat);
@@ -1069,6 +1106,8 @@ static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n)
 	if (rc)
 		return rc;
 	rc = row_get(v, id, &r);
+	if (!rc && audit_now && r.node)
+		rc = audit_expired(v, &r, audit_now);
 	if (!rc)
 		rc = purge_row(v, id, n, 0);
 	if (!rc)
@@ -1100,7 +1139,7 @@ int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
 		sqlite3_reset(st);
 		if (rc == 1) {
 			after = id;
-			rc = purge_one(v, id, &done);
+			rc = purge_one(v, id, &done, now);
 			if (rc == -EBUSY || rc == -ENOENT)
 				rc = 0; /* open: the next pass; gone: done */
 			else if (!rc)
@@ -1111,17 +1150,9 @@ int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
 		if (rc <= 0)
 			break;
 	}
+	/* each item was audited as it went (audit_expired) */
 	if (n)
 		*n = done;
-	if (done) {
-		char detail[32];
-
-		snprintf(detail, sizeof(detail), "count=%llu",
-			 (unsigned long long)done);
-		if (vf_vault_audit(v, VF_AUDIT_UID_NONE, "purge", "expired",
-				   "ok", detail) && rc >= 0)
-			rc = -EIO;
-	}
 	return rc < 0 ? rc : 0;
 }
 
@@ -1177,7 +1208,7 @@ int vf_trash_find(struct vf_vault *v, const char *path, int64_t now,
 int vf_trash_purge(struct vf_vault *v, int64_t id, uint64_t *n)
 {
 	*n = 0;
-	return purge_one(v, id, n);
+	return purge_one(v, id, n, 0);
 }
 
 /* ---- listing ------------------------------------------------------------ */
@@ -1216,7 +1247,6 @@ static int row_path(struct vf_vault *v, const struct row *r, char *buf,
 
 /* A path in .softdeleted can be longer than a live one (suffixes): at
  * most one display name per level of a live path. */
-#define LIST_PATH_MAX ((VF_PATH_MAX / 2 + 1) * (DISPLAY_MAX + 32))
 
 int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
 			     void *arg)

@@ -42,6 +42,7 @@
 #include "open_files.h"
 #include "pack_cache.h"
 #include "pipeline.h"
+#include "policy.h"
 #include "ship.h"
 #include "spool.h"
 #include "trash.h"
@@ -364,6 +365,31 @@ out:
 	return rc;
 }
 
+/* The disk reserve setting (admin.c writes it): meta reserve.bytes, none
+ * or -1 for the default. */
+static void load_reserve(struct vf_vault *v)
+{
+	int64_t r;
+
+	if (vf_catalog_meta_get(v->cat, "reserve.bytes", &r) == 0 && r >= 0)
+		v->reserve = (uint64_t)r;
+}
+
+/* Why dir's header is not there: -ENOENT when it is missing (or not a
+ * regular file), else stat's -errno (-EACCES...). */
+static int header_errno(const char *dir)
+{
+	struct stat st;
+	char *p = vf_path_join(dir, VF_HEADER_NAME);
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = stat(p, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -ENOENT;
+	free(p);
+	return rc == -ENOTDIR || rc == 0 ? -ENOENT : rc;
+}
+
 static int lock_wait(int fd)
 {
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
@@ -463,6 +489,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	pthread_mutex_init(&v->authz_mu, NULL);
 	v->imm_rules = -1;
 	v->readonly = !!(flags & VF_OPEN_RDONLY);
+	v->reserve = VF_POLICY_RESERVE_DEFAULT;
 	v->integrity_failed = integrity_failed;
 	/* Each subsystem's _init leaves it releasable whatever fails after
 	 * it; vf_vault_close runs every _release. */
@@ -494,9 +521,14 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	if (rc)
 		goto fail;
 	if (!vf_protector_is_vault(v->dir)) {
-		snprintf(err, errlen, "not a vault: '%s' has no %s", v->dir,
-			 VF_HEADER_NAME);
-		rc = -ENOENT;
+		/* say why: a header we may not read is not a missing one */
+		rc = header_errno(v->dir);
+		if (rc == -ENOENT)
+			snprintf(err, errlen, "not a vault: '%s' has no %s",
+				 v->dir, VF_HEADER_NAME);
+		else
+			snprintf(err, errlen, "cannot read the vault header in '%s': %s",
+				 v->dir, strerror(-rc));
 		goto fail;
 	}
 	if (vf_protector_is_platform(o)) {
@@ -506,10 +538,9 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		if (rc)
 			goto fail;
 	}
-	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
-	if (rc)
-		goto fail;
-	v->passphrase = o->passphrase_file != NULL;
+	/* The lock comes before the key: a vault its daemon holds is "in
+	 * use" whatever key options the caller gave (not "keystore key not
+	 * found" for a caller who did not name the daemon's keystore). */
 	path = vf_path_join(v->dir, LOCK_NAME);
 	if (!path) {
 		rc = -ENOMEM;
@@ -525,6 +556,10 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 				 v->dir, strerror(-rc));
 		goto fail;
 	}
+	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
+	if (rc)
+		goto fail;
+	v->passphrase = o->passphrase_file != NULL;
 	free(path);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (!path) {
@@ -534,6 +569,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = open_catalog(v, o, path, flags, err, errlen);
 	if (rc)
 		goto fail;
+	load_reserve(v);
 	free(path);
 	path = vf_path_join(v->dir, PACK_DIR);
 	if (!path) {

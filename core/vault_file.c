@@ -12,11 +12,14 @@
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "authz.h"
 #include "file.h"
 #include "immut.h"
 #include "open_files.h"
+#include "policy.h"
+#include "spool.h"
 #include "trash.h"
 #include "view.h"
 
@@ -168,6 +171,30 @@ ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	return rc;
 }
 
+/* The disk reserve (policy.h): a writer other than root gets ENOSPC
+ * once writing size more bytes (and committing what the spool holds)
+ * would leave less than the reserve free on
+ * the vault's filesystem, which stays for the catalog, trash and audit
+ * (deleting, purging and auditing still work on a full vault) and root.
+ * A filesystem that cannot say how full it is decides alone. */
+static int reserve_allows(struct vf_vault *v, uint32_t uid, size_t size)
+{
+	struct statvfs st;
+	uint64_t fs, avail;
+
+	if (statvfs(v->dir, &st) < 0)
+		return 0;
+	fs = (uint64_t)st.f_blocks * st.f_frsize;
+	avail = (uint64_t)st.f_bavail * st.f_frsize;
+	/* what the spool holds still needs room in a pack at commit: it
+	 * counts as written, so no commit has to eat into the reserve */
+	return vf_policy_may_fill(uid ? VF_FILL_DATA : VF_FILL_ROOT, avail,
+				  size + vf_spool_pending(v),
+				  vf_policy_reserve(__atomic_load_n(&v->reserve,
+								    __ATOMIC_RELAXED),
+						    fs));
+}
+
 ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 		       const void *buf, size_t size)
 {
@@ -178,6 +205,9 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 		return -EROFS;
 	if (off + size < off || off + size > (1ULL << 62))
 		return -EFBIG;
+	rc = reserve_allows(v, h->uid, size);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&f->mu);
 	rc = vf_file_load(v, f);
 	if (!rc)

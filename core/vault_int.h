@@ -131,6 +131,10 @@ struct vf_vault {
 	char *dir;
 	int lockfd;
 	int readonly;
+	/* the disk reserve setting (policy.h; VF_POLICY_RESERVE_DEFAULT when
+	 * none is set): read by every write without v->mu, so loaded and
+	 * stored with __atomic; changed only by vf_admin_reserve_set */
+	uint64_t reserve;
 	int kernel_times; /* the kernel sets mtime/ctime of written files */
 	int passphrase;   /* unlocked by a passphrase (posture) */
 	struct vf_keys *keys;

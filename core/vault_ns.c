@@ -33,6 +33,7 @@
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
+#include "policy.h"
 #include "pipeline.h"
 #include "spool.h"
 #include "trash.h"
@@ -428,6 +429,33 @@ static int dir_is_empty(struct vf_vault *v, uint64_t ino)
 	return rc < 0 ? rc : rc == 1 ? -ENOTEMPTY : 0;
 }
 
+/* One audit record per deletion, naming what was deleted (its live path
+ * just before), in the deletion's transaction: no record, no deletion. */
+static int audit_delete(struct vf_vault *v, uint32_t uid, uint64_t parent,
+			const char *name, int want_dir, int64_t now)
+{
+	char *path = malloc(VF_PATH_MAX + VF_NAME_MAX + 2);
+	size_t n;
+	int rc;
+
+	if (!path)
+		return -ENOMEM;
+	rc = vf_ns_dir_path(v, parent, path, VF_PATH_MAX + 1);
+	if (rc == -ENAMETOOLONG) {
+		memcpy(path, "...", 4); /* named by its last part only */
+		rc = 0;
+	}
+	if (!rc) {
+		n = strlen(path);
+		snprintf(path + n, VF_NAME_MAX + 2, "%s%s",
+			 path[n - 1] == '/' ? "" : "/", name);
+		rc = vf_audit_record(v, now, uid, "delete", path, "ok",
+				     want_dir ? "rmdir" : "unlink");
+	}
+	free(path);
+	return rc;
+}
+
 static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		       const char *name, int want_dir)
 {
@@ -466,24 +494,24 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		rc = vf_trash_add(v, parent, name, ino, S_ISDIR(a.mode), now);
 	if (!rc)
 		rc = vf_ns_touch(v, parent, now);
+	if (!rc)
+		rc = audit_delete(v, uid, parent, name, want_dir, now);
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
 	return rc;
 }
 
-/* Deletions are audited as counts per uid and minute (a rm -r of a large
- * tree is one record, which the items in .softdeleted detail). */
+/* Deletions are audited one by one, with their paths (remove_name):
+ * deleting takes the Contributor role, and each one already writes a
+ * trash row in the same transaction, so the log grows with the trash. */
 static int audited_remove(struct vf_vault *v, const struct vf_caller *c,
 			  uint64_t parent, const char *name, int want_dir)
 {
 	int rc = remove_name(v, c->uid, parent, name, want_dir);
 
-	if (!rc) {
-		vf_audit_count(v, "delete", "ok", c->uid,
-			       want_dir ? "rmdir" : "unlink", vf_vault_stamp(v));
+	if (!rc)
 		vf_alert_deleted(v, c->uid);
-	}
 	return rc;
 }
 
@@ -894,6 +922,17 @@ int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 	if (statvfs(v->dir, &st) < 0)
 		return -errno;
 	st.f_namemax = VF_NAME_MAX;
+	/* a writer other than root sees what it may use: the disk reserve
+	 * (vault_file.c) is not for it, as ext4's reserved blocks */
+	if (c->uid && st.f_frsize) {
+		uint64_t r = vf_policy_reserve(
+				     __atomic_load_n(&v->reserve,
+						     __ATOMIC_RELAXED),
+				     (uint64_t)st.f_blocks * st.f_frsize) /
+			     st.f_frsize;
+
+		st.f_bavail = st.f_bavail > r ? st.f_bavail - r : 0;
+	}
 	*out = st;
 	return 0;
 }

@@ -357,3 +357,76 @@ int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	rc = vf_admin_snapshots(ctx->v, &a, snaps_point, &ss);
 	return list_end_admin(ctx, c, &ss, &a, rc);
 }
+
+/* SIZE: digits with an optional K, M, G or T (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long n;
+	unsigned shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	case 'T': shift = 40; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (shift && end[1])
+		return -EINVAL;
+	if (n > (UINT64_MAX >> 1) >> shift)
+		return -EINVAL;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+int cmd_reserve_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv)
+{
+	const char *bytes_s = NULL, *token = NULL;
+	int dflt = 0, json = 0, rc;
+	const struct opt opts[] = {
+		{ "--bytes", &bytes_s, NULL },
+		{ "--default", NULL, &dflt },
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	uint64_t bytes = VF_POLICY_RESERVE_DEFAULT, now_b = 0;
+	struct vf_admin a;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (rc)
+		return rc;
+	if (!!bytes_s + dflt != 1)
+		return usage_error(ctx->err, c, "reserve set: give exactly one of --bytes, --default");
+	if (bytes_s && parse_size(bytes_s, &bytes))
+		return usage_error(ctx->err, c, "reserve set: bad size '%s': digits with an optional K, M, G or T",
+				   bytes_s);
+	rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	/* Whether it is critical (smaller) or refused is core's decision. */
+	admin_init(ctx, &a, token);
+	rc = vf_admin_reserve_set(ctx->v, &a, bytes, &now_b);
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_u64(o, "reserve_bytes", now_b);
+		jadd_bool(o, "default", dflt);
+		json_print(ctx->out, o);
+	} else {
+		fprintf(ctx->out, "disk reserve: %llu bytes%s\n",
+			(unsigned long long)now_b, dflt ? " (the default)" : "");
+	}
+	return 0;
+}

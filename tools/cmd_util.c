@@ -19,6 +19,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cmd_util.h"
 
 void print_usage(FILE *f, const struct cmd *c)
@@ -237,14 +239,17 @@ int key_opt_match(const char *a, size_t *len)
 }
 
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one; its
+ * code point in *cpp. */
+static size_t utf8_cp(const unsigned char *s, uint32_t *cpp)
 {
 	size_t n, i;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cpp = s[0];
 		return 1;
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2, cp = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
@@ -261,37 +266,53 @@ static size_t utf8_len(const unsigned char *s)
 	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
+	*cpp = cp;
 	return n;
 }
 
+/* Is s valid UTF-8 throughout? */
+static int utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp;
+	size_t n;
+
+	for (; *s; s += n)
+		if (!(n = utf8_cp(s, &cp)))
+			return 0;
+	return 1;
+}
+
 /* A JSON string of s (NULL: JSON null).  File names are bytes, not text:
- * a byte that is not part of valid UTF-8 stands for the code point of its
- * Latin-1 reading (U+0080 to U+00FF), so json-c always writes valid JSON
- * and a reader gets the same string as before json-c. */
+ * each byte that is not part of valid UTF-8 becomes U+FFFD, so json-c
+ * always writes valid JSON and no stray byte passes for a real character;
+ * jadd_str adds the exact bytes beside it. */
 struct json_object *jstr(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	struct json_object *o;
-	size_t n, len = 0;
+	size_t n, len;
+	uint32_t cp;
 	char *buf, *w;
 
 	if (!str)
 		return NULL;
-	for (n = 0; s[n]; n++)
-		;
-	buf = malloc(2 * n + 1);
+	n = strlen(str);
+	if (n > SIZE_MAX / 3 - 1)
+		return NULL;
+	buf = malloc(3 * n + 1);
 	if (!buf)
 		return NULL;
 	w = buf;
 	while (*s) {
-		len = utf8_len(s);
+		len = utf8_cp(s, &cp);
 		if (len) {
 			memcpy(w, s, len);
 			w += len;
 			s += len;
 		} else {
-			*w++ = (char)(0xc0 | *s >> 6);
-			*w++ = (char)(0x80 | (*s & 0x3f));
+			memcpy(w, "\xef\xbf\xbd", 3); /* U+FFFD */
+			w += 3;
 			s++;
 		}
 	}
@@ -309,7 +330,25 @@ void jadd(struct json_object *o, const char *key, struct json_object *v)
 
 void jadd_str(struct json_object *o, const char *key, const char *s)
 {
+	char bkey[64], *b64;
+	size_t n, cap;
+
 	jadd(o, key, jstr(s));
+	if (!s || utf8_valid(s))
+		return;
+	/* KEY_bytes: the exact bytes, base64 (RFC 4648, padded). */
+	n = strlen(s);
+	cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	b64 = malloc(cap);
+	if (!b64 || snprintf(bkey, sizeof(bkey), "%s_bytes", key) >=
+			    (int)sizeof(bkey)) {
+		free(b64);
+		return;
+	}
+	sodium_bin2base64(b64, cap, (const unsigned char *)s, n,
+			  sodium_base64_VARIANT_ORIGINAL);
+	jadd(o, bkey, json_object_new_string(b64));
+	free(b64);
 }
 
 void jadd_u64(struct json_object *o, const char *key, uint64_t n)
@@ -343,12 +382,41 @@ void json_print(FILE *f, struct json_object *o)
 	json_object_put(o);
 }
 
-/* Writes s for a one-line text report: control characters (a newline in a
- * file name) become '?', so one problem stays one line. */
-void text_str(FILE *f, const char *s)
+/* Characters that must not reach a terminal as they are: C0 controls and
+ * DEL (a newline would split a record, an escape sequence would drive the
+ * terminal), C1 controls (U+0080 to U+009F; CSI is one of them) and the
+ * bidirectional controls that make text read in an order other than its
+ * bytes (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069). */
+static int cp_unsafe(uint32_t cp)
 {
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+	       cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void text_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp;
+	size_t n;
+
+	while (*s) {
+		n = utf8_cp(s, &cp);
+		if (!n) {
+			fprintf(f, "\\x%02x", *s); /* not UTF-8: the byte */
+			s++;
+			continue;
+		}
+		if (cp == '\\')
+			fputs("\\\\", f);
+		else if (cp < 0x80 && cp_unsafe(cp))
+			fprintf(f, "\\x%02x", (unsigned)cp);
+		else if (cp_unsafe(cp))
+			fprintf(f, "\\u%04x", (unsigned)cp);
+		else
+			fwrite(s, 1, n, f);
+		s += n;
+	}
 }
 
 /* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */

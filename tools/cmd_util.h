@@ -109,8 +109,10 @@ extern const char *const key_opt_names[5];
  * *len is the length of the option's name. */
 int key_opt_match(const char *a, size_t *len);
 
-/* JSON output through json-c: jstr makes a string (NULL stays JSON null),
- * jadd_* add a member to an object, jpush an item to an array (each takes
+/* JSON output through json-c: jstr makes a string (NULL stays JSON null;
+ * a byte that is not part of valid UTF-8 becomes U+FFFD), jadd_* add a
+ * member to an object (jadd_str with a string that is not valid UTF-8
+ * adds KEY_bytes too: its exact bytes in base64), jpush an item to an array (each takes
  * ownership of the value and tolerates a NULL container after a failed
  * allocation); json_print writes o on one line with a newline and frees
  * it. */
@@ -123,8 +125,10 @@ void jadd_bool(struct json_object *o, const char *key, int b);
 void jpush(struct json_object *arr, struct json_object *v);
 void json_print(FILE *f, struct json_object *o);
 
-/* Writes s for a one-line text report: control characters (a newline in a
- * file name) become '?', so one problem stays one line. */
+/* Writes s for a one-line text report, unambiguous and harmless on a
+ * terminal: a backslash as \\, C0 controls and DEL as \xNN, C1 and
+ * bidirectional controls as \uNNNN, and each byte that is not part of
+ * valid UTF-8 as \xNN; everything else as it is. */
 void text_str(FILE *f, const char *s);
 
 /* Says "vaultctl: WHAT failed: REASON" for core's error rc.  Returns 1. */
@@ -224,6 +228,8 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	      char **argv);
 
 int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc, char **argv);
+int cmd_reserve_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 
 int cmd_snapshot(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		 char **argv);

@@ -211,6 +211,14 @@ static const struct cmd_opt opts_policy_set[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_reserve_set[] = {
+	{ "bytes", "SIZE" },
+	{ "default", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_policy_show[] = {
 	{ "json", NULL },
 	{ NULL, NULL },
@@ -389,6 +397,9 @@ const struct cmd cmds[] = {
 	  cmd_policy_set, VF_ROLE_CONTRIBUTOR, opts_policy_set },
 	{ "policy", "show", 1, 0, 1, "policy show TARGET [--json]",
 	  cmd_policy_show, VF_ROLE_READER, opts_policy_show },
+	{ "reserve", "set", 1, 0, 0,
+	  "reserve set TARGET {--bytes SIZE | --default} [--approval TOKEN] [--json]",
+	  cmd_reserve_set, VF_ROLE_OWNER, opts_reserve_set },
 	{ "prune", NULL, 1, 0, 0, "prune TARGET [--dry-run] [--json]",
 	  cmd_prune, VF_ROLE_CONTRIBUTOR, opts_prune },
 	{ "gc", NULL, 1, 0, 0, "gc TARGET [--json]", cmd_gc,

@@ -3,14 +3,20 @@
  * of it (client).  Wire format and socket path: see ctlsock.h.
  *
  * Listener: one thread polls the listening socket and a stop pipe; each
- * accepted connection gets a detached thread, at most CONN_MAX at once
- * (the accept thread waits for a free slot before accepting more).  A
- * connection thread reads the caller from SO_PEERCRED - the only source
- * of identity, whatever the request says (its supplementary groups, when
- * core asks for them, come from SO_PEERGROUPS) - reads the request under
- * size limits and a receive timeout, runs it with vf_cmds_run and streams the
- * command's stdout and stderr back as frames while it runs (FILEs made
- * with fopencookie), then the exit frame.
+ * accepted connection gets a detached thread, at most CONN_MAX at once.
+ * The accept thread never waits for a free slot: it reads the caller from
+ * SO_PEERCRED - the only source of identity, whatever the request says -
+ * and refuses at once (one stderr frame, exit 1) a connection over the
+ * limits: CONN_PER_UID at once for any uid but 0, and CONN_MAX -
+ * CONN_ROOT_RESERVE for all of them together, so that slots stay for root
+ * whatever other users hold open (threat model: lockout by a user with no
+ * role).  A connection thread (supplementary groups, when core asks for
+ * them, come from SO_PEERGROUPS) reads the request under size limits and
+ * one deadline for the whole of it (REQ_DEADLINE_S: a client that
+ * dribbles bytes is cut as one that sends nothing), acknowledges it with
+ * an ack frame, runs it with vf_cmds_run and streams the command's stdout
+ * and stderr back as frames while it runs (FILEs made with fopencookie),
+ * then the exit frame.
  *
  * Invariants: every socket write uses MSG_NOSIGNAL (a client that goes
  * away must not kill the daemon with SIGPIPE); the listener's threads
@@ -26,7 +32,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -34,12 +42,15 @@
 #include "cmds.h"
 #include "ctlsock.h"
 
-#define CONN_MAX 8
+#define CONN_MAX 16
+#define CONN_PER_UID VF_CTLSOCK_CONN_PER_UID
+#define CONN_ROOT_RESERVE 4
 #define REQ_MAX VF_CTLSOCK_REQ_MAX
 #define ARGC_MAX VF_CTLSOCK_ARGC_MAX
+#define REQ_DEADLINE_S VF_CTLSOCK_REQ_DEADLINE_S
 #define IO_TIMEOUT_S 10
 
-enum { FRAME_OUT = 1, FRAME_ERR = 2, FRAME_EXIT = 3 };
+enum { FRAME_OUT = 1, FRAME_ERR = 2, FRAME_EXIT = 3, FRAME_ACK = 4 };
 
 struct vf_ctlsock {
 	struct vf_vault *v;  /* borrowed */
@@ -50,6 +61,7 @@ struct vf_ctlsock {
 	pthread_cond_t cond; /* running changed, or stopping set */
 	unsigned running;    /* connection threads alive */
 	int cfd[CONN_MAX];   /* their sockets (-1: free slot), under lock */
+	uid_t cuid[CONN_MAX]; /* their callers' uids, under lock */
 	int stopping;
 	dev_t dev;           /* the socket file we bound, to unlink only it */
 	ino_t ino;
@@ -61,6 +73,7 @@ struct conn {
 	int fd;
 	int slot; /* index in s->cfd */
 	int dead; /* a write failed: the client is gone */
+	int64_t deadline; /* now_ms by which the whole request must be in */
 	struct ucred cred; /* SO_PEERCRED */
 };
 
@@ -97,17 +110,43 @@ static int send_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Reads exactly len bytes; returns 0, -ECONNRESET at end of stream, or
- * -errno (-ETIMEDOUT when SO_RCVTIMEO ran out). */
-static int recv_all(int fd, void *buf, size_t len)
+/* Milliseconds on CLOCK_MONOTONIC, as the kernel counts them.  Socket
+ * deadlines are real time, never the vault's: asked through the raw
+ * system call, so that a clock moved in-process (tests run the daemon's
+ * clocks fast with libfaketime) cannot make every request late. */
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads exactly len bytes before deadline (now_ms; 0: no deadline but
+ * SO_RCVTIMEO); returns 0, -ECONNRESET at end of stream, or -errno
+ * (-ETIMEDOUT when the deadline or SO_RCVTIMEO ran out). */
+static int recv_by(int fd, void *buf, size_t len, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char *p = buf;
+	int64_t left;
 	ssize_t n;
 
 	while (len) {
-		n = recv(fd, p, len, 0);
+		if (deadline) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			n = poll(&pfd, 1, (int)left);
+			if (n < 0 && errno != EINTR)
+				return -errno;
+			if (n <= 0)
+				continue;
+		}
+		n = recv(fd, p, len, deadline ? MSG_DONTWAIT : 0);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || (deadline && errno == EAGAIN))
 				continue;
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
@@ -117,6 +156,11 @@ static int recv_all(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int recv_all(int fd, void *buf, size_t len)
+{
+	return recv_by(fd, buf, len, 0);
 }
 
 static int send_frame(int fd, int kind, const void *data, uint32_t len)
@@ -195,9 +239,10 @@ static void free_argv(int argc, char **argv)
 	free(argv);
 }
 
-/* Reads a request; returns 0 with *argcp and *argvp (caller frees with
- * free_argv) or -errno: -E2BIG over the limits, -EBADMSG malformed. */
-static int read_request(int fd, int *argcp, char ***argvp)
+/* Reads a request, all of it before deadline; returns 0 with *argcp and
+ * *argvp (caller frees with free_argv) or -errno: -E2BIG over the limits,
+ * -EBADMSG malformed, -ETIMEDOUT past the deadline. */
+static int read_request(int fd, int64_t deadline, int *argcp, char ***argvp)
 {
 	unsigned char b[4];
 	char **argv = NULL;
@@ -205,7 +250,7 @@ static int read_request(int fd, int *argcp, char ***argvp)
 	size_t total = 4;
 	int rc;
 
-	rc = recv_all(fd, b, 4);
+	rc = recv_by(fd, b, 4, deadline);
 	if (rc)
 		return rc;
 	argc = get_u32(b);
@@ -217,7 +262,7 @@ static int read_request(int fd, int *argcp, char ***argvp)
 	if (!argv)
 		return -ENOMEM;
 	for (i = 0; i < argc; i++) {
-		rc = recv_all(fd, b, 4);
+		rc = recv_by(fd, b, 4, deadline);
 		if (rc)
 			goto fail;
 		len = get_u32(b);
@@ -231,7 +276,7 @@ static int read_request(int fd, int *argcp, char ***argvp)
 			rc = -ENOMEM;
 			goto fail;
 		}
-		rc = recv_all(fd, argv[i], len);
+		rc = recv_by(fd, argv[i], len, deadline);
 		if (rc)
 			goto fail;
 		argv[i][len] = '\0';
@@ -399,8 +444,6 @@ static void *conn_main(void *arg)
 	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
 	struct conn *c = arg;
 	struct vf_ctlsock *s = c->s;
-	struct ucred cred;
-	socklen_t credlen = sizeof(cred);
 	struct vf_caller who = { 0 };
 	FILE *out = NULL, *err = NULL;
 	char **argv = NULL;
@@ -410,14 +453,11 @@ static void *conn_main(void *arg)
 
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* Identity comes from the kernel, never from the request. */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0 ||
-	    credlen != sizeof(cred))
-		goto done;
-	c->cred = cred;
-	who.uid = cred.uid;
-	who.gid = cred.gid;
-	who.pid = cred.pid;
+	/* Identity comes from the kernel (read at accept), never from the
+	 * request. */
+	who.uid = c->cred.uid;
+	who.gid = c->cred.gid;
+	who.pid = c->cred.pid;
 	who.groups = peer_groups;
 	who.groups_ctx = c;
 
@@ -427,7 +467,9 @@ static void *conn_main(void *arg)
 		goto done;
 	setvbuf(err, NULL, _IOLBF, 0);
 
-	rc = read_request(c->fd, &argc, &argv);
+	rc = read_request(c->fd, c->deadline, &argc, &argv);
+	if (rc == 0 && send_frame(c->fd, FRAME_ACK, NULL, 0) < 0)
+		goto done;
 	if (rc < 0) {
 		if (rc == -ECONNRESET || rc == -ETIMEDOUT)
 			goto done;
@@ -479,24 +521,80 @@ static int spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg)
 	return -rc;
 }
 
+/*
+ * May a connection from uid take a slot now?  Returns the free slot, or
+ * -1 with why filled.  Call under s->lock.  Root may take any slot; every
+ * other uid at most CONN_PER_UID, and all of them together leave
+ * CONN_ROOT_RESERVE free, so no user without a role can lock root out.
+ */
+static int take_slot(struct vf_ctlsock *s, uid_t uid, char *why, size_t len)
+{
+	unsigned mine = 0, others = 0;
+	int i, free_slot = -1;
+
+	for (i = 0; i < CONN_MAX; i++) {
+		if (s->cfd[i] < 0) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (s->cuid[i] != 0)
+			others++;
+		if (s->cuid[i] == uid)
+			mine++;
+	}
+	if (free_slot < 0) {
+		snprintf(why, len, "all %d connections are in use", CONN_MAX);
+		return -1;
+	}
+	if (uid != 0 && mine >= CONN_PER_UID) {
+		snprintf(why, len, "uid %lu already has %d connections open",
+			 (unsigned long)uid, CONN_PER_UID);
+		return -1;
+	}
+	if (uid != 0 && others >= CONN_MAX - CONN_ROOT_RESERVE) {
+		snprintf(why, len, "all %d connections for non-root callers are in use",
+			 CONN_MAX - CONN_ROOT_RESERVE);
+		return -1;
+	}
+	return free_slot;
+}
+
+/* Tells a refused client why, without waiting for it, and hangs up. */
+static void refuse(int fd, const char *why)
+{
+	char msg[160];
+	unsigned char frame[5 + sizeof(msg)], code[4];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "vaultctl: control socket busy: %s; try again later\n",
+		     why);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	frame[0] = FRAME_ERR;
+	put_u32(frame + 1, (uint32_t)n);
+	memcpy(frame + 5, msg, (size_t)n);
+	(void)!send(fd, frame, 5 + (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	put_u32(code, 1);
+	frame[0] = FRAME_EXIT;
+	put_u32(frame + 1, 4);
+	memcpy(frame + 5, code, 4);
+	(void)!send(fd, frame, 9, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
 static void *accept_main(void *arg)
 {
 	struct vf_ctlsock *s = arg;
 	struct pollfd pfd[2];
+	struct ucred cred;
+	socklen_t credlen;
 	struct conn *c;
+	char why[96];
 	pthread_t t;
-	int fd;
+	int fd, slot;
 
 	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (s->running >= CONN_MAX && !s->stopping)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if (s->stopping) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		pthread_mutex_unlock(&s->lock);
-
 		pfd[0] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = s->stop[0], .events = POLLIN };
 		if (poll(pfd, 2, -1) < 0)
@@ -513,6 +611,14 @@ static void *accept_main(void *arg)
 				poll(NULL, 0, 100);
 			continue;
 		}
+		/* Identity comes from the kernel, never from the request. */
+		credlen = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) <
+			    0 ||
+		    credlen != sizeof(cred)) {
+			close(fd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -520,12 +626,24 @@ static void *accept_main(void *arg)
 		}
 		c->s = s;
 		c->fd = fd;
+		c->cred = cred;
+		c->deadline = now_ms() + REQ_DEADLINE_S * 1000;
 		pthread_mutex_lock(&s->lock);
-		for (c->slot = 0; s->cfd[c->slot] >= 0; c->slot++)
-			; /* running < CONN_MAX: a slot is free */
-		s->cfd[c->slot] = fd;
-		s->running++;
+		snprintf(why, sizeof(why), "the daemon is stopping");
+		slot = s->stopping ? -1 :
+				     take_slot(s, cred.uid, why, sizeof(why));
+		if (slot >= 0) {
+			c->slot = slot;
+			s->cfd[slot] = fd;
+			s->cuid[slot] = cred.uid;
+			s->running++;
+		}
 		pthread_mutex_unlock(&s->lock);
+		if (slot < 0) {
+			refuse(fd, why);
+			free(c);
+			continue;
+		}
 		if (spawn(&t, 1, conn_main, c) < 0) {
 			pthread_mutex_lock(&s->lock);
 			s->cfd[c->slot] = -1;
@@ -739,13 +857,29 @@ static int relay(int fd, FILE *f, uint32_t len)
 	return 0;
 }
 
+unsigned vf_ctlsock_timeout_s(void)
+{
+	const char *e = getenv("VAULTCTL_TIMEOUT");
+	unsigned long n;
+	char *end;
+
+	if (!e || !*e)
+		return VF_CTLSOCK_TIMEOUT_S;
+	errno = 0;
+	n = strtoul(e, &end, 10);
+	if (errno || *end || n < 1 || n > 3600)
+		return VF_CTLSOCK_TIMEOUT_S;
+	return (unsigned)n;
+}
+
 int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = vf_ctlsock_timeout_s() };
 	unsigned char hdr[5], *req = NULL, *p;
 	size_t total = 4, len;
 	uint32_t flen;
-	int fd = -1, i, rc;
+	int fd = -1, i, rc, acked = 0, sent_err = 0;
 
 	if (argc < 1 || argc > ARGC_MAX)
 		return -E2BIG;
@@ -776,20 +910,39 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 		rc = -errno;
 		goto out;
 	}
+	/* Until the daemon acknowledges the request, every step (connect
+	 * on a full backlog included) waits at most the timeout: a daemon
+	 * that is wedged, or a socket somebody else holds, gets one line
+	 * instead of a hang.  The command itself may take as long as it
+	 * takes once acknowledged. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		/* A socket nobody answers is a daemon that died. */
-		rc = errno == ECONNREFUSED ? -ENOENT : -errno;
+		rc = errno == ECONNREFUSED ? -ENOENT :
+		     errno == EAGAIN	   ? -ETIMEDOUT :
+					     -errno;
 		goto out;
 	}
 	rc = send_all(fd, req, total);
-	if (rc)
+	/* A daemon that refuses the connection (busy: ctlsock.h) says why
+	 * and hangs up at once, perhaps before our request is out: read
+	 * what it said before giving up. */
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		sent_err = rc;
+	else if (rc)
 		goto out;
 	for (;;) {
 		rc = recv_all(fd, hdr, sizeof(hdr));
 		if (rc)
 			break;
 		flen = get_u32(hdr + 1);
-		if (hdr[0] == FRAME_OUT || hdr[0] == FRAME_ERR) {
+		if (hdr[0] == FRAME_ACK && flen == 0 && !acked) {
+			acked = 1;
+			tv.tv_sec = 0; /* no limit from now on */
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		} else if (hdr[0] == FRAME_OUT || hdr[0] == FRAME_ERR) {
 			rc = relay(fd, hdr[0] == FRAME_OUT ? stdout : stderr,
 				   flen);
 			if (rc)
@@ -804,8 +957,11 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 			break;
 		}
 	}
-	/* A daemon that vanished mid-answer is not "no daemon". */
-	if (rc == -ENOENT)
+	if (sent_err && rc < 0)
+		rc = sent_err; /* it said nothing: the send's error */
+	/* A daemon that vanished mid-answer is not "no daemon"; one that
+	 * went silent after the acknowledgement is not a timeout. */
+	if (rc == -ENOENT || (acked && rc == -ETIMEDOUT))
 		rc = -EIO;
 out:
 	fflush(stdout);

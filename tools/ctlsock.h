@@ -10,10 +10,15 @@
  * Wire format (all integers little-endian u32):
  *   request:  argc, then argc times (length, bytes) - the vaultctl argv
  *             after the program name, with TARGET included as given.
- *   response: a stream of frames (kind u8: 1 stdout, 2 stderr, 3 exit),
- *             each with u32 length and bytes; the exit frame carries the
- *             exit code as a u32 and ends the response.
- * Requests larger than 1 MiB are refused.
+ *   response: a stream of frames (kind u8: 1 stdout, 2 stderr, 3 exit,
+ *             4 ack), each with u32 length and bytes; the empty ack frame
+ *             comes first, once the whole request is in; the exit frame
+ *             carries the exit code as a u32 and ends the response.
+ * Requests larger than 1 MiB are refused; a request not complete within
+ * VF_CTLSOCK_REQ_DEADLINE_S of the connection is dropped.  Each uid but 0
+ * may hold VF_CTLSOCK_CONN_PER_UID connections at once, and some are
+ * kept for root alone; a connection over the limit gets one stderr line
+ * and exit code 1 at once.
  */
 #ifndef VF_CTLSOCK_H
 #define VF_CTLSOCK_H
@@ -27,6 +32,13 @@ struct vf_ctlsock;
 /* Limits of a request (the listener refuses more). */
 #define VF_CTLSOCK_REQ_MAX (1u << 20)
 #define VF_CTLSOCK_ARGC_MAX 4096
+/* Seconds a client has to send its whole request. */
+#define VF_CTLSOCK_REQ_DEADLINE_S 5
+/* Connections one non-root uid may hold at once. */
+#define VF_CTLSOCK_CONN_PER_UID 2
+/* Seconds vaultctl waits for the daemon to take its request
+ * (VAULTCTL_TIMEOUT in the environment, 1 to 3600, overrides it). */
+#define VF_CTLSOCK_TIMEOUT_S 10
 
 /* Computes the socket path for a mountpoint into buf.  Returns 0 or -errno
  * (the mountpoint must exist). */
@@ -38,7 +50,7 @@ int vf_ctlsock_path(const char *mountpoint, char *buf, size_t cap);
  * FUSE mount is live (or while its session loop already runs), never from
  * the thread that serves FUSE requests.  -EADDRINUSE when another daemon
  * answers on the same socket; a socket nobody answers is replaced.
- * Connections are served by up to 8 threads at once, all signals blocked;
+ * Connections are served by up to 16 threads at once, all signals blocked;
  * each command runs vf_cmds_run with online = 1 and the SO_PEERCRED
  * identity.  Call from the daemon's main thread. */
 int vf_ctlsock_start(struct vf_vault *v, const char *mountpoint,
@@ -51,7 +63,12 @@ void vf_ctlsock_stop(struct vf_ctlsock *s);
 
 /* Client side: sends argv to the daemon serving mountpoint, copies its
  * stdout/stderr frames to ours and returns its exit code; -errno when the
- * socket cannot be reached (-ENOENT: no daemon serves that path). */
+ * socket cannot be reached (-ENOENT: no daemon serves that path;
+ * -ETIMEDOUT: it did not take the request within vf_ctlsock_timeout_s). */
 int vf_ctlsock_call(const char *mountpoint, int argc, char **argv);
+
+/* The client's timeout in seconds: VAULTCTL_TIMEOUT or
+ * VF_CTLSOCK_TIMEOUT_S. */
+unsigned vf_ctlsock_timeout_s(void);
 
 #endif

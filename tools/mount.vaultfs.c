@@ -66,6 +66,7 @@ struct mount_opts {
 	unsigned maintain; /* -o maintain=SECONDS */
 	const char *alert_command; /* -o alert_command=CMD */
 	uint64_t cache_size;       /* -o cache_size=SIZE; UINT64_MAX: all */
+	int maintain_set;  /* given: a second one is refused */
 	/* copies of the -o lists the options point into (the originals in
 	 * argv are scrubbed of key commands) */
 	char *olist[8];
@@ -208,9 +209,23 @@ static int parse_opt(struct mount_opts *o, char *opt)
 			usage_error("empty value in mount option '%s'", opt);
 			return -1;
 		}
+		/* a value given twice is a mistake, not "the last one wins" */
+		if (*(const char **)((char *)&o->po + paths[i].off)) {
+			usage_error("mount option '%.*s' given twice",
+				    (int)strlen(paths[i].prefix) - 1, opt);
+			return -1;
+		}
 		*(const char **)((char *)&o->po + paths[i].off) =
 			opt + strlen(paths[i].prefix);
 		return 0;
+	}
+	if ((has_prefix(opt, "maintain=") && o->maintain_set) ||
+	    (has_prefix(opt, "stats=") && o->stats) ||
+	    (has_prefix(opt, "cache_size=") && o->cache_size != UINT64_MAX) ||
+	    (has_prefix(opt, "alert_command=") && o->alert_command)) {
+		usage_error("mount option '%.*s' given twice",
+			    (int)(strchr(opt, '=') - opt), opt);
+		return -1;
 	}
 	if (has_prefix(opt, "cache_size=")) {
 		static const char units[] = "KMGT";
@@ -258,6 +273,7 @@ static int parse_opt(struct mount_opts *o, char *opt)
 			return -1;
 		}
 		o->maintain = (unsigned)n;
+		o->maintain_set = 1;
 		return 0;
 	}
 	if (has_prefix(opt, "stats=") && opt[6]) {

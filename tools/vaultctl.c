@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -40,6 +42,107 @@ static const struct vf_cmd_client clients[] = {
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
 #endif
+
+/* The pid holding the flock on DIR/lock (from /proc/locks), or 0. */
+static long lock_holder(const char *dir)
+{
+	char path[PATH_MAX], *line = NULL;
+	unsigned maj, mnr;
+	unsigned long long ino;
+	size_t cap = 0;
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path) ||
+	    stat(path, &st) < 0 || !(f = fopen("/proc/locks", "re")))
+		return 0;
+	while (!found && getline(&line, &cap, f) > 0)
+		if (!strstr(line, "->") &&
+		    sscanf(line, "%*d: FLOCK %*s %*s %ld %x:%x:%llu", &pid,
+			   &maj, &mnr, &ino) == 4 &&
+		    maj == major(st.st_dev) && mnr == minor(st.st_dev) &&
+		    ino == (unsigned long long)st.st_ino)
+			found = pid;
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Where the vault at dir is mounted (a vaultfs mount whose source is
+ * dir, per mountinfo) into mnt; 0 when it is not. */
+static int mounted_at(const char *dir, char *mnt, size_t cap)
+{
+	char *line = NULL, *real, *src, *p, *q;
+	char mp[PATH_MAX], srcbuf[PATH_MAX];
+	size_t lcap = 0;
+	int found = 0;
+	FILE *f;
+
+	real = realpath(dir, NULL);
+	if (!real || !(f = fopen("/proc/self/mountinfo", "re"))) {
+		free(real);
+		return 0;
+	}
+	while (!found && getline(&line, &lcap, f) > 0) {
+		p = strstr(line, " - fuse.vaultfs ");
+		if (!p || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(p + 16, "%4095s", srcbuf) != 1)
+			continue;
+		/* mountinfo escapes space, tab, newline, backslash as \ooo */
+		for (src = q = srcbuf; *q; q++)
+			if (q[0] == '\\' && q[1] >= '0' && q[1] <= '3' && q[2] &&
+			    q[3]) {
+				*src++ = (char)((q[1] - '0') << 6 |
+						(q[2] - '0') << 3 | (q[3] - '0'));
+				q += 3;
+			} else {
+				*src++ = *q;
+			}
+		*src = '\0';
+		src = realpath(srcbuf, NULL);
+		found = src && !strcmp(src, real);
+		free(src);
+	}
+	if (found) {
+		for (src = q = mp; *q; q++)
+			if (q[0] == '\\' && q[1] && q[2] && q[3]) {
+				*src++ = (char)((q[1] - '0') << 6 |
+						(q[2] - '0') << 3 | (q[3] - '0'));
+				q += 3;
+			} else {
+				*src++ = *q;
+			}
+		*src = '\0';
+		snprintf(mnt, cap, "%s", mp);
+	}
+	free(line);
+	free(real);
+	fclose(f);
+	return found;
+}
+
+/* The one line for a vault whose lock is held; returns 1. */
+static int say_in_use(const char *dir)
+{
+	char mnt[PATH_MAX];
+	long pid = lock_holder(dir);
+
+	if (mounted_at(dir, mnt, sizeof(mnt))) {
+		fprintf(stderr, "vaultctl: vault '%s' is mounted at '%s'", dir,
+			mnt);
+		if (pid)
+			fprintf(stderr, " (daemon pid %ld)", pid);
+		fputs("; run the command against the mountpoint\n", stderr);
+	} else if (pid) {
+		fprintf(stderr, "vaultctl: vault '%s' is in use by pid %ld\n",
+			dir, pid);
+	} else {
+		fprintf(stderr, "vaultctl: vault '%s' is in use by another process\n",
+			dir);
+	}
+	return 1;
+}
 
 /* Runs argv (TARGET at index t) offline against the vault directory. */
 static int run_offline(int argc, char **argv, int t, int open_flags)
@@ -79,11 +182,8 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 			break;
 		}
 	rc = vf_vault_open(dir, &o, open_flags, &v, err, sizeof(err));
-	if (rc == -EBUSY) {
-		fprintf(stderr, "vaultctl: vault '%s' is in use by a mounted daemon; run the command against its mountpoint\n",
-			dir);
-		return 1;
-	}
+	if (rc == -EBUSY)
+		return say_in_use(dir);
 	if (rc < 0) {
 		if (err[0])
 			fprintf(stderr, "vaultctl: %s\n", err);
@@ -117,6 +217,34 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 	return rc;
 }
 
+/* The one line for a daemon that failed to answer; returns 1. */
+static int say_call_failed(const char *target, int rc)
+{
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "vaultctl: the vaultfs daemon of '%s' did not answer within %u s\n",
+			target, vf_ctlsock_timeout_s());
+	else
+		fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
+			target, strerror(-rc));
+	return 1;
+}
+
+/* When target might be a vault we may not look into, says why in one
+ * line (the real errno, not "not a vault") and returns it; else 0. */
+static int vault_header_errno(const char *target)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", target, VF_HEADER_NAME) >=
+		    (int)sizeof(path) ||
+	    stat(path, &st) == 0 || errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	fprintf(stderr, "vaultctl: cannot look into '%s': %s\n", target,
+		strerror(errno));
+	return errno;
+}
+
 /* Runs a command with a TARGET: through its daemon, or offline. */
 static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 {
@@ -135,11 +263,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			rc = vf_ctlsock_call(target, argc, argv);
 			if (rc >= 0)
 				return rc;
-			if (rc != -ENOENT && rc != -EACCES) {
-				fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
-					target, strerror(-rc));
-				return 1;
-			}
+			if (rc != -ENOENT && rc != -EACCES)
+				return say_call_failed(target, rc);
 			errno = EACCES;
 		}
 		if (errno == EACCES && geteuid() != 0) {
@@ -163,11 +288,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 		rc = vf_ctlsock_call(target, argc, argv);
 		if (rc >= 0)
 			return rc;
-		if (rc != -ENOENT) {
-			fprintf(stderr, "vaultctl: talking to the vaultfs daemon of '%s' failed: %s\n",
-				target, strerror(-rc));
-			return 1;
-		}
+		if (rc != -ENOENT)
+			return say_call_failed(target, rc);
 		if (fuse) {
 			fprintf(stderr, "vaultctl: no vaultfs daemon answers for the FUSE mount '%s'\n",
 				target);
@@ -186,8 +308,9 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 					   info->open_flags);
 		}
 	}
-	fprintf(stderr, "vaultctl: '%s' is neither a vaultfs mountpoint nor a vault directory\n",
-		target);
+	if (!vault_header_errno(target))
+		fprintf(stderr, "vaultctl: '%s' is neither a vaultfs mountpoint nor a vault directory\n",
+			target);
 	return 1;
 dead:
 	fprintf(stderr, "vaultctl: '%s' is a dead vaultfs mount (its daemon is gone); unmount it with fusermount3 -u\n",

@@ -585,6 +585,83 @@ static void posture_table(void)
 #undef E
 }
 
+/* ---- the disk reserve ------------------------------------------------------ */
+
+static void reserve_table(void)
+{
+	static const struct {
+		enum vf_fill_kind kind;
+		uint64_t avail, want, reserve;
+		int rc;
+	} t[] = {
+		/* plenty of room */
+		{ VF_FILL_DATA, 1000, 10, 100, 0 },
+		/* exactly down to the reserve: allowed; one byte into it: not */
+		{ VF_FILL_DATA, 1000, 900, 100, 0 },
+		{ VF_FILL_DATA, 1000, 901, 100, -ENOSPC },
+		/* already inside the reserve: even a byte is refused */
+		{ VF_FILL_DATA, 99, 1, 100, -ENOSPC },
+		{ VF_FILL_DATA, 0, 0, 100, -ENOSPC },
+		/* more than is free: refused, no wrap-around */
+		{ VF_FILL_DATA, 10, UINT64_MAX, 0, -ENOSPC },
+		{ VF_FILL_DATA, UINT64_MAX, UINT64_MAX, 0, 0 },
+		/* no reserve: down to the last byte */
+		{ VF_FILL_DATA, 10, 10, 0, 0 },
+		/* root, catalog, trash and audit use the reserve */
+		{ VF_FILL_ROOT, 99, 1, 100, 0 },
+		{ VF_FILL_ROOT, 0, 4096, 100, 0 },
+		{ VF_FILL_RESERVED, 50, 40, 100, 0 },
+		{ VF_FILL_RESERVED, 0, 1, UINT64_MAX, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++)
+		CHECK_EQ(vf_policy_may_fill(t[i].kind, t[i].avail, t[i].want,
+					    t[i].reserve),
+			 t[i].rc);
+	/* changing it: smaller is critical, or refused on an immutable
+	 * vault; more than half the filesystem is refused */
+	{
+		static const struct {
+			uint64_t cur, next;
+			int imm, rc;
+		} c[] = {
+			{ VF_POLICY_RESERVE_DEFAULT, VF_POLICY_RESERVE_DEFAULT, 0, VF_ALLOW },
+			{ VF_POLICY_RESERVE_DEFAULT, 100 << 20, 0, VF_ALLOW },
+			{ VF_POLICY_RESERVE_DEFAULT, 50 << 20, 0, VF_CRITICAL },
+			{ VF_POLICY_RESERVE_DEFAULT, 50 << 20, 1, -EPERM },
+			{ VF_POLICY_RESERVE_DEFAULT, 0, 0, VF_CRITICAL },
+			{ 0, VF_POLICY_RESERVE_DEFAULT, 1, VF_ALLOW },
+			{ 10, 10, 1, VF_ALLOW },
+			{ 10, 512ULL << 20, 0, VF_ALLOW },
+			{ 10, (512ULL << 20) + 1, 0, -EINVAL },
+			{ 200ULL << 20, VF_POLICY_RESERVE_DEFAULT, 0, VF_CRITICAL },
+		};
+		const uint64_t fs = 1ULL << 30; /* default: 5 % = 51.2 MiB */
+		const char *gop;
+		char why[128];
+
+		for (i = 0; i < VF_ARRAY_LEN(c); i++) {
+			gop = NULL;
+			CHECK_EQ(vf_policy_reserve_change(c[i].cur, c[i].next,
+							  fs, c[i].imm, &gop,
+							  why, sizeof(why)),
+				 c[i].rc);
+			if (c[i].rc == VF_CRITICAL)
+				CHECK(gop && !strcmp(gop, "reserve.lower"));
+		}
+		CHECK_EQ(vf_policy_reserve(VF_POLICY_RESERVE_DEFAULT, fs),
+			 fs / 20);
+		CHECK_EQ(vf_policy_reserve(7, fs), 7);
+	}
+	/* default: 5 % of the filesystem, at most 256 MiB */
+	CHECK_EQ(vf_policy_reserve_default(0), 0);
+	CHECK_EQ(vf_policy_reserve_default(64ULL << 20), (64ULL << 20) / 20);
+	CHECK_EQ(vf_policy_reserve_default(5120ULL << 20), 256ULL << 20);
+	CHECK_EQ(vf_policy_reserve_default(1ULL << 40), 256ULL << 20);
+	CHECK_EQ(vf_policy_reserve_default(UINT64_MAX), 256ULL << 20);
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -624,6 +701,7 @@ static void op_table(void)
 		{ VF_OP_MAINTAIN, VF_ROLE_CONTRIBUTOR, 1 },
 		{ VF_OP_ALERTS, VF_ROLE_READER, 0 },
 		{ VF_OP_ALERT_ACK, VF_ROLE_OPERATOR, 1 },
+		{ VF_OP_RESERVE_SET, VF_ROLE_OWNER, 1 },
 	};
 	size_t i;
 
@@ -931,5 +1009,6 @@ int main(void)
 	RUN(op_table);
 	RUN(softdelete_table);
 	RUN(admin_table);
+	RUN(reserve_table);
 	return unit_exit();
 }

@@ -64,9 +64,10 @@ static int audit_cb(void *arg, const struct vf_event *r)
 		s->undelete++;
 		snprintf(s->target, sizeof(s->target), "%s", r->target);
 	}
-	if (!strcmp(r->action, "delete") && r->detail &&
-	    !strcmp(r->target, "unlink"))
-		s->deletes += atoi(r->detail + 6); /* "count=N" */
+	/* one record per deletion, naming it (not a count per minute) */
+	if (!strcmp(r->action, "delete") && r->detail && r->target &&
+	    !strcmp(r->detail, "unlink") && r->target[0] == '/')
+		s->deletes++;
 	return 0;
 }
 
