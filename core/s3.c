@@ -62,6 +62,7 @@ struct s3 {
 	char *sigv4;    /* "aws:amz:REGION:s3" */
 	char *ca_file;  /* NULL: the system's CA bundle */
 	bool allow_http;
+	bool first_version; /* reads take each key's oldest version */
 	char *akid;
 	char *secret;   /* sodium_malloc'd */
 	pthread_mutex_t mu;
@@ -70,6 +71,9 @@ struct s3 {
 };
 
 enum sink { SINK_NONE, SINK_MEM, SINK_BUF, SINK_FD };
+
+struct s3;
+static int read_url(struct s3 *s, const char *key, char **url);
 
 /* One request: what to send, where the body goes, what came back. */
 struct req {
@@ -930,7 +934,11 @@ static int s3_get(struct vf_objstore *st, const char *key, void **data,
 
 	if (e)
 		return e;
-	r.url = object_url(s, key, NULL);
+	e = read_url(s, key, &r.url);
+	if (e) {
+		req_release(&r);
+		return e;
+	}
 	e = r.url ? perform(s, &r) : -ENOMEM;
 	if (e == 0 && r.content_length >= 0 &&
 	    (uint64_t)r.content_length != r.got) {
@@ -977,7 +985,11 @@ static int s3_get_range(struct vf_objstore *st, const char *key, uint64_t off,
 	if (!l)
 		return -ENOMEM;
 	r.hdrs = l;
-	r.url = object_url(s, key, NULL);
+	e = read_url(s, key, &r.url);
+	if (e) {
+		req_release(&r);
+		return e;
+	}
 	e = r.url ? perform(s, &r) : -ENOMEM;
 	if (e == -EIO && r.status == 416) {
 		vf_objstore_set_err("s3: GET %s: short object (range %" PRIu64
@@ -1006,7 +1018,11 @@ static int s3_get_fd(struct vf_objstore *st, const char *key, int fd,
 
 	if (e)
 		return e;
-	r.url = object_url(s, key, NULL);
+	e = read_url(s, key, &r.url);
+	if (e) {
+		req_release(&r);
+		return e;
+	}
 	e = r.url ? perform(s, &r) : -ENOMEM;
 	if (e == 0 && r.content_length >= 0 &&
 	    (uint64_t)r.content_length != r.got) {
@@ -1028,7 +1044,11 @@ static int s3_head(struct vf_objstore *st, const char *key, uint64_t *size)
 
 	if (e)
 		return e;
-	r.url = object_url(s, key, NULL);
+	e = read_url(s, key, &r.url);
+	if (e) {
+		req_release(&r);
+		return e;
+	}
 	e = r.url ? perform(s, &r) : -ENOMEM;
 	if (e == 0 && r.content_length < 0) {
 		vf_objstore_set_err("s3: HEAD %s: no Content-Length", key);
@@ -1257,6 +1277,201 @@ int vf_s3_parse_list(const char *xml, size_t len, const char *strip,
 	return 0;
 }
 
+int vf_s3_parse_versions(const char *xml, size_t len, const char *strip,
+			 int (*cb)(void *arg, const struct vf_s3_version *v),
+			 void *arg, char *next_key, char *next_vid,
+			 size_t cap)
+{
+	const char *p = xml, *end = xml + len, *v, *ve, *b, *e;
+	char key[LIST_KEY_MAX + 1], vid[VF_S3_VID_MAX + 1], when[64];
+	size_t strip_len = strlen(strip);
+	bool truncated = false;
+	int r;
+
+	if (cap == 0)
+		return -EINVAL;
+	next_key[0] = next_vid[0] = '\0';
+	if (!memmem(xml, len, "<ListVersionsResult", 19)) {
+		vf_objstore_set_err("s3: LIST versions: not a ListVersionsResult reply");
+		return -EIO;
+	}
+	if (element(xml, end, "IsTruncated", &v, &ve))
+		truncated = (size_t)(ve - v) == 4 && memcmp(v, "true", 4) == 0;
+	/* <Version> blocks (delete markers are <DeleteMarker>: skipped);
+	 * "<Version>" never matches "<VersionId>" (the '>' differs). */
+	while (element(p, end, "Version", &b, &e)) {
+		struct vf_s3_version o = { 0 };
+		int64_t ns;
+
+		if (!element(b, e, "Key", &v, &ve) ||
+		    !unescape(v, ve, key, sizeof(key)) ||
+		    strncmp(key, strip, strip_len) != 0 ||
+		    !element(b, e, "VersionId", &v, &ve) ||
+		    !unescape(v, ve, vid, sizeof(vid)) || !vid[0] ||
+		    !element(b, e, "Size", &v, &ve) ||
+		    !parse_u64(v, ve, &o.size) ||
+		    !element(b, e, "LastModified", &v, &ve) ||
+		    (size_t)(ve - v) >= sizeof(when)) {
+			vf_objstore_set_err("s3: LIST versions: bad <Version> in the reply");
+			return -EIO;
+		}
+		memcpy(when, v, (size_t)(ve - v));
+		when[ve - v] = '\0';
+		if (vf_time_parse(when, &ns)) {
+			vf_objstore_set_err("s3: LIST versions: bad <LastModified>");
+			return -EIO;
+		}
+		o.key = key + strip_len;
+		o.vid = vid;
+		o.mtime_s = ns / VF_NS;
+		r = cb(arg, &o);
+		if (r)
+			return r;
+		p = e + 10; /* past "</Version>" */
+	}
+	if (!truncated)
+		return 0;
+	if (!element(xml, end, "NextKeyMarker", &v, &ve) ||
+	    !unescape(v, ve, next_key, cap) || !next_key[0] ||
+	    (element(xml, end, "NextVersionIdMarker", &v, &ve) &&
+	     !unescape(v, ve, next_vid, cap))) {
+		vf_objstore_set_err("s3: LIST versions: truncated reply without a marker");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Walks the versions of every key under prefix (relative), page by page,
+ * newest version of a key first (the S3 order). */
+static int list_versions(struct s3 *s, const char *prefix,
+			 int (*cb)(void *arg, const struct vf_s3_version *v),
+			 void *arg)
+{
+	char kmark[LIST_KEY_MAX + 1] = "", vmark[LIST_KEY_MAX + 1] = "";
+	char *full = NULL, *enc_prefix = NULL;
+	int e;
+
+	full = str_printf("%s%s", s->prefix, prefix);
+	enc_prefix = full ? query_enc(full) : NULL;
+	if (!enc_prefix) {
+		e = -ENOMEM;
+		goto out;
+	}
+	do {
+		struct req r = { .method = "GET", .what = "(versions)",
+				 .sink = SINK_MEM, .mem_max = LIST_PAGE_MAX };
+		char *ek = kmark[0] ? query_enc(kmark) : NULL;
+		char *ev = vmark[0] ? query_enc(vmark) : NULL;
+
+		if ((kmark[0] && !ek) || (vmark[0] && !ev)) {
+			free(ek);
+			free(ev);
+			e = -ENOMEM;
+			goto out;
+		}
+		/* sorted parameters, each with "=" (what radosgw checks) */
+		r.url = str_printf("%s/%s?%s%s%sprefix=%s&%s%s%sversions=",
+				   s->endpoint, s->bucket,
+				   ek ? "key-marker=" : "", ek ? ek : "",
+				   ek ? "&" : "", enc_prefix,
+				   ev ? "version-id-marker=" : "",
+				   ev ? ev : "", ev ? "&" : "");
+		free(ek);
+		free(ev);
+		e = r.url ? perform(s, &r) : -ENOMEM;
+		if (e == -EFBIG) {
+			vf_objstore_set_err("s3: LIST versions: reply larger than %u bytes",
+					    LIST_PAGE_MAX);
+			e = -EIO;
+		}
+		if (e == 0)
+			e = vf_s3_parse_versions(r.mem ? r.mem : "", r.mem_len,
+						 s->prefix, cb, arg, kmark,
+						 vmark, sizeof(kmark));
+		req_release(&r);
+	} while (e == 0 && kmark[0]);
+out:
+	free(full);
+	free(enc_prefix);
+	return e;
+}
+
+struct oldest {
+	const char *key;
+	char vid[VF_S3_VID_MAX + 1];
+};
+
+static int oldest_cb(void *arg, const struct vf_s3_version *v)
+{
+	struct oldest *o = arg;
+
+	/* newest first: the last one seen is the oldest */
+	if (!strcmp(v->key, o->key))
+		snprintf(o->vid, sizeof(o->vid), "%s", v->vid);
+	return 0;
+}
+
+/* The URL a read of key uses: the key, or (first_version) its oldest
+ * version, which on a locked bucket is the one the vault wrote: the
+ * engine never writes a key twice, so a later version is someone else's
+ * (an attacker who holds the credentials can add versions and delete
+ * markers, never remove a locked version). */
+static int read_url(struct s3 *s, const char *key, char **url)
+{
+	struct oldest o = { key, "" };
+	char *q;
+	int e;
+
+	*url = NULL;
+	if (!s->first_version) {
+		*url = object_url(s, key, NULL);
+		return *url ? 0 : -ENOMEM;
+	}
+	e = list_versions(s, key, oldest_cb, &o);
+	if (e)
+		return e;
+	if (!o.vid[0]) {
+		vf_objstore_set_err("s3: %s: no version in the store", key);
+		return -ENOENT;
+	}
+	q = query_enc(o.vid);
+	*url = q ? str_printf("%s/%s/%s%s?versionId=%s", s->endpoint,
+			      s->bucket, s->prefix, key, q) :
+		   NULL;
+	free(q);
+	return *url ? 0 : -ENOMEM;
+}
+
+/* list with first_version: every key that has a version (a key the
+ * attacker hid behind a delete marker included), once, with the size of
+ * its oldest version. */
+struct vlist {
+	int (*cb)(void *arg, const struct vf_objinfo *o);
+	void *arg;
+	char key[LIST_KEY_MAX + 1];
+	struct vf_objinfo cur;
+	int have;
+};
+
+static int vlist_cb(void *arg, const struct vf_s3_version *v)
+{
+	struct vlist *l = arg;
+	int r;
+
+	if (l->have && strcmp(l->key, v->key) != 0) {
+		r = l->cb(l->arg, &l->cur);
+		if (r)
+			return r;
+		l->have = 0;
+	}
+	snprintf(l->key, sizeof(l->key), "%s", v->key);
+	l->cur.key = l->key;
+	l->cur.size = v->size;
+	l->cur.mtime_s = v->mtime_s;
+	l->have = 1;
+	return 0;
+}
+
 static int s3_list(struct vf_objstore *st, const char *prefix,
 		   int (*cb)(void *arg, const struct vf_objinfo *o), void *arg)
 {
@@ -1270,6 +1485,14 @@ static int s3_list(struct vf_objstore *st, const char *prefix,
 	if (strlen(prefix) > VF_OBJKEY_MAX || !valid_path(prefix, false, true)) {
 		vf_objstore_set_err("s3: LIST: invalid prefix '%.64s'", prefix);
 		return -EINVAL;
+	}
+	if (s->first_version) {
+		struct vlist l = { .cb = cb, .arg = arg };
+
+		e = list_versions(s, prefix, vlist_cb, &l);
+		if (e == 0 && l.have)
+			e = cb(arg, &l.cur);
+		return e;
 	}
 	full = str_printf("%s%s", s->prefix, prefix);
 	enc_prefix = full ? query_enc(full) : NULL;
@@ -1502,4 +1725,10 @@ int vf_s3_put_retention(struct vf_objstore *st, const char *key,
 	req_release(&r);
 	free(body);
 	return e;
+}
+
+void vf_s3_read_first_versions(struct vf_objstore *st, bool on)
+{
+	if (st->ops == &s3_ops)
+		of(st)->first_version = on;
 }

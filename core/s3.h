@@ -62,4 +62,28 @@ VF_MUST int vf_s3_parse_list(const char *xml, size_t len, const char *strip,
 			     int (*cb)(void *arg, const struct vf_objinfo *o),
 			     void *arg, char *token, size_t token_size);
 
+/* One version in a ListVersionsResult page. */
+#define VF_S3_VID_MAX 1024
+struct vf_s3_version {
+	const char *key; /* relative to the store's prefix */
+	const char *vid;
+	uint64_t size;
+	int64_t mtime_s;
+};
+
+/* Parses one ListVersionsResult page (for tests): cb for each <Version>
+ * (delete markers skipped), keys with strip removed; next_key/next_vid
+ * get the markers of the next page ("" when this is the last). */
+VF_MUST int vf_s3_parse_versions(const char *xml, size_t len,
+				 const char *strip,
+				 int (*cb)(void *arg,
+					   const struct vf_s3_version *v),
+				 void *arg, char *next_key, char *next_vid,
+				 size_t cap);
+
+/* Reads (get, get_range, get_fd, head, list) take each key's oldest
+ * version: on a bucket with Object Lock that is the version the vault
+ * wrote, whatever versions or delete markers were added since. */
+void vf_s3_read_first_versions(struct vf_objstore *s, bool on);
+
 #endif

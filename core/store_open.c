@@ -45,8 +45,12 @@ int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 {
 	int rc = open_url(cfg, out);
 
-	if (rc == 0)
+	if (rc == 0) {
 		(*out)->no_lock = cfg->no_lock;
+		/* a locked vault reads the versions it wrote */
+		if (!cfg->no_lock && !strncmp(cfg->url, "s3://", 5))
+			vf_s3_read_first_versions(*out, true);
+	}
 	return rc;
 }
 

@@ -21,6 +21,8 @@
 #   vf_kill9                      kill -9 the daemon, detach the dead mount
 #   vf_remount [opt...]           vf_umount; vf_mount
 #   vf_need_faketime              FAKETIME_LIB, or skip the test
+#   vf_need_ceph                  a Ceph cluster with radosgw (its env
+#                                 sourced), or skip the test
 #   vf_mount_at OFFSET [opt...]   vf_mount with the daemon's clock moved
 #   vf_at OFFSET command...       a program with its clock moved
 #                                 (a start offset moves the vault clock by
@@ -238,6 +240,32 @@ vf_umount() {
 	[ "$VF_RC" = 0 ] || fail "daemon exited with status $VF_RC after a clean unmount"
 	is_mounted "$MNT" && fail "$MNT still mounted after unmount"
 	vf_check_log
+}
+
+# vf_need_ceph: a Ceph cluster with radosgw for the test (tests/ceph/
+# cluster.sh up in VF_TMP, stopped by the exit trap), or the running one in
+# $VF_CEPH_DIR (left running); its env is sourced (VF_S3_ENDPOINT,
+# VF_S3_CA, VF_S3_CREDENTIALS ...); S3PROBE is build/tests/s3probe.  Skips
+# (exit 77) when the Ceph packages are missing: CI installs them, so there
+# a skip fails.
+vf_need_ceph() {
+	local c cluster=$REPO/tests/ceph/cluster.sh
+	unset CEPH_KEYRING
+	for c in ceph-mon ceph-osd ceph radosgw radosgw-admin openssl curl; do
+		command -v "$c" >/dev/null ||
+			skip "$c is not installed (./demo.sh --deps-only installs the Ceph packages)"
+	done
+	if [ -n "${VF_CEPH_DIR:-}" ]; then
+		log "reusing the cluster in $VF_CEPH_DIR"
+	else
+		VF_CEPH_DIR=$VF_TMP/ceph
+		VF_CLEANUP_CMDS+=("\"$cluster\" down \"$VF_CEPH_DIR\"")
+		"$cluster" up "$VF_CEPH_DIR" >/dev/null || fail "cluster bring-up failed"
+		log "cluster up in $(sed -n 's/^bringup_s //p' "$VF_CEPH_DIR/times") s"
+	fi
+	# shellcheck disable=SC1091
+	. "$VF_CEPH_DIR/env"
+	S3PROBE=$REPO/build/tests/s3probe
 }
 
 # vf_need_faketime: sets FAKETIME_LIB to libfaketime (multi-threaded), or

@@ -408,6 +408,66 @@ static void list_malformed(void)
 	}
 }
 
+/* ListVersionsResult: versions newest first, delete markers skipped,
+ * the markers of the next page; the oldest version is the last seen. */
+struct vseen {
+	char keys[8][64], vids[8][64];
+	int n;
+};
+
+static int vseen_cb(void *arg, const struct vf_s3_version *v)
+{
+	struct vseen *x = arg;
+
+	if (x->n < 8) {
+		snprintf(x->keys[x->n], sizeof(x->keys[0]), "%s", v->key);
+		snprintf(x->vids[x->n], sizeof(x->vids[0]), "%s", v->vid);
+		x->n++;
+	}
+	return 0;
+}
+
+static void versions_scanner(void)
+{
+	static const char page[] =
+		"<?xml version=\"1.0\"?><ListVersionsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		"<Name>b</Name><Prefix>v/p/</Prefix><IsTruncated>true</IsTruncated>"
+		"<NextKeyMarker>v/p/bb</NextKeyMarker><NextVersionIdMarker>x&amp;2</NextVersionIdMarker>"
+		"<DeleteMarker><Key>v/p/aa</Key><VersionId>dm1</VersionId><IsLatest>true</IsLatest>"
+		"<LastModified>2026-12-05T08:00:03.000Z</LastModified></DeleteMarker>"
+		"<Version><Key>v/p/aa</Key><VersionId>new</VersionId><IsLatest>false</IsLatest>"
+		"<LastModified>2026-12-05T08:00:02.000Z</LastModified><Size>6</Size></Version>"
+		"<Version><Key>v/p/aa</Key><VersionId>orig</VersionId><IsLatest>false</IsLatest>"
+		"<LastModified>2026-12-05T08:00:01.000Z</LastModified><Size>4096</Size></Version>"
+		"<Version><Key>v/p/bb</Key><VersionId>b1</VersionId><IsLatest>true</IsLatest>"
+		"<LastModified>2026-12-05T08:00:01.000Z</LastModified><Size>10</Size></Version>"
+		"</ListVersionsResult>";
+	static const char bad[] =
+		"<ListVersionsResult><Version><Key>v/p/aa</Key><Size>1</Size>"
+		"<LastModified>2026-12-05T08:00:01.000Z</LastModified></Version>"
+		"</ListVersionsResult>";
+	char nk[64], nv[64];
+	struct vseen x = { .n = 0 };
+
+	CHECK_EQ(vf_s3_parse_versions(page, sizeof(page) - 1, "v/", vseen_cb,
+				      &x, nk, nv, sizeof(nk)),
+		 0);
+	CHECK_EQ(x.n, 3);
+	CHECK(!strcmp(x.keys[0], "p/aa") && !strcmp(x.vids[0], "new"));
+	CHECK(!strcmp(x.keys[1], "p/aa") && !strcmp(x.vids[1], "orig"));
+	CHECK(!strcmp(x.keys[2], "p/bb") && !strcmp(x.vids[2], "b1"));
+	CHECK(!strcmp(nk, "v/p/bb"));
+	CHECK(!strcmp(nv, "x&2"));
+	/* a <Version> without its id is an error, not a guess */
+	x.n = 0;
+	CHECK_EQ(vf_s3_parse_versions(bad, sizeof(bad) - 1, "v/", vseen_cb,
+				      &x, nk, nv, sizeof(nk)),
+		 -EIO);
+	CHECK_EQ(vf_s3_parse_versions("<ListBucketResult/>", 19, "", vseen_cb,
+				      &x, nk, nv, sizeof(nk)),
+		 -EIO);
+}
+
 int main(void)
 {
 	if (!unit_tmpdir(dir, sizeof(dir), "t-s3")) {
@@ -424,6 +484,7 @@ int main(void)
 	RUN(error_code);
 	RUN(list_scanner);
 	RUN(list_malformed);
+	RUN(versions_scanner);
 	unlink(good);
 	rmdir(dir);
 	return unit_exit();

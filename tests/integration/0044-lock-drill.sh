@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# 0044-lock-drill: root on the protected machine fails to destroy the
+# backups of a remote vault whose bucket has Object Lock.  As root: rm -rf
+# of everything through the mount (and a sync, so the store's newest
+# checkpoint is the empty tree); then, with the vault's own credentials
+# and curl --aws-sigv4: delete every object version, delete with the
+# governance bypass, shorten a retention, replace the lock configuration,
+# delete the bucket -- every one refused by the store; overwrite every
+# object and hide every key behind a delete marker -- allowed (new
+# versions), and harmless: a locked vault reads the versions it wrote.
+# Then the daemon started 15 days ahead purges nothing early.  Finally
+# `vaultctl recover --at <before the attack>` on a fresh directory gives
+# back every file byte-identical, and its history.
+set -euo pipefail
+. "$(dirname "$0")/../lib/integration.sh"
+vf_need_faketime
+vf_need_ceph
+
+BUCKET=vf0044-$$-$RANDOM
+URL=s3://$BUCKET/vault
+STOREOPT=(--endpoint "$VF_S3_ENDPOINT" --credentials "$VF_S3_CREDENTIALS" --ca-file "$VF_S3_CA")
+VF_S3_URL=s3://$BUCKET "$S3PROBE" mkbucket lock >/dev/null || fail "cannot create bucket $BUCKET"
+head -c 32 /dev/urandom >"$VF_TMP/key"
+chmod 600 "$VF_TMP/key"
+KEYOPT=(--key-file "$VF_TMP/key")
+
+# s3curl METHOD PATH[?QUERY] [curl args]: one request with the vault's own
+# credentials (what an attacker who owns the host holds); prints the HTTP
+# status, the body goes to $VF_TMP/body.
+AK=$(sed -n 's/^aws_access_key_id *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
+SK=$(sed -n 's/^aws_secret_access_key *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
+s3curl() {
+	local m=$1 p=$2
+	shift 2
+	curl -sS -o "$VF_TMP/body" -w '%{http_code}' --cacert "$VF_S3_CA" \
+		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X "$m" "$@" \
+		"$VF_S3_ENDPOINT/$BUCKET$p"
+}
+# versions: "KEY VERSIONID" of every object version under vault/
+versions() {
+	[ "$(s3curl GET "?prefix=vault%2F&versions=")" = 200 ] || fail "cannot list versions: $(cat "$VF_TMP/body")"
+	"$PYTHON" - "$VF_TMP/body" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+root = ET.parse(sys.argv[1]).getroot()
+for v in root.findall("s:Version", ns):
+    print(v.find("s:Key", ns).text, v.find("s:VersionId", ns).text)
+PY
+}
+
+# ---- a remote vault with a history ------------------------------------------
+vf_init "${KEYOPT[@]}" --store "$URL" "${STOREOPT[@]}"
+vf_mount "key_file=$VF_TMP/key"
+cp -a /usr/include/linux "$MNT/linux"
+echo "first" >"$MNT/notes"
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync failed"
+echo "second" >"$MNT/notes"
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync failed"
+"$VAULTCTL" status "$MNT" | grep -q "object lock:    COMPLIANCE, 21 days" ||
+	fail "status does not show the lock: $("$VAULTCTL" status "$MNT")"
+cp -a "$MNT/." "$VF_TMP/ref"
+rm -rf "$VF_TMP/ref/.snapshots" "$VF_TMP/ref/.versions" "$VF_TMP/ref/.softdeleted"
+sleep 1.1
+BEFORE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1.1
+
+# ---- the attack: root on the host ---------------------------------------------
+rm -rf "${MNT:?}"/linux "$MNT/notes"
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after rm -rf failed"
+vf_umount
+versions >"$VF_TMP/versions"
+n=$(wc -l <"$VF_TMP/versions")
+[ "$n" -ge 5 ] || fail "only $n object versions in the bucket"
+refused=0
+while read -r key vid; do
+	code=$(s3curl DELETE "/$key?versionId=$vid")
+	[ "$code" = 403 ] && refused=$((refused + 1))
+done <"$VF_TMP/versions"
+assert_eq "$n" "$refused" "object versions whose delete the store refused"
+read -r key vid <"$VF_TMP/versions"
+code=$(s3curl DELETE "/$key?versionId=$vid" -H "x-amz-bypass-governance-retention: true")
+assert_eq 403 "$code" "delete with the governance bypass"
+soon=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+code=$(s3curl PUT "/$key?retention=&versionId=$vid" --data-binary \
+	"<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>COMPLIANCE</Mode><RetainUntilDate>$soon</RetainUntilDate></Retention>")
+assert_eq 403 "$code" "shortening a retention"
+code=$(s3curl PUT "/$key?retention=&versionId=$vid" --data-binary \
+	"<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>GOVERNANCE</Mode><RetainUntilDate>$soon</RetainUntilDate></Retention>")
+assert_eq 403 "$code" "turning COMPLIANCE into GOVERNANCE"
+code=$(s3curl PUT "?object-lock=" --data-binary \
+	'<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>')
+log "replacing the lock configuration: HTTP $code (existing versions keep their retention)"
+code=$(s3curl DELETE "")
+case $code in 403 | 409) ;; *) fail "deleting the bucket gave HTTP $code" ;; esac
+# allowed, and harmless: new versions and delete markers
+while read -r key vid; do
+	s3curl PUT "/$key" --data-binary "ransom" >/dev/null
+	s3curl DELETE "/$key" >/dev/null
+done <"$VF_TMP/versions"
+# still refused after all that
+read -r key vid <"$VF_TMP/versions"
+assert_eq 403 "$(s3curl DELETE "/$key?versionId=$vid")" "delete of a version after the replacements"
+log "$n versions: every delete refused; overwrites and delete markers added"
+
+# ---- the daemon 15 days ahead purges nothing early ------------------------------
+vf_mount_at +15d "key_file=$VF_TMP/key" maintain=1
+sleep 3
+[ -e "$MNT/.softdeleted/notes" ] || fail "soft-deleted notes purged by a daemon started 15 days ahead"
+vf_umount
+
+# ---- recover on a fresh directory, as of before the attack ----------------------
+export VAULTFS_ANCHOR_DIR=$VF_TMP/anchors-new
+VAULT=$VF_TMP/recovered
+"$VAULTCTL" recover "$URL" "$VAULT" "${KEYOPT[@]}" "${STOREOPT[@]}" --at "$BEFORE" >"$VF_TMP/recover.out" ||
+	fail "recover --at failed: $(cat "$VF_TMP/recover.out")"
+log "$(tail -n 1 "$VF_TMP/recover.out")"
+vf_mount "key_file=$VF_TMP/key"
+diff -r "$VF_TMP/ref/linux" "$MNT/linux" || fail "the recovered tree differs"
+assert_eq second "$(cat "$MNT/notes")" "notes as of before the attack"
+[ "$(ls "$MNT/.versions/notes" | wc -l)" -ge 2 ] || fail "the history of notes was not recovered"
+vf_umount
