@@ -499,10 +499,19 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 		rc = -ENOENT;
 		goto out;
 	}
-	/* listed in key order, which is sequence order (16 hex digits) */
+	/* listed in key order, which is sequence order (16 hex digits).
+	 * A checkpoint whose time object is missing or fails
+	 * authentication is not the vault's (someone with the store's
+	 * credentials added it): skipped and counted. */
 	if (at <= 0) {
-		info->seq = s.v[s.n - 1];
-		rc = ckpt_time(st, akey, info->seq, &info->t);
+		while (s.n > 0) {
+			info->seq = s.v[s.n - 1];
+			rc = ckpt_time(st, akey, info->seq, &info->t);
+			if (rc != -EBADMSG && rc != -ENOENT)
+				break;
+			info->skipped++;
+			s.n--;
+		}
 		if (rc)
 			snprintf(err, errlen, "cannot read the time of "
 				 "checkpoint %llu: %s",
@@ -516,6 +525,17 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		rc = ckpt_time(st, akey, s.v[mid], &t);
+		if (rc == -EBADMSG || rc == -ENOENT) {
+			/* not the vault's: out of the search */
+			memmove(s.v + mid, s.v + mid + 1,
+				(s.n - mid - 1) * sizeof(*s.v));
+			s.n--;
+			hi--;
+			/* best < lo <= mid: its index stays */
+			info->skipped++;
+			rc = 0;
+			continue;
+		}
 		if (rc) {
 			snprintf(err, errlen, "cannot read the time of "
 				 "checkpoint %llu: %s",
@@ -531,7 +551,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 			hi = mid;
 		}
 	}
-	if (best == s.n) {
+	if (best >= s.n) {
 		snprintf(err, errlen, "store '%s' holds no checkpoint taken at "
 			 "or before that time", url);
 		rc = -ENOENT;

@@ -25,6 +25,8 @@ struct vf_recover_info {
 	uint64_t bytes;        /* bytes downloaded (packs and catalog) */
 	uint64_t catalog_bytes;
 	int detached;          /* --at: not shipping to the store */
+	uint64_t skipped;      /* checkpoints that are not the vault's
+				  (time missing or not authentic) */
 };
 
 /* Recovers the vault in the store cfg names into dir, which must not

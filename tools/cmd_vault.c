@@ -163,6 +163,7 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(jo, "bytes", info.bytes);
 		jadd_u64(jo, "catalog_bytes", info.catalog_bytes);
 		jadd_bool(jo, "detached", info.detached);
+		jadd_u64(jo, "skipped", info.skipped);
 		json_print(ctx->out, jo);
 		return 0;
 	}
@@ -170,6 +171,9 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		pos[1], pos[0], (unsigned long long)info.seq, when,
 		(unsigned long long)info.packs,
 		(unsigned long long)info.bytes);
+	if (info.skipped)
+		fprintf(ctx->out, "skipped %llu checkpoints that are not this vault's (time missing or not authentic: someone with the store's credentials added them)\n",
+			(unsigned long long)info.skipped);
 	if (info.detached)
 		fprintf(ctx->out, "detached: this vault does not ship to %s (it would overwrite newer history); it is a local vault now\n",
 			pos[0]);

@@ -98,6 +98,9 @@ while read -r key vid; do
 	s3curl PUT "/$key" --data-binary "ransom" >/dev/null
 	s3curl DELETE "/$key" >/dev/null
 done <"$VF_TMP/versions"
+# a forged "newest" checkpoint, and a time object for it
+s3curl PUT "/vault/c/ffffffffffffffff" --data-binary "ransom" >/dev/null
+s3curl PUT "/vault/c/ffffffffffffffff.t" --data-binary "012345678901234567890123456789012345678901234567" >/dev/null
 # still refused after all that
 read -r key vid <"$VF_TMP/versions"
 assert_eq 403 "$(s3curl DELETE "/$key?versionId=$vid")" "delete of a version after the replacements"
@@ -109,7 +112,15 @@ sleep 3
 [ -e "$MNT/.softdeleted/notes" ] || fail "soft-deleted notes purged by a daemon started 15 days ahead"
 vf_umount
 
-# ---- recover on a fresh directory, as of before the attack ----------------------
+# ---- recover on a fresh directory ------------------------------------------------
+# the newest checkpoint that is the vault's: after the rm -rf; the forged
+# one is skipped
+export VAULTFS_ANCHOR_DIR=$VF_TMP/anchors-latest
+"$VAULTCTL" recover "$URL" "$VF_TMP/latest" "${KEYOPT[@]}" "${STOREOPT[@]}" >"$VF_TMP/latest.out" ||
+	fail "recover of the newest checkpoint failed: $(cat "$VF_TMP/latest.out")"
+grep -q "skipped 1 checkpoints that are not this vault's" "$VF_TMP/latest.out" ||
+	fail "the forged checkpoint was not skipped: $(cat "$VF_TMP/latest.out")"
+# ... and as of before the attack
 export VAULTFS_ANCHOR_DIR=$VF_TMP/anchors-new
 VAULT=$VF_TMP/recovered
 "$VAULTCTL" recover "$URL" "$VAULT" "${KEYOPT[@]}" "${STOREOPT[@]}" --at "$BEFORE" >"$VF_TMP/recover.out" ||
