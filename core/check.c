@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -127,6 +128,31 @@ static int compare_with_store(struct vf_vault *v, const char *name,
 	return rc < 0 ? rc : same;
 }
 
+/* A locked vault's object must stay locked at least a day ahead (the
+ * daemon extends every lock daily): what[] gets the problem, or stays
+ * empty. */
+static void lock_problem(struct vf_vault *v, const char *key, char *what,
+			 size_t cap)
+{
+	int64_t until = 0, now = (int64_t)time(NULL);
+	char t[32];
+	int r;
+
+	if (v->store->no_lock || !v->store->ops->get_retention)
+		return;
+	r = v->store->ops->get_retention(v->store, key, &until);
+	if (r < 0) {
+		snprintf(what, cap, "its lock cannot be read: %s",
+			 vf_objstore_errmsg());
+	} else if (until == 0) {
+		snprintf(what, cap, "not locked in the store (its credentials can delete it)");
+	} else if (until < now + 86400) {
+		vf_time_format(until * VF_NS, t);
+		snprintf(what, cap, "locked only until %s, less than a day ahead (is the daemon extending locks?)",
+			 t);
+	}
+}
+
 static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 		       void *arg)
 {
@@ -199,6 +225,8 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 						 "cannot be compared: %s",
 						 strerror(-r));
 			}
+			if (!what[0])
+				lock_problem(v, key, what, sizeof(what));
 			if (what[0]) {
 				if (cb)
 					cb(arg, path, what);
@@ -206,6 +234,15 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 			}
 		}
 	} while (n == 64);
+	/* the header: without it the key opens nothing */
+	snprintf(path, sizeof(path), "store object hdr");
+	what[0] = '\0';
+	lock_problem(v, "hdr", what, sizeof(what));
+	if (what[0]) {
+		if (cb)
+			cb(arg, path, what);
+		problems++;
+	}
 out:
 	free(a);
 	free(b);

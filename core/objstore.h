@@ -76,6 +76,10 @@ struct vf_objstore_ops {
 			     int64_t until_s);
 	/* Optional: *on = 1 when the bucket has Object Lock enabled. */
 	int (*lock_enabled)(struct vf_objstore *s, int *on);
+	/* Optional: *until_s = the COMPLIANCE retention of key (the
+	 * version reads use), 0 when it has none. */
+	int (*get_retention)(struct vf_objstore *s, const char *key,
+			     int64_t *until_s);
 	/* Frees the backend. */
 	void (*destroy)(struct vf_objstore *s);
 };

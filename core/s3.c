@@ -1416,7 +1416,10 @@ static int oldest_cb(void *arg, const struct vf_s3_version *v)
  * engine never writes a key twice, so a later version is someone else's
  * (an attacker who holds the credentials can add versions and delete
  * markers, never remove a locked version). */
-static int read_url(struct s3 *s, const char *key, char **url)
+/* The URL of key with query (or none), for its oldest version when
+ * first_version: "QUERY&versionId=ID" (parameters sorted). */
+static int version_url(struct s3 *s, const char *key, const char *query,
+		       char **url)
 {
 	struct oldest o = { key, "" };
 	char *q;
@@ -1424,7 +1427,7 @@ static int read_url(struct s3 *s, const char *key, char **url)
 
 	*url = NULL;
 	if (!s->first_version) {
-		*url = object_url(s, key, NULL);
+		*url = object_url(s, key, query);
 		return *url ? 0 : -ENOMEM;
 	}
 	e = list_versions(s, key, oldest_cb, &o);
@@ -1435,11 +1438,17 @@ static int read_url(struct s3 *s, const char *key, char **url)
 		return -ENOENT;
 	}
 	q = query_enc(o.vid);
-	*url = q ? str_printf("%s/%s/%s%s?versionId=%s", s->endpoint,
-			      s->bucket, s->prefix, key, q) :
+	*url = q ? str_printf("%s/%s/%s%s?%s%sversionId=%s", s->endpoint,
+			      s->bucket, s->prefix, key, query ? query : "",
+			      query ? "&" : "", q) :
 		   NULL;
 	free(q);
 	return *url ? 0 : -ENOMEM;
+}
+
+static int read_url(struct s3 *s, const char *key, char **url)
+{
+	return version_url(s, key, NULL, url);
 }
 
 /* list with first_version: every key that has a version (a key the
@@ -1566,6 +1575,41 @@ static int s3_set_retention(struct vf_objstore *st, const char *key,
 	return vf_s3_put_retention(st, key, until_s);
 }
 
+static int s3_get_retention(struct vf_objstore *st, const char *key,
+			    int64_t *until_s)
+{
+	struct s3 *s = of(st);
+	struct req r = { .method = "GET", .what = key, .sink = SINK_MEM,
+			 .mem_max = 64 << 10 };
+	char when[64];
+	const char *v, *ve;
+	int64_t ns;
+	int e = check_key("GET retention", key);
+
+	*until_s = 0;
+	if (e)
+		return e;
+	e = version_url(s, key, "retention=", &r.url);
+	if (e)
+		return e;
+	e = perform(s, &r);
+	if (e == -ENOENT) {
+		/* no retention on that version */
+		req_release(&r);
+		return 0;
+	}
+	if (e == 0 && r.mem &&
+	    element(r.mem, r.mem + r.mem_len, "RetainUntilDate", &v, &ve) &&
+	    (size_t)(ve - v) < sizeof(when)) {
+		memcpy(when, v, (size_t)(ve - v));
+		when[ve - v] = '\0';
+		if (vf_time_parse(when, &ns) == 0)
+			*until_s = ns / VF_NS;
+	}
+	req_release(&r);
+	return e;
+}
+
 static int s3_lock_enabled(struct vf_objstore *st, int *on)
 {
 	struct s3 *s = of(st);
@@ -1600,6 +1644,7 @@ static const struct vf_objstore_ops s3_ops = {
 	.remove = s3_remove,
 	.set_retention = s3_set_retention,
 	.lock_enabled = s3_lock_enabled,
+	.get_retention = s3_get_retention,
 	.destroy = s3_destroy,
 };
 

@@ -131,3 +131,27 @@ diff -r "$VF_TMP/ref/linux" "$MNT/linux" || fail "the recovered tree differs"
 assert_eq second "$(cat "$MNT/notes")" "notes as of before the attack"
 [ "$(ls "$MNT/.versions/notes" | wc -l)" -ge 2 ] || fail "the history of notes was not recovered"
 vf_umount
+
+# ---- check names objects the store does not lock -----------------------------------
+export VAULTFS_ANCHOR_DIR=$VF_TMP/anchors-latest
+"$VAULTCTL" check "$VF_TMP/latest" "${KEYOPT[@]}" --read-data >"$VF_TMP/check.out" 2>&1 ||
+	fail "check of a locked vault failed: $(cat "$VF_TMP/check.out")"
+# a vault made with --no-lock in a locking bucket, whose store.conf then
+# loses "no-lock": its objects are not locked, and check says so
+export VAULTFS_ANCHOR_DIR=$VF_TMP/anchors-unlocked
+U=$VF_TMP/unlocked
+"$VAULTCTL" init "$U" --keystore "$KS" "${KEYOPT[@]}" --store "s3://$BUCKET/unlocked" "${STOREOPT[@]}" --no-lock >/dev/null ||
+	fail "init --no-lock failed"
+VAULT=$U
+vf_mount "key_file=$VF_TMP/key"
+echo data >"$MNT/f"
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync of the unlocked vault failed"
+vf_umount
+sed -i '/^no-lock /d' "$U/store.conf"
+if out=$("$VAULTCTL" check "$U" "${KEYOPT[@]}" 2>&1); then
+	fail "check passed on objects the store does not lock"
+fi
+echo "$out" | grep -q "store object hdr: not locked in the store" ||
+	fail "check does not name the unlocked header: $out"
+echo "$out" | grep -q "store object p/.*: not locked in the store" ||
+	fail "check does not name an unlocked pack: $out"
