@@ -80,6 +80,9 @@ struct vf_objstore_ops {
 	 * version reads use), 0 when it has none. */
 	int (*get_retention)(struct vf_objstore *s, const char *key,
 			     int64_t *until_s);
+	/* Optional: the store's time now (ns), from the Date of its last
+	 * reply plus the monotonic time since; -ENOENT before a reply. */
+	int (*store_time)(struct vf_objstore *s, int64_t *now_ns);
 	/* Frees the backend. */
 	void (*destroy)(struct vf_objstore *s);
 };

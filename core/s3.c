@@ -63,6 +63,8 @@ struct s3 {
 	char *ca_file;  /* NULL: the system's CA bundle */
 	bool allow_http;
 	bool first_version; /* reads take each key's oldest version */
+	int64_t date_s;     /* the Date of the last reply (under mu) */
+	int64_t date_mono;  /* vf_clock_mono when it came */
 	char *akid;
 	char *secret;   /* sodium_malloc'd */
 	pthread_mutex_t mu;
@@ -102,6 +104,7 @@ struct req {
 	size_t errbody_len;
 	char curl_err[CURL_ERROR_SIZE];
 	curl_off_t content_length;
+	char date[64]; /* the reply's Date header */
 };
 
 /*
@@ -629,6 +632,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 
 		if (sp && sp + 4 <= data + n)
 			r->status = strtol(sp + 1, NULL, 10);
+	} else if (n > 5 && n < sizeof(r->date) + 5 &&
+		   strncasecmp(data, "Date:", 5) == 0) {
+		/* the store's clock: a second opinion for the vault's */
+		size_t k = n - 5;
+
+		memcpy(r->date, data + 5, k);
+		while (k && (r->date[k - 1] == '\r' || r->date[k - 1] == '\n'))
+			k--;
+		r->date[k] = '\0';
 	}
 	return n;
 }
@@ -866,6 +878,16 @@ static int perform(struct s3 *s, struct req *r)
 		return -EIO;
 	}
 	rc = curl_easy_perform(h);
+	if (r->date[0]) {
+		time_t d = curl_getdate(r->date, NULL);
+
+		if (d > 0) {
+			pthread_mutex_lock(&s->mu);
+			s->date_s = (int64_t)d;
+			s->date_mono = vf_clock_mono();
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 	r->content_length = -1;
@@ -1610,6 +1632,21 @@ static int s3_get_retention(struct vf_objstore *st, const char *key,
 	return e;
 }
 
+static int s3_store_time(struct vf_objstore *st, int64_t *now_ns)
+{
+	struct s3 *s = of(st);
+	int64_t d, m;
+
+	pthread_mutex_lock(&s->mu);
+	d = s->date_s;
+	m = s->date_mono;
+	pthread_mutex_unlock(&s->mu);
+	if (!d)
+		return -ENOENT;
+	*now_ns = d * VF_NS + (vf_clock_mono() - m);
+	return 0;
+}
+
 static int s3_lock_enabled(struct vf_objstore *st, int *on)
 {
 	struct s3 *s = of(st);
@@ -1645,6 +1682,7 @@ static const struct vf_objstore_ops s3_ops = {
 	.set_retention = s3_set_retention,
 	.lock_enabled = s3_lock_enabled,
 	.get_retention = s3_get_retention,
+	.store_time = s3_store_time,
 	.destroy = s3_destroy,
 };
 

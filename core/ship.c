@@ -50,10 +50,12 @@
 
 #include <sodium.h>
 
+#include "alert.h"
 #include "catalog.h"
 #include "catvfs.h"
 #include "pack_cache.h"
 #include "ship.h"
+#include "vclock.h"
 
 #define CKPT_NAME "ship.ckpt"
 #define NAMES_BATCH 64
@@ -101,6 +103,7 @@ struct vf_ship {
 				   least this (0: not known yet) */
 	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
 	int64_t locked;         /* objects locked or extended this mount */
+	int clock_alerted;      /* the host/store clock alert, once a mount */
 };
 
 /* Locks key until now + the lock period; 0 when the vault does not lock. */
@@ -734,6 +737,25 @@ static void *ship_main(void *arg)
 			s->retry_at = 0;
 		}
 		pthread_cond_broadcast(&s->done_cv);
+		/* a refused request has a Date too: a host whose clock
+		 * is far off cannot sign requests the store accepts
+		 * (RequestTimeTooSkewed), and that is when to say so */
+		if (!s->clock_alerted) {
+			int64_t skew;
+
+			if (vf_vclock_store_skew(s->v, &skew) == 0 &&
+			    (skew > VF_VCLOCK_STORE_TOL ||
+			     skew < -VF_VCLOCK_STORE_TOL)) {
+				s->clock_alerted = 1;
+				vf_alert_raise(s->v, VF_ALERT_CLOCK,
+					       VF_ALERT_WARNING,
+					       VF_AUDIT_UID_NONE, 1,
+					       "this host's clock is %lld s %s the store's: decisions use the earlier, stamps stay within %lld s of the store's",
+					       (long long)((skew < 0 ? -skew : skew) / VF_NS),
+					       skew > 0 ? "ahead of" : "behind",
+					       (long long)(VF_VCLOCK_STORE_TOL / VF_NS));
+			}
+		}
 		/* after the round's waiters are answered: a sync never
 		 * waits for the daily extension of the locks */
 		if (!rc && s->lock) {
@@ -871,6 +893,8 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 		return rc;
 	}
 	s->started = 1;
+	/* from now on the store's Date is the vault clock's second opinion */
+	__atomic_store_n(&v->clock_store, s->st, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -925,6 +949,9 @@ void vf_ship_stop(struct vf_vault *v)
 	vf_vault_lock(v);
 	sqlite3_update_hook(v->cat->db, NULL, NULL);
 	v->ship = NULL;
+	/* vf_vault_close stops the ship after the mount's threads are gone:
+	 * nobody reads the clock through this store any more */
+	__atomic_store_n(&v->clock_store, NULL, __ATOMIC_RELEASE);
 	vf_vault_unlock(v);
 	unlink_ckpt(s);
 	ship_free(s);

@@ -144,6 +144,10 @@ struct vf_vault {
 	struct vf_pack_io *local_io; /* a remote vault: the packs under the
 					cache (v->io is pack_cache.h's) */
 	struct vf_objstore *store;   /* a remote vault: its store, for reads */
+	/* a remote vault being shipped: the store whose replies' Date is
+	 * the vault clock's second opinion (vclock.c); set and cleared
+	 * by ship.c, read with __atomic_load_n */
+	struct vf_objstore *clock_store;
 	struct vf_pack_writer *pw;
 	uint64_t gear[256];
 	struct vf_views *views; /* view.c: seconds being browsed (v->mu) */

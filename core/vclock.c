@@ -9,23 +9,66 @@
  */
 #include <time.h>
 
+#include "objstore.h"
 #include "policy.h"
 #include "vclock.h"
 
 #define HWM_KEY "clock.hwm"
 
-int64_t vf_vault_now(struct vf_vault *v)
+/* The store's time, when a remote vault is being shipped and the store
+ * has answered. */
+static int store_now(struct vf_vault *v, int64_t *t)
+{
+	struct vf_objstore *st =
+		__atomic_load_n(&v->clock_store, __ATOMIC_ACQUIRE);
+
+	if (!st || !st->ops->store_time)
+		return -ENOENT;
+	return st->ops->store_time(st, t);
+}
+
+static int64_t own_now(struct vf_vault *v)
 {
 	if (!v->clock_started)
 		return vf_clock_now();
 	return v->clock_v0 + (vf_clock_mono() - v->clock_mono0);
 }
 
+int64_t vf_vault_now(struct vf_vault *v)
+{
+	int64_t now = own_now(v), st;
+	int d;
+
+	/* a remote vault decides on the earlier of its clock and the
+	 * store's: a host clock moved ahead frees nothing early */
+	if (store_now(v, &st) == 0)
+		return vf_policy_decide_time(now, st, VF_VCLOCK_STORE_TOL, &d);
+	return now;
+}
+
 int64_t vf_vault_stamp(struct vf_vault *v)
 {
-	int64_t wall = vf_clock_now(), now = vf_vault_now(v);
+	int64_t wall = vf_clock_now(), now = own_now(v), st;
+	int d;
 
-	return wall > now ? wall : now;
+	if (wall > now)
+		now = wall;
+	/* and stamps within the tolerance of the store's time: neither
+	 * in the past nor in the future of what the store says */
+	if (store_now(v, &st) == 0)
+		now = vf_policy_stamp_time(now, st, VF_VCLOCK_STORE_TOL, &d);
+	return now;
+}
+
+int vf_vclock_store_skew(struct vf_vault *v, int64_t *skew)
+{
+	int64_t wall = vf_clock_now(), now = own_now(v), st;
+	int rc = store_now(v, &st);
+
+	if (rc)
+		return rc;
+	*skew = (wall > now ? wall : now) - st;
+	return 0;
 }
 
 int vf_vclock_start(struct vf_vault *v, int64_t *skew)

@@ -32,6 +32,10 @@
  * corrections can leave a little ahead of the wall clock by the close. */
 #define VF_VCLOCK_SLACK (2 * VF_NS)
 #define VF_VCLOCK_SAVE_EVERY (60 * VF_NS)
+/* How far the vault's time may be from a remote store's before the
+ * store's wins (its Date has one-second resolution; a round trip and
+ * ordinary NTP drift stay well inside). */
+#define VF_VCLOCK_STORE_TOL (300 * VF_NS)
 
 /* vault.h declares vf_vault_now (the vault time now: for decisions) and
  * vf_vault_stamp (a time to write into the catalog: commit, deletion,
@@ -50,5 +54,10 @@ VF_MUST int vf_vclock_start(struct vf_vault *v, int64_t *skew);
  * nothing on a read-only vault.  v->mu held; in the caller's transaction
  * when one is open.  0 or -errno. */
 VF_MUST int vf_vclock_save(struct vf_vault *v, int all);
+
+/* A remote vault: how far this host's time (the later of the wall clock
+ * and the vault clock) is from the store's (ns, > 0: ahead); -ENOENT
+ * when there is no store reply to compare with. */
+int vf_vclock_store_skew(struct vf_vault *v, int64_t *skew);
 
 #endif

@@ -166,7 +166,7 @@ port_free() {
 }
 
 pick_ports() {
-	local base tries p ok
+	local base tries p ok lo
 	if [ -n "${VF_CEPH_PORT_BASE:-}" ]; then
 		BASE=$VF_CEPH_PORT_BASE
 		case $BASE in '' | *[!0-9]*) die "VF_CEPH_PORT_BASE='$BASE' is not a port" ;; esac
@@ -178,8 +178,13 @@ pick_ports() {
 		done
 		return
 	fi
+	# Below the kernel's ephemeral range (ip_local_port_range, 32768
+	# and up here): a port picked there can be taken by any outgoing
+	# connection (the cluster's own) before the daemon binds it.
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$lo" -gt 20100 ] 2>/dev/null || lo=32768
 	for ((tries = 0; tries < 50; tries++)); do
-		base=$((20000 + (RANDOM % 800) * 50))
+		base=$((20000 + (RANDOM % ((lo - 20000) / 50 - 1)) * 50))
 		ok=1
 		for ((p = base; p < base + 50; p++)); do
 			port_free "$p" || {
@@ -208,11 +213,15 @@ start_rgw() {
 	wait_for "radosgw" 60 "$DIR/log/client.rgw.r.log" rgw_ready
 }
 
+# 90 days, as public certificates go: a test that moves the host's clock
+# by weeks (0044) then meets the store's own refusal of a skewed request,
+# whose Date is the vault clock's second opinion, not an expired
+# certificate.
 make_certs() {
 	local d=$DIR/tls
 	mkdir -m 0700 "$d"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/ca.key" -out "$DIR/ca.pem" -days 7 \
+		-keyout "$d/ca.key" -out "$DIR/ca.pem" -days 90 \
 		-subj "/CN=vaultfs test CA $(basename "$DIR")" \
 		-addext basicConstraints=critical,CA:TRUE \
 		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
@@ -222,7 +231,7 @@ make_certs() {
 		'keyUsage=critical,digitalSignature,keyEncipherment' \
 		'extendedKeyUsage=serverAuth' >"$d/ext"
 	openssl x509 -req -in "$d/rgw.csr" -CA "$DIR/ca.pem" -CAkey "$d/ca.key" \
-		-CAcreateserial -out "$d/rgw.crt" -days 7 -extfile "$d/ext" 2>/dev/null
+		-CAcreateserial -out "$d/rgw.crt" -days 90 -extfile "$d/ext" 2>/dev/null
 	# The CA key is not needed again: nobody can sign another certificate
 	# this CA vouches for.
 	rm -f "$d/ca.key" "$d/rgw.csr" "$d/ext" "$DIR/ca.srl" "$d/ca.srl"

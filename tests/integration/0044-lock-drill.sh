@@ -110,6 +110,23 @@ log "$n versions: every delete refused; overwrites and delete markers added"
 vf_mount_at +15d "key_file=$VF_TMP/key" maintain=1
 sleep 3
 [ -e "$MNT/.softdeleted/notes" ] || fail "soft-deleted notes purged by a daemon started 15 days ahead"
+# the store's clock: a recovery point made now is stamped with the
+# store's day, not the host's, and the disagreement is an alert
+echo late >"$MNT/late"
+# the store refuses requests signed 15 days ahead: shipping waits (and
+# says why); everything stays local until the clock is right
+if out=$("$VAULTCTL" sync "$MNT" --timeout 5 2>&1); then
+	fail "the store took requests signed 15 days ahead"
+fi
+echo "$out" | grep -q "RequestTimeTooSkewed" || log "sync at +15 days: $out"
+stamp=$(ls "$MNT/.versions/late" | head -n 1)
+case $stamp in
+"$(date -u +%Y-%m-%d)"*) ;;
+*) fail "a version made with the host 15 days ahead is stamped $stamp, not today" ;;
+esac
+"$VAULTCTL" alerts list "$MNT" >"$VF_TMP/alerts"
+grep -q "clock.*this host's clock is 12960[0-9][0-9] s ahead of the store's" "$VF_TMP/alerts" ||
+	fail "no alert for the host clock ahead of the store's: $(cat "$VF_TMP/alerts")"
 vf_umount
 
 # ---- recover on a fresh directory ------------------------------------------------
