@@ -617,8 +617,36 @@ int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 	return record_after(v, a, VF_OP_GC, rc, detail);
 }
 
-int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
-		      struct vf_maint_stats *st, char *detail, size_t cap)
+/* Keeps the last run's outcome for status (meta "maint.*"); a failure
+ * to keep it changes no answer. */
+static void note_maintenance(struct vf_vault *v, int64_t t, int rc,
+			     const struct vf_maint_stats *st)
+{
+	int r;
+
+	vf_vault_lock(v);
+	r = vf_catalog_begin(v->cat);
+	if (!r) {
+		r = vf_catalog_meta_set(v->cat, "maint.t", t);
+		if (!r)
+			r = vf_catalog_meta_set(v->cat, "maint.rc", rc);
+		if (!r)
+			r = vf_catalog_meta_set(v->cat, "maint.pruned",
+						(int64_t)st->prune.removed);
+		if (!r)
+			r = vf_catalog_meta_set(v->cat, "maint.purged",
+						(int64_t)st->gc.purged);
+		if (!r)
+			r = vf_catalog_meta_set(v->cat, "maint.packs",
+						(int64_t)st->gc.packs_removed);
+		r = vf_catalog_finish(v->cat, r);
+	}
+	vf_vault_unlock(v);
+	(void)r;
+}
+
+static int maintain_run(struct vf_vault *v, struct vf_admin *a,
+			struct vf_maint_stats *st, char *detail, size_t cap)
 {
 	int rc = read_gate(v, a, VF_OP_MAINTAIN);
 
@@ -652,6 +680,16 @@ int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
 			       a->caller.uid, 1, "maintenance failed: %s",
 			       detail);
 	}
+	return rc;
+}
+
+int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
+		      struct vf_maint_stats *st, char *detail, size_t cap)
+{
+	int rc = maintain_run(v, a, st, detail, cap);
+
+	if (rc != -EACCES && rc != -EROFS)
+		note_maintenance(v, stamp_of(v, a), rc, st);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "facade.h"
 #include "pack_cache.h"
 #include "vault_int.h"
 
@@ -162,7 +163,6 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 	int64_t after = 0;
 	int problems = 0, rc = 0;
 	size_t n, i;
-	sqlite3_stmt *st;
 
 	if (read_data) {
 		a = malloc(CMP_BLOCK);
@@ -173,22 +173,7 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 		}
 	}
 	do {
-		n = 0;
-		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_SHIPPED);
-		rc = st ? 0 : -EIO;
-		if (st) {
-			sqlite3_bind_int64(st, 1, after);
-			while (n < 64 && (rc = vf_catalog_row(st)) == 1) {
-				after = sqlite3_column_int64(st, 0);
-				snprintf(names[n++], sizeof(names[0]), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   1));
-			}
-			rc = rc < 0 ? rc : 0;
-			sqlite3_reset(st);
-		}
-		vf_vault_unlock(v);
+		rc = vf_vault_shipped_batch(v, &after, names, 64, &n);
 		if (rc < 0)
 			goto out;
 		for (i = 0; i < n; i++) {
@@ -432,6 +417,22 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
 	vf_vault_unlock(v);
 	s.stored_bytes = ps.bytes;
+	vf_vault_lock(v);
+	if (!rc) {
+		int64_t x = 0;
+
+		if (!vf_catalog_meta_get(v->cat, "maint.t", &x))
+			s.maint_t = x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.rc", &x))
+			s.maint_rc = (int)x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.pruned", &x))
+			s.maint_pruned = (uint64_t)x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.purged", &x))
+			s.maint_purged = (uint64_t)x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.packs", &x))
+			s.maint_packs = (uint64_t)x;
+	}
+	vf_vault_unlock(v);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;

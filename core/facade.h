@@ -41,4 +41,11 @@ VF_MUST int vf_vault_anchor_outside(const struct vf_protector_opts *o,
 				    const uint8_t *id, int make, char **out,
 				    char *err, size_t errlen);
 
+/* The next batch (at most max) of pack names the catalog says the store
+ * holds, after row *after (0 to start; advanced); *n of them.  Takes
+ * v->mu.  Shared by vault.c (the cache) and check.c (the store check). */
+VF_MUST int vf_vault_shipped_batch(struct vf_vault *v, int64_t *after,
+				   char (*names)[VF_PACK_NAME_LEN + 1],
+				   size_t max, size_t *n);
+
 #endif

@@ -288,11 +288,35 @@ static int open_packs(struct vf_vault *v, const char *path)
 	return 0;
 }
 
+int vf_vault_shipped_batch(struct vf_vault *v, int64_t *after,
+			   char (*names)[VF_PACK_NAME_LEN + 1], size_t max,
+			   size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	vf_vault_lock(v);
+	st = vf_catalog_stmt(v->cat, VF_Q_SHIP_SHIPPED);
+	rc = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, *after);
+		while (*n < max && (rc = vf_catalog_row(st)) == 1) {
+			*after = sqlite3_column_int64(st, 0);
+			snprintf(names[(*n)++], VF_PACK_NAME_LEN + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 1));
+		}
+		rc = rc < 0 ? rc : 0;
+		sqlite3_reset(st);
+	}
+	vf_vault_unlock(v);
+	return rc;
+}
+
 int vf_vault_set_cache_size(struct vf_vault *v, uint64_t bytes)
 {
 	char names[256][VF_PACK_NAME_LEN + 1];
 	int64_t after = 0;
-	sqlite3_stmt *st;
 	size_t n, i;
 	int rc;
 
@@ -300,21 +324,7 @@ int vf_vault_set_cache_size(struct vf_vault *v, uint64_t bytes)
 		return -ENOTSUP;
 	/* Packs the catalog says the store holds may be evicted. */
 	do {
-		n = 0;
-		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_SHIPPED);
-		rc = st ? 0 : -EIO;
-		if (st) {
-			sqlite3_bind_int64(st, 1, after);
-			while ((rc = vf_catalog_row(st)) == 1 && n < 256) {
-				after = sqlite3_column_int64(st, 0);
-				snprintf(names[n++], sizeof(names[0]), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   1));
-			}
-			sqlite3_reset(st);
-		}
-		vf_vault_unlock(v);
+		rc = vf_vault_shipped_batch(v, &after, names, 256, &n);
 		if (rc < 0)
 			return rc;
 		for (i = 0; i < n; i++)

@@ -237,6 +237,11 @@ struct vf_status {
 	uint64_t stored_bytes;  /* bytes in packs */
 	uint64_t catalog_bytes;
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
+	/* the daemon's last maintenance run (0: none yet), its result
+	 * (0 or -errno) and what it removed */
+	int64_t maint_t;
+	int maint_rc;
+	uint64_t maint_pruned, maint_purged, maint_packs;
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 

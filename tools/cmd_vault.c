@@ -334,6 +334,22 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "logical_bytes", st.logical_bytes);
 		jadd_u64(o, "stored_bytes", st.stored_bytes);
 		jadd_u64(o, "catalog_bytes", st.catalog_bytes);
+		if (st.maint_t) {
+			struct json_object *m = json_object_new_object();
+			char mt[32];
+
+			vf_time_format(st.maint_t, mt);
+			jadd_str(m, "time", mt);
+			jadd_bool(m, "ok", st.maint_rc == 0);
+			jadd_str(m, "error", st.maint_rc ? strerror(-st.maint_rc) :
+							   NULL);
+			jadd_u64(m, "pruned_versions", st.maint_pruned);
+			jadd_u64(m, "purged_items", st.maint_purged);
+			jadd_u64(m, "removed_packs", st.maint_packs);
+			jadd(o, "maintenance", m);
+		} else {
+			jadd(o, "maintenance", NULL);
+		}
 		/* the number as printed, two decimals */
 		jadd(o, "ratio",
 		     st.stored_bytes ?
@@ -385,6 +401,21 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.catalog_bytes);
 	fprintf(f, "ratio:          %s (logical/stored: dedup and compression)\n",
 		ratio);
+	if (!st.maint_t) {
+		fprintf(f, "maintenance:    no run yet\n");
+	} else {
+		char mt[32];
+
+		vf_time_format(st.maint_t, mt);
+		if (st.maint_rc)
+			fprintf(f, "maintenance:    last run %s failed: %s\n", mt,
+				strerror(-st.maint_rc));
+		else
+			fprintf(f, "maintenance:    last run %s ok: pruned %llu versions, purged %llu items, removed %llu packs\n",
+				mt, (unsigned long long)st.maint_pruned,
+				(unsigned long long)st.maint_purged,
+				(unsigned long long)st.maint_packs);
+	}
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);

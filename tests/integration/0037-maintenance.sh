@@ -35,4 +35,6 @@ grep -qE "maintenance of vault .*: pruned .*purged 1 soft-deleted items" "$log" 
 n=$(awk -F'\t' '$4 == "maintenance"' "$VF_TMP/audit" | wc -l)
 [ "$n" -ge 1 ] && [ "$n" -le 2 ] ||
 	fail "$n maintenance records for one purge and one prune: $(cat "$VF_TMP/audit")"
+"$VAULTCTL" status "$MNT" | grep -qE "^maintenance: +last run .* ok: pruned [0-9]+ versions, purged [0-9]+ items" ||
+	fail "status does not show the last maintenance run: $("$VAULTCTL" status "$MNT")"
 vf_umount
