@@ -194,7 +194,9 @@ void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out)
 		if (c == VF_PC_ALWAYS_ON)
 			met[VF_PC_SOFTDELETE] = 1;
 		out->would[c] = grade(met);
+		out->would_name[c] = vf_policy_posture_name(out->would[c]);
 	}
+	out->name = vf_policy_posture_name(out->level);
 	if (!in->remote)
 		out->weak |= VF_PW_LOCAL;
 	if (in->remote && !in->store_lock)

@@ -207,6 +207,8 @@ struct vf_posture {
 	int met[VF_PC_COUNT];
 	int pending[VF_PC_COUNT];  /* set, but cancellable until final */
 	enum vf_posture_level would[VF_PC_COUNT];
+	const char *name;          /* the grade as shown ("Good") */
+	const char *would_name[VF_PC_COUNT];
 	unsigned weak;             /* VF_PW_* */
 };
 

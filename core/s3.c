@@ -946,6 +946,24 @@ static int s3_put_fd(struct vf_objstore *st, const char *key, int fd,
 	return put_common(st, key, NULL, fd, len);
 }
 
+/* GET of a whole object (the version reads use) into r's sink; a body
+ * shorter than its Content-Length is -EIO. */
+static int get_whole(struct s3 *s, const char *key, struct req *r)
+{
+	int e = read_url(s, key, &r->url);
+
+	if (e)
+		return e;
+	e = perform(s, r);
+	if (e == 0 && r->content_length >= 0 &&
+	    (uint64_t)r->content_length != r->got) {
+		vf_objstore_set_err("s3: GET %s: %" PRIu64 " of %lld bytes", key,
+				    r->got, (long long)r->content_length);
+		e = -EIO;
+	}
+	return e;
+}
+
 static int s3_get(struct vf_objstore *st, const char *key, void **data,
 		  size_t *len, size_t max)
 {
@@ -956,18 +974,7 @@ static int s3_get(struct vf_objstore *st, const char *key, void **data,
 
 	if (e)
 		return e;
-	e = read_url(s, key, &r.url);
-	if (e) {
-		req_release(&r);
-		return e;
-	}
-	e = r.url ? perform(s, &r) : -ENOMEM;
-	if (e == 0 && r.content_length >= 0 &&
-	    (uint64_t)r.content_length != r.got) {
-		vf_objstore_set_err("s3: GET %s: %" PRIu64 " of %lld bytes", key,
-				    r.got, (long long)r.content_length);
-		e = -EIO;
-	}
+	e = get_whole(s, key, &r);
 	if (e == 0) {
 		if (!r.mem)
 			r.mem = malloc(1);
@@ -1040,18 +1047,7 @@ static int s3_get_fd(struct vf_objstore *st, const char *key, int fd,
 
 	if (e)
 		return e;
-	e = read_url(s, key, &r.url);
-	if (e) {
-		req_release(&r);
-		return e;
-	}
-	e = r.url ? perform(s, &r) : -ENOMEM;
-	if (e == 0 && r.content_length >= 0 &&
-	    (uint64_t)r.content_length != r.got) {
-		vf_objstore_set_err("s3: GET %s: %" PRIu64 " of %lld bytes", key,
-				    r.got, (long long)r.content_length);
-		e = -EIO;
-	}
+	e = get_whole(s, key, &r);
 	if (e == 0)
 		*len = r.got;
 	req_release(&r);

@@ -294,7 +294,6 @@ static int cmd_many(struct vf_objstore *s, int n)
 
 static int cmd_bigfile(struct vf_objstore *s, int mib)
 {
-	char src[] = "/tmp/s3probe-src.XXXXXX", dst[] = "/tmp/s3probe-dst.XXXXXX";
 	size_t chunk = 1 << 20;
 	unsigned char *a = malloc(chunk), *b = malloc(chunk);
 	int fs, fd, i, e;
@@ -302,12 +301,11 @@ static int cmd_bigfile(struct vf_objstore *s, int mib)
 	long hwm0, hwm1;
 	double t0, tput, tget;
 
-	fs = mkstemp(src);
-	fd = mkstemp(dst);
+	/* unnamed files: nothing to clean up however the probe ends */
+	fs = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (!a || !b || fs < 0 || fd < 0)
 		fail("cannot make temporary files");
-	unlink(src);
-	unlink(dst);
 	for (i = 0; i < mib; i++) {
 		fill(a, chunk, (unsigned)i);
 		if (write(fs, a, chunk) != (ssize_t)chunk)

@@ -592,7 +592,7 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		struct json_object *conds = json_object_new_array();
 		struct json_object *weak = json_object_new_array();
 
-		jadd_str(o, "posture", vf_policy_posture_name(p.level));
+		jadd_str(o, "posture", p.name);
 		jadd_u64(o, "level", (uint64_t)p.level);
 		for (k = 0; k < VF_PC_COUNT; k++) {
 			struct json_object *e = json_object_new_object();
@@ -604,7 +604,7 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd_bool(e, "met", p.met[k]);
 			jadd_bool(e, "pending", p.pending[k]);
 			jadd_str(e, "would_be",
-				 vf_policy_posture_name(p.would[k]));
+				 p.would_name[k]);
 			jadd_str(e, "command", p.met[k] ? NULL : cmdline);
 			json_object_array_add(conds, e);
 		}
@@ -618,7 +618,7 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		json_print(ctx->out, o);
 		return 0;
 	}
-	fprintf(ctx->out, "posture:  %s\n", vf_policy_posture_name(p.level));
+	fprintf(ctx->out, "posture:  %s\n", p.name);
 	for (k = 0; k < VF_PC_COUNT; k++) {
 		if (p.met[k]) {
 			fprintf(ctx->out, "  [x] %s\n", posture_conds[k].what);
@@ -631,7 +631,7 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			p.pending[k] ? "pending; " : "",
 			p.would[k] > p.level ? "-> " : "   ",
 			p.would[k] > p.level ?
-				vf_policy_posture_name(p.would[k]) :
+				p.would_name[k] :
 				"(same grade)",
 			cmdline);
 	}

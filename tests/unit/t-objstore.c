@@ -195,7 +195,7 @@ static void urls_and_conf(void)
 	cfg.endpoint = "https://rgw.example:7480";
 	cfg.credentials = "/etc/vaultfs/s3.cred";
 	cfg.allow_http = true;
-	/* the stub of this branch; s3.c replaces it */
+	/* s3.c refuses a credentials file that does not exist */
 	CHECK(vf_objstore_open(&cfg, &s) != 0);
 	snprintf(url, sizeof(url), "dir:%s/u", base);
 	cfg.url = url;
