@@ -77,7 +77,7 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 4
+#define VF_CATALOG_FORMAT 5
 
 enum vf_q {
 #define VF_Q_ENUM(name, sql) VF_Q_##name,

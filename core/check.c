@@ -431,6 +431,14 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 			s.maint_purged = (uint64_t)x;
 		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.packs", &x))
 			s.maint_packs = (uint64_t)x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.store", &x))
+			s.maint_store = (int)x;
+		if (s.maint_store &&
+		    !vf_catalog_meta_get(v->cat, "maint.store_deleted", &x))
+			s.maint_store_deleted = (uint64_t)x;
+		if (s.maint_store &&
+		    !vf_catalog_meta_get(v->cat, "maint.store_waiting", &x))
+			s.maint_store_waiting = (uint64_t)x;
 	}
 	vf_vault_unlock(v);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);

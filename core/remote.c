@@ -149,6 +149,20 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 	size_t len = 0;
 	int rc, made, created = 0;
 
+	/* before anything is made or asked of the store */
+	if (cfg->lock_period_s &&
+	    (cfg->lock_period_s < VF_POLICY_LOCK_MIN_S ||
+	     cfg->lock_period_s > VF_POLICY_LOCK_MAX_S)) {
+		snprintf(err, errlen, "lock period %lld s is out of range: at least %d s (the daemon renews locks every third of it), at most %lld days",
+			 (long long)cfg->lock_period_s, VF_POLICY_LOCK_MIN_S,
+			 VF_POLICY_LOCK_MAX_S / 86400);
+		return -EINVAL;
+	}
+	if (cfg->lock_period_s && cfg->no_lock) {
+		snprintf(err, errlen, "a lock period needs a store that locks: --lock-period and --no-lock contradict each other");
+		return -EINVAL;
+	}
+
 	rc = vf_objstore_open(cfg, &st);
 	if (rc) {
 		snprintf(err, errlen, "cannot open store '%s': %s", cfg->url,
@@ -216,9 +230,10 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 		rc = st->ops->set_retention(
 			st, VF_SHIP_HDR_KEY,
 			(int64_t)time(NULL) +
-				vf_policy_lock_period(VF_SOFTDELETE_DAYS,
-						      VF_SHIP_LOCK_MARGIN * VF_NS,
-						      86400 * VF_NS) / VF_NS);
+				(cfg->lock_period_s ? cfg->lock_period_s :
+				 vf_policy_lock_period(VF_SOFTDELETE_DAYS,
+						       VF_SHIP_LOCK_MARGIN * VF_NS,
+						       86400 * VF_NS) / VF_NS));
 	if (rc)
 		snprintf(err, errlen, "cannot store the vault header in '%s': "
 			 "%s", cfg->url, vf_objstore_errmsg());
@@ -266,8 +281,8 @@ static int collect_seq(void *arg, const struct vf_objinfo *o)
 	return 0;
 }
 
-static int ckpt_time(struct vf_objstore *st, const uint8_t *akey,
-		     uint64_t seq, int64_t *t)
+int vf_remote_ckpt_time(struct vf_objstore *st, const uint8_t *akey,
+			uint64_t seq, int64_t *t)
 {
 	char key[VF_OBJKEY_MAX + 1];
 	void *data = NULL;
@@ -506,7 +521,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	if (at <= 0) {
 		while (s.n > 0) {
 			info->seq = s.v[s.n - 1];
-			rc = ckpt_time(st, akey, info->seq, &info->t);
+			rc = vf_remote_ckpt_time(st, akey, info->seq, &info->t);
 			if (rc != -EBADMSG && rc != -ENOENT)
 				break;
 			info->skipped++;
@@ -524,7 +539,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	best = s.n;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		rc = ckpt_time(st, akey, s.v[mid], &t);
+		rc = vf_remote_ckpt_time(st, akey, s.v[mid], &t);
 		if (rc == -EBADMSG || rc == -ENOENT) {
 			/* not the vault's: out of the search */
 			memmove(s.v + mid, s.v + mid + 1,

@@ -42,4 +42,11 @@ VF_MUST int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 			      struct vf_recover_info *info, char *err,
 			      size_t errlen);
 
+/* The stamp of checkpoint seq, from its sealed time object c/<seq>.t
+ * (akey: the anchor subkey): 0, -EBADMSG when it fails authentication,
+ * or the store's error (-ENOENT: no time object); one line in
+ * vf_objstore_errmsg. */
+VF_MUST int vf_remote_ckpt_time(struct vf_objstore *st, const uint8_t *akey,
+				uint64_t seq, int64_t *t);
+
 #endif

@@ -129,6 +129,31 @@ void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
 		 (unsigned long long)seq);
 }
 
+int vf_ship_key_seq(const char *key, uint64_t *seq, int *full)
+{
+	const char *p = key + strlen(VF_SHIP_CKPT_PREFIX);
+	uint64_t n = 0;
+	int i;
+
+	if (strncmp(key, VF_SHIP_CKPT_PREFIX, strlen(VF_SHIP_CKPT_PREFIX)))
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		int c = p[i];
+
+		if (c >= '0' && c <= '9')
+			n = n << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			n = n << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -EINVAL;
+	}
+	if (p[16] != '\0' && (p[16] != '.' || p[17] == '\0'))
+		return -EINVAL;
+	*seq = n;
+	*full = p[16] == '\0';
+	return 0;
+}
+
 void vf_ship_time_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
 {
 	snprintf(key, VF_OBJKEY_MAX + 1, VF_SHIP_CKPT_PREFIX "%016llx.t",
@@ -645,16 +670,55 @@ out:
 	return rc;
 }
 
-/* Extends every object's lock to now + the period, once a day: objects
- * recovery points still need must never come unlocked.  Until remote gc
- * knows which objects are still needed (the next step), that is every
- * object.  The store refuses to shorten a lock, so a pass can only make
- * locks longer. */
+/* Extends the lock of every object still needed to now + the period,
+ * every third of the period (at most daily): objects recovery points
+ * still need must never come unlocked.  Objects remote gc found unneeded
+ * (store_gc.c: sequence numbers below meta "rgc.floor", packs dropped
+ * before "rgc.floor_t") are left to run out, so that gc can delete them;
+ * until a gc run has looked, an object counts as needed.  The store
+ * refuses to shorten a lock, so a pass can only make locks longer. */
+struct extend {
+	struct vf_ship *s;
+	int64_t floor, floor_t;
+};
+
 static int extend_one(void *arg, const struct vf_objinfo *o)
 {
-	int rc = lock_obj(arg, o->key);
+	struct extend *e = arg;
+	struct vf_vault *v = e->s->v;
+	uint64_t seq;
+	int64_t at = 0;
+	int full, rc, live = 0, gone = 0;
 
-	return rc ? rc : 0;
+	if (vf_ship_key_seq(o->key, &seq, &full) == 0 &&
+	    !vf_policy_ckpt_needed(seq, (uint64_t)e->floor))
+		return 0;
+	if (!strncmp(o->key, VF_SHIP_PACK_PREFIX, 2) && e->floor_t > 0) {
+		sqlite3_stmt *q;
+
+		vf_vault_lock(v);
+		q = vf_catalog_stmt(v->cat, VF_Q_SHIP_PACK_ID);
+		if (q) {
+			sqlite3_bind_text(q, 1, o->key + 2, -1, SQLITE_STATIC);
+			live = vf_catalog_row(q) != 0; /* errors: keep */
+			sqlite3_reset(q);
+		}
+		q = live ? NULL : vf_catalog_stmt(v->cat, VF_Q_STORE_GONE_GET);
+		if (q) {
+			sqlite3_bind_text(q, 1, o->key + 2, -1, SQLITE_STATIC);
+			gone = vf_catalog_row(q) == 1;
+			if (gone)
+				at = sqlite3_column_int64(q, 0);
+			sqlite3_reset(q);
+		}
+		vf_vault_unlock(v);
+		if (!q && !live)
+			live = 1;
+		if (!vf_policy_pack_needed(live, gone, at, e->floor_t))
+			return 0;
+	}
+	rc = lock_obj(e->s, o->key);
+	return rc == -ENOENT ? 0 : rc; /* deleted by remote gc since */
 }
 
 static void extend_locks(struct vf_ship *s)
@@ -662,17 +726,27 @@ static void extend_locks(struct vf_ship *s)
 	int64_t start = (int64_t)time(NULL);
 	int rc;
 
+	struct extend e = { s, 0, 0 };
+	int64_t every = vf_policy_extend_every(s->lock_period * VF_NS);
+
 	if (!s->lock || vf_clock_mono() < s->next_extend)
 		return;
-	rc = s->st->ops->list(s->st, "", extend_one, s);
+	vf_vault_lock(s->v);
+	if (vf_catalog_meta_get(s->v->cat, "rgc.floor", &e.floor) < 0 ||
+	    vf_catalog_meta_get(s->v->cat, "rgc.floor_t", &e.floor_t) < 0)
+		e.floor = e.floor_t = 0;
+	vf_vault_unlock(s->v);
+	rc = s->st->ops->list(s->st, "", extend_one, &e);
 	pthread_mutex_lock(&s->mu);
 	if (rc) {
-		/* retried in an hour; the locks set at upload hold meanwhile */
-		s->next_extend = vf_clock_mono() + 3600 * VF_NS;
+		/* retried in an hour (or sooner for short locks); the locks
+		 * set at upload hold meanwhile */
+		s->next_extend = vf_clock_mono() +
+				 (every < 3600 * VF_NS ? every : 3600 * VF_NS);
 		snprintf(s->err, sizeof(s->err), "extending object locks: %s",
 			 vf_objstore_errmsg());
 	} else {
-		s->next_extend = vf_clock_mono() + VF_SHIP_EXTEND_EVERY;
+		s->next_extend = vf_clock_mono() + every;
 		s->lock_horizon = start + s->lock_period;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -808,11 +882,12 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	if (s->lock) {
 		struct vf_softdelete sd;
 		unsigned days = VF_SOFTDELETE_DAYS;
-		int64_t ext = 0, now = (int64_t)time(NULL);
+		int64_t ext = 0, now = (int64_t)time(NULL), every;
 
 		if (vf_vault_softdelete_get(v, &sd) == 0)
 			days = sd.days;
-		s->lock_period = vf_policy_lock_period(
+		s->lock_period = st->lock_period_s ? st->lock_period_s :
+				 vf_policy_lock_period(
 					 days, VF_SHIP_LOCK_MARGIN * VF_NS,
 					 86400 * VF_NS) / VF_NS;
 		vf_vault_lock(v);
@@ -821,10 +896,12 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 		vf_vault_unlock(v);
 		if (ext > 0)
 			s->lock_horizon = ext + s->lock_period;
-		/* the first pass a day after the last one (now if none) */
-		if (ext > 0 && now - ext < 86400)
+		/* the first pass one interval after the last one (now if
+		 * none) */
+		every = vf_policy_extend_every(s->lock_period * VF_NS) / VF_NS;
+		if (ext > 0 && now - ext < every)
 			s->next_extend = vf_clock_mono() +
-					 (86400 - (now - ext)) * VF_NS;
+					 (every - (now - ext)) * VF_NS;
 	}
 	snprintf(s->vfs, sizeof(s->vfs), "vaultfs-ship-%p", (void *)s);
 	pthread_mutex_init(&s->mu, NULL);
