@@ -545,6 +545,55 @@ int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a, int64_t id)
 	return read_failed(a, "recording the acknowledgement", rc);
 }
 
+int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
+			enum vf_alert_kind kind, int64_t dur, int64_t *until)
+{
+	struct change ch;
+	int64_t to = 0;
+	int rc;
+
+	if ((unsigned)kind >= VF_ALERT_KIND_COUNT || dur < 0) {
+		say(a, "no such kind of alert");
+		return -EINVAL;
+	}
+	rc = enter(v, a, VF_OP_ALERT_MUTE, &ch);
+	if (rc)
+		return rc;
+	if (dur)
+		to = ch.now + dur;
+	snprintf(ch.params, sizeof(ch.params), "kind=%s for=%llds",
+		 vf_alert_kind_name(kind), (long long)(dur / VF_NS));
+	rc = approve(v, a, &ch,
+		     vf_policy_alert_mute(vf_alert_muted(v, kind), to, ch.now,
+					  &ch.gop, a->why, sizeof(a->why)));
+	if (!rc)
+		rc = vf_alert_mute_store(v, kind, to);
+	rc = leave(v, a, &ch, rc, ch.params);
+	/* in force once committed */
+	if (!rc)
+		vf_alert_mute_apply(v, kind, to);
+	if (!rc && until)
+		*until = to;
+	return rc;
+}
+
+int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
+			 int64_t until[VF_ALERT_KIND_COUNT])
+{
+	int64_t now;
+	int k, rc = read_gate(v, a, VF_OP_ALERTS);
+
+	if (rc)
+		return rc;
+	now = now_of(v, a);
+	for (k = 0; k < VF_ALERT_KIND_COUNT; k++) {
+		until[k] = vf_alert_muted(v, k);
+		if (until[k] <= now)
+			until[k] = 0;
+	}
+	return 0;
+}
+
 /* ---- maintenance: role check, the work in its own batches, a record ------- */
 
 /* Records what a long operation (prune, gc, snapshot) did: it works in

@@ -214,6 +214,16 @@ VF_MUST int vf_admin_alerts(struct vf_vault *v, struct vf_admin *a,
  * not an alert. */
 VF_MUST int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a,
 			       int64_t id);
+/* Mutes alerts of kind for dur ns (0: unmutes): they are still recorded,
+ * not delivered (alert.h).  Muting or muting for longer is critical
+ * (vf_policy_alert_mute); *until (may be NULL) gets the end, 0 when
+ * unmuted. */
+VF_MUST int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
+				enum vf_alert_kind kind, int64_t dur,
+				int64_t *until);
+/* until[kind]: when each kind's mute ends, 0 when it is not muted. */
+VF_MUST int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
+				 int64_t until[VF_ALERT_KIND_COUNT]);
 
 /* ---- posture ------------------------------------------------------------ */
 

@@ -342,6 +342,7 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_AUDIT_LIST] = { "audit list", VF_ROLE_READER, 0 },
 	[VF_OP_AUDIT_VERIFY] = { "audit verify", VF_ROLE_READER, 0 },
 	[VF_OP_RESERVE_SET] = { "reserve set", VF_ROLE_OWNER, 1 },
+	[VF_OP_ALERT_MUTE] = { "alerts mute", VF_ROLE_OWNER, 1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -487,6 +488,25 @@ int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
 			      "the vault is immutable: the disk reserve "
 			      "cannot be made smaller");
 	return critical("reserve.lower", gop);
+}
+
+int vf_policy_alert_mute(int64_t cur, int64_t until, int64_t now,
+			 const char **gop, char *why, size_t whylen)
+{
+	if (cur < now)
+		cur = 0;
+	if (until && until <= now)
+		return refuse(-EINVAL, why, whylen,
+			      "a mute must end in the future");
+	if (until && until - now > VF_ALERT_MUTE_MAX)
+		return refuse(-EINVAL, why, whylen,
+			      "a mute may last at most %lld days",
+			      (long long)(VF_ALERT_MUTE_MAX / 86400 / VF_NS));
+	if (!until && !cur)
+		return refuse(-EINVAL, why, whylen, "that kind is not muted");
+	if (!until || until <= cur)
+		return VF_ALLOW;
+	return critical("alerts.mute", gop);
 }
 
 /* 1 when days want protects for less time than days have (0: forever). */

@@ -336,6 +336,7 @@ enum vf_admin_op {
 	VF_OP_ALERTS,
 	VF_OP_ALERT_ACK,
 	VF_OP_RESERVE_SET,
+	VF_OP_ALERT_MUTE,
 	VF_OP_COUNT
 };
 
@@ -374,6 +375,15 @@ VF_MUST int vf_policy_softdelete(const struct vf_softdelete *cur,
 VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
 			    int64_t now, const char **gop, char *why,
 			    size_t whylen);
+
+/* Muting a kind of alert until `until` (vault ns; 0: unmute) while it is
+ * muted until cur (0 or past: not muted), at now.  Muting, or muting for
+ * longer, is critical ("alerts.mute": nobody hears about the next attack
+ * of that kind); unmuting or shortening is allowed; a mute ending more
+ * than VF_ALERT_MUTE_MAX from now, or not in the future, is -EINVAL. */
+#define VF_ALERT_MUTE_MAX (30LL * 86400 * VF_NS)
+VF_MUST int vf_policy_alert_mute(int64_t cur, int64_t until, int64_t now,
+				 const char **gop, char *why, size_t whylen);
 
 /* A change of the disk reserve setting from cur to next (settings as
  * vf_policy_reserve takes them) on a filesystem of fs_bytes: a reserve

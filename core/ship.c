@@ -104,6 +104,8 @@ struct vf_ship {
 	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
 	int64_t locked;         /* objects locked or extended this mount */
 	int clock_alerted;      /* the host/store clock alert, once a mount */
+	int lag_alerted;        /* the store-lag alert of this episode (the
+				   uploader's thread only) */
 };
 
 /* Locks key until now + the lock period; 0 when the vault does not lock. */
@@ -690,6 +692,34 @@ static void extend_locks(struct vf_ship *s)
 	}
 }
 
+/* Raises a store-lag alert once the oldest change the store does not
+ * hold is older than VF_SHIP_LAG_ALERT, once until the store catches up.
+ * Without s->mu (takes the vault lock to read since_a). */
+static void check_lag(struct vf_ship *s)
+{
+	char why[sizeof(s->err)];
+	int64_t since;
+
+	vf_vault_lock(s->v);
+	since = s->since_a;
+	vf_vault_unlock(s->v);
+	if (!since) {
+		s->lag_alerted = 0;
+		return;
+	}
+	if (s->lag_alerted || vf_clock_now() - since < VF_SHIP_LAG_ALERT)
+		return;
+	s->lag_alerted = 1;
+	pthread_mutex_lock(&s->mu);
+	snprintf(why, sizeof(why), "%s", s->err[0] ? s->err : "no error yet");
+	pthread_mutex_unlock(&s->mu);
+	vf_alert_raise(s->v, VF_ALERT_STORE_LAG, VF_ALERT_WARNING,
+		       VF_AUDIT_UID_NONE, 1,
+		       "the store '%s' has not received the changes of the last %lld min (writes go on locally): %s",
+		       s->url, (long long)((vf_clock_now() - since) / 60 / VF_NS),
+		       why);
+}
+
 static void *ship_main(void *arg)
 {
 	struct vf_ship *s = arg;
@@ -704,6 +734,11 @@ static void *ship_main(void *arg)
 		ts.tv_sec += TICK_MS / 1000;
 		if (s->req == s->done || s->req == tried)
 			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		if (s->stop)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		check_lag(s);
+		pthread_mutex_lock(&s->mu);
 		if (s->stop)
 			break;
 		gen = s->req;

@@ -28,6 +28,7 @@
 #define VF_SHIP_ROTATE (2 * VF_NS)
 #define VF_SHIP_EVERY (5 * VF_NS)
 #define VF_SHIP_BACKOFF_MAX 60 /* seconds */
+#define VF_SHIP_LAG_ALERT (15 * 60 * VF_NS) /* store-lag alert after */
 #define VF_SHIP_LOCK_MARGIN (7 * 86400) /* s, beyond soft-delete retention */
 #define VF_SHIP_EXTEND_EVERY (86400 * VF_NS)
 #define VF_SHIP_TIME_BYTES (8 + VF_SEAL_OVERHEAD)

@@ -609,6 +609,12 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	rc = vf_alerts_load(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the alert settings: %s",
+			 strerror(-rc));
+		goto fail;
+	}
 	rc = clock_open(v, err, errlen);
 	if (rc)
 		goto fail;

@@ -435,6 +435,9 @@ enum vf_alert_kind {
 				 missing */
 	VF_ALERT_CLOCK,       /* the wall clock jumped or went back */
 	VF_ALERT_MAINTENANCE, /* a maintenance run failed */
+	VF_ALERT_UNLOCK,      /* the vault was opened with a wrong key */
+	VF_ALERT_STORE_LAG,   /* the store is behind by more than
+				 VF_ALERT_LAG_NS */
 	VF_ALERT_KIND_COUNT
 };
 
@@ -455,6 +458,8 @@ struct vf_alert {
 
 const char *vf_alert_kind_name(enum vf_alert_kind k);
 const char *vf_alert_sev_name(enum vf_alert_sev s);
+/* The kind named name (as vf_alert_kind_name prints it), or -1. */
+int vf_alert_kind_parse(const char *name);
 
 /* Called for each alert once it is in the audit log, from the thread
  * that flushed it (the daemon's timer), without any vault lock. */
@@ -465,6 +470,19 @@ void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn,
 /* Writes queued alerts to the audit log and hands them to the hook; the
  * daemon calls it every second.  Returns how many, or -errno. */
 int vf_vault_alerts_flush(struct vf_vault *v);
+
+/* Failed unlocks (a wrong key file, passphrase, key command or platform
+ * key) happen before the vault has a key or a catalog, so they are noted
+ * outside the vault directory, which a refused open leaves as it was: one
+ * small file per vault in statedir (the daemon's runtime directory, made
+ * 0700 if missing).  The next read-write open that succeeds turns the note
+ * into one alert (critical from VF_ALERT_UNLOCK_CRIT attempts on) and
+ * removes it.  Whoever is root can remove a note first: it is a signal,
+ * not evidence (docs/threat-model.md).  0 or -errno. */
+#define VF_ALERT_UNLOCK_CRIT 5
+int vf_unlock_failure_note(const char *statedir, const char *vault,
+			   uint32_t uid, const char *why);
+int vf_unlock_failures_report(struct vf_vault *v, const char *statedir);
 
 /* ---- audit log (SPEC 9) -------------------------------------------------- */
 

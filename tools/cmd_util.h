@@ -302,6 +302,8 @@ int cmd_alerts_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
 int cmd_alerts_ack(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
+int cmd_alerts_mute(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
 

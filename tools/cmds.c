@@ -330,6 +330,14 @@ static const struct cmd_opt opts_alerts_list[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_alerts_mute[] = {
+	{ "for", "DURATION" },
+	{ "off", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_json[] = {
 	{ "json", NULL },
 	{ NULL, NULL },
@@ -446,6 +454,9 @@ const struct cmd cmds[] = {
 	  cmd_alerts_show, VF_ROLE_READER, opts_json },
 	{ "alerts", "ack", 1, 0, 0, "alerts ack TARGET ID [--json]",
 	  cmd_alerts_ack, VF_ROLE_OPERATOR, opts_json },
+	{ "alerts", "mute", 1, 0, 0,
+	  "alerts mute TARGET [KIND {--for DURATION | --off}] [--approval TOKEN] [--json]",
+	  cmd_alerts_mute, VF_ROLE_READER, opts_alerts_mute },
 	{ "report", NULL, 1, 0, 1,
 	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
 	  VF_ROLE_READER, opts_report },

@@ -797,6 +797,49 @@ static void alert_hook(void *arg, const struct vf_alert *a)
 	json_object_put(o);
 }
 
+/* A wrong key: noted for the alert the next mount raises (alert.h), a
+ * log line (syslog: in the foreground stderr already has the refusal's
+ * one line) and, with alert_command=, a run of it now, waited for at most
+ * ALERT_RUN_S seconds (there is no daemon to reap it later). */
+static void deliver_unlock_failure(const struct mount_opts *o, const char *why)
+{
+	struct json_object *j;
+	char when[32];
+	time_t t0 = time(NULL);
+	int i, busy;
+
+	vf_unlock_failure_note(VF_UNLOCK_DIR, o->vault, (uint32_t)getuid(), why);
+	if (!o->foreground)
+		syslog(LOG_WARNING, "alert warning unlock-failed on vault '%s' (uid %lu): %s",
+		       o->vault, (unsigned long)getuid(), why);
+	if (!o->alert_command)
+		return;
+	deliver.vault = o->vault;
+	deliver.command = o->alert_command;
+	deliver.foreground = o->foreground;
+	vf_time_format(vf_clock_now(), when);
+	j = json_object_new_object();
+	json_object_object_add(j, "vault", json_object_new_string(o->vault));
+	json_object_object_add(j, "time", json_object_new_string(when));
+	json_object_object_add(j, "kind", json_object_new_string(
+					vf_alert_kind_name(VF_ALERT_UNLOCK)));
+	json_object_object_add(j, "severity", json_object_new_string(
+					vf_alert_sev_name(VF_ALERT_WARNING)));
+	json_object_object_add(j, "uid", json_object_new_int64(getuid()));
+	json_object_object_add(j, "count", json_object_new_int64(1));
+	json_object_object_add(j, "what", json_object_new_string(why));
+	if (deliver_run(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)) == 0)
+		do {
+			usleep(20000);
+			deliver_reap();
+			pthread_mutex_lock(&deliver.mu);
+			for (i = busy = 0; i < ALERT_RUNS; i++)
+				busy |= deliver.pid[i] != 0;
+			pthread_mutex_unlock(&deliver.mu);
+		} while (busy && time(NULL) - t0 <= ALERT_RUN_S + 1);
+	json_object_put(j);
+}
+
 /* ---- maintenance timer -------------------------------------------------- */
 
 /* A thread that runs vf_admin_maintain (prune by the retention policy,
@@ -988,6 +1031,8 @@ static int serve(struct mount_opts *o)
 			  err, sizeof(err));
 	if (r < 0) {
 		fail("%s", err);
+		if (r == -EBADMSG)
+			deliver_unlock_failure(o, err);
 		goto out;
 	}
 	if (fuse_opt_add_arg(&args, PROG) || fuse_opt_add_arg(&args, "-o") ||
@@ -1036,6 +1081,9 @@ static int serve(struct mount_opts *o)
 		deliver.command = o->alert_command;
 		deliver.foreground = o->foreground;
 		vf_vault_set_alert_hook(v, alert_hook, NULL);
+		if (vf_unlock_failures_report(v, VF_UNLOCK_DIR) < 0)
+			deliver_log(LOG_WARNING, "cannot read or remove the notes of failed unlocks in %s",
+				    VF_UNLOCK_DIR);
 		r = maint_start(&maint, v, o);
 		if (r < 0) {
 			fail("cannot start the maintenance timer: %s",

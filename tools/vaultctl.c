@@ -184,6 +184,9 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 	rc = vf_vault_open(dir, &o, open_flags, &v, err, sizeof(err));
 	if (rc == -EBUSY)
 		return say_in_use(dir);
+	if (rc == -EBADMSG) /* a wrong key: the next mount raises an alert */
+		vf_unlock_failure_note(VF_UNLOCK_DIR, dir, (uint32_t)getuid(),
+				       err);
 	if (rc < 0) {
 		if (err[0])
 			fprintf(stderr, "vaultctl: %s\n", err);

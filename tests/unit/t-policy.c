@@ -585,6 +585,42 @@ static void posture_table(void)
 #undef E
 }
 
+/* ---- muting alerts --------------------------------------------------------- */
+
+static void alert_mute_table(void)
+{
+	const int64_t D = 86400 * VF_NS, now = 100 * D;
+	static const struct {
+		int64_t cur, until; /* days after now; 0: none */
+		int rc;
+	} t[] = {
+		{ 0, 1, VF_CRITICAL },      /* muting */
+		{ 0, 30, VF_CRITICAL },     /* the longest */
+		{ 0, 31, -EINVAL },         /* too long */
+		{ 0, -1, -EINVAL },         /* in the past */
+		{ 0, 0, -EINVAL },          /* unmute what is not muted */
+		{ -2, 0, -EINVAL },         /* a mute that ended is none */
+		{ -2, 1, VF_CRITICAL },     /* muting again */
+		{ 5, 0, VF_ALLOW },         /* unmute */
+		{ 5, 2, VF_ALLOW },         /* shorter */
+		{ 5, 5, VF_ALLOW },         /* the same */
+		{ 5, 6, VF_CRITICAL },      /* longer */
+	};
+	const char *gop;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		gop = NULL;
+		CHECK_EQ(vf_policy_alert_mute(t[i].cur ? now + t[i].cur * D : 0,
+					      t[i].until ? now + t[i].until * D : 0,
+					      now, &gop, why, sizeof(why)),
+			 t[i].rc);
+		if (t[i].rc == VF_CRITICAL)
+			CHECK(gop && !strcmp(gop, "alerts.mute"));
+	}
+}
+
 /* ---- the disk reserve ------------------------------------------------------ */
 
 static void reserve_table(void)
@@ -702,6 +738,7 @@ static void op_table(void)
 		{ VF_OP_ALERTS, VF_ROLE_READER, 0 },
 		{ VF_OP_ALERT_ACK, VF_ROLE_OPERATOR, 1 },
 		{ VF_OP_RESERVE_SET, VF_ROLE_OWNER, 1 },
+		{ VF_OP_ALERT_MUTE, VF_ROLE_OWNER, 1 },
 	};
 	size_t i;
 
@@ -1010,5 +1047,6 @@ int main(void)
 	RUN(softdelete_table);
 	RUN(admin_table);
 	RUN(reserve_table);
+	RUN(alert_mute_table);
 	return unit_exit();
 }
