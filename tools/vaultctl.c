@@ -248,6 +248,44 @@ static int vault_header_errno(const char *target)
 	return errno;
 }
 
+/* The mountpoint of the filesystem path is on: its topmost ancestor on
+ * the same device.  Returns a malloc'd path, or NULL. */
+static char *mount_root(const char *path)
+{
+	char *cur = realpath(path, NULL), *slash;
+	struct stat st;
+	dev_t dev;
+
+	if (!cur || stat(cur, &st) < 0) {
+		free(cur);
+		return NULL;
+	}
+	dev = st.st_dev;
+	while ((slash = strrchr(cur, '/')) && slash != cur) {
+		*slash = '\0';
+		if (stat(cur, &st) < 0 || st.st_dev != dev) {
+			*slash = '/';
+			break;
+		}
+	}
+	return cur;
+}
+
+/* Runs a command through the daemon of the vaultfs mount that path is
+ * inside of (`vaultctl status /mnt/v/some/dir`).  Returns the exit code,
+ * or -ENOENT when no daemon answers there. */
+static int call_enclosing(const char *path, int argc, char **argv)
+{
+	char *root = mount_root(path);
+	int rc;
+
+	if (!root)
+		return -ENOENT;
+	rc = strcmp(root, path) ? vf_ctlsock_call(root, argc, argv) : -ENOENT;
+	free(root);
+	return rc;
+}
+
 /* Runs a command with a TARGET: through its daemon, or offline. */
 static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 {
@@ -289,6 +327,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			fuse = (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
 		}
 		rc = vf_ctlsock_call(target, argc, argv);
+		if (rc == -ENOENT && fuse)
+			rc = call_enclosing(target, argc, argv);
 		if (rc >= 0)
 			return rc;
 		if (rc != -ENOENT)
@@ -310,6 +350,14 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			return run_offline(argc, argv, info->target,
 					   info->open_flags);
 		}
+	} else if (statfs(target, &sfs) == 0 &&
+		   (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC) {
+		/* a file inside a mount */
+		rc = call_enclosing(target, argc, argv);
+		if (rc >= 0)
+			return rc;
+		if (rc != -ENOENT)
+			return say_call_failed(target, rc);
 	}
 	if (!vault_header_errno(target))
 		fprintf(stderr, "vaultctl: '%s' is neither a vaultfs mountpoint nor a vault directory\n",
