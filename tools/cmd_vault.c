@@ -45,7 +45,7 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct store_args sa = { 0 };
 	struct vf_store_cfg cfg;
 	char *pos[1] = { NULL };
-	char err[512] = "";
+	char err[512] = "", id[2 * VF_VAULT_ID_BYTES + 1] = "", where[4200];
 	int rc, json = 0;
 	const struct opt opts[] = {
 		{ "--store", &sa.url, NULL },
@@ -84,21 +84,29 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				pos[0], strerror(-rc));
 		return 1;
 	}
-	/* The vault id would cost a second key unwrap (an Argon2id run for a
-	 * passphrase): status prints it. */
+	/* The id and the key's place come from the header: no second
+	 * unwrap (an Argon2id run for a passphrase). */
+	if (vf_protector_describe(pos[0], &o, id, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "unknown (the header cannot be read back)");
 	if (json) {
 		struct json_object *jo = json_object_new_object();
 
 		jadd_str(jo, "vault", pos[0]);
+		jadd_str(jo, "vault_id", id);
+		jadd_str(jo, "key", where);
 		if (sa.url)
 			jadd_str(jo, "store", sa.url);
 		json_print(ctx->out, jo);
-	} else if (sa.url) {
+		return 0;
+	}
+	if (sa.url)
 		fprintf(ctx->out, "created vault at %s, shipped to %s\n",
 			pos[0], sa.url);
-	} else {
+	else
 		fprintf(ctx->out, "created vault at %s\n", pos[0]);
-	}
+	fprintf(ctx->out, "vault id: %s\nkey:      %s\n", id, where);
+	fprintf(ctx->out, "Back up the key now, somewhere off this machine: without it nobody can open this vault or recover it%s.\n",
+		sa.url ? " from the store" : "");
 	return 0;
 }
 
