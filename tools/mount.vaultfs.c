@@ -78,6 +78,11 @@ struct mount_opts {
 static int status_fd = -1;
 static int detached;
 
+/* Exit statuses as mount(8) documents them: 1 for a wrong invocation
+ * (options), 32 when the mount failed (wrong key, not a vault, busy
+ * mountpoint...); 0 once mounted. */
+#define MOUNT_FAILED 32
+
 static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 {
 	char msg[1024];
@@ -523,7 +528,7 @@ static int wait_child(pid_t pid, int fd)
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	return 1;
+	return MOUNT_FAILED;
 }
 
 /* Detaches the serving process from the caller's terminal and cwd. */
@@ -1024,7 +1029,8 @@ static int serve(struct mount_opts *o)
 	struct vf_vault *v = NULL;
 	struct vf_fs *fs = NULL;
 	struct maint maint;
-	int mounted = 0, handlers = 0, maint_on = 0, ready = 0, ret = 1, r;
+	int mounted = 0, handlers = 0, maint_on = 0, ready = 0,
+	    ret = MOUNT_FAILED, r;
 	char err[512];
 
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
@@ -1186,8 +1192,10 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	bound_malloc();
-	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0 ||
-	    check_mountpoint(o.mnt) != 0)
+	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
+		goto out;
+	ret = MOUNT_FAILED;
+	if (check_mountpoint(o.mnt) != 0)
 		goto out;
 	cloexec_ready_fd();
 	if (!o.foreground) {

@@ -25,6 +25,7 @@ mount_fails() {
 	timeout 60 "$MOUNT_VAULTFS" "$vault" "$MNT" -o "$opts" </dev/null \
 		>"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
 	check_refusal "mount.vaultfs ($what)" "$rc" "$want"
+	[ "$rc" = 32 ] || fail "mount.vaultfs ($what): exit status $rc, want 32 (mount(8): mount failure)"
 	if is_mounted "$MNT"; then
 		vf_detach "$MNT"
 		fail "mount.vaultfs ($what): $MNT was mounted"
