@@ -151,6 +151,12 @@ int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
  * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
  * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
 int parse_duration(const char *s, int64_t *out);
+/* --at: a time as vf_time_parse reads it (UTC, "2026-11-28T20:13:07Z"),
+ * the same with a zone offset ("2026-11-28T21:13:07+01:00"), a day
+ * ("2026-11-28": its first second, UTC) or a duration back from now
+ * ("10m", "2d").  0 or -EINVAL. */
+#define AT_FORMS "a time like 2026-11-28T20:13:07Z or 2026-11-28T21:13:07+01:00, a day like 2026-11-28, or a duration back from now like 10m or 2d"
+int parse_at(const char *s, int64_t now, int64_t *out);
 /* --since: a time, or a duration back from now ("1h", "7d"); NULL gives
  * INT64_MIN (everything).  0, or 2 after a usage error on ctx->err. */
 int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,

@@ -142,9 +142,9 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
 	if (rc)
 		return rc;
-	if (at_s && (vf_time_parse(at_s, &at) < 0 || at <= 0))
-		return usage_error(ctx->err, c, "recover: '%s' is not a time (use e.g. 2026-11-28T20:13:07Z)",
-				   at_s);
+	if (at_s && (parse_at(at_s, vf_clock_now(), &at) < 0 || at <= 0))
+		return usage_error(ctx->err, c, "recover: '%s' is not %s",
+				   at_s, AT_FORMS);
 	/* --at names a second: everything committed before its end */
 	if (at_s)
 		at += VF_NS - 1;
