@@ -4,6 +4,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,10 +19,11 @@
 
 
 /*
- * Grants name numeric ids only: the daemon would look a name up in its own
- * user database (or not at all, in a container), which need not be the
- * caller's, and a name that later points to someone else must not carry
- * a role with it.  Granting Contributor or Owner is critical (SPEC 7),
+ * Grants name numeric ids only: vaultctl turns user:NAME into user:UID in
+ * the caller's user database before the request leaves it (the daemon's
+ * need not be the caller's), and a name that later points to someone else
+ * must not carry a role with it.  role list shows the name each id has on
+ * the daemon's machine now, when it has one.  Granting Contributor or Owner is critical (SPEC 7),
  * with the parameters "principal=user:1001 role=owner".  Root is always
  * Owner, whatever is stored; a grant to uid 0 is refused as meaningless.
  */
@@ -157,8 +160,18 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 			enum vf_role role)
 {
 	struct list_state *ls = arg;
-	const char *kind = is_group ? "group" : "user";
+	const char *kind = is_group ? "group" : "user", *name = NULL;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char nbuf[2048];
 
+	/* the name the id has on this machine now, when it has one (the
+	 * daemon serves requests on several threads: the _r lookups) */
+	if (is_group && !getgrgid_r(id, &gr, nbuf, sizeof(nbuf), &grp) && grp)
+		name = grp->gr_name;
+	else if (!is_group &&
+		 !getpwuid_r(id, &pw, nbuf, sizeof(nbuf), &pwp) && pwp)
+		name = pwp->pw_name;
 	if (ls->json) {
 		struct json_object *o = json_object_new_object();
 		char principal[32];
@@ -167,10 +180,17 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 			 (unsigned long)id);
 		jadd_str(o, "principal", principal);
 		jadd_str(o, "role", vf_role_name(role));
+		if (name)
+			jadd_str(o, "name", name);
 		jpush(ls->arr, o);
 	} else {
-		fprintf(ls->out, "%s:%lu\t%s\n", kind, (unsigned long)id,
+		fprintf(ls->out, "%s:%lu\t%s", kind, (unsigned long)id,
 			vf_role_name(role));
+		if (name) {
+			fputc('\t', ls->out);
+			text_str(ls->out, name);
+		}
+		fputc('\n', ls->out);
 	}
 	ls->n++;
 	return 0;

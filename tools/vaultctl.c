@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -369,6 +371,45 @@ dead:
 	return 1;
 }
 
+/* role grant/revoke take user:NAME and group:NAME too: vaultctl looks the
+ * name up here, in the caller's user database, and hands the daemon the
+ * number (grants are stored by id: a name that later points to someone
+ * else carries no role).  Returns 0, or 1 after saying which name is
+ * unknown. */
+static int resolve_principals(int argc, char **argv)
+{
+	static char buf[4][32];
+	const char *name;
+	struct passwd *pw;
+	struct group *gr;
+	int i, n = 0, g;
+
+	if (argc < 2 || strcmp(argv[0], "role") ||
+	    (strcmp(argv[1], "grant") && strcmp(argv[1], "revoke")))
+		return 0;
+	for (i = 2; i < argc && n < 4; i++) {
+		g = !strncmp(argv[i], "group:", 6);
+		if (!g && strncmp(argv[i], "user:", 5))
+			continue;
+		name = argv[i] + (g ? 6 : 5);
+		if (!*name || strspn(name, "0123456789") == strlen(name))
+			continue;
+		if (g && (gr = getgrnam(name)))
+			snprintf(buf[n], sizeof(buf[n]), "group:%lu",
+				 (unsigned long)gr->gr_gid);
+		else if (!g && (pw = getpwnam(name)))
+			snprintf(buf[n], sizeof(buf[n]), "user:%lu",
+				 (unsigned long)pw->pw_uid);
+		else {
+			fprintf(stderr, "vaultctl: role %s: no %s called '%s' on this machine\n",
+				argv[1], g ? "group" : "user", name);
+			return 1;
+		}
+		argv[i] = buf[n++];
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
@@ -388,6 +429,8 @@ int main(int argc, char **argv)
 	argc--;
 	argv++;
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
+	if (!rc && !info.help)
+		rc = resolve_principals(argc, argv);
 	if (rc)
 		return rc;
 	if (info.help)
