@@ -735,6 +735,18 @@ static int zone_offset(char *s, long *east)
 	return 1;
 }
 
+void time_format_ns(int64_t t, char buf[static 48])
+{
+	char s[32];
+	int64_t ns = t % VF_NS;
+
+	vf_time_format(t, s);
+	if (ns < 0)
+		ns += VF_NS;
+	s[strlen(s) - 1] = '\0'; /* the Z */
+	snprintf(buf, 48, "%s.%09lldZ", s, (long long)ns);
+}
+
 int parse_at(const char *s, int64_t now, int64_t *out)
 {
 	char buf[64];

@@ -151,6 +151,10 @@ int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
  * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
  * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
 int parse_duration(const char *s, int64_t *out);
+/* t to the nanosecond ("2026-11-28T20:13:07.123456789Z"; vf_time_parse
+ * reads it back): where two versions may fall in one second. */
+void time_format_ns(int64_t t, char buf[static 48]);
+
 /* --at: a time as vf_time_parse reads it (UTC, "2026-11-28T20:13:07Z"),
  * the same with a zone offset ("2026-11-28T21:13:07+01:00"), a day
  * ("2026-11-28": its first second, UTC) or a duration back from now
