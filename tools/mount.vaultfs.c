@@ -58,6 +58,7 @@ struct mount_opts {
 	struct vf_protector_opts po;
 	char *kopts;		/* kernel/libfuse options, fuse_opt style */
 	char *stats;		/* absolute path or NULL */
+	char *log;		/* -o log=FILE: absolute path or NULL */
 	int ro;
 	int allow_other;
 	int foreground;
@@ -83,6 +84,57 @@ static int detached;
  * mountpoint...); 0 once mounted. */
 #define MOUNT_FAILED 32
 
+/* The daemon's log: with -o log=FILE every line is appended there (with
+ * the time and level: one write a line, O_APPEND), else stderr in the
+ * foreground and syslog once detached. */
+static int log_fd = -1;
+static int log_foreground;
+
+static const char *level_name(int prio)
+{
+	switch (prio) {
+	case LOG_CRIT:
+		return "critical";
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	default:
+		return "info";
+	}
+}
+
+static void log_to_file(int prio, const char *msg)
+{
+	char when[32], line[1200];
+	int n;
+
+	vf_time_format(vf_clock_now(), when);
+	n = snprintf(line, sizeof(line), "%s " PROG "[%ld]: %s: %s\n", when,
+		     (long)getpid(), level_name(prio), msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (write(log_fd, line, (size_t)n) != n) {
+		/* a full disk: nothing better to tell it to */
+	}
+}
+
+static void VF_PRINTF(2, 3) dlog(int prio, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_fd >= 0)
+		log_to_file(prio, msg);
+	else if (log_foreground)
+		fprintf(stderr, PROG "[%ld]: %s\n", (long)getpid(), msg);
+	else
+		syslog(prio, "%s", msg);
+}
+
 static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 {
 	char msg[1024];
@@ -92,6 +144,8 @@ static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (log_fd >= 0)
+		log_to_file(LOG_ERR, msg);
 	if (status_fd >= 0) {
 		n = (int)strlen(msg);
 		if (write(status_fd, msg, (size_t)n) != n ||
@@ -100,7 +154,7 @@ static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 		else
 			return;
 	}
-	if (detached)
+	if (detached && log_fd < 0)
 		syslog(LOG_ERR, "%s", msg);
 	fprintf(stderr, PROG ": %s\n", msg);
 }
@@ -226,6 +280,7 @@ static int parse_opt(struct mount_opts *o, char *opt)
 	}
 	if ((has_prefix(opt, "maintain=") && o->maintain_set) ||
 	    (has_prefix(opt, "stats=") && o->stats) ||
+	    (has_prefix(opt, "log=") && o->log) ||
 	    (has_prefix(opt, "cache_size=") && o->cache_size != UINT64_MAX) ||
 	    (has_prefix(opt, "alert_command=") && o->alert_command)) {
 		usage_error("mount option '%.*s' given twice",
@@ -279,6 +334,18 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		o->maintain = (unsigned)n;
 		o->maintain_set = 1;
+		return 0;
+	}
+	if (has_prefix(opt, "log=")) {
+		if (!opt[4]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		o->log = absolute(opt + 4);
+		if (!o->log) {
+			fail("cannot parse options: %s", strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
 	if (has_prefix(opt, "stats=") && opt[6]) {
@@ -564,7 +631,7 @@ static void signal_ready(int debug)
 
 	if (status_fd >= 0) {
 		if (write(status_fd, "ok\n", 3) != 3)
-			syslog(LOG_WARNING, "cannot report readiness");
+			dlog(LOG_WARNING, "cannot report readiness");
 		close(status_fd);
 		status_fd = -1;
 		detached = 1;
@@ -666,27 +733,11 @@ out:
 struct deliver {
 	const char *vault;
 	const char *command;
-	int foreground;
 	pthread_mutex_t mu;
 	pid_t pid[ALERT_RUNS];
 	time_t started[ALERT_RUNS];
 };
 static struct deliver deliver = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static void deliver_log(int prio, const char *fmt, ...) VF_PRINTF(2, 3);
-static void deliver_log(int prio, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (deliver.foreground)
-		fprintf(stderr, PROG "[%ld]: %s\n", (long)getpid(), line);
-	else
-		syslog(prio, "%s", line);
-}
 
 /* Reaps finished runs and kills those past their time; deliver.mu held. */
 static void reap_locked(void)
@@ -699,13 +750,13 @@ static void reap_locked(void)
 			continue;
 		if (waitpid(deliver.pid[i], &st, WNOHANG) == deliver.pid[i]) {
 			if (!WIFEXITED(st) || WEXITSTATUS(st))
-				deliver_log(LOG_WARNING,
+				dlog(LOG_WARNING,
 					    "alert_command of vault '%s' failed (status %d)",
 					    deliver.vault, st);
 			deliver.pid[i] = 0;
 		} else if (now - deliver.started[i] > ALERT_RUN_S) {
 			kill(-deliver.pid[i], SIGKILL);
-			deliver_log(LOG_WARNING,
+			dlog(LOG_WARNING,
 				    "alert_command of vault '%s' killed after %d s",
 				    deliver.vault, ALERT_RUN_S);
 			waitpid(deliver.pid[i], &st, 0);
@@ -777,7 +828,7 @@ static void alert_hook(void *arg, const struct vf_alert *a)
 		snprintf(uid, sizeof(uid), "-");
 	else
 		snprintf(uid, sizeof(uid), "%lu", (unsigned long)a->uid);
-	deliver_log(a->sev == VF_ALERT_CRIT ? LOG_CRIT : LOG_WARNING,
+	dlog(a->sev == VF_ALERT_CRIT ? LOG_CRIT : LOG_WARNING,
 		    "alert %s %s on vault '%s' (uid %s): %s",
 		    vf_alert_sev_name(a->sev), vf_alert_kind_name(a->kind),
 		    deliver.vault, uid, a->what);
@@ -796,7 +847,7 @@ static void alert_hook(void *arg, const struct vf_alert *a)
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)a->count));
 	json_object_object_add(o, "what", json_object_new_string(a->what));
 	if (deliver_run(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
-		deliver_log(LOG_WARNING,
+		dlog(LOG_WARNING,
 			    "alert_command of vault '%s' not run (%d still running or no resources): alert %s not handed over",
 			    deliver.vault, ALERT_RUNS, vf_alert_kind_name(a->kind));
 	json_object_put(o);
@@ -814,14 +865,13 @@ static void deliver_unlock_failure(const struct mount_opts *o, const char *why)
 	int i, busy;
 
 	vf_unlock_failure_note(VF_UNLOCK_DIR, o->vault, (uint32_t)getuid(), why);
-	if (!o->foreground)
-		syslog(LOG_WARNING, "alert warning unlock-failed on vault '%s' (uid %lu): %s",
-		       o->vault, (unsigned long)getuid(), why);
+	if (!o->foreground || log_fd >= 0)
+		dlog(LOG_WARNING, "alert warning unlock-failed on vault '%s' (uid %lu): %s",
+		     o->vault, (unsigned long)getuid(), why);
 	if (!o->alert_command)
 		return;
 	deliver.vault = o->vault;
 	deliver.command = o->alert_command;
-	deliver.foreground = o->foreground;
 	vf_time_format(vf_clock_now(), when);
 	j = json_object_new_object();
 	json_object_object_add(j, "vault", json_object_new_string(o->vault));
@@ -862,7 +912,6 @@ struct maint {
 	struct vf_vault *v; /* borrowed */
 	const char *vault;
 	unsigned interval;
-	int foreground;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -871,12 +920,8 @@ struct maint {
 
 static void maint_warn(const struct maint *m, const char *what, int rc)
 {
-	if (m->foreground)
-		fprintf(stderr, PROG "[%ld]: %s of vault '%s' failed: %s\n",
-			(long)getpid(), what, m->vault, strerror(-rc));
-	else
-		syslog(LOG_WARNING, "%s of vault '%s' failed: %s", what,
-		       m->vault, strerror(-rc));
+	dlog(LOG_WARNING, "%s of vault '%s' failed: %s", what, m->vault,
+	     strerror(-rc));
 }
 
 /* The upkeep goes through core's gate like every administrative
@@ -899,12 +944,7 @@ static void maintain(const struct maint *m)
 	}
 	if (!strcmp(detail, "nothing to do"))
 		return;
-	if (m->foreground)
-		fprintf(stderr, PROG "[%ld]: maintenance of vault '%s': %s\n",
-			(long)getpid(), m->vault, detail);
-	else
-		syslog(LOG_INFO, "maintenance of vault '%s': %s", m->vault,
-		       detail);
+	dlog(LOG_INFO, "maintenance of vault '%s': %s", m->vault, detail);
 }
 
 static void *maint_main(void *arg)
@@ -966,7 +1006,6 @@ static int maint_start(struct maint *m, struct vf_vault *v,
 	m->v = v;
 	m->vault = o->vault;
 	m->interval = o->maintain;
-	m->foreground = o->foreground;
 	m->stop = 0;
 	rc = pthread_condattr_init(&ca);
 	if (rc)
@@ -1010,12 +1049,12 @@ static void audit_daemon(struct vf_vault *v, const struct mount_opts *o,
 			       NULL);
 
 	if (r < 0) {
-		if (o->foreground || !detached)
+		if (!o->foreground && !detached)
 			fprintf(stderr, PROG ": recording the %s in the audit log failed: %s\n",
 				action, strerror(-r));
 		else
-			syslog(LOG_WARNING, "recording the %s in the audit log failed: %s",
-			       action, strerror(-r));
+			dlog(LOG_WARNING, "recording the %s in the audit log failed: %s",
+			     action, strerror(-r));
 	}
 }
 
@@ -1033,6 +1072,16 @@ static int serve(struct mount_opts *o)
 	    ret = MOUNT_FAILED, r;
 	char err[512];
 
+	log_foreground = o->foreground;
+	if (o->log) {
+		log_fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+					      O_CLOEXEC, 0600);
+		if (log_fd < 0) {
+			fail("cannot open the log file '%s': %s", o->log,
+			     strerror(errno));
+			goto out;
+		}
+	}
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
 			  err, sizeof(err));
 	if (r < 0) {
@@ -1085,10 +1134,9 @@ static int serve(struct mount_opts *o)
 	if (!o->ro) {
 		deliver.vault = o->vault;
 		deliver.command = o->alert_command;
-		deliver.foreground = o->foreground;
-		vf_vault_set_alert_hook(v, alert_hook, NULL);
+			vf_vault_set_alert_hook(v, alert_hook, NULL);
 		if (vf_unlock_failures_report(v, VF_UNLOCK_DIR) < 0)
-			deliver_log(LOG_WARNING, "cannot read or remove the notes of failed unlocks in %s",
+			dlog(LOG_WARNING, "cannot read or remove the notes of failed unlocks in %s",
 				    VF_UNLOCK_DIR);
 		r = maint_start(&maint, v, o);
 		if (r < 0) {
@@ -1120,6 +1168,8 @@ static int serve(struct mount_opts *o)
 		audit_daemon(v, o, "mount");
 	signal_ready(o->debug);
 	ready = 1;
+	dlog(LOG_INFO, "mounted vault '%s' on '%s'%s", o->vault, o->mnt,
+	     o->ro ? " read-only" : "");
 
 	r = fuse_session_loop_mt(se, lc);
 	/* 0 after umount, the signal number after SIGTERM and the like. */
@@ -1155,6 +1205,11 @@ out:
 	if (lc)
 		fuse_loop_cfg_destroy(lc);
 	fuse_opt_free_args(&args);
+	if (ready)
+		dlog(ret ? LOG_WARNING : LOG_INFO, "unmounted vault '%s' from '%s'%s",
+		     o->vault, o->mnt, ret ? " (with the errors above)" : "");
+	if (log_fd >= 0)
+		close(log_fd);
 	return ret;
 }
 
@@ -1181,6 +1236,7 @@ static void free_opts(struct mount_opts *o)
 	free(o->vault);
 	free(o->mnt);
 	free(o->stats);
+	free(o->log);
 	free(o->kopts);
 }
 

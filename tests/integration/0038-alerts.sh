@@ -222,3 +222,24 @@ mv "$VF_TMP/store.away" "$VF_TMP/store"
 "$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after the store came back failed"
 [ "$(grep -c '"kind":"store-lag"' "$HOOK_OUT")" = 1 ] || fail "more than one store-lag alert for one outage"
 vf_umount
+
+# ---- -o log=FILE -----------------------------------------------------------------
+# The daemon's log lines (mount, alerts, unmount) with time and level in a
+# file of the admin's choice, created 0600; a log file that cannot be
+# opened fails the mount in one line.
+VAULT=$KV vf_mount "key_file=$VF_TMP/key" "log=$VF_TMP/vault.log"
+"$VAULTCTL" alerts mute "$MNT" clock --for 1h >/dev/null 2>&1 && fail "muted without an approval"
+wait_for "$VF_TMP/vault.log" "warning: alert warning denied" 5 ||
+	fail "the denied alert is not in the log file: $(cat "$VF_TMP/vault.log")"
+vf_umount
+[ "$(stat -c %a "$VF_TMP/vault.log")" = 600 ] || fail "the log file is not 0600"
+grep -Eq "^[0-9-]{10}T[0-9:]{8}Z mount.vaultfs\[[0-9]+\]: info: mounted vault '$KV' on '$MNT'$" "$VF_TMP/vault.log" ||
+	fail "no mount line in the log file: $(cat "$VF_TMP/vault.log")"
+grep -q "info: unmounted vault '$KV' from '$MNT'$" "$VF_TMP/vault.log" ||
+	fail "no unmount line in the log file: $(cat "$VF_TMP/vault.log")"
+rc=0
+"$MOUNT_VAULTFS" "$KV" "$MNT" -o "key_file=$VF_TMP/key,log=$VF_TMP/no/such/dir/log" \
+	</dev/null >/dev/null 2>"$VF_TMP/err" || rc=$?
+[ "$rc" = 32 ] || fail "a log file that cannot be opened: exit $rc, want 32"
+grep -q "cannot open the log file" "$VF_TMP/err" || fail "unexpected message: $(cat "$VF_TMP/err")"
+if is_mounted "$MNT"; then fail "mounted although the log file cannot be opened"; fi
