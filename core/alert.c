@@ -34,6 +34,7 @@ static const char *const kind_names[VF_ALERT_KIND_COUNT] = {
 	[VF_ALERT_INTEGRITY] = "integrity",
 	[VF_ALERT_CLOCK] = "clock",
 	[VF_ALERT_MAINTENANCE] = "maintenance",
+	[VF_ALERT_TRIPWIRE] = "tripwire",
 };
 
 const char *vf_alert_kind_name(enum vf_alert_kind k)

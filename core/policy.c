@@ -702,6 +702,30 @@ uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,
 	return sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
 }
 
+static const char *const sens_names[] = {
+	[VF_TRIP_OFF] = "off",
+	[VF_TRIP_LOW] = "low",
+	[VF_TRIP_MEDIUM] = "medium",
+	[VF_TRIP_HIGH] = "high",
+};
+
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s)
+{
+	return (unsigned)s < VF_ARRAY_LEN(sens_names) ? sens_names[s] : "?";
+}
+
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(sens_names); i++)
+		if (!strcmp(name, sens_names[i])) {
+			*out = (enum vf_trip_sens)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static uint32_t sens_threshold(enum vf_trip_sens s)
 {
 	switch (s) {

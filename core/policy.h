@@ -436,6 +436,11 @@ enum vf_trip_sens {
 #define VF_TRIP_LEARN_CAP 4
 #define VF_TRIP_MAX_LEARN_DAYS 90
 
+/* "off", "low", "medium", "high"; "?" out of range. */
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s);
+/* The sensitivity named name: 0 and *out, or -EINVAL. */
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out);
+
 /* One uid's signals within the sliding window (trip.c counts them). */
 struct vf_trip_counts {
 	uint32_t hi_over;  /* low-entropy content overwritten by high-entropy

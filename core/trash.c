@@ -1126,6 +1126,13 @@ int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
 		return 0;
 	for (;;) {
 		vf_vault_lock(v);
+		/* the tripwire fired (trip.h): items stay past their time;
+		 * checked under v->mu, per item, so a freeze stops a run */
+		if (__atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
+			vf_vault_unlock(v);
+			rc = 0;
+			break;
+		}
 		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_EXPIRED);
 		if (!st) {
 			vf_vault_unlock(v);
