@@ -566,8 +566,8 @@ static void fire(struct vf_vault *v, uint32_t uid, int64_t first,
 				       strerror(-rc));
 	}
 	vf_alert_raise(v, VF_ALERT_TRIPWIRE, VF_ALERT_CRIT, uid, score,
-		       "tripwire fired (%s): purges, prune and gc frozen until vaultctl tripwire release; the tree before the burst is .snapshots/%s",
-		       detail, tag);
+		       "tripwire fired (%s): purges, prune and gc frozen until vaultctl tripwire release; the tree before the burst is .snapshots/%s (tagged %s)",
+		       detail, when, tag);
 }
 
 /* Keeps a learning period's peak (best effort: a lost peak only keeps

@@ -84,7 +84,8 @@ int cmd_tripwire_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	if (st.snap_at) {
 		vf_time_format(st.snap_at, ts);
-		fprintf(ctx->out, "snapshot:     .snapshots/tripwire-%s\n", ts);
+		fprintf(ctx->out, "snapshot:     .snapshots/%s (tagged tripwire-%s)\n",
+			ts, ts);
 	}
 	for (i = 0; i < st.n_exempt; i++) {
 		vf_time_format(st.exempt[i].until, ts);
