@@ -49,6 +49,7 @@ struct vf_trip {
 	pthread_mutex_t mu;
 	struct vf_trip_settings s;
 	int fired;
+	uint32_t high; /* the highest score a window reached (status) */
 	struct uwin w[VF_TRIP_UIDS];
 	struct vf_trip_exempt ex[VF_TRIP_EXEMPT_MAX];
 };
@@ -107,6 +108,11 @@ int vf_trip_packed_magic(const uint8_t *h, size_t n)
 		{ 0, 3, "ID3" },                 /* mp3 */
 		{ 0, 2, "\xff\xfb" },            /* mp3 frame */
 		{ 0, 4, "%PDF" },                /* pdf */
+		{ 0, 4, "PACK" },                /* git pack */
+		{ 0, 2, "\x78\x01" },            /* zlib (git objects) */
+		{ 0, 2, "\x78\x5e" },
+		{ 0, 2, "\x78\x9c" },
+		{ 0, 2, "\x78\xda" },
 	};
 	size_t i;
 
@@ -359,6 +365,7 @@ int vf_trip_status(struct vf_vault *v, int64_t now, struct vf_trip_status *out)
 		return rc ? rc : -EIO;
 	pthread_mutex_lock(&t->mu);
 	out->s = t->s;
+	out->high_score = t->high;
 	for (i = 0; i < VF_TRIP_EXEMPT_MAX; i++)
 		if (t->ex[i].until > now)
 			out->exempt[out->n_exempt++] = t->ex[i];
@@ -602,6 +609,8 @@ void vf_trip_note(struct vf_vault *v, uint32_t uid, enum vf_trip_ev ev,
 	add(window(t, uid, now), ev, now, t0 ? t0 : vf_vault_stamp(v), &sum,
 	    &first);
 	score = vf_policy_trip_score(&sum, NULL);
+	if (score > t->high)
+		t->high = score;
 	if (vf_policy_tripwire(&sum, &t->s, now)) {
 		t->fired = go = 1;
 	} else if (t->s.learn_until > now && score > t->s.peak) {

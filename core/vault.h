@@ -447,6 +447,7 @@ struct vf_trip_status {
 	int64_t snap_at;     /* its snapshot point (.snapshots/tripwire-...) */
 	uint32_t fired_uid;  /* whose writes fired it */
 	uint32_t fired_score;
+	uint32_t high_score; /* the highest window score since the open */
 	size_t n_exempt;
 	struct vf_trip_exempt exempt[VF_TRIP_EXEMPT_MAX];
 };

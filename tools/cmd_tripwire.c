@@ -44,6 +44,7 @@ int cmd_tripwire_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		vf_time_format(st.s.learn_until, ts);
 		jadd(o, "learning_until", st.learning ? jstr(ts) : NULL);
 		jadd_u64(o, "learned_peak", st.s.peak);
+		jadd_u64(o, "highest_score", st.high_score);
 		jadd_bool(o, "frozen", st.frozen_at != 0);
 		vf_time_format(st.frozen_at, ts);
 		jadd(o, "frozen_since", st.frozen_at ? jstr(ts) : NULL);
@@ -71,6 +72,8 @@ int cmd_tripwire_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	fprintf(ctx->out, "sensitivity:  %s (fires at score %u)\n",
 		vf_policy_trip_sens_name(st.s.sens), st.threshold);
+	fprintf(ctx->out, "highest:      score %u since the mount\n",
+		st.high_score);
 	if (st.learning)
 		print_time(ctx->out, "learning:     until ", st.s.learn_until);
 	else
