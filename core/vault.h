@@ -242,6 +242,8 @@ struct vf_status {
 	int64_t maint_t;
 	int maint_rc;
 	uint64_t maint_pruned, maint_purged, maint_packs;
+	/* when the tripwire froze purge, prune and gc (0: not frozen) */
+	int64_t trip_frozen;
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 

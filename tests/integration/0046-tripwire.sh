@@ -135,7 +135,9 @@ snap=$("$VAULTCTL" snapshots "$MNT" | awk '$2 ~ /^tripwire-/ { print $1 }')
 (cd "$MNT/.snapshots/$snap/docs" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$VF_TMP/snap.sums"
 cmp -s "$VF_TMP/before.sums" "$VF_TMP/snap.sums" ||
 	fail "the snapshot $snap differs from the tree before the attack: $(diff "$VF_TMP/before.sums" "$VF_TMP/snap.sums" | head)"
-"$VAULTCTL" tripwire status "$MNT" | grep -q "frozen by tripwire since" || fail "status does not say frozen"
+"$VAULTCTL" tripwire status "$MNT" | grep -q "frozen by tripwire since" || fail "tripwire status does not say frozen"
+"$VAULTCTL" status "$MNT" | grep -q "^maintenance:    frozen by tripwire since" ||
+	fail "status does not say frozen: $("$VAULTCTL" status "$MNT")"
 
 # ---- frozen: purges, prune and gc refuse ------------------------------------
 refused "prune while frozen" "frozen by the tripwire since" "$VAULTCTL" prune "$MNT"
