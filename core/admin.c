@@ -25,6 +25,7 @@
  *     (bounded_text never needs cutting or escaping);
  *   - nothing changes without its audit record (fails closed).
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include "immut.h"
 #include "ship.h"
 #include "trash.h"
+#include "trip.h"
 #include "vault_int.h"
 #include "vclock.h"
 
@@ -596,6 +598,21 @@ int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
 
 /* ---- maintenance: role check, the work in its own batches, a record ------- */
 
+/* -EPERM with the reason when the tripwire froze what would remove data
+ * (what: "prune", "gc", "purging"); else 0. */
+static int frozen(struct vf_vault *v, struct vf_admin *a, const char *what)
+{
+	int64_t since = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
+	char when[32];
+
+	if (!since)
+		return 0;
+	vf_time_format(since, when);
+	say(a, "%s refused: frozen by the tripwire since %s (vaultctl tripwire status; lifted by vaultctl tripwire release)",
+	    what, when);
+	return -EPERM;
+}
+
 /* Records what a long operation (prune, gc, snapshot) did: it works in
  * batches of its own, so its record follows it.  A record that cannot be
  * written turns success into failure (nothing that it did is hidden from
@@ -640,6 +657,8 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 
 	if (rc)
 		return rc;
+	if (!dry_run && (rc = frozen(v, a, "prune")))
+		return record_after(v, a, VF_OP_PRUNE, rc, NULL);
 	rc = read_failed(a, "prune",
 			 vf_vault_prune(v, now_of(v, a), dry_run, cb, arg, st));
 	if (dry_run)
@@ -657,6 +676,8 @@ int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 
 	if (rc)
 		return rc;
+	if ((rc = frozen(v, a, "gc")))
+		return record_after(v, a, VF_OP_GC, rc, NULL);
 	rc = read_failed(a, "gc", vf_vault_gc(v, st));
 	snprintf(detail, sizeof(detail),
 		 "purged %llu items, freed %llu chunks, removed %llu packs",
@@ -703,6 +724,13 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 	snprintf(detail, cap, "nothing to do");
 	if (rc)
 		return rc;
+	/* Frozen by the tripwire: everything stays past its time, and an
+	 * hourly record of it would bury the log (status shows it). */
+	if (frozen(v, a, "maintenance")) {
+		snprintf(detail, cap, "%s", a->why);
+		a->why[0] = '\0';
+		return 0;
+	}
 	rc = read_failed(a, "prune", vf_vault_prune(v, now_of(v, a), 0, NULL,
 						    NULL, &st->prune));
 	if (!rc)
@@ -941,6 +969,8 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 		say(a, "reading the current settings failed: %s", strerror(-rc));
 	/* Refusals that no approval lifts come first: nothing is asked
 	 * for an operation the vault would refuse anyway. */
+	if (!rc)
+		rc = frozen(v, a, "purging");
 	if (!rc)
 		rc = vf_policy_purge(&sd, iv.on, ch.now, &ch.gop, a->why,
 				     sizeof(a->why));
@@ -1207,4 +1237,152 @@ int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
 	if (!rc && fpr_out)
 		memcpy(fpr_out, fpr, sizeof(fpr));
 	return rc;
+}
+
+/* ---- the ransomware tripwire ------------------------------------------------ */
+
+int vf_admin_trip_status(struct vf_vault *v, struct vf_admin *a,
+			 struct vf_trip_status *out)
+{
+	int rc = read_gate(v, a, VF_OP_TRIP_STATUS);
+
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_trip_status(v, now_of(v, a), out);
+	vf_vault_unlock(v);
+	return read_failed(a, "reading the tripwire's state", rc);
+}
+
+/* After a change committed: the tripwire's memory follows the catalog. */
+static int trip_reload(struct vf_vault *v, struct vf_admin *a, int rc)
+{
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_trip_load(v);
+	vf_vault_unlock(v);
+	if (rc)
+		say(a, "the change was stored, but reloading the tripwire's state failed: %s",
+		    strerror(-rc));
+	return rc;
+}
+
+int vf_admin_trip_release(struct vf_vault *v, struct vf_admin *a,
+			  int64_t *since)
+{
+	struct vf_trip_status cur;
+	struct change ch;
+	char when[32], snap[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_RELEASE, &ch);
+	if (rc)
+		return rc;
+	rc = vf_trip_status(v, ch.now, &cur);
+	if (rc)
+		say(a, "reading the tripwire's state failed: %s", strerror(-rc));
+	vf_time_format(cur.frozen_at, when);
+	vf_time_format(cur.snap_at, snap);
+	/* the approval binds this firing: its time and snapshot point */
+	snprintf(ch.params, sizeof(ch.params), "frozen=%s snapshot=%s uid=%lu",
+		 when, snap, (unsigned long)cur.fired_uid);
+	if (!rc)
+		rc = vf_policy_trip_release(cur.frozen_at, &ch.gop, a->why,
+					    sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_trip_release_store(v);
+	rc = leave(v, a, &ch, rc, ch.params);
+	rc = trip_reload(v, a, rc);
+	if (!rc && since)
+		*since = cur.frozen_at;
+	return rc;
+}
+
+int vf_admin_trip_set(struct vf_vault *v, struct vf_admin *a, int have_sens,
+		      enum vf_trip_sens sens, int have_learn,
+		      unsigned learn_days, struct vf_trip_settings *out)
+{
+	struct vf_trip_status cur;
+	struct vf_trip_settings next;
+	struct change ch;
+	char until[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_trip_status(v, ch.now, &cur);
+	if (rc)
+		say(a, "reading the tripwire's state failed: %s", strerror(-rc));
+	next = cur.s;
+	if (have_sens)
+		next.sens = sens;
+	if (have_learn && learn_days > VF_TRIP_MAX_LEARN_DAYS) {
+		next.learn_until = INT64_MAX; /* refused by the policy */
+	} else if (have_learn) {
+		next.learn_until =
+			learn_days ? ch.now + learn_days * 86400LL * VF_NS : 0;
+		next.peak = 0; /* a new period learns afresh */
+	}
+	vf_time_format(next.learn_until, until);
+	snprintf(ch.params, sizeof(ch.params),
+		 "sensitivity=%s learning-until=%s",
+		 vf_policy_trip_sens_name(next.sens),
+		 next.learn_until > ch.now ? until : "none");
+	if (!rc)
+		rc = vf_policy_trip_change(&cur.s, &next, ch.now, &ch.gop,
+					   a->why, sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_trip_settings_store(v, &next);
+	rc = leave(v, a, &ch, rc, ch.params);
+	rc = trip_reload(v, a, rc);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
+			 const struct vf_trip_exempt *e, unsigned days)
+{
+	struct vf_trip_exempt x = *e;
+	struct change ch;
+	size_t i;
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_FP, &ch);
+	if (rc)
+		return rc;
+	x.ext[VF_TRIP_EXT_MAX] = '\0';
+	for (i = 0; x.is_ext && x.ext[i]; i++)
+		if (!isalnum((unsigned char)x.ext[i]))
+			break;
+		else
+			x.ext[i] = (char)tolower((unsigned char)x.ext[i]);
+	if (x.is_ext && (!i || x.ext[i])) {
+		say(a, "not an extension: 1 to %d letters or digits",
+		    VF_TRIP_EXT_MAX);
+		return leave(v, a, &ch, -EINVAL, NULL);
+	}
+	if (x.is_ext)
+		snprintf(ch.params, sizeof(ch.params), "ext=%s days=%u", x.ext,
+			 days);
+	else
+		snprintf(ch.params, sizeof(ch.params), "uid=%lu days=%u",
+			 (unsigned long)x.uid, days);
+	ch.target = ch.params;
+	x.until = ch.now + (int64_t)days * 86400 * VF_NS;
+	rc = approve(v, a, &ch,
+		     vf_policy_trip_exempt(days, &ch.gop, a->why,
+					   sizeof(a->why)));
+	if (!rc) {
+		rc = vf_trip_exempt_store(v, &x, ch.now);
+		if (rc == -ENOSPC)
+			say(a, "%d false positives are marked already; wait until one expires",
+			    VF_TRIP_EXEMPT_MAX);
+	}
+	rc = leave(v, a, &ch, rc, NULL);
+	return trip_reload(v, a, rc);
 }

@@ -225,6 +225,30 @@ VF_MUST int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
 				 int64_t until[VF_ALERT_KIND_COUNT]);
 
+/* ---- the ransomware tripwire (trip.h) ----------------------------------- */
+
+VF_MUST int vf_admin_trip_status(struct vf_vault *v, struct vf_admin *a,
+				 struct vf_trip_status *out);
+/* Lifts the freeze (critical: the guard's approval when one is attached;
+ * Owner); -EINVAL when the tripwire has not fired.  *since (may be NULL)
+ * gets when it had fired. */
+VF_MUST int vf_admin_trip_release(struct vf_vault *v, struct vf_admin *a,
+				  int64_t *since);
+/* Sets the sensitivity (have_sens) and/or a learning period of
+ * learn_days from now (have_learn; 0 ends it): a lower sensitivity or a
+ * longer learning period is critical.  *out (may be NULL) gets the
+ * settings now in force. */
+VF_MUST int vf_admin_trip_set(struct vf_vault *v, struct vf_admin *a,
+			      int have_sens, enum vf_trip_sens sens,
+			      int have_learn, unsigned learn_days,
+			      struct vf_trip_settings *out);
+/* Marks a false positive: e's uid (or, with e->is_ext, the extension
+ * renames add) no longer counts for days (critical).  -ENOSPC when
+ * VF_TRIP_EXEMPT_MAX exemptions are in force. */
+VF_MUST int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
+				 const struct vf_trip_exempt *e,
+				 unsigned days);
+
 /* ---- posture ------------------------------------------------------------ */
 
 /* The vault's security grade and what it is made of (policy.h). */

@@ -42,6 +42,7 @@ static const char *const kind_names[VF_ALERT_KIND_COUNT] = {
 	[VF_ALERT_MAINTENANCE] = "maintenance",
 	[VF_ALERT_UNLOCK] = "unlock-failed",
 	[VF_ALERT_STORE_LAG] = "store-lag",
+	[VF_ALERT_TRIPWIRE] = "tripwire",
 };
 
 const char *vf_alert_kind_name(enum vf_alert_kind k)

@@ -433,6 +433,7 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 			s.maint_packs = (uint64_t)x;
 	}
 	vf_vault_unlock(v);
+	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;

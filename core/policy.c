@@ -343,6 +343,11 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_AUDIT_VERIFY] = { "audit verify", VF_ROLE_READER, 0 },
 	[VF_OP_RESERVE_SET] = { "reserve set", VF_ROLE_OWNER, 1 },
 	[VF_OP_ALERT_MUTE] = { "alerts mute", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_STATUS] = { "tripwire status", VF_ROLE_READER, 0 },
+	[VF_OP_TRIP_RELEASE] = { "tripwire release", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_SET] = { "tripwire set", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_FP] = { "tripwire mark-false-positive", VF_ROLE_OWNER,
+			    1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -701,4 +706,120 @@ int vf_policy_guard_change(int have_guard, int detach, const char **gop,
 		return critical("guard.detach", gop);
 	/* Replacing a guard is critical; arming an unguarded vault is not. */
 	return have_guard ? critical("guard.attach", gop) : VF_ALLOW;
+}
+
+/* ---- the ransomware tripwire ------------------------------------------- */
+
+uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,
+			      uint32_t *evidence)
+{
+	uint64_t pairs = c->hi_new < c->deletes ? c->hi_new : c->deletes;
+	uint64_t ev = (uint64_t)c->hi_over + pairs;
+	uint64_t sc = 2 * (uint64_t)c->hi_over + c->ext_ren + pairs;
+
+	if (evidence)
+		*evidence = ev > UINT32_MAX ? UINT32_MAX : (uint32_t)ev;
+	return sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
+}
+
+static const char *const sens_names[] = {
+	[VF_TRIP_OFF] = "off",
+	[VF_TRIP_LOW] = "low",
+	[VF_TRIP_MEDIUM] = "medium",
+	[VF_TRIP_HIGH] = "high",
+};
+
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s)
+{
+	return (unsigned)s < VF_ARRAY_LEN(sens_names) ? sens_names[s] : "?";
+}
+
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(sens_names); i++)
+		if (!strcmp(name, sens_names[i])) {
+			*out = (enum vf_trip_sens)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static uint32_t sens_threshold(enum vf_trip_sens s)
+{
+	switch (s) {
+	case VF_TRIP_LOW:
+		return VF_TRIP_THR_LOW;
+	case VF_TRIP_MEDIUM:
+		return VF_TRIP_THR_MEDIUM;
+	case VF_TRIP_HIGH:
+		return VF_TRIP_THR_HIGH;
+	case VF_TRIP_OFF:
+		break;
+	}
+	return 0;
+}
+
+uint32_t vf_policy_trip_threshold(const struct vf_trip_settings *s,
+				  int64_t now)
+{
+	uint32_t thr = sens_threshold(s->sens);
+	uint64_t learned;
+
+	if (!thr)
+		return 0;
+	if (s->learn_until > now)
+		return thr > VF_TRIP_THR_LOW ? thr : VF_TRIP_THR_LOW;
+	learned = (uint64_t)s->peak + s->peak / 2 + 1;
+	if (learned > (uint64_t)thr * VF_TRIP_LEARN_CAP)
+		learned = (uint64_t)thr * VF_TRIP_LEARN_CAP;
+	return learned > thr ? (uint32_t)learned : thr;
+}
+
+int vf_policy_tripwire(const struct vf_trip_counts *c,
+		       const struct vf_trip_settings *s, int64_t now)
+{
+	uint32_t thr = vf_policy_trip_threshold(s, now), ev;
+	uint32_t score = vf_policy_trip_score(c, &ev);
+
+	return thr && score >= thr && (uint64_t)ev * 4 >= thr;
+}
+
+int vf_policy_trip_change(const struct vf_trip_settings *cur,
+			  const struct vf_trip_settings *next, int64_t now,
+			  const char **gop, char *why, size_t whylen)
+{
+	int lower, longer;
+
+	if ((unsigned)next->sens > VF_TRIP_HIGH)
+		return refuse(-EINVAL, why, whylen, "unknown sensitivity");
+	if (next->learn_until > now + VF_TRIP_MAX_LEARN_DAYS * 86400 * VF_NS)
+		return refuse(-EINVAL, why, whylen,
+			      "a learning period is at most %d days",
+			      VF_TRIP_MAX_LEARN_DAYS);
+	/* OFF is 0: the lowest sensitivity of all */
+	lower = next->sens < cur->sens;
+	longer = next->learn_until > now && next->learn_until > cur->learn_until;
+	if (lower || longer)
+		return critical("tripwire.weaken", gop);
+	return VF_ALLOW;
+}
+
+int vf_policy_trip_release(int64_t frozen_at, const char **gop, char *why,
+			   size_t whylen)
+{
+	if (!frozen_at)
+		return refuse(-EINVAL, why, whylen,
+			      "the tripwire has not fired: nothing to release");
+	return critical("tripwire.release", gop);
+}
+
+int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
+			  size_t whylen)
+{
+	if (days < 1 || days > VF_TRIP_MAX_LEARN_DAYS)
+		return refuse(-EINVAL, why, whylen,
+			      "--days must be 1 to %d", VF_TRIP_MAX_LEARN_DAYS);
+	return critical("tripwire.exempt", gop);
 }

@@ -337,6 +337,10 @@ enum vf_admin_op {
 	VF_OP_ALERT_ACK,
 	VF_OP_RESERVE_SET,
 	VF_OP_ALERT_MUTE,
+	VF_OP_TRIP_STATUS,
+	VF_OP_TRIP_RELEASE,
+	VF_OP_TRIP_SET,
+	VF_OP_TRIP_FP,
 	VF_OP_COUNT
 };
 
@@ -424,5 +428,77 @@ VF_MUST int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
 /* Attaching (detach 0) or detaching a guard, have_guard the state. */
 VF_MUST int vf_policy_guard_change(int have_guard, int detach,
 				   const char **gop, char *why, size_t whylen);
+
+/* ---- the ransomware tripwire (docs/tripwire.md) ------------------------- */
+
+/* Sensitivity: the score a window must reach to fire. */
+enum vf_trip_sens {
+	VF_TRIP_OFF,
+	VF_TRIP_LOW,
+	VF_TRIP_MEDIUM,
+	VF_TRIP_HIGH,
+};
+
+#define VF_TRIP_THR_HIGH 8
+#define VF_TRIP_THR_MEDIUM 16
+#define VF_TRIP_THR_LOW 32
+/* a learned threshold is at most this many times the sensitivity's */
+#define VF_TRIP_LEARN_CAP 4
+#define VF_TRIP_MAX_LEARN_DAYS 90
+
+/* "off", "low", "medium", "high"; "?" out of range. */
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s);
+/* The sensitivity named name: 0 and *out, or -EINVAL. */
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out);
+
+/* One uid's signals within the sliding window (trip.c counts them). */
+struct vf_trip_counts {
+	uint32_t hi_over;  /* low-entropy content overwritten by high-entropy
+			      content that is no known compressed format */
+	uint32_t ext_ren;  /* renames that changed a file's extension */
+	uint32_t hi_new;   /* new files of such high-entropy content */
+	uint32_t deletes;  /* files deleted */
+};
+
+/* The tripwire's settings (catalog meta "trip.*"). */
+struct vf_trip_settings {
+	enum vf_trip_sens sens; /* a new vault: VF_TRIP_MEDIUM */
+	int64_t learn_until;    /* learning before this (0: none) */
+	uint32_t peak;          /* the highest score seen while learning */
+};
+
+/* The score of c: 2 per suspicious overwrite, 1 per extension change and
+ * 1 per deleted file matched by a new high-entropy file (the "write a
+ * copy, delete the original" pattern).  *evidence (may be NULL) gets the
+ * part that is content evidence (overwrites and such pairs). */
+uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,
+			      uint32_t *evidence);
+/* The score that fires with settings s at now: the sensitivity's
+ * threshold; while learning, the threshold of VF_TRIP_LOW; after a
+ * learning period, at least 1.5 times the peak it saw, capped at
+ * VF_TRIP_LEARN_CAP times the sensitivity's.  0: never (off). */
+uint32_t vf_policy_trip_threshold(const struct vf_trip_settings *s,
+				  int64_t now);
+/* 1 when counts c fire the tripwire with settings s at now: the score
+ * reaches the threshold and at least a quarter of it is content
+ * evidence (renames and deletions alone never fire); else 0. */
+int vf_policy_tripwire(const struct vf_trip_counts *c,
+		       const struct vf_trip_settings *s, int64_t now);
+/* A change of the settings from cur to next at now: a lower sensitivity
+ * or a learning period reaching further than the current one is critical
+ * ("tripwire.weaken"); a learning period over VF_TRIP_MAX_LEARN_DAYS is
+ * -EINVAL (next->learn_until already computed by the caller). */
+VF_MUST int vf_policy_trip_change(const struct vf_trip_settings *cur,
+				  const struct vf_trip_settings *next,
+				  int64_t now, const char **gop, char *why,
+				  size_t whylen);
+/* Lifting the freeze: critical ("tripwire.release"); -EINVAL when the
+ * vault is not frozen (frozen_at 0). */
+VF_MUST int vf_policy_trip_release(int64_t frozen_at, const char **gop,
+				   char *why, size_t whylen);
+/* Exempting a uid or an extension (a false positive) for days: critical
+ * ("tripwire.exempt"); days 1..VF_TRIP_MAX_LEARN_DAYS else -EINVAL. */
+VF_MUST int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
+				  size_t whylen);
 
 #endif

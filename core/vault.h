@@ -242,6 +242,8 @@ struct vf_status {
 	int64_t maint_t;
 	int maint_rc;
 	uint64_t maint_pruned, maint_purged, maint_packs;
+	/* when the tripwire froze purge, prune and gc (0: not frozen) */
+	int64_t trip_frozen;
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 
@@ -426,6 +428,32 @@ VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 
 #define VF_ALERT_WHAT_MAX 384
 
+/* ---- the ransomware tripwire (docs/tripwire.md) -------------------------- */
+
+#define VF_TRIP_EXEMPT_MAX 8 /* false positives marked at once */
+#define VF_TRIP_EXT_MAX 8    /* an exempted extension's bytes */
+
+/* A false positive marked: a uid, or an extension renames may add. */
+struct vf_trip_exempt {
+	int is_ext;
+	uint32_t uid;
+	char ext[VF_TRIP_EXT_MAX + 1];
+	int64_t until;
+};
+
+struct vf_trip_status {
+	struct vf_trip_settings s;
+	uint32_t threshold;  /* the score that fires now (0: off) */
+	int learning;        /* in the learning period */
+	int64_t frozen_at;   /* when it fired and froze purges (0: not) */
+	int64_t snap_at;     /* its snapshot point (.snapshots/tripwire-...) */
+	uint32_t fired_uid;  /* whose writes fired it */
+	uint32_t fired_score;
+	uint32_t high_score; /* the highest window score since the open */
+	size_t n_exempt;
+	struct vf_trip_exempt exempt[VF_TRIP_EXEMPT_MAX];
+};
+
 enum vf_alert_kind {
 	VF_ALERT_MASS_DELETE, /* more than VF_ALERT_DELETE_N files a window */
 	VF_ALERT_DENIED,      /* a critical operation refused (bad token) or
@@ -438,6 +466,7 @@ enum vf_alert_kind {
 	VF_ALERT_UNLOCK,      /* the vault was opened with a wrong key */
 	VF_ALERT_STORE_LAG,   /* the store is behind by more than
 				 VF_ALERT_LAG_NS */
+	VF_ALERT_TRIPWIRE,    /* the ransomware tripwire fired (trip.h) */
 	VF_ALERT_KIND_COUNT
 };
 

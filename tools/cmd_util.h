@@ -316,6 +316,14 @@ int cmd_alerts_mute(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
+int cmd_tripwire_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+int cmd_tripwire_release(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv);
+int cmd_tripwire_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+int cmd_tripwire_fp(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);

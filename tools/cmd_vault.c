@@ -358,6 +358,14 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		} else {
 			jadd(o, "maintenance", NULL);
 		}
+		if (st.trip_frozen) {
+			char ft[32];
+
+			vf_time_format(st.trip_frozen, ft);
+			jadd_str(o, "frozen_by_tripwire_since", ft);
+		} else {
+			jadd(o, "frozen_by_tripwire_since", NULL);
+		}
 		/* the number as printed, two decimals */
 		jadd(o, "ratio",
 		     st.stored_bytes ?
@@ -423,6 +431,13 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				mt, (unsigned long long)st.maint_pruned,
 				(unsigned long long)st.maint_purged,
 				(unsigned long long)st.maint_packs);
+	}
+	if (st.trip_frozen) {
+		char ft[32];
+
+		vf_time_format(st.trip_frozen, ft);
+		fprintf(f, "maintenance:    frozen by tripwire since %s (vaultctl tripwire status)\n",
+			ft);
 	}
 	if (!ss.remote)
 		return 0;
