@@ -46,7 +46,8 @@ CORE_SRC := core/common.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c core/alert.c core/ship.c \
 	core/admin.c core/remote.c \
-	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c
+	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
+	core/metrics.c core/report.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
 # into both programs (the daemon runs them for the control socket); the

@@ -46,4 +46,7 @@ void vf_alert_deleted(struct vf_vault *v, uint32_t uid);
  * nothing). */
 int vf_alerts_flush(struct vf_vault *v);
 
+/* Alerts written since the open, per kind (metrics). */
+void vf_alerts_counts(struct vf_vault *v, uint64_t out[VF_ALERT_KIND_COUNT]);
+
 #endif

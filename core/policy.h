@@ -336,6 +336,8 @@ enum vf_admin_op {
 	VF_OP_ALERTS,
 	VF_OP_ALERT_ACK,
 	VF_OP_RESERVE_SET,
+	VF_OP_METRICS,
+	VF_OP_REPORT,
 	VF_OP_COUNT
 };
 

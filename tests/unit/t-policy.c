@@ -702,6 +702,8 @@ static void op_table(void)
 		{ VF_OP_ALERTS, VF_ROLE_READER, 0 },
 		{ VF_OP_ALERT_ACK, VF_ROLE_OPERATOR, 1 },
 		{ VF_OP_RESERVE_SET, VF_ROLE_OWNER, 1 },
+		{ VF_OP_METRICS, VF_ROLE_READER, 0 },
+		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
 	};
 	size_t i;
 
