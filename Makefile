@@ -55,7 +55,7 @@ FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
-	tools/ctlsock.c
+	tools/cmd_report.c tools/report_html.c tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
 CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
