@@ -17,11 +17,14 @@
 
 #define DAY_NS (86400 * VF_NS)
 #define W 640
-#define H 260
-#define X0 70
-#define X1 630
+#define H 250
+#define X0 95
+#define X1 625
 #define Y0 15
-#define Y1 215
+#define Y1 210
+/* text sizes in viewBox units: a phone shows the 640 units in about 400
+ * pixels, so 18 is about 11 px */
+#define FONT 18
 
 struct series {
 	const char *name, *colour;
@@ -88,22 +91,23 @@ static void axes(FILE *f, const struct vf_report *r, uint64_t max, int bytes)
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n",
 		X0, Y0, X0, Y1);
 	for (i = 0; i < 3; i++) {
-		uint64_t v = max / 2 * i;
+		uint64_t v = i == 2 ? max : max / 2 * i;
 		int y = Y1 - (Y1 - Y0) * (int)i / 2;
 
-		if (i == 2)
-			v = max;
+		/* a count has no half of an odd maximum */
+		if (i == 1 && !bytes && max % 2)
+			continue;
 		num_text(v, bytes, t, sizeof(t));
 		fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>"
-			   "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">%s</text>\n",
-			X0, y, X1, y, X0 - 4, y + 4, t);
+			   "<text x=\"%d\" y=\"%d\" font-size=\"%d\" text-anchor=\"end\">%s</text>\n",
+			X0, y, X1, y, X0 - 5, y + 6, FONT, t);
 	}
 	for (i = 0; i < 3; i++) {
 		if (i && idx[i] == idx[i - 1])
 			continue;
 		day_text(r->days[idx[i]].day, t);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" text-anchor=\"%s\">%s</text>\n",
-			X0 + slot * ((double)idx[i] + 0.5), Y1 + 18,
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"%d\" text-anchor=\"%s\">%s</text>\n",
+			X0 + slot * ((double)idx[i] + 0.5), Y1 + 24, FONT,
 			i == 0 ? "start" : i == 2 ? "end" : "middle", t);
 	}
 }
@@ -188,7 +192,7 @@ static void dirs_chart(FILE *f, const struct vf_report *r)
 	uint64_t max = 1;
 	char t[32];
 	size_t i;
-	int h = 40 * (int)r->ndirs + 10;
+	int h = 56 * (int)r->ndirs + 10;
 
 	fputs("<h2>Top directories by growth</h2>\n", f);
 	if (!r->ndirs) {
@@ -202,15 +206,16 @@ static void dirs_chart(FILE *f, const struct vf_report *r)
 		W, h);
 	for (i = 0; i < r->ndirs; i++) {
 		double len = (double)r->dirs[i].bytes / (double)max * (W - 20);
-		int y = 10 + 40 * (int)i;
+		int y = 10 + 56 * (int)i;
 
 		num_text(r->dirs[i].bytes, 1, t, sizeof(t));
-		fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"13\">", y + 11);
+		fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"%d\">", y + 16,
+			FONT + 2);
 		html_str(f, r->dirs[i].path);
 		fprintf(f, " (%s, %llu files)</text>\n", t,
 			(unsigned long long)r->dirs[i].files);
-		fprintf(f, "<rect class=\"bar\" x=\"10\" y=\"%d\" width=\"%.1f\" height=\"16\" fill=\"#8c564b\"/>\n",
-			y + 16, len < 2 ? 2 : len);
+		fprintf(f, "<rect class=\"bar\" x=\"10\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"#8c564b\"/>\n",
+			y + 24, len < 2 ? 2 : len);
 	}
 	fputs("</svg>\n", f);
 }
