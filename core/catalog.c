@@ -257,6 +257,25 @@ int vf_catalog_meta_get(struct vf_catalog *c, const char *k, int64_t *out)
 	return rc < 0 ? rc : rc == 1 ? 0 : -ENOENT;
 }
 
+int vf_catalog_counts(struct vf_catalog *c, enum vf_q q, uint64_t *a,
+		      uint64_t *b)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(c, q);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*a = (uint64_t)sqlite3_column_int64(st, 0);
+		if (b)
+			*b = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int vf_catalog_meta_set(struct vf_catalog *c, const char *k, int64_t v)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(c, VF_Q_META_SET);

@@ -200,6 +200,12 @@ VF_MUST int vf_catalog_run(sqlite3_stmt *st);
 /* Steps once: 1 row, 0 done, -errno. */
 VF_MUST int vf_catalog_row(sqlite3_stmt *st);
 
+/* Runs aggregate query q (no parameters) and reads its one row: column 0
+ * into *a and, b not NULL, column 1 into *b (left as they were when there
+ * is no row).  0 or -errno. */
+VF_MUST int vf_catalog_counts(struct vf_catalog *c, enum vf_q q, uint64_t *a,
+			      uint64_t *b);
+
 /* meta table helpers. */
 VF_MUST int vf_catalog_meta_get(struct vf_catalog *c, const char *k,
 				int64_t *out);

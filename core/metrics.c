@@ -22,20 +22,7 @@
 /* One aggregate row: columns 0 and (b not NULL) 1.  v->mu held. */
 static int agg(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
 {
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*a = (uint64_t)sqlite3_column_int64(st, 0);
-		if (b)
-			*b = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return vf_catalog_counts(v->cat, q, a, b);
 }
 
 int vf_metrics_sizes(struct vf_vault *v, struct vf_sizes *out)
