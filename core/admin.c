@@ -34,6 +34,8 @@
 
 #include "admin.h"
 #include "alert.h"
+#include "metrics.h"
+#include "report.h"
 #include "audit.h"
 #include "authz.h"
 #include "gc.h"
@@ -332,6 +334,21 @@ int vf_admin_check(struct vf_vault *v, struct vf_admin *a, int read_data,
 	if (!rc)
 		rc = read_failed(a, "the check",
 				 vf_vault_check(v, read_data, cb, arg));
+	if (rc == 0 && !v->readonly) {
+		/* a clean check's time, for metrics; failing to keep it
+		 * changes no answer */
+		int r;
+
+		vf_vault_lock(v);
+		r = vf_catalog_begin(v->cat);
+		if (!r)
+			r = vf_catalog_finish(v->cat,
+					      vf_catalog_meta_set(v->cat,
+								  "check.ok_t",
+								  stamp_of(v, a)));
+		vf_vault_unlock(v);
+		(void)r;
+	}
 	return rc;
 }
 
@@ -449,8 +466,10 @@ int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
 	return rc;
 }
 
-int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
-		     struct vf_posture *out)
+/* The posture, past the gate of whoever asks for it (posture, metrics,
+ * report). */
+static int posture_of(struct vf_vault *v, struct vf_admin *a,
+		      struct vf_posture *out)
 {
 	struct vf_posture_in in;
 	struct vf_store_conf *sc = NULL;
@@ -458,10 +477,8 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	struct vf_imm_vault iv;
 	char pub[VF_GUARD_PUB_TEXT];
 	int64_t now = now_of(v, a);
-	int rc = read_gate(v, a, VF_OP_POSTURE);
+	int rc;
 
-	if (rc)
-		return rc;
 	memset(&in, 0, sizeof(in));
 	rc = vf_vault_softdelete_get(v, &sd);
 	if (!rc)
@@ -491,6 +508,43 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	in.passphrase = vf_vault_by_passphrase(v);
 	vf_policy_posture(&in, out);
 	return 0;
+}
+
+int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
+		     struct vf_posture *out)
+{
+	int rc = read_gate(v, a, VF_OP_POSTURE);
+
+	return rc ? rc : posture_of(v, a, out);
+}
+
+/* ---- monitoring ------------------------------------------------------------ */
+
+int vf_admin_metrics(struct vf_vault *v, struct vf_admin *a, FILE *f)
+{
+	struct vf_posture p;
+	int rc = read_gate(v, a, VF_OP_METRICS);
+
+	if (!rc)
+		rc = posture_of(v, a, &p);
+	if (!rc)
+		rc = read_failed(a, "writing the metrics",
+				 vf_metrics_write(v, &p, f));
+	return rc;
+}
+
+int vf_admin_report(struct vf_vault *v, struct vf_admin *a, int64_t since,
+		    struct vf_report *out)
+{
+	int rc = read_gate(v, a, VF_OP_REPORT);
+
+	if (!rc)
+		rc = read_failed(a, "building the report",
+				 vf_report_build(v, since, stamp_of(v, a),
+						 out));
+	if (!rc)
+		rc = posture_of(v, a, &out->posture);
+	return rc;
 }
 
 /* ---- alerts ----------------------------------------------------------------- */
@@ -700,6 +754,8 @@ static void note_maintenance(struct vf_vault *v, int64_t t, int rc,
 		r = vf_catalog_meta_set(v->cat, "maint.t", t);
 		if (!r)
 			r = vf_catalog_meta_set(v->cat, "maint.rc", rc);
+		if (!r && !rc)
+			r = vf_catalog_meta_set(v->cat, "maint.ok_t", t);
 		if (!r)
 			r = vf_catalog_meta_set(v->cat, "maint.pruned",
 						(int64_t)st->prune.removed);
@@ -763,10 +819,19 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
 		      struct vf_maint_stats *st, char *detail, size_t cap)
 {
+	struct vf_sizes s;
 	int rc = maintain_run(v, a, st, detail, cap);
 
-	if (rc != -EACCES && rc != -EROFS)
+	if (rc != -EACCES && rc != -EROFS) {
 		note_maintenance(v, stamp_of(v, a), rc, st);
+		/* the day's sizes for the report; a failure changes no
+		 * answer (the next run writes the day again) */
+		if (vf_metrics_sizes(v, &s) == 0) {
+			int r = vf_metrics_record_day(v, &s);
+
+			(void)r;
+		}
+	}
 	return rc;
 }
 

@@ -43,6 +43,8 @@
 #ifndef VF_ADMIN_H
 #define VF_ADMIN_H
 
+#include <stdio.h>
+
 #include "vault.h"
 
 #define VF_ADMIN_WHY_MAX VF_GUARD_WHY_MAX
@@ -248,6 +250,16 @@ VF_MUST int vf_admin_trip_set(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
 				 const struct vf_trip_exempt *e,
 				 unsigned days);
+
+/* ---- monitoring (metrics.h, report.h) ----------------------------------- */
+
+/* Writes the Prometheus exposition to f (Reader: numbers only). */
+VF_MUST int vf_admin_metrics(struct vf_vault *v, struct vf_admin *a, FILE *f);
+struct vf_report;
+/* Fills *out (zeroed by the caller) with the report from since (ns) to
+ * now, posture included (Operator: it names directories). */
+VF_MUST int vf_admin_report(struct vf_vault *v, struct vf_admin *a,
+			    int64_t since, struct vf_report *out);
 
 /* ---- posture ------------------------------------------------------------ */
 

@@ -24,6 +24,7 @@ struct vf_alerts {
 	/* rate limit: times of the last VF_ALERT_BURST alerts per kind */
 	int64_t sent[VF_ALERT_KIND_COUNT][VF_ALERT_BURST];
 	uint64_t suppressed[VF_ALERT_KIND_COUNT];
+	uint64_t written[VF_ALERT_KIND_COUNT]; /* flushed, since the open */
 	/* mass deletion */
 	int64_t del_start;
 	uint64_t del_n;
@@ -276,6 +277,7 @@ int vf_alerts_flush(struct vf_vault *v)
 		pthread_mutex_lock(&al->lock);
 		memmove(al->q, al->q + 1, (al->n - 1) * sizeof(al->q[0]));
 		al->n--;
+		al->written[a.kind]++;
 		pthread_mutex_unlock(&al->lock);
 		if (v->alert_hook && !muted)
 			v->alert_hook(v->alert_arg, &a);
@@ -412,4 +414,16 @@ int vf_unlock_failures_report(struct vf_vault *v, const char *statedir)
 	}
 	free(path);
 	return rc;
+}
+
+void vf_alerts_counts(struct vf_vault *v, uint64_t out[VF_ALERT_KIND_COUNT])
+{
+	struct vf_alerts *al = v->alerts;
+
+	memset(out, 0, VF_ALERT_KIND_COUNT * sizeof(out[0]));
+	if (!al)
+		return;
+	pthread_mutex_lock(&al->lock);
+	memcpy(out, al->written, sizeof(al->written));
+	pthread_mutex_unlock(&al->lock);
 }

@@ -58,5 +58,7 @@ VF_MUST int vf_alert_mute_store(struct vf_vault *v, enum vf_alert_kind k,
 				int64_t until);
 void vf_alert_mute_apply(struct vf_vault *v, enum vf_alert_kind k,
 			 int64_t until);
+/* Alerts written since the open, per kind (metrics). */
+void vf_alerts_counts(struct vf_vault *v, uint64_t out[VF_ALERT_KIND_COUNT]);
 
 #endif

@@ -354,20 +354,7 @@ out:
 
 static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
 {
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*a = (uint64_t)sqlite3_column_int64(st, 0);
-		if (b)
-			*b = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
+	return vf_catalog_counts(v->cat, q, a, b);
 }
 
 struct pack_sum {

@@ -348,6 +348,10 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_TRIP_SET] = { "tripwire set", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_FP] = { "tripwire mark-false-positive", VF_ROLE_OWNER,
 			    1 },
+	/* numbers only, no names: whoever may see status */
+	[VF_OP_METRICS] = { "metrics", VF_ROLE_READER, 0 },
+	/* names directories (top growth) and tells what was deleted */
+	[VF_OP_REPORT] = { "report", VF_ROLE_OPERATOR, 0 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)

@@ -341,6 +341,8 @@ enum vf_admin_op {
 	VF_OP_TRIP_RELEASE,
 	VF_OP_TRIP_SET,
 	VF_OP_TRIP_FP,
+	VF_OP_METRICS,
+	VF_OP_REPORT,
 	VF_OP_COUNT
 };
 

@@ -15,6 +15,7 @@
 #define VF_VAULT_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "catalog.h"
 #include "chunker.h"
@@ -231,6 +232,10 @@ struct vf_vault {
 	 * vf_vault_open to audit.c's counter, so file data needs no audit. */
 	void (*integrity_failed)(struct vf_vault *v, const char *what);
 	struct vf_alerts *alerts; /* alert.c: the queue (own lock) */
+	/* metrics.c: fs/'s request counters, lent before serving */
+	const char *const *req_names;
+	const _Atomic uint64_t *req_counts;
+	size_t n_req;
 	vf_alert_hook alert_hook;  /* set by the daemon before it serves */
 	void *alert_arg;
 

@@ -187,6 +187,24 @@ int normalise_path(char *s);
 /* 1 when s has a ".." component. */
 int has_dotdot(const char *s);
 
+/* The posture's conditions (what meets each: cmd TARGET args) and weak
+ * choices, as posture and report print them (cmd_security.c). */
+struct posture_cond {
+	const char *key, *what, *cmd, *args;
+};
+extern const struct posture_cond posture_conds[VF_PC_COUNT];
+struct posture_weak {
+	unsigned bit;
+	const char *key, *what;
+};
+extern const struct posture_weak posture_weak[];
+extern const size_t n_posture_weak;
+/* The posture as JSON (caller owns it) and as text lines to f; target
+ * goes into the commands that meet a condition. */
+struct json_object *posture_json(const struct vf_posture *p,
+				 const char *target);
+void posture_text(FILE *f, const struct vf_posture *p, const char *target);
+
 /* The handlers, one file per group. */
 /* As list_end, for a list that came through the gate: a refusal before
  * the first item prints no list, only the reason. */
@@ -223,6 +241,11 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv);
 
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	       char **argv);
+
+int cmd_metrics(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+int cmd_report(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	       char **argv);
 
 int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,

@@ -367,9 +367,13 @@ static const struct cmd_opt opts_json[] = {
 };
 
 static const struct cmd_opt opts_report[] = {
-	{ "json", NULL },
-	{ "html", "FILE" },
-	{ "prometheus", NULL },
+	{ "since", "DURATION" },
+	{ "format", "text|json|html" },
+	{ "out", "FILE" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_metrics[] = {
 	{ NULL, NULL },
 };
 
@@ -491,9 +495,11 @@ const struct cmd cmds[] = {
 	{ "tripwire", "mark-false-positive", 1, 0, 0,
 	  "tripwire mark-false-positive TARGET {--uid UID | --ext EXT} [--days N] [--approval TOKEN] [--json]",
 	  cmd_tripwire_fp, VF_ROLE_OWNER, opts_tripwire_fp },
+	{ "metrics", NULL, 1, 0, 1, "metrics TARGET", cmd_metrics,
+	  VF_ROLE_READER, opts_metrics },
 	{ "report", NULL, 1, 0, 1,
-	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
-	  VF_ROLE_READER, opts_report },
+	  "report TARGET [--since DURATION] [--format text|json|html] [--out FILE]",
+	  cmd_report, VF_ROLE_OPERATOR, opts_report },
 };
 
 const size_t ncmds = VF_ARRAY_LEN(cmds);

@@ -59,6 +59,7 @@ struct mount_opts {
 	char *kopts;		/* kernel/libfuse options, fuse_opt style */
 	char *stats;		/* absolute path or NULL */
 	char *log;		/* -o log=FILE: absolute path or NULL */
+	char *metrics;		/* -o metrics=FILE: absolute path or NULL */
 	int ro;
 	int allow_other;
 	int foreground;
@@ -281,6 +282,7 @@ static int parse_opt(struct mount_opts *o, char *opt)
 	if ((has_prefix(opt, "maintain=") && o->maintain_set) ||
 	    (has_prefix(opt, "stats=") && o->stats) ||
 	    (has_prefix(opt, "log=") && o->log) ||
+	    (has_prefix(opt, "metrics=") && o->metrics) ||
 	    (has_prefix(opt, "cache_size=") && o->cache_size != UINT64_MAX) ||
 	    (has_prefix(opt, "alert_command=") && o->alert_command)) {
 		usage_error("mount option '%.*s' given twice",
@@ -343,6 +345,18 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		o->log = absolute(opt + 4);
 		if (!o->log) {
+			fail("cannot parse options: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (has_prefix(opt, "metrics=")) {
+		if (!opt[8]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		o->metrics = absolute(opt + 8);
+		if (!o->metrics) {
 			fail("cannot parse options: %s", strerror(errno));
 			return -1;
 		}
@@ -490,6 +504,11 @@ static int parse_args(struct mount_opts *o, int argc, char **argv)
 	}
 	if (npos != 2) {
 		usage_error("%s", "expected VAULT and MOUNTPOINT");
+		return -1;
+	}
+	if (o->ro && o->metrics) {
+		/* the timer that writes it runs on read-write mounts */
+		usage_error("%s", "mount option 'metrics' needs a read-write mount");
 		return -1;
 	}
 	o->vault = realpath(pos[0], NULL);
@@ -908,9 +927,13 @@ static void deliver_unlock_failure(const struct mount_opts *o, const char *why)
  * finishes first. */
 #define AUDIT_FLUSH 60
 #define ALERT_FLUSH 1 /* seconds: alerts go out within about this */
+/* seconds between rewrites of -o metrics=FILE: node-exporter's textfile
+ * collector reads it at each scrape (typically every 15 to 60 s) */
+#define METRICS_EVERY 15
 struct maint {
 	struct vf_vault *v; /* borrowed */
 	const char *vault;
+	const char *metrics; /* -o metrics=FILE or NULL */
 	unsigned interval;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -947,11 +970,64 @@ static void maintain(const struct maint *m)
 	dlog(LOG_INFO, "maintenance of vault '%s': %s", m->vault, detail);
 }
 
+/* Rewrites the metrics file atomically: a temporary file in the same
+ * directory, written, fsynced, renamed over it, the directory fsynced; a
+ * reader sees the old file or the new one, never half of one.  The file
+ * is 0644: it holds numbers only, no names (metrics.h).  0 or -errno. */
+static int write_metrics(const struct maint *m)
+{
+	const struct vf_caller self = { .uid = 0, .gid = 0, .pid = getpid() };
+	struct vf_admin a;
+	char *tmp = NULL, *dir = NULL, *slash;
+	FILE *f = NULL;
+	int fd = -1, rc = 0;
+
+	if (asprintf(&tmp, "%s.XXXXXX", m->metrics) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w"))) {
+		rc = -errno;
+		goto out;
+	}
+	vf_admin_init(&a, &self, NULL);
+	rc = vf_admin_metrics(m->v, &a, f);
+	if (!rc && (fflush(f) != 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (!rc && rename(tmp, m->metrics) < 0)
+		rc = -errno;
+	if (!rc) {
+		dir = strdup(m->metrics);
+		slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash) {
+			int dfd;
+
+			*(slash == dir ? slash + 1 : slash) = '\0';
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+out:
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (rc && fd >= 0)
+		unlink(tmp);
+	free(dir);
+	free(tmp);
+	return rc;
+}
+
 static void *maint_main(void *arg)
 {
 	struct maint *m = arg;
 	struct timespec now, deadline, next;
-	time_t audit_next;
+	time_t audit_next, metrics_next = 0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -975,6 +1051,12 @@ static void *maint_main(void *arg)
 			maint_warn(m, "writing alerts to the audit log", rc);
 		deliver_reap();
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (m->metrics && now.tv_sec >= metrics_next) {
+			rc = write_metrics(m);
+			if (rc < 0)
+				maint_warn(m, "writing the metrics file", rc);
+			metrics_next = now.tv_sec + METRICS_EVERY;
+		}
 		if (now.tv_sec >= audit_next) {
 			rc = vf_vault_audit_flush(m->v, vf_vault_stamp(m->v),
 						  0);
@@ -1006,6 +1088,7 @@ static int maint_start(struct maint *m, struct vf_vault *v,
 	m->v = v;
 	m->vault = o->vault;
 	m->interval = o->maintain;
+	m->metrics = o->metrics;
 	m->stop = 0;
 	rc = pthread_condattr_init(&ca);
 	if (rc)
@@ -1097,7 +1180,7 @@ static int serve(struct mount_opts *o)
 		goto out;
 	}
 	r = vf_fs_new(v, &args,
-		      (o->stats ? VF_FS_COUNT_OPS : 0) |
+		      VF_FS_COUNT_OPS |
 			      (o->writeback ? VF_FS_WRITEBACK : 0),
 		      &fs, err,
 		      sizeof(err));
@@ -1237,6 +1320,7 @@ static void free_opts(struct mount_opts *o)
 	free(o->mnt);
 	free(o->stats);
 	free(o->log);
+	free(o->metrics);
 	free(o->kopts);
 }
 

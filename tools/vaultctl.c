@@ -15,6 +15,8 @@
  * Exit codes (SPEC 2): 0 ok, 1 refused or failed (one line on stderr),
  * 2 usage (the command's usage line on stderr).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,9 +412,105 @@ static int resolve_principals(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * report --out FILE: vaultctl writes the output to FILE itself, as its
+ * caller, never the daemon (which would create files as root wherever it
+ * is told).  The option is taken out of argv before the command is
+ * located; the output goes to a temporary file next to FILE (0600: a
+ * report names directories), renamed over FILE when the command
+ * succeeded and removed otherwise, so FILE is never half written.
+ */
+struct out_file {
+	const char *path; /* NULL: stdout */
+	char *tmp;
+	int saved;        /* the real stdout while redirected */
+};
+
+/* Takes "--out FILE" or "--out=FILE" (once) out of argv; 0 or 2. */
+static int take_out(int *argc, char **argv, struct out_file *o)
+{
+	int i, n;
+
+	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
+		if (strcmp(argv[i], "--out") && strncmp(argv[i], "--out=", 6))
+			continue;
+		n = argv[i][5] == '=' ? 1 : 2;
+		if (o->path || (n == 2 && i + 1 >= *argc) ||
+		    !*(n == 1 ? argv[i] + 6 : argv[i + 1])) {
+			fprintf(stderr, "vaultctl: report: option '--out' %s\n",
+				o->path ? "given twice" : "needs a FILE");
+			vf_cmds_usage(stderr, *argc, argv);
+			return 2;
+		}
+		o->path = n == 1 ? argv[i] + 6 : argv[i + 1];
+		memmove(argv + i, argv + i + n,
+			(size_t)(*argc - i - n + 1) * sizeof(*argv));
+		*argc -= n;
+		i--;
+	}
+	return 0;
+}
+
+static int out_begin(struct out_file *o)
+{
+	int fd;
+
+	if (!o->path)
+		return 0;
+	if (asprintf(&o->tmp, "%s.XXXXXX", o->path) < 0) {
+		o->tmp = NULL;
+		errno = ENOMEM;
+		goto fail;
+	}
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	fflush(stdout);
+	o->saved = dup(STDOUT_FILENO);
+	if (o->saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(o->tmp);
+		errno = e;
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	fprintf(stderr, "vaultctl: cannot write '%s': %s\n", o->path,
+		strerror(errno));
+	free(o->tmp);
+	o->tmp = NULL;
+	return 1;
+}
+
+static int out_end(struct out_file *o, int rc)
+{
+	if (!o->tmp)
+		return rc;
+	if ((fflush(stdout) != 0 || fsync(STDOUT_FILENO) < 0) && rc == 0) {
+		fprintf(stderr, "vaultctl: writing '%s' failed: %s\n", o->path,
+			strerror(errno));
+		rc = 1;
+	}
+	dup2(o->saved, STDOUT_FILENO);
+	close(o->saved);
+	if (rc == 0 && rename(o->tmp, o->path) < 0) {
+		fprintf(stderr, "vaultctl: cannot write '%s': %s\n", o->path,
+			strerror(errno));
+		rc = 1;
+	}
+	if (rc)
+		unlink(o->tmp);
+	free(o->tmp);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
+	struct out_file out = { NULL, NULL, -1 };
 	char *help[] = { "help", NULL };
 	int rc;
 
@@ -428,10 +526,14 @@ int main(int argc, char **argv)
 	}
 	argc--;
 	argv++;
+	if (!strcmp(argv[0], "report") && (rc = take_out(&argc, argv, &out)))
+		return rc;
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (!rc && !info.help)
 		rc = resolve_principals(argc, argv);
 	if (rc)
+		return rc;
+	if (!info.help && (rc = out_begin(&out)))
 		return rc;
 	if (info.help)
 		rc = vf_cmds_help(argc, argv, stdout, stderr);
@@ -442,6 +544,7 @@ int main(int argc, char **argv)
 					VF_ARRAY_LEN(clients), stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
+	rc = out_end(&out, rc);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "vaultctl: writing the output failed: %s\n",
 			strerror(errno));

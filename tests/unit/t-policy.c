@@ -743,6 +743,8 @@ static void op_table(void)
 		{ VF_OP_TRIP_RELEASE, VF_ROLE_OWNER, 1 },
 		{ VF_OP_TRIP_SET, VF_ROLE_OWNER, 1 },
 		{ VF_OP_TRIP_FP, VF_ROLE_OWNER, 1 },
+		{ VF_OP_METRICS, VF_ROLE_READER, 0 },
+		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
 	};
 	size_t i;
 
