@@ -3,10 +3,12 @@
  * (remote.c), over a recording, fault-injecting wrapper of the directory
  * store.
  *
- * The wrapper checks the shipping order at the moment each checkpoint
- * arrives: it opens the checkpoint (a sealed catalog) and requires every
- * pack it names, and the checkpoint's time object, to be in the store
- * already.  Any violation is counted.
+ * The wrapper checks the shipping order at the moment each checkpoint or
+ * segment arrives: it keeps a replica of the catalog shipped (a full
+ * checkpoint replaces it, a segment is applied to it on top of the last
+ * sequence number it holds: the chain order), opens it and requires every
+ * pack it names, and the time object, to be in the store already.  Any
+ * violation is counted.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 #include "vtest.h"
 
 #include "catalog.h"
+#include "catseg.h"
 #include "remote.h"
 #include "ship.h"
 #include "vault_int.h"
@@ -34,9 +37,17 @@ struct rec {
 	int fail_puts;        /* fail this many next puts with -EAGAIN */
 	int violations;
 	int ckpts;
+	int segs;             /* segments applied to the replica */
+	int fail_after_seg;   /* report this many next segment puts as failed
+				 after the store took them (upload done,
+				 never recorded: a kill -9 in between) */
+	uint64_t last;        /* sequence number the replica holds */
 	const uint8_t *catkey; /* the vault's catalog subkey */
+	const uint8_t *vid;
 	char tmp[160];
 };
+
+#define REC_VFS "t-ship-replica"
 
 static struct rec *rec_of(struct vf_objstore *s)
 {
@@ -78,30 +89,64 @@ static void record(struct rec *r, const char *key)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Every pack the checkpoint in fd names must be in the store already. */
-static void check_ckpt(struct rec *r, const char *key, int fd, uint64_t len)
+/* The replica takes the checkpoint or segment in fd: a checkpoint
+ * replaces it, a segment must apply on top of what it holds. */
+static int take(struct rec *r, const char *key, int fd, uint64_t len)
 {
-	struct vf_catalog *cat = NULL;
-	char err[256], k[VF_OBJKEY_MAX + 1], *buf = malloc(len ? len : 1);
-	sqlite3_stmt *st = NULL;
-	int out, npacks = 0;
+	uint64_t seq = strtoull(key + 2, NULL, 16);
+	char *buf;
+	int out, rc;
 
+	if (strlen(key) == 2 + 16 + 2) {
+		out = open(r->tmp, O_RDWR);
+		rc = vf_catseg_apply(REC_VFS, r->catkey, r->vid, seq, r->last,
+				     fd, out, NULL);
+		close(out);
+		if (rc) {
+			fprintf(stderr, "segment %s on %llu: %s\n", key,
+				(unsigned long long)r->last, strerror(-rc));
+			return rc;
+		}
+		r->segs++;
+		r->last = seq;
+		return 0;
+	}
+	buf = malloc(len ? len : 1);
 	CHECK(buf != NULL);
 	if (!buf)
-		return;
+		return -ENOMEM;
 	CHECK_EQ(pread(fd, buf, len, 0), (ssize_t)len);
 	unlink(r->tmp);
 	out = open(r->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK_EQ(write(out, buf, len), (ssize_t)len);
 	close(out);
 	free(buf);
+	r->last = seq;
+	return 0;
+}
+
+/* Every pack the catalog shipped in fd names must be in the store
+ * already. */
+static void check_ckpt(struct rec *r, const char *key, int fd, uint64_t len)
+{
+	struct vf_catalog *cat = NULL;
+	char err[256], k[VF_OBJKEY_MAX + 1], *dot;
+	sqlite3_stmt *st = NULL;
+	int npacks = 0;
+
+	if (take(r, key, fd, len)) {
+		r->violations++;
+		return;
+	}
 	if (vf_catalog_open(r->tmp, r->catkey, 0, 1, &cat, err, sizeof(err))) {
 		fprintf(stderr, "checkpoint %s: %s\n", key, err);
 		r->violations++;
 		return;
 	}
 	pthread_mutex_lock(&r->mu);
-	snprintf(k, sizeof(k), "%s.t", key);
+	snprintf(k, sizeof(k), "%s", key);
+	dot = strchr(k, '.');
+	snprintf(dot ? dot : k + strlen(k), 3, ".t");
 	if (!seen(r, k)) {
 		fprintf(stderr, "%s before its time object\n", key);
 		r->violations++;
@@ -149,6 +194,13 @@ static int r_put_fd(struct vf_objstore *s, const char *key, int fd,
 	rc = r->inner->ops->put_fd(r->inner, key, fd, len);
 	if (!rc)
 		record(r, key);
+	pthread_mutex_lock(&r->mu);
+	if (!rc && strstr(key, ".d") && r->fail_after_seg > 0) {
+		r->fail_after_seg--;
+		vf_objstore_set_err("injected: lost the reply to a put");
+		rc = -EAGAIN;
+	}
+	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
 
@@ -214,7 +266,9 @@ static void rec_init(struct rec *r, struct vf_vault *v)
 	pthread_mutex_init(&r->mu, NULL);
 	CHECK_EQ(vf_objstore_dir_new(store_dir, &r->inner), 0);
 	r->catkey = vf_keys_sub(v->keys, VF_SUBKEY_CATALOG);
+	r->vid = vf_keys_vault_id(v->keys);
 	snprintf(r->tmp, sizeof(r->tmp), "%s.ckpt", store_dir);
+	CHECK_EQ(vf_catvfs_register(REC_VFS, r->catkey), 0);
 }
 
 static void rec_release(struct rec *r)
@@ -224,6 +278,7 @@ static void rec_release(struct rec *r)
 	for (i = 0; i < r->n; i++)
 		free(r->keys[i]);
 	vf_objstore_free(r->inner);
+	vf_catvfs_unregister(REC_VFS);
 	unlink(r->tmp);
 	pthread_mutex_destroy(&r->mu);
 }
