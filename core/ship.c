@@ -611,7 +611,8 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t, int seg)
  * when no state is known (the first round of a mount, or after a failed
  * upload), when the chain has VF_SHIP_CHAIN_MAX segments, or when its
  * segments with this one would add up to more than half the catalog
- * (a recovery then downloads at most about 1.5 catalogs). */
+ * (a recovery then downloads at most about 1.5 catalogs) and more than
+ * VF_SHIP_CHAIN_FLOOR (below that a recovery costs little either way). */
 static int make_delta(struct vf_ship *s, uint64_t seq,
 		      struct vf_catseg_map *fresh, int *seg)
 {
@@ -646,7 +647,8 @@ static int make_delta(struct vf_ship *s, uint64_t seq,
 	}
 	if (s->map.h && stat(s->ckpt_path, &st) == 0 &&
 	    s->chain_segs < VF_SHIP_CHAIN_MAX &&
-	    s->chain_bytes + bytes <= (uint64_t)st.st_size / 2)
+	    (s->chain_bytes + bytes <= (uint64_t)st.st_size / 2 ||
+	     s->chain_bytes + bytes <= VF_SHIP_CHAIN_FLOOR))
 		*seg = 1;
 	return 0;
 }

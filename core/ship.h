@@ -15,7 +15,7 @@
  * before a pack it references nor before its time.  A full checkpoint is
  * shipped at the first round of a mount, after a failed upload, and when
  * the chain of segments since the last one grows past VF_SHIP_CHAIN_MAX
- * or half the catalog's size.  The uploader closes the pack being
+ * or past both half the catalog's size and VF_SHIP_CHAIN_FLOOR.  The uploader closes the pack being
  * written once it has held data for VF_SHIP_ROTATE ns, and takes a
  * checkpoint at most every VF_SHIP_EVERY ns while the catalog changes, and
  * whenever vf_ship_sync asks.  Store errors are retried with exponential
@@ -33,6 +33,7 @@
 #define VF_SHIP_ROTATE (2 * VF_NS)
 #define VF_SHIP_EVERY (5 * VF_NS)
 #define VF_SHIP_CHAIN_MAX 64 /* segments between two full checkpoints */
+#define VF_SHIP_CHAIN_FLOOR (1u << 20) /* bytes of segments always allowed */
 #define VF_SHIP_BACKOFF_MAX 60 /* seconds */
 #define VF_SHIP_LOCK_MARGIN (7 * 86400) /* s, beyond soft-delete retention */
 #define VF_SHIP_EXTEND_EVERY (86400 * VF_NS)
