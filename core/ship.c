@@ -16,8 +16,19 @@
  *      (every pack the copy references is now finished);
  *   3. ship every finished pack the catalog does not mark shipped
  *      (p/NAME), marking each once the store has it;
- *   4. if a checkpoint was taken: put its time (c/SEQ.t), then the copy
- *      (c/SEQ), then record ship.seq and ship.t in meta.
+ *   4. if a checkpoint was taken: hash every page of the copy (keyed,
+ *      16 bytes a page, catseg.h) and compare with the hashes of the
+ *      state shipped last; the pages that differ become a sealed segment
+ *      (ship.seg), unless a full checkpoint is due (make_delta);
+ *   5. put its time (c/SEQ.t), then the segment (c/SEQ.d) or the whole
+ *      copy (c/SEQ), then record ship.seq, ship.t and ship.full (the full
+ *      checkpoint the chain starts at) in meta.
+ * The page hashes live only in memory: the first round of a mount, and
+ * the round after any failed upload, ship a full checkpoint, so a segment
+ * is only ever made on a state the store is known to hold (a kill -9 at
+ * any moment costs one full checkpoint, never a wrong chain).  A sequence
+ * number an upload was tried for is never used again (s->tried), so the
+ * store never holds two different objects under one number.
  * A checkpoint therefore never reaches the store before the packs it
  * references, and a copy is never uploaded as a later sequence number than
  * one it is older than (one thread, sequence numbers only grow).  At the
