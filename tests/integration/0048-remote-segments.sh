@@ -47,6 +47,11 @@ mount_key
 # checkpoint); steps 1..5: one subdirectory each, one sync each
 cp -a "$SRC" "$MNT/linux"
 "$VAULTCTL" sync "$MNT" >/dev/null || fail "sync 0 failed"
+# a new mount starts a new chain with a full checkpoint: the chain of the
+# steps below stays far from the size that calls for the next full one
+vf_umount
+mount_key
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after the remount failed"
 full=$(store_field checkpoint)
 full_bytes=$(store_field checkpoint_bytes)
 fulls=$(store_field checkpoints_shipped)
@@ -79,7 +84,7 @@ for i in 1 2 3 4 5; do
 done
 shipped=$(store_field bytes_shipped)
 log "full checkpoint $full_bytes bytes, 5 segments; $shipped bytes shipped in all (packs included)"
-"$VAULTCTL" status "$MNT" | grep -q "5 segments" || fail "status does not count the segments"
+"$VAULTCTL" status "$MNT" | grep -q "^shipped: .* $(store_field segments_shipped) segments (last " || fail "status does not count the segments"
 vf_umount
 "$VAULTCTL" check "$VAULT" "${KEYOPT[@]}" >/dev/null || fail "check of the shipped vault failed"
 
