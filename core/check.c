@@ -15,8 +15,10 @@
 
 #include <sodium.h>
 
+#include "catseg.h"
 #include "facade.h"
 #include "pack_cache.h"
+#include "ship.h"
 #include "vault_int.h"
 
 /* ---- check and status -------------------------------------------------- */
@@ -154,6 +156,77 @@ static void lock_problem(struct vf_vault *v, const char *key, char *what,
 	}
 }
 
+/* One object of the current chain: in the store, locked, and for a
+ * segment (fd >= 0: a temporary file to fetch it into) authentic and on
+ * top of base.  what[] gets the problem, or stays empty. */
+static void chain_problem(struct vf_vault *v, const char *key, int fd,
+			  uint64_t seq, uint64_t base, char *what, size_t cap)
+{
+	uint64_t size = 0;
+	int r;
+
+	r = fd < 0 ? v->store->ops->head(v->store, key, &size) :
+		     v->store->ops->get_fd(v->store, key, fd, &size);
+	if (r == 0 && fd >= 0)
+		r = vf_catseg_apply("", vf_keys_sub(v->keys, VF_SUBKEY_CATALOG),
+				    vf_keys_vault_id(v->keys), seq, base, fd,
+				    -1, NULL);
+	if (r == -ENOENT)
+		snprintf(what, cap, "missing from the store");
+	else if (r == -EBADMSG)
+		snprintf(what, cap, "not authentic: damaged, replaced or moved in the store");
+	else if (r == -ESTALE)
+		snprintf(what, cap, "does not follow %016llx: not this chain's",
+			 (unsigned long long)base);
+	else if (r < 0)
+		snprintf(what, cap, "cannot be read from the store: %s",
+			 vf_objstore_errmsg());
+	if (!what[0])
+		lock_problem(v, key, what, cap);
+}
+
+/* The chain a recovery of the newest state needs: the full checkpoint
+ * (meta ship.full) and every segment after it up to ship.seq (a failed
+ * upload makes the next one full, so the segments of a chain are
+ * consecutive).  Returns the number of problems, or -errno. */
+static int check_chain(struct vf_vault *v, vf_check_cb cb, void *arg)
+{
+	char key[VF_OBJKEY_MAX + 1], path[VF_OBJKEY_MAX + 16], what[512];
+	int64_t full = 0, last = 0;
+	uint64_t seq;
+	int problems = 0, fd;
+
+	vf_vault_lock(v);
+	if (vf_catalog_meta_get(v->cat, "ship.full", &full) ||
+	    vf_catalog_meta_get(v->cat, "ship.seq", &last))
+		full = 0;
+	vf_vault_unlock(v);
+	if (full <= 0 || last < full)
+		return 0; /* nothing shipped yet, or before segments */
+	for (seq = (uint64_t)full; seq <= (uint64_t)last; seq++) {
+		fd = -1;
+		if (seq == (uint64_t)full) {
+			vf_ship_ckpt_key(seq, key);
+		} else {
+			vf_ship_seg_key(seq, key);
+			fd = vf_pack_io_local_tmpfile(v->local_io);
+			if (fd < 0)
+				return fd;
+		}
+		what[0] = '\0';
+		chain_problem(v, key, fd, seq, seq - 1, what, sizeof(what));
+		if (fd >= 0)
+			close(fd);
+		if (what[0]) {
+			snprintf(path, sizeof(path), "store object %s", key);
+			if (cb)
+				cb(arg, path, what);
+			problems++;
+		}
+	}
+	return problems;
+}
+
 static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 		       void *arg)
 {
@@ -228,6 +301,9 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 			cb(arg, path, what);
 		problems++;
 	}
+	rc = check_chain(v, cb, arg);
+	if (rc > 0)
+		problems += rc;
 out:
 	free(a);
 	free(b);

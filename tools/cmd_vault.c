@@ -172,6 +172,12 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(jo, "catalog_bytes", info.catalog_bytes);
 		jadd_bool(jo, "detached", info.detached);
 		jadd_u64(jo, "skipped", info.skipped);
+		jadd_u64(jo, "full_checkpoint", info.full);
+		jadd_u64(jo, "segments", info.segments);
+		jadd(jo, "chain_broken_at",
+		     info.broken ? json_object_new_int64((int64_t)info.broken) :
+				   NULL);
+		jadd_str(jo, "chain_broken", info.broken ? info.why : NULL);
 		json_print(ctx->out, jo);
 		return 0;
 	}
@@ -179,6 +185,14 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		pos[1], pos[0], (unsigned long long)info.seq, when,
 		(unsigned long long)info.packs,
 		(unsigned long long)info.bytes);
+	if (info.segments || info.broken)
+		fprintf(ctx->out, "catalog: full checkpoint %llu and %llu segments after it\n",
+			(unsigned long long)info.full,
+			(unsigned long long)info.segments);
+	if (info.broken)
+		fprintf(ctx->out, "segment chain broken at %llu: %s; recovered the state before it (%llu)\n",
+			(unsigned long long)info.broken, info.why,
+			(unsigned long long)info.seq);
 	if (info.skipped)
 		fprintf(ctx->out, "skipped %llu checkpoints that are not this vault's (time missing or not authentic: someone with the store's credentials added them)\n",
 			(unsigned long long)info.skipped);
@@ -389,6 +403,8 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd_u64(r, "checkpoints_shipped", ss.ckpts_shipped);
 			jadd_u64(r, "bytes_shipped", ss.bytes_shipped);
 			jadd_u64(r, "checkpoint_bytes", ss.ckpt_bytes);
+			jadd_u64(r, "segments_shipped", ss.segs_shipped);
+			jadd_u64(r, "segment_bytes", ss.seg_bytes);
 			jadd_i64(r, "checkpoint_ms", ss.ckpt_ms);
 			jadd_str(r, "last_error",
 				 ss.last_err[0] ? ss.last_err : NULL);
@@ -442,7 +458,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);
-	fprintf(f, "last shipped:   %s (checkpoint %llu, %llu bytes)\n",
+	fprintf(f, "last shipped:   %s (sequence %llu; last full checkpoint %llu bytes)\n",
 		shipped, (unsigned long long)ss.seq,
 		(unsigned long long)ss.ckpt_bytes);
 	if (ss.offline) {
@@ -462,9 +478,11 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
 	fprintf(f, "bytes pending:  %llu\n",
 		(unsigned long long)ss.bytes_pending);
-	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu bytes since mount\n",
+	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu segments (last %llu bytes), %llu bytes since mount\n",
 		(unsigned long long)ss.packs_shipped,
 		(unsigned long long)ss.ckpts_shipped,
+		(unsigned long long)ss.segs_shipped,
+		(unsigned long long)ss.seg_bytes,
 		(unsigned long long)ss.bytes_shipped);
 	fprintf(f, "store error:    ");
 	text_str(f, ss.last_err[0] ? ss.last_err : "none");
