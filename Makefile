@@ -27,7 +27,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 CORE_CFLAGS := $(shell pkg-config --cflags $(CORE_PKGS))
-CORE_LIBS := $(shell pkg-config --libs $(CORE_PKGS)) -pthread
+CORE_LIBS := $(shell pkg-config --libs $(CORE_PKGS)) -lm -pthread
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
 FUSE_LIBS := $(shell pkg-config --libs fuse3)
 JSON_CFLAGS := $(shell pkg-config --cflags json-c)
@@ -37,16 +37,17 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 # the layer order of docs/design.md and tests/layers.sh, lowest first.
 CORE_SRC := core/common.c \
 	core/crypto.c core/chunker.c core/policy.c core/acl.c \
-	core/catvfs.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
+	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
-	core/gc.c core/alert.c core/ship.c \
+	core/gc.c core/alert.c core/trip.c core/ship.c \
 	core/admin.c core/remote.c core/store_gc.c \
-	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c
+	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
+	core/metrics.c core/report.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
 # into both programs (the daemon runs them for the control socket); the
@@ -54,6 +55,7 @@ FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
+	tools/cmd_tripwire.c tools/cmd_report.c tools/report_html.c \
 	tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
 CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c

@@ -24,6 +24,10 @@ PACKAGES=(build-essential pkg-config libfuse3-dev fuse3 libsodium-dev libsqlite3
 # The single-node Ceph cluster with radosgw that tests/ceph/cluster.sh
 # brings up for the S3 tests; without Recommends (no mgr, mds, fuse).
 CEPH_PACKAGES=(ceph-mon ceph-osd ceph-common radosgw)
+# The monitoring test (0047): promtool (in Debian's prometheus) checks the
+# metrics format; headless Chromium draws the HTML report.  Without
+# Recommends: about 30 s to install both here.
+MON_PACKAGES=(prometheus chromium)
 
 die() {
 	echo "demo.sh: $*" >&2
@@ -68,6 +72,8 @@ apt_install() {
 missing_of "${PACKAGES[@]}"
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 missing_of "${CEPH_PACKAGES[@]}"
+[ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
+missing_of "${MON_PACKAGES[@]}"
 [ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
 [ "$deps_only" = 0 ] || exit 0
 

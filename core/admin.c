@@ -25,6 +25,7 @@
  *     (bounded_text never needs cutting or escaping);
  *   - nothing changes without its audit record (fails closed).
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 
 #include "admin.h"
 #include "alert.h"
+#include "metrics.h"
+#include "report.h"
 #include "audit.h"
 #include "authz.h"
 #include "gc.h"
@@ -40,6 +43,7 @@
 #include "immut.h"
 #include "ship.h"
 #include "trash.h"
+#include "trip.h"
 #include "vault_int.h"
 #include "vclock.h"
 
@@ -330,6 +334,21 @@ int vf_admin_check(struct vf_vault *v, struct vf_admin *a, int read_data,
 	if (!rc)
 		rc = read_failed(a, "the check",
 				 vf_vault_check(v, read_data, cb, arg));
+	if (rc == 0 && !v->readonly) {
+		/* a clean check's time, for metrics; failing to keep it
+		 * changes no answer */
+		int r;
+
+		vf_vault_lock(v);
+		r = vf_catalog_begin(v->cat);
+		if (!r)
+			r = vf_catalog_finish(v->cat,
+					      vf_catalog_meta_set(v->cat,
+								  "check.ok_t",
+								  stamp_of(v, a)));
+		vf_vault_unlock(v);
+		(void)r;
+	}
 	return rc;
 }
 
@@ -447,8 +466,10 @@ int vf_admin_audit_verify(struct vf_vault *v, struct vf_admin *a,
 	return rc;
 }
 
-int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
-		     struct vf_posture *out)
+/* The posture, past the gate of whoever asks for it (posture, metrics,
+ * report). */
+static int posture_of(struct vf_vault *v, struct vf_admin *a,
+		      struct vf_posture *out)
 {
 	struct vf_posture_in in;
 	struct vf_store_conf *sc = NULL;
@@ -456,10 +477,8 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	struct vf_imm_vault iv;
 	char pub[VF_GUARD_PUB_TEXT];
 	int64_t now = now_of(v, a);
-	int rc = read_gate(v, a, VF_OP_POSTURE);
+	int rc;
 
-	if (rc)
-		return rc;
 	memset(&in, 0, sizeof(in));
 	rc = vf_vault_softdelete_get(v, &sd);
 	if (!rc)
@@ -494,6 +513,43 @@ int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
 	in.passphrase = vf_vault_by_passphrase(v);
 	vf_policy_posture(&in, out);
 	return 0;
+}
+
+int vf_admin_posture(struct vf_vault *v, struct vf_admin *a,
+		     struct vf_posture *out)
+{
+	int rc = read_gate(v, a, VF_OP_POSTURE);
+
+	return rc ? rc : posture_of(v, a, out);
+}
+
+/* ---- monitoring ------------------------------------------------------------ */
+
+int vf_admin_metrics(struct vf_vault *v, struct vf_admin *a, FILE *f)
+{
+	struct vf_posture p;
+	int rc = read_gate(v, a, VF_OP_METRICS);
+
+	if (!rc)
+		rc = posture_of(v, a, &p);
+	if (!rc)
+		rc = read_failed(a, "writing the metrics",
+				 vf_metrics_write(v, &p, f));
+	return rc;
+}
+
+int vf_admin_report(struct vf_vault *v, struct vf_admin *a, int64_t since,
+		    struct vf_report *out)
+{
+	int rc = read_gate(v, a, VF_OP_REPORT);
+
+	if (!rc)
+		rc = read_failed(a, "building the report",
+				 vf_report_build(v, since, stamp_of(v, a),
+						 out));
+	if (!rc)
+		rc = posture_of(v, a, &out->posture);
+	return rc;
 }
 
 /* ---- alerts ----------------------------------------------------------------- */
@@ -550,7 +606,71 @@ int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a, int64_t id)
 	return read_failed(a, "recording the acknowledgement", rc);
 }
 
+int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
+			enum vf_alert_kind kind, int64_t dur, int64_t *until)
+{
+	struct change ch;
+	int64_t to = 0;
+	int rc;
+
+	if ((unsigned)kind >= VF_ALERT_KIND_COUNT || dur < 0) {
+		say(a, "no such kind of alert");
+		return -EINVAL;
+	}
+	rc = enter(v, a, VF_OP_ALERT_MUTE, &ch);
+	if (rc)
+		return rc;
+	if (dur)
+		to = ch.now + dur;
+	snprintf(ch.params, sizeof(ch.params), "kind=%s for=%llds",
+		 vf_alert_kind_name(kind), (long long)(dur / VF_NS));
+	rc = approve(v, a, &ch,
+		     vf_policy_alert_mute(vf_alert_muted(v, kind), to, ch.now,
+					  &ch.gop, a->why, sizeof(a->why)));
+	if (!rc)
+		rc = vf_alert_mute_store(v, kind, to);
+	rc = leave(v, a, &ch, rc, ch.params);
+	/* in force once committed */
+	if (!rc)
+		vf_alert_mute_apply(v, kind, to);
+	if (!rc && until)
+		*until = to;
+	return rc;
+}
+
+int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
+			 int64_t until[VF_ALERT_KIND_COUNT])
+{
+	int64_t now;
+	int k, rc = read_gate(v, a, VF_OP_ALERTS);
+
+	if (rc)
+		return rc;
+	now = now_of(v, a);
+	for (k = 0; k < VF_ALERT_KIND_COUNT; k++) {
+		until[k] = vf_alert_muted(v, k);
+		if (until[k] <= now)
+			until[k] = 0;
+	}
+	return 0;
+}
+
 /* ---- maintenance: role check, the work in its own batches, a record ------- */
+
+/* -EPERM with the reason when the tripwire froze what would remove data
+ * (what: "prune", "gc", "purging"); else 0. */
+static int frozen(struct vf_vault *v, struct vf_admin *a, const char *what)
+{
+	int64_t since = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
+	char when[32];
+
+	if (!since)
+		return 0;
+	vf_time_format(since, when);
+	say(a, "%s refused: frozen by the tripwire since %s (vaultctl tripwire status; lifted by vaultctl tripwire release)",
+	    what, when);
+	return -EPERM;
+}
 
 /* Records what a long operation (prune, gc, snapshot) did: it works in
  * batches of its own, so its record follows it.  A record that cannot be
@@ -596,6 +716,8 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 
 	if (rc)
 		return rc;
+	if (!dry_run && (rc = frozen(v, a, "prune")))
+		return record_after(v, a, VF_OP_PRUNE, rc, NULL);
 	rc = read_failed(a, "prune",
 			 vf_vault_prune(v, now_of(v, a), dry_run, cb, arg, st));
 	if (dry_run)
@@ -644,6 +766,8 @@ int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 
 	if (rc)
 		return rc;
+	if ((rc = frozen(v, a, "gc")))
+		return record_after(v, a, VF_OP_GC, rc, NULL);
 	rc = gc_both(v, a, st);
 	store_detail(&st->store, sd, sizeof(sd));
 	snprintf(detail, sizeof(detail),
@@ -667,6 +791,8 @@ static void note_maintenance(struct vf_vault *v, int64_t t, int rc,
 		r = vf_catalog_meta_set(v->cat, "maint.t", t);
 		if (!r)
 			r = vf_catalog_meta_set(v->cat, "maint.rc", rc);
+		if (!r && !rc)
+			r = vf_catalog_meta_set(v->cat, "maint.ok_t", t);
 		if (!r)
 			r = vf_catalog_meta_set(v->cat, "maint.pruned",
 						(int64_t)st->prune.removed);
@@ -705,6 +831,13 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 	snprintf(detail, cap, "nothing to do");
 	if (rc)
 		return rc;
+	/* Frozen by the tripwire: everything stays past its time, and an
+	 * hourly record of it would bury the log (status shows it). */
+	if (frozen(v, a, "maintenance")) {
+		snprintf(detail, cap, "%s", a->why);
+		a->why[0] = '\0';
+		return 0;
+	}
 	rc = read_failed(a, "prune", vf_vault_prune(v, now_of(v, a), 0, NULL,
 						    NULL, &st->prune));
 	if (!rc)
@@ -743,10 +876,19 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 int vf_admin_maintain(struct vf_vault *v, struct vf_admin *a,
 		      struct vf_maint_stats *st, char *detail, size_t cap)
 {
+	struct vf_sizes s;
 	int rc = maintain_run(v, a, st, detail, cap);
 
-	if (rc != -EACCES && rc != -EROFS)
+	if (rc != -EACCES && rc != -EROFS) {
 		note_maintenance(v, stamp_of(v, a), rc, st);
+		/* the day's sizes for the report; a failure changes no
+		 * answer (the next run writes the day again) */
+		if (vf_metrics_sizes(v, &s) == 0) {
+			int r = vf_metrics_record_day(v, &s);
+
+			(void)r;
+		}
+	}
 	return rc;
 }
 
@@ -949,6 +1091,8 @@ int vf_admin_softdelete_purge(struct vf_vault *v, struct vf_admin *a,
 		say(a, "reading the current settings failed: %s", strerror(-rc));
 	/* Refusals that no approval lifts come first: nothing is asked
 	 * for an operation the vault would refuse anyway. */
+	if (!rc)
+		rc = frozen(v, a, "purging");
 	if (!rc)
 		rc = vf_policy_purge(&sd, iv.on, ch.now, &ch.gop, a->why,
 				     sizeof(a->why));
@@ -1215,4 +1359,152 @@ int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
 	if (!rc && fpr_out)
 		memcpy(fpr_out, fpr, sizeof(fpr));
 	return rc;
+}
+
+/* ---- the ransomware tripwire ------------------------------------------------ */
+
+int vf_admin_trip_status(struct vf_vault *v, struct vf_admin *a,
+			 struct vf_trip_status *out)
+{
+	int rc = read_gate(v, a, VF_OP_TRIP_STATUS);
+
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_trip_status(v, now_of(v, a), out);
+	vf_vault_unlock(v);
+	return read_failed(a, "reading the tripwire's state", rc);
+}
+
+/* After a change committed: the tripwire's memory follows the catalog. */
+static int trip_reload(struct vf_vault *v, struct vf_admin *a, int rc)
+{
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_trip_load(v);
+	vf_vault_unlock(v);
+	if (rc)
+		say(a, "the change was stored, but reloading the tripwire's state failed: %s",
+		    strerror(-rc));
+	return rc;
+}
+
+int vf_admin_trip_release(struct vf_vault *v, struct vf_admin *a,
+			  int64_t *since)
+{
+	struct vf_trip_status cur;
+	struct change ch;
+	char when[32], snap[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_RELEASE, &ch);
+	if (rc)
+		return rc;
+	rc = vf_trip_status(v, ch.now, &cur);
+	if (rc)
+		say(a, "reading the tripwire's state failed: %s", strerror(-rc));
+	vf_time_format(cur.frozen_at, when);
+	vf_time_format(cur.snap_at, snap);
+	/* the approval binds this firing: its time and snapshot point */
+	snprintf(ch.params, sizeof(ch.params), "frozen=%s snapshot=%s uid=%lu",
+		 when, snap, (unsigned long)cur.fired_uid);
+	if (!rc)
+		rc = vf_policy_trip_release(cur.frozen_at, &ch.gop, a->why,
+					    sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_trip_release_store(v);
+	rc = leave(v, a, &ch, rc, ch.params);
+	rc = trip_reload(v, a, rc);
+	if (!rc && since)
+		*since = cur.frozen_at;
+	return rc;
+}
+
+int vf_admin_trip_set(struct vf_vault *v, struct vf_admin *a, int have_sens,
+		      enum vf_trip_sens sens, int have_learn,
+		      unsigned learn_days, struct vf_trip_settings *out)
+{
+	struct vf_trip_status cur;
+	struct vf_trip_settings next;
+	struct change ch;
+	char until[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_SET, &ch);
+	if (rc)
+		return rc;
+	rc = vf_trip_status(v, ch.now, &cur);
+	if (rc)
+		say(a, "reading the tripwire's state failed: %s", strerror(-rc));
+	next = cur.s;
+	if (have_sens)
+		next.sens = sens;
+	if (have_learn && learn_days > VF_TRIP_MAX_LEARN_DAYS) {
+		next.learn_until = INT64_MAX; /* refused by the policy */
+	} else if (have_learn) {
+		next.learn_until =
+			learn_days ? ch.now + learn_days * 86400LL * VF_NS : 0;
+		next.peak = 0; /* a new period learns afresh */
+	}
+	vf_time_format(next.learn_until, until);
+	snprintf(ch.params, sizeof(ch.params),
+		 "sensitivity=%s learning-until=%s",
+		 vf_policy_trip_sens_name(next.sens),
+		 next.learn_until > ch.now ? until : "none");
+	if (!rc)
+		rc = vf_policy_trip_change(&cur.s, &next, ch.now, &ch.gop,
+					   a->why, sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_trip_settings_store(v, &next);
+	rc = leave(v, a, &ch, rc, ch.params);
+	rc = trip_reload(v, a, rc);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
+			 const struct vf_trip_exempt *e, unsigned days)
+{
+	struct vf_trip_exempt x = *e;
+	struct change ch;
+	size_t i;
+	int rc;
+
+	rc = enter(v, a, VF_OP_TRIP_FP, &ch);
+	if (rc)
+		return rc;
+	x.ext[VF_TRIP_EXT_MAX] = '\0';
+	for (i = 0; x.is_ext && x.ext[i]; i++)
+		if (!isalnum((unsigned char)x.ext[i]))
+			break;
+		else
+			x.ext[i] = (char)tolower((unsigned char)x.ext[i]);
+	if (x.is_ext && (!i || x.ext[i])) {
+		say(a, "not an extension: 1 to %d letters or digits",
+		    VF_TRIP_EXT_MAX);
+		return leave(v, a, &ch, -EINVAL, NULL);
+	}
+	if (x.is_ext)
+		snprintf(ch.params, sizeof(ch.params), "ext=%s days=%u", x.ext,
+			 days);
+	else
+		snprintf(ch.params, sizeof(ch.params), "uid=%lu days=%u",
+			 (unsigned long)x.uid, days);
+	ch.target = ch.params;
+	x.until = ch.now + (int64_t)days * 86400 * VF_NS;
+	rc = approve(v, a, &ch,
+		     vf_policy_trip_exempt(days, &ch.gop, a->why,
+					   sizeof(a->why)));
+	if (!rc) {
+		rc = vf_trip_exempt_store(v, &x, ch.now);
+		if (rc == -ENOSPC)
+			say(a, "%d false positives are marked already; wait until one expires",
+			    VF_TRIP_EXEMPT_MAX);
+	}
+	rc = leave(v, a, &ch, rc, NULL);
+	return trip_reload(v, a, rc);
 }

@@ -43,6 +43,8 @@
 #ifndef VF_ADMIN_H
 #define VF_ADMIN_H
 
+#include <stdio.h>
+
 #include "vault.h"
 
 #define VF_ADMIN_WHY_MAX VF_GUARD_WHY_MAX
@@ -214,6 +216,50 @@ VF_MUST int vf_admin_alerts(struct vf_vault *v, struct vf_admin *a,
  * not an alert. */
 VF_MUST int vf_admin_alert_ack(struct vf_vault *v, struct vf_admin *a,
 			       int64_t id);
+/* Mutes alerts of kind for dur ns (0: unmutes): they are still recorded,
+ * not delivered (alert.h).  Muting or muting for longer is critical
+ * (vf_policy_alert_mute); *until (may be NULL) gets the end, 0 when
+ * unmuted. */
+VF_MUST int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
+				enum vf_alert_kind kind, int64_t dur,
+				int64_t *until);
+/* until[kind]: when each kind's mute ends, 0 when it is not muted. */
+VF_MUST int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
+				 int64_t until[VF_ALERT_KIND_COUNT]);
+
+/* ---- the ransomware tripwire (trip.h) ----------------------------------- */
+
+VF_MUST int vf_admin_trip_status(struct vf_vault *v, struct vf_admin *a,
+				 struct vf_trip_status *out);
+/* Lifts the freeze (critical: the guard's approval when one is attached;
+ * Owner); -EINVAL when the tripwire has not fired.  *since (may be NULL)
+ * gets when it had fired. */
+VF_MUST int vf_admin_trip_release(struct vf_vault *v, struct vf_admin *a,
+				  int64_t *since);
+/* Sets the sensitivity (have_sens) and/or a learning period of
+ * learn_days from now (have_learn; 0 ends it): a lower sensitivity or a
+ * longer learning period is critical.  *out (may be NULL) gets the
+ * settings now in force. */
+VF_MUST int vf_admin_trip_set(struct vf_vault *v, struct vf_admin *a,
+			      int have_sens, enum vf_trip_sens sens,
+			      int have_learn, unsigned learn_days,
+			      struct vf_trip_settings *out);
+/* Marks a false positive: e's uid (or, with e->is_ext, the extension
+ * renames add) no longer counts for days (critical).  -ENOSPC when
+ * VF_TRIP_EXEMPT_MAX exemptions are in force. */
+VF_MUST int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
+				 const struct vf_trip_exempt *e,
+				 unsigned days);
+
+/* ---- monitoring (metrics.h, report.h) ----------------------------------- */
+
+/* Writes the Prometheus exposition to f (Reader: numbers only). */
+VF_MUST int vf_admin_metrics(struct vf_vault *v, struct vf_admin *a, FILE *f);
+struct vf_report;
+/* Fills *out (zeroed by the caller) with the report from since (ns) to
+ * now, posture included (Operator: it names directories). */
+VF_MUST int vf_admin_report(struct vf_vault *v, struct vf_admin *a,
+			    int64_t since, struct vf_report *out);
 
 /* ---- posture ------------------------------------------------------------ */
 

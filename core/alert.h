@@ -14,7 +14,7 @@
  * A flood stays a handful: per kind at most VF_ALERT_BURST alerts an hour
  * (vault clock); the rest are counted and named in the next one that
  * passes ("N similar suppressed").  At most VF_ALERT_QUEUE wait for a
- * flush.
+ * flush.  A muted kind is recorded but not delivered.
  */
 #ifndef VF_ALERT_H
 #define VF_ALERT_H
@@ -45,5 +45,20 @@ void vf_alert_deleted(struct vf_vault *v, uint32_t uid);
  * failure (the rest stay queued; a read-only vault drops them: it writes
  * nothing). */
 int vf_alerts_flush(struct vf_vault *v);
+
+/* Muting (admin.c decides, vf_policy_alert_mute): an alert of a muted
+ * kind is still recorded (detail "...; muted") but not handed to the hook
+ * until the mute ends.  Mutes live in the catalog's meta
+ * ("alert.mute.<kind>": until, vault ns); vf_alerts_load reads them at
+ * open, vf_alert_mute_store writes one in the caller's transaction and
+ * vf_alert_mute_apply puts it in force once committed. */
+VF_MUST int vf_alerts_load(struct vf_vault *v);
+int64_t vf_alert_muted(struct vf_vault *v, enum vf_alert_kind k);
+VF_MUST int vf_alert_mute_store(struct vf_vault *v, enum vf_alert_kind k,
+				int64_t until);
+void vf_alert_mute_apply(struct vf_vault *v, enum vf_alert_kind k,
+			 int64_t until);
+/* Alerts written since the open, per kind (metrics). */
+void vf_alerts_counts(struct vf_vault *v, uint64_t out[VF_ALERT_KIND_COUNT]);
 
 #endif

@@ -173,14 +173,23 @@ static const char *const schema_3 =
 static const char *const schema_4 =
 	"ALTER TABLE packs ADD COLUMN shipped INTEGER NOT NULL DEFAULT 0;";
 
-/* Format 5: remote gc (store_gc.c).  When local gc drops a pack of a
+/* Format 5: one row of sizes per UTC day, written by the daemon (metrics.c,
+ * vf_metrics_record_day), for the report's sizes over time
+ * (docs/monitoring.md): what cannot be derived from versions, trash rows
+ * and the audit log afterwards. */
+static const char *const schema_5 =
+	"CREATE TABLE stats_daily(day INTEGER PRIMARY KEY, logical INTEGER"
+	" NOT NULL, stored INTEGER NOT NULL, history INTEGER NOT NULL,"
+	" softdeleted INTEGER NOT NULL, files INTEGER NOT NULL);";
+
+/* Format 6: remote gc (store_gc.c).  When local gc drops a pack of a
  * remote vault, it records the pack's name and the stamp of the drop
  * (the vault stamp, taken under v->mu in the transaction that deletes the
  * row, as a checkpoint's stamp is taken under v->mu at its last copy
  * step): a checkpoint stamped after it cannot reference the pack.  Remote
  * gc deletes the row with the pack's last version in the store.  WITHOUT
  * ROWID: bookkeeping, never a change that needs a checkpoint of its own. */
-static const char *const schema_5 =
+static const char *const schema_6 =
 	"CREATE TABLE store_gone(name TEXT PRIMARY KEY, t INTEGER NOT NULL)"
 	" WITHOUT ROWID;";
 
@@ -259,6 +268,25 @@ int vf_catalog_meta_get(struct vf_catalog *c, const char *k, int64_t *out)
 	return rc < 0 ? rc : rc == 1 ? 0 : -ENOENT;
 }
 
+int vf_catalog_counts(struct vf_catalog *c, enum vf_q q, uint64_t *a,
+		      uint64_t *b)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(c, q);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*a = (uint64_t)sqlite3_column_int64(st, 0);
+		if (b)
+			*b = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int vf_catalog_meta_set(struct vf_catalog *c, const char *k, int64_t v)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(c, VF_Q_META_SET);
@@ -301,6 +329,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_5);
 	if (!rc)
+		rc = exec(c, schema_6);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
 }
@@ -319,6 +349,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_4);
 	if (!rc && from < 5)
 		rc = exec(c, schema_5);
+	if (!rc && from < 6)
+		rc = exec(c, schema_6);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
@@ -813,8 +845,27 @@ int vf_catalog_begin(struct vf_catalog *c)
 	return rc;
 }
 
+/* The commit latency histogram (catalog.h): bucket i counts commits of
+ * at most vf_catalog_commit_le[i] seconds; the last is +Inf. */
+const double vf_catalog_commit_le[VF_CATALOG_COMMIT_BUCKETS - 1] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+};
+
+static void count_commit(struct vf_catalog *c, int64_t ns)
+{
+	size_t i = 0;
+
+	while (i < VF_CATALOG_COMMIT_BUCKETS - 1 &&
+	       (double)ns / 1e9 > vf_catalog_commit_le[i])
+		i++;
+	__atomic_add_fetch(&c->commit_hist[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->commit_ns, (uint64_t)(ns > 0 ? ns : 0),
+			   __ATOMIC_RELAXED);
+}
+
 int vf_catalog_commit(struct vf_catalog *c)
 {
+	int64_t t0;
 	int rc;
 
 	if (--c->depth)
@@ -823,7 +874,10 @@ int vf_catalog_commit(struct vf_catalog *c)
 		exec(c, "ROLLBACK");
 		return -EIO;
 	}
+	t0 = vf_clock_mono();
 	rc = exec(c, "COMMIT");
+	if (!rc)
+		count_commit(c, vf_clock_mono() - t0);
 	if (rc)
 		exec(c, "ROLLBACK");
 	else if (c->anchored && c->wal_frames >= VF_CATALOG_ANCHOR_FRAMES) {

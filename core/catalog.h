@@ -63,6 +63,10 @@
  *   meta "ship.seq", "ship.t"  the last checkpoint shipped: its sequence
  *                              number and the vault stamp it was taken at
  *   meta "store.url"           the store of a remote vault (text)
+ * Format 5 adds:
+ *   stats_daily(day, logical, stored, history, softdeleted, files)
+ *                              sizes per UTC day (t / 86400 s), the last
+ *                              sample of that day (metrics.c)
  *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of
@@ -77,7 +81,10 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 5
+#define VF_CATALOG_FORMAT 6
+/* Buckets of the commit latency histogram (the last one is +Inf). */
+#define VF_CATALOG_COMMIT_BUCKETS 13
+extern const double vf_catalog_commit_le[VF_CATALOG_COMMIT_BUCKETS - 1];
 
 enum vf_q {
 #define VF_Q_ENUM(name, sql) VF_Q_##name,
@@ -102,6 +109,12 @@ struct vf_catalog {
 	char *path;          /* catalog.db */
 	char *apath[2];      /* anchor outside the vault dir, inside it */
 	char accepted[256];  /* the rollback accepted at open, or "" */
+	/* Outermost COMMITs since open by latency (not cumulative: bucket i
+	 * counts those above bucket i-1's bound), and their sum in ns;
+	 * written under the owner's lock, read with __atomic_load_n by
+	 * metrics.c without it. */
+	uint64_t commit_hist[VF_CATALOG_COMMIT_BUCKETS];
+	uint64_t commit_ns;
 };
 
 /* Where the anchors of a catalog live, and what to do on a rollback. */
@@ -186,6 +199,12 @@ VF_MUST int vf_catalog_run(sqlite3_stmt *st);
 
 /* Steps once: 1 row, 0 done, -errno. */
 VF_MUST int vf_catalog_row(sqlite3_stmt *st);
+
+/* Runs aggregate query q (no parameters) and reads its one row: column 0
+ * into *a and, b not NULL, column 1 into *b (left as they were when there
+ * is no row).  0 or -errno. */
+VF_MUST int vf_catalog_counts(struct vf_catalog *c, enum vf_q q, uint64_t *a,
+			      uint64_t *b);
 
 /* meta table helpers. */
 VF_MUST int vf_catalog_meta_get(struct vf_catalog *c, const char *k,

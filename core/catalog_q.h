@@ -227,6 +227,42 @@ enum vf_readdir_col {
 	X(STAT_CHUNKS, "SELECT count(*), coalesce(sum(len),0) FROM chunks")   \
 	X(STAT_PACKS, "SELECT count(*) FROM packs")                           \
 	X(STAT_NODES, "SELECT count(*) FROM nodes")                           \
+	/* metrics.c and report.c: sizes and counts over time */             \
+	X(STAT_HISTORY, "SELECT coalesce(sum(size),0) FROM versions WHERE "   \
+			"id NOT IN (SELECT version FROM nodes WHERE version " \
+			"IS NOT NULL)")                                       \
+	X(STAT_SOFTDELETED, "SELECT count(*), coalesce(sum(n.size),0) FROM "  \
+			    "trash t JOIN nodes n ON n.id=t.node WHERE "      \
+			    "(n.mode & 61440)=32768")                         \
+	X(STAT_POINTS, "SELECT (SELECT count(*) FROM snaps)+(SELECT "         \
+		       "count(*) FROM activity)")                             \
+	X(STATS_DAY_PUT, "INSERT OR REPLACE INTO stats_daily(day,logical,"    \
+			 "stored,history,softdeleted,files) "                 \
+			 "VALUES(?1,?2,?3,?4,?5,?6)")                         \
+	X(STATS_DAYS, "SELECT day,logical,stored,history,softdeleted FROM "   \
+		      "stats_daily WHERE day>=?1 ORDER BY day")               \
+	X(REPORT_POINTS, "SELECT d, count(*) FROM (SELECT hour/24 AS d FROM " \
+			 "activity WHERE hour>=?1*24 UNION ALL SELECT "       \
+			 "t/86400000000000 FROM snaps WHERE "                 \
+			 "t>=?1*86400000000000) GROUP BY d")                  \
+	X(REPORT_CHANGED, "SELECT t/86400000000000 AS d, count(DISTINCT "     \
+			  "node) FROM versions WHERE t>=?1*86400000000000 "   \
+			  "GROUP BY d")                                       \
+	X(REPORT_AUDIT_DAYS, "SELECT t/86400000000000 AS d, action='delete'," \
+			     " count(*) FROM audit WHERE "                    \
+			     "t>=?1*86400000000000 AND (action='undelete' "   \
+			     "OR (action='delete' AND detail='unlink')) "      \
+			     "GROUP BY d, action")                            \
+	X(REPORT_ALERT_KINDS, "SELECT target, count(*) FROM audit WHERE "     \
+			      "t>=?1 AND action='alert' GROUP BY target "     \
+			      "ORDER BY target")                              \
+	X(REPORT_ALERT_LAST, "SELECT t, target, result, detail FROM audit "   \
+			     "WHERE t>=?1 AND action='alert' ORDER BY id "    \
+			     "DESC LIMIT ?2")                                 \
+	X(REPORT_TOP_DIRS, "SELECT d.parent, sum(v.size), count(DISTINCT "    \
+			   "v.node) FROM versions v JOIN dirents d ON "       \
+			   "d.node=v.node AND d.died IS NULL WHERE v.t>=?1 "  \
+			   "GROUP BY d.parent ORDER BY 2 DESC, 1 LIMIT ?2")   \
 	/* gc.c: retention, prune, gc */                                      \
 	/* files, i.e. nodes not displaced by a rename (those are part of   \
 	 * their successor's history), with more versions than any policy   \

@@ -75,6 +75,21 @@ int vf_catvfs_set_epoch(const char *name, uint64_t epoch);
 VF_MUST int vf_catvfs_verify_db(const char *name, const char *path,
 				int (*cb)(void *arg, uint64_t pgno), void *arg);
 
+/* Reads page pgno (0-based) of the sealed database file fd (sealed with
+ * the key of VFS name) into pt (VF_CATVFS_PAGE bytes, reserved tail
+ * zero); an all-zero page reads as zeros.  For catalog copies outside
+ * SQLite (catseg.c).  Returns 0, -ENOENT for an unknown name, -ENODATA
+ * past the end of the file, -EBADMSG when the page fails
+ * authentication (pt then holds no plaintext), -errno. */
+VF_MUST int vf_catvfs_page_read(const char *name, int fd, uint64_t pgno,
+				uint8_t *pt);
+
+/* Seals pt (reserved tail zero) as page pgno of a database file and
+ * writes it at pgno * VF_CATVFS_PAGE in fd.  Returns 0, -ENOENT, -EINVAL
+ * (reserved tail not zero), -errno. */
+VF_MUST int vf_catvfs_page_write(const char *name, int fd, uint64_t pgno,
+				 const uint8_t *pt);
+
 /* Unregisters and wipes the key; accepts an unknown name. */
 void vf_catvfs_unregister(const char *name);
 

@@ -15,8 +15,10 @@
 
 #include <sodium.h>
 
+#include "catseg.h"
 #include "facade.h"
 #include "pack_cache.h"
+#include "ship.h"
 #include "vault_int.h"
 
 /* ---- check and status -------------------------------------------------- */
@@ -129,13 +131,14 @@ static int compare_with_store(struct vf_vault *v, const char *name,
 	return rc < 0 ? rc : same;
 }
 
-/* A locked vault's object must stay locked at least a day ahead (the
- * daemon extends every lock daily): what[] gets the problem, or stays
- * empty. */
+/* A locked vault's object must stay locked at least one renewal interval
+ * ahead (a day, or a third of a short lock period: vf_policy_lock_ahead):
+ * what[] gets the problem, or stays empty. */
 static void lock_problem(struct vf_vault *v, const char *key, char *what,
 			 size_t cap)
 {
 	int64_t until = 0, now = (int64_t)time(NULL);
+	int64_t ahead = vf_policy_lock_ahead(v->store->lock_period_s * VF_NS);
 	char t[32];
 	int r;
 
@@ -147,11 +150,82 @@ static void lock_problem(struct vf_vault *v, const char *key, char *what,
 			 vf_objstore_errmsg());
 	} else if (until == 0) {
 		snprintf(what, cap, "not locked in the store (its credentials can delete it)");
-	} else if (until < now + 86400) {
+	} else if (until < now + ahead / VF_NS) {
 		vf_time_format(until * VF_NS, t);
-		snprintf(what, cap, "locked only until %s, less than a day ahead (is the daemon extending locks?)",
-			 t);
+		snprintf(what, cap, "locked only until %s, less than %lld s ahead (is the daemon extending locks?)",
+			 t, (long long)(ahead / VF_NS));
 	}
+}
+
+/* One object of the current chain: in the store, locked, and for a
+ * segment (fd >= 0: a temporary file to fetch it into) authentic and on
+ * top of base.  what[] gets the problem, or stays empty. */
+static void chain_problem(struct vf_vault *v, const char *key, int fd,
+			  uint64_t seq, uint64_t base, char *what, size_t cap)
+{
+	uint64_t size = 0;
+	int r;
+
+	r = fd < 0 ? v->store->ops->head(v->store, key, &size) :
+		     v->store->ops->get_fd(v->store, key, fd, &size);
+	if (r == 0 && fd >= 0)
+		r = vf_catseg_apply("", vf_keys_sub(v->keys, VF_SUBKEY_CATALOG),
+				    vf_keys_vault_id(v->keys), seq, base, fd,
+				    -1, NULL);
+	if (r == -ENOENT)
+		snprintf(what, cap, "missing from the store");
+	else if (r == -EBADMSG)
+		snprintf(what, cap, "not authentic: damaged, replaced or moved in the store");
+	else if (r == -ESTALE)
+		snprintf(what, cap, "does not follow %016llx: not this chain's",
+			 (unsigned long long)base);
+	else if (r < 0)
+		snprintf(what, cap, "cannot be read from the store: %s",
+			 vf_objstore_errmsg());
+	if (!what[0])
+		lock_problem(v, key, what, cap);
+}
+
+/* The chain a recovery of the newest state needs: the full checkpoint
+ * (meta ship.full) and every segment after it up to ship.seq (a failed
+ * upload makes the next one full, so the segments of a chain are
+ * consecutive).  Returns the number of problems, or -errno. */
+static int check_chain(struct vf_vault *v, vf_check_cb cb, void *arg)
+{
+	char key[VF_OBJKEY_MAX + 1], path[VF_OBJKEY_MAX + 16], what[512];
+	int64_t full = 0, last = 0;
+	uint64_t seq;
+	int problems = 0, fd;
+
+	vf_vault_lock(v);
+	if (vf_catalog_meta_get(v->cat, "ship.full", &full) ||
+	    vf_catalog_meta_get(v->cat, "ship.seq", &last))
+		full = 0;
+	vf_vault_unlock(v);
+	if (full <= 0 || last < full)
+		return 0; /* nothing shipped yet, or before segments */
+	for (seq = (uint64_t)full; seq <= (uint64_t)last; seq++) {
+		fd = -1;
+		if (seq == (uint64_t)full) {
+			vf_ship_ckpt_key(seq, key);
+		} else {
+			vf_ship_seg_key(seq, key);
+			fd = vf_pack_io_local_tmpfile(v->local_io);
+			if (fd < 0)
+				return fd;
+		}
+		what[0] = '\0';
+		chain_problem(v, key, fd, seq, seq - 1, what, sizeof(what));
+		if (fd >= 0)
+			close(fd);
+		if (what[0]) {
+			snprintf(path, sizeof(path), "store object %s", key);
+			if (cb)
+				cb(arg, path, what);
+			problems++;
+		}
+	}
+	return problems;
 }
 
 static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
@@ -228,6 +302,9 @@ static int check_store(struct vf_vault *v, int read_data, vf_check_cb cb,
 			cb(arg, path, what);
 		problems++;
 	}
+	rc = check_chain(v, cb, arg);
+	if (rc > 0)
+		problems += rc;
 out:
 	free(a);
 	free(b);
@@ -354,20 +431,7 @@ out:
 
 static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
 {
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		*a = (uint64_t)sqlite3_column_int64(st, 0);
-		if (b)
-			*b = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
+	return vf_catalog_counts(v->cat, q, a, b);
 }
 
 struct pack_sum {
@@ -441,6 +505,7 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 			s.maint_store_waiting = (uint64_t)x;
 	}
 	vf_vault_unlock(v);
+	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;

@@ -120,6 +120,14 @@ VF_MUST int vf_protector_unlock(const char *vault_dir,
 				const struct vf_protector_opts *o,
 				struct vf_keys **out, char *err, size_t errlen);
 
+/* The vault id of dir's header (hex) and, in where, where its key lives
+ * as a person would look for it ("the key file /root/v.key"), without
+ * unwrapping anything.  -errno when the header cannot be read. */
+VF_MUST int vf_protector_describe(const char *vault_dir,
+				  const struct vf_protector_opts *o,
+				  char id[2 * VF_VAULT_ID_BYTES + 1],
+				  char *where, size_t cap);
+
 /* Returns 1 when dir holds a vault header, 0 when not. */
 int vf_protector_is_vault(const char *vault_dir);
 

@@ -489,6 +489,11 @@ int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 		rc = -EROFS;
 		goto out;
 	}
+	/* the tripwire fired (trip.h): no version goes until released */
+	if (!dry_run && __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
+		rc = -EPERM;
+		goto out;
+	}
 	rc = vf_vault_policy_get(v, &pr.p);
 	if (!rc)
 		rc = vf_vault_softdelete_get(v, &sd);
@@ -990,6 +995,11 @@ int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 	g.v = v;
 	if (v->readonly) {
 		rc = -EROFS;
+		goto out;
+	}
+	/* the tripwire fired (trip.h): nothing is purged or freed */
+	if (__atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
+		rc = -EPERM;
 		goto out;
 	}
 	g.buf = vf_buf_get(v);

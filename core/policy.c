@@ -138,6 +138,24 @@ int64_t vf_policy_extend_every(int64_t period)
 	return e < 86400 * VF_NS ? e : 86400 * VF_NS;
 }
 
+int vf_policy_ship_segment(int have_base, uint64_t chain_segs,
+			   uint64_t chain_max, uint64_t chain_bytes,
+			   uint64_t bytes, uint64_t catalog_size,
+			   uint64_t chain_floor, int64_t age, int64_t window)
+{
+	if (!have_base || chain_segs >= chain_max)
+		return 0;
+	if (window > 0 && age >= window / 4)
+		return 0;
+	return chain_bytes + bytes <= catalog_size / 2 ||
+	       chain_bytes + bytes <= chain_floor;
+}
+
+int64_t vf_policy_lock_ahead(int64_t period)
+{
+	return period > 0 ? vf_policy_extend_every(period) : 86400 * VF_NS;
+}
+
 int64_t vf_policy_store_window(unsigned softdelete_days, int64_t lock_period)
 {
 	int64_t w = (int64_t)softdelete_days * 86400 * VF_NS;
@@ -381,6 +399,16 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_AUDIT_LIST] = { "audit list", VF_ROLE_READER, 0 },
 	[VF_OP_AUDIT_VERIFY] = { "audit verify", VF_ROLE_READER, 0 },
 	[VF_OP_RESERVE_SET] = { "reserve set", VF_ROLE_OWNER, 1 },
+	[VF_OP_ALERT_MUTE] = { "alerts mute", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_STATUS] = { "tripwire status", VF_ROLE_READER, 0 },
+	[VF_OP_TRIP_RELEASE] = { "tripwire release", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_SET] = { "tripwire set", VF_ROLE_OWNER, 1 },
+	[VF_OP_TRIP_FP] = { "tripwire mark-false-positive", VF_ROLE_OWNER,
+			    1 },
+	/* numbers only, no names: whoever may see status */
+	[VF_OP_METRICS] = { "metrics", VF_ROLE_READER, 0 },
+	/* names directories (top growth) and tells what was deleted */
+	[VF_OP_REPORT] = { "report", VF_ROLE_OPERATOR, 0 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -526,6 +554,25 @@ int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
 			      "the vault is immutable: the disk reserve "
 			      "cannot be made smaller");
 	return critical("reserve.lower", gop);
+}
+
+int vf_policy_alert_mute(int64_t cur, int64_t until, int64_t now,
+			 const char **gop, char *why, size_t whylen)
+{
+	if (cur < now)
+		cur = 0;
+	if (until && until <= now)
+		return refuse(-EINVAL, why, whylen,
+			      "a mute must end in the future");
+	if (until && until - now > VF_ALERT_MUTE_MAX)
+		return refuse(-EINVAL, why, whylen,
+			      "a mute may last at most %lld days",
+			      (long long)(VF_ALERT_MUTE_MAX / 86400 / VF_NS));
+	if (!until && !cur)
+		return refuse(-EINVAL, why, whylen, "that kind is not muted");
+	if (!until || until <= cur)
+		return VF_ALLOW;
+	return critical("alerts.mute", gop);
 }
 
 /* 1 when days want protects for less time than days have (0: forever). */
@@ -720,4 +767,120 @@ int vf_policy_guard_change(int have_guard, int detach, const char **gop,
 		return critical("guard.detach", gop);
 	/* Replacing a guard is critical; arming an unguarded vault is not. */
 	return have_guard ? critical("guard.attach", gop) : VF_ALLOW;
+}
+
+/* ---- the ransomware tripwire ------------------------------------------- */
+
+uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,
+			      uint32_t *evidence)
+{
+	uint64_t pairs = c->hi_new < c->deletes ? c->hi_new : c->deletes;
+	uint64_t ev = (uint64_t)c->hi_over + pairs;
+	uint64_t sc = 2 * (uint64_t)c->hi_over + c->ext_ren + pairs;
+
+	if (evidence)
+		*evidence = ev > UINT32_MAX ? UINT32_MAX : (uint32_t)ev;
+	return sc > UINT32_MAX ? UINT32_MAX : (uint32_t)sc;
+}
+
+static const char *const sens_names[] = {
+	[VF_TRIP_OFF] = "off",
+	[VF_TRIP_LOW] = "low",
+	[VF_TRIP_MEDIUM] = "medium",
+	[VF_TRIP_HIGH] = "high",
+};
+
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s)
+{
+	return (unsigned)s < VF_ARRAY_LEN(sens_names) ? sens_names[s] : "?";
+}
+
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(sens_names); i++)
+		if (!strcmp(name, sens_names[i])) {
+			*out = (enum vf_trip_sens)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static uint32_t sens_threshold(enum vf_trip_sens s)
+{
+	switch (s) {
+	case VF_TRIP_LOW:
+		return VF_TRIP_THR_LOW;
+	case VF_TRIP_MEDIUM:
+		return VF_TRIP_THR_MEDIUM;
+	case VF_TRIP_HIGH:
+		return VF_TRIP_THR_HIGH;
+	case VF_TRIP_OFF:
+		break;
+	}
+	return 0;
+}
+
+uint32_t vf_policy_trip_threshold(const struct vf_trip_settings *s,
+				  int64_t now)
+{
+	uint32_t thr = sens_threshold(s->sens);
+	uint64_t learned;
+
+	if (!thr)
+		return 0;
+	if (s->learn_until > now)
+		return thr > VF_TRIP_THR_LOW ? thr : VF_TRIP_THR_LOW;
+	learned = (uint64_t)s->peak + s->peak / 2 + 1;
+	if (learned > (uint64_t)thr * VF_TRIP_LEARN_CAP)
+		learned = (uint64_t)thr * VF_TRIP_LEARN_CAP;
+	return learned > thr ? (uint32_t)learned : thr;
+}
+
+int vf_policy_tripwire(const struct vf_trip_counts *c,
+		       const struct vf_trip_settings *s, int64_t now)
+{
+	uint32_t thr = vf_policy_trip_threshold(s, now), ev;
+	uint32_t score = vf_policy_trip_score(c, &ev);
+
+	return thr && score >= thr && (uint64_t)ev * 4 >= thr;
+}
+
+int vf_policy_trip_change(const struct vf_trip_settings *cur,
+			  const struct vf_trip_settings *next, int64_t now,
+			  const char **gop, char *why, size_t whylen)
+{
+	int lower, longer;
+
+	if ((unsigned)next->sens > VF_TRIP_HIGH)
+		return refuse(-EINVAL, why, whylen, "unknown sensitivity");
+	if (next->learn_until > now + VF_TRIP_MAX_LEARN_DAYS * 86400 * VF_NS)
+		return refuse(-EINVAL, why, whylen,
+			      "a learning period is at most %d days",
+			      VF_TRIP_MAX_LEARN_DAYS);
+	/* OFF is 0: the lowest sensitivity of all */
+	lower = next->sens < cur->sens;
+	longer = next->learn_until > now && next->learn_until > cur->learn_until;
+	if (lower || longer)
+		return critical("tripwire.weaken", gop);
+	return VF_ALLOW;
+}
+
+int vf_policy_trip_release(int64_t frozen_at, const char **gop, char *why,
+			   size_t whylen)
+{
+	if (!frozen_at)
+		return refuse(-EINVAL, why, whylen,
+			      "the tripwire has not fired: nothing to release");
+	return critical("tripwire.release", gop);
+}
+
+int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
+			  size_t whylen)
+{
+	if (days < 1 || days > VF_TRIP_MAX_LEARN_DAYS)
+		return refuse(-EINVAL, why, whylen,
+			      "--days must be 1 to %d", VF_TRIP_MAX_LEARN_DAYS);
+	return critical("tripwire.exempt", gop);
 }

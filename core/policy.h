@@ -161,12 +161,33 @@ int64_t vf_policy_lock_period(unsigned softdelete_days, int64_t margin,
  * has less than two thirds of its lock left). */
 int64_t vf_policy_extend_every(int64_t period);
 
+/* How far ahead check wants a needed object locked, for a lock period of
+ * period ns (0: the default, retention + margin, always days): one
+ * renewal interval, at most a day.  A running daemon keeps two thirds of
+ * the period ahead, so less than a third means renewals stopped. */
+int64_t vf_policy_lock_ahead(int64_t period);
+
 /* The remote history window W (ns): `recover --at` works for any time
  * within W of now.  The soft-delete retention (the window local prune
  * and purge respect), or the lock period when that is shorter (a vault
  * that asked for short locks asked for a short window: locks shorter
  * than the window would protect nothing the window promises). */
 int64_t vf_policy_store_window(unsigned softdelete_days, int64_t lock_period);
+
+/* Whether a ship round sends its changed pages as a segment (1) or the
+ * whole catalog as a full checkpoint (0).  have_base: the pages of the
+ * state shipped last are known (not the first round of a mount, not after
+ * a failed upload).  A full checkpoint when the chain already has
+ * chain_max segments; when its segments with this one (bytes) would pass
+ * both half the catalog and chain_floor bytes (a recovery then downloads
+ * at most about 1.5 catalogs); or when the chain started window/4 or
+ * longer ago (age, ns): remote gc can only free what lies before the
+ * newest full checkpoint older than the window, so the store holds at most
+ * about 1.25 windows of history. */
+int vf_policy_ship_segment(int have_base, uint64_t chain_segs,
+			   uint64_t chain_max, uint64_t chain_bytes,
+			   uint64_t bytes, uint64_t catalog_size,
+			   uint64_t chain_floor, int64_t age, int64_t window);
 
 /* Remote gc walks the checkpoints in sequence order (their stamps grow
  * with it) to find the floor: the newest full checkpoint stamped at or
@@ -386,6 +407,13 @@ enum vf_admin_op {
 	VF_OP_ALERTS,
 	VF_OP_ALERT_ACK,
 	VF_OP_RESERVE_SET,
+	VF_OP_ALERT_MUTE,
+	VF_OP_TRIP_STATUS,
+	VF_OP_TRIP_RELEASE,
+	VF_OP_TRIP_SET,
+	VF_OP_TRIP_FP,
+	VF_OP_METRICS,
+	VF_OP_REPORT,
 	VF_OP_COUNT
 };
 
@@ -424,6 +452,15 @@ VF_MUST int vf_policy_softdelete(const struct vf_softdelete *cur,
 VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
 			    int64_t now, const char **gop, char *why,
 			    size_t whylen);
+
+/* Muting a kind of alert until `until` (vault ns; 0: unmute) while it is
+ * muted until cur (0 or past: not muted), at now.  Muting, or muting for
+ * longer, is critical ("alerts.mute": nobody hears about the next attack
+ * of that kind); unmuting or shortening is allowed; a mute ending more
+ * than VF_ALERT_MUTE_MAX from now, or not in the future, is -EINVAL. */
+#define VF_ALERT_MUTE_MAX (30LL * 86400 * VF_NS)
+VF_MUST int vf_policy_alert_mute(int64_t cur, int64_t until, int64_t now,
+				 const char **gop, char *why, size_t whylen);
 
 /* A change of the disk reserve setting from cur to next (settings as
  * vf_policy_reserve takes them) on a filesystem of fs_bytes: a reserve
@@ -464,5 +501,77 @@ VF_MUST int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
 /* Attaching (detach 0) or detaching a guard, have_guard the state. */
 VF_MUST int vf_policy_guard_change(int have_guard, int detach,
 				   const char **gop, char *why, size_t whylen);
+
+/* ---- the ransomware tripwire (docs/tripwire.md) ------------------------- */
+
+/* Sensitivity: the score a window must reach to fire. */
+enum vf_trip_sens {
+	VF_TRIP_OFF,
+	VF_TRIP_LOW,
+	VF_TRIP_MEDIUM,
+	VF_TRIP_HIGH,
+};
+
+#define VF_TRIP_THR_HIGH 8
+#define VF_TRIP_THR_MEDIUM 16
+#define VF_TRIP_THR_LOW 32
+/* a learned threshold is at most this many times the sensitivity's */
+#define VF_TRIP_LEARN_CAP 4
+#define VF_TRIP_MAX_LEARN_DAYS 90
+
+/* "off", "low", "medium", "high"; "?" out of range. */
+const char *vf_policy_trip_sens_name(enum vf_trip_sens s);
+/* The sensitivity named name: 0 and *out, or -EINVAL. */
+int vf_policy_trip_sens_parse(const char *name, enum vf_trip_sens *out);
+
+/* One uid's signals within the sliding window (trip.c counts them). */
+struct vf_trip_counts {
+	uint32_t hi_over;  /* low-entropy content overwritten by high-entropy
+			      content that is no known compressed format */
+	uint32_t ext_ren;  /* renames that changed a file's extension */
+	uint32_t hi_new;   /* new files of such high-entropy content */
+	uint32_t deletes;  /* files deleted */
+};
+
+/* The tripwire's settings (catalog meta "trip.*"). */
+struct vf_trip_settings {
+	enum vf_trip_sens sens; /* a new vault: VF_TRIP_MEDIUM */
+	int64_t learn_until;    /* learning before this (0: none) */
+	uint32_t peak;          /* the highest score seen while learning */
+};
+
+/* The score of c: 2 per suspicious overwrite, 1 per extension change and
+ * 1 per deleted file matched by a new high-entropy file (the "write a
+ * copy, delete the original" pattern).  *evidence (may be NULL) gets the
+ * part that is content evidence (overwrites and such pairs). */
+uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,
+			      uint32_t *evidence);
+/* The score that fires with settings s at now: the sensitivity's
+ * threshold; while learning, the threshold of VF_TRIP_LOW; after a
+ * learning period, at least 1.5 times the peak it saw, capped at
+ * VF_TRIP_LEARN_CAP times the sensitivity's.  0: never (off). */
+uint32_t vf_policy_trip_threshold(const struct vf_trip_settings *s,
+				  int64_t now);
+/* 1 when counts c fire the tripwire with settings s at now: the score
+ * reaches the threshold and at least a quarter of it is content
+ * evidence (renames and deletions alone never fire); else 0. */
+int vf_policy_tripwire(const struct vf_trip_counts *c,
+		       const struct vf_trip_settings *s, int64_t now);
+/* A change of the settings from cur to next at now: a lower sensitivity
+ * or a learning period reaching further than the current one is critical
+ * ("tripwire.weaken"); a learning period over VF_TRIP_MAX_LEARN_DAYS is
+ * -EINVAL (next->learn_until already computed by the caller). */
+VF_MUST int vf_policy_trip_change(const struct vf_trip_settings *cur,
+				  const struct vf_trip_settings *next,
+				  int64_t now, const char **gop, char *why,
+				  size_t whylen);
+/* Lifting the freeze: critical ("tripwire.release"); -EINVAL when the
+ * vault is not frozen (frozen_at 0). */
+VF_MUST int vf_policy_trip_release(int64_t frozen_at, const char **gop,
+				   char *why, size_t whylen);
+/* Exempting a uid or an extension (a false positive) for days: critical
+ * ("tripwire.exempt"); days 1..VF_TRIP_MAX_LEARN_DAYS else -EINVAL. */
+VF_MUST int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
+				  size_t whylen);
 
 #endif

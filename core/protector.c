@@ -806,6 +806,47 @@ corrupt:
 	return -EIO;
 }
 
+int vf_protector_describe(const char *vault_dir,
+			  const struct vf_protector_opts *o,
+			  char id[2 * VF_VAULT_ID_BYTES + 1], char *where,
+			  size_t cap)
+{
+	struct header h;
+	char path[4096], err[256];
+	int rc;
+
+	rc = header_read(vault_dir, &h, err, sizeof(err));
+	if (rc)
+		return rc;
+	sodium_bin2hex(id, 2 * VF_VAULT_ID_BYTES + 1, h.raw + HDR_OFF_ID,
+		       VF_VAULT_ID_BYTES);
+	switch (h.kind) {
+	case KIND_PASSPHRASE:
+		snprintf(where, cap, "the passphrase (as given in %s)",
+			 o->passphrase_file ? o->passphrase_file : "a file");
+		break;
+	case KIND_KEY_FILE:
+		snprintf(where, cap, "the key file %s",
+			 o->key_file ? o->key_file : "given at init");
+		break;
+	case KIND_KEY_COMMAND:
+		snprintf(where, cap, "what the key command prints%s%s",
+			 o->key_command_file ? ", named in " : "",
+			 o->key_command_file ? o->key_command_file : "");
+		break;
+	default:
+		rc = keystore_path(path, sizeof(path),
+				   o->keystore ? o->keystore :
+						 VF_KEYSTORE_DEFAULT,
+				   h.raw + HDR_OFF_ID);
+		if (rc)
+			return rc;
+		snprintf(where, cap, "the platform key file %s", path);
+		break;
+	}
+	return 0;
+}
+
 int vf_protector_is_vault(const char *vault_dir)
 {
 	char path[4096];

@@ -27,6 +27,7 @@
 
 #include "anchor.h"
 #include "catalog.h"
+#include "catseg.h"
 #include "facade.h"
 #include "remote.h"
 #include "ship.h"
@@ -251,34 +252,51 @@ out:
 
 /* ---- recover --------------------------------------------------------- */
 
+/* The checkpoints (c/<16 hex>) and segments (c/<16 hex>.d) listed, in
+ * key order, which is sequence order; seg[i] tells which. */
 struct seqs {
 	uint64_t *v;
+	uint8_t *seg;
 	size_t n, cap;
 };
 
 static int collect_seq(void *arg, const struct vf_objinfo *o)
 {
 	struct seqs *s = arg;
+	size_t len = strlen(o->key);
 	uint64_t x;
 	char *end;
 
-	/* c/<16 hex>: the checkpoint itself (not its .t) */
-	if (strlen(o->key) != 2 + 16)
+	/* the checkpoint or segment itself (not its .t) */
+	if (len != 2 + 16 && (len != 2 + 16 + 2 || strcmp(o->key + 18, ".d")))
 		return 0;
 	x = strtoull(o->key + 2, &end, 16);
-	if (*end)
+	if (end != o->key + 18)
 		return 0;
 	if (s->n == s->cap) {
-		uint64_t *nv;
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
+		uint8_t *ns;
 
-		s->cap = s->cap ? s->cap * 2 : 64;
-		nv = realloc(s->v, s->cap * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		s->v = nv;
+		ns = realloc(s->seg, cap);
+		if (!ns)
+			return -ENOMEM;
+		s->seg = ns;
+		s->cap = cap;
 	}
+	s->seg[s->n] = len != 2 + 16;
 	s->v[s->n++] = x;
 	return 0;
+}
+
+static void seqs_remove(struct seqs *s, size_t i)
+{
+	memmove(s->v + i, s->v + i + 1, (s->n - i - 1) * sizeof(*s->v));
+	memmove(s->seg + i, s->seg + i + 1, s->n - i - 1);
+	s->n--;
 }
 
 int vf_remote_ckpt_time(struct vf_objstore *st, const uint8_t *akey,
@@ -455,6 +473,8 @@ static int settle_catalog(struct vf_objstore *st, const char *dir,
 	rc = fetch_packs(st, cat, dir, url, info, err, errlen);
 	if (rc)
 		goto out;
+	if (vf_catalog_meta_get(cat, "store.lock_period", &info->lock_period_s))
+		info->lock_period_s = 0;
 	if (vf_catalog_meta_get(cat, "epoch", &m))
 		m = 0;
 	if ((uint64_t)m > *epoch)
@@ -470,6 +490,9 @@ static int settle_catalog(struct vf_objstore *st, const char *dir,
 						 (int64_t)info->seq);
 		if (!rc)
 			rc = vf_catalog_meta_set(cat, "ship.t", info->t);
+		if (!rc)
+			rc = vf_catalog_meta_set(cat, "ship.full",
+						 (int64_t)info->full);
 		if (!rc)
 			rc = vf_catalog_meta_set(cat, "epoch",
 						 (int64_t)*epoch);
@@ -490,14 +513,16 @@ out:
 	return rc;
 }
 
-/* Picks the checkpoint: the newest, or the newest stamped <= at (times
- * grow with the sequence number: binary search, O(log n) small gets). */
+/* Picks the checkpoint or segment to recover: the newest, or the newest
+ * stamped <= at (times grow with the sequence number: binary search,
+ * O(log n) small gets).  *out: what was listed, less what was skipped;
+ * *target: the index picked. */
 static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
-		int64_t at, struct vf_recover_info *info, char *err,
-		size_t errlen)
+		int64_t at, struct vf_recover_info *info, struct seqs *out,
+		size_t *target, char *err, size_t errlen)
 {
 	const uint8_t *akey = vf_keys_sub(k, VF_SUBKEY_ANCHOR);
-	struct seqs s = { NULL, 0, 0 };
+	struct seqs s = { NULL, NULL, 0, 0 };
 	size_t lo, hi, mid, best;
 	int64_t t = 0;
 	int rc;
@@ -542,9 +567,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 		rc = vf_remote_ckpt_time(st, akey, s.v[mid], &t);
 		if (rc == -EBADMSG || rc == -ENOENT) {
 			/* not the vault's: out of the search */
-			memmove(s.v + mid, s.v + mid + 1,
-				(s.n - mid - 1) * sizeof(*s.v));
-			s.n--;
+			seqs_remove(&s, mid);
 			hi--;
 			/* best < lo <= mid: its index stays */
 			info->skipped++;
@@ -574,7 +597,165 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	}
 	info->seq = s.v[best];
 out:
-	free(s.v);
+	if (!rc && at <= 0)
+		best = s.n - 1;
+	if (!rc) {
+		*out = s;
+		*target = best;
+	} else {
+		free(s.v);
+		free(s.seg);
+	}
+	return rc;
+}
+
+/* Fetches segment seq into tmp and applies it to the catalog copy cat
+ * (pages sealed with VFS vfs) on top of state cur.  Returns 0, -EBADMSG
+ * (not authentic) or -ESTALE (not on top of cur): the chain breaks there,
+ * with the reason in why; or another -errno (the store or the disk: the
+ * recovery fails). */
+static int apply_seg(struct vf_objstore *st, struct vf_keys *k,
+		     const char *vfs, const char *tmp, int cat, uint64_t seq,
+		     uint64_t cur, struct vf_catseg_hdr *h, uint64_t *bytes,
+		     char *why, size_t whylen)
+{
+	char key[VF_OBJKEY_MAX + 1];
+	int fd, rc;
+
+	vf_ship_seg_key(seq, key);
+	rc = fetch_to(st, key, tmp, bytes);
+	if (rc == -ENOENT) {
+		/* listed a moment ago: removed since */
+		snprintf(why, whylen, "%.40s: missing from the store", key);
+		return -ESTALE;
+	}
+	if (rc)
+		return rc;
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = vf_catseg_apply(vfs, vf_keys_sub(k, VF_SUBKEY_CATALOG),
+			     vf_keys_vault_id(k), seq, cur, fd, cat, h);
+	close(fd);
+	unlink(tmp);
+	if (rc == -EBADMSG)
+		snprintf(why, whylen, "%.40s: not authentic (damaged, replaced "
+			 "or moved in the store)", key);
+	else if (rc == -ESTALE)
+		snprintf(why, whylen, "%.40s: does not follow %016llx (a "
+			 "segment before it is missing from the store)", key,
+			 (unsigned long long)cur);
+	return rc;
+}
+
+/*
+ * Builds the catalog of entry target of s at catpath: the newest full
+ * checkpoint at or before it, then every segment after it up to target,
+ * in order, each applied only on top of the state it was made from.  A
+ * segment that is missing, not authentic or made on another base ends the
+ * chain: the catalog is then the state before it (info->broken, info->why).
+ * After the segments, the catalog's digest must be the one the last
+ * segment names: else the checkpoint is not the one the chain was made on.
+ */
+static int build_catalog(struct vf_objstore *st, struct vf_keys *k,
+			 const char *url, const char *dir, const char *catpath,
+			 const struct seqs *s, size_t target,
+			 struct vf_recover_info *info, char *err,
+			 size_t errlen)
+{
+	const uint8_t *akey = vf_keys_sub(k, VF_SUBKEY_ANCHOR);
+	uint8_t digest[VF_CATSEG_DIGEST];
+	struct vf_catseg_map map = { NULL, 0 };
+	struct vf_catseg_hdr h;
+	char key[VF_OBJKEY_MAX + 1], vfs[48], *tmp = NULL;
+	uint64_t cur, n1 = 0, n2 = 0;
+	size_t f = target, i;
+	int fd = -1, rc, reg = 0;
+
+	while (f > 0 && s->seg[f])
+		f--;
+	if (s->seg[f]) {
+		snprintf(err, errlen, "store '%s' holds no full checkpoint at "
+			 "or before %llu", url, (unsigned long long)s->v[target]);
+		return -ENOENT;
+	}
+	cur = s->v[f];
+	info->full = cur;
+	vf_ship_ckpt_key(cur, key);
+	rc = fetch_to(st, key, catpath, &info->catalog_bytes);
+	if (rc) {
+		snprintf(err, errlen, "cannot fetch checkpoint %llu from store "
+			 "'%s': %s", (unsigned long long)cur, url,
+			 vf_objstore_errmsg());
+		return rc;
+	}
+	if (f == target)
+		return 0;
+	snprintf(vfs, sizeof(vfs), "vaultfs-recover-%p", (void *)&vfs);
+	rc = vf_catvfs_register(vfs, vf_keys_sub(k, VF_SUBKEY_CATALOG));
+	if (rc)
+		goto out;
+	reg = 1;
+	tmp = vf_path_join(dir, "segment.part");
+	fd = open(catpath, O_RDWR | O_CLOEXEC);
+	if (!tmp || fd < 0) {
+		rc = tmp ? -errno : -ENOMEM;
+		goto out;
+	}
+	for (i = f + 1; i <= target; i++) {
+		rc = apply_seg(st, k, vfs, tmp, fd, s->v[i], cur, &h,
+			       &info->catalog_bytes, info->why,
+			       sizeof(info->why));
+		if (rc == -EBADMSG || rc == -ESTALE) {
+			info->broken = s->v[i];
+			rc = 0;
+			break;
+		}
+		if (rc) {
+			snprintf(err, errlen, "cannot apply segment %llu from "
+				 "store '%s': %s", (unsigned long long)s->v[i],
+				 url, vf_objstore_errmsg()[0] ?
+					      vf_objstore_errmsg() :
+					      strerror(-rc));
+			goto out;
+		}
+		cur = s->v[i];
+		info->segments++;
+	}
+	if (info->segments) {
+		rc = fsync(fd) < 0 ? -errno : 0;
+		if (!rc)
+			rc = vf_catseg_diff(vfs, vf_keys_sub(k, VF_SUBKEY_CATALOG),
+					    vf_keys_vault_id(k), catpath, NULL,
+					    0, 0, -1, &map, &n1, &n2, digest);
+		vf_catseg_map_release(&map);
+		if (!rc && sodium_memcmp(digest, h.digest, sizeof(digest))) {
+			snprintf(err, errlen, "checkpoint %llu in store '%s' is not the one the segments after it were made on (replaced in the store?)",
+				 (unsigned long long)info->full, url);
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	if (!rc && info->broken) {
+		/* the state recovered is the one before the break */
+		info->seq = cur;
+		rc = vf_remote_ckpt_time(st, akey, cur, &info->t);
+		if (rc)
+			snprintf(err, errlen, "cannot read the time of %llu: %s",
+				 (unsigned long long)cur, vf_objstore_errmsg());
+	}
+out:
+	if (rc && !err[0])
+		snprintf(err, errlen, "cannot apply the segments after "
+			 "checkpoint %llu: %s", (unsigned long long)info->full,
+			 strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	if (reg)
+		vf_catvfs_unregister(vfs);
 	return rc;
 }
 
@@ -605,8 +786,9 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 	struct vf_vault *v = NULL;
 	struct vf_anchor an, old;
 	struct damage dmg = { "", 0 };
-	char key[VF_OBJKEY_MAX + 1], *path = NULL, *catpath = NULL,
-					   *outside = NULL, *inside = NULL;
+	struct seqs seqs = { NULL, NULL, 0, 0 };
+	char *path = NULL, *catpath = NULL, *outside = NULL, *inside = NULL;
+	size_t target = 0;
 	uint64_t epoch = 0;
 	void *hdr = NULL;
 	size_t hlen = 0;
@@ -662,17 +844,14 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 			 cfg->url);
 	if (rc)
 		goto out;
-	rc = pick(st, k, cfg->url, at, info, err, errlen);
+	rc = pick(st, k, cfg->url, at, info, &seqs, &target, err, errlen);
 	if (rc)
 		goto out;
-	vf_ship_ckpt_key(info->seq, key);
-	rc = fetch_to(st, key, catpath, &info->catalog_bytes);
-	if (rc) {
-		snprintf(err, errlen, "cannot fetch checkpoint %llu from store "
-			 "'%s': %s", (unsigned long long)info->seq, cfg->url,
-			 vf_objstore_errmsg());
+	err[0] = '\0';
+	rc = build_catalog(st, k, cfg->url, dir, catpath, &seqs, target, info,
+			   err, errlen);
+	if (rc)
 		goto out;
-	}
 	info->bytes += info->catalog_bytes;
 	free(path);
 	path = vf_path_join(dir, "packs");
@@ -716,6 +895,8 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 
 		c2.no_lock = !st->ops->lock_enabled ||
 			     st->ops->lock_enabled(st, &on) || !on;
+		if (!c2.no_lock && !c2.lock_period_s)
+			c2.lock_period_s = info->lock_period_s;
 		rc = vf_store_conf_write(dir, &c2);
 		if (rc) {
 			snprintf(err, errlen, "cannot record the store: %s",
@@ -749,6 +930,8 @@ out:
 	}
 	vf_keys_free(k);
 	vf_objstore_free(st);
+	free(seqs.v);
+	free(seqs.seg);
 	free(hdr);
 	free(path);
 	free(catpath);

@@ -27,12 +27,23 @@ struct vf_recover_info {
 	int detached;          /* --at: not shipping to the store */
 	uint64_t skipped;      /* checkpoints that are not the vault's
 				  (time missing or not authentic) */
+	uint64_t full;         /* the full checkpoint the catalog starts
+				  from (seq itself when no segment) */
+	uint64_t segments;     /* segments applied on top of it */
+	uint64_t broken;       /* the segment that ended the chain before
+				  the target (0: none); seq is then the
+				  state before it */
+	char why[256];         /* its reason: "c/...d: not authentic ..." */
+	int64_t lock_period_s; /* the vault's lock period (0: the default) */
 };
 
 /* Recovers the vault in the store cfg names into dir, which must not
  * exist or be empty, with the key o gives: fetches "hdr" (-EBADMSG and
- * "wrong key ..." when o does not unlock it), the newest checkpoint (with
- * at > 0: the newest whose stamp is <= at), every pack it references
+ * "wrong key ..." when o does not unlock it), the newest checkpoint or
+ * segment (with at > 0: the newest whose stamp is <= at), built from the
+ * newest full checkpoint before it and the segments after that, in order
+ * (a missing or non-authentic segment ends the chain: info->broken),
+ * every pack it references
  * (eagerly), writes fresh anchors above any this machine has for the
  * vault, checks the catalog as `check` does and, unless at > 0, writes
  * store.conf so that the vault keeps shipping to the store.  On failure

@@ -16,8 +16,19 @@
  *      (every pack the copy references is now finished);
  *   3. ship every finished pack the catalog does not mark shipped
  *      (p/NAME), marking each once the store has it;
- *   4. if a checkpoint was taken: put its time (c/SEQ.t), then the copy
- *      (c/SEQ), then record ship.seq and ship.t in meta.
+ *   4. if a checkpoint was taken: hash every page of the copy (keyed,
+ *      16 bytes a page, catseg.h) and compare with the hashes of the
+ *      state shipped last; the pages that differ become a sealed segment
+ *      (ship.seg), unless a full checkpoint is due (make_delta);
+ *   5. put its time (c/SEQ.t), then the segment (c/SEQ.d) or the whole
+ *      copy (c/SEQ), then record ship.seq, ship.t and ship.full (the full
+ *      checkpoint the chain starts at) in meta.
+ * The page hashes live only in memory: the first round of a mount, and
+ * the round after any failed upload, ship a full checkpoint, so a segment
+ * is only ever made on a state the store is known to hold (a kill -9 at
+ * any moment costs one full checkpoint, never a wrong chain).  A sequence
+ * number an upload was tried for is never used again (s->tried), so the
+ * store never holds two different objects under one number.
  * A checkpoint therefore never reaches the store before the packs it
  * references, and a copy is never uploaded as a later sequence number than
  * one it is older than (one thread, sequence numbers only grow).  At the
@@ -52,12 +63,14 @@
 
 #include "alert.h"
 #include "catalog.h"
+#include "catseg.h"
 #include "catvfs.h"
 #include "pack_cache.h"
 #include "ship.h"
 #include "vclock.h"
 
 #define CKPT_NAME "ship.ckpt"
+#define SEG_NAME "ship.seg"
 #define NAMES_BATCH 64
 #define TICK_MS 1000
 #define COPY_STEP 256 /* catalog pages (1 MiB) copied per hold of v->mu */
@@ -68,6 +81,7 @@ struct vf_ship {
 	char url[1024];
 	char vfs[48];
 	char *ckpt_path;
+	char *seg_path;
 	pthread_t thread;
 	int started;
 
@@ -95,6 +109,18 @@ struct vf_ship {
 	int backoff;            /* seconds; 0 when the last round worked */
 	int64_t retry_at;       /* vf_clock_mono */
 	int64_t last_ckpt;      /* vf_clock_mono of the last checkpoint */
+	uint64_t tried;         /* highest seq an upload was attempted for */
+	uint64_t segs_shipped, seg_bytes;
+
+	/* only the thread (or the last round at stop, after the join) */
+	struct vf_catseg_map map; /* page hashes of state seq; none (h NULL)
+				     until a round shipped: the next round
+				     ships a full checkpoint */
+	uint64_t chain_full;    /* the full checkpoint the chain starts at */
+	int64_t chain_t;        /* vf_clock_mono when it was taken */
+	int64_t window;         /* the history window, ns (policy.h) */
+	uint64_t chain_segs;    /* segments since, and their bytes */
+	uint64_t chain_bytes;
 
 	/* Object Lock (set before the thread starts, then only by it) */
 	int lock;               /* every object gets a COMPLIANCE retention */
@@ -104,6 +130,8 @@ struct vf_ship {
 	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
 	int64_t locked;         /* objects locked or extended this mount */
 	int clock_alerted;      /* the host/store clock alert, once a mount */
+	int lag_alerted;        /* the store-lag alert of this episode (the
+				   uploader's thread only) */
 };
 
 /* Locks key until now + the lock period; 0 when the vault does not lock. */
@@ -152,6 +180,12 @@ int vf_ship_key_seq(const char *key, uint64_t *seq, int *full)
 	*seq = n;
 	*full = p[16] == '\0';
 	return 0;
+}
+
+void vf_ship_seg_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
+{
+	snprintf(key, VF_OBJKEY_MAX + 1, VF_SHIP_CKPT_PREFIX "%016llx.d",
+		 (unsigned long long)seq);
 }
 
 void vf_ship_time_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
@@ -224,6 +258,8 @@ static void unlink_ckpt(struct vf_ship *s)
 	char *p = NULL;
 
 	unlink(s->ckpt_path);
+	if (s->seg_path)
+		unlink(s->seg_path);
 	if (asprintf(&p, "%s-journal", s->ckpt_path) >= 0) {
 		unlink(p);
 		free(p);
@@ -531,12 +567,16 @@ static int find_seq(struct vf_ship *s)
 	return 0;
 }
 
-/* Puts the time object, then the checkpoint, then records it. */
-static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
+/* Puts the time object, then the checkpoint (c/SEQ from ship.ckpt) or
+ * the segment (c/SEQ.d from ship.seg), then records it: ship.seq,
+ * ship.t, and ship.full, the full checkpoint its chain starts at. */
+static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t, int seg)
 {
 	uint8_t sealed[VF_SHIP_TIME_BYTES];
 	char key[VF_OBJKEY_MAX + 1];
 	struct vf_vault *v = s->v;
+	const char *path = seg ? s->seg_path : s->ckpt_path;
+	uint64_t full = seg ? s->chain_full : seq;
 	struct stat st;
 	int fd, rc;
 
@@ -548,7 +588,7 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 		rc = lock_obj(s, key);
 	if (rc)
 		return rc;
-	fd = open(s->ckpt_path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		vf_objstore_set_err("cannot read the checkpoint copy: %s",
@@ -557,7 +597,10 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 			close(fd);
 		return rc;
 	}
-	vf_ship_ckpt_key(seq, key);
+	if (seg)
+		vf_ship_seg_key(seq, key);
+	else
+		vf_ship_ckpt_key(seq, key);
 	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
 	close(fd);
 	if (!rc)
@@ -570,6 +613,9 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 		rc = vf_catalog_meta_set(v->cat, "ship.seq", (int64_t)seq);
 		if (!rc)
 			rc = vf_catalog_meta_set(v->cat, "ship.t", t);
+		if (!rc)
+			rc = vf_catalog_meta_set(v->cat, "ship.full",
+						 (int64_t)full);
 		rc = vf_catalog_finish(v->cat, rc);
 	}
 	if (!rc) {
@@ -587,10 +633,66 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
 	pthread_mutex_lock(&s->mu);
 	s->seq = seq;
 	s->shipped_t = t;
-	s->ckpts_shipped++;
-	s->ckpt_bytes = (uint64_t)st.st_size;
+	if (seg) {
+		s->segs_shipped++;
+		s->seg_bytes = (uint64_t)st.st_size;
+	} else {
+		s->ckpts_shipped++;
+		s->ckpt_bytes = (uint64_t)st.st_size;
+	}
 	s->bytes_shipped += (uint64_t)st.st_size;
 	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Hashes every page of the fresh copy and, when the pages of the state
+ * shipped last are known, writes the pages that changed as segment seq
+ * to ship.seg.  *seg: ship the segment (1) or the full copy (0): full
+ * when no state is known (the first round of a mount, or after a failed
+ * upload), when the chain has VF_SHIP_CHAIN_MAX segments, or when its
+ * segments with this one would add up to more than half the catalog
+ * (a recovery then downloads at most about 1.5 catalogs) and more than
+ * VF_SHIP_CHAIN_FLOOR (below that a recovery costs little either way),
+ * or when the chain is a quarter of the history window old, so that
+ * remote gc finds a floor (vf_policy_ship_segment). */
+static int make_delta(struct vf_ship *s, uint64_t seq,
+		      struct vf_catseg_map *fresh, int *seg)
+{
+	struct vf_vault *v = s->v;
+	uint64_t changed = 0, bytes = 0;
+	struct stat st;
+	int fd = -1, rc;
+
+	*seg = 0;
+	if (s->map.h) {
+		fd = open(s->seg_path,
+			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = -errno;
+			vf_objstore_set_err("cannot write '%s': %s",
+					    s->seg_path, strerror(errno));
+			return rc;
+		}
+	}
+	rc = vf_catseg_diff(s->vfs, vf_keys_sub(v->keys, VF_SUBKEY_CATALOG),
+			    vf_keys_vault_id(v->keys), s->ckpt_path,
+			    s->map.h ? &s->map : NULL, seq, s->seq, fd, fresh,
+			    &changed, &bytes, NULL);
+	if (fd >= 0 && !rc && fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc) {
+		vf_objstore_set_err("cannot compare the catalog copy with "
+				    "the last one shipped: %s", strerror(-rc));
+		return rc;
+	}
+	if (stat(s->ckpt_path, &st) == 0)
+		*seg = vf_policy_ship_segment(
+			s->map.h != NULL, s->chain_segs, VF_SHIP_CHAIN_MAX,
+			s->chain_bytes, bytes, (uint64_t)st.st_size,
+			VF_SHIP_CHAIN_FLOOR, vf_clock_mono() - s->chain_t,
+			s->window);
 	return 0;
 }
 
@@ -599,10 +701,11 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t)
  * Returns 0 or the first error (its text in vf_objstore_errmsg). */
 static int round_once(struct vf_ship *s, uint64_t gen, int force)
 {
+	struct vf_catseg_map fresh = { NULL, 0 };
 	struct vf_vault *v = s->v;
 	int64_t t = 0, start = vf_clock_mono();
 	uint64_t seq;
-	int rc, dirty, want = 0, r;
+	int rc, dirty, want = 0, r, seg = 0;
 
 	vf_objstore_set_err("%s", "");
 	if (!s->seq_known) {
@@ -641,15 +744,38 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 	if (rc || !want)
 		goto out;
 	pthread_mutex_lock(&s->mu);
-	seq = s->seq + 1;
+	seq = (s->seq > s->tried ? s->seq : s->tried) + 1;
 	s->last_ckpt = start;
 	pthread_mutex_unlock(&s->mu);
-	rc = put_ckpt(s, seq, t);
-	if (!rc) {
-		pthread_mutex_lock(&s->mu);
-		s->ckpt_ms = (vf_clock_mono() - start) / 1000000;
-		pthread_mutex_unlock(&s->mu);
+	rc = make_delta(s, seq, &fresh, &seg);
+	if (rc)
+		goto out;
+	/* from here on seq may be in the store: never used again */
+	pthread_mutex_lock(&s->mu);
+	s->tried = seq;
+	pthread_mutex_unlock(&s->mu);
+	rc = put_ckpt(s, seq, t, seg);
+	if (rc) {
+		/* what the store holds is not known: the next round ships
+		 * a full checkpoint, never a segment on an unsure base */
+		vf_catseg_map_release(&s->map);
+		vf_catseg_map_release(&fresh);
+		goto out;
 	}
+	vf_catseg_map_release(&s->map);
+	s->map = fresh;
+	if (seg) {
+		s->chain_segs++;
+		s->chain_bytes += s->seg_bytes;
+	} else {
+		s->chain_full = seq;
+		s->chain_t = start;
+		s->chain_segs = 0;
+		s->chain_bytes = 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->ckpt_ms = (vf_clock_mono() - start) / 1000000;
+	pthread_mutex_unlock(&s->mu);
 out:
 	if (want) {
 		vf_vault_lock(v);
@@ -764,6 +890,34 @@ static void extend_locks(struct vf_ship *s)
 	}
 }
 
+/* Raises a store-lag alert once the oldest change the store does not
+ * hold is older than VF_SHIP_LAG_ALERT, once until the store catches up.
+ * Without s->mu (takes the vault lock to read since_a). */
+static void check_lag(struct vf_ship *s)
+{
+	char why[sizeof(s->err)];
+	int64_t since;
+
+	vf_vault_lock(s->v);
+	since = s->since_a;
+	vf_vault_unlock(s->v);
+	if (!since) {
+		s->lag_alerted = 0;
+		return;
+	}
+	if (s->lag_alerted || vf_clock_now() - since < VF_SHIP_LAG_ALERT)
+		return;
+	s->lag_alerted = 1;
+	pthread_mutex_lock(&s->mu);
+	snprintf(why, sizeof(why), "%s", s->err[0] ? s->err : "no error yet");
+	pthread_mutex_unlock(&s->mu);
+	vf_alert_raise(s->v, VF_ALERT_STORE_LAG, VF_ALERT_WARNING,
+		       VF_AUDIT_UID_NONE, 1,
+		       "the store '%s' has not received the changes of the last %lld min (writes go on locally): %s",
+		       s->url, (long long)((vf_clock_now() - since) / 60 / VF_NS),
+		       why);
+}
+
 static void *ship_main(void *arg)
 {
 	struct vf_ship *s = arg;
@@ -778,6 +932,11 @@ static void *ship_main(void *arg)
 		ts.tv_sec += TICK_MS / 1000;
 		if (s->req == s->done || s->req == tried)
 			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		if (s->stop)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		check_lag(s);
+		pthread_mutex_lock(&s->mu);
 		if (s->stop)
 			break;
 		gen = s->req;
@@ -850,7 +1009,9 @@ static void ship_free(struct vf_ship *s)
 		return;
 	vf_catvfs_unregister(s->vfs);
 	vf_objstore_free(s->st);
+	vf_catseg_map_release(&s->map);
 	free(s->ckpt_path);
+	free(s->seg_path);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_mutex_destroy(&s->mu);
@@ -863,6 +1024,7 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	pthread_condattr_t ca;
 	struct vf_ship *s;
 	sigset_t all, old;
+	unsigned days = VF_SOFTDELETE_DAYS;
 	int rc;
 
 	if (v->readonly || v->ship) {
@@ -879,13 +1041,19 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	s->st = st;
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	s->lock = st->ops->set_retention && !st->no_lock;
-	if (s->lock) {
+	{
 		struct vf_softdelete sd;
-		unsigned days = VF_SOFTDELETE_DAYS;
-		int64_t ext = 0, now = (int64_t)time(NULL), every;
 
+		/* the retention at mount: a later change moves the chain's
+		 * full checkpoints at the next mount */
 		if (vf_vault_softdelete_get(v, &sd) == 0)
 			days = sd.days;
+		s->window = vf_policy_store_window(
+			days, st->lock_period_s * VF_NS);
+	}
+	if (s->lock) {
+		int64_t ext = 0, now = (int64_t)time(NULL), every;
+
 		s->lock_period = st->lock_period_s ? st->lock_period_s :
 				 vf_policy_lock_period(
 					 days, VF_SHIP_LOCK_MARGIN * VF_NS,
@@ -911,7 +1079,8 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	pthread_cond_init(&s->done_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	s->ckpt_path = vf_path_join(v->dir, CKPT_NAME);
-	if (!s->ckpt_path) {
+	s->seg_path = vf_path_join(v->dir, SEG_NAME);
+	if (!s->ckpt_path || !s->seg_path) {
 		ship_free(s);
 		return -ENOMEM;
 	}
@@ -938,7 +1107,14 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 		if (!rc) {
 			sqlite3_bind_text(q, 1, "store.url", -1, SQLITE_STATIC);
 			sqlite3_bind_text(q, 2, s->url, -1, SQLITE_STATIC);
-			rc = vf_catalog_finish(v->cat, vf_catalog_run(q));
+			rc = vf_catalog_run(q);
+			/* recover takes the lock period from here (the
+			 * store.conf given to recover does not say) */
+			if (!rc)
+				rc = vf_catalog_meta_set(v->cat,
+							 "store.lock_period",
+							 st->lock_period_s);
+			rc = vf_catalog_finish(v->cat, rc);
 		}
 	}
 	/* what status shows until the first round has listed the store */
@@ -1123,6 +1299,8 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 	out->ckpts_shipped = s->ckpts_shipped;
 	out->bytes_shipped = s->bytes_shipped;
 	out->ckpt_bytes = s->ckpt_bytes;
+	out->segs_shipped = s->segs_shipped;
+	out->seg_bytes = s->seg_bytes;
 	out->ckpt_ms = s->ckpt_ms;
 	snprintf(out->last_err, sizeof(out->last_err), "%s", s->err);
 	pthread_mutex_unlock(&s->mu);

@@ -9,8 +9,13 @@
  *                          "vf-ckpt" || le64(seq);
  *   c/<seq, 16 hex>        a checkpoint: a consistent copy of the whole
  *                          catalog, every page sealed as in catalog.db,
- * in this order, so that a checkpoint is never in the store before a pack
- * it references nor before its time.  The uploader closes the pack being
+ *   or c/<seq, 16 hex>.d   a segment: the pages that changed since the
+ *                          state shipped last (catseg.h),
+ * in this order, so that a checkpoint or segment is never in the store
+ * before a pack it references nor before its time.  A full checkpoint is
+ * shipped at the first round of a mount, after a failed upload, and when
+ * the chain of segments since the last one grows past VF_SHIP_CHAIN_MAX
+ * or past both half the catalog's size and VF_SHIP_CHAIN_FLOOR.  The uploader closes the pack being
  * written once it has held data for VF_SHIP_ROTATE ns, and takes a
  * checkpoint at most every VF_SHIP_EVERY ns while the catalog changes, and
  * whenever vf_ship_sync asks.  Store errors are retried with exponential
@@ -27,7 +32,10 @@
 
 #define VF_SHIP_ROTATE (2 * VF_NS)
 #define VF_SHIP_EVERY (5 * VF_NS)
+#define VF_SHIP_CHAIN_MAX 64 /* segments between two full checkpoints */
+#define VF_SHIP_CHAIN_FLOOR (1u << 20) /* bytes of segments always allowed */
 #define VF_SHIP_BACKOFF_MAX 60 /* seconds */
+#define VF_SHIP_LAG_ALERT (15 * 60 * VF_NS) /* store-lag alert after */
 #define VF_SHIP_LOCK_MARGIN (7 * 86400) /* s, beyond soft-delete retention */
 #define VF_SHIP_TIME_BYTES (8 + VF_SEAL_OVERHEAD)
 #define VF_SHIP_CKPT_PREFIX "c/"
@@ -47,7 +55,9 @@ struct vf_ship_status {
 	uint64_t bytes_pending; /* packs not in the store yet: finished ones
 				   and the one being written */
 	uint64_t packs_shipped, ckpts_shipped, bytes_shipped; /* this mount */
-	uint64_t ckpt_bytes;   /* size of the last checkpoint shipped */
+	uint64_t ckpt_bytes;   /* size of the last full checkpoint shipped */
+	uint64_t segs_shipped; /* segments shipped this mount */
+	uint64_t seg_bytes;    /* size of the last segment shipped */
 	int64_t ckpt_ms;       /* time its round took, ms */
 	char last_err[256];    /* last store error ("" since a success) */
 	int lock;              /* objects are locked (COMPLIANCE) */
@@ -82,8 +92,10 @@ VF_MUST int vf_ship_sync(struct vf_vault *v, int timeout_s, char *err,
  * this process does not ship (see the struct). */
 void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out);
 
-/* The key of checkpoint seq ("c/%016llx") and of its time object. */
+/* The key of checkpoint seq ("c/%016llx"), of segment seq
+ * ("c/%016llx.d") and of the time object of either ("c/%016llx.t"). */
 void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
+void vf_ship_seg_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
 void vf_ship_time_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
 
 /* The sequence number of a key under c/: "c/<16 hex>" (*full = 1: a

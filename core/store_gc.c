@@ -13,7 +13,7 @@
  *     for any time within W;
  *   - every pack the catalog names, and every pack some needed checkpoint
  *     may reference: local gc records when it drops a pack (store_gone,
- *     catalog format 5), and a checkpoint copied after the drop cannot
+ *     catalog format 6), and a checkpoint copied after the drop cannot
  *     reference it, so a pack dropped before the floor's stamp is not
  *     needed (vf_policy_pack_needed).  A pack neither named nor recorded
  *     is kept.

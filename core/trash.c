@@ -530,6 +530,16 @@ static int check_shown(struct vf_vault *v, int64_t parent, int64_t cand,
 /* Finds the row shown as name in container parent (hidden: expired):
  * the row called name, or the row whose suffixed (name@<time>[_N]) or
  * fallback (...@#<id>[_k]) name it is, as display_name shows it. */
+/* The time .softdeleted is shown as of: now, or, while the tripwire
+ * (trip.h) keeps purges frozen, the freeze's time, so that items whose
+ * purge came due since stay visible and can be undeleted. */
+static int64_t shown_at(struct vf_vault *v, int64_t now)
+{
+	int64_t f = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
+
+	return f && f < now ? f : now;
+}
+
 static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 		    int64_t now, struct row *r)
 {
@@ -588,7 +598,7 @@ static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 	/* not shown so when it moved to its fallback name */
 	rc = check_shown(v, parent, id, name, r);
 out:
-	if (!rc && r->node && r->purge_at <= now)
+	if (!rc && r->node && r->purge_at <= shown_at(v, now))
 		rc = -ENOENT;
 	return rc;
 }
@@ -779,7 +789,7 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 			  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, key.deleted_at);
 	sqlite3_bind_int64(st, 4, key.id);
-	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 5, shown_at(v, now));
 	while ((rc = vf_catalog_row(st)) == 1) {
 		/* TRASH_LIST returns ids only: row_get and display_name use
 		 * other statements */
@@ -1126,6 +1136,13 @@ int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
 		return 0;
 	for (;;) {
 		vf_vault_lock(v);
+		/* the tripwire fired (trip.h): items stay past their time;
+		 * checked under v->mu, per item, so a freeze stops a run */
+		if (__atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
+			vf_vault_unlock(v);
+			rc = 0;
+			break;
+		}
 		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_EXPIRED);
 		if (!st) {
 			vf_vault_unlock(v);
@@ -1268,7 +1285,7 @@ int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
 			break;
 		}
 		sqlite3_bind_int64(st, 1, after);
-		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 2, shown_at(v, now));
 		rc = vf_catalog_row(st);
 		if (rc == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
 			rc = 0; /* no more */

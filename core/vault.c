@@ -46,6 +46,7 @@
 #include "ship.h"
 #include "spool.h"
 #include "trash.h"
+#include "trip.h"
 #include "vault_int.h"
 #include "vclock.h"
 #include "view.h"
@@ -609,9 +610,21 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	rc = vf_alerts_load(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the alert settings: %s",
+			 strerror(-rc));
+		goto fail;
+	}
 	rc = clock_open(v, err, errlen);
 	if (rc)
 		goto fail;
+	rc = vf_trip_open(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the tripwire's state: %s",
+			 strerror(-rc));
+		goto fail;
+	}
 	if (v->cat->accepted[0]) {
 		vf_vault_lock(v);
 		rc = vf_audit_record(v, vf_vault_stamp(v), 0, "accept-rollback",
@@ -676,6 +689,7 @@ int vf_vault_close(struct vf_vault *v)
 		rc = r;
 	vf_audit_free(v->audit);
 	vf_alerts_free(v->alerts);
+	vf_trip_close(v);
 	vf_cache_release(v);
 	vf_buf_release(v);
 	vf_spool_release(v);

@@ -245,6 +245,8 @@ struct vf_status {
 	/* ... and in a remote vault's store (maint_store 0: not run) */
 	int maint_store;
 	uint64_t maint_store_deleted, maint_store_waiting;
+	/* when the tripwire froze purge, prune and gc (0: not frozen) */
+	int64_t trip_frozen;
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 
@@ -459,6 +461,32 @@ VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 
 #define VF_ALERT_WHAT_MAX 384
 
+/* ---- the ransomware tripwire (docs/tripwire.md) -------------------------- */
+
+#define VF_TRIP_EXEMPT_MAX 8 /* false positives marked at once */
+#define VF_TRIP_EXT_MAX 8    /* an exempted extension's bytes */
+
+/* A false positive marked: a uid, or an extension renames may add. */
+struct vf_trip_exempt {
+	int is_ext;
+	uint32_t uid;
+	char ext[VF_TRIP_EXT_MAX + 1];
+	int64_t until;
+};
+
+struct vf_trip_status {
+	struct vf_trip_settings s;
+	uint32_t threshold;  /* the score that fires now (0: off) */
+	int learning;        /* in the learning period */
+	int64_t frozen_at;   /* when it fired and froze purges (0: not) */
+	int64_t snap_at;     /* its snapshot point (.snapshots/tripwire-...) */
+	uint32_t fired_uid;  /* whose writes fired it */
+	uint32_t fired_score;
+	uint32_t high_score; /* the highest window score since the open */
+	size_t n_exempt;
+	struct vf_trip_exempt exempt[VF_TRIP_EXEMPT_MAX];
+};
+
 enum vf_alert_kind {
 	VF_ALERT_MASS_DELETE, /* more than VF_ALERT_DELETE_N files a window */
 	VF_ALERT_DENIED,      /* a critical operation refused (bad token) or
@@ -468,6 +496,10 @@ enum vf_alert_kind {
 				 missing */
 	VF_ALERT_CLOCK,       /* the wall clock jumped or went back */
 	VF_ALERT_MAINTENANCE, /* a maintenance run failed */
+	VF_ALERT_UNLOCK,      /* the vault was opened with a wrong key */
+	VF_ALERT_STORE_LAG,   /* the store is behind by more than
+				 VF_ALERT_LAG_NS */
+	VF_ALERT_TRIPWIRE,    /* the ransomware tripwire fired (trip.h) */
 	VF_ALERT_KIND_COUNT
 };
 
@@ -488,6 +520,8 @@ struct vf_alert {
 
 const char *vf_alert_kind_name(enum vf_alert_kind k);
 const char *vf_alert_sev_name(enum vf_alert_sev s);
+/* The kind named name (as vf_alert_kind_name prints it), or -1. */
+int vf_alert_kind_parse(const char *name);
 
 /* Called for each alert once it is in the audit log, from the thread
  * that flushed it (the daemon's timer), without any vault lock. */
@@ -498,6 +532,19 @@ void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn,
 /* Writes queued alerts to the audit log and hands them to the hook; the
  * daemon calls it every second.  Returns how many, or -errno. */
 int vf_vault_alerts_flush(struct vf_vault *v);
+
+/* Failed unlocks (a wrong key file, passphrase, key command or platform
+ * key) happen before the vault has a key or a catalog, so they are noted
+ * outside the vault directory, which a refused open leaves as it was: one
+ * small file per vault in statedir (the daemon's runtime directory, made
+ * 0700 if missing).  The next read-write open that succeeds turns the note
+ * into one alert (critical from VF_ALERT_UNLOCK_CRIT attempts on) and
+ * removes it.  Whoever is root can remove a note first: it is a signal,
+ * not evidence (docs/threat-model.md).  0 or -errno. */
+#define VF_ALERT_UNLOCK_CRIT 5
+int vf_unlock_failure_note(const char *statedir, const char *vault,
+			   uint32_t uid, const char *why);
+int vf_unlock_failures_report(struct vf_vault *v, const char *statedir);
 
 /* ---- audit log (SPEC 9) -------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "spool.h"
 #include "trash.h"
+#include "trip.h"
 #include "view.h"
 
 /* Immutability for a change through an open file (f->mu held): a file
@@ -118,7 +119,11 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 	}
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
 		pthread_mutex_lock(&f->mu);
-		rc = vf_file_truncate(v, f, 0);
+		rc = vf_file_load(v, f);
+		if (!rc)
+			vf_trip_begin(v, f); /* before the content goes */
+		if (!rc)
+			rc = vf_file_truncate(v, f, 0);
 		pthread_mutex_unlock(&f->mu);
 		if (rc) {
 			vf_file_put(v, f);
@@ -212,19 +217,40 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	rc = vf_file_load(v, f);
 	if (!rc)
 		rc = change_allowed(v, h, VF_IMM_WRITE);
-	if (!rc)
+	if (!rc) {
+		vf_trip_begin(v, f);
 		rc = vf_file_write(v, f, off, buf, size);
+	}
+	if (!rc)
+		vf_trip_feed(f, off, buf, size);
 	pthread_mutex_unlock(&f->mu);
 	return rc ? rc : (ssize_t)size;
 }
 
+/* Commits h's file (f->mu held) and, when that ended a write session,
+ * tells the tripwire what the session was (after f->mu is released). */
+static int commit_locked(struct vf_vault *v, struct vf_handle *h,
+			 int durable, enum vf_trip_ev *ev, int64_t *t0)
+{
+	int was_dirty = h->f->dirty;
+	int rc = vf_file_sync(v, h->f, durable);
+
+	*ev = VF_TRIP_EV_NONE;
+	if (!rc && was_dirty && !h->f->dirty)
+		*ev = vf_trip_end(h->f, t0);
+	return rc;
+}
+
 static int commit_handle(struct vf_vault *v, struct vf_handle *h, int durable)
 {
+	enum vf_trip_ev ev;
+	int64_t t0 = 0;
 	int rc;
 
 	pthread_mutex_lock(&h->f->mu);
-	rc = vf_file_sync(v, h->f, durable);
+	rc = commit_locked(v, h, durable, &ev, &t0);
 	pthread_mutex_unlock(&h->f->mu);
+	vf_trip_note(v, h->uid, ev, t0);
 	return rc;
 }
 
@@ -273,12 +299,16 @@ int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 {
 	int rc = 0;
 
+	enum vf_trip_ev ev = VF_TRIP_EV_NONE;
+	int64_t t0 = 0;
+
 	if (!h)
 		return 0;
 	pthread_mutex_lock(&h->f->mu);
 	if (h->f->dirty && h->f->refs == 1)
-		rc = vf_file_sync(v, h->f, 0);
+		rc = commit_locked(v, h, 0, &ev, &t0);
 	pthread_mutex_unlock(&h->f->mu);
+	vf_trip_note(v, h->uid, ev, t0);
 	vf_file_put(v, h->f);
 	free(h);
 	return rc;

@@ -15,6 +15,7 @@
 #define VF_VAULT_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "catalog.h"
 #include "chunker.h"
@@ -69,6 +70,20 @@ struct vf_block {
 	uint64_t slot; /* slot in the spool file */
 };
 
+/* What a write session wrote, sampled for the tripwire (trip.h): a byte
+ * histogram of the first VF_TRIP_SAMPLE bytes written, the first bytes
+ * written at offset 0, and what the content it replaces looked like. */
+#define VF_TRIP_SAMPLE 4096
+#define VF_TRIP_HEAD 16
+struct vf_trip_sample {
+	int64_t t0;    /* when the session began (0: no sample yet) */
+	uint16_t n;    /* bytes counted in hist */
+	uint8_t nhead; /* bytes in head */
+	uint8_t old;   /* the replaced content: trip.c's OLD_* */
+	uint8_t head[VF_TRIP_HEAD];
+	uint16_t hist[256];
+};
+
 struct vf_file {
 	uint64_t ino;
 	int refs;
@@ -98,6 +113,8 @@ struct vf_file {
 	struct vf_ext *ext;
 	size_t ext_cap, n_ext;
 
+	struct vf_trip_sample trip; /* the session's sample (trip.c) */
+
 	struct vf_pending *pend;
 	size_t n_pend, pend_cap;
 
@@ -126,6 +143,7 @@ struct vf_cache_ent {
 
 struct vf_views;
 struct vf_ship;
+struct vf_trip;
 
 struct vf_vault {
 	char *dir;
@@ -214,8 +232,18 @@ struct vf_vault {
 	 * vf_vault_open to audit.c's counter, so file data needs no audit. */
 	void (*integrity_failed)(struct vf_vault *v, const char *what);
 	struct vf_alerts *alerts; /* alert.c: the queue (own lock) */
+	/* metrics.c: fs/'s request counters, lent before serving */
+	const char *const *req_names;
+	const _Atomic uint64_t *req_counts;
+	size_t n_req;
 	vf_alert_hook alert_hook;  /* set by the daemon before it serves */
 	void *alert_arg;
+
+	/* trip.c: the tripwire's windows (own lock); trip_frozen is when
+	 * it froze purges (0: not frozen), read by trash.c and gc.c without
+	 * any lock, so loaded and stored with __atomic */
+	struct vf_trip *trip;
+	int64_t trip_frozen;
 
 	/* audit.c: the denied-access counters, under a lock of their own
 	 * (audit.h has the rule); made by vf_audit_new at open, freed by

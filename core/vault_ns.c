@@ -37,6 +37,7 @@
 #include "pipeline.h"
 #include "spool.h"
 #include "trash.h"
+#include "trip.h"
 #include "vault_int.h"
 #include "vclock.h"
 #include "view.h"
@@ -512,6 +513,8 @@ static int audited_remove(struct vf_vault *v, const struct vf_caller *c,
 
 	if (!rc)
 		vf_alert_deleted(v, c->uid);
+	if (!rc && !want_dir)
+		vf_trip_note(v, c->uid, VF_TRIP_EV_DELETE, 0);
 	return rc;
 }
 
@@ -684,6 +687,8 @@ int vf_vault_rename(struct vf_vault *v, const struct vf_caller *c,
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
+	if (!rc)
+		vf_trip_renamed(v, c->uid, name, newname);
 	return rc;
 }
 
@@ -835,7 +840,7 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 	struct vf_attr a;
 	struct vf_file *f = NULL;
 	sqlite3_stmt *st;
-	int64_t now = vf_vault_stamp(v);
+	int64_t now = vf_vault_stamp(v), t0;
 	int rc;
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
@@ -866,10 +871,18 @@ int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
 				return rc;
 		}
 		pthread_mutex_lock(&f->mu);
-		rc = vf_file_truncate(v, f, sa->size);
-		/* A truncate with no open handle is a whole write+close. */
+		rc = vf_file_load(v, f);
+		if (!rc) {
+			/* what a truncation replaces is sampled before it */
+			vf_trip_begin(v, f);
+			rc = vf_file_truncate(v, f, sa->size);
+		}
+		/* A truncate with no open handle is a whole write+close
+		 * (with no content: nothing for the tripwire). */
 		if (!rc && !h && f->refs == 1)
 			rc = vf_file_commit(v, f);
+		if (!rc && !f->dirty)
+			(void)vf_trip_end(f, &t0);
 		pthread_mutex_unlock(&f->mu);
 		if (rc) {
 			vf_file_put(v, f);

@@ -1017,38 +1017,48 @@ enum vf_cache_class vf_vault_cache_class(struct vf_vault *v, uint64_t ino)
 
 /* ---- snapshot points ----------------------------------------------------- */
 
-int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
+static int tag_valid(const char *tag)
+{
+	size_t i;
+
+	if (!tag)
+		return 1;
+	if (!*tag || strlen(tag) > TAG_MAX)
+		return 0;
+	for (i = 0; tag[i]; i++)
+		if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int vf_view_mark(struct vf_vault *v, const char *tag, int64_t t)
 {
 	sqlite3_stmt *st;
-	int64_t now = vf_vault_stamp(v);
-	size_t i;
+
+	if (!tag_valid(tag))
+		return -EINVAL;
+	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_INSERT);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, floor_sec(t));
+	if (tag)
+		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+	return vf_catalog_run(st);
+}
+
+int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
+{
 	int rc;
 
-	if (tag) {
-		if (!*tag || strlen(tag) > TAG_MAX)
-			return -EINVAL;
-		for (i = 0; tag[i]; i++)
-			if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f)
-				return -EINVAL;
-	}
+	if (!tag_valid(tag))
+		return -EINVAL;
 	if (v->readonly)
 		return -EROFS;
-	*t = floor_sec(now);
+	*t = floor_sec(vf_vault_stamp(v));
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_INSERT);
-	if (st) {
-		sqlite3_bind_int64(st, 1, *t);
-		if (tag)
-			sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-		rc = vf_catalog_run(st);
-	} else {
-		rc = -EIO;
-	}
-	rc = vf_catalog_finish(v->cat, rc);
-out:
+	if (!rc)
+		rc = vf_catalog_finish(v->cat, vf_view_mark(v, tag, *t));
 	vf_vault_unlock(v);
 	return rc;
 }

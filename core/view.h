@@ -84,5 +84,9 @@ VF_MUST int vf_view_file(struct vf_vault *v, uint64_t ino, int64_t *version,
 /* 1 when ino can never change again (the kernel may cache it forever),
  * 0 when it may (do not cache). */
 int vf_view_stable(struct vf_vault *v, uint64_t ino);
+/* Marks an explicit snapshot point at the second of t, tagged tag (may
+ * be NULL); v->mu held, in the caller's transaction if any.  -EINVAL for
+ * a bad tag (empty, too long, control characters). */
+VF_MUST int vf_view_mark(struct vf_vault *v, const char *tag, int64_t t);
 
 #endif

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include "fs.h"
+#include "metrics.h"
 
 #define TIMEOUT 3600.0		/* entry, miss and attribute cache, seconds */
 #define TIMEOUT_FROZEN 86400.0	/* the same for views that never change */
@@ -923,6 +924,8 @@ int vf_fs_new(struct vf_vault *v, struct fuse_args *args, int flags,
 	for (i = 0; i < OPN_COUNT; i++)
 		atomic_init(&fs->count[i], 0);
 	ops = fs->count_ops ? &counted_ops : &fs_ops;
+	if (fs->count_ops)
+		vf_metrics_set_requests(v, opn_name, fs->count, OPN_COUNT);
 	fs->se = fuse_session_new(args, ops, sizeof(*ops), fs);
 	if (!fs->se) {
 		/* libfuse has printed its reason on stderr. */

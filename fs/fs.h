@@ -10,7 +10,9 @@
  *
  * Threads: vf_fs_new and vf_fs_free run on the main thread, before and
  * after the session loop; the op handlers run on libfuse's worker threads;
- * vf_fs_write_stats may run at any time (the counters are atomic).
+ * vf_fs_write_stats may run at any time (the counters are atomic).  With
+ * VF_FS_COUNT_OPS the counters are lent to the vault (metrics.h) for
+ * the metrics.
  */
 #ifndef VF_FS_H
 #define VF_FS_H

@@ -236,3 +236,72 @@ int cmd_alerts_ack(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	return 0;
 }
+
+/* alerts mute TARGET: lists the muted kinds; with KIND --for DURATION
+ * mutes it (critical), with KIND --off unmutes it. */
+int cmd_alerts_mute(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv)
+{
+	const char *for_s = NULL, *token = NULL;
+	int off = 0, json = 0, kind = -1, k, rc, shown = 0;
+	const struct opt opts[] = {
+		{ "--for", &for_s, NULL },
+		{ "--off", NULL, &off },
+		{ "--approval", &token, NULL },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+	int64_t dur = 0, until = 0, all[VF_ALERT_KIND_COUNT];
+	char *pos[1] = { NULL }, when[32];
+	struct json_object *o;
+	struct vf_admin a;
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 0, 1);
+	if (rc)
+		return rc;
+	if (!pos[0] && (for_s || off || token))
+		return usage_error(ctx->err, c, "alerts mute: name the KIND to mute or unmute");
+	if (pos[0] && !!for_s + off != 1)
+		return usage_error(ctx->err, c, "alerts mute: give exactly one of --for, --off");
+	if (pos[0] && (kind = vf_alert_kind_parse(pos[0])) < 0)
+		return usage_error(ctx->err, c, "alerts mute: no kind of alert is called '%s'",
+				   pos[0]);
+	if (for_s && (parse_duration(for_s, &dur) || dur <= 0))
+		return usage_error(ctx->err, c, "alerts mute: bad duration '%s' (e.g. 2h, 1d)",
+				   for_s);
+	rc = check_token(ctx, c, token);
+	if (rc)
+		return rc;
+	admin_init(ctx, &a, token);
+	if (kind >= 0) {
+		rc = vf_admin_alert_mute(ctx->v, &a, kind, dur, &until);
+		memset(all, 0, sizeof(all));
+		all[kind] = until;
+	} else {
+		rc = vf_admin_alert_mutes(ctx->v, &a, all);
+	}
+	if (rc < 0)
+		return say_admin(ctx, c, &a, rc);
+	o = json ? json_object_new_object() : NULL;
+	for (k = 0; k < VF_ALERT_KIND_COUNT; k++) {
+		if (kind >= 0 && k != kind)
+			continue;
+		if (!all[k] && kind < 0)
+			continue;
+		shown++;
+		if (all[k])
+			vf_time_format(all[k], when);
+		if (o)
+			jadd_str(o, vf_alert_kind_name(k), all[k] ? when : NULL);
+		else if (all[k])
+			fprintf(ctx->out, "%s muted until %s\n",
+				vf_alert_kind_name(k), when);
+		else
+			fprintf(ctx->out, "%s not muted\n", vf_alert_kind_name(k));
+	}
+	if (o)
+		json_print(ctx->out, o);
+	else if (!shown)
+		fprintf(ctx->out, "no kind of alert is muted\n");
+	return 0;
+}

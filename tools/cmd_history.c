@@ -141,9 +141,10 @@ static void prune_version(void *arg, const char *path, int64_t t,
 			  uint64_t size)
 {
 	struct list_state *ps = arg;
-	char ts[32];
+	char ts[48];
 
-	vf_time_format(t, ts);
+	/* versions of one file may be a few ms apart: to the ns */
+	time_format_ns(t, ts);
 	if (ps->json) {
 		struct json_object *o = json_object_new_object();
 

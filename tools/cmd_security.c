@@ -4,6 +4,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,10 +19,11 @@
 
 
 /*
- * Grants name numeric ids only: the daemon would look a name up in its own
- * user database (or not at all, in a container), which need not be the
- * caller's, and a name that later points to someone else must not carry
- * a role with it.  Granting Contributor or Owner is critical (SPEC 7),
+ * Grants name numeric ids only: vaultctl turns user:NAME into user:UID in
+ * the caller's user database before the request leaves it (the daemon's
+ * need not be the caller's), and a name that later points to someone else
+ * must not carry a role with it.  role list shows the name each id has on
+ * the daemon's machine now, when it has one.  Granting Contributor or Owner is critical (SPEC 7),
  * with the parameters "principal=user:1001 role=owner".  Root is always
  * Owner, whatever is stored; a grant to uid 0 is refused as meaningless.
  */
@@ -157,8 +160,18 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 			enum vf_role role)
 {
 	struct list_state *ls = arg;
-	const char *kind = is_group ? "group" : "user";
+	const char *kind = is_group ? "group" : "user", *name = NULL;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char nbuf[2048];
 
+	/* the name the id has on this machine now, when it has one (the
+	 * daemon serves requests on several threads: the _r lookups) */
+	if (is_group && !getgrgid_r(id, &gr, nbuf, sizeof(nbuf), &grp) && grp)
+		name = grp->gr_name;
+	else if (!is_group &&
+		 !getpwuid_r(id, &pw, nbuf, sizeof(nbuf), &pwp) && pwp)
+		name = pwp->pw_name;
 	if (ls->json) {
 		struct json_object *o = json_object_new_object();
 		char principal[32];
@@ -167,10 +180,17 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 			 (unsigned long)id);
 		jadd_str(o, "principal", principal);
 		jadd_str(o, "role", vf_role_name(role));
+		if (name)
+			jadd_str(o, "name", name);
 		jpush(ls->arr, o);
 	} else {
-		fprintf(ls->out, "%s:%lu\t%s\n", kind, (unsigned long)id,
+		fprintf(ls->out, "%s:%lu\t%s", kind, (unsigned long)id,
 			vf_role_name(role));
+		if (name) {
+			fputc('\t', ls->out);
+			text_str(ls->out, name);
+		}
+		fputc('\n', ls->out);
 	}
 	ls->n++;
 	return 0;
@@ -543,9 +563,7 @@ int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 
 /* Each condition: what it is, and the command that meets it: cmd, the
  * caller's target, args. */
-static const struct {
-	const char *key, *what, *cmd, *args;
-} posture_conds[VF_PC_COUNT] = {
+const struct posture_cond posture_conds[VF_PC_COUNT] = {
 	[VF_PC_SOFTDELETE] = { "softdelete", "soft delete on",
 			       "vaultctl softdelete set", "--on" },
 	[VF_PC_ALWAYS_ON] = { "always_on", "soft delete always-on (final)",
@@ -557,10 +575,7 @@ static const struct {
 			  "GUARD-PUBLIC-KEY" },
 };
 
-static const struct {
-	unsigned bit;
-	const char *key, *what;
-} posture_weak[] = {
+const struct posture_weak posture_weak[] = {
 	{ VF_PW_LOCAL, "local",
 	  "local vault: root on this machine can destroy it (no remote store)" },
 	{ VF_PW_NO_STORE_LOCK, "no_store_lock",
@@ -571,6 +586,69 @@ static const struct {
 	{ VF_PW_PASSPHRASE, "passphrase_without_guard",
 	  "a passphrase and no guard" },
 };
+const size_t n_posture_weak = VF_ARRAY_LEN(posture_weak);
+
+struct json_object *posture_json(const struct vf_posture *p,
+				 const char *target)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *conds = json_object_new_array();
+	struct json_object *weak = json_object_new_array();
+	char cmdline[PATH_MAX + 64];
+	size_t i;
+	int k;
+
+	jadd_str(o, "posture", p->name);
+	jadd_u64(o, "level", (uint64_t)p->level);
+	for (k = 0; k < VF_PC_COUNT; k++) {
+		struct json_object *e = json_object_new_object();
+
+		snprintf(cmdline, sizeof(cmdline), "%s %s %s",
+			 posture_conds[k].cmd, target, posture_conds[k].args);
+		jadd_str(e, "condition", posture_conds[k].key);
+		jadd_bool(e, "met", p->met[k]);
+		jadd_bool(e, "pending", p->pending[k]);
+		jadd_str(e, "would_be", p->would_name[k]);
+		jadd_str(e, "command", p->met[k] ? NULL : cmdline);
+		jpush(conds, e);
+	}
+	jadd(o, "conditions", conds);
+	for (i = 0; i < n_posture_weak; i++)
+		if (p->weak & posture_weak[i].bit)
+			jpush(weak, json_object_new_string(posture_weak[i].key));
+	jadd(o, "weak", weak);
+	return o;
+}
+
+void posture_text(FILE *f, const struct vf_posture *p, const char *target)
+{
+	char cmdline[PATH_MAX + 64];
+	size_t i;
+	int k;
+
+	fprintf(f, "posture:  %s\n", p->name);
+	for (k = 0; k < VF_PC_COUNT; k++) {
+		if (p->met[k]) {
+			fprintf(f, "  [x] %s\n", posture_conds[k].what);
+			continue;
+		}
+		fprintf(f, "  [ ] %-32s", posture_conds[k].what);
+		snprintf(cmdline, sizeof(cmdline), "%s %s %s",
+			 posture_conds[k].cmd, target, posture_conds[k].args);
+		fprintf(f, "%s%s%s: ", p->pending[k] ? "pending; " : "",
+			p->would[k] > p->level ? "-> " : "   ",
+			p->would[k] > p->level ? p->would_name[k] :
+						 "(same grade)");
+		text_str(f, cmdline);
+		fputc('\n', f);
+	}
+	if (p->level != VF_POSTURE_EXCELLENT)
+		fputs("Excellent needs a guard attached, and soft delete always-on or the immutable vault locked\n",
+		      f);
+	for (i = 0; i < n_posture_weak; i++)
+		if (p->weak & posture_weak[i].bit)
+			fprintf(f, "weak:     %s\n", posture_weak[i].what);
+}
 
 int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		char **argv)
@@ -578,9 +656,7 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	const char *target = ctx->target ? ctx->target : "TARGET";
 	struct vf_posture p;
 	struct vf_admin a;
-	char cmdline[PATH_MAX + 64];
-	size_t i;
-	int json = 0, rc, k;
+	int json = 0, rc;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
@@ -589,59 +665,9 @@ int cmd_posture(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = vf_admin_posture(ctx->v, &a, &p);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
-	if (json) {
-		struct json_object *o = json_object_new_object();
-		struct json_object *conds = json_object_new_array();
-		struct json_object *weak = json_object_new_array();
-
-		jadd_str(o, "posture", p.name);
-		jadd_u64(o, "level", (uint64_t)p.level);
-		for (k = 0; k < VF_PC_COUNT; k++) {
-			struct json_object *e = json_object_new_object();
-
-			snprintf(cmdline, sizeof(cmdline), "%s %s %s",
-				 posture_conds[k].cmd, target,
-				 posture_conds[k].args);
-			jadd_str(e, "condition", posture_conds[k].key);
-			jadd_bool(e, "met", p.met[k]);
-			jadd_bool(e, "pending", p.pending[k]);
-			jadd_str(e, "would_be",
-				 p.would_name[k]);
-			jadd_str(e, "command", p.met[k] ? NULL : cmdline);
-			json_object_array_add(conds, e);
-		}
-		jadd(o, "conditions", conds);
-		for (i = 0; i < VF_ARRAY_LEN(posture_weak); i++)
-			if (p.weak & posture_weak[i].bit)
-				json_object_array_add(
-					weak, json_object_new_string(
-						      posture_weak[i].key));
-		jadd(o, "weak", weak);
-		json_print(ctx->out, o);
-		return 0;
-	}
-	fprintf(ctx->out, "posture:  %s\n", p.name);
-	for (k = 0; k < VF_PC_COUNT; k++) {
-		if (p.met[k]) {
-			fprintf(ctx->out, "  [x] %s\n", posture_conds[k].what);
-			continue;
-		}
-		fprintf(ctx->out, "  [ ] %-32s", posture_conds[k].what);
-		snprintf(cmdline, sizeof(cmdline), "%s %s %s",
-			 posture_conds[k].cmd, target, posture_conds[k].args);
-		fprintf(ctx->out, "%s%s%s: %s\n",
-			p.pending[k] ? "pending; " : "",
-			p.would[k] > p.level ? "-> " : "   ",
-			p.would[k] > p.level ?
-				p.would_name[k] :
-				"(same grade)",
-			cmdline);
-	}
-	if (p.level != VF_POSTURE_EXCELLENT)
-		fputs("Excellent needs a guard attached, and soft delete always-on or the immutable vault locked\n",
-		      ctx->out);
-	for (i = 0; i < VF_ARRAY_LEN(posture_weak); i++)
-		if (p.weak & posture_weak[i].bit)
-			fprintf(ctx->out, "weak:     %s\n", posture_weak[i].what);
+	if (json)
+		json_print(ctx->out, posture_json(&p, target));
+	else
+		posture_text(ctx->out, &p, target);
 	return 0;
 }

@@ -124,9 +124,11 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 
 	vf_time_format(it->deleted_at, del);
 	vf_time_format(it->purge_at, pur);
-	/* whole days until the purge, rounded down */
+	/* days until the purge, a started day counted whole: 14 right
+	 * after a deletion with 14 days of retention, 1 on its last day */
 	left = it->purge_at > ls->now ?
-		       (long long)((it->purge_at - ls->now) / DAY_NS) :
+		       (long long)((it->purge_at - ls->now + DAY_NS - 1) /
+				   DAY_NS) :
 		       0;
 	if (ls->json) {
 		struct json_object *o = json_object_new_object();

@@ -710,6 +710,73 @@ void say_refused(struct vf_cmd_ctx *ctx, const struct cmd *c, int rc,
 	fputc('\n', ctx->err);
 }
 
+/* "+HH:MM", "+HHMM", "-HH:MM"... at the end of s: the offset in seconds
+ * east of UTC, and s cut before it.  0 when there is none. */
+static int zone_offset(char *s, long *east)
+{
+	size_t n = strlen(s);
+	char *z;
+	int hh, mm;
+
+	*east = 0;
+	if (n >= 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':' &&
+	    sscanf(s + n - 5, "%2d:%2d", &hh, &mm) == 2)
+		z = s + n - 6;
+	else if (n >= 5 && (s[n - 5] == '+' || s[n - 5] == '-') &&
+		 sscanf(s + n - 4, "%2d%2d", &hh, &mm) == 2)
+		z = s + n - 5;
+	else
+		return 0;
+	if (z <= s || z[-1] < '0' || z[-1] > '9' || hh > 23 || mm > 59 ||
+	    !strchr(s, 'T'))
+		return 0;
+	*east = (hh * 3600L + mm * 60L) * (*z == '-' ? -1 : 1);
+	*z = '\0';
+	return 1;
+}
+
+void time_format_ns(int64_t t, char buf[static 48])
+{
+	char s[32];
+	int64_t ns = t % VF_NS;
+
+	vf_time_format(t, s);
+	if (ns < 0)
+		ns += VF_NS;
+	s[strlen(s) - 1] = '\0'; /* the Z */
+	snprintf(buf, 48, "%s.%09lldZ", s, (long long)ns);
+}
+
+int parse_at(const char *s, int64_t now, int64_t *out)
+{
+	char buf[64];
+	long east;
+	int64_t d;
+
+	if (vf_time_parse(s, out) == 0)
+		return 0;
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	/* a day: its first second, UTC */
+	if (strlen(buf) == 10 && buf[4] == '-' && buf[7] == '-') {
+		snprintf(buf + 10, sizeof(buf) - 10, "T00:00:00Z");
+		return vf_time_parse(buf, out);
+	}
+	if (zone_offset(buf, &east)) {
+		if (vf_time_parse(buf, out) < 0)
+			return -EINVAL;
+		*out -= (int64_t)east * VF_NS;
+		return 0;
+	}
+	/* so long ago */
+	if (parse_duration(s, &d) == 0 && d > 0 && d < now) {
+		*out = now - d;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		const char *since_s, int64_t *since)
 {

@@ -151,6 +151,16 @@ int parse_count(const struct cmd *c, FILE *err, const char *opt, const char *s,
  * s, m, h, d, w, y ("30d", "12h", "90m", "2w", "1y", "1d12h") into
  * nanoseconds.  Returns 0 or -EINVAL (garbage, no unit, overflow). */
 int parse_duration(const char *s, int64_t *out);
+/* t to the nanosecond ("2026-11-28T20:13:07.123456789Z"; vf_time_parse
+ * reads it back): where two versions may fall in one second. */
+void time_format_ns(int64_t t, char buf[static 48]);
+
+/* --at: a time as vf_time_parse reads it (UTC, "2026-11-28T20:13:07Z"),
+ * the same with a zone offset ("2026-11-28T21:13:07+01:00"), a day
+ * ("2026-11-28": its first second, UTC) or a duration back from now
+ * ("10m", "2d").  0 or -EINVAL. */
+#define AT_FORMS "a time like 2026-11-28T20:13:07Z or 2026-11-28T21:13:07+01:00, a day like 2026-11-28, or a duration back from now like 10m or 2d"
+int parse_at(const char *s, int64_t now, int64_t *out);
 /* --since: a time, or a duration back from now ("1h", "7d"); NULL gives
  * INT64_MIN (everything).  0, or 2 after a usage error on ctx->err. */
 int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,
@@ -176,6 +186,24 @@ int normalise_path(char *s);
 
 /* 1 when s has a ".." component. */
 int has_dotdot(const char *s);
+
+/* The posture's conditions (what meets each: cmd TARGET args) and weak
+ * choices, as posture and report print them (cmd_security.c). */
+struct posture_cond {
+	const char *key, *what, *cmd, *args;
+};
+extern const struct posture_cond posture_conds[VF_PC_COUNT];
+struct posture_weak {
+	unsigned bit;
+	const char *key, *what;
+};
+extern const struct posture_weak posture_weak[];
+extern const size_t n_posture_weak;
+/* The posture as JSON (caller owns it) and as text lines to f; target
+ * goes into the commands that meet a condition. */
+struct json_object *posture_json(const struct vf_posture *p,
+				 const char *target);
+void posture_text(FILE *f, const struct vf_posture *p, const char *target);
 
 /* The handlers, one file per group. */
 /* As list_end, for a list that came through the gate: a refusal before
@@ -213,6 +241,11 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	     char **argv);
 
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	       char **argv);
+
+int cmd_metrics(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+int cmd_report(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	       char **argv);
 
 int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
@@ -302,8 +335,18 @@ int cmd_alerts_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
 int cmd_alerts_ack(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
+int cmd_alerts_mute(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
+int cmd_tripwire_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+int cmd_tripwire_release(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv);
+int cmd_tripwire_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		     char **argv);
+int cmd_tripwire_fp(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		    char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);

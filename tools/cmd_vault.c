@@ -45,7 +45,7 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct store_args sa = { 0 };
 	struct vf_store_cfg cfg;
 	char *pos[1] = { NULL };
-	char err[512] = "";
+	char err[512] = "", id[2 * VF_VAULT_ID_BYTES + 1] = "", where[4200];
 	const char *lock_period = NULL;
 	int64_t period = 0;
 	int rc, json = 0;
@@ -94,21 +94,29 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				pos[0], strerror(-rc));
 		return 1;
 	}
-	/* The vault id would cost a second key unwrap (an Argon2id run for a
-	 * passphrase): status prints it. */
+	/* The id and the key's place come from the header: no second
+	 * unwrap (an Argon2id run for a passphrase). */
+	if (vf_protector_describe(pos[0], &o, id, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "unknown (the header cannot be read back)");
 	if (json) {
 		struct json_object *jo = json_object_new_object();
 
 		jadd_str(jo, "vault", pos[0]);
+		jadd_str(jo, "vault_id", id);
+		jadd_str(jo, "key", where);
 		if (sa.url)
 			jadd_str(jo, "store", sa.url);
 		json_print(ctx->out, jo);
-	} else if (sa.url) {
+		return 0;
+	}
+	if (sa.url)
 		fprintf(ctx->out, "created vault at %s, shipped to %s\n",
 			pos[0], sa.url);
-	} else {
+	else
 		fprintf(ctx->out, "created vault at %s\n", pos[0]);
-	}
+	fprintf(ctx->out, "vault id: %s\nkey:      %s\n", id, where);
+	fprintf(ctx->out, "Back up the key now, somewhere off this machine: without it nobody can open this vault or recover it%s.\n",
+		sa.url ? " from the store" : "");
 	return 0;
 }
 
@@ -144,9 +152,9 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
 	if (rc)
 		return rc;
-	if (at_s && (vf_time_parse(at_s, &at) < 0 || at <= 0))
-		return usage_error(ctx->err, c, "recover: '%s' is not a time (use e.g. 2026-11-28T20:13:07Z)",
-				   at_s);
+	if (at_s && (parse_at(at_s, vf_clock_now(), &at) < 0 || at <= 0))
+		return usage_error(ctx->err, c, "recover: '%s' is not %s",
+				   at_s, AT_FORMS);
 	/* --at names a second: everything committed before its end */
 	if (at_s)
 		at += VF_NS - 1;
@@ -174,6 +182,12 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(jo, "catalog_bytes", info.catalog_bytes);
 		jadd_bool(jo, "detached", info.detached);
 		jadd_u64(jo, "skipped", info.skipped);
+		jadd_u64(jo, "full_checkpoint", info.full);
+		jadd_u64(jo, "segments", info.segments);
+		jadd(jo, "chain_broken_at",
+		     info.broken ? json_object_new_int64((int64_t)info.broken) :
+				   NULL);
+		jadd_str(jo, "chain_broken", info.broken ? info.why : NULL);
 		json_print(ctx->out, jo);
 		return 0;
 	}
@@ -181,6 +195,14 @@ int cmd_recover(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		pos[1], pos[0], (unsigned long long)info.seq, when,
 		(unsigned long long)info.packs,
 		(unsigned long long)info.bytes);
+	if (info.segments || info.broken)
+		fprintf(ctx->out, "catalog: full checkpoint %llu and %llu segments after it\n",
+			(unsigned long long)info.full,
+			(unsigned long long)info.segments);
+	if (info.broken)
+		fprintf(ctx->out, "segment chain broken at %llu: %s; recovered the state before it (%llu)\n",
+			(unsigned long long)info.broken, info.why,
+			(unsigned long long)info.seq);
 	if (info.skipped)
 		fprintf(ctx->out, "skipped %llu checkpoints that are not this vault's (time missing or not authentic: someone with the store's credentials added them)\n",
 			(unsigned long long)info.skipped);
@@ -364,6 +386,14 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		} else {
 			jadd(o, "maintenance", NULL);
 		}
+		if (st.trip_frozen) {
+			char ft[32];
+
+			vf_time_format(st.trip_frozen, ft);
+			jadd_str(o, "frozen_by_tripwire_since", ft);
+		} else {
+			jadd(o, "frozen_by_tripwire_since", NULL);
+		}
 		/* the number as printed, two decimals */
 		jadd(o, "ratio",
 		     st.stored_bytes ?
@@ -387,6 +417,8 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd_u64(r, "checkpoints_shipped", ss.ckpts_shipped);
 			jadd_u64(r, "bytes_shipped", ss.bytes_shipped);
 			jadd_u64(r, "checkpoint_bytes", ss.ckpt_bytes);
+			jadd_u64(r, "segments_shipped", ss.segs_shipped);
+			jadd_u64(r, "segment_bytes", ss.seg_bytes);
 			jadd_i64(r, "checkpoint_ms", ss.ckpt_ms);
 			jadd_str(r, "last_error",
 				 ss.last_err[0] ? ss.last_err : NULL);
@@ -435,10 +467,17 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				(unsigned long long)st.maint_purged,
 				(unsigned long long)st.maint_packs, sline);
 	}
+	if (st.trip_frozen) {
+		char ft[32];
+
+		vf_time_format(st.trip_frozen, ft);
+		fprintf(f, "maintenance:    frozen by tripwire since %s (vaultctl tripwire status)\n",
+			ft);
+	}
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);
-	fprintf(f, "last shipped:   %s (checkpoint %llu, %llu bytes)\n",
+	fprintf(f, "last shipped:   %s (sequence %llu; last full checkpoint %llu bytes)\n",
 		shipped, (unsigned long long)ss.seq,
 		(unsigned long long)ss.ckpt_bytes);
 	if (ss.offline) {
@@ -463,9 +502,11 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
 	fprintf(f, "bytes pending:  %llu\n",
 		(unsigned long long)ss.bytes_pending);
-	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu bytes since mount\n",
+	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu segments (last %llu bytes), %llu bytes since mount\n",
 		(unsigned long long)ss.packs_shipped,
 		(unsigned long long)ss.ckpts_shipped,
+		(unsigned long long)ss.segs_shipped,
+		(unsigned long long)ss.seg_bytes,
 		(unsigned long long)ss.bytes_shipped);
 	fprintf(f, "store error:    ");
 	text_str(f, ss.last_err[0] ? ss.last_err : "none");

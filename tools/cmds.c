@@ -220,6 +220,29 @@ static const struct cmd_opt opts_reserve_set[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_tripwire_release[] = {
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_tripwire_set[] = {
+	{ "sensitivity", "LEVEL" },
+	{ "learning", "DAYS" },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_tripwire_fp[] = {
+	{ "uid", "UID" },
+	{ "ext", "EXT" },
+	{ "days", "N" },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_policy_show[] = {
 	{ "json", NULL },
 	{ NULL, NULL },
@@ -331,15 +354,27 @@ static const struct cmd_opt opts_alerts_list[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_alerts_mute[] = {
+	{ "for", "DURATION" },
+	{ "off", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_json[] = {
 	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_report[] = {
-	{ "json", NULL },
-	{ "html", "FILE" },
-	{ "prometheus", NULL },
+	{ "since", "DURATION" },
+	{ "format", "text|json|html" },
+	{ "out", "FILE" },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_metrics[] = {
 	{ NULL, NULL },
 };
 
@@ -447,9 +482,25 @@ const struct cmd cmds[] = {
 	  cmd_alerts_show, VF_ROLE_READER, opts_json },
 	{ "alerts", "ack", 1, 0, 0, "alerts ack TARGET ID [--json]",
 	  cmd_alerts_ack, VF_ROLE_OPERATOR, opts_json },
+	{ "alerts", "mute", 1, 0, 0,
+	  "alerts mute TARGET [KIND {--for DURATION | --off}] [--approval TOKEN] [--json]",
+	  cmd_alerts_mute, VF_ROLE_READER, opts_alerts_mute },
+	{ "tripwire", "status", 1, 0, 1, "tripwire status TARGET [--json]",
+	  cmd_tripwire_status, VF_ROLE_READER, opts_json },
+	{ "tripwire", "release", 1, 0, 0,
+	  "tripwire release TARGET [--approval TOKEN] [--json]",
+	  cmd_tripwire_release, VF_ROLE_OWNER, opts_tripwire_release },
+	{ "tripwire", "set", 1, 0, 0,
+	  "tripwire set TARGET [--sensitivity off|low|medium|high] [--learning DAYS] [--approval TOKEN] [--json]",
+	  cmd_tripwire_set, VF_ROLE_OWNER, opts_tripwire_set },
+	{ "tripwire", "mark-false-positive", 1, 0, 0,
+	  "tripwire mark-false-positive TARGET {--uid UID | --ext EXT} [--days N] [--approval TOKEN] [--json]",
+	  cmd_tripwire_fp, VF_ROLE_OWNER, opts_tripwire_fp },
+	{ "metrics", NULL, 1, 0, 1, "metrics TARGET", cmd_metrics,
+	  VF_ROLE_READER, opts_metrics },
 	{ "report", NULL, 1, 0, 1,
-	  "report TARGET [--json | --html FILE | --prometheus]", NULL,
-	  VF_ROLE_READER, opts_report },
+	  "report TARGET [--since DURATION] [--format text|json|html] [--out FILE]",
+	  cmd_report, VF_ROLE_OPERATOR, opts_report },
 };
 
 const size_t ncmds = VF_ARRAY_LEN(cmds);

@@ -28,6 +28,8 @@
 struct vf_ctlsock;
 
 #define VF_CTLSOCK_DIR "/run/vaultfs"
+/* notes of failed unlocks (core/alert.h), one per vault */
+#define VF_UNLOCK_DIR VF_CTLSOCK_DIR "/unlock"
 
 /* Limits of a request (the listener refuses more). */
 #define VF_CTLSOCK_REQ_MAX (1u << 20)

@@ -58,6 +58,8 @@ struct mount_opts {
 	struct vf_protector_opts po;
 	char *kopts;		/* kernel/libfuse options, fuse_opt style */
 	char *stats;		/* absolute path or NULL */
+	char *log;		/* -o log=FILE: absolute path or NULL */
+	char *metrics;		/* -o metrics=FILE: absolute path or NULL */
 	int ro;
 	int allow_other;
 	int foreground;
@@ -78,6 +80,62 @@ struct mount_opts {
 static int status_fd = -1;
 static int detached;
 
+/* Exit statuses as mount(8) documents them: 1 for a wrong invocation
+ * (options), 32 when the mount failed (wrong key, not a vault, busy
+ * mountpoint...); 0 once mounted. */
+#define MOUNT_FAILED 32
+
+/* The daemon's log: with -o log=FILE every line is appended there (with
+ * the time and level: one write a line, O_APPEND), else stderr in the
+ * foreground and syslog once detached. */
+static int log_fd = -1;
+static int log_foreground;
+
+static const char *level_name(int prio)
+{
+	switch (prio) {
+	case LOG_CRIT:
+		return "critical";
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	default:
+		return "info";
+	}
+}
+
+static void log_to_file(int prio, const char *msg)
+{
+	char when[32], line[1200];
+	int n;
+
+	vf_time_format(vf_clock_now(), when);
+	n = snprintf(line, sizeof(line), "%s " PROG "[%ld]: %s: %s\n", when,
+		     (long)getpid(), level_name(prio), msg);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (write(log_fd, line, (size_t)n) != n) {
+		/* a full disk: nothing better to tell it to */
+	}
+}
+
+static void VF_PRINTF(2, 3) dlog(int prio, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_fd >= 0)
+		log_to_file(prio, msg);
+	else if (log_foreground)
+		fprintf(stderr, PROG "[%ld]: %s\n", (long)getpid(), msg);
+	else
+		syslog(prio, "%s", msg);
+}
+
 static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 {
 	char msg[1024];
@@ -87,6 +145,8 @@ static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (log_fd >= 0)
+		log_to_file(LOG_ERR, msg);
 	if (status_fd >= 0) {
 		n = (int)strlen(msg);
 		if (write(status_fd, msg, (size_t)n) != n ||
@@ -95,7 +155,7 @@ static void VF_PRINTF(1, 2) fail(const char *fmt, ...)
 		else
 			return;
 	}
-	if (detached)
+	if (detached && log_fd < 0)
 		syslog(LOG_ERR, "%s", msg);
 	fprintf(stderr, PROG ": %s\n", msg);
 }
@@ -221,6 +281,8 @@ static int parse_opt(struct mount_opts *o, char *opt)
 	}
 	if ((has_prefix(opt, "maintain=") && o->maintain_set) ||
 	    (has_prefix(opt, "stats=") && o->stats) ||
+	    (has_prefix(opt, "log=") && o->log) ||
+	    (has_prefix(opt, "metrics=") && o->metrics) ||
 	    (has_prefix(opt, "cache_size=") && o->cache_size != UINT64_MAX) ||
 	    (has_prefix(opt, "alert_command=") && o->alert_command)) {
 		usage_error("mount option '%.*s' given twice",
@@ -274,6 +336,30 @@ static int parse_opt(struct mount_opts *o, char *opt)
 		}
 		o->maintain = (unsigned)n;
 		o->maintain_set = 1;
+		return 0;
+	}
+	if (has_prefix(opt, "log=")) {
+		if (!opt[4]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		o->log = absolute(opt + 4);
+		if (!o->log) {
+			fail("cannot parse options: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (has_prefix(opt, "metrics=")) {
+		if (!opt[8]) {
+			usage_error("empty value in mount option '%s'", opt);
+			return -1;
+		}
+		o->metrics = absolute(opt + 8);
+		if (!o->metrics) {
+			fail("cannot parse options: %s", strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
 	if (has_prefix(opt, "stats=") && opt[6]) {
@@ -420,6 +506,11 @@ static int parse_args(struct mount_opts *o, int argc, char **argv)
 		usage_error("%s", "expected VAULT and MOUNTPOINT");
 		return -1;
 	}
+	if (o->ro && o->metrics) {
+		/* the timer that writes it runs on read-write mounts */
+		usage_error("%s", "mount option 'metrics' needs a read-write mount");
+		return -1;
+	}
 	o->vault = realpath(pos[0], NULL);
 	if (!o->vault && !(o->vault = strdup(pos[0])))
 		return -1;
@@ -523,7 +614,7 @@ static int wait_child(pid_t pid, int fd)
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	return 1;
+	return MOUNT_FAILED;
 }
 
 /* Detaches the serving process from the caller's terminal and cwd. */
@@ -559,7 +650,7 @@ static void signal_ready(int debug)
 
 	if (status_fd >= 0) {
 		if (write(status_fd, "ok\n", 3) != 3)
-			syslog(LOG_WARNING, "cannot report readiness");
+			dlog(LOG_WARNING, "cannot report readiness");
 		close(status_fd);
 		status_fd = -1;
 		detached = 1;
@@ -661,27 +752,11 @@ out:
 struct deliver {
 	const char *vault;
 	const char *command;
-	int foreground;
 	pthread_mutex_t mu;
 	pid_t pid[ALERT_RUNS];
 	time_t started[ALERT_RUNS];
 };
 static struct deliver deliver = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static void deliver_log(int prio, const char *fmt, ...) VF_PRINTF(2, 3);
-static void deliver_log(int prio, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (deliver.foreground)
-		fprintf(stderr, PROG "[%ld]: %s\n", (long)getpid(), line);
-	else
-		syslog(prio, "%s", line);
-}
 
 /* Reaps finished runs and kills those past their time; deliver.mu held. */
 static void reap_locked(void)
@@ -694,13 +769,13 @@ static void reap_locked(void)
 			continue;
 		if (waitpid(deliver.pid[i], &st, WNOHANG) == deliver.pid[i]) {
 			if (!WIFEXITED(st) || WEXITSTATUS(st))
-				deliver_log(LOG_WARNING,
+				dlog(LOG_WARNING,
 					    "alert_command of vault '%s' failed (status %d)",
 					    deliver.vault, st);
 			deliver.pid[i] = 0;
 		} else if (now - deliver.started[i] > ALERT_RUN_S) {
 			kill(-deliver.pid[i], SIGKILL);
-			deliver_log(LOG_WARNING,
+			dlog(LOG_WARNING,
 				    "alert_command of vault '%s' killed after %d s",
 				    deliver.vault, ALERT_RUN_S);
 			waitpid(deliver.pid[i], &st, 0);
@@ -772,7 +847,7 @@ static void alert_hook(void *arg, const struct vf_alert *a)
 		snprintf(uid, sizeof(uid), "-");
 	else
 		snprintf(uid, sizeof(uid), "%lu", (unsigned long)a->uid);
-	deliver_log(a->sev == VF_ALERT_CRIT ? LOG_CRIT : LOG_WARNING,
+	dlog(a->sev == VF_ALERT_CRIT ? LOG_CRIT : LOG_WARNING,
 		    "alert %s %s on vault '%s' (uid %s): %s",
 		    vf_alert_sev_name(a->sev), vf_alert_kind_name(a->kind),
 		    deliver.vault, uid, a->what);
@@ -791,10 +866,52 @@ static void alert_hook(void *arg, const struct vf_alert *a)
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)a->count));
 	json_object_object_add(o, "what", json_object_new_string(a->what));
 	if (deliver_run(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
-		deliver_log(LOG_WARNING,
+		dlog(LOG_WARNING,
 			    "alert_command of vault '%s' not run (%d still running or no resources): alert %s not handed over",
 			    deliver.vault, ALERT_RUNS, vf_alert_kind_name(a->kind));
 	json_object_put(o);
+}
+
+/* A wrong key: noted for the alert the next mount raises (alert.h), a
+ * log line (syslog: in the foreground stderr already has the refusal's
+ * one line) and, with alert_command=, a run of it now, waited for at most
+ * ALERT_RUN_S seconds (there is no daemon to reap it later). */
+static void deliver_unlock_failure(const struct mount_opts *o, const char *why)
+{
+	struct json_object *j;
+	char when[32];
+	time_t t0 = time(NULL);
+	int i, busy;
+
+	vf_unlock_failure_note(VF_UNLOCK_DIR, o->vault, (uint32_t)getuid(), why);
+	if (!o->foreground || log_fd >= 0)
+		dlog(LOG_WARNING, "alert warning unlock-failed on vault '%s' (uid %lu): %s",
+		     o->vault, (unsigned long)getuid(), why);
+	if (!o->alert_command)
+		return;
+	deliver.vault = o->vault;
+	deliver.command = o->alert_command;
+	vf_time_format(vf_clock_now(), when);
+	j = json_object_new_object();
+	json_object_object_add(j, "vault", json_object_new_string(o->vault));
+	json_object_object_add(j, "time", json_object_new_string(when));
+	json_object_object_add(j, "kind", json_object_new_string(
+					vf_alert_kind_name(VF_ALERT_UNLOCK)));
+	json_object_object_add(j, "severity", json_object_new_string(
+					vf_alert_sev_name(VF_ALERT_WARNING)));
+	json_object_object_add(j, "uid", json_object_new_int64(getuid()));
+	json_object_object_add(j, "count", json_object_new_int64(1));
+	json_object_object_add(j, "what", json_object_new_string(why));
+	if (deliver_run(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)) == 0)
+		do {
+			usleep(20000);
+			deliver_reap();
+			pthread_mutex_lock(&deliver.mu);
+			for (i = busy = 0; i < ALERT_RUNS; i++)
+				busy |= deliver.pid[i] != 0;
+			pthread_mutex_unlock(&deliver.mu);
+		} while (busy && time(NULL) - t0 <= ALERT_RUN_S + 1);
+	json_object_put(j);
 }
 
 /* ---- maintenance timer -------------------------------------------------- */
@@ -810,11 +927,14 @@ static void alert_hook(void *arg, const struct vf_alert *a)
  * finishes first. */
 #define AUDIT_FLUSH 60
 #define ALERT_FLUSH 1 /* seconds: alerts go out within about this */
+/* seconds between rewrites of -o metrics=FILE: node-exporter's textfile
+ * collector reads it at each scrape (typically every 15 to 60 s) */
+#define METRICS_EVERY 15
 struct maint {
 	struct vf_vault *v; /* borrowed */
 	const char *vault;
+	const char *metrics; /* -o metrics=FILE or NULL */
 	unsigned interval;
-	int foreground;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -823,12 +943,8 @@ struct maint {
 
 static void maint_warn(const struct maint *m, const char *what, int rc)
 {
-	if (m->foreground)
-		fprintf(stderr, PROG "[%ld]: %s of vault '%s' failed: %s\n",
-			(long)getpid(), what, m->vault, strerror(-rc));
-	else
-		syslog(LOG_WARNING, "%s of vault '%s' failed: %s", what,
-		       m->vault, strerror(-rc));
+	dlog(LOG_WARNING, "%s of vault '%s' failed: %s", what, m->vault,
+	     strerror(-rc));
 }
 
 /* The upkeep goes through core's gate like every administrative
@@ -851,19 +967,67 @@ static void maintain(const struct maint *m)
 	}
 	if (!strcmp(detail, "nothing to do"))
 		return;
-	if (m->foreground)
-		fprintf(stderr, PROG "[%ld]: maintenance of vault '%s': %s\n",
-			(long)getpid(), m->vault, detail);
-	else
-		syslog(LOG_INFO, "maintenance of vault '%s': %s", m->vault,
-		       detail);
+	dlog(LOG_INFO, "maintenance of vault '%s': %s", m->vault, detail);
+}
+
+/* Rewrites the metrics file atomically: a temporary file in the same
+ * directory, written, fsynced, renamed over it, the directory fsynced; a
+ * reader sees the old file or the new one, never half of one.  The file
+ * is 0644: it holds numbers only, no names (metrics.h).  0 or -errno. */
+static int write_metrics(const struct maint *m)
+{
+	const struct vf_caller self = { .uid = 0, .gid = 0, .pid = getpid() };
+	struct vf_admin a;
+	char *tmp = NULL, *dir = NULL, *slash;
+	FILE *f = NULL;
+	int fd = -1, rc = 0;
+
+	if (asprintf(&tmp, "%s.XXXXXX", m->metrics) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w"))) {
+		rc = -errno;
+		goto out;
+	}
+	vf_admin_init(&a, &self, NULL);
+	rc = vf_admin_metrics(m->v, &a, f);
+	if (!rc && (fflush(f) != 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (!rc && rename(tmp, m->metrics) < 0)
+		rc = -errno;
+	if (!rc) {
+		dir = strdup(m->metrics);
+		slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash) {
+			int dfd;
+
+			*(slash == dir ? slash + 1 : slash) = '\0';
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+out:
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (rc && fd >= 0)
+		unlink(tmp);
+	free(dir);
+	free(tmp);
+	return rc;
 }
 
 static void *maint_main(void *arg)
 {
 	struct maint *m = arg;
 	struct timespec now, deadline, next;
-	time_t audit_next;
+	time_t audit_next, metrics_next = 0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -887,6 +1051,12 @@ static void *maint_main(void *arg)
 			maint_warn(m, "writing alerts to the audit log", rc);
 		deliver_reap();
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (m->metrics && now.tv_sec >= metrics_next) {
+			rc = write_metrics(m);
+			if (rc < 0)
+				maint_warn(m, "writing the metrics file", rc);
+			metrics_next = now.tv_sec + METRICS_EVERY;
+		}
 		if (now.tv_sec >= audit_next) {
 			rc = vf_vault_audit_flush(m->v, vf_vault_stamp(m->v),
 						  0);
@@ -918,7 +1088,7 @@ static int maint_start(struct maint *m, struct vf_vault *v,
 	m->v = v;
 	m->vault = o->vault;
 	m->interval = o->maintain;
-	m->foreground = o->foreground;
+	m->metrics = o->metrics;
 	m->stop = 0;
 	rc = pthread_condattr_init(&ca);
 	if (rc)
@@ -962,12 +1132,12 @@ static void audit_daemon(struct vf_vault *v, const struct mount_opts *o,
 			       NULL);
 
 	if (r < 0) {
-		if (o->foreground || !detached)
+		if (!o->foreground && !detached)
 			fprintf(stderr, PROG ": recording the %s in the audit log failed: %s\n",
 				action, strerror(-r));
 		else
-			syslog(LOG_WARNING, "recording the %s in the audit log failed: %s",
-			       action, strerror(-r));
+			dlog(LOG_WARNING, "recording the %s in the audit log failed: %s",
+			     action, strerror(-r));
 	}
 }
 
@@ -981,13 +1151,26 @@ static int serve(struct mount_opts *o)
 	struct vf_vault *v = NULL;
 	struct vf_fs *fs = NULL;
 	struct maint maint;
-	int mounted = 0, handlers = 0, maint_on = 0, ready = 0, ret = 1, r;
+	int mounted = 0, handlers = 0, maint_on = 0, ready = 0,
+	    ret = MOUNT_FAILED, r;
 	char err[512];
 
+	log_foreground = o->foreground;
+	if (o->log) {
+		log_fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+					      O_CLOEXEC, 0600);
+		if (log_fd < 0) {
+			fail("cannot open the log file '%s': %s", o->log,
+			     strerror(errno));
+			goto out;
+		}
+	}
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
 			  err, sizeof(err));
 	if (r < 0) {
 		fail("%s", err);
+		if (r == -EBADMSG)
+			deliver_unlock_failure(o, err);
 		goto out;
 	}
 	if (fuse_opt_add_arg(&args, PROG) || fuse_opt_add_arg(&args, "-o") ||
@@ -997,7 +1180,7 @@ static int serve(struct mount_opts *o)
 		goto out;
 	}
 	r = vf_fs_new(v, &args,
-		      (o->stats ? VF_FS_COUNT_OPS : 0) |
+		      VF_FS_COUNT_OPS |
 			      (o->writeback ? VF_FS_WRITEBACK : 0),
 		      &fs, err,
 		      sizeof(err));
@@ -1034,8 +1217,10 @@ static int serve(struct mount_opts *o)
 	if (!o->ro) {
 		deliver.vault = o->vault;
 		deliver.command = o->alert_command;
-		deliver.foreground = o->foreground;
-		vf_vault_set_alert_hook(v, alert_hook, NULL);
+			vf_vault_set_alert_hook(v, alert_hook, NULL);
+		if (vf_unlock_failures_report(v, VF_UNLOCK_DIR) < 0)
+			dlog(LOG_WARNING, "cannot read or remove the notes of failed unlocks in %s",
+				    VF_UNLOCK_DIR);
 		r = maint_start(&maint, v, o);
 		if (r < 0) {
 			fail("cannot start the maintenance timer: %s",
@@ -1066,6 +1251,8 @@ static int serve(struct mount_opts *o)
 		audit_daemon(v, o, "mount");
 	signal_ready(o->debug);
 	ready = 1;
+	dlog(LOG_INFO, "mounted vault '%s' on '%s'%s", o->vault, o->mnt,
+	     o->ro ? " read-only" : "");
 
 	r = fuse_session_loop_mt(se, lc);
 	/* 0 after umount, the signal number after SIGTERM and the like. */
@@ -1101,6 +1288,11 @@ out:
 	if (lc)
 		fuse_loop_cfg_destroy(lc);
 	fuse_opt_free_args(&args);
+	if (ready)
+		dlog(ret ? LOG_WARNING : LOG_INFO, "unmounted vault '%s' from '%s'%s",
+		     o->vault, o->mnt, ret ? " (with the errors above)" : "");
+	if (log_fd >= 0)
+		close(log_fd);
 	return ret;
 }
 
@@ -1127,6 +1319,8 @@ static void free_opts(struct mount_opts *o)
 	free(o->vault);
 	free(o->mnt);
 	free(o->stats);
+	free(o->log);
+	free(o->metrics);
 	free(o->kopts);
 }
 
@@ -1138,8 +1332,10 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	bound_malloc();
-	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0 ||
-	    check_mountpoint(o.mnt) != 0)
+	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
+		goto out;
+	ret = MOUNT_FAILED;
+	if (check_mountpoint(o.mnt) != 0)
 		goto out;
 	cloexec_ready_fd();
 	if (!o.foreground) {

@@ -139,9 +139,9 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				   "restore: --at TIME is required");
 	if (to && !*to)
 		return usage_error(ctx->err, c, "restore: --to needs a path");
-	if (vf_time_parse(at, &t) < 0) {
-		fprintf(ctx->err, "vaultctl: restore: '%s' is not a time (ISO-8601 UTC, like 2026-11-28T20:13:07Z)\n",
-			at);
+	if (parse_at(at, vf_clock_now(), &t) < 0) {
+		fprintf(ctx->err, "vaultctl: restore: '%s' is not %s\n", at,
+			AT_FORMS);
 		return 1;
 	}
 	/* The view name: TIME as of its whole second. */

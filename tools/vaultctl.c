@@ -15,10 +15,14 @@
  * Exit codes (SPEC 2): 0 ok, 1 refused or failed (one line on stderr),
  * 2 usage (the command's usage line on stderr).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -184,6 +188,9 @@ static int run_offline(int argc, char **argv, int t, int open_flags)
 	rc = vf_vault_open(dir, &o, open_flags, &v, err, sizeof(err));
 	if (rc == -EBUSY)
 		return say_in_use(dir);
+	if (rc == -EBADMSG) /* a wrong key: the next mount raises an alert */
+		vf_unlock_failure_note(VF_UNLOCK_DIR, dir, (uint32_t)getuid(),
+				       err);
 	if (rc < 0) {
 		if (err[0])
 			fprintf(stderr, "vaultctl: %s\n", err);
@@ -245,6 +252,44 @@ static int vault_header_errno(const char *target)
 	return errno;
 }
 
+/* The mountpoint of the filesystem path is on: its topmost ancestor on
+ * the same device.  Returns a malloc'd path, or NULL. */
+static char *mount_root(const char *path)
+{
+	char *cur = realpath(path, NULL), *slash;
+	struct stat st;
+	dev_t dev;
+
+	if (!cur || stat(cur, &st) < 0) {
+		free(cur);
+		return NULL;
+	}
+	dev = st.st_dev;
+	while ((slash = strrchr(cur, '/')) && slash != cur) {
+		*slash = '\0';
+		if (stat(cur, &st) < 0 || st.st_dev != dev) {
+			*slash = '/';
+			break;
+		}
+	}
+	return cur;
+}
+
+/* Runs a command through the daemon of the vaultfs mount that path is
+ * inside of (`vaultctl status /mnt/v/some/dir`).  Returns the exit code,
+ * or -ENOENT when no daemon answers there. */
+static int call_enclosing(const char *path, int argc, char **argv)
+{
+	char *root = mount_root(path);
+	int rc;
+
+	if (!root)
+		return -ENOENT;
+	rc = strcmp(root, path) ? vf_ctlsock_call(root, argc, argv) : -ENOENT;
+	free(root);
+	return rc;
+}
+
 /* Runs a command with a TARGET: through its daemon, or offline. */
 static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 {
@@ -286,6 +331,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			fuse = (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC;
 		}
 		rc = vf_ctlsock_call(target, argc, argv);
+		if (rc == -ENOENT && fuse)
+			rc = call_enclosing(target, argc, argv);
 		if (rc >= 0)
 			return rc;
 		if (rc != -ENOENT)
@@ -307,6 +354,14 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			return run_offline(argc, argv, info->target,
 					   info->open_flags);
 		}
+	} else if (statfs(target, &sfs) == 0 &&
+		   (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC) {
+		/* a file inside a mount */
+		rc = call_enclosing(target, argc, argv);
+		if (rc >= 0)
+			return rc;
+		if (rc != -ENOENT)
+			return say_call_failed(target, rc);
 	}
 	if (!vault_header_errno(target))
 		fprintf(stderr, "vaultctl: '%s' is neither a vaultfs mountpoint nor a vault directory\n",
@@ -318,9 +373,144 @@ dead:
 	return 1;
 }
 
+/* role grant/revoke take user:NAME and group:NAME too: vaultctl looks the
+ * name up here, in the caller's user database, and hands the daemon the
+ * number (grants are stored by id: a name that later points to someone
+ * else carries no role).  Returns 0, or 1 after saying which name is
+ * unknown. */
+static int resolve_principals(int argc, char **argv)
+{
+	static char buf[4][32];
+	const char *name;
+	struct passwd *pw;
+	struct group *gr;
+	int i, n = 0, g;
+
+	if (argc < 2 || strcmp(argv[0], "role") ||
+	    (strcmp(argv[1], "grant") && strcmp(argv[1], "revoke")))
+		return 0;
+	for (i = 2; i < argc && n < 4; i++) {
+		g = !strncmp(argv[i], "group:", 6);
+		if (!g && strncmp(argv[i], "user:", 5))
+			continue;
+		name = argv[i] + (g ? 6 : 5);
+		if (!*name || strspn(name, "0123456789") == strlen(name))
+			continue;
+		if (g && (gr = getgrnam(name)))
+			snprintf(buf[n], sizeof(buf[n]), "group:%lu",
+				 (unsigned long)gr->gr_gid);
+		else if (!g && (pw = getpwnam(name)))
+			snprintf(buf[n], sizeof(buf[n]), "user:%lu",
+				 (unsigned long)pw->pw_uid);
+		else {
+			fprintf(stderr, "vaultctl: role %s: no %s called '%s' on this machine\n",
+				argv[1], g ? "group" : "user", name);
+			return 1;
+		}
+		argv[i] = buf[n++];
+	}
+	return 0;
+}
+
+/*
+ * report --out FILE: vaultctl writes the output to FILE itself, as its
+ * caller, never the daemon (which would create files as root wherever it
+ * is told).  The option is taken out of argv before the command is
+ * located; the output goes to a temporary file next to FILE (0600: a
+ * report names directories), renamed over FILE when the command
+ * succeeded and removed otherwise, so FILE is never half written.
+ */
+struct out_file {
+	const char *path; /* NULL: stdout */
+	char *tmp;
+	int saved;        /* the real stdout while redirected */
+};
+
+/* Takes "--out FILE" or "--out=FILE" (once) out of argv; 0 or 2. */
+static int take_out(int *argc, char **argv, struct out_file *o)
+{
+	int i, n;
+
+	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
+		if (strcmp(argv[i], "--out") && strncmp(argv[i], "--out=", 6))
+			continue;
+		n = argv[i][5] == '=' ? 1 : 2;
+		if (o->path || (n == 2 && i + 1 >= *argc) ||
+		    !*(n == 1 ? argv[i] + 6 : argv[i + 1])) {
+			fprintf(stderr, "vaultctl: report: option '--out' %s\n",
+				o->path ? "given twice" : "needs a FILE");
+			vf_cmds_usage(stderr, *argc, argv);
+			return 2;
+		}
+		o->path = n == 1 ? argv[i] + 6 : argv[i + 1];
+		memmove(argv + i, argv + i + n,
+			(size_t)(*argc - i - n + 1) * sizeof(*argv));
+		*argc -= n;
+		i--;
+	}
+	return 0;
+}
+
+static int out_begin(struct out_file *o)
+{
+	int fd;
+
+	if (!o->path)
+		return 0;
+	if (asprintf(&o->tmp, "%s.XXXXXX", o->path) < 0) {
+		o->tmp = NULL;
+		errno = ENOMEM;
+		goto fail;
+	}
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	fflush(stdout);
+	o->saved = dup(STDOUT_FILENO);
+	if (o->saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(o->tmp);
+		errno = e;
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	fprintf(stderr, "vaultctl: cannot write '%s': %s\n", o->path,
+		strerror(errno));
+	free(o->tmp);
+	o->tmp = NULL;
+	return 1;
+}
+
+static int out_end(struct out_file *o, int rc)
+{
+	if (!o->tmp)
+		return rc;
+	if ((fflush(stdout) != 0 || fsync(STDOUT_FILENO) < 0) && rc == 0) {
+		fprintf(stderr, "vaultctl: writing '%s' failed: %s\n", o->path,
+			strerror(errno));
+		rc = 1;
+	}
+	dup2(o->saved, STDOUT_FILENO);
+	close(o->saved);
+	if (rc == 0 && rename(o->tmp, o->path) < 0) {
+		fprintf(stderr, "vaultctl: cannot write '%s': %s\n", o->path,
+			strerror(errno));
+		rc = 1;
+	}
+	if (rc)
+		unlink(o->tmp);
+	free(o->tmp);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
+	struct out_file out = { NULL, NULL, -1 };
 	char *help[] = { "help", NULL };
 	int rc;
 
@@ -336,8 +526,14 @@ int main(int argc, char **argv)
 	}
 	argc--;
 	argv++;
+	if (!strcmp(argv[0], "report") && (rc = take_out(&argc, argv, &out)))
+		return rc;
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
+	if (!rc && !info.help)
+		rc = resolve_principals(argc, argv);
 	if (rc)
+		return rc;
+	if (!info.help && (rc = out_begin(&out)))
 		return rc;
 	if (info.help)
 		rc = vf_cmds_help(argc, argv, stdout, stderr);
@@ -348,6 +544,7 @@ int main(int argc, char **argv)
 					VF_ARRAY_LEN(clients), stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
+	rc = out_end(&out, rc);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "vaultctl: writing the output failed: %s\n",
 			strerror(errno));

@@ -25,6 +25,7 @@ mount_fails() {
 	timeout 60 "$MOUNT_VAULTFS" "$vault" "$MNT" -o "$opts" </dev/null \
 		>"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
 	check_refusal "mount.vaultfs ($what)" "$rc" "$want"
+	[ "$rc" = 32 ] || fail "mount.vaultfs ($what): exit status $rc, want 32 (mount(8): mount failure)"
 	if is_mounted "$MNT"; then
 		vf_detach "$MNT"
 		fail "mount.vaultfs ($what): $MNT was mounted"
@@ -75,7 +76,11 @@ chmod 600 "$VF_TMP"/pass "$VF_TMP"/wrongpass "$VF_TMP"/key "$VF_TMP"/wrongkey
 # Three vaults, one per protector, each with some content.
 PV=$VF_TMP/pass-vault KV=$VF_TMP/key-vault
 "$VAULTCTL" init "$PV" --passphrase-file "$VF_TMP/pass" --keystore "$KS" || fail "init with a passphrase"
-"$VAULTCTL" init "$KV" --key-file "$VF_TMP/key" --keystore "$KS" || fail "init with a key file"
+"$VAULTCTL" init "$KV" --key-file "$VF_TMP/key" --keystore "$KS" >"$VF_TMP/init.out" || fail "init with a key file"
+# init says which vault it made, where its key is, and to back it up
+grep -Eq "^vault id: [0-9a-f]{32}$" "$VF_TMP/init.out" || fail "init does not print the vault id: $(cat "$VF_TMP/init.out")"
+grep -qF "key:      the key file $VF_TMP/key" "$VF_TMP/init.out" || fail "init does not say where the key is"
+grep -q "^Back up the key now" "$VF_TMP/init.out" || fail "init does not tell to back up the key"
 vf_init
 for v in "$PV:passphrase_file=$VF_TMP/pass" "$KV:key_file=$VF_TMP/key" "$VAULT:"; do
 	VAULT_SAVED=$VAULT

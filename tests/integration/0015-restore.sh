@@ -62,6 +62,19 @@ assert_eq 4 "$(ls "$MNT/.versions/f" | wc -l)" "versions of f after a restore th
 "$VAULTCTL" restore "$MNT" f --at "${T2%Z}.5" --to "$VF_TMP/f-at-t2" >/dev/null ||
 	fail "restore f --at ${T2%Z}.5 --to failed"
 assert_eq two "$(cat "$VF_TMP/f-at-t2")" "f restored to a new path as of T2"
+# the same moment in another zone, and a day (its first second: before f)
+T2_EAST=$(date -u -d "${T2%Z} UTC + 90 minutes" +%Y-%m-%dT%H:%M:%S)+01:30
+"$VAULTCTL" restore "$MNT" f --at "$T2_EAST" --to "$VF_TMP/f-at-t2-east" >/dev/null ||
+	fail "restore f --at $T2_EAST failed"
+assert_eq two "$(cat "$VF_TMP/f-at-t2-east")" "f restored as of T2 given with a zone"
+if "$VAULTCTL" restore "$MNT" f --at "$(date -u +%Y-%m-%d)" --to "$VF_TMP/f-today" >/dev/null 2>&1 &&
+	[ "$(date -u +%H%M)" != 0000 ]; then
+	fail "restore --at today's date (its first second, before f existed) restored something"
+fi
+# a duration back from now: f as it was a second ago is its newest version
+sleep 1.1
+"$VAULTCTL" restore "$MNT" f --at 1s --to "$VF_TMP/f-1s" >/dev/null || fail "restore f --at 1s failed"
+cmp -s "$VF_TMP/f-1s" "$MNT/f" || fail "f --at 1s is not f as it is"
 
 # ---- a tree as of a time ----------------------------------------------------
 D=$MNT/d
@@ -155,7 +168,7 @@ expect_fail "path born later" "'d/sub/newer' did not exist at $T3" \
 	"$VAULTCTL" restore "$MNT" d/sub/newer --at "$T3"
 expect_fail "path before the vault" "did not exist at 2000-01-01T00:00:00Z" \
 	"$VAULTCTL" restore "$MNT" f --at 2000-01-01T00:00:00Z
-expect_fail "garbage time" "is not a time" "$VAULTCTL" restore "$MNT" f --at yesterday
+expect_fail "garbage time" "is not a time like" "$VAULTCTL" restore "$MNT" f --at yesterday
 expect_fail "future time" "in the future" "$VAULTCTL" restore "$MNT" f --at 2200-01-01T00:00:00Z
 echo mine >"$VF_TMP/exists"
 expect_fail "existing DEST" "exists" "$VAULTCTL" restore "$MNT" f --at "$T1" --to "$VF_TMP/exists"

@@ -7,13 +7,29 @@
 #   - a read of a file whose pack is gone is EIO, not ENOENT, and an
 #     integrity record in the audit log;
 #   - an option given twice is refused in one line, by vaultctl and by
-#     mount.vaultfs, instead of the last one silently winning.
+#     mount.vaultfs, instead of the last one silently winning;
+#   - `vaultctl status` of any path inside a mount (a directory, a file)
+#     is the status of its vault.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
 vf_init
 vf_mount
 head -c 3000000 /dev/urandom >"$MNT/data"
+
+# ---- any path inside a mount names the vault -----------------------------------
+mkdir -p "$MNT/sub/dir"
+"$VAULTCTL" status "$MNT" --json >"$VF_TMP/st-root" || fail "status of the mount failed"
+for p in "$MNT/sub/dir" "$MNT/data" "$MNT/sub/dir/"; do
+	"$VAULTCTL" status "$p" --json >"$VF_TMP/st-sub" 2>"$VF_TMP/err" ||
+		fail "status of $p (inside the mount) failed: $(cat "$VF_TMP/err")"
+	"$PYTHON" - "$VF_TMP/st-root" "$VF_TMP/st-sub" <<'PY' || fail "status of $p is not the vault's"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["vault_id"] == b["vault_id"], (a, b)
+PY
+done
+rmdir "$MNT/sub/dir" "$MNT/sub"
 
 # ---- a mounted vault ----------------------------------------------------------
 rc=0

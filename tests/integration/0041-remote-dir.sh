@@ -22,7 +22,7 @@ head -c 64 /dev/urandom >"$VF_TMP/wrongkey"
 chmod 600 "$VF_TMP/key" "$VF_TMP/wrongkey"
 KEYOPT=(--key-file "$VF_TMP/key" --keystore "$KS")
 
-# Fails unless CMD... exits 1 with exactly one line on stderr matching
+# Fails unless CMD... exits 1 (mount.vaultfs: 32) with exactly one line on stderr matching
 # PATTERN.
 refused() {
 	local what=$1 pattern=$2 out rc
@@ -31,7 +31,9 @@ refused() {
 	out=$("$@" 2>&1 >/dev/null)
 	rc=$?
 	set -e
-	[ "$rc" = 1 ] || fail "$what: exit $rc, expected 1 ($out)"
+	local want_rc=1
+	[[ " $* " == *" $MOUNT_VAULTFS "* ]] && want_rc=32 # mount(8): mount failed
+	[ "$rc" = "$want_rc" ] || fail "$what: exit $rc, expected $want_rc ($out)"
 	grep -Eq "$pattern" <<<"$out" || fail "$what: wrong message: $out"
 	[ "$(wc -l <<<"$out")" = 1 ] || fail "$what: not one line: $out"
 	log "$what: $out"

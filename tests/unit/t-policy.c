@@ -544,6 +544,21 @@ static void store_gc_table(void)
 	CHECK_EQ(vf_policy_extend_every(21 * DAY), DAY);
 	CHECK_EQ(vf_policy_extend_every(3 * DAY), DAY);
 	CHECK_EQ(vf_policy_extend_every(120 * NS_PER_S), 40 * NS_PER_S);
+	CHECK_EQ(vf_policy_lock_ahead(0), DAY);
+	/* segment or full: no base, a full chain, too many bytes, too old */
+	CHECK_EQ(vf_policy_ship_segment(0, 0, 64, 0, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 0, 64, 0, 10, 1000, 0, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 64, 64, 0, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 490, 10, 1000, 0, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 491, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 491, 10, 1000, 600, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0,
+					DAY / 4 - 1, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0, DAY / 4,
+					DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0, DAY, 0), 1);
+	CHECK_EQ(vf_policy_lock_ahead(21 * DAY), DAY);
+	CHECK_EQ(vf_policy_lock_ahead(60 * NS_PER_S), 20 * NS_PER_S);
 }
 
 static void store_clock_table(void)
@@ -647,6 +662,42 @@ static void posture_table(void)
 #undef F
 #undef G
 #undef E
+}
+
+/* ---- muting alerts --------------------------------------------------------- */
+
+static void alert_mute_table(void)
+{
+	const int64_t D = 86400 * VF_NS, now = 100 * D;
+	static const struct {
+		int64_t cur, until; /* days after now; 0: none */
+		int rc;
+	} t[] = {
+		{ 0, 1, VF_CRITICAL },      /* muting */
+		{ 0, 30, VF_CRITICAL },     /* the longest */
+		{ 0, 31, -EINVAL },         /* too long */
+		{ 0, -1, -EINVAL },         /* in the past */
+		{ 0, 0, -EINVAL },          /* unmute what is not muted */
+		{ -2, 0, -EINVAL },         /* a mute that ended is none */
+		{ -2, 1, VF_CRITICAL },     /* muting again */
+		{ 5, 0, VF_ALLOW },         /* unmute */
+		{ 5, 2, VF_ALLOW },         /* shorter */
+		{ 5, 5, VF_ALLOW },         /* the same */
+		{ 5, 6, VF_CRITICAL },      /* longer */
+	};
+	const char *gop;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		gop = NULL;
+		CHECK_EQ(vf_policy_alert_mute(t[i].cur ? now + t[i].cur * D : 0,
+					      t[i].until ? now + t[i].until * D : 0,
+					      now, &gop, why, sizeof(why)),
+			 t[i].rc);
+		if (t[i].rc == VF_CRITICAL)
+			CHECK(gop && !strcmp(gop, "alerts.mute"));
+	}
 }
 
 /* ---- the disk reserve ------------------------------------------------------ */
@@ -766,6 +817,13 @@ static void op_table(void)
 		{ VF_OP_ALERTS, VF_ROLE_READER, 0 },
 		{ VF_OP_ALERT_ACK, VF_ROLE_OPERATOR, 1 },
 		{ VF_OP_RESERVE_SET, VF_ROLE_OWNER, 1 },
+		{ VF_OP_ALERT_MUTE, VF_ROLE_OWNER, 1 },
+		{ VF_OP_TRIP_STATUS, VF_ROLE_READER, 0 },
+		{ VF_OP_TRIP_RELEASE, VF_ROLE_OWNER, 1 },
+		{ VF_OP_TRIP_SET, VF_ROLE_OWNER, 1 },
+		{ VF_OP_TRIP_FP, VF_ROLE_OWNER, 1 },
+		{ VF_OP_METRICS, VF_ROLE_READER, 0 },
+		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
 	};
 	size_t i;
 
@@ -1057,6 +1115,115 @@ static void admin_table(void)
 #undef GOP
 }
 
+#define SH VF_TRIP_HIGH
+#define SM VF_TRIP_MEDIUM
+#define SL VF_TRIP_LOW
+#define SO VF_TRIP_OFF
+
+/* The tripwire's score: which windows fire, at each sensitivity, while
+ * learning and after it. */
+static void tripwire_table(void)
+{
+	static const struct {
+		const char *name;
+		struct vf_trip_counts c;
+		int sens;
+		int learning;   /* learn_until is in the future */
+		uint32_t peak;
+		int fire;
+	} t[] = {
+		{ "nothing", { 0, 0, 0, 0 }, SM, 0, 0, 0 },
+		{ "an attack: 6 overwrites and renames", { 6, 6, 0, 0 }, SM, 0, 0, 1 },
+		{ "5 of them stay below medium", { 5, 5, 0, 0 }, SM, 0, 0, 0 },
+		{ "3 of them fire high", { 3, 2, 0, 0 }, SH, 0, 0, 1 },
+		{ "overwrites alone: 8 fire medium", { 8, 0, 0, 0 }, SM, 0, 0, 1 },
+		{ "overwrites alone: 7 do not", { 7, 0, 0, 0 }, SM, 0, 0, 0 },
+		{ "low needs 11 files", { 10, 10, 0, 0 }, SL, 0, 0, 0 },
+		{ "low fires at 11", { 11, 11, 0, 0 }, SL, 0, 0, 1 },
+		{ "renames alone never fire", { 0, 1000, 0, 0 }, SH, 0, 0, 0 },
+		{ "deletions alone never fire", { 0, 0, 0, 1000 }, SH, 0, 0, 0 },
+		{ "new random files alone never fire", { 0, 0, 1000, 0 }, SH, 0, 0, 0 },
+		{ "renames need a quarter of evidence", { 3, 100, 0, 0 }, SM, 0, 0, 0 },
+		{ "with it they fire", { 4, 100, 0, 0 }, SM, 0, 0, 1 },
+		{ "copy then delete pairs", { 0, 0, 16, 16 }, SM, 0, 0, 1 },
+		{ "pairs count the smaller side", { 0, 0, 100, 15 }, SM, 0, 0, 0 },
+		{ "off never fires", { 1000, 1000, 1000, 1000 }, SO, 0, 0, 0 },
+		{ "learning: the low threshold", { 6, 6, 0, 0 }, SH, 1, 0, 0 },
+		{ "learning: an attack still fires", { 11, 11, 0, 0 }, SH, 1, 0, 1 },
+		{ "learned peak 20: 30 needed", { 9, 11, 0, 0 }, SM, 0, 20, 0 },
+		{ "learned peak 20: 31 fires", { 10, 11, 0, 0 }, SM, 0, 20, 1 },
+		{ "learned peak is capped", { 32, 0, 0, 0 }, SM, 0, 100000, 1 },
+		{ "a small peak keeps the sensitivity", { 8, 0, 0, 0 }, SM, 0, 3, 1 },
+	};
+	struct vf_trip_settings s;
+	uint32_t ev;
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		s.sens = (enum vf_trip_sens)t[i].sens;
+		s.learn_until = t[i].learning ? NOW + DAY_NS : NOW - DAY_NS;
+		s.peak = t[i].peak;
+		if (vf_policy_tripwire(&t[i].c, &s, NOW) != t[i].fire)
+			fprintf(stderr, "case: %s\n", t[i].name);
+		CHECK_EQ(vf_policy_tripwire(&t[i].c, &s, NOW), t[i].fire);
+	}
+	{
+		struct vf_trip_counts c = { UINT32_MAX, UINT32_MAX, 0, 0 };
+
+		CHECK_EQ(vf_policy_trip_score(&c, &ev), UINT32_MAX);
+		CHECK_EQ(ev, UINT32_MAX);
+	}
+}
+
+/* Settings, release and exemptions: what is critical. */
+static void tripwire_admin_table(void)
+{
+	static const struct {
+		int cur_sens, next_sens;
+		int64_t cur_learn, next_learn;
+		int rc;
+	} t[] = {
+		{ VF_TRIP_MEDIUM, VF_TRIP_HIGH, 0, 0, VF_ALLOW },
+		{ VF_TRIP_MEDIUM, VF_TRIP_MEDIUM, 0, 0, VF_ALLOW },
+		{ VF_TRIP_MEDIUM, VF_TRIP_LOW, 0, 0, VF_CRITICAL },
+		{ VF_TRIP_MEDIUM, VF_TRIP_OFF, 0, 0, VF_CRITICAL },
+		{ VF_TRIP_OFF, VF_TRIP_LOW, 0, 0, VF_ALLOW },
+		{ VF_TRIP_MEDIUM, VF_TRIP_MEDIUM, 0, NOW + DAY_NS, VF_CRITICAL },
+		{ VF_TRIP_MEDIUM, VF_TRIP_MEDIUM, NOW + 2 * DAY_NS, NOW + DAY_NS,
+		  VF_ALLOW },
+		{ VF_TRIP_MEDIUM, VF_TRIP_MEDIUM, NOW + DAY_NS, 0, VF_ALLOW },
+		{ VF_TRIP_MEDIUM, VF_TRIP_MEDIUM, 0, NOW + 91 * DAY_NS, -EINVAL },
+		{ VF_TRIP_MEDIUM, 7, 0, 0, -EINVAL },
+	};
+	struct vf_trip_settings cur = { 0 }, next = { 0 };
+	const char *gop;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		gop = NULL;
+		cur.sens = (enum vf_trip_sens)t[i].cur_sens;
+		cur.learn_until = t[i].cur_learn;
+		next.sens = (enum vf_trip_sens)t[i].next_sens;
+		next.learn_until = t[i].next_learn;
+		CHECK_EQ(vf_policy_trip_change(&cur, &next, NOW, &gop, why,
+					       sizeof(why)),
+			 t[i].rc);
+		if (t[i].rc == VF_CRITICAL)
+			CHECK(gop && !strcmp(gop, "tripwire.weaken"));
+	}
+	gop = NULL;
+	CHECK_EQ(vf_policy_trip_release(0, &gop, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(vf_policy_trip_release(NOW, &gop, why, sizeof(why)),
+		 VF_CRITICAL);
+	CHECK(gop && !strcmp(gop, "tripwire.release"));
+	CHECK_EQ(vf_policy_trip_exempt(0, &gop, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(vf_policy_trip_exempt(91, &gop, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(vf_policy_trip_exempt(30, &gop, why, sizeof(why)),
+		 VF_CRITICAL);
+	CHECK(gop && !strcmp(gop, "tripwire.exempt"));
+}
+
 int main(void)
 {
 	RUN(table);
@@ -1075,5 +1242,8 @@ int main(void)
 	RUN(softdelete_table);
 	RUN(admin_table);
 	RUN(reserve_table);
+	RUN(alert_mute_table);
+	RUN(tripwire_table);
+	RUN(tripwire_admin_table);
 	return unit_exit();
 }
