@@ -503,6 +503,11 @@ static int posture_of(struct vf_vault *v, struct vf_admin *a,
 		in.remote = 1;
 		in.plain_http = !strncmp(sc->endpoint, "http://", 7);
 		in.store_lock = !sc->cfg.no_lock;
+		in.short_lock = sc->cfg.lock_period_s &&
+				sc->cfg.lock_period_s * VF_NS <
+					vf_policy_lock_period(
+						sd.days,
+						VF_SHIP_LOCK_MARGIN * VF_NS, 0);
 		free(sc);
 	}
 	in.passphrase = vf_vault_by_passphrase(v);
@@ -723,21 +728,53 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 	return record_after(v, a, VF_OP_PRUNE, rc, detail);
 }
 
+/* "; store: ..." of a remote gc run, for the audit record and the log
+ * ("" for a local vault). */
+static void store_detail(const struct vf_store_gc_stats *s, char *buf,
+			 size_t cap)
+{
+	buf[0] = '\0';
+	if (!s->remote)
+		return;
+	snprintf(buf, cap,
+		 "; store: deleted %llu checkpoint objects and %llu packs (%llu bytes), %llu checkpoint objects and %llu packs waiting for their lock (%llu refused by the store), oldest needed checkpoint %llu, window %lld s",
+		 (unsigned long long)s->ckpts_deleted,
+		 (unsigned long long)s->packs_deleted,
+		 (unsigned long long)s->bytes_deleted,
+		 (unsigned long long)s->ckpts_waiting,
+		 (unsigned long long)s->packs_waiting,
+		 (unsigned long long)s->refused, (unsigned long long)s->floor,
+		 (long long)(s->window / VF_NS));
+}
+
+/* Local gc, then remote gc of a remote vault's store. */
+static int gc_both(struct vf_vault *v, struct vf_admin *a,
+		   struct vf_gc_stats *st)
+{
+	int rc = read_failed(a, "gc", vf_vault_gc(v, st));
+
+	memset(&st->store, 0, sizeof(st->store));
+	if (!rc)
+		rc = vf_vault_store_gc(v, &st->store, a->why, sizeof(a->why));
+	return rc;
+}
+
 int vf_admin_gc(struct vf_vault *v, struct vf_admin *a, struct vf_gc_stats *st)
 {
-	char detail[128];
+	char detail[512], sd[384];
 	int rc = read_gate(v, a, VF_OP_GC);
 
 	if (rc)
 		return rc;
 	if ((rc = frozen(v, a, "gc")))
 		return record_after(v, a, VF_OP_GC, rc, NULL);
-	rc = read_failed(a, "gc", vf_vault_gc(v, st));
+	rc = gc_both(v, a, st);
+	store_detail(&st->store, sd, sizeof(sd));
 	snprintf(detail, sizeof(detail),
-		 "purged %llu items, freed %llu chunks, removed %llu packs",
+		 "purged %llu items, freed %llu chunks, removed %llu packs%s",
 		 (unsigned long long)st->purged,
 		 (unsigned long long)st->chunks_freed,
-		 (unsigned long long)st->packs_removed);
+		 (unsigned long long)st->packs_removed, sd);
 	return record_after(v, a, VF_OP_GC, rc, detail);
 }
 
@@ -765,6 +802,19 @@ static void note_maintenance(struct vf_vault *v, int64_t t, int rc,
 		if (!r)
 			r = vf_catalog_meta_set(v->cat, "maint.packs",
 						(int64_t)st->gc.packs_removed);
+		if (!r)
+			r = vf_catalog_meta_set(v->cat, "maint.store",
+						st->gc.store.remote);
+		if (!r)
+			r = vf_catalog_meta_set(
+				v->cat, "maint.store_deleted",
+				(int64_t)(st->gc.store.ckpts_deleted +
+					  st->gc.store.packs_deleted));
+		if (!r)
+			r = vf_catalog_meta_set(
+				v->cat, "maint.store_waiting",
+				(int64_t)(st->gc.store.ckpts_waiting +
+					  st->gc.store.packs_waiting));
 		r = vf_catalog_finish(v->cat, r);
 	}
 	vf_vault_unlock(v);
@@ -774,6 +824,7 @@ static void note_maintenance(struct vf_vault *v, int64_t t, int rc,
 static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 			struct vf_maint_stats *st, char *detail, size_t cap)
 {
+	char sd[384];
 	int rc = read_gate(v, a, VF_OP_MAINTAIN);
 
 	memset(st, 0, sizeof(*st));
@@ -791,12 +842,18 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 						    NULL, &st->prune));
 	if (!rc)
 		rc = read_failed(a, "gc", vf_vault_gc(v, &st->gc));
+	/* A store that does not answer is the uploader's to report (status,
+	 * sync); the timer would repeat it every run. */
+	if (!rc && vf_vault_store_gc(v, &st->gc.store, sd, sizeof(sd)) < 0)
+		memset(&st->gc.store, 0, sizeof(st->gc.store));
 	if (!rc && !st->prune.removed && !st->gc.purged &&
 	    !st->gc.chunks_freed && !st->gc.packs_removed &&
-	    !st->gc.packs_quarantined)
+	    !st->gc.packs_quarantined && !st->gc.store.ckpts_deleted &&
+	    !st->gc.store.packs_deleted && !st->gc.store.refused)
 		return 0; /* an hourly "nothing" would bury the log */
+	store_detail(&st->gc.store, sd, sizeof(sd));
 	snprintf(detail, cap,
-		 "pruned %llu versions (%llu bytes); purged %llu soft-deleted items; freed %llu chunks; removed %llu packs; quarantined %llu packs; stored %llu -> %llu bytes",
+		 "pruned %llu versions (%llu bytes); purged %llu soft-deleted items; freed %llu chunks; removed %llu packs; quarantined %llu packs; stored %llu -> %llu bytes%s",
 		 (unsigned long long)st->prune.removed,
 		 (unsigned long long)st->prune.removed_bytes,
 		 (unsigned long long)st->gc.purged,
@@ -804,7 +861,7 @@ static int maintain_run(struct vf_vault *v, struct vf_admin *a,
 		 (unsigned long long)st->gc.packs_removed,
 		 (unsigned long long)st->gc.packs_quarantined,
 		 (unsigned long long)st->gc.stored_before,
-		 (unsigned long long)st->gc.stored_after);
+		 (unsigned long long)st->gc.stored_after, sd);
 	rc = record_after(v, a, VF_OP_MAINTAIN, rc, detail);
 	if (rc < 0) {
 		snprintf(detail, cap, "%s",

@@ -182,6 +182,17 @@ static const char *const schema_5 =
 	" NOT NULL, stored INTEGER NOT NULL, history INTEGER NOT NULL,"
 	" softdeleted INTEGER NOT NULL, files INTEGER NOT NULL);";
 
+/* Format 6: remote gc (store_gc.c).  When local gc drops a pack of a
+ * remote vault, it records the pack's name and the stamp of the drop
+ * (the vault stamp, taken under v->mu in the transaction that deletes the
+ * row, as a checkpoint's stamp is taken under v->mu at its last copy
+ * step): a checkpoint stamped after it cannot reference the pack.  Remote
+ * gc deletes the row with the pack's last version in the store.  WITHOUT
+ * ROWID: bookkeeping, never a change that needs a checkpoint of its own. */
+static const char *const schema_6 =
+	"CREATE TABLE store_gone(name TEXT PRIMARY KEY, t INTEGER NOT NULL)"
+	" WITHOUT ROWID;";
+
 /* vf_now(): the daemon clock in ns (the activity triggers' clock). */
 static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -318,6 +329,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_5);
 	if (!rc)
+		rc = exec(c, schema_6);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
 }
@@ -336,6 +349,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_4);
 	if (!rc && from < 5)
 		rc = exec(c, schema_5);
+	if (!rc && from < 6)
+		rc = exec(c, schema_6);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);

@@ -309,6 +309,12 @@ enum vf_readdir_col {
 			 "pack=?4 AND len=?5")                                \
 	X(GC_PACK_DEL, "DELETE FROM packs WHERE id=?1 AND NOT EXISTS (SELECT " \
 		       "1 FROM chunks WHERE pack=?1)")                          \
+	X(GC_GONE_ADD, "INSERT OR REPLACE INTO store_gone(name, t) SELECT "   \
+		       "name, ?2 FROM packs WHERE id=?1 AND (shipped OR ?3) " \
+		       "AND NOT EXISTS (SELECT 1 FROM chunks WHERE pack=?1)") \
+	/* store_gc.c: remote gc */                                         \
+	X(STORE_GONE_GET, "SELECT t FROM store_gone WHERE name=?1")           \
+	X(STORE_GONE_DEL, "DELETE FROM store_gone WHERE name=?1")             \
 	/* guard.c: approvals (helper area; keep entries below) */          \
 	X(GUARD_GET, "SELECT v FROM meta WHERE k='guard.pubkey'")             \
 	X(GUARD_SET, "INSERT OR REPLACE INTO meta(k,v) VALUES("               \

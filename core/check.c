@@ -131,13 +131,14 @@ static int compare_with_store(struct vf_vault *v, const char *name,
 	return rc < 0 ? rc : same;
 }
 
-/* A locked vault's object must stay locked at least a day ahead (the
- * daemon extends every lock daily): what[] gets the problem, or stays
- * empty. */
+/* A locked vault's object must stay locked at least one renewal interval
+ * ahead (a day, or a third of a short lock period: vf_policy_lock_ahead):
+ * what[] gets the problem, or stays empty. */
 static void lock_problem(struct vf_vault *v, const char *key, char *what,
 			 size_t cap)
 {
 	int64_t until = 0, now = (int64_t)time(NULL);
+	int64_t ahead = vf_policy_lock_ahead(v->store->lock_period_s * VF_NS);
 	char t[32];
 	int r;
 
@@ -149,10 +150,10 @@ static void lock_problem(struct vf_vault *v, const char *key, char *what,
 			 vf_objstore_errmsg());
 	} else if (until == 0) {
 		snprintf(what, cap, "not locked in the store (its credentials can delete it)");
-	} else if (until < now + 86400) {
+	} else if (until < now + ahead / VF_NS) {
 		vf_time_format(until * VF_NS, t);
-		snprintf(what, cap, "locked only until %s, less than a day ahead (is the daemon extending locks?)",
-			 t);
+		snprintf(what, cap, "locked only until %s, less than %lld s ahead (is the daemon extending locks?)",
+			 t, (long long)(ahead / VF_NS));
 	}
 }
 
@@ -494,6 +495,14 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 			s.maint_purged = (uint64_t)x;
 		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.packs", &x))
 			s.maint_packs = (uint64_t)x;
+		if (s.maint_t && !vf_catalog_meta_get(v->cat, "maint.store", &x))
+			s.maint_store = (int)x;
+		if (s.maint_store &&
+		    !vf_catalog_meta_get(v->cat, "maint.store_deleted", &x))
+			s.maint_store_deleted = (uint64_t)x;
+		if (s.maint_store &&
+		    !vf_catalog_meta_get(v->cat, "maint.store_waiting", &x))
+			s.maint_store_waiting = (uint64_t)x;
 	}
 	vf_vault_unlock(v);
 	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);

@@ -792,6 +792,19 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 			rc = -EIO;
 	}
 	if (!rc && !stuck) {
+		/* A pack the store holds (or may: the uploader is running)
+		 * is remembered with the stamp of its drop, for remote gc;
+		 * only if the row below goes too (same transaction). */
+		st = vf_catalog_stmt(v->cat, VF_Q_GC_GONE_ADD);
+		rc = st ? 0 : -EIO;
+		if (st) {
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, vf_vault_stamp(v));
+			sqlite3_bind_int(st, 3, v->ship != NULL);
+			rc = vf_catalog_run(st);
+		}
+	}
+	if (!rc && !stuck) {
 		st = vf_catalog_stmt(v->cat, VF_Q_GC_PACK_DEL);
 		rc = st ? 0 : -EIO;
 		if (st) {

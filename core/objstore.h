@@ -80,6 +80,11 @@ struct vf_objstore_ops {
 	 * version reads use), 0 when it has none. */
 	int (*get_retention)(struct vf_objstore *s, const char *key,
 			     int64_t *until_s);
+	/* Optional (NULL: remove is enough, the store keeps no versions):
+	 * removes every version of key, so that the store holds nothing of
+	 * it any more.  -EACCES when the store refuses one (a version still
+	 * under its lock: "not yet"); the versions before it may be gone. */
+	int (*remove_versions)(struct vf_objstore *s, const char *key);
 	/* Optional: the store's time now (ns), from the Date of its last
 	 * reply plus the monotonic time since; -ENOENT before a reply. */
 	int (*store_time)(struct vf_objstore *s, int64_t *now_ns);
@@ -90,6 +95,8 @@ struct vf_objstore_ops {
 struct vf_objstore {
 	const struct vf_objstore_ops *ops;
 	bool no_lock; /* the vault's config says: do not lock (weak) */
+	int64_t lock_period_s; /* the vault's config: lock period (0: the
+				  default, soft-delete retention + margin) */
 };
 
 /* Where a remote vault lives and how to reach it.  Nothing here is a
@@ -105,6 +112,9 @@ struct vf_store_cfg {
 	bool allow_http;         /* S3: accept an http:// endpoint */
 	bool no_lock;            /* the store does not lock objects (weak:
 				    its credentials can delete the vault) */
+	int64_t lock_period_s;   /* lock objects this long (s), and keep this
+				    much history when shorter than soft-delete
+				    retention; 0: retention + 7 days */
 };
 
 /* Opens the store cfg names (s3.c or the directory backend); one line in
@@ -119,7 +129,7 @@ VF_MUST int vf_objstore_dir_new(const char *dir, struct vf_objstore **out);
 
 /* VAULT/store.conf (mode 0600): the vf_store_cfg of a remote vault, one
  * "name value" line per field set (url, endpoint, region, credentials,
- * profile, ca-file, allow-http 1).  No secret is ever written there: the
+ * profile, ca-file, allow-http 1, no-lock 1, lock-period SECONDS).  No secret is ever written there: the
  * credentials stay in their own file, named by path. */
 #define VF_STORE_CONF "store.conf"
 

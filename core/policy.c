@@ -131,6 +131,61 @@ int64_t vf_policy_lock_period(unsigned softdelete_days, int64_t margin,
 	return p > min ? p : min;
 }
 
+int64_t vf_policy_extend_every(int64_t period)
+{
+	int64_t e = period / 3;
+
+	return e < 86400 * VF_NS ? e : 86400 * VF_NS;
+}
+
+int vf_policy_ship_segment(int have_base, uint64_t chain_segs,
+			   uint64_t chain_max, uint64_t chain_bytes,
+			   uint64_t bytes, uint64_t catalog_size,
+			   uint64_t chain_floor, int64_t age, int64_t window)
+{
+	if (!have_base || chain_segs >= chain_max)
+		return 0;
+	if (window > 0 && age >= window / 4)
+		return 0;
+	return chain_bytes + bytes <= catalog_size / 2 ||
+	       chain_bytes + bytes <= chain_floor;
+}
+
+int64_t vf_policy_lock_ahead(int64_t period)
+{
+	return period > 0 ? vf_policy_extend_every(period) : 86400 * VF_NS;
+}
+
+int64_t vf_policy_store_window(unsigned softdelete_days, int64_t lock_period)
+{
+	int64_t w = (int64_t)softdelete_days * 86400 * VF_NS;
+
+	return lock_period > 0 && lock_period < w ? lock_period : w;
+}
+
+enum vf_ckpt_step vf_policy_ckpt_step(int64_t cutoff, int full, int stamp_ok,
+				      int64_t stamp)
+{
+	if (!stamp_ok)
+		return VF_CKPT_SKIP;
+	if (stamp > cutoff)
+		return VF_CKPT_STOP;
+	return full ? VF_CKPT_FLOOR : VF_CKPT_SKIP;
+}
+
+int vf_policy_ckpt_needed(uint64_t seq, uint64_t floor)
+{
+	return seq >= floor;
+}
+
+int vf_policy_pack_needed(int live, int dropped, int64_t dropped_at,
+			  int64_t floor_t)
+{
+	if (live || !dropped || floor_t <= 0)
+		return 1;
+	return dropped_at >= floor_t;
+}
+
 static int differ(int64_t a, int64_t b, int64_t tol)
 {
 	return a > b ? a - b > tol : b - a > tol;
@@ -203,6 +258,8 @@ void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out)
 		out->weak |= VF_PW_NO_STORE_LOCK;
 	if (in->remote && in->plain_http)
 		out->weak |= VF_PW_PLAIN_HTTP;
+	if (in->remote && in->store_lock && in->short_lock)
+		out->weak |= VF_PW_SHORT_LOCK;
 	if (in->passphrase && !in->guard)
 		out->weak |= VF_PW_PASSPHRASE;
 }

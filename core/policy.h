@@ -148,6 +148,74 @@ enum vf_objlock_act vf_policy_objlock(int64_t now, int64_t retain_until,
 int64_t vf_policy_lock_period(unsigned softdelete_days, int64_t margin,
 			      int64_t min);
 
+/* The shortest lock period a vault may ask for (init --lock-period), s.
+ * The daemon renews the locks of needed objects every third of the
+ * period (vf_policy_extend_every), listing the store each time; below a
+ * minute the passes would run nearly back to back, and one slow store
+ * reply (30 s timeout) could outlast a lock. */
+#define VF_POLICY_LOCK_MIN_S 60
+#define VF_POLICY_LOCK_MAX_S (36600LL * 86400) /* 100 years */
+
+/* How often the locks of needed objects are renewed for a lock period
+ * of period ns: a third of it, at most once a day (a needed object never
+ * has less than two thirds of its lock left). */
+int64_t vf_policy_extend_every(int64_t period);
+
+/* How far ahead check wants a needed object locked, for a lock period of
+ * period ns (0: the default, retention + margin, always days): one
+ * renewal interval, at most a day.  A running daemon keeps two thirds of
+ * the period ahead, so less than a third means renewals stopped. */
+int64_t vf_policy_lock_ahead(int64_t period);
+
+/* The remote history window W (ns): `recover --at` works for any time
+ * within W of now.  The soft-delete retention (the window local prune
+ * and purge respect), or the lock period when that is shorter (a vault
+ * that asked for short locks asked for a short window: locks shorter
+ * than the window would protect nothing the window promises). */
+int64_t vf_policy_store_window(unsigned softdelete_days, int64_t lock_period);
+
+/* Whether a ship round sends its changed pages as a segment (1) or the
+ * whole catalog as a full checkpoint (0).  have_base: the pages of the
+ * state shipped last are known (not the first round of a mount, not after
+ * a failed upload).  A full checkpoint when the chain already has
+ * chain_max segments; when its segments with this one (bytes) would pass
+ * both half the catalog and chain_floor bytes (a recovery then downloads
+ * at most about 1.5 catalogs); or when the chain started window/4 or
+ * longer ago (age, ns): remote gc can only free what lies before the
+ * newest full checkpoint older than the window, so the store holds at most
+ * about 1.25 windows of history. */
+int vf_policy_ship_segment(int have_base, uint64_t chain_segs,
+			   uint64_t chain_max, uint64_t chain_bytes,
+			   uint64_t bytes, uint64_t catalog_size,
+			   uint64_t chain_floor, int64_t age, int64_t window);
+
+/* Remote gc walks the checkpoints in sequence order (their stamps grow
+ * with it) to find the floor: the newest full checkpoint stamped at or
+ * before cutoff (now - W).  Everything from the floor on is needed, so
+ * the oldest moment of the window can still be recovered; every sequence
+ * number below it is not.  For one checkpoint: full (a whole catalog,
+ * not a segment), stamp_ok (its sealed time opened) and its stamp. */
+enum vf_ckpt_step {
+	VF_CKPT_SKIP,  /* not a floor candidate (segment, bad time): go on */
+	VF_CKPT_FLOOR, /* the floor so far: go on */
+	VF_CKPT_STOP,  /* stamped after cutoff: it and all later are needed */
+};
+enum vf_ckpt_step vf_policy_ckpt_step(int64_t cutoff, int full, int stamp_ok,
+				      int64_t stamp);
+
+/* Is sequence number seq still needed with floor (0: none found yet, all
+ * are)?  1 or 0. */
+int vf_policy_ckpt_needed(uint64_t seq, uint64_t floor);
+
+/* Is a pack in the store still needed?  live: the current catalog names
+ * it; dropped: local gc recorded when it dropped it (dropped_at, a
+ * stamp); floor_t: the stamp of the floor checkpoint (0: no floor).  A
+ * pack dropped at r is in no checkpoint copied after r, so it is unneeded
+ * once dropped before the floor's stamp.  A pack neither live nor
+ * recorded as dropped is kept (not known to be unneeded).  1 or 0. */
+int vf_policy_pack_needed(int live, int dropped, int64_t dropped_at,
+			  int64_t floor_t);
+
 /* Times on a remote vault take the store's clock as a second opinion:
  * store_now is the store's (its replies' Date), vault_now the vault
  * clock.  A decision that frees data (purge, gc, lock final) uses the
@@ -184,6 +252,8 @@ struct vf_posture_in {
 	int store_lock;   /* remote: objects under Object Lock */
 	int plain_http;   /* remote: the store is reached over plain HTTP */
 	int passphrase;   /* unlocked by a passphrase */
+	int short_lock;   /* remote: objects locked for less than the
+			     soft-delete retention + margin */
 };
 
 /* The conditions, each met or not; would[c] is the grade the vault would
@@ -201,6 +271,7 @@ enum vf_posture_cond {
 #define VF_PW_NO_STORE_LOCK 2u    /* remote store without Object Lock */
 #define VF_PW_PLAIN_HTTP 4u       /* store over plain HTTP */
 #define VF_PW_PASSPHRASE 8u       /* a passphrase and no guard */
+#define VF_PW_SHORT_LOCK 16u      /* store locks shorter than retention + margin */
 
 struct vf_posture {
 	enum vf_posture_level level;

@@ -150,6 +150,20 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 	size_t len = 0;
 	int rc, made, created = 0;
 
+	/* before anything is made or asked of the store */
+	if (cfg->lock_period_s &&
+	    (cfg->lock_period_s < VF_POLICY_LOCK_MIN_S ||
+	     cfg->lock_period_s > VF_POLICY_LOCK_MAX_S)) {
+		snprintf(err, errlen, "lock period %lld s is out of range: at least %d s (the daemon renews locks every third of it), at most %lld days",
+			 (long long)cfg->lock_period_s, VF_POLICY_LOCK_MIN_S,
+			 VF_POLICY_LOCK_MAX_S / 86400);
+		return -EINVAL;
+	}
+	if (cfg->lock_period_s && cfg->no_lock) {
+		snprintf(err, errlen, "a lock period needs a store that locks: --lock-period and --no-lock contradict each other");
+		return -EINVAL;
+	}
+
 	rc = vf_objstore_open(cfg, &st);
 	if (rc) {
 		snprintf(err, errlen, "cannot open store '%s': %s", cfg->url,
@@ -217,9 +231,10 @@ int vf_remote_create(const char *dir, const struct vf_protector_opts *o,
 		rc = st->ops->set_retention(
 			st, VF_SHIP_HDR_KEY,
 			(int64_t)time(NULL) +
-				vf_policy_lock_period(VF_SOFTDELETE_DAYS,
-						      VF_SHIP_LOCK_MARGIN * VF_NS,
-						      86400 * VF_NS) / VF_NS);
+				(cfg->lock_period_s ? cfg->lock_period_s :
+				 vf_policy_lock_period(VF_SOFTDELETE_DAYS,
+						       VF_SHIP_LOCK_MARGIN * VF_NS,
+						       86400 * VF_NS) / VF_NS));
 	if (rc)
 		snprintf(err, errlen, "cannot store the vault header in '%s': "
 			 "%s", cfg->url, vf_objstore_errmsg());
@@ -284,8 +299,8 @@ static void seqs_remove(struct seqs *s, size_t i)
 	s->n--;
 }
 
-static int ckpt_time(struct vf_objstore *st, const uint8_t *akey,
-		     uint64_t seq, int64_t *t)
+int vf_remote_ckpt_time(struct vf_objstore *st, const uint8_t *akey,
+			uint64_t seq, int64_t *t)
 {
 	char key[VF_OBJKEY_MAX + 1];
 	void *data = NULL;
@@ -458,6 +473,8 @@ static int settle_catalog(struct vf_objstore *st, const char *dir,
 	rc = fetch_packs(st, cat, dir, url, info, err, errlen);
 	if (rc)
 		goto out;
+	if (vf_catalog_meta_get(cat, "store.lock_period", &info->lock_period_s))
+		info->lock_period_s = 0;
 	if (vf_catalog_meta_get(cat, "epoch", &m))
 		m = 0;
 	if ((uint64_t)m > *epoch)
@@ -529,7 +546,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	if (at <= 0) {
 		while (s.n > 0) {
 			info->seq = s.v[s.n - 1];
-			rc = ckpt_time(st, akey, info->seq, &info->t);
+			rc = vf_remote_ckpt_time(st, akey, info->seq, &info->t);
 			if (rc != -EBADMSG && rc != -ENOENT)
 				break;
 			info->skipped++;
@@ -547,7 +564,7 @@ static int pick(struct vf_objstore *st, struct vf_keys *k, const char *url,
 	best = s.n;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		rc = ckpt_time(st, akey, s.v[mid], &t);
+		rc = vf_remote_ckpt_time(st, akey, s.v[mid], &t);
 		if (rc == -EBADMSG || rc == -ENOENT) {
 			/* not the vault's: out of the search */
 			seqs_remove(&s, mid);
@@ -722,7 +739,7 @@ static int build_catalog(struct vf_objstore *st, struct vf_keys *k,
 	if (!rc && info->broken) {
 		/* the state recovered is the one before the break */
 		info->seq = cur;
-		rc = ckpt_time(st, akey, cur, &info->t);
+		rc = vf_remote_ckpt_time(st, akey, cur, &info->t);
 		if (rc)
 			snprintf(err, errlen, "cannot read the time of %llu: %s",
 				 (unsigned long long)cur, vf_objstore_errmsg());
@@ -878,6 +895,8 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 
 		c2.no_lock = !st->ops->lock_enabled ||
 			     st->ops->lock_enabled(st, &on) || !on;
+		if (!c2.no_lock && !c2.lock_period_s)
+			c2.lock_period_s = info->lock_period_s;
 		rc = vf_store_conf_write(dir, &c2);
 		if (rc) {
 			snprintf(err, errlen, "cannot record the store: %s",

@@ -34,6 +34,7 @@ struct vf_recover_info {
 				  the target (0: none); seq is then the
 				  state before it */
 	char why[256];         /* its reason: "c/...d: not authentic ..." */
+	int64_t lock_period_s; /* the vault's lock period (0: the default) */
 };
 
 /* Recovers the vault in the store cfg names into dir, which must not
@@ -51,5 +52,12 @@ VF_MUST int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 			      const struct vf_protector_opts *o, int64_t at,
 			      struct vf_recover_info *info, char *err,
 			      size_t errlen);
+
+/* The stamp of checkpoint seq, from its sealed time object c/<seq>.t
+ * (akey: the anchor subkey): 0, -EBADMSG when it fails authentication,
+ * or the store's error (-ENOENT: no time object); one line in
+ * vf_objstore_errmsg. */
+VF_MUST int vf_remote_ckpt_time(struct vf_objstore *st, const uint8_t *akey,
+				uint64_t seq, int64_t *t);
 
 #endif

@@ -1564,6 +1564,54 @@ out:
 	return e;
 }
 
+/* remove_versions: DELETE ?versionId= for each version of one key, from
+ * inside the listing (the page being parsed is in memory; the markers of
+ * the next page do not depend on what was deleted). */
+struct purge {
+	struct s3 *s;
+	const char *key;
+	int refused; /* -EACCES of the first version the store kept */
+};
+
+static int purge_cb(void *arg, const struct vf_s3_version *v)
+{
+	struct purge *p = arg;
+	struct req r = { .method = "DELETE", .what = p->key };
+	char *q;
+	int e;
+
+	if (strcmp(v->key, p->key))
+		return 0; /* another key with this one as its prefix */
+	q = query_enc(v->vid);
+	r.url = q ? str_printf("%s/%s/%s%s?versionId=%s", p->s->endpoint,
+			       p->s->bucket, p->s->prefix, p->key, q) :
+		    NULL;
+	free(q);
+	e = r.url ? perform(p->s, &r) : -ENOMEM;
+	req_release(&r);
+	if (e == -ENOENT)
+		e = 0;
+	if (e == -EACCES) {
+		/* locked: "not yet"; the other versions are still tried */
+		p->refused = e;
+		e = 0;
+	}
+	return e;
+}
+
+static int s3_remove_versions(struct vf_objstore *st, const char *key)
+{
+	struct purge p = { of(st), key, 0 };
+	int e = check_key("DELETE", key);
+
+	if (!e)
+		e = list_versions(p.s, key, purge_cb, &p);
+	if (!e && p.refused)
+		vf_objstore_set_err("s3: DELETE %s: 403 AccessDenied (the object is still locked)",
+				    key);
+	return e ? e : p.refused;
+}
+
 /* ---- life cycle ---- */
 
 static void s3_destroy(struct vf_objstore *st)
@@ -1675,6 +1723,7 @@ static const struct vf_objstore_ops s3_ops = {
 	.head = s3_head,
 	.list = s3_list,
 	.remove = s3_remove,
+	.remove_versions = s3_remove_versions,
 	.set_retention = s3_set_retention,
 	.lock_enabled = s3_lock_enabled,
 	.get_retention = s3_get_retention,

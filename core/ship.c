@@ -117,6 +117,8 @@ struct vf_ship {
 				     until a round shipped: the next round
 				     ships a full checkpoint */
 	uint64_t chain_full;    /* the full checkpoint the chain starts at */
+	int64_t chain_t;        /* vf_clock_mono when it was taken */
+	int64_t window;         /* the history window, ns (policy.h) */
 	uint64_t chain_segs;    /* segments since, and their bytes */
 	uint64_t chain_bytes;
 
@@ -153,6 +155,31 @@ void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
 {
 	snprintf(key, VF_OBJKEY_MAX + 1, VF_SHIP_CKPT_PREFIX "%016llx",
 		 (unsigned long long)seq);
+}
+
+int vf_ship_key_seq(const char *key, uint64_t *seq, int *full)
+{
+	const char *p = key + strlen(VF_SHIP_CKPT_PREFIX);
+	uint64_t n = 0;
+	int i;
+
+	if (strncmp(key, VF_SHIP_CKPT_PREFIX, strlen(VF_SHIP_CKPT_PREFIX)))
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		int c = p[i];
+
+		if (c >= '0' && c <= '9')
+			n = n << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			n = n << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -EINVAL;
+	}
+	if (p[16] != '\0' && (p[16] != '.' || p[17] == '\0'))
+		return -EINVAL;
+	*seq = n;
+	*full = p[16] == '\0';
+	return 0;
 }
 
 void vf_ship_seg_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1])
@@ -625,7 +652,9 @@ static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t, int seg)
  * upload), when the chain has VF_SHIP_CHAIN_MAX segments, or when its
  * segments with this one would add up to more than half the catalog
  * (a recovery then downloads at most about 1.5 catalogs) and more than
- * VF_SHIP_CHAIN_FLOOR (below that a recovery costs little either way). */
+ * VF_SHIP_CHAIN_FLOOR (below that a recovery costs little either way),
+ * or when the chain is a quarter of the history window old, so that
+ * remote gc finds a floor (vf_policy_ship_segment). */
 static int make_delta(struct vf_ship *s, uint64_t seq,
 		      struct vf_catseg_map *fresh, int *seg)
 {
@@ -658,11 +687,12 @@ static int make_delta(struct vf_ship *s, uint64_t seq,
 				    "the last one shipped: %s", strerror(-rc));
 		return rc;
 	}
-	if (s->map.h && stat(s->ckpt_path, &st) == 0 &&
-	    s->chain_segs < VF_SHIP_CHAIN_MAX &&
-	    (s->chain_bytes + bytes <= (uint64_t)st.st_size / 2 ||
-	     s->chain_bytes + bytes <= VF_SHIP_CHAIN_FLOOR))
-		*seg = 1;
+	if (stat(s->ckpt_path, &st) == 0)
+		*seg = vf_policy_ship_segment(
+			s->map.h != NULL, s->chain_segs, VF_SHIP_CHAIN_MAX,
+			s->chain_bytes, bytes, (uint64_t)st.st_size,
+			VF_SHIP_CHAIN_FLOOR, vf_clock_mono() - s->chain_t,
+			s->window);
 	return 0;
 }
 
@@ -739,6 +769,7 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 		s->chain_bytes += s->seg_bytes;
 	} else {
 		s->chain_full = seq;
+		s->chain_t = start;
 		s->chain_segs = 0;
 		s->chain_bytes = 0;
 	}
@@ -765,16 +796,55 @@ out:
 	return rc;
 }
 
-/* Extends every object's lock to now + the period, once a day: objects
- * recovery points still need must never come unlocked.  Until remote gc
- * knows which objects are still needed (the next step), that is every
- * object.  The store refuses to shorten a lock, so a pass can only make
- * locks longer. */
+/* Extends the lock of every object still needed to now + the period,
+ * every third of the period (at most daily): objects recovery points
+ * still need must never come unlocked.  Objects remote gc found unneeded
+ * (store_gc.c: sequence numbers below meta "rgc.floor", packs dropped
+ * before "rgc.floor_t") are left to run out, so that gc can delete them;
+ * until a gc run has looked, an object counts as needed.  The store
+ * refuses to shorten a lock, so a pass can only make locks longer. */
+struct extend {
+	struct vf_ship *s;
+	int64_t floor, floor_t;
+};
+
 static int extend_one(void *arg, const struct vf_objinfo *o)
 {
-	int rc = lock_obj(arg, o->key);
+	struct extend *e = arg;
+	struct vf_vault *v = e->s->v;
+	uint64_t seq;
+	int64_t at = 0;
+	int full, rc, live = 0, gone = 0;
 
-	return rc ? rc : 0;
+	if (vf_ship_key_seq(o->key, &seq, &full) == 0 &&
+	    !vf_policy_ckpt_needed(seq, (uint64_t)e->floor))
+		return 0;
+	if (!strncmp(o->key, VF_SHIP_PACK_PREFIX, 2) && e->floor_t > 0) {
+		sqlite3_stmt *q;
+
+		vf_vault_lock(v);
+		q = vf_catalog_stmt(v->cat, VF_Q_SHIP_PACK_ID);
+		if (q) {
+			sqlite3_bind_text(q, 1, o->key + 2, -1, SQLITE_STATIC);
+			live = vf_catalog_row(q) != 0; /* errors: keep */
+			sqlite3_reset(q);
+		}
+		q = live ? NULL : vf_catalog_stmt(v->cat, VF_Q_STORE_GONE_GET);
+		if (q) {
+			sqlite3_bind_text(q, 1, o->key + 2, -1, SQLITE_STATIC);
+			gone = vf_catalog_row(q) == 1;
+			if (gone)
+				at = sqlite3_column_int64(q, 0);
+			sqlite3_reset(q);
+		}
+		vf_vault_unlock(v);
+		if (!q && !live)
+			live = 1;
+		if (!vf_policy_pack_needed(live, gone, at, e->floor_t))
+			return 0;
+	}
+	rc = lock_obj(e->s, o->key);
+	return rc == -ENOENT ? 0 : rc; /* deleted by remote gc since */
 }
 
 static void extend_locks(struct vf_ship *s)
@@ -782,17 +852,27 @@ static void extend_locks(struct vf_ship *s)
 	int64_t start = (int64_t)time(NULL);
 	int rc;
 
+	struct extend e = { s, 0, 0 };
+	int64_t every = vf_policy_extend_every(s->lock_period * VF_NS);
+
 	if (!s->lock || vf_clock_mono() < s->next_extend)
 		return;
-	rc = s->st->ops->list(s->st, "", extend_one, s);
+	vf_vault_lock(s->v);
+	if (vf_catalog_meta_get(s->v->cat, "rgc.floor", &e.floor) < 0 ||
+	    vf_catalog_meta_get(s->v->cat, "rgc.floor_t", &e.floor_t) < 0)
+		e.floor = e.floor_t = 0;
+	vf_vault_unlock(s->v);
+	rc = s->st->ops->list(s->st, "", extend_one, &e);
 	pthread_mutex_lock(&s->mu);
 	if (rc) {
-		/* retried in an hour; the locks set at upload hold meanwhile */
-		s->next_extend = vf_clock_mono() + 3600 * VF_NS;
+		/* retried in an hour (or sooner for short locks); the locks
+		 * set at upload hold meanwhile */
+		s->next_extend = vf_clock_mono() +
+				 (every < 3600 * VF_NS ? every : 3600 * VF_NS);
 		snprintf(s->err, sizeof(s->err), "extending object locks: %s",
 			 vf_objstore_errmsg());
 	} else {
-		s->next_extend = vf_clock_mono() + VF_SHIP_EXTEND_EVERY;
+		s->next_extend = vf_clock_mono() + every;
 		s->lock_horizon = start + s->lock_period;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -944,6 +1024,7 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	pthread_condattr_t ca;
 	struct vf_ship *s;
 	sigset_t all, old;
+	unsigned days = VF_SOFTDELETE_DAYS;
 	int rc;
 
 	if (v->readonly || v->ship) {
@@ -960,14 +1041,21 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	s->st = st;
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	s->lock = st->ops->set_retention && !st->no_lock;
-	if (s->lock) {
+	{
 		struct vf_softdelete sd;
-		unsigned days = VF_SOFTDELETE_DAYS;
-		int64_t ext = 0, now = (int64_t)time(NULL);
 
+		/* the retention at mount: a later change moves the chain's
+		 * full checkpoints at the next mount */
 		if (vf_vault_softdelete_get(v, &sd) == 0)
 			days = sd.days;
-		s->lock_period = vf_policy_lock_period(
+		s->window = vf_policy_store_window(
+			days, st->lock_period_s * VF_NS);
+	}
+	if (s->lock) {
+		int64_t ext = 0, now = (int64_t)time(NULL), every;
+
+		s->lock_period = st->lock_period_s ? st->lock_period_s :
+				 vf_policy_lock_period(
 					 days, VF_SHIP_LOCK_MARGIN * VF_NS,
 					 86400 * VF_NS) / VF_NS;
 		vf_vault_lock(v);
@@ -976,10 +1064,12 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 		vf_vault_unlock(v);
 		if (ext > 0)
 			s->lock_horizon = ext + s->lock_period;
-		/* the first pass a day after the last one (now if none) */
-		if (ext > 0 && now - ext < 86400)
+		/* the first pass one interval after the last one (now if
+		 * none) */
+		every = vf_policy_extend_every(s->lock_period * VF_NS) / VF_NS;
+		if (ext > 0 && now - ext < every)
 			s->next_extend = vf_clock_mono() +
-					 (86400 - (now - ext)) * VF_NS;
+					 (every - (now - ext)) * VF_NS;
 	}
 	snprintf(s->vfs, sizeof(s->vfs), "vaultfs-ship-%p", (void *)s);
 	pthread_mutex_init(&s->mu, NULL);
@@ -1017,7 +1107,14 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 		if (!rc) {
 			sqlite3_bind_text(q, 1, "store.url", -1, SQLITE_STATIC);
 			sqlite3_bind_text(q, 2, s->url, -1, SQLITE_STATIC);
-			rc = vf_catalog_finish(v->cat, vf_catalog_run(q));
+			rc = vf_catalog_run(q);
+			/* recover takes the lock period from here (the
+			 * store.conf given to recover does not say) */
+			if (!rc)
+				rc = vf_catalog_meta_set(v->cat,
+							 "store.lock_period",
+							 st->lock_period_s);
+			rc = vf_catalog_finish(v->cat, rc);
 		}
 	}
 	/* what status shows until the first round has listed the store */

@@ -37,7 +37,6 @@
 #define VF_SHIP_BACKOFF_MAX 60 /* seconds */
 #define VF_SHIP_LAG_ALERT (15 * 60 * VF_NS) /* store-lag alert after */
 #define VF_SHIP_LOCK_MARGIN (7 * 86400) /* s, beyond soft-delete retention */
-#define VF_SHIP_EXTEND_EVERY (86400 * VF_NS)
 #define VF_SHIP_TIME_BYTES (8 + VF_SEAL_OVERHEAD)
 #define VF_SHIP_CKPT_PREFIX "c/"
 #define VF_SHIP_PACK_PREFIX "p/"
@@ -98,6 +97,11 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out);
 void vf_ship_ckpt_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
 void vf_ship_seg_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
 void vf_ship_time_key(uint64_t seq, char key[VF_OBJKEY_MAX + 1]);
+
+/* The sequence number of a key under c/: "c/<16 hex>" (*full = 1: a
+ * whole catalog) or "c/<16 hex>.<suffix>" (*full = 0: its time object,
+ * a segment, ...).  -EINVAL for any other key. */
+VF_MUST int vf_ship_key_seq(const char *key, uint64_t *seq, int *full);
 
 /* Seals / opens a checkpoint's time object (anchor subkey). */
 void vf_ship_time_seal(const uint8_t key[32], uint64_t seq, int64_t t,

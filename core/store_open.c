@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "objstore.h"
+#include "policy.h"
 #include "s3.h"
 
 #define CONF_MAX 8192
@@ -47,6 +48,7 @@ int vf_objstore_open(const struct vf_store_cfg *cfg, struct vf_objstore **out)
 
 	if (rc == 0) {
 		(*out)->no_lock = cfg->no_lock;
+		(*out)->lock_period_s = cfg->lock_period_s;
 		/* a locked vault reads the versions it wrote */
 		if (!cfg->no_lock && !strncmp(cfg->url, "s3://", 5))
 			vf_s3_read_first_versions(*out, true);
@@ -100,6 +102,8 @@ int vf_store_conf_write(const char *vault_dir, const struct vf_store_cfg *cfg)
 		fprintf(f, "allow-http 1\n");
 	if (cfg->no_lock)
 		fprintf(f, "no-lock 1\n");
+	if (cfg->lock_period_s)
+		fprintf(f, "lock-period %lld\n", (long long)cfg->lock_period_s);
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
@@ -144,6 +148,23 @@ static int set_field(char *dst, size_t cap, const char *v, const char **p)
 		return -EINVAL;
 	memcpy(dst, v, strlen(v) + 1);
 	*p = dst;
+	return 0;
+}
+
+/* A lock period in store.conf: whole seconds within the bounds init
+ * accepts (a file edited to shorten the locks below the floor is
+ * malformed, not obeyed). */
+static int lock_period(const char *v, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end || n < VF_POLICY_LOCK_MIN_S ||
+	    n > VF_POLICY_LOCK_MAX_S)
+		return -EINVAL;
+	*out = n;
 	return 0;
 }
 
@@ -208,6 +229,8 @@ int vf_store_conf_read(const char *vault_dir, struct vf_store_conf **out)
 			c->cfg.allow_http = !strcmp(sp, "1");
 		else if (!strcmp(line, "no-lock"))
 			c->cfg.no_lock = !strcmp(sp, "1");
+		else if (!strcmp(line, "lock-period"))
+			rc = lock_period(sp, &c->cfg.lock_period_s);
 		/* unknown names: written by a newer build; ignored */
 	}
 	if (!rc && !c->cfg.url)

@@ -242,6 +242,9 @@ struct vf_status {
 	int64_t maint_t;
 	int maint_rc;
 	uint64_t maint_pruned, maint_purged, maint_packs;
+	/* ... and in a remote vault's store (maint_store 0: not run) */
+	int maint_store;
+	uint64_t maint_store_deleted, maint_store_waiting;
 	/* when the tripwire froze purge, prune and gc (0: not frozen) */
 	int64_t trip_frozen;
 };
@@ -278,6 +281,22 @@ typedef void (*vf_prune_cb)(void *arg, const char *path, int64_t t,
 VF_MUST int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 			   vf_prune_cb cb, void *arg, struct vf_prune_stats *st);
 
+/* What remote gc did in a remote vault's store (store_gc.c). */
+struct vf_store_gc_stats {
+	int remote;                /* 0: a local vault; nothing else is set */
+	uint64_t ckpts_deleted;    /* checkpoint objects (c/...) deleted */
+	uint64_t packs_deleted;    /* pack objects (p/...) deleted */
+	uint64_t bytes_deleted;
+	uint64_t ckpts_waiting;    /* unneeded, but still locked */
+	uint64_t packs_waiting;
+	uint64_t refused;          /* of the waiting: deletes the store refused */
+	uint64_t kept;             /* pack objects still needed */
+	uint64_t floor;            /* oldest needed checkpoint (0: all are) */
+	int64_t window;            /* the history window W, ns */
+	int64_t next_unlock;       /* earliest lock end of a waiting object,
+				      Unix s (0: none known) */
+};
+
 struct vf_gc_stats {
 	uint64_t chunks_freed;     /* chunk rows no version referenced */
 	uint64_t packs_rewritten;  /* packs copied because mostly garbage */
@@ -286,12 +305,26 @@ struct vf_gc_stats {
 	uint64_t purged;           /* soft-deleted items past their time */
 	uint64_t stored_before, stored_after; /* bytes in packs */
 	int busy;                  /* skipped work: files were being written */
+	struct vf_store_gc_stats store; /* remote gc (vf_vault_store_gc) */
 };
 /* Purges soft-deleted items past their purge time, frees chunks no
  * version references and rewrites packs whose live bytes fall below half,
  * never holding the whole index in memory.  Crash-safe:
  * an old pack is removed only after the catalog points elsewhere. */
 VF_MUST int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *st);
+
+/* Remote gc (docs/remote-store.md, "Remote gc"): deletes from a remote
+ * vault's store every object no recovery point within the history window
+ * W needs, once its Object Lock has passed, and counts the others as
+ * waiting; needed objects are never touched (the uploader renews their
+ * locks).  Decisions use the earlier of the vault clock and the store's
+ * (vf_policy_decide_time).  Lists the store page by page; memory does
+ * not grow with the store.  0 with st->remote 0 for a local vault; else
+ * 0 or -errno (-EAGAIN, -EIO, -EACCES for a store that refuses to list)
+ * with one line in err.  A delete the store refuses counts as waiting,
+ * not as an error. */
+VF_MUST int vf_vault_store_gc(struct vf_vault *v, struct vf_store_gc_stats *st,
+			      char *err, size_t errlen);
 
 /* Periodic upkeep for the daemon's timer (prune by policy, then gc, which
  * purges what soft delete holds past its time). */

@@ -244,6 +244,24 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "stored_before", st.stored_before);
 		jadd_u64(o, "stored_after", st.stored_after);
 		jadd_bool(o, "busy", st.busy);
+		if (st.store.remote) {
+			struct json_object *r = json_object_new_object();
+
+			jadd_u64(r, "checkpoints_deleted", st.store.ckpts_deleted);
+			jadd_u64(r, "packs_deleted", st.store.packs_deleted);
+			jadd_u64(r, "bytes_deleted", st.store.bytes_deleted);
+			jadd_u64(r, "checkpoints_waiting", st.store.ckpts_waiting);
+			jadd_u64(r, "packs_waiting", st.store.packs_waiting);
+			jadd_u64(r, "refused", st.store.refused);
+			jadd_u64(r, "packs_kept", st.store.kept);
+			jadd_u64(r, "oldest_needed_checkpoint", st.store.floor);
+			jadd_i64(r, "window_s", st.store.window / VF_NS);
+			jadd(r, "next_unlock",
+			     st.store.next_unlock ?
+				     json_object_new_int64(st.store.next_unlock) :
+				     NULL);
+			jadd(o, "store", r);
+		}
 		json_print(f, o);
 		return 0;
 	}
@@ -265,6 +283,25 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (st.busy)
 		fputs("gc: some work was skipped because files were being written; run gc again later\n",
 		      f);
+	if (st.store.remote) {
+		char when[32] = "";
+
+		fprintf(f, "store deleted:    %llu checkpoint objects, %llu packs (%llu bytes)\n",
+			(unsigned long long)st.store.ckpts_deleted,
+			(unsigned long long)st.store.packs_deleted,
+			(unsigned long long)st.store.bytes_deleted);
+		if (st.store.next_unlock)
+			vf_time_format(st.store.next_unlock * VF_NS, when);
+		fprintf(f, "store waiting:    %llu checkpoint objects, %llu packs (unneeded, still locked%s%s; %llu refused by the store)\n",
+			(unsigned long long)st.store.ckpts_waiting,
+			(unsigned long long)st.store.packs_waiting,
+			when[0] ? ": first unlocks " : "", when,
+			(unsigned long long)st.store.refused);
+		fprintf(f, "store kept:       %llu packs; checkpoints from %llu on (history window %lld s)\n",
+			(unsigned long long)st.store.kept,
+			(unsigned long long)st.store.floor,
+			(long long)(st.store.window / VF_NS));
+	}
 	return 0;
 }
 

@@ -581,6 +581,8 @@ const struct posture_weak posture_weak[] = {
 	{ VF_PW_NO_STORE_LOCK, "no_store_lock",
 	  "remote store without Object Lock: its credentials can delete it" },
 	{ VF_PW_PLAIN_HTTP, "plain_http", "remote store over plain HTTP" },
+	{ VF_PW_SHORT_LOCK, "short_lock",
+	  "store objects locked for less than the soft-delete retention + 7 days (init --lock-period)" },
 	{ VF_PW_PASSPHRASE, "passphrase_without_guard",
 	  "a passphrase and no guard" },
 };

@@ -46,9 +46,12 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_store_cfg cfg;
 	char *pos[1] = { NULL };
 	char err[512] = "", id[2 * VF_VAULT_ID_BYTES + 1] = "", where[4200];
+	const char *lock_period = NULL;
+	int64_t period = 0;
 	int rc, json = 0;
 	const struct opt opts[] = {
 		{ "--store", &sa.url, NULL },
+		{ "--lock-period", &lock_period, NULL },
 		{ "--endpoint", &sa.endpoint, NULL },
 		{ "--region", &sa.region, NULL },
 		{ "--credentials", &sa.credentials, NULL },
@@ -69,9 +72,16 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (rc)
 		return rc;
 	if (!sa.url && (sa.endpoint || sa.region || sa.credentials ||
-			sa.profile || sa.ca_file || sa.allow_http || sa.no_lock))
+			sa.profile || sa.ca_file || sa.allow_http || sa.no_lock ||
+			lock_period))
 		return usage_error(ctx->err, c, "init: store options need --store URL");
+	if (lock_period && (parse_duration(lock_period, &period) ||
+			    period % VF_NS || period <= 0))
+		return usage_error(ctx->err, c,
+				   "option '--lock-period': '%s' is not a duration in whole seconds (\"90s\", \"10m\", \"30d\")",
+				   lock_period);
 	store_cfg(&sa, &cfg);
+	cfg.lock_period_s = period / VF_NS;
 	if (sa.url)
 		rc = vf_remote_create(pos[0], &o, &cfg, err, sizeof(err));
 	else
@@ -368,6 +378,10 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd_u64(m, "pruned_versions", st.maint_pruned);
 			jadd_u64(m, "purged_items", st.maint_purged);
 			jadd_u64(m, "removed_packs", st.maint_packs);
+			if (st.maint_store) {
+				jadd_u64(m, "store_deleted", st.maint_store_deleted);
+				jadd_u64(m, "store_waiting", st.maint_store_waiting);
+			}
 			jadd(o, "maintenance", m);
 		} else {
 			jadd(o, "maintenance", NULL);
@@ -436,17 +450,22 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (!st.maint_t) {
 		fprintf(f, "maintenance:    no run yet\n");
 	} else {
-		char mt[32];
+		char mt[32], sline[96] = "";
 
 		vf_time_format(st.maint_t, mt);
+		if (st.maint_store)
+			snprintf(sline, sizeof(sline),
+				 "; store: deleted %llu objects, %llu waiting for their lock",
+				 (unsigned long long)st.maint_store_deleted,
+				 (unsigned long long)st.maint_store_waiting);
 		if (st.maint_rc)
 			fprintf(f, "maintenance:    last run %s failed: %s\n", mt,
 				strerror(-st.maint_rc));
 		else
-			fprintf(f, "maintenance:    last run %s ok: pruned %llu versions, purged %llu items, removed %llu packs\n",
+			fprintf(f, "maintenance:    last run %s ok: pruned %llu versions, purged %llu items, removed %llu packs%s\n",
 				mt, (unsigned long long)st.maint_pruned,
 				(unsigned long long)st.maint_purged,
-				(unsigned long long)st.maint_packs);
+				(unsigned long long)st.maint_packs, sline);
 	}
 	if (st.trip_frozen) {
 		char ft[32];
@@ -472,8 +491,13 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 
 		if (ss.lock_horizon > 0)
 			vf_time_format(ss.lock_horizon * VF_NS, h);
-		fprintf(f, "object lock:    COMPLIANCE, %lld days from each upload, extended daily; every object locked until at least %s\n",
-			(long long)(ss.lock_period / 86400), h);
+		char per[32], every[32];
+
+		format_duration(ss.lock_period * VF_NS, per, sizeof(per));
+		format_duration(vf_policy_extend_every(ss.lock_period * VF_NS),
+				every, sizeof(every));
+		fprintf(f, "object lock:    COMPLIANCE, %s from each upload, renewed every %s while needed; every needed object locked until at least %s\n",
+			per, every, h);
 	}
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
 	fprintf(f, "bytes pending:  %llu\n",

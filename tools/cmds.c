@@ -63,6 +63,7 @@ static const struct cmd_opt opts_init[] = {
 	{ "ca-file", "FILE" },
 	{ "allow-http", NULL },
 	{ "no-lock", NULL },
+	{ "lock-period", "DURATION" },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -378,7 +379,7 @@ static const struct cmd_opt opts_metrics[] = {
 };
 
 const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--store URL " STOREOPTS " [--no-lock]] [--json]", cmd_init,
+	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--store URL " STOREOPTS " [--no-lock | --lock-period DURATION]] [--json]", cmd_init,
 	  VF_ROLE_NONE, opts_init },
 	{ "recover", NULL, 0, 1, 0, "recover URL VAULT " STOREOPTS " " KEYOPTS " [--at TIME] [--json]",
 	  cmd_recover, VF_ROLE_NONE, opts_recover },

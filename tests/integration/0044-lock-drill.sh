@@ -57,7 +57,7 @@ echo "first" >"$MNT/notes"
 "$VAULTCTL" sync "$MNT" >/dev/null || fail "sync failed"
 echo "second" >"$MNT/notes"
 "$VAULTCTL" sync "$MNT" >/dev/null || fail "sync failed"
-"$VAULTCTL" status "$MNT" | grep -q "object lock:    COMPLIANCE, 21 days" ||
+"$VAULTCTL" status "$MNT" | grep -q "object lock:    COMPLIANCE, 21d from each upload" ||
 	fail "status does not show the lock: $("$VAULTCTL" status "$MNT")"
 cp -a "$MNT/." "$VF_TMP/ref"
 rm -rf "$VF_TMP/ref/.snapshots" "$VF_TMP/ref/.versions" "$VF_TMP/ref/.softdeleted"

@@ -490,6 +490,77 @@ static void objlock_table(void)
 		 300 * NS_PER_S);
 }
 
+/* Remote gc: the window, the renewal interval, the checkpoint floor walk
+ * and which objects are still needed. */
+static void store_gc_table(void)
+{
+	static const struct {
+		int64_t cutoff;
+		int full, ok;
+		int64_t stamp;
+		enum vf_ckpt_step want;
+	} steps[] = {
+		{ 100, 1, 1, 50, VF_CKPT_FLOOR },  /* full, before the cutoff */
+		{ 100, 1, 1, 100, VF_CKPT_FLOOR }, /* at it: still a floor */
+		{ 100, 1, 1, 101, VF_CKPT_STOP },  /* in the window */
+		{ 100, 0, 1, 50, VF_CKPT_SKIP },   /* a segment is no floor */
+		{ 100, 0, 1, 101, VF_CKPT_STOP },  /* ... but stops the walk */
+		{ 100, 1, 0, 50, VF_CKPT_SKIP },   /* forged or bad time */
+		{ 100, 1, 0, 500, VF_CKPT_SKIP },  /* a forged one stops nothing */
+	};
+	static const struct {
+		int live, dropped;
+		int64_t at, floor_t;
+		int want;
+	} packs[] = {
+		{ 1, 0, 0, 100, 1 },   /* live */
+		{ 1, 1, 10, 100, 1 },  /* live again (never: still kept) */
+		{ 0, 0, 0, 100, 1 },   /* not known to be dropped: kept */
+		{ 0, 1, 10, 0, 1 },    /* no floor: every checkpoint needed */
+		{ 0, 1, 99, 100, 0 },  /* dropped before the floor's copy */
+		{ 0, 1, 100, 100, 1 }, /* same stamp: the copy may hold it */
+		{ 0, 1, 150, 100, 1 }, /* dropped after: the floor holds it */
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(steps); i++)
+		CHECK_EQ(vf_policy_ckpt_step(steps[i].cutoff, steps[i].full,
+					     steps[i].ok, steps[i].stamp),
+			 steps[i].want);
+	for (i = 0; i < VF_ARRAY_LEN(packs); i++)
+		CHECK_EQ(vf_policy_pack_needed(packs[i].live, packs[i].dropped,
+					       packs[i].at, packs[i].floor_t),
+			 packs[i].want);
+	CHECK_EQ(vf_policy_ckpt_needed(5, 0), 1);  /* no floor yet */
+	CHECK_EQ(vf_policy_ckpt_needed(4, 5), 0);
+	CHECK_EQ(vf_policy_ckpt_needed(5, 5), 1);  /* the floor itself */
+	CHECK_EQ(vf_policy_ckpt_needed(9, 5), 1);
+	/* W: the soft-delete retention, or a shorter lock period */
+	CHECK_EQ(vf_policy_store_window(14, 21 * DAY), 14 * DAY);
+	CHECK_EQ(vf_policy_store_window(14, 120 * NS_PER_S), 120 * NS_PER_S);
+	CHECK_EQ(vf_policy_store_window(14, 0), 14 * DAY);
+	CHECK_EQ(vf_policy_store_window(14, 14 * DAY), 14 * DAY);
+	/* renewal: a third of the period, at most daily */
+	CHECK_EQ(vf_policy_extend_every(21 * DAY), DAY);
+	CHECK_EQ(vf_policy_extend_every(3 * DAY), DAY);
+	CHECK_EQ(vf_policy_extend_every(120 * NS_PER_S), 40 * NS_PER_S);
+	CHECK_EQ(vf_policy_lock_ahead(0), DAY);
+	/* segment or full: no base, a full chain, too many bytes, too old */
+	CHECK_EQ(vf_policy_ship_segment(0, 0, 64, 0, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 0, 64, 0, 10, 1000, 0, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 64, 64, 0, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 490, 10, 1000, 0, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 491, 10, 1000, 0, 0, DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 491, 10, 1000, 600, 0, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0,
+					DAY / 4 - 1, DAY), 1);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0, DAY / 4,
+					DAY), 0);
+	CHECK_EQ(vf_policy_ship_segment(1, 3, 64, 0, 10, 1000, 0, DAY, 0), 1);
+	CHECK_EQ(vf_policy_lock_ahead(21 * DAY), DAY);
+	CHECK_EQ(vf_policy_lock_ahead(60 * NS_PER_S), 20 * NS_PER_S);
+}
+
 static void store_clock_table(void)
 {
 	static const struct {
@@ -538,27 +609,35 @@ static void posture_table(void)
 		int pending_always, pending_lock;
 		unsigned weak;
 	} t[] = {
-		/* sd, always, imm, lock, guard, remote, slock, http, pass */
-		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0 }, P, { G, G, G, F }, 0, 0,
+		/* sd, always, imm, lock, guard, remote, slock, http, pass,
+		 * short lock */
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, P, { G, G, G, F }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 0, 0, 0, 0, 1, 0, 0, 0, 0 }, F, { G, E, E, F }, 0, 0,
+		{ { 0, 0, 0, 0, 1, 0, 0, 0, 0, 0 }, F, { G, E, E, F }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0 }, G, { G, G, G, G }, 0, 0,
+		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, G, { G, G, G, G }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
-		{ { 0, 0, 1, 2, 1, 1, 1, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
-		{ { 0, 0, 1, 2, 0, 1, 1, 0, 0 }, G, { G, G, G, E }, 0, 0, 0 },
+		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 1, 1, 1, 0, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 0, 1, 1, 0, 0, 0 }, G, { G, G, G, E }, 0, 0, 0 },
 		/* pending always-on and lock count for nothing yet */
-		{ { 1, 1, 0, 0, 1, 1, 1, 0, 0 }, G, { G, E, E, G }, 1, 0, 0 },
-		{ { 0, 0, 1, 1, 0, 1, 1, 0, 0 }, P, { G, G, G, F }, 0, 1, 0 },
+		{ { 1, 1, 0, 0, 1, 1, 1, 0, 0, 0 }, G, { G, E, E, G }, 1, 0, 0 },
+		{ { 0, 0, 1, 1, 0, 1, 1, 0, 0, 0 }, P, { G, G, G, F }, 0, 1, 0 },
 		/* always-on with soft delete off is not soft delete */
-		{ { 0, 2, 0, 0, 1, 1, 1, 0, 0 }, F, { G, E, E, F }, 0, 0, 0 },
+		{ { 0, 2, 0, 0, 1, 1, 1, 0, 0, 0 }, F, { G, E, E, F }, 0, 0, 0 },
 		/* weak choices */
-		{ { 1, 0, 0, 0, 0, 1, 0, 1, 1 }, G, { G, G, G, G }, 0, 0,
+		{ { 1, 0, 0, 0, 0, 1, 0, 1, 1, 0 }, G, { G, G, G, G }, 0, 0,
 		  VF_PW_NO_STORE_LOCK | VF_PW_PLAIN_HTTP | VF_PW_PASSPHRASE },
-		{ { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 1, 0 }, G, { G, E, E, G }, 0, 0,
+		  VF_PW_LOCAL },
+		/* short store locks: weak only where the store locks */
+		{ { 1, 0, 0, 0, 1, 1, 1, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		  VF_PW_SHORT_LOCK },
+		{ { 1, 0, 0, 0, 1, 1, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		  VF_PW_NO_STORE_LOCK },
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_LOCAL },
 	};
 	struct vf_posture out;
@@ -1157,6 +1236,7 @@ int main(void)
 	RUN(clock_table);
 	RUN(objlock_table);
 	RUN(store_clock_table);
+	RUN(store_gc_table);
 	RUN(posture_table);
 	RUN(op_table);
 	RUN(softdelete_table);
