@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "policy.h"
 #include "vault_int.h"
 #include "vclock.h"
 
@@ -28,6 +29,7 @@ struct vf_alerts {
 	/* mass deletion */
 	int64_t del_start;
 	uint64_t del_n;
+	uint64_t del_tree; /* live entries when the window began (0: unknown) */
 	uint32_t del_uid; /* the last deleter; VF_AUDIT_UID_NONE: several */
 	int del_fired;
 	/* muted kinds: recorded as usual, not handed to the hook, until */
@@ -211,23 +213,42 @@ void vf_alert_raise(struct vf_vault *v, enum vf_alert_kind kind,
 void vf_alert_deleted(struct vf_vault *v, uint32_t uid)
 {
 	struct vf_alerts *al = v->alerts;
+	uint64_t tree = 0;
 	int64_t now;
 	struct vf_alert a;
+	char share[96] = "";
+	int fresh;
 
 	if (!al)
 		return;
 	now = vf_vault_now(v);
+	pthread_mutex_lock(&al->lock);
+	fresh = now - al->del_start > VF_ALERT_DELETE_WINDOW;
+	pthread_mutex_unlock(&al->lock);
+	if (fresh) {
+		/* the tree as the window begins (this entry just died);
+		 * never under al->lock: the vault lock comes first */
+		vf_vault_lock(v);
+		if (vf_catalog_counts(v->cat, VF_Q_LIVE_ENTRIES, &tree, NULL))
+			tree = 0;
+		else
+			tree++;
+		vf_vault_unlock(v);
+	}
 	pthread_mutex_lock(&al->lock);
 	if (now - al->del_start > VF_ALERT_DELETE_WINDOW) {
 		al->del_start = now;
 		al->del_n = 0;
 		al->del_fired = 0;
 		al->del_uid = uid;
+		al->del_tree = tree;
 	}
 	al->del_n++;
 	if (al->del_uid != uid)
 		al->del_uid = VF_AUDIT_UID_NONE;
-	if (al->del_n >= VF_ALERT_DELETE_N && !al->del_fired) {
+	if (!al->del_fired &&
+	    vf_policy_mass_delete(al->del_n, al->del_tree, VF_ALERT_DELETE_N,
+				  VF_ALERT_DELETE_PCT, VF_ALERT_DELETE_MIN)) {
 		al->del_fired = 1;
 		memset(&a, 0, sizeof(a));
 		a.t = vf_vault_stamp(v);
@@ -235,10 +256,15 @@ void vf_alert_deleted(struct vf_vault *v, uint32_t uid)
 		a.sev = VF_ALERT_CRIT;
 		a.uid = al->del_uid;
 		a.count = al->del_n;
+		if (al->del_tree)
+			snprintf(share, sizeof(share), ", %llu %% of the %llu entries the tree had",
+				 (unsigned long long)(al->del_n * 100 /
+						      al->del_tree),
+				 (unsigned long long)al->del_tree);
 		snprintf(a.what, sizeof(a.what),
-			 "%llu files or directories deleted within %lld s (deleted items stay in .softdeleted until purged)",
+			 "%llu files or directories deleted within %lld s%s (deleted items stay in .softdeleted until purged)",
 			 (unsigned long long)al->del_n,
-			 (long long)(VF_ALERT_DELETE_WINDOW / VF_NS));
+			 (long long)(VF_ALERT_DELETE_WINDOW / VF_NS), share);
 		enqueue(al, &a);
 	}
 	pthread_mutex_unlock(&al->lock);

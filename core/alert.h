@@ -23,6 +23,8 @@
 
 #define VF_ALERT_DELETE_N 1000               /* files deleted ... */
 #define VF_ALERT_DELETE_WINDOW (60 * VF_NS)  /* ... within this: alert */
+#define VF_ALERT_DELETE_PCT 25  /* or this share of the tree ... */
+#define VF_ALERT_DELETE_MIN 50  /* ... when at least this many */
 #define VF_ALERT_BURST 5
 #define VF_ALERT_QUEUE 64
 
@@ -37,7 +39,10 @@ void vf_alert_raise(struct vf_vault *v, enum vf_alert_kind kind,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Counts one deletion by uid; queues a mass-deletion alert the first time
- * a window holds VF_ALERT_DELETE_N of them. */
+ * a window holds VF_ALERT_DELETE_N of them, or VF_ALERT_DELETE_PCT % of
+ * the entries the tree had when the window began (at least
+ * VF_ALERT_DELETE_MIN: vf_policy_mass_delete).  Takes the vault lock once
+ * a window (the count of live entries), so the caller must not hold it. */
 void vf_alert_deleted(struct vf_vault *v, uint32_t uid);
 
 /* Writes the queued alerts to the audit log and calls the hook for each;

@@ -226,6 +226,7 @@ enum vf_readdir_col {
 	X(STAT_VERSIONS, "SELECT count(*) FROM versions")                     \
 	X(STAT_CHUNKS, "SELECT count(*), coalesce(sum(len),0) FROM chunks")   \
 	X(STAT_PACKS, "SELECT count(*) FROM packs")                           \
+	X(LIVE_ENTRIES, "SELECT count(*) FROM dirents WHERE died IS NULL")    \
 	X(STAT_NODES, "SELECT count(*) FROM nodes")                           \
 	/* metrics.c and report.c: sizes and counts over time */             \
 	X(STAT_HISTORY, "SELECT coalesce(sum(size),0) FROM versions WHERE "   \

@@ -151,6 +151,14 @@ int vf_policy_ship_segment(int have_base, uint64_t chain_segs,
 	       chain_bytes + bytes <= chain_floor;
 }
 
+int vf_policy_mass_delete(uint64_t deleted, uint64_t tree, uint64_t n_max,
+			  unsigned pct, uint64_t min_n)
+{
+	if (deleted >= n_max)
+		return 1;
+	return tree > 0 && deleted >= min_n && deleted * 100 >= tree * pct;
+}
+
 int64_t vf_policy_lock_ahead(int64_t period)
 {
 	return period > 0 ? vf_policy_extend_every(period) : 86400 * VF_NS;

@@ -453,6 +453,14 @@ VF_MUST int vf_policy_purge(const struct vf_softdelete *sd, int imm_vault,
 			    int64_t now, const char **gop, char *why,
 			    size_t whylen);
 
+/* Whether deleted entries within one window are a mass deletion: at
+ * least n_max of them, or at least min_n and pct % of the tree entries
+ * (files and directories) live when the window began (tree 0: unknown,
+ * only n_max counts).  Small trees wiped out alert too; a big tree's
+ * daily churn does not. */
+int vf_policy_mass_delete(uint64_t deleted, uint64_t tree, uint64_t n_max,
+			  unsigned pct, uint64_t min_n);
+
 /* Muting a kind of alert until `until` (vault ns; 0: unmute) while it is
  * muted until cur (0 or past: not muted), at now.  Muting, or muting for
  * longer, is critical ("alerts.mute": nobody hears about the next attack

@@ -545,6 +545,15 @@ static void store_gc_table(void)
 	CHECK_EQ(vf_policy_extend_every(3 * DAY), DAY);
 	CHECK_EQ(vf_policy_extend_every(120 * NS_PER_S), 40 * NS_PER_S);
 	CHECK_EQ(vf_policy_lock_ahead(0), DAY);
+	/* mass deletion: the count, or a share of a tree not too small */
+	CHECK_EQ(vf_policy_mass_delete(1000, 0, 1000, 25, 50), 1);
+	CHECK_EQ(vf_policy_mass_delete(999, 0, 1000, 25, 50), 0);
+	CHECK_EQ(vf_policy_mass_delete(999, 1000000, 1000, 25, 50), 0);
+	CHECK_EQ(vf_policy_mass_delete(60, 60, 1000, 25, 50), 1);
+	CHECK_EQ(vf_policy_mass_delete(49, 49, 1000, 25, 50), 0);
+	CHECK_EQ(vf_policy_mass_delete(50, 200, 1000, 25, 50), 1);
+	CHECK_EQ(vf_policy_mass_delete(50, 201, 1000, 25, 50), 0);
+	CHECK_EQ(vf_policy_mass_delete(500, 2000, 1000, 25, 50), 1);
 	/* segment or full: no base, a full chain, too many bytes, too old */
 	CHECK_EQ(vf_policy_ship_segment(0, 0, 64, 0, 10, 1000, 0, 0, DAY), 0);
 	CHECK_EQ(vf_policy_ship_segment(1, 0, 64, 0, 10, 1000, 0, 0, DAY), 1);
