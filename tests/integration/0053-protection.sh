@@ -18,15 +18,6 @@ set -euo pipefail
 vf_need_faketime
 command -v setfattr >/dev/null || skip "setfattr is not installed (Debian package attr)"
 
-# refused WHAT PATTERN command...: exit 1 and PATTERN in its output
-refused() {
-	local what=$1 pat=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	[ "$rc" = 1 ] || fail "$what: exit $rc, not 1: $out"
-	case $out in *"$pat"*) ;; *) fail "$what: expected '$pat' in: $out" ;; esac
-}
-
 # erofs WHAT command...: fails with "Read-only file system"
 erofs() {
 	local what=$1 rc=0 out
@@ -119,11 +110,7 @@ grep -q "soon gone" "$MNT/.softdeleted/docs/gone.txt" || fail ".softdeleted unre
 vf_umount
 vf_mount_fast maintain=1
 erofs "create after the remount" touch "$MNT/docs/new.txt"
-for _ in $(seq 1 40); do
-	[ ! -e "$MNT/.softdeleted/docs/gone.txt" ] && break
-	sleep 0.5
-done
-[ ! -e "$MNT/.softdeleted/docs/gone.txt" ] || fail "a soft-deleted item that came due was not purged while stopped"
+vf_wait_gone "$MNT/.softdeleted/docs/gone.txt" 20 || fail "a soft-deleted item that came due was not purged while stopped"
 vf_umount
 vf_mount
 assert_eq stopped-retain "$(pj state)" "state after the remounts"
