@@ -907,7 +907,9 @@ static const struct fuse_lowlevel_ops counted_ops = {
 
 /* A name core removed on its own (vf_forget_hook): the kernel drops its
  * cached entry, so the next lookup asks.  Before the mount, or after it,
- * the notification fails harmlessly. */
+ * the notification fails harmlessly.  The hook stays set until the vault
+ * closes, which the daemon does before vf_fs_free (the vault may be gone
+ * by then: vf_fs_free does not touch it). */
 static void forget_name(void *arg, uint64_t parent, const char *name)
 {
 	struct vf_fs *fs = arg;
@@ -990,7 +992,6 @@ void vf_fs_free(struct vf_fs *fs)
 {
 	if (!fs)
 		return;
-	vf_vault_set_forget_hook(fs->v, NULL, NULL);
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
 	free(fs);
