@@ -44,7 +44,7 @@ CORE_SRC := core/common.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
-	core/gc.c core/alert.c core/trip.c core/ship.c \
+	core/gc.c core/alert.c core/trip.c core/ship.c core/protect.c \
 	core/admin.c core/remote.c core/store_gc.c \
 	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
 	core/metrics.c core/report.c
@@ -55,7 +55,7 @@ FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
-	tools/cmd_tripwire.c tools/cmd_report.c tools/report_html.c \
+	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_report.c tools/report_html.c \
 	tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
 CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c

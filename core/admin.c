@@ -40,7 +40,9 @@
 #include "authz.h"
 #include "gc.h"
 #include "guard.h"
+#include "facade.h"
 #include "immut.h"
+#include "protect.h"
 #include "ship.h"
 #include "trash.h"
 #include "trip.h"
@@ -511,6 +513,7 @@ static int posture_of(struct vf_vault *v, struct vf_admin *a,
 		free(sc);
 	}
 	in.passphrase = vf_vault_by_passphrase(v);
+	in.prot = __atomic_load_n(&v->prot_state, __ATOMIC_RELAXED);
 	vf_policy_posture(&in, out);
 	return 0;
 }
@@ -1507,4 +1510,158 @@ int vf_admin_trip_exempt(struct vf_vault *v, struct vf_admin *a,
 	}
 	rc = leave(v, a, &ch, rc, NULL);
 	return trip_reload(v, a, rc);
+}
+
+/* ---- stop protection (docs/protection.md) --------------------------------- */
+
+int vf_admin_protection_get(struct vf_vault *v, struct vf_admin *a,
+			    struct vf_protect *out)
+{
+	int rc = read_gate(v, a, VF_OP_STATUS);
+
+	if (rc)
+		return rc;
+	vf_vault_lock(v);
+	rc = vf_protect_get(v, out);
+	vf_vault_unlock(v);
+	return read_failed(a, "reading the protection state", rc);
+}
+
+/* After a change committed or failed: the facade's flag follows the
+ * catalog (a failed stop leaves the flag as the catalog says; a failed
+ * read leaves it stopped: fail closed). */
+static int prot_reload(struct vf_vault *v, struct vf_admin *a, int rc)
+{
+	int r;
+
+	vf_vault_lock(v);
+	r = vf_protect_load(v);
+	vf_vault_unlock(v);
+	if (r && !rc) {
+		say(a, "the change was stored, but reloading the protection state failed: %s",
+		    strerror(-r));
+		rc = r;
+	}
+	return rc;
+}
+
+/* The --delete walk (its own batches: vault_ns.c), then its end, with
+ * its record, in a transaction of the gate; *out gets the state. */
+static int prot_walk(struct vf_vault *v, struct vf_admin *a,
+		     struct vf_protect *out)
+{
+	struct vf_delete_stats ds;
+	struct change ch;
+	char detail[200];
+	int rc = vf_vault_delete_all(v, a->caller.uid, &ds);
+
+	if (rc) {
+		say(a, "deleting the files stopped after %llu: %s (vaultctl protection stop --delete goes on with it)",
+		    (unsigned long long)ds.deleted, strerror(-rc));
+		return record_after(v, a, VF_OP_PROT_STOP, rc, NULL);
+	}
+	rc = enter(v, a, VF_OP_PROT_STOP, &ch);
+	if (rc)
+		return rc;
+	rc = vf_protect_get(v, out);
+	out->pending = 0;
+	snprintf(detail, sizeof(detail),
+		 "--delete done: %llu files soft-deleted in all, %llu directories, %llu files kept by immutability",
+		 (unsigned long long)out->deleted,
+		 (unsigned long long)ds.dirs, (unsigned long long)ds.kept);
+	if (!rc)
+		rc = vf_protect_store(v, out);
+	return leave(v, a, &ch, rc, detail);
+}
+
+int vf_admin_protection_stop(struct vf_vault *v, struct vf_admin *a,
+			     enum vf_prot_state mode, struct vf_protect *out)
+{
+	struct vf_protect cur, next;
+	struct vf_softdelete sd;
+	struct change ch;
+	int rc, going_on;
+
+	rc = enter(v, a, VF_OP_PROT_STOP, &ch);
+	if (rc)
+		return rc;
+	rc = vf_protect_get(v, &cur);
+	if (!rc)
+		rc = vf_trash_settings(v, &sd);
+	if (rc)
+		say(a, "reading the protection state failed: %s",
+		    strerror(-rc));
+	/* the approval binds the mode; the vault is bound by the token */
+	snprintf(ch.params, sizeof(ch.params), "mode=%s",
+		 mode == VF_PROT_DELETE ? "delete" : "retain");
+	if (!rc)
+		rc = vf_policy_protection_stop(cur.state, cur.pending, mode,
+					       !sd.off, &ch.gop, a->why,
+					       sizeof(a->why));
+	going_on = !rc && cur.pending;
+	rc = approve(v, a, &ch, rc);
+	next = cur;
+	if (!rc && !going_on) {
+		memset(&next, 0, sizeof(next));
+		next.state = mode;
+		next.since = ch.stamp;
+		next.uid = a->caller.uid;
+		next.pending = mode == VF_PROT_DELETE;
+		/* before the commit: no write slips in after the decision
+		 * (prot_reload undoes it if the commit fails) */
+		__atomic_store_n(&v->prot_state, (int)mode, __ATOMIC_RELAXED);
+		rc = vf_protect_store(v, &next);
+	}
+	rc = leave(v, a, &ch, rc,
+		   going_on ? "mode=delete: the walk goes on" : ch.params);
+	rc = prot_reload(v, a, rc);
+	if (!rc && mode == VF_PROT_DELETE)
+		rc = prot_walk(v, a, &next);
+	if (!rc && out)
+		*out = next;
+	return rc;
+}
+
+int vf_admin_protection_resume(struct vf_vault *v, struct vf_admin *a,
+			       struct vf_protect *was)
+{
+	struct vf_protect cur, next;
+	struct change ch;
+	char detail[96], when[32];
+	int rc;
+
+	rc = enter(v, a, VF_OP_PROT_RESUME, &ch);
+	if (rc)
+		return rc;
+	rc = vf_protect_get(v, &cur);
+	if (rc)
+		say(a, "reading the protection state failed: %s",
+		    strerror(-rc));
+	else
+		rc = vf_policy_protection_resume(cur.state, cur.pending,
+						 a->why, sizeof(a->why));
+	vf_time_format(cur.since, when);
+	snprintf(detail, sizeof(detail), "was %s since %s",
+		 vf_policy_prot_name(cur.state), when);
+	memset(&next, 0, sizeof(next));
+	if (!rc)
+		rc = vf_protect_store(v, &next);
+	rc = leave(v, a, &ch, rc, detail);
+	rc = prot_reload(v, a, rc);
+	if (!rc && was)
+		*was = cur;
+	return rc;
+}
+
+int vf_admin_protection_continue(struct vf_vault *v, struct vf_admin *a,
+				 struct vf_protect *out)
+{
+	struct vf_protect cur;
+	int rc = vf_admin_protection_get(v, a, &cur);
+
+	/* a read-only open cannot write: the next writable one goes on */
+	if (rc || !cur.pending || v->readonly)
+		return rc;
+	rc = vf_admin_protection_stop(v, a, VF_PROT_DELETE, out);
+	return rc ? rc : 1;
 }

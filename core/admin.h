@@ -261,6 +261,32 @@ struct vf_report;
 VF_MUST int vf_admin_report(struct vf_vault *v, struct vf_admin *a,
 			    int64_t since, struct vf_report *out);
 
+/* ---- stop protection (docs/protection.md) --------------------------------- */
+
+/* The state (the role of status). */
+VF_MUST int vf_admin_protection_get(struct vf_vault *v, struct vf_admin *a,
+				    struct vf_protect *out);
+/* Stops protection (Owner): mode VF_PROT_RETAIN makes the vault
+ * read-only through the mount for everyone, root included (EROFS), while
+ * purges and prune go on; VF_PROT_DELETE (critical) does the same and
+ * soft-deletes every live file immutability lets go (vf_vault_delete_all,
+ * in batches), then every directory left empty.  Called again while a
+ * --delete walk is pending (a crash), it goes on with it without a new
+ * approval.  *out (may be NULL) gets the state after it. */
+VF_MUST int vf_admin_protection_stop(struct vf_vault *v, struct vf_admin *a,
+				     enum vf_prot_state mode,
+				     struct vf_protect *out);
+/* Brings writing back (Owner), after --retain or a finished --delete;
+ * -EINVAL when not stopped, -EBUSY while a --delete walk is pending.
+ * *was (may be NULL) gets the state it ended. */
+VF_MUST int vf_admin_protection_resume(struct vf_vault *v, struct vf_admin *a,
+				       struct vf_protect *was);
+/* Goes on with a pending --delete walk (the daemon at start and with its
+ * upkeep): 0 when none is pending, 1 when one was finished, -errno. */
+VF_MUST int vf_admin_protection_continue(struct vf_vault *v,
+					 struct vf_admin *a,
+					 struct vf_protect *out);
+
 /* ---- posture ------------------------------------------------------------ */
 
 /* The vault's security grade and what it is made of (policy.h). */

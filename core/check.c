@@ -504,6 +504,8 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 		    !vf_catalog_meta_get(v->cat, "maint.store_waiting", &x))
 			s.maint_store_waiting = (uint64_t)x;
 	}
+	if (!rc)
+		rc = vf_protect_get(v, &s.prot);
 	vf_vault_unlock(v);
 	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);

@@ -6,15 +6,24 @@
 #ifndef VF_FACADE_H
 #define VF_FACADE_H
 
+#include "protect.h"
 #include "trash.h"
 #include "view.h"
 
-/* A change to a read-only mount or to anything inside a history view
- * (inode a or b) is refused with EROFS. */
+/* 1 when nothing may change through the mount: a read-only mount, or
+ * protection stopped (protect.h).  Enforced here for every caller, root
+ * included: the stop is the vault's state, not a permission. */
+static inline int vf_facade_read_only(const struct vf_vault *v)
+{
+	return v->readonly || vf_protect_stopped(v);
+}
+
+/* A change to a read-only vault (vf_facade_read_only) or to anything
+ * inside a history view (inode a or b) is refused with EROFS. */
 static inline int vf_facade_refuse_change(const struct vf_vault *v, uint64_t a,
 					  uint64_t b)
 {
-	return v->readonly || vf_view_is(a) || vf_view_is(b);
+	return vf_facade_read_only(v) || vf_view_is(a) || vf_view_is(b);
 }
 
 /* Nodes in .softdeleted are read-only until undeleted: -EROFS for them,
@@ -47,5 +56,19 @@ VF_MUST int vf_vault_anchor_outside(const struct vf_protector_opts *o,
 VF_MUST int vf_vault_shipped_batch(struct vf_vault *v, int64_t *after,
 				   char (*names)[VF_PACK_NAME_LEN + 1],
 				   size_t max, size_t *n);
+
+/* Stop protection with --delete (admin.c): soft-deletes every live name
+ * that immutability lets go, files first and then each directory left
+ * empty, as uid (audited one by one, like rm -r), in batches of their
+ * own transactions (v->mu not held by the caller).  Starting again after
+ * a crash goes on where it stopped (what is gone is not found again).
+ * Progress goes to meta protect.deleted/kept in each batch. */
+struct vf_delete_stats {
+	uint64_t deleted; /* files (and other non-directories) */
+	uint64_t dirs;    /* directories deleted once empty */
+	uint64_t kept;    /* files immutability kept */
+};
+VF_MUST int vf_vault_delete_all(struct vf_vault *v, uint32_t uid,
+				struct vf_delete_stats *st);
 
 #endif

@@ -259,6 +259,17 @@ void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out)
 		out->would[c] = grade(met);
 		out->would_name[c] = vf_policy_posture_name(out->would[c]);
 	}
+	out->prot = in->prot;
+	if (in->prot != VF_PROT_ON)
+		out->weak |= VF_PW_STOPPED;
+	if (in->prot == VF_PROT_DELETE) {
+		/* the files are on their way out: nothing raises it */
+		out->level = VF_POSTURE_POOR;
+		for (c = 0; c < VF_PC_COUNT; c++) {
+			out->would[c] = VF_POSTURE_POOR;
+			out->would_name[c] = vf_policy_posture_name(out->would[c]);
+		}
+	}
 	out->name = vf_policy_posture_name(out->level);
 	if (!in->remote)
 		out->weak |= VF_PW_LOCAL;
@@ -417,6 +428,10 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_METRICS] = { "metrics", VF_ROLE_READER, 0 },
 	/* names directories (top growth) and tells what was deleted */
 	[VF_OP_REPORT] = { "report", VF_ROLE_OPERATOR, 0 },
+	/* Owner, not SPEC 6's Contributor: the vault stops taking backups
+	 * for everyone, which a stolen Contributor must not be able to do */
+	[VF_OP_PROT_STOP] = { "protection stop", VF_ROLE_OWNER, 1 },
+	[VF_OP_PROT_RESUME] = { "protection resume", VF_ROLE_OWNER, 1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -891,4 +906,47 @@ int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
 		return refuse(-EINVAL, why, whylen,
 			      "--days must be 1 to %d", VF_TRIP_MAX_LEARN_DAYS);
 	return critical("tripwire.exempt", gop);
+}
+
+/* ---- stop protection ---------------------------------------------------- */
+
+const char *vf_policy_prot_name(enum vf_prot_state s)
+{
+	static const char *const names[] = { "on", "stopped (retain)",
+					     "stopped (delete)" };
+
+	return (unsigned)s < VF_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+int vf_policy_protection_stop(enum vf_prot_state cur, int pending,
+			      enum vf_prot_state next, int sd_on,
+			      const char **gop, char *why, size_t whylen)
+{
+	if (next != VF_PROT_RETAIN && next != VF_PROT_DELETE)
+		return refuse(-EINVAL, why, whylen, "give --retain or --delete");
+	if (cur == VF_PROT_DELETE && next == VF_PROT_DELETE && pending)
+		return VF_ALLOW; /* approved when it began; it goes on */
+	if (cur == VF_PROT_DELETE)
+		return refuse(-EINVAL, why, whylen,
+			      "protection is stopped with --delete already");
+	if (next == VF_PROT_RETAIN)
+		return cur == VF_PROT_ON ?
+			       VF_ALLOW :
+			       refuse(-EINVAL, why, whylen,
+				      "protection is stopped already (--retain)");
+	if (!sd_on)
+		return refuse(-EPERM, why, whylen,
+			      "soft delete is off: --delete would keep nothing (vaultctl softdelete set --on)");
+	return critical("protection.stop-delete", gop);
+}
+
+int vf_policy_protection_resume(enum vf_prot_state cur, int pending,
+				char *why, size_t whylen)
+{
+	if (cur == VF_PROT_ON)
+		return refuse(-EINVAL, why, whylen, "protection is not stopped");
+	if (cur == VF_PROT_DELETE && pending)
+		return refuse(-EBUSY, why, whylen,
+			      "the deletion of stop --delete is not finished (vaultctl protection stop --delete goes on with it)");
+	return VF_ALLOW;
 }

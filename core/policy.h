@@ -254,6 +254,7 @@ struct vf_posture_in {
 	int passphrase;   /* unlocked by a passphrase */
 	int short_lock;   /* remote: objects locked for less than the
 			     soft-delete retention + margin */
+	int prot;         /* enum vf_prot_state: protection stopped */
 };
 
 /* The conditions, each met or not; would[c] is the grade the vault would
@@ -272,6 +273,7 @@ enum vf_posture_cond {
 #define VF_PW_PLAIN_HTTP 4u       /* store over plain HTTP */
 #define VF_PW_PASSPHRASE 8u       /* a passphrase and no guard */
 #define VF_PW_SHORT_LOCK 16u      /* store locks shorter than retention + margin */
+#define VF_PW_STOPPED 32u         /* protection stopped: nothing new is kept */
 
 struct vf_posture {
 	enum vf_posture_level level;
@@ -281,12 +283,15 @@ struct vf_posture {
 	const char *name;          /* the grade as shown ("Good") */
 	const char *would_name[VF_PC_COUNT];
 	unsigned weak;             /* VF_PW_* */
+	int prot;                  /* enum vf_prot_state, as given */
 };
 
 /* Grades a vault: Excellent when soft delete is always-on or the
  * immutable vault locked (final), and a guard is attached; Good when the
  * immutable vault is locked or soft delete is on; Fair with a guard
- * only; Poor otherwise. */
+ * only; Poor otherwise.  A vault whose protection is stopped is named
+ * (VF_PW_STOPPED); stopped with --delete it is Poor whatever else holds:
+ * its files are on their way out. */
 void vf_policy_posture(const struct vf_posture_in *in, struct vf_posture *out);
 
 /* "Excellent", "Good", "Fair", "Poor". */
@@ -414,6 +419,8 @@ enum vf_admin_op {
 	VF_OP_TRIP_FP,
 	VF_OP_METRICS,
 	VF_OP_REPORT,
+	VF_OP_PROT_STOP,
+	VF_OP_PROT_RESUME,
 	VF_OP_COUNT
 };
 
@@ -581,5 +588,36 @@ VF_MUST int vf_policy_trip_release(int64_t frozen_at, const char **gop,
  * ("tripwire.exempt"); days 1..VF_TRIP_MAX_LEARN_DAYS else -EINVAL. */
 VF_MUST int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
 				  size_t whylen);
+
+/* ---- stop protection (docs/protection.md) --------------------------------- */
+
+/* The vault's protection: on, or stopped (read-only for everyone through
+ * the mount) keeping its files (--retain) or with every live file
+ * soft-deleted (--delete). */
+enum vf_prot_state {
+	VF_PROT_ON,
+	VF_PROT_RETAIN,
+	VF_PROT_DELETE,
+};
+
+/* "on", "stopped (retain)", "stopped (delete)". */
+const char *vf_policy_prot_name(enum vf_prot_state s);
+
+/* Stopping protection in mode next (VF_PROT_RETAIN or VF_PROT_DELETE)
+ * when it is cur, with the --delete walk unfinished (pending) or not, and
+ * soft delete on (sd_on) or off.  --retain is allowed from on; --delete
+ * is critical ("protection.stop-delete") from on or --retain, refused
+ * (-EPERM) with soft delete off (nothing would be kept), and allowed
+ * again while its walk is pending (it goes on with the approved
+ * deletion); anything else is -EINVAL (stopped already). */
+VF_MUST int vf_policy_protection_stop(enum vf_prot_state cur, int pending,
+				      enum vf_prot_state next, int sd_on,
+				      const char **gop, char *why,
+				      size_t whylen);
+/* Resuming: allowed when stopped (after --delete too: what was deleted
+ * stays in .softdeleted until its purge time); -EINVAL when protection
+ * is on, -EBUSY while the --delete walk is pending. */
+VF_MUST int vf_policy_protection_resume(enum vf_prot_state cur, int pending,
+					char *why, size_t whylen);
 
 #endif

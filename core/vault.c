@@ -256,6 +256,13 @@ void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn, void *arg)
 	v->alert_arg = arg;
 }
 
+void vf_vault_set_forget_hook(struct vf_vault *v, vf_forget_hook fn,
+			      void *arg)
+{
+	v->forget_hook = fn;
+	v->forget_arg = arg;
+}
+
 int vf_vault_alerts_flush(struct vf_vault *v)
 {
 	return vf_alerts_flush(v);
@@ -622,6 +629,14 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = vf_trip_open(v);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the tripwire's state: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	vf_vault_lock(v);
+	rc = vf_protect_load(v);
+	vf_vault_unlock(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the protection state: %s",
 			 strerror(-rc));
 		goto fail;
 	}

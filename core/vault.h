@@ -231,6 +231,18 @@ typedef void (*vf_check_cb)(void *arg, const char *path, const char *what);
 VF_MUST int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 			   void *arg);
 
+/* Stop protection (docs/protection.md): the state kept in catalog meta
+ * "protect.*" and shown by status. */
+struct vf_protect {
+	enum vf_prot_state state; /* VF_PROT_ON: protection runs */
+	int64_t since;            /* when it was stopped (0: on) */
+	uint32_t uid;             /* who stopped it */
+	int pending;              /* --delete: the walk has not finished */
+	uint64_t deleted;         /* --delete: files soft-deleted so far */
+	uint64_t kept;            /* --delete: files immutability kept (the
+				     last walk's count) */
+};
+
 struct vf_status {
 	uint64_t files, dirs, versions, chunks, packs;
 	uint64_t logical_bytes; /* sum of current file sizes */
@@ -247,6 +259,7 @@ struct vf_status {
 	uint64_t maint_store_deleted, maint_store_waiting;
 	/* when the tripwire froze purge, prune and gc (0: not frozen) */
 	int64_t trip_frozen;
+	struct vf_protect prot; /* stop protection */
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 
@@ -529,6 +542,14 @@ typedef void (*vf_alert_hook)(void *arg, const struct vf_alert *a);
 /* Sets the hook (NULL: none); call before serving requests. */
 void vf_vault_set_alert_hook(struct vf_vault *v, vf_alert_hook fn,
 			     void *arg);
+/* Called for each name that left the live tree other than by a kernel
+ * request (stop protection's --delete walk), after its transaction
+ * committed, without any vault lock: the front end tells the kernel to
+ * drop what it cached (parent is the directory's inode number). */
+typedef void (*vf_forget_hook)(void *arg, uint64_t parent, const char *name);
+/* Sets the hook (NULL: none); call before serving requests. */
+void vf_vault_set_forget_hook(struct vf_vault *v, vf_forget_hook fn,
+			      void *arg);
 /* Writes queued alerts to the audit log and hands them to the hook; the
  * daemon calls it every second.  Returns how many, or -errno. */
 int vf_vault_alerts_flush(struct vf_vault *v);

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 
 #include "authz.h"
+#include "facade.h"
 #include "file.h"
 #include "immut.h"
 #include "open_files.h"
@@ -89,7 +90,7 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 			       ? VF_ACT_WRITE
 			       : VF_ACT_READ))
 		return -EACCES;
-	if (v->readonly && (flags & O_ACCMODE) != O_RDONLY)
+	if (vf_facade_read_only(v) && (flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
 	if (vf_view_is(ino))
 		return open_view(v, ino, flags, out);
@@ -206,7 +207,7 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	struct vf_file *f = h->f;
 	int rc;
 
-	if (v->readonly || h->view)
+	if (vf_facade_read_only(v) || h->view)
 		return -EROFS;
 	if (off + size < off || off + size > (1ULL << 62))
 		return -EFBIG;
@@ -280,7 +281,7 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 	struct vf_file *f = h->f;
 	int rc;
 
-	if (v->readonly || h->view)
+	if (vf_facade_read_only(v) || h->view)
 		return -EROFS;
 	if (off + len < off)
 		return -EFBIG;

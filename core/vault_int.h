@@ -238,12 +238,18 @@ struct vf_vault {
 	size_t n_req;
 	vf_alert_hook alert_hook;  /* set by the daemon before it serves */
 	void *alert_arg;
+	vf_forget_hook forget_hook; /* set by fs/ before it serves */
+	void *forget_arg;
 
 	/* trip.c: the tripwire's windows (own lock); trip_frozen is when
 	 * it froze purges (0: not frozen), read by trash.c and gc.c without
 	 * any lock, so loaded and stored with __atomic */
 	struct vf_trip *trip;
 	int64_t trip_frozen;
+	/* protect.c: enum vf_prot_state, VF_PROT_ON unless protection is
+	 * stopped; read by the facade's write checks without any lock, so
+	 * loaded and stored with __atomic */
+	int prot_state;
 
 	/* audit.c: the denied-access counters, under a lock of their own
 	 * (audit.h has the rule); made by vf_audit_new at open, freed by

@@ -905,6 +905,19 @@ static const struct fuse_lowlevel_ops counted_ops = {
 
 /* ---- vf_fs -------------------------------------------------------------- */
 
+/* A name core removed on its own (vf_forget_hook): the kernel drops its
+ * cached entry, so the next lookup asks.  Before the mount, or after it,
+ * the notification fails harmlessly.  The hook stays set until the vault
+ * closes, which the daemon does before vf_fs_free (the vault may be gone
+ * by then: vf_fs_free does not touch it). */
+static void forget_name(void *arg, uint64_t parent, const char *name)
+{
+	struct vf_fs *fs = arg;
+
+	(void)fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
+					       strlen(name));
+}
+
 int vf_fs_new(struct vf_vault *v, struct fuse_args *args, int flags,
 	      struct vf_fs **out, char *err, size_t errlen)
 {
@@ -934,6 +947,7 @@ int vf_fs_new(struct vf_vault *v, struct fuse_args *args, int flags,
 		free(fs);
 		return -EINVAL;
 	}
+	vf_vault_set_forget_hook(v, forget_name, fs);
 	*out = fs;
 	return 0;
 }

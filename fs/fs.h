@@ -53,7 +53,9 @@ struct fuse_session *vf_fs_session(struct vf_fs *fs);
 VF_MUST int vf_fs_write_stats(const struct vf_fs *fs, const char *path);
 
 /* Destroys the session (unmounting first if still mounted) and frees fs;
- * accepts NULL.  The vault is not closed. */
+ * accepts NULL.  The vault is not closed, nor touched: it may be closed
+ * already.  vf_fs_new sets the vault's forget hook (vault.h) to this
+ * session, so no thread may still work on the vault when fs is freed. */
 void vf_fs_free(struct vf_fs *fs);
 
 #endif

@@ -585,6 +585,8 @@ const struct posture_weak posture_weak[] = {
 	  "store objects locked for less than the soft-delete retention + 7 days (init --lock-period)" },
 	{ VF_PW_PASSPHRASE, "passphrase_without_guard",
 	  "a passphrase and no guard" },
+	{ VF_PW_STOPPED, "protection_stopped",
+	  "protection stopped: the vault takes no new backups (vaultctl status; vaultctl protection resume)" },
 };
 const size_t n_posture_weak = VF_ARRAY_LEN(posture_weak);
 
@@ -600,6 +602,7 @@ struct json_object *posture_json(const struct vf_posture *p,
 
 	jadd_str(o, "posture", p->name);
 	jadd_u64(o, "level", (uint64_t)p->level);
+	jadd_str(o, "protection", vf_policy_prot_name(p->prot));
 	for (k = 0; k < VF_PC_COUNT; k++) {
 		struct json_object *e = json_object_new_object();
 
@@ -627,6 +630,11 @@ void posture_text(FILE *f, const struct vf_posture *p, const char *target)
 	int k;
 
 	fprintf(f, "posture:  %s\n", p->name);
+	if (p->prot != VF_PROT_ON)
+		fprintf(f, "protection: %s%s\n", vf_policy_prot_name(p->prot),
+			p->prot == VF_PROT_DELETE ?
+				": its files are soft-deleted, Poor whatever else holds" :
+				"");
 	for (k = 0; k < VF_PC_COUNT; k++) {
 		if (p->met[k]) {
 			fprintf(f, "  [x] %s\n", posture_conds[k].what);

@@ -204,6 +204,9 @@ extern const size_t n_posture_weak;
 struct json_object *posture_json(const struct vf_posture *p,
 				 const char *target);
 void posture_text(FILE *f, const struct vf_posture *p, const char *target);
+/* The protection state as JSON (caller owns it) and as status lines. */
+struct json_object *protection_json(const struct vf_protect *p);
+void protection_text(FILE *f, const struct vf_protect *p);
 
 /* The handlers, one file per group. */
 /* As list_end, for a list that came through the gate: a refusal before
@@ -347,6 +350,10 @@ int cmd_tripwire_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv);
 int cmd_tripwire_fp(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
+int cmd_protection_stop(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv);
+int cmd_protection_resume(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);

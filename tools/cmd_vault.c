@@ -394,6 +394,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		} else {
 			jadd(o, "frozen_by_tripwire_since", NULL);
 		}
+		jadd(o, "protection", protection_json(&st.prot));
 		/* the number as printed, two decimals */
 		jadd(o, "ratio",
 		     st.stored_bytes ?
@@ -474,6 +475,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		fprintf(f, "maintenance:    frozen by tripwire since %s (vaultctl tripwire status)\n",
 			ft);
 	}
+	protection_text(f, &st.prot);
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);

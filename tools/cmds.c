@@ -325,10 +325,7 @@ static const struct cmd_opt opts_protection_stop[] = {
 	{ "retain", NULL },
 	{ "delete", NULL },
 	{ "approval", "TOKEN" },
-	{ NULL, NULL },
-};
-
-static const struct cmd_opt opts_protection_resume[] = {
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -468,10 +465,10 @@ const struct cmd cmds[] = {
 	  "passphrase change TARGET --new-passphrase-file F [--current-passphrase-file F] [--approval TOKEN]",
 	  NULL, VF_ROLE_OWNER, opts_passphrase_change },
 	{ "protection", "stop", 1, 0, 0,
-	  "protection stop TARGET --retain | --delete [--approval TOKEN]", NULL,
-	  VF_ROLE_CONTRIBUTOR, opts_protection_stop },
-	{ "protection", "resume", 1, 0, 0, "protection resume TARGET", NULL,
-	  VF_ROLE_CONTRIBUTOR, opts_protection_resume },
+	  "protection stop TARGET {--retain | --delete} [--approval TOKEN] [--json]",
+	  cmd_protection_stop, VF_ROLE_OWNER, opts_protection_stop },
+	{ "protection", "resume", 1, 0, 0, "protection resume TARGET [--json]",
+	  cmd_protection_resume, VF_ROLE_OWNER, opts_json },
 	{ "audit", "list", 1, 0, 1, "audit list TARGET [--since TIME] [--json]",
 	  cmd_audit_list, VF_ROLE_READER, opts_audit_list },
 	{ "audit", "verify", 1, 0, 1, "audit verify TARGET [--json]",

@@ -947,6 +947,26 @@ static void maint_warn(const struct maint *m, const char *what, int rc)
 	     strerror(-rc));
 }
 
+/* A stop --delete that a crash interrupted goes on (docs/protection.md):
+ * at the daemon's start and before each upkeep, as the daemon itself. */
+static void protection_continue(const struct maint *m)
+{
+	const struct vf_caller self = { .uid = 0, .gid = 0, .pid = getpid() };
+	struct vf_protect p;
+	struct vf_admin a;
+	int rc;
+
+	vf_admin_init(&a, &self, NULL);
+	rc = vf_admin_protection_continue(m->v, &a, &p);
+	if (rc < 0)
+		dlog(LOG_WARNING, "protection stop --delete of vault '%s' failed: %s",
+		     m->vault, a.why[0] ? a.why : strerror(-rc));
+	else if (rc)
+		dlog(LOG_INFO, "protection stop --delete of vault '%s' finished: %llu files soft-deleted, %llu kept by immutability",
+		     m->vault, (unsigned long long)p.deleted,
+		     (unsigned long long)p.kept);
+}
+
 /* The upkeep goes through core's gate like every administrative
  * operation, as the daemon itself (root); a run that removed something is
  * logged with what it removed (and audited by core), a failure as a
@@ -959,6 +979,7 @@ static void maintain(const struct maint *m)
 	char detail[512];
 	int rc;
 
+	protection_continue(m);
 	vf_admin_init(&a, &self, NULL);
 	rc = vf_admin_maintain(m->v, &a, &st, detail, sizeof(detail));
 	if (rc < 0) {
@@ -1030,6 +1051,7 @@ static void *maint_main(void *arg)
 	time_t audit_next, metrics_next = 0;
 	int rc;
 
+	protection_continue(m);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	next.tv_sec += m->interval;
 	audit_next = next.tv_sec - m->interval + AUDIT_FLUSH;

@@ -34,15 +34,6 @@ wait_for() {
 	return 1
 }
 
-# refused WHAT PATTERN command...: exit 1 and PATTERN in its output
-refused() {
-	local what=$1 pat=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	[ "$rc" = 1 ] || fail "$what: exit $rc, not 1: $out"
-	case $out in *"$pat"*) ;; *) fail "$what: expected '$pat' in: $out" ;; esac
-}
-
 frozen() { "$VAULTCTL" tripwire status "$1" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["frozen"])'; }
 
 U_OP=5046 U_NONE=5047 U_CONTRIB=5048
@@ -183,11 +174,7 @@ REQ=$("$VAULTCTL" tripwire release "$MNT" 2>&1 | grep -o 'vfreq2:[^ ]*' | head -
 TOK=$("$VAULTCTL" guard approve --key "$VF_TMP/guard.key" "$REQ" --ttl 30d 2>/dev/null) || fail "guard approve failed"
 "$VAULTCTL" tripwire release "$MNT" --approval "$TOK" | grep -q "tripwire released" || fail "release with the approval failed"
 [ "$(frozen "$MNT")" = False ] || fail "still frozen after the release"
-for _ in $(seq 1 40); do
-	[ ! -e "$MNT/.softdeleted/docs/d0/f000.txt" ] && break
-	sleep 0.5
-done
-[ ! -e "$MNT/.softdeleted/docs/d0/f000.txt" ] || fail "the due purge did not happen after the release"
+vf_wait_gone "$MNT/.softdeleted/docs/d0/f000.txt" 20 || fail "the due purge did not happen after the release"
 vf_umount
 "$VAULTCTL" audit list "$VAULT" --keystore "$KS" | grep -q "approval	tripwire.release	allowed" ||
 	fail "no approval record of the release"

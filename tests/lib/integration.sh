@@ -35,6 +35,8 @@
 #                                 unmounting (stop a Ceph cluster)
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
+#   refused WHAT PATTERN cmd...   cmd exits 1 with PATTERN in its output
+#   vf_wait_gone PATH SECONDS     PATH disappears within SECONDS, or 1
 #   same_tree SRC DST             contents and metadata must match
 #                                 (SAME_TREE_NS=0: mtimes in whole seconds;
 #                                 SAME_TREE_MTIME=0: mtimes not compared)
@@ -153,6 +155,27 @@ trap 'exit 143' TERM
 
 assert_eq() {
 	[ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+# vf_wait_gone PATH SECONDS: waits until PATH does not exist (at most
+# SECONDS); returns 1 when it is still there.
+vf_wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ -e "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# refused WHAT PATTERN command...: the command must exit 1 with PATTERN in
+# its output (a test may define its own refused instead).
+refused() {
+	local what=$1 pat=$2 rc=0 out
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" = 1 ] || fail "$what: exit $rc, not 1: $out"
+	case $out in *"$pat"*) ;; *) fail "$what: expected '$pat' in: $out" ;; esac
 }
 
 vault_bytes() {

@@ -260,6 +260,85 @@ static void audit_fails_closed(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* Stop protection: the Owner only; stopped, every change is refused
+ * whoever asks (root too), across a reopen; --delete walks a directory of
+ * more than one batch and a nested one, keeps what an immutable directory
+ * holds (and the directory), and resume brings writing back. */
+static void protection(void)
+{
+	struct vf_vault *v = vt_fresh();
+	struct vf_caller contrib = { .uid = 4400, .gid = 4400, .pid = 1 };
+	struct vf_handle *h = NULL;
+	struct vt_names names;
+	struct vf_protect p;
+	struct vf_admin a;
+	struct vf_attr at;
+	char err[256], name[32];
+	uint64_t big, sub, keep, f1 = 0;
+	int i;
+
+	if (!v)
+		return;
+	CHECK_EQ(vt_role_grant(v, 0, 4400, VF_ROLE_CONTRIBUTOR, err,
+			       sizeof(err)),
+		 0);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "big", 0755, &at), 0);
+	big = at.ino;
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, big, "sub", 0755, &at), 0);
+	sub = at.ino;
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "keep", 0755, &at),
+		 0);
+	keep = at.ino;
+	for (i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		f1 = vt_put(v, big, name, "x");
+	}
+	vt_put(v, sub, "deep", "d");
+	vt_put(v, keep, "k", "k");
+	CHECK_EQ(vt_immutable_set(v, "keep", 0, 0, 0, 0, err, sizeof(err)), 0);
+
+	vf_admin_init(&a, &contrib, NULL);
+	CHECK_EQ(vf_admin_protection_stop(v, &a, VF_PROT_RETAIN, NULL), -EACCES);
+	vf_admin_init(&a, &vt_root, NULL);
+	CHECK_EQ(vf_admin_protection_stop(v, &a, VF_PROT_RETAIN, &p), 0);
+	CHECK_EQ(p.state, VF_PROT_RETAIN);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "new", 0755, &at),
+		 -EROFS);
+	CHECK_EQ(vf_vault_unlink(v, &vt_root, big, "f000"), -EROFS);
+	CHECK_EQ(vf_vault_rename(v, &vt_root, big, "f001", VF_ROOT_INO, "f",
+				 0),
+		 -EROFS);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, f1, O_WRONLY, &h), -EROFS);
+	CHECK_EQ(vf_vault_open_file(v, &vt_root, f1, O_RDONLY, &h), 0);
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	v = vt_reopen(v);
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "new", 0755, &at),
+		 -EROFS);
+	vf_admin_init(&a, &contrib, NULL);
+	CHECK_EQ(vf_admin_protection_resume(v, &a, NULL), -EACCES);
+	CHECK_EQ(vf_admin_protection_stop(v, &a, VF_PROT_DELETE, NULL),
+		 -EACCES);
+
+	vf_admin_init(&a, &vt_root, NULL);
+	CHECK_EQ(vf_admin_protection_stop(v, &a, VF_PROT_DELETE, &p), 0);
+	CHECK_EQ(p.state, VF_PROT_DELETE);
+	CHECK_EQ(p.pending, 0);
+	CHECK_EQ(p.deleted, 601);
+	CHECK_EQ(p.kept, 1);
+	CHECK(!strcmp(vt_listing(v, VF_ROOT_INO, &names), "keep"));
+	CHECK(vt_walk(v, VF_ROOT_INO, "keep/k", NULL) != 0);
+	CHECK(vt_walk(v, VF_ROOT_INO, ".softdeleted/big/sub/deep", NULL) != 0);
+	CHECK(vt_walk(v, VF_ROOT_INO, ".softdeleted/big/f599", NULL) != 0);
+	CHECK_EQ(vf_admin_protection_stop(v, &a, VF_PROT_DELETE, NULL), -EINVAL);
+	CHECK_EQ(vf_admin_protection_resume(v, &a, &p), 0);
+	CHECK_EQ(p.state, VF_PROT_DELETE);
+	CHECK_EQ(vf_vault_mkdir(v, &vt_root, VF_ROOT_INO, "new", 0755, &at), 0);
+	CHECK_EQ(vf_admin_protection_resume(v, &a, NULL), -EINVAL);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	vt_setup("t-admin");
@@ -269,6 +348,7 @@ int main(void)
 	RUN(binds_item);
 	RUN(no_needless_approval);
 	RUN(audit_fails_closed);
+	RUN(protection);
 	unlink(key_path);
 	CHECK(vt_cleanup() == 0);
 	return unit_exit();

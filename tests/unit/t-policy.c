@@ -619,35 +619,55 @@ static void posture_table(void)
 		unsigned weak;
 	} t[] = {
 		/* sd, always, imm, lock, guard, remote, slock, http, pass,
-		 * short lock */
-		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, P, { G, G, G, F }, 0, 0,
+		 * short lock, prot */
+		{ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, P, { G, G, G, F }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 0, 0, 0, 0, 1, 0, 0, 0, 0, 0 }, F, { G, E, E, F }, 0, 0,
+		{ { 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 }, F, { G, E, E, F }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, G, { G, G, G, G }, 0, 0,
+		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, G, { G, G, G, G }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_LOCAL },
-		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
-		{ { 0, 0, 1, 2, 1, 1, 1, 0, 0, 0 }, E, { E, E, E, E }, 0, 0, 0 },
-		{ { 0, 0, 1, 2, 0, 1, 1, 0, 0, 0 }, G, { G, G, G, E }, 0, 0, 0 },
+		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0, 0, 0 }, E,
+		  { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 1, 1, 1, 0, 0, 0, 0 }, E,
+		  { E, E, E, E }, 0, 0, 0 },
+		{ { 0, 0, 1, 2, 0, 1, 1, 0, 0, 0, 0 }, G,
+		  { G, G, G, E }, 0, 0, 0 },
 		/* pending always-on and lock count for nothing yet */
-		{ { 1, 1, 0, 0, 1, 1, 1, 0, 0, 0 }, G, { G, E, E, G }, 1, 0, 0 },
-		{ { 0, 0, 1, 1, 0, 1, 1, 0, 0, 0 }, P, { G, G, G, F }, 0, 1, 0 },
+		{ { 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0 }, G,
+		  { G, E, E, G }, 1, 0, 0 },
+		{ { 0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0 }, P,
+		  { G, G, G, F }, 0, 1, 0 },
 		/* always-on with soft delete off is not soft delete */
-		{ { 0, 2, 0, 0, 1, 1, 1, 0, 0, 0 }, F, { G, E, E, F }, 0, 0, 0 },
+		{ { 0, 2, 0, 0, 1, 1, 1, 0, 0, 0, 0 }, F,
+		  { G, E, E, F }, 0, 0, 0 },
 		/* weak choices */
-		{ { 1, 0, 0, 0, 0, 1, 0, 1, 1, 0 }, G, { G, G, G, G }, 0, 0,
+		{ { 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0 }, G, { G, G, G, G }, 0, 0,
 		  VF_PW_NO_STORE_LOCK | VF_PW_PLAIN_HTTP | VF_PW_PASSPHRASE },
-		{ { 1, 0, 0, 0, 1, 0, 0, 0, 1, 0 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_LOCAL },
 		/* short store locks: weak only where the store locks */
-		{ { 1, 0, 0, 0, 1, 1, 1, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_SHORT_LOCK },
-		{ { 1, 0, 0, 0, 1, 1, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_NO_STORE_LOCK },
-		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 1 }, G, { G, E, E, G }, 0, 0,
+		{ { 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 }, G, { G, E, E, G }, 0, 0,
 		  VF_PW_LOCAL },
+		/* protection stopped: named; with --delete Poor whatever
+		 * holds, and nothing would raise it */
+		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0, 0,
+		    VF_PROT_RETAIN }, E,
+		  { E, E, E, E }, 0, 0, VF_PW_STOPPED },
+		{ { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		    VF_PROT_RETAIN }, G,
+		  { G, G, G, G }, 0, 0, VF_PW_LOCAL | VF_PW_STOPPED },
+		{ { 1, 2, 0, 0, 1, 1, 1, 0, 0, 0,
+		    VF_PROT_DELETE }, P,
+		  { P, P, P, P }, 0, 0, VF_PW_STOPPED },
+		{ { 0, 0, 1, 2, 1, 0, 0, 0, 0, 0,
+		    VF_PROT_DELETE }, P,
+		  { P, P, P, P }, 0, 0, VF_PW_LOCAL | VF_PW_STOPPED },
 	};
 	struct vf_posture out;
 	size_t i;
@@ -833,6 +853,8 @@ static void op_table(void)
 		{ VF_OP_TRIP_FP, VF_ROLE_OWNER, 1 },
 		{ VF_OP_METRICS, VF_ROLE_READER, 0 },
 		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
+		{ VF_OP_PROT_STOP, VF_ROLE_OWNER, 1 },
+		{ VF_OP_PROT_RESUME, VF_ROLE_OWNER, 1 },
 	};
 	size_t i;
 
@@ -1233,6 +1255,77 @@ static void tripwire_admin_table(void)
 	CHECK(gop && !strcmp(gop, "tripwire.exempt"));
 }
 
+/* ---- stop protection -------------------------------------------------------- */
+
+static void protection_table(void)
+{
+#define ON VF_PROT_ON
+#define RET VF_PROT_RETAIN
+#define DEL VF_PROT_DELETE
+	static const struct {
+		enum vf_prot_state cur;
+		int pending;
+		enum vf_prot_state next;
+		int sd_on;
+		int rc;
+	} stop[] = {
+		{ ON, 0, RET, 1, VF_ALLOW },
+		{ ON, 0, RET, 0, VF_ALLOW }, /* retain deletes nothing */
+		{ ON, 0, DEL, 1, VF_CRITICAL },
+		{ RET, 0, DEL, 1, VF_CRITICAL },
+		/* soft delete off: --delete would keep nothing */
+		{ ON, 0, DEL, 0, -EPERM },
+		{ RET, 0, DEL, 0, -EPERM },
+		/* stopped already */
+		{ RET, 0, RET, 1, -EINVAL },
+		{ DEL, 0, RET, 1, -EINVAL },
+		{ DEL, 0, DEL, 1, -EINVAL },
+		{ DEL, 1, RET, 1, -EINVAL },
+		/* an interrupted --delete goes on without a new approval */
+		{ DEL, 1, DEL, 1, VF_ALLOW },
+		{ DEL, 1, DEL, 0, VF_ALLOW },
+		/* not a mode */
+		{ ON, 0, ON, 1, -EINVAL },
+	};
+	static const struct {
+		enum vf_prot_state cur;
+		int pending;
+		int rc;
+	} resume[] = {
+		{ ON, 0, -EINVAL },
+		{ RET, 0, VF_ALLOW },
+		{ DEL, 0, VF_ALLOW },
+		{ DEL, 1, -EBUSY },
+	};
+	const char *gop;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(stop); i++) {
+		gop = NULL;
+		why[0] = '\0';
+		CHECK_EQ(vf_policy_protection_stop(stop[i].cur, stop[i].pending,
+						   stop[i].next, stop[i].sd_on,
+						   &gop, why, sizeof(why)),
+			 stop[i].rc);
+		if (stop[i].rc == VF_CRITICAL)
+			CHECK(gop && !strcmp(gop, "protection.stop-delete"));
+		if (stop[i].rc < 0)
+			CHECK(why[0] != '\0');
+	}
+	for (i = 0; i < VF_ARRAY_LEN(resume); i++)
+		CHECK_EQ(vf_policy_protection_resume(resume[i].cur,
+						     resume[i].pending, why,
+						     sizeof(why)),
+			 resume[i].rc);
+	CHECK(!strcmp(vf_policy_prot_name(VF_PROT_ON), "on"));
+	CHECK(!strcmp(vf_policy_prot_name(VF_PROT_DELETE), "stopped (delete)"));
+	CHECK(!strcmp(vf_policy_prot_name((enum vf_prot_state)7), "?"));
+#undef ON
+#undef RET
+#undef DEL
+}
+
 int main(void)
 {
 	RUN(table);
@@ -1254,5 +1347,6 @@ int main(void)
 	RUN(alert_mute_table);
 	RUN(tripwire_table);
 	RUN(tripwire_admin_table);
+	RUN(protection_table);
 	return unit_exit();
 }
