@@ -1172,6 +1172,7 @@ static int make_request(struct vf_vault *v, const struct vf_guard_set *set,
 {
 	struct vf_guard_request r;
 	char text[VF_GUARD_TEXT_MAX];
+	size_t i;
 	int rc;
 
 	memcpy(r.vault_id, vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
@@ -1190,7 +1191,17 @@ static int make_request(struct vf_vault *v, const struct vf_guard_set *set,
 		return rc;
 	}
 	memcpy(request, text, strlen(text) + 1);
-	if (set->quorum > 1)
+	for (i = 0; i < set->n && set->keys[i].type == VF_GUARD_KEY_VAULT; i++)
+		;
+	if (set->quorum == 1 && i < set->n)
+		snprintf(why, whylen,
+			 "approval required: ask the guard holder to sign the "
+			 "request with ssh-keygen -Y sign -n vaultfs -f KEY "
+			 "FILE (FILE holding the request line%s) and give "
+			 "back the request line and FILE.sig: %s",
+			 set->n > 1 ? ", or with vaultctl guard approve" : "",
+			 text);
+	else if (set->quorum > 1)
 		snprintf(why, whylen,
 			 "approval required from %u of the %zu guards: ask "
 			 "each guard holder to approve (vaultctl guard approve "
