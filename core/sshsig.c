@@ -221,6 +221,19 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* 1 when the n bytes at p are ASCII: libsodium's base64 decoder reads a
+ * byte with the high bit set as the ASCII character below it, so an
+ * armor or key would otherwise have more than one text form. */
+static int is_ascii(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80 || !p[i])
+			return 0;
+	return 1;
+}
+
 int vf_sshkey_parse(const char *text, struct vf_sshkey *out)
 {
 	uint8_t blob[KEY_BLOB_MAX + 1];
@@ -247,7 +260,7 @@ int vf_sshkey_parse(const char *text, struct vf_sshkey *out)
 		p++;
 	while (is_blank(*p))
 		p++;
-	if (*p || !bl ||
+	if (*p || !bl || !is_ascii(b64, bl) ||
 	    sodium_base642bin(blob, sizeof(blob), b64, bl, NULL, &n, &end,
 			      B64STD) ||
 	    end != b64 + bl)
@@ -328,7 +341,7 @@ int vf_sshsig_parse(const char *text, size_t len, struct vf_sshsig *out)
 
 	if (sodium_init() < 0)
 		return -ENOMEM;
-	if (len > VF_SSHSIG_ARMOR_MAX || memchr(text, 0, len))
+	if (len > VF_SSHSIG_ARMOR_MAX || !is_ascii(text, len))
 		return -EINVAL;
 	if (eat_line(&p, end, VF_SSHSIG_BEGIN))
 		return -EINVAL;
