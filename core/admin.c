@@ -188,7 +188,7 @@ static int enter(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
 static int approve(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 		   int decision)
 {
-	char fpr[VF_GUARD_FPR_TEXT] = "";
+	char fpr[VF_GUARD_FPRS_TEXT] = "";
 	const char *sep = ch->params[0] ? "; " : "";
 	int rc;
 
@@ -204,7 +204,9 @@ static int approve(struct vf_vault *v, struct vf_admin *a, struct change *ch,
 		ch->result = "allowed";
 		snprintf(ch->approval, sizeof(ch->approval), "%s%s%s",
 			 ch->params, sep,
-			 fpr[0] ? "approved by guard " : "no guard attached");
+			 !fpr[0]	       ? "no guard attached" :
+			 strchr(fpr, ',') ? "approved by guards " :
+					    "approved by guard ");
 		if (fpr[0])
 			strncat(ch->approval, fpr,
 				sizeof(ch->approval) - strlen(ch->approval) - 1);
@@ -434,16 +436,34 @@ int vf_admin_role_list(struct vf_vault *v, struct vf_admin *a, vf_role_cb cb,
 }
 
 int vf_admin_guard_show(struct vf_vault *v, struct vf_admin *a,
-			char *pub_text, size_t cap)
+			struct vf_guard_info *out)
 {
+	struct vf_guard_set set;
+	size_t i;
 	int rc = read_gate(v, a, VF_OP_GUARD_SHOW);
 
 	if (rc)
 		return rc;
-	rc = vf_vault_guard_get(v, pub_text, cap);
-	if (rc == -ENOENT)
+	vf_vault_lock(v);
+	rc = vf_guard_set_load(v, &set);
+	vf_vault_unlock(v);
+	if (rc == 0) {
 		say(a, "no guard is attached");
-	return read_failed(a, "reading the attached guard key", rc);
+		return -ENOENT;
+	}
+	if (rc < 0)
+		return read_failed(a, "reading the attached guard keys", rc);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < set.n; i++) {
+		vf_guard_key_fpr(&set.keys[i], out->fprs[i]);
+		rc = vf_guard_key_format(&set.keys[i], out->keys[i],
+					 sizeof(out->keys[i]));
+		if (rc)
+			return read_failed(a, "formatting a guard key", rc);
+	}
+	out->n = set.n;
+	out->quorum = set.quorum;
+	return 0;
 }
 
 int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a, int64_t since,
@@ -477,7 +497,7 @@ static int posture_of(struct vf_vault *v, struct vf_admin *a,
 	struct vf_store_conf *sc = NULL;
 	struct vf_softdelete sd;
 	struct vf_imm_vault iv;
-	char pub[VF_GUARD_PUB_TEXT];
+	char pub[VF_GUARD_KEY_TEXT];
 	int64_t now = now_of(v, a);
 	int rc;
 
@@ -1287,80 +1307,136 @@ int vf_admin_role_grant(struct vf_vault *v, struct vf_admin *a, int is_group,
 	return rc;
 }
 
-int vf_admin_guard_attach(struct vf_vault *v, struct vf_admin *a,
-			  const char *pub_text, char old_fpr[VF_GUARD_FPR_TEXT])
+/* keys[0..nkeys) and quorum as a guard set into *set: 0, or -EINVAL with
+ * the reason in a->why. */
+static int guard_set_of(struct vf_admin *a, const char *const *keys,
+			size_t nkeys, unsigned quorum, struct vf_guard_set *set)
 {
-	uint8_t pk[VF_GUARD_PK_BYTES], cur[VF_GUARD_PK_BYTES];
-	char fpr[VF_GUARD_FPR_TEXT], old[VF_GUARD_FPR_TEXT] = "", detail[48];
-	char shown[VF_GUARD_PUB_TEXT];
+	char shown[VF_GUARD_KEY_TEXT];
+	size_t i, j;
+	int rc;
+
+	rc = vf_policy_guard_set(nkeys, VF_GUARD_SET_MAX, quorum, a->why,
+				 sizeof(a->why));
+	if (rc)
+		return rc;
+	memset(set, 0, sizeof(*set));
+	for (i = 0; i < nkeys; i++) {
+		if (vf_guard_key_parse(keys[i], &set->keys[i])) {
+			bounded_text(shown, 80, keys[i]);
+			say(a, "'%s' is not a guard public key (vfguard1:... as "
+			       "printed by vaultctl guard keygen, or an "
+			       "ssh-ed25519 or sk-ssh-ed25519@openssh.com "
+			       "public key line)",
+			    shown);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (vf_sshkey_equal(&set->keys[i], &set->keys[j])) {
+				bounded_text(shown, 80, keys[i]);
+				say(a, "'%s' is given twice", shown);
+				return -EINVAL;
+			}
+	}
+	set->n = nkeys;
+	set->quorum = quorum;
+	return 0;
+}
+
+/* 1 when a and b hold the same keys (in any order) and quorum. */
+static int same_guards(const struct vf_guard_set *a,
+		       const struct vf_guard_set *b)
+{
+	size_t i, j;
+
+	if (a->n != b->n || a->quorum != b->quorum)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < b->n; j++)
+			if (vf_sshkey_equal(&a->keys[i], &b->keys[j]))
+				break;
+		if (j == b->n)
+			return 0;
+	}
+	return 1;
+}
+
+int vf_admin_guard_attach(struct vf_vault *v, struct vf_admin *a,
+			  const char *const *keys, size_t nkeys,
+			  unsigned quorum, char *old_fprs)
+{
+	struct vf_guard_set next, cur;
+	char fprs[VF_GUARD_FPRS_TEXT], old[VF_GUARD_FPRS_TEXT] = "";
+	char detail[VF_GUARD_FPRS_TEXT + 32];
 	struct change ch;
 	int rc, have;
 
-	if (old_fpr)
-		old_fpr[0] = '\0';
+	if (old_fprs)
+		old_fprs[0] = '\0';
 	rc = enter(v, a, VF_OP_GUARD_ATTACH, &ch);
 	if (rc)
 		return rc;
-	if (vf_guard_pub_parse(pub_text, pk) ||
-	    vf_guard_fingerprint(pub_text, fpr)) {
-		bounded_text(shown, sizeof(shown), pub_text);
-		say(a, "'%s' is not a guard public key (vfguard1:..., as "
-		       "printed by vaultctl guard keygen)",
-		    shown);
-		rc = -EINVAL;
+	rc = guard_set_of(a, keys, nkeys, quorum, &next);
+	if (rc)
 		return leave(v, a, &ch, rc, NULL);
-	}
-	ch.target = fpr;
-	have = vf_guard_attached(v, cur, old);
+	vf_guard_set_fprs(&next, fprs, sizeof(fprs));
+	ch.target = fprs;
+	have = vf_guard_set_load(v, &cur);
 	if (have < 0) {
-		say(a, "cannot read the attached guard key: %s",
+		say(a, "cannot read the attached guard keys: %s",
 		    have == -EIO ? "damaged catalog entry" : strerror(-have));
 		return leave(v, a, &ch, have, NULL);
 	}
-	if (have && !memcmp(cur, pk, sizeof(pk))) {
+	if (have && same_guards(&cur, &next)) {
 		/* nothing changes: nothing is approved or recorded */
 		vf_catalog_rollback(v->cat);
 		vf_vault_unlock(v);
 		return 1;
 	}
-	snprintf(ch.params, sizeof(ch.params), "key=%s", pub_text);
+	if (have)
+		vf_guard_set_fprs(&cur, old, sizeof(old));
+	vf_guard_set_params(&next, ch.params, sizeof(ch.params));
 	rc = approve(v, a, &ch,
 		     vf_policy_guard_change(have, 0, &ch.gop, a->why,
 					    sizeof(a->why)));
 	if (!rc)
-		rc = vf_guard_key_store(v, pk);
-	snprintf(detail, sizeof(detail), "replaced guard %s", old);
-	rc = leave(v, a, &ch, rc, have ? detail : NULL);
-	if (!rc && old_fpr && have)
-		memcpy(old_fpr, old, sizeof(old));
+		rc = vf_guard_set_store(v, &next);
+	snprintf(detail, sizeof(detail), "quorum=%u%s%s", quorum,
+		 have ? " replaced " : "", old);
+	rc = leave(v, a, &ch, rc, detail);
+	if (!rc && old_fprs)
+		memcpy(old_fprs, old, sizeof(old));
 	return rc;
 }
 
 int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
-			  char fpr_out[VF_GUARD_FPR_TEXT])
+			  char *fprs_out)
 {
-	char fpr[VF_GUARD_FPR_TEXT] = "";
+	char fprs[VF_GUARD_FPRS_TEXT] = "";
+	struct vf_guard_set cur;
 	struct change ch;
 	int rc, have;
 
 	rc = enter(v, a, VF_OP_GUARD_DETACH, &ch);
 	if (rc)
 		return rc;
-	have = vf_guard_attached(v, NULL, fpr);
+	have = vf_guard_set_load(v, &cur);
 	if (have < 0) {
-		say(a, "cannot read the attached guard key: %s",
+		say(a, "cannot read the attached guard keys: %s",
 		    have == -EIO ? "damaged catalog entry" : strerror(-have));
 		return leave(v, a, &ch, have, NULL);
 	}
-	ch.target = fpr[0] ? fpr : NULL;
+	if (have)
+		vf_guard_set_fprs(&cur, fprs, sizeof(fprs));
+	ch.target = fprs[0] ? fprs : NULL;
 	rc = approve(v, a, &ch,
 		     vf_policy_guard_change(have, 1, &ch.gop, a->why,
 					    sizeof(a->why)));
 	if (!rc)
 		rc = vf_guard_key_drop(v);
 	rc = leave(v, a, &ch, rc, NULL);
-	if (!rc && fpr_out)
-		memcpy(fpr_out, fpr, sizeof(fpr));
+	if (!rc && fprs_out)
+		memcpy(fprs_out, fprs, sizeof(fprs));
 	return rc;
 }
 

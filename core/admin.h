@@ -181,20 +181,34 @@ VF_MUST int vf_admin_role_grant(struct vf_vault *v, struct vf_admin *a,
 				enum vf_role *was);
 VF_MUST int vf_admin_role_list(struct vf_vault *v, struct vf_admin *a,
 			       vf_role_cb cb, void *arg);
-/* Arms the vault with the guard key pub_text.  Returns 0, or 1 when that
- * key is attached already (nothing changes); replacing a guard is
- * critical.  old_fpr (may be NULL) gets the replaced key's fingerprint
- * ("" when there was none). */
+/* Arms the vault with the guards keys[0..nkeys) (each "vfguard1:..." or
+ * an OpenSSH "ssh-ed25519 ..." / "sk-ssh-ed25519@openssh.com ..." line),
+ * quorum (1..nkeys) of which must then approve each critical operation.
+ * Returns 0, or 1 when exactly these keys and quorum are attached already
+ * (nothing changes).  Changing the guards or the quorum is critical: the
+ * current quorum approves it; arming an unguarded vault is not.  -EINVAL
+ * for a key that is neither format, one given twice, more than
+ * VF_GUARD_SET_MAX or a quorum out of range.  old_fprs (may be NULL,
+ * VF_GUARD_FPRS_TEXT bytes) gets the replaced keys' fingerprints,
+ * comma-separated ("" when there were none). */
 VF_MUST int vf_admin_guard_attach(struct vf_vault *v, struct vf_admin *a,
-				  const char *pub_text,
-				  char old_fpr[VF_GUARD_FPR_TEXT]);
-/* Disarms the vault (critical); fpr (may be NULL) gets the key's
- * fingerprint. */
+				  const char *const *keys, size_t nkeys,
+				  unsigned quorum, char *old_fprs);
+/* Disarms the vault (critical); fprs (may be NULL, VF_GUARD_FPRS_TEXT
+ * bytes) gets the keys' fingerprints. */
 VF_MUST int vf_admin_guard_detach(struct vf_vault *v, struct vf_admin *a,
-				  char fpr[VF_GUARD_FPR_TEXT]);
-/* The attached key as text; -ENOENT when none. */
+				  char *fprs);
+/* The attached guards, for display. */
+struct vf_guard_info {
+	size_t n;        /* number of keys */
+	unsigned quorum; /* approvals of distinct guards a critical
+			    operation needs */
+	char keys[VF_GUARD_SET_MAX][VF_GUARD_KEY_TEXT];
+	char fprs[VF_GUARD_SET_MAX][VF_GUARD_FPR_TEXT];
+};
+/* The attached guards into *out; -ENOENT when none. */
 VF_MUST int vf_admin_guard_show(struct vf_vault *v, struct vf_admin *a,
-				char *pub_text, size_t cap);
+				struct vf_guard_info *out);
 
 /* ---- audit --------------------------------------------------------------- */
 

@@ -193,6 +193,20 @@ static const char *const schema_6 =
 	"CREATE TABLE store_gone(name TEXT PRIMARY KEY, t INTEGER NOT NULL)"
 	" WITHOUT ROWID;";
 
+/* Format 8: the guards (guard.c), several keys of the vault's own or
+ * the OpenSSH format and a quorum (meta "guard.quorum", absent: 1).  The
+ * single key of older formats (meta "guard.pubkey", a 32-byte blob) moves
+ * here; a damaged one stays behind, where the guard refuses everything
+ * until it is detached (fails closed).  The format number also keeps
+ * older builds, which would see no guard, from opening the vault. */
+static const char *const schema_8 =
+	"CREATE TABLE guard_keys(id INTEGER PRIMARY KEY, type INTEGER NOT"
+	" NULL, pk BLOB NOT NULL, app TEXT NOT NULL DEFAULT '');"
+	"INSERT INTO guard_keys(type, pk) SELECT 0, v FROM meta WHERE"
+	" k='guard.pubkey' AND typeof(v)='blob' AND length(v)=32;"
+	"DELETE FROM meta WHERE k='guard.pubkey' AND typeof(v)='blob' AND"
+	" length(v)=32;";
+
 /* vf_now(): the daemon clock in ns (the activity triggers' clock). */
 static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -331,6 +345,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_6);
 	if (!rc)
+		rc = exec(c, schema_8);
+	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);
 }
@@ -351,6 +367,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_5);
 	if (!rc && from < 6)
 		rc = exec(c, schema_6);
+	if (!rc && from < 8)
+		rc = exec(c, schema_8);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
 	return vf_catalog_finish(c, rc);

@@ -81,7 +81,7 @@
 #include "catalog_q.h"
 
 #define VF_CATALOG_NAME "catalog.db"
-#define VF_CATALOG_FORMAT 6
+#define VF_CATALOG_FORMAT 8
 /* Buckets of the commit latency histogram (the last one is +Inf). */
 #define VF_CATALOG_COMMIT_BUCKETS 13
 extern const double vf_catalog_commit_le[VF_CATALOG_COMMIT_BUCKETS - 1];

@@ -318,9 +318,12 @@ enum vf_readdir_col {
 	X(STORE_GONE_DEL, "DELETE FROM store_gone WHERE name=?1")             \
 	/* guard.c: approvals (helper area; keep entries below) */          \
 	X(GUARD_GET, "SELECT v FROM meta WHERE k='guard.pubkey'")             \
-	X(GUARD_SET, "INSERT OR REPLACE INTO meta(k,v) VALUES("               \
-		     "'guard.pubkey',?1)")                                    \
-	X(GUARD_DEL, "DELETE FROM meta WHERE k='guard.pubkey'")               \
+	X(GUARD_DEL, "DELETE FROM meta WHERE k IN ('guard.pubkey',"           \
+		     "'guard.quorum')")                                       \
+	X(GUARD_KEYS, "SELECT type, pk, app FROM guard_keys ORDER BY id")     \
+	X(GUARD_KEY_ADD, "INSERT INTO guard_keys(type, pk, app) "             \
+			 "VALUES(?1, ?2, ?3)")                                \
+	X(GUARD_KEYS_DEL, "DELETE FROM guard_keys")                           \
 	X(GUARD_USE, "INSERT INTO guard_used(nonce,used_at,uid,op) "          \
 		     "VALUES(?1,?2,?3,?4)")                                   \
 	/* audit.c: the audit log (helper area; keep entries below) */      \

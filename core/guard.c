@@ -70,6 +70,7 @@
 #include <sodium.h>
 
 #include "guard.h"
+#include "policy.h"
 #include "vault_int.h"
 
 #define PUB_PREFIX "vfguard1:"
@@ -90,6 +91,9 @@
 _Static_assert(VF_GUARD_TEXT_MAX >=
 		       7 + sodium_base64_ENCODED_LEN(VF_GUARD_BIN_MAX, B64URL),
 	       "VF_GUARD_TEXT_MAX too small for a token");
+_Static_assert(VF_GUARD_KEY_TEXT >= VF_SSHKEY_TEXT_MAX &&
+		       VF_GUARD_KEY_TEXT >= VF_GUARD_PUB_TEXT,
+	       "VF_GUARD_KEY_TEXT too small for a key");
 _Static_assert(VF_GUARD_INPUT_MAX >= VF_GUARD_TEXT_MAX,
 	       "VF_GUARD_INPUT_MAX too small for a token");
 _Static_assert(VF_GUARD_WHY_MAX >= VF_GUARD_TEXT_MAX + 96,
@@ -453,57 +457,307 @@ static void fingerprint(const uint8_t pk[VF_GUARD_PK_BYTES],
 
 int vf_guard_fingerprint(const char *pub_text, char out[VF_GUARD_FPR_TEXT])
 {
-	uint8_t pk[VF_GUARD_PK_BYTES];
-	int rc = vf_guard_pub_parse(pub_text, pk);
+	struct vf_sshkey k;
+	int rc = vf_guard_key_parse(pub_text, &k);
 
 	if (!rc)
-		fingerprint(pk, out);
+		vf_guard_key_fpr(&k, out);
 	return rc;
 }
 
 /* ---- the decision ------------------------------------------------------ */
+
+/* The checks after the signature, common to both kinds of approval:
+ * vault, op, params, expiry. */
+static int req_check(const struct vf_guard_request *r, int64_t expires,
+		     const uint8_t vault_id[VF_VAULT_ID_BYTES], const char *op,
+		     const char *params, int64_t now, char *why, size_t whylen)
+{
+	uint8_t hash[VF_GUARD_HASH_BYTES];
+	char when[32];
+
+	if (memcmp(r->vault_id, vault_id, VF_VAULT_ID_BYTES)) {
+		snprintf(why, whylen, "approval is for another vault");
+		return -EPERM;
+	}
+	if (strcmp(r->op, op)) {
+		snprintf(why, whylen, "approval is for operation %s, not %s",
+			 r->op, op);
+		return -EPERM;
+	}
+	vf_guard_params_hash(params, hash);
+	if (memcmp(r->params_hash, hash, sizeof(hash))) {
+		snprintf(why, whylen, "approval is for other parameters");
+		return -EPERM;
+	}
+	if (!(now < expires)) {
+		vf_time_format(expires, when);
+		snprintf(why, whylen, "approval expired at %s", when);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* 1 when the token's signature verifies with pk. */
+static int token_signed_by(const struct vf_guard_token *t,
+			   const uint8_t pk[VF_GUARD_PK_BYTES])
+{
+	return t->signed_len <= sizeof(t->raw) - VF_GUARD_SIG_BYTES &&
+	       !crypto_sign_verify_detached(t->sig, t->raw, t->signed_len, pk);
+}
 
 int vf_guard_check(const struct vf_guard_token *t,
 		   const uint8_t pk[VF_GUARD_PK_BYTES],
 		   const uint8_t vault_id[VF_VAULT_ID_BYTES], const char *op,
 		   const char *params, int64_t now, char *why, size_t whylen)
 {
-	uint8_t hash[VF_GUARD_HASH_BYTES];
-	char when[32];
-
 	if (sodium_init() < 0) {
 		snprintf(why, whylen, "cannot initialise libsodium");
 		return -EPERM;
 	}
 	/* First: nothing else in a token means anything unless the
 	 * attached key signed it. */
-	if (t->signed_len > sizeof(t->raw) - VF_GUARD_SIG_BYTES ||
-	    crypto_sign_verify_detached(t->sig, t->raw, t->signed_len, pk)) {
+	if (!token_signed_by(t, pk)) {
 		snprintf(why, whylen,
 			 "approval signature does not verify (forged or for "
 			 "another guard key)");
 		return -EPERM;
 	}
-	if (memcmp(t->req.vault_id, vault_id, VF_VAULT_ID_BYTES)) {
-		snprintf(why, whylen, "approval is for another vault");
-		return -EPERM;
+	return req_check(&t->req, t->expires, vault_id, op, params, now, why,
+			 whylen);
+}
+
+/* ---- guard keys of either format ---------------------------------------- */
+
+int vf_guard_key_parse(const char *text, struct vf_sshkey *out)
+{
+	struct vf_sshkey k;
+
+	memset(&k, 0, sizeof(k));
+	while (is_space(*text))
+		text++;
+	if (!strncmp(text, PUB_PREFIX, strlen(PUB_PREFIX))) {
+		if (vf_guard_pub_parse(text, k.pk))
+			return -EINVAL;
+		k.type = VF_GUARD_KEY_VAULT;
+		*out = k;
+		return 0;
 	}
-	if (strcmp(t->req.op, op)) {
-		snprintf(why, whylen, "approval is for operation %s, not %s",
-			 t->req.op, op);
-		return -EPERM;
+	return vf_sshkey_parse(text, out);
+}
+
+int vf_guard_key_format(const struct vf_sshkey *k, char *text, size_t cap)
+{
+	if (k->type == VF_GUARD_KEY_VAULT)
+		return pub_format(k->pk, text, cap);
+	return vf_sshkey_format(k, text, cap);
+}
+
+void vf_guard_key_fpr(const struct vf_sshkey *k, char out[VF_GUARD_FPR_TEXT])
+{
+	uint8_t blob[VF_SSHKEY_TEXT_MAX], h[32];
+	size_t n;
+
+	if (k->type == VF_GUARD_KEY_VAULT) {
+		fingerprint(k->pk, out);
+		return;
 	}
-	vf_guard_params_hash(params, hash);
-	if (memcmp(t->req.params_hash, hash, sizeof(hash))) {
-		snprintf(why, whylen, "approval is for other parameters");
-		return -EPERM;
+	n = vf_sshkey_blob(k, blob, sizeof(blob));
+	crypto_generichash(h, sizeof(h), blob, n, NULL, 0);
+	sodium_bin2hex(out, VF_GUARD_FPR_TEXT, h, 8);
+}
+
+void vf_guard_set_fprs(const struct vf_guard_set *set, char *out, size_t cap)
+{
+	char fpr[VF_GUARD_FPR_TEXT];
+	size_t i, o = 0;
+
+	if (cap)
+		out[0] = '\0';
+	for (i = 0; i < set->n && o + VF_GUARD_FPR_TEXT + 1 <= cap; i++) {
+		vf_guard_key_fpr(&set->keys[i], fpr);
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "," : "",
+				      fpr);
 	}
-	if (!(now < t->expires)) {
-		vf_time_format(t->expires, when);
-		snprintf(why, whylen, "approval expired at %s", when);
-		return -EPERM;
+}
+
+void vf_guard_set_params(const struct vf_guard_set *set, char *out,
+			     size_t cap)
+{
+	char fprs[VF_GUARD_FPRS_TEXT], text[VF_GUARD_KEY_TEXT], hex[33];
+	crypto_generichash_state st;
+	uint8_t h[16];
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (i = 0; i < set->n; i++)
+		if (!vf_guard_key_format(&set->keys[i], text, sizeof(text)))
+			crypto_generichash_update(&st, (const uint8_t *)text,
+						  strlen(text) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	vf_guard_set_fprs(set, fprs, sizeof(fprs));
+	snprintf(out, cap, "quorum=%u guards=%s set=%s", set->quorum, fprs,
+		 hex);
+}
+
+/* ---- approvals ------------------------------------------------------------ */
+
+/* The end of the word at p (the first blank or NUL). */
+static const char *word_end(const char *p)
+{
+	while (*p && !is_space(*p))
+		p++;
+	return p;
+}
+
+/* One approval at *p (blanks before it already skipped); *p moves past
+ * it. */
+static int approval_parse(const char **p, struct vf_guard_approval *ap)
+{
+	const char *e = word_end(*p), *a, *end;
+	size_t n = (size_t)(e - *p), el = strlen(VF_SSHSIG_END);
+	char word[VF_GUARD_INPUT_MAX + 1];
+
+	if (n > VF_GUARD_INPUT_MAX)
+		return -EINVAL;
+	memcpy(word, *p, n);
+	word[n] = '\0';
+	memset(ap, 0, sizeof(*ap));
+	if (!strncmp(word, TOK_PREFIX, strlen(TOK_PREFIX))) {
+		if (vf_guard_token_parse(word, &ap->tok))
+			return -EINVAL;
+		ap->req = ap->tok.req;
+		ap->expires = ap->tok.expires;
+		*p = e;
+		return 0;
 	}
+	if (n >= sizeof(ap->text) || vf_guard_request_parse(word, &ap->req))
+		return -EINVAL;
+	memcpy(ap->text, word, n + 1);
+	/* the armored signature follows, up to and with its END line */
+	a = e;
+	while (is_space(*a))
+		a++;
+	end = strstr(a, VF_SSHSIG_END);
+	if (!end || vf_sshsig_parse(a, (size_t)(end + el - a), &ap->sig))
+		return -EINVAL;
+	ap->ssh = 1;
+	/* An SSHSIG has no expiry: the request's creation time, which the
+	 * guard's signature binds, starts a fixed validity. */
+	ap->expires = ap->req.created > INT64_MAX - VF_GUARD_SSH_TTL ?
+			      INT64_MAX :
+			      ap->req.created + VF_GUARD_SSH_TTL;
+	*p = end + el;
 	return 0;
+}
+
+int vf_guard_approvals_parse(const char *text, struct vf_guard_approval *out,
+			     size_t max, size_t *bad)
+{
+	const char *p = text;
+	size_t n = 0;
+
+	*bad = 0;
+	if (strnlen(text, VF_GUARD_APPROVALS_MAX + 1) > VF_GUARD_APPROVALS_MAX)
+		return -EINVAL;
+	for (;;) {
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		if (n == max || n == VF_GUARD_SET_MAX)
+			return -EINVAL;
+		if (approval_parse(&p, &out[n])) {
+			*bad = n + 1;
+			return -EINVAL;
+		}
+		n++;
+		/* approvals are separated by blanks */
+		if (*p && !is_space(*p)) {
+			*bad = n;
+			return -EINVAL;
+		}
+	}
+	return n ? (int)n : -EINVAL;
+}
+
+/* The SSH approval's signature: its key must be one of set's (*signer
+ * its index); the message is the request text as printed, with or
+ * without the newline a shell adds when it is saved to a file. */
+static int ssh_signed(const struct vf_guard_approval *ap,
+		      const struct vf_guard_set *set, int *signer, char *why,
+		      size_t whylen)
+{
+	char msg[VF_GUARD_TEXT_MAX + 1];
+	char other[VF_GUARD_WHY_MAX];
+	size_t i, n = strlen(ap->text);
+	int rc;
+
+	for (i = 0; i < set->n; i++)
+		if (set->keys[i].type != VF_GUARD_KEY_VAULT &&
+		    vf_sshkey_equal(&set->keys[i], &ap->sig.key))
+			break;
+	if (i == set->n) {
+		snprintf(why, whylen,
+			 "ssh signature is by a key that is not an attached "
+			 "guard");
+		return -EPERM;
+	}
+	memcpy(msg, ap->text, n);
+	msg[n] = '\n';
+	rc = vf_sshsig_verify(&ap->sig, msg, n + 1, why, whylen);
+	if (rc && vf_sshsig_verify(&ap->sig, msg, n, other, sizeof(other)) == 0)
+		rc = 0;
+	if (!rc)
+		*signer = (int)i;
+	return rc;
+}
+
+int vf_guard_approval_check(const struct vf_guard_approval *ap,
+			    const struct vf_guard_set *set,
+			    const uint8_t vault_id[VF_VAULT_ID_BYTES],
+			    const char *op, const char *params, int64_t now,
+			    int *signer, char *why, size_t whylen)
+{
+	char when[32];
+	size_t i;
+	int rc, who = -1;
+
+	if (sodium_init() < 0) {
+		snprintf(why, whylen, "cannot initialise libsodium");
+		return -EPERM;
+	}
+	if (ap->ssh) {
+		rc = ssh_signed(ap, set, &who, why, whylen);
+		if (rc)
+			return rc;
+		if (ap->req.created > now && ap->req.created - now > VF_GUARD_SKEW) {
+			vf_time_format(ap->req.created, when);
+			snprintf(why, whylen,
+				 "approval request claims to be made at %s, in "
+				 "the future",
+				 when);
+			return -EPERM;
+		}
+	} else {
+		for (i = 0; i < set->n; i++)
+			if (set->keys[i].type == VF_GUARD_KEY_VAULT &&
+			    token_signed_by(&ap->tok, set->keys[i].pk))
+				break;
+		if (i == set->n) {
+			snprintf(why, whylen,
+				 "approval signature does not verify (forged or "
+				 "for another guard key)");
+			return -EPERM;
+		}
+		who = (int)i;
+	}
+	rc = req_check(&ap->req, ap->expires, vault_id, op, params, now, why,
+		       whylen);
+	if (!rc)
+		*signer = who;
+	return rc;
 }
 
 /* ---- key files ------------------------------------------------------- */
@@ -790,57 +1044,93 @@ out:
 	return rc;
 }
 
-/* ---- the vault's guard (v->mu held) ------------------------------------ */
+/* ---- the vault's guards (v->mu held) ----------------------------------- */
 
-/* The attached key: 1 found, 0 none, -EIO when the stored value is not a
- * key (fails closed: a damaged guard is not an absent one). */
-static int pk_load(struct vf_vault *v, uint8_t pk[VF_GUARD_PK_BYTES])
+/* The guards as stored (catalog format 8: table guard_keys, meta
+ * "guard.quorum"; a vault of an older format had one key, meta
+ * "guard.pubkey", which the upgrade moves into guard_keys).  1 found, 0
+ * none, -EIO when anything stored is not a key or the quorum is out of
+ * range (fails closed: a damaged guard is not an absent one). */
+int vf_guard_set_load(struct vf_vault *v, struct vf_guard_set *set)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_GUARD_GET);
+	struct vf_guard_set t;
+	struct vf_sshkey *k;
+	const char *app;
+	int64_t q = 1;
 	int rc;
 
+	/* a legacy key the upgrade did not move is damaged */
 	if (!st)
 		return -EIO;
 	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		if (sqlite3_column_type(st, 0) == SQLITE_BLOB &&
-		    sqlite3_column_bytes(st, 0) == VF_GUARD_PK_BYTES)
-			memcpy(pk, sqlite3_column_blob(st, 0),
-			       VF_GUARD_PK_BYTES);
-		else
+	sqlite3_reset(st);
+	if (rc)
+		return rc < 0 ? rc : -EIO;
+	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS);
+	if (!st)
+		return -EIO;
+	memset(&t, 0, sizeof(t));
+	while ((rc = vf_catalog_row(st)) == 1) {
+		if (t.n == VF_GUARD_SET_MAX) {
 			rc = -EIO;
+			break;
+		}
+		k = &t.keys[t.n++];
+		k->type = sqlite3_column_int(st, 0);
+		app = (const char *)sqlite3_column_text(st, 2);
+		if (k->type < VF_GUARD_KEY_VAULT ||
+		    k->type > VF_SSHKEY_SK_ED25519 ||
+		    sqlite3_column_type(st, 1) != SQLITE_BLOB ||
+		    sqlite3_column_bytes(st, 1) != VF_GUARD_PK_BYTES || !app ||
+		    strlen(app) > VF_SSHKEY_APP_MAX ||
+		    (k->type == VF_SSHKEY_SK_ED25519) != (app[0] != '\0')) {
+			rc = -EIO;
+			break;
+		}
+		memcpy(k->pk, sqlite3_column_blob(st, 1), VF_GUARD_PK_BYTES);
+		memcpy(k->app, app, strlen(app) + 1);
 	}
 	sqlite3_reset(st);
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (!t.n)
+		return 0;
+	rc = vf_catalog_meta_get(v->cat, "guard.quorum", &q);
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (q < 1 || (uint64_t)q > t.n)
+		return -EIO;
+	t.quorum = (unsigned)q;
+	*set = t;
+	return 1;
 }
 
-int vf_guard_attached(struct vf_vault *v, uint8_t pk[VF_GUARD_PK_BYTES],
-		      char fpr[VF_GUARD_FPR_TEXT])
-{
-	uint8_t k[VF_GUARD_PK_BYTES];
-	int rc = pk_load(v, k);
-
-	if (rc == 1 && fpr)
-		fingerprint(k, fpr);
-	if (rc == 1 && pk)
-		memcpy(pk, k, sizeof(k));
-	return rc;
-}
-
-int vf_guard_key_store(struct vf_vault *v, const uint8_t pk[VF_GUARD_PK_BYTES])
+int vf_guard_set_store(struct vf_vault *v, const struct vf_guard_set *set)
 {
 	sqlite3_stmt *st;
+	size_t i;
 	int rc = vf_catalog_begin(v->cat);
 
 	if (rc)
 		return rc;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_SET);
-	rc = st ? 0 : -EIO;
-	if (st) {
-		sqlite3_bind_blob(st, 1, pk, VF_GUARD_PK_BYTES,
+	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS_DEL);
+	rc = st ? vf_catalog_run(st) : -EIO;
+	for (i = 0; !rc && i < set->n; i++) {
+		st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEY_ADD);
+		if (!st) {
+			rc = -EIO;
+			break;
+		}
+		sqlite3_bind_int(st, 1, set->keys[i].type);
+		sqlite3_bind_blob(st, 2, set->keys[i].pk, VF_GUARD_PK_BYTES,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, set->keys[i].app, -1,
 				  SQLITE_TRANSIENT);
 		rc = vf_catalog_run(st);
 	}
+	if (!rc)
+		rc = vf_catalog_meta_set(v->cat, "guard.quorum", set->quorum);
 	return vf_catalog_finish(v->cat, rc);
 }
 
@@ -853,32 +1143,36 @@ int vf_guard_key_drop(struct vf_vault *v)
 		return rc;
 	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_DEL);
 	rc = st ? vf_catalog_run(st) : -EIO;
+	st = rc ? NULL : vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS_DEL);
+	if (!rc)
+		rc = st ? vf_catalog_run(st) : -EIO;
 	return vf_catalog_finish(v->cat, rc);
 }
 
 int vf_vault_guard_get(struct vf_vault *v, char *pub_text, size_t cap)
 {
-	uint8_t pk[VF_GUARD_PK_BYTES];
+	struct vf_guard_set set;
 	int rc;
 
 	vf_vault_lock(v);
-	rc = pk_load(v, pk);
+	rc = vf_guard_set_load(v, &set);
 	vf_vault_unlock(v);
 	if (rc == 0)
 		return -ENOENT;
 	if (rc < 0)
 		return rc;
-	return pub_format(pk, pub_text, cap);
+	return vf_guard_key_format(&set.keys[0], pub_text, cap);
 }
 
 /* A fresh request for op/params into request, and the line for the
  * requester into why. */
-static int make_request(struct vf_vault *v, const char *op, const char *params,
-			int64_t now, char *request, size_t reqcap, char *why,
-			size_t whylen)
+static int make_request(struct vf_vault *v, const struct vf_guard_set *set,
+			const char *op, const char *params, int64_t now,
+			char *request, size_t reqcap, char *why, size_t whylen)
 {
 	struct vf_guard_request r;
 	char text[VF_GUARD_TEXT_MAX];
+	size_t i;
 	int rc;
 
 	memcpy(r.vault_id, vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
@@ -897,17 +1191,34 @@ static int make_request(struct vf_vault *v, const char *op, const char *params,
 		return rc;
 	}
 	memcpy(request, text, strlen(text) + 1);
-	snprintf(why, whylen,
-		 "approval required: ask the guard holder to run: vaultctl "
-		 "guard approve --key FILE %s",
-		 text);
+	for (i = 0; i < set->n && set->keys[i].type == VF_GUARD_KEY_VAULT; i++)
+		;
+	if (set->quorum == 1 && i < set->n)
+		snprintf(why, whylen,
+			 "approval required: ask the guard holder to sign the "
+			 "request with ssh-keygen -Y sign -n vaultfs -f KEY "
+			 "FILE (FILE holding the request line%s) and give "
+			 "back the request line and FILE.sig: %s",
+			 set->n > 1 ? ", or with vaultctl guard approve" : "",
+			 text);
+	else if (set->quorum > 1)
+		snprintf(why, whylen,
+			 "approval required from %u of the %zu guards: ask "
+			 "each guard holder to approve (vaultctl guard approve "
+			 "--key FILE, or ssh-keygen -Y sign -n vaultfs) %s",
+			 set->quorum, set->n, text);
+	else
+		snprintf(why, whylen,
+			 "approval required: ask the guard holder to run: "
+			 "vaultctl guard approve --key FILE %s",
+			 text);
 	return -EPERM;
 }
 
 /* Records t's nonce as used, in a transaction of its own: -EPERM when it
  * already was. */
 static int consume(struct vf_vault *v, uid_t uid,
-		   const struct vf_guard_token *t, int64_t now, char *why,
+		   const struct vf_guard_request *r, int64_t now, char *why,
 		   size_t whylen)
 {
 	sqlite3_stmt *st;
@@ -925,11 +1236,11 @@ static int consume(struct vf_vault *v, uid_t uid,
 	if (!st) {
 		rc = -EIO;
 	} else {
-		sqlite3_bind_blob(st, 1, t->req.nonce, VF_GUARD_NONCE_BYTES,
+		sqlite3_bind_blob(st, 1, r->nonce, VF_GUARD_NONCE_BYTES,
 				  SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int64(st, 3, (int64_t)uid);
-		sqlite3_bind_text(st, 4, t->req.op, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, r->op, -1, SQLITE_TRANSIENT);
 		rc = vf_catalog_run(st);
 	}
 	if (rc)
@@ -947,13 +1258,80 @@ out:
 	return rc;
 }
 
+/* The reason of approval i (1-based) of n: as it is when there is one. */
+static void which(char *why, size_t whylen, size_t i, size_t n)
+{
+	char tmp[VF_GUARD_WHY_MAX];
+
+	if (n < 2)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s", why);
+	snprintf(why, whylen, "approval %zu of %zu: %s", i, n, tmp);
+}
+
+/* The approvals in token checked against set: 0 with *first the request
+ * they approve and signer[] the guard of each, or -EPERM. */
+static int check_all(struct vf_vault *v, const struct vf_guard_set *set,
+		     const char *op, const char *params, const char *token,
+		     int64_t now, struct vf_guard_approval *ap, int *signer,
+		     size_t *nout, char *why, size_t whylen)
+{
+	size_t i, n, bad;
+	int rc;
+
+	rc = vf_guard_approvals_parse(token, ap, VF_GUARD_SET_MAX, &bad);
+	if (rc < 0) {
+		if (!bad && token[strspn(token, " \t\r\n")])
+			snprintf(why, whylen,
+				 "approval token is malformed (more than %d "
+				 "approvals)",
+				 VF_GUARD_SET_MAX);
+		else if (strstr(token, VF_SSHSIG_BEGIN))
+			snprintf(why, whylen,
+				 "approval %zu is malformed (an SSH approval is "
+				 "the request line, then the signature file "
+				 "ssh-keygen wrote)",
+				 bad);
+		else if (bad <= 1)
+			snprintf(why, whylen, "approval token is malformed");
+		else
+			snprintf(why, whylen, "approval %zu is malformed", bad);
+		return -EPERM;
+	}
+	n = (size_t)rc;
+	for (i = 0; i < n; i++) {
+		rc = vf_guard_approval_check(&ap[i], set,
+					     vf_keys_vault_id(v->keys), op,
+					     params, now, &signer[i], why,
+					     whylen);
+		if (rc) {
+			which(why, whylen, i + 1, n);
+			return rc;
+		}
+		/* all of them approve one request: its nonce is spent once */
+		if (i && memcmp(ap[i].req.nonce, ap[0].req.nonce,
+				VF_GUARD_NONCE_BYTES)) {
+			snprintf(why, whylen,
+				 "approval %zu of %zu is for another request "
+				 "than approval 1",
+				 i + 1, n);
+			return -EPERM;
+		}
+	}
+	*nout = n;
+	return 0;
+}
+
 int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
 		       const char *params, const char *token, int64_t now,
 		       char *request, size_t reqcap, char *why, size_t whylen,
 		       char *fingerprint_out)
 {
-	uint8_t pk[VF_GUARD_PK_BYTES];
-	struct vf_guard_token t;
+	struct vf_guard_approval *ap = NULL;
+	int signer[VF_GUARD_SET_MAX];
+	struct vf_guard_set set;
+	char fpr[VF_GUARD_FPR_TEXT];
+	size_t i, j, n = 0, o = 0;
 	int rc;
 
 	if (whylen)
@@ -966,7 +1344,7 @@ int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
 		snprintf(why, whylen, "invalid operation name or parameters");
 		return -EINVAL;
 	}
-	rc = pk_load(v, pk);
+	rc = vf_guard_set_load(v, &set);
 	if (rc < 0) {
 		snprintf(why, whylen, "cannot read the guard key: %s",
 			 rc == -EIO ? "damaged catalog entry" : strerror(-rc));
@@ -978,23 +1356,41 @@ int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
 		return 0; /* no guard: allowed, the caller audits it */
 	}
 	if (!token)
-		return make_request(v, op, params, now, request, reqcap, why,
-				    whylen);
-	if (vf_guard_token_parse(token, &t)) {
-		snprintf(why, whylen, "approval token is malformed");
-		return -EPERM;
+		return make_request(v, &set, op, params, now, request, reqcap,
+				    why, whylen);
+	ap = calloc(VF_GUARD_SET_MAX, sizeof(*ap));
+	if (!ap) {
+		snprintf(why, whylen, "cannot check the approval: out of memory");
+		return -ENOMEM;
 	}
-	rc = vf_guard_check(&t, pk, vf_keys_vault_id(v->keys), op, params, now,
-			    why, whylen);
+	rc = check_all(v, &set, op, params, token, now, ap, signer, &n, why,
+		       whylen);
+	if (!rc)
+		rc = vf_policy_quorum(signer, n, set.quorum, why, whylen);
 	if (rc)
-		return rc;
+		goto out;
 	if (v->readonly) {
 		snprintf(why, whylen, "the vault is mounted read-only");
-		return -EROFS;
+		rc = -EROFS;
+		goto out;
 	}
-	rc = consume(v, uid, &t, now, why, whylen);
-	if (!rc && fingerprint_out)
-		fingerprint(pk, fingerprint_out);
+	rc = consume(v, uid, &ap[0].req, now, why, whylen);
+	if (rc || !fingerprint_out)
+		goto out;
+	/* the distinct guards that approved, in the order given */
+	fingerprint_out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && signer[j] != signer[i]; j++)
+			;
+		if (j < i)
+			continue;
+		vf_guard_key_fpr(&set.keys[signer[i]], fpr);
+		o += (size_t)snprintf(fingerprint_out + o,
+				      VF_GUARD_FPRS_TEXT - o, "%s%s",
+				      o ? "," : "", fpr);
+	}
+out:
+	free(ap);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #define VF_GUARD_H
 
 #include "crypto.h"
+#include "sshsig.h"
 #include "vault.h"
 
 #define VF_GUARD_VERSION 2
@@ -30,6 +31,25 @@
 	 VF_GUARD_SIG_BYTES)
 /* Longest text accepted by the parsers; anything longer is malformed. */
 #define VF_GUARD_INPUT_MAX 1024
+/* struct vf_sshkey.type of a guard key in the vault's own format
+ * ("vfguard1:", vf_guard_keygen); the OpenSSH types are sshsig.h's. */
+#define VF_GUARD_KEY_VAULT 0
+/* How long an SSH approval is valid after its request was made (an
+ * SSHSIG has no expiry of its own), and how far in the future a request
+ * may claim to be made. */
+#define VF_GUARD_SSH_TTL (3600LL * VF_NS)
+#define VF_GUARD_SKEW (300LL * VF_NS)
+/* Longest text of all the approvals of one operation. */
+#define VF_GUARD_APPROVALS_MAX                                                 \
+	(VF_GUARD_SET_MAX * (VF_GUARD_TEXT_MAX + VF_SSHSIG_ARMOR_MAX + 2))
+
+/* The guards of a vault: n keys (VF_GUARD_KEY_VAULT or an OpenSSH type),
+ * of which quorum (1..n) must approve a critical operation. */
+struct vf_guard_set {
+	size_t n;
+	unsigned quorum;
+	struct vf_sshkey keys[VF_GUARD_SET_MAX];
+};
 
 /* A decoded request: what is to be approved. */
 struct vf_guard_request {
@@ -109,18 +129,80 @@ VF_MUST int vf_guard_check(const struct vf_guard_token *t,
 			   const char *op, const char *params, int64_t now,
 			   char *why, size_t whylen);
 
-/* ---- the attached guard (v->mu held; for the gate, admin.c) -------------- */
+/* ---- guard keys of either format ----------------------------------------- */
 
-/* 1 when a guard is attached (pk and fpr, if not NULL, get its key and
- * fingerprint), 0 when none, -EIO when the stored key is damaged (fails
- * closed). */
-VF_MUST int vf_guard_attached(struct vf_vault *v,
-			      uint8_t pk[VF_GUARD_PK_BYTES],
-			      char fpr[VF_GUARD_FPR_TEXT]);
-/* Stores / removes the guard key, in the caller's transaction if any. */
-VF_MUST int vf_guard_key_store(struct vf_vault *v,
-			       const uint8_t pk[VF_GUARD_PK_BYTES]);
+/* Parses a guard public key: "vfguard1:..." (vf_guard_keygen) or an
+ * OpenSSH "ssh-ed25519 ..." / "sk-ssh-ed25519@openssh.com ..." line, its
+ * comment ignored.  -EINVAL when it is neither. */
+VF_MUST int vf_guard_key_parse(const char *text, struct vf_sshkey *out);
+/* The key as text, without comment (cap >= VF_GUARD_KEY_TEXT). */
+VF_MUST int vf_guard_key_format(const struct vf_sshkey *k, char *text,
+				size_t cap);
+/* 16 hex digits of BLAKE2b-256 over the key: the 32 bytes of a vault-
+ * format key (as before OpenSSH keys existed), the wire blob of an
+ * OpenSSH key. */
+void vf_guard_key_fpr(const struct vf_sshkey *k, char out[VF_GUARD_FPR_TEXT]);
+
+/* The parameters an approval of guard set set binds (the operation
+ * "guard.attach"): "quorum=M guards=FPR,... set=HEX", the fingerprints
+ * for the guard holder to read and 32 hex digits of BLAKE2b-128 over the
+ * keys' texts (a fingerprint has 64 bits only). */
+void vf_guard_set_params(const struct vf_guard_set *set, char *out,
+			 size_t cap);
+
+/* ---- approvals ------------------------------------------------------------ */
+
+/* One approval as given: a vault token, or an SSH signature over the
+ * request text. */
+struct vf_guard_approval {
+	int ssh;                   /* 0 token (tok), 1 SSH (req, text, sig) */
+	struct vf_guard_token tok;
+	struct vf_guard_request req; /* the request approved (both kinds) */
+	int64_t expires;
+	char text[VF_GUARD_TEXT_MAX]; /* ssh: the request text as signed */
+	struct vf_sshsig sig;
+};
+
+/* Parses the approvals of one operation: one or more, separated by
+ * blanks or newlines, each either a token "vftok2:..." or an SSH approval
+ * (the request line "vfreq2:..." then the armored signature ssh-keygen
+ * wrote for it, as `cat REQ REQ.sig` gives).  At most max (<=
+ * VF_GUARD_SET_MAX) approvals and VF_GUARD_APPROVALS_MAX bytes.  Returns
+ * the number parsed (>= 1), or -EINVAL with *bad the 1-based index of the
+ * malformed one (0: none given, or too many).  An SSH approval's expiry
+ * is its request's creation time + VF_GUARD_SSH_TTL. */
+VF_MUST int vf_guard_approvals_parse(const char *text,
+				     struct vf_guard_approval *out,
+				     size_t max, size_t *bad);
+
+/* The pure decision on one parsed approval, without the single-use
+ * check: 0 when it is signed by a key of set (*signer gets its index) for
+ * this vault, op and params and not expired at now; else -EPERM with the
+ * one-line reason in why.  Checks in this order: signature (for an SSH
+ * approval: that its key is in set, then the signature, its namespace and
+ * a security key's user presence), vault, op, params, expiry (an SSH
+ * request created more than VF_GUARD_SKEW after now is refused too). */
+VF_MUST int vf_guard_approval_check(const struct vf_guard_approval *ap,
+				    const struct vf_guard_set *set,
+				    const uint8_t vault_id[VF_VAULT_ID_BYTES],
+				    const char *op, const char *params,
+				    int64_t now, int *signer, char *why,
+				    size_t whylen);
+
+/* ---- the attached guards (v->mu held; for the gate, admin.c) ------------- */
+
+/* 1 when guards are attached (*set gets them), 0 when none, -EIO when
+ * the stored keys or quorum are damaged (fails closed). */
+VF_MUST int vf_guard_set_load(struct vf_vault *v, struct vf_guard_set *set);
+/* Replaces the guards by set (n >= 1, 1 <= quorum <= n), in the caller's
+ * transaction if any. */
+VF_MUST int vf_guard_set_store(struct vf_vault *v,
+			       const struct vf_guard_set *set);
+/* Removes every guard, in the caller's transaction if any. */
 VF_MUST int vf_guard_key_drop(struct vf_vault *v);
+/* The fingerprints of set's keys, comma-separated, into out (cap >=
+ * VF_GUARD_FPRS_TEXT). */
+void vf_guard_set_fprs(const struct vf_guard_set *set, char *out, size_t cap);
 
 /* The permission check of critical operation op with parameters params
  * requested by uid at time now.  Fails closed: anything but 0 is a deny.
@@ -128,13 +210,18 @@ VF_MUST int vf_guard_key_drop(struct vf_vault *v);
  *   - no token: -EPERM; request (reqcap >= VF_GUARD_TEXT_MAX) gets a new
  *     request code and why (whylen >= VF_GUARD_WHY_MAX) the line telling
  *     the requester what the guard holder must run;
- *   - a token: 0 only when it is signed by the attached key for this
- *     vault, op and params, not expired at now and never used in this
- *     vault; its nonce is then recorded as used, in the caller's
- *     transaction (so the token is spent exactly when the operation
- *     commits), and fingerprint_out gets the guard key's fingerprint.
- *     Else -EPERM with the reason in why (malformed, forged, other
- *     vault, other operation, other parameters, expired, already used).
+ *   - approvals (token: vf_guard_approvals_parse's text): 0 only when
+ *     every one is valid (vf_guard_approval_check), all approve the same
+ *     request, at least the set's quorum of distinct guards approved
+ *     (vf_policy_quorum; two approvals by one guard count once) and the
+ *     request was never used in this vault; its nonce is then recorded
+ *     as used, in the caller's transaction (so the approvals are spent
+ *     exactly when the operation commits), and fingerprint_out (>=
+ *     VF_GUARD_FPRS_TEXT bytes) gets the approving guards' fingerprints,
+ *     comma-separated.  Else -EPERM with the reason in why (malformed,
+ *     forged, not a guard, other vault, other operation, other
+ *     parameters, expired, other request, too few guards, already
+ *     used); with several approvals the reason names which one.
  * Other errors: -EINVAL (bad op name), -ERANGE (small buffer), -EROFS
  * (a token on a read-only vault), -EIO/-ENOSPC (catalog), with why set.
  * v->mu held. */

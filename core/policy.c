@@ -792,6 +792,47 @@ int vf_policy_guard_change(int have_guard, int detach, const char **gop,
 	return have_guard ? critical("guard.attach", gop) : VF_ALLOW;
 }
 
+int vf_policy_guard_set(size_t nkeys, size_t max, unsigned quorum, char *why,
+			size_t whylen)
+{
+	if (nkeys < 1 || nkeys > max)
+		return refuse(-EINVAL, why, whylen,
+			      "a guard set has 1 to %zu keys, not %zu", max,
+			      nkeys);
+	if (quorum < 1 || quorum > nkeys)
+		return refuse(-EINVAL, why, whylen,
+			      "quorum %u is not between 1 and the %zu guard "
+			      "key%s given",
+			      quorum, nkeys, nkeys == 1 ? "" : "s");
+	return VF_ALLOW;
+}
+
+size_t vf_policy_distinct(const int *signer, size_t n)
+{
+	size_t i, j, d = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && signer[j] != signer[i]; j++)
+			;
+		d += j == i;
+	}
+	return d;
+}
+
+int vf_policy_quorum(const int *signer, size_t n, unsigned quorum, char *why,
+		     size_t whylen)
+{
+	size_t d = vf_policy_distinct(signer, n);
+
+	/* fails closed: a quorum of 0 is a damaged set, not "no need" */
+	if (quorum >= 1 && d >= quorum)
+		return VF_ALLOW;
+	return refuse(-EPERM, why, whylen,
+		      "approved by %zu of the %u guards needed (approvals by "
+		      "one guard count once; pass each with --approval)",
+		      d, quorum);
+}
+
 /* ---- the ransomware tripwire ------------------------------------------- */
 
 uint32_t vf_policy_trip_score(const struct vf_trip_counts *c,

@@ -516,6 +516,19 @@ VF_MUST int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
 /* Attaching (detach 0) or detaching a guard, have_guard the state. */
 VF_MUST int vf_policy_guard_change(int have_guard, int detach,
 				   const char **gop, char *why, size_t whylen);
+/* A guard set of nkeys keys (1..max) of which quorum must approve:
+ * VF_ALLOW when 1 <= quorum <= nkeys <= max, else -EINVAL. */
+VF_MUST int vf_policy_guard_set(size_t nkeys, size_t max, unsigned quorum,
+				char *why, size_t whylen);
+/* The number of distinct values among signer[0..n). */
+size_t vf_policy_distinct(const int *signer, size_t n);
+/* The quorum decision on the approvals of one request, each already
+ * checked valid: signer[i] is the index, in the guard set, of the guard
+ * whose approval i is.  VF_ALLOW when at least quorum distinct guards
+ * approved (copies of one guard's approval count once); else -EPERM,
+ * "approved by N of the M guards needed". */
+VF_MUST int vf_policy_quorum(const int *signer, size_t n, unsigned quorum,
+			     char *why, size_t whylen);
 
 /* ---- the ransomware tripwire (docs/tripwire.md) ------------------------- */
 

@@ -431,6 +431,14 @@ uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
 #define VF_GUARD_SUMMARY_MAX 512 /* what vf_guard_approve approves */
 #define VF_GUARD_FPR_TEXT 17   /* 16 hex digits and a NUL */
 #define VF_GUARD_TTL_MAX (30LL * 86400 * VF_NS)
+/* Most guards a vault may have, and so most approvals one operation
+ * takes. */
+#define VF_GUARD_SET_MAX 8
+/* Longest guard key text ("vfguard1:..." or an OpenSSH key line without
+ * comment) and its NUL. */
+#define VF_GUARD_KEY_TEXT 256
+/* The fingerprints of every guard, comma-separated, and a NUL. */
+#define VF_GUARD_FPRS_TEXT (VF_GUARD_SET_MAX * VF_GUARD_FPR_TEXT)
 
 /* Makes an Ed25519 key pair for the guard holder: writes the secret key to
  * out_path (created exclusively, mode 0600, one line "vaultfs-guard-key-1
@@ -440,9 +448,10 @@ uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
 VF_MUST int vf_guard_keygen(const char *out_path, char *pub_text, size_t cap,
 			    char *err, size_t errlen);
 
-/* The fingerprint of a public key for audit records and display: the first
- * 8 bytes of BLAKE2b-256 of the 32-byte key, in hex.  -EINVAL when
- * pub_text is not a valid key. */
+/* The fingerprint of a guard public key for audit records and display:
+ * the first 8 bytes, in hex, of BLAKE2b-256 of the 32-byte key
+ * ("vfguard1:...") or of the OpenSSH key's wire blob ("ssh-ed25519 ...",
+ * "sk-ssh-ed25519@openssh.com ...").  -EINVAL when pub_text is neither. */
 VF_MUST int vf_guard_fingerprint(const char *pub_text,
 				 char out[VF_GUARD_FPR_TEXT]);
 
@@ -464,8 +473,10 @@ VF_MUST int vf_guard_approve(const char *key_path, const char *request,
 			     size_t cap, char *summary, size_t sumcap,
 			     char *err, size_t errlen);
 
-/* The attached key as text (cap >= VF_GUARD_PUB_TEXT); -ENOENT when none,
- * -ERANGE for a small cap, -EIO when the stored key is damaged. */
+/* The first attached guard key as text (cap >= VF_GUARD_KEY_TEXT for an
+ * OpenSSH key, VF_GUARD_PUB_TEXT for the vault's own format); -ENOENT
+ * when none, -ERANGE for a small cap, -EIO when the stored keys are
+ * damaged. */
 VF_MUST int vf_vault_guard_get(struct vf_vault *v, char *pub_text,
 			       size_t cap);
 

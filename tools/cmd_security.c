@@ -308,21 +308,24 @@ int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	return 0;
 }
 
-/* Says that the guard with fingerprint fpr is attached (changed: just
- * now, else it already was). */
-static void print_attached(struct vf_cmd_ctx *ctx, const char *fpr,
-			   int changed, int json)
+/* Says that the guards with fingerprints fprs are attached (changed:
+ * just now, else they already were). */
+static void print_attached(struct vf_cmd_ctx *ctx, const char *fprs,
+			   unsigned quorum, size_t n, int changed, int json)
 {
 	struct json_object *o;
 
 	if (!json) {
-		fprintf(ctx->out, "guard %sattached (fingerprint %s)\n",
-			changed ? "" : "already ", fpr);
+		fprintf(ctx->out, "guard%s %sattached (fingerprint%s %s, quorum %u of %zu)\n",
+			n > 1 ? "s" : "", changed ? "" : "already ",
+			n > 1 ? "s" : "", fprs, quorum, n);
 		return;
 	}
 	o = json_object_new_object();
 	jadd_bool(o, "attached", 1);
-	jadd_str(o, "fingerprint", fpr);
+	jadd_str(o, "fingerprint", fprs);
+	jadd_u64(o, "quorum", quorum);
+	jadd_u64(o, "guards", n);
 	jadd_bool(o, "changed", changed);
 	json_print(ctx->out, o);
 }
@@ -330,36 +333,46 @@ static void print_attached(struct vf_cmd_ctx *ctx, const char *fpr,
 int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		     int argc, char **argv)
 {
-	const char *token = NULL;
-	char *pos[1] = { NULL };
+	const char *token = NULL, *quorum_s = NULL;
+	char *pos[VF_GUARD_SET_MAX + 1] = { NULL };
 	int json = 0;
 	const struct opt opts[] = {
+		{ "--quorum", &quorum_s, NULL },
 		{ "--approval", &token, NULL },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char fpr[VF_GUARD_FPR_TEXT];
+	char fprs[VF_GUARD_FPRS_TEXT] = "", fpr[VF_GUARD_FPR_TEXT];
+	unsigned quorum = 1;
 	struct vf_admin a;
+	size_t i, n;
 	int rc;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1,
+			VF_GUARD_SET_MAX + 1);
+	if (!rc && quorum_s)
+		rc = parse_count(c, ctx->err, "--quorum", quorum_s, &quorum);
 	if (!rc)
 		rc = check_token(ctx, c, token);
 	if (rc)
 		return rc;
-	/* Replacing a guard is critical, arming an unguarded vault is not,
-	 * a bad key is refused before any approval is asked: core's gate. */
+	for (n = 0; n < VF_GUARD_SET_MAX + 1 && pos[n]; n++)
+		;
+	/* Changing the guards is critical, arming an unguarded vault is
+	 * not, bad keys and quorums are refused before any approval is
+	 * asked: core's gate. */
 	admin_init(ctx, &a, token);
-	rc = vf_admin_guard_attach(ctx->v, &a, pos[0], NULL);
+	rc = vf_admin_guard_attach(ctx->v, &a, (const char *const *)pos, n,
+				   quorum, NULL);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
-	if (vf_guard_fingerprint(pos[0], fpr) < 0)
-		fpr[0] = '\0';
-	if (rc == 1) {
-		print_attached(ctx, fpr, 0, json);
-		return 0;
+	for (i = 0; i < n; i++) {
+		if (vf_guard_fingerprint(pos[i], fpr) < 0)
+			fpr[0] = '\0';
+		snprintf(fprs + strlen(fprs), sizeof(fprs) - strlen(fprs),
+			 "%s%s", i ? "," : "", fpr);
 	}
-	print_attached(ctx, fpr, 1, json);
+	print_attached(ctx, fprs, quorum, n, rc == 0, json);
 	return 0;
 }
 
@@ -373,7 +386,7 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
-	char fpr[VF_GUARD_FPR_TEXT] = "";
+	char fprs[VF_GUARD_FPRS_TEXT] = "";
 	struct vf_admin a;
 	int rc;
 
@@ -383,14 +396,14 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (rc)
 		return rc;
 	admin_init(ctx, &a, token);
-	rc = vf_admin_guard_detach(ctx->v, &a, fpr);
+	rc = vf_admin_guard_detach(ctx->v, &a, fprs);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
 		jadd_bool(o, "attached", 0);
-		jadd_str(o, "fingerprint", fpr);
+		jadd_str(o, "fingerprint", fprs);
 		json_print(ctx->out, o);
 	} else {
 		fputs("guard detached\n", ctx->out);
@@ -401,33 +414,58 @@ int cmd_guard_detach(struct vf_cmd_ctx *ctx, const struct cmd *c,
 int cmd_guard_show(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   int argc, char **argv)
 {
-	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "";
+	struct vf_guard_info *g;
+	struct json_object *o, *arr, *k;
 	struct vf_admin a;
 	int json = 0, rc;
+	size_t i;
 
 	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
 	if (rc)
 		return rc;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		fprintf(ctx->err, "vaultctl: guard show: out of memory\n");
+		return 1;
+	}
 	admin_init(ctx, &a, NULL);
-	rc = vf_admin_guard_show(ctx->v, &a, pub, sizeof(pub));
-	if (rc < 0 && rc != -ENOENT)
+	rc = vf_admin_guard_show(ctx->v, &a, g);
+	if (rc < 0 && rc != -ENOENT) {
+		free(g);
 		return say_admin(ctx, c, &a, rc);
-	if (rc == 0 && vf_guard_fingerprint(pub, fpr) < 0)
-		fpr[0] = '\0';
+	}
 	if (json) {
-		struct json_object *o = json_object_new_object();
-
+		o = json_object_new_object();
 		jadd_bool(o, "attached", rc == 0);
-		jadd_str(o, "public_key", rc == 0 ? pub : NULL);
-		jadd_str(o, "fingerprint", rc == 0 ? fpr : NULL);
+		/* the first key, as before there were several */
+		jadd_str(o, "public_key", rc == 0 ? g->keys[0] : NULL);
+		jadd_str(o, "fingerprint", rc == 0 ? g->fprs[0] : NULL);
+		if (rc == 0) {
+			jadd_u64(o, "quorum", g->quorum);
+			arr = json_object_new_array();
+			for (i = 0; i < g->n; i++) {
+				k = json_object_new_object();
+				jadd_str(k, "public_key", g->keys[i]);
+				jadd_str(k, "fingerprint", g->fprs[i]);
+				json_object_array_add(arr, k);
+			}
+			json_object_object_add(o, "guards", arr);
+		}
 		json_print(ctx->out, o);
-	} else if (rc == 0) {
+	} else if (rc == 0 && g->n == 1 && g->quorum == 1) {
 		fprintf(ctx->out, "guard:        attached\npublic key:   %s\nfingerprint:  %s\n",
-			pub, fpr);
+			g->keys[0], g->fprs[0]);
+	} else if (rc == 0) {
+		fprintf(ctx->out, "guard:        attached, quorum %u of %zu\n",
+			g->quorum, g->n);
+		for (i = 0; i < g->n; i++)
+			fprintf(ctx->out, "public key:   %s\nfingerprint:  %s\n",
+				g->keys[i], g->fprs[i]);
 	} else {
 		fputs("guard:        none (critical operations need no approval)\n",
 		      ctx->out);
 	}
+	free(g);
 	return 0;
 }
 

@@ -282,6 +282,7 @@ static const struct cmd_opt opts_guard_keygen[] = {
 };
 
 static const struct cmd_opt opts_guard_attach[] = {
+	{ "quorum", "M" },
 	{ "approval", "TOKEN" },
 	{ "json", NULL },
 	{ NULL, NULL },
@@ -447,7 +448,7 @@ const struct cmd cmds[] = {
 	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]",
 	  cmd_guard_keygen, VF_ROLE_NONE, opts_guard_keygen },
 	{ "guard", "attach", 1, 0, 0,
-	  "guard attach TARGET PUBKEY [--approval TOKEN] [--json]", cmd_guard_attach,
+	  "guard attach TARGET PUBKEY... [--quorum M] [--approval TOKEN]... [--json]", cmd_guard_attach,
 	  VF_ROLE_OWNER, opts_guard_attach },
 	{ "guard", "approve", 0, 1, 0,
 	  "guard approve --key FILE REQUEST [--ttl DURATION] [--json]",
@@ -724,12 +725,109 @@ int vf_cmds_help(int argc, char **argv, FILE *out, FILE *err)
 	return 0;
 }
 
+/* The value of argv[i] when it is an --approval option (taking argv[i +
+ * 1] when the value is not joined by '='), else NULL; *used gets the
+ * slots it takes. */
+static const char *approval_at(int argc, char **argv, int i, int *used)
+{
+	static const char opt[] = "--approval";
+	size_t ol = strlen(opt);
+
+	if (strncmp(argv[i], opt, ol))
+		return NULL;
+	if (argv[i][ol] == '=') {
+		*used = 1;
+		return argv[i] + ol + 1;
+	}
+	if (argv[i][ol] || i + 1 >= argc)
+		return NULL;
+	*used = 2;
+	return argv[i + 1];
+}
+
+/* 1 when a is an option of c whose value is the next argument. */
+static int value_follows(const struct cmd *c, const char *a)
+{
+	return a[0] == '-' && a[1] == '-' && !strchr(a, '=') &&
+	       takes_value(c, a + 2, strlen(a + 2));
+}
+
+/*
+ * A critical operation may need the approvals of several guards (a
+ * quorum), each given with its own --approval.  Core's gate takes them as
+ * one text, the approvals separated by newlines (guard.h), so every
+ * --approval of argv (before "--", option values skipped as scan_args
+ * does) is folded into one "--approval=T1\nT2..." in place of the first.
+ * Returns 0 with *out NULL when there are fewer than two; else *out is a
+ * new argv of *outc entries, whose new string is *joined (caller frees
+ * both); -ENOMEM.
+ */
+static int fold_approvals(const struct cmd *c, int argc, char **argv,
+			  char ***out, int *outc, char **joined)
+{
+	const char *val;
+	size_t len = strlen("--approval="), need, p;
+	int i, o = 0, used, count = 0, first = -1;
+	char **nv;
+
+	*out = NULL;
+	*joined = NULL;
+	need = len + 1;
+	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		val = approval_at(argc, argv, i, &used);
+		if (val) {
+			count++;
+			need += strlen(val) + 1;
+			first = first < 0 ? i : first;
+			i += used - 1;
+		} else if (value_follows(c, argv[i])) {
+			i++;
+		}
+	}
+	if (count < 2)
+		return 0;
+	nv = calloc((size_t)argc + 1, sizeof(*nv));
+	*joined = malloc(need);
+	if (!nv || !*joined) {
+		free(nv);
+		free(*joined);
+		*joined = NULL;
+		return -ENOMEM;
+	}
+	memcpy(*joined, "--approval=", len);
+	for (i = 0, p = len; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				nv[o++] = argv[i++];
+			break;
+		}
+		val = approval_at(argc, argv, i, &used);
+		if (val) {
+			if (p > len)
+				(*joined)[p++] = '\n';
+			memcpy(*joined + p, val, strlen(val));
+			p += strlen(val);
+			if (i == first)
+				nv[o++] = *joined;
+			i += used - 1;
+			continue;
+		}
+		if (value_follows(c, argv[i]) && i + 1 < argc)
+			nv[o++] = argv[i++];
+		nv[o++] = argv[i];
+	}
+	(*joined)[p] = '\0';
+	*out = nv;
+	*outc = o;
+	return 0;
+}
+
 int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd *c = NULL;
-	char name[64];
+	char name[64], **folded = NULL, *joined = NULL;
 	size_t len;
-	int i, k, rc, skip;
+	int i, k, rc, skip, nf = 0;
 
 	rc = lookup(argc, argv, &c, ctx->err);
 	if (rc)
@@ -762,9 +860,20 @@ int vf_cmds_run(struct vf_cmd_ctx *ctx, int argc, char **argv)
 						   name, key_opt_names[k]);
 		}
 	}
+	if (fold_approvals(c, argc - skip, argv + skip, &folded, &nf,
+			   &joined)) {
+		fprintf(ctx->err, "vaultctl: %s: out of memory\n", name);
+		return 1;
+	}
 	/* Who may run it is decided by core's gate (admin.h), which every
 	 * command calls: nothing is decided here. */
-	return c->fn(ctx, c, argc - skip, argv + skip);
+	if (folded)
+		rc = c->fn(ctx, c, nf, folded);
+	else
+		rc = c->fn(ctx, c, argc - skip, argv + skip);
+	free(folded);
+	free(joined);
+	return rc;
 }
 
 /* Runs in this process, as its caller and without a vault, a command that

@@ -117,7 +117,21 @@ static inline int vt_guard_attach(struct vf_vault *v, const char *pub,
 	int rc;
 
 	a.approval = token;
-	rc = vf_admin_guard_attach(v, &a, pub, NULL);
+	rc = vf_admin_guard_attach(v, &a, &pub, 1, 1, NULL);
+	return vt_said(&a, rc > 0 ? 0 : rc, err, errlen);
+}
+
+/* The same for n keys and a quorum. */
+static inline int vt_guard_attach_set(struct vf_vault *v,
+				      const char *const *keys, size_t n,
+				      unsigned quorum, const char *token,
+				      char *err, size_t errlen)
+{
+	struct vf_admin a = vt_admin(0);
+	int rc;
+
+	a.approval = token;
+	rc = vf_admin_guard_attach(v, &a, keys, n, quorum, NULL);
 	return vt_said(&a, rc > 0 ? 0 : rc, err, errlen);
 }
 

@@ -116,13 +116,25 @@ static int gate_token(struct vf_vault *v, const char *key, const char *op,
 	return approve(key, req, 3600 * VF_NS, vf_clock_now(), tok);
 }
 
+/* The parameters an approval of attaching key alone binds. */
+static void set_params(const char *key, char *params, size_t cap)
+{
+	struct vf_guard_set set;
+
+	memset(&set, 0, sizeof(set));
+	CHECK_EQ(vf_guard_key_parse(key, &set.keys[0]), 0);
+	set.n = 1;
+	set.quorum = 1;
+	vf_guard_set_params(&set, params, cap);
+}
+
 /* Runs authorize with token and checks the outcome: rc and, for a
  * refusal, the exact reason. */
 static void expect(struct vf_vault *v, const char *op, const char *params,
 		   const char *tok, int64_t now, int rc, const char *why_exp)
 {
 	char why[VF_GUARD_WHY_MAX], req[VF_GUARD_TEXT_MAX];
-	char fpr[VF_GUARD_FPR_TEXT] = "unset";
+	char fpr[VF_GUARD_FPRS_TEXT] = "unset";
 	int got;
 
 	got = vf_vault_guard_authorize(v, 1000, op, params, tok, now, req,
@@ -255,10 +267,10 @@ static void attach_round_trip(void)
 	/* replacing is critical: refused without the guard's approval of
 	 * exactly that key, done with it */
 	CHECK_EQ(vt_guard_attach(v, pub2, NULL, err, sizeof(err)), -EPERM);
-	snprintf(params, sizeof(params), "key=%s", pub);
+	set_params(pub, params, sizeof(params));
 	CHECK_EQ(gate_token(v, path, "guard.attach", params, tok), 0);
 	CHECK_EQ(vt_guard_attach(v, pub2, tok, err, sizeof(err)), -EPERM);
-	snprintf(params, sizeof(params), "key=%s", pub2);
+	set_params(pub2, params, sizeof(params));
 	CHECK_EQ(gate_token(v, path, "guard.attach", params, tok), 0);
 	CHECK_EQ(vt_guard_attach(v, pub2, tok, err, sizeof(err)), 0);
 	CHECK_EQ(vf_vault_guard_get(v, got, sizeof(got)), 0);

@@ -1326,9 +1326,57 @@ static void protection_table(void)
 #undef DEL
 }
 
+/* The quorum of guards: distinct approvers against the quorum, and the
+ * shape of a guard set. */
+static void quorum_table(void)
+{
+	static const struct {
+		const char *name;
+		int signer[4];
+		size_t n;
+		unsigned quorum;
+		size_t distinct;
+		int rc;
+	} t[] = {
+		{ "one of one", { 0 }, 1, 1, 1, VF_ALLOW },
+		{ "one of two needed", { 0 }, 1, 2, 1, -EPERM },
+		{ "two distinct of two", { 0, 1 }, 2, 2, 2, VF_ALLOW },
+		{ "two copies of one guard count once", { 1, 1 }, 2, 2, 1, -EPERM },
+		{ "three, two distinct, of two", { 2, 0, 2 }, 3, 2, 2, VF_ALLOW },
+		{ "three copies of one of three", { 1, 1, 1 }, 3, 3, 1, -EPERM },
+		{ "more than needed", { 0, 1, 2 }, 3, 1, 3, VF_ALLOW },
+		{ "none", { 0 }, 0, 1, 0, -EPERM },
+		{ "quorum 0 fails closed", { 0 }, 1, 0, 1, -EPERM },
+		{ "four distinct of four", { 3, 2, 1, 0 }, 4, 4, 4, VF_ALLOW },
+	};
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		why[0] = '\0';
+		CHECK_EQ(vf_policy_distinct(t[i].signer, t[i].n), t[i].distinct);
+		if (vf_policy_quorum(t[i].signer, t[i].n, t[i].quorum, why,
+				     sizeof(why)) != t[i].rc) {
+			fprintf(stderr, "quorum case '%s'\n", t[i].name);
+			CHECK(0);
+		}
+		if (t[i].rc)
+			CHECK(strstr(why, "guards needed") && !strchr(why, '\n'));
+	}
+	CHECK_EQ(vf_policy_guard_set(1, 8, 1, why, sizeof(why)), VF_ALLOW);
+	CHECK_EQ(vf_policy_guard_set(3, 8, 2, why, sizeof(why)), VF_ALLOW);
+	CHECK_EQ(vf_policy_guard_set(8, 8, 8, why, sizeof(why)), VF_ALLOW);
+	CHECK_EQ(vf_policy_guard_set(2, 8, 3, why, sizeof(why)), -EINVAL);
+	CHECK(!strcmp(why, "quorum 3 is not between 1 and the 2 guard keys given"));
+	CHECK_EQ(vf_policy_guard_set(2, 8, 0, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(vf_policy_guard_set(0, 8, 1, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(vf_policy_guard_set(9, 8, 1, why, sizeof(why)), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(table);
+	RUN(quorum_table);
 	RUN(refused);
 	RUN(weaker_table);
 	RUN(weaker_property);
