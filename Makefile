@@ -52,7 +52,7 @@ FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
 # into both programs (the daemon runs them for the control socket); the
 # restore client only into vaultctl.
-TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c \
+TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/progress.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
 	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_report.c tools/report_html.c \
@@ -132,12 +132,13 @@ check-unit: all
 install: $(B)/mount.vaultfs $(B)/vaultctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(B)/mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.vaultfs
+	ln -sf mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.fuse.vaultfs # mount -o remount (docs/progress.md)
 	install -m 0755 $(B)/vaultctl $(DESTDIR)$(BINDIR)/vaultctl
 	install -m 0644 man/vaultctl.1 $(DESTDIR)$(MANDIR)/man1/vaultctl.1
 	install -m 0644 man/mount.vaultfs.8 $(DESTDIR)$(MANDIR)/man8/mount.vaultfs.8
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/mount.vaultfs $(DESTDIR)$(BINDIR)/vaultctl \
+	rm -f $(DESTDIR)$(SBINDIR)/mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.fuse.vaultfs $(DESTDIR)$(BINDIR)/vaultctl \
 		$(DESTDIR)$(MANDIR)/man1/vaultctl.1 $(DESTDIR)$(MANDIR)/man8/mount.vaultfs.8
 
 clean:

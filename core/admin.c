@@ -337,7 +337,8 @@ int vf_admin_check(struct vf_vault *v, struct vf_admin *a, int read_data,
 
 	if (!rc)
 		rc = read_failed(a, "the check",
-				 vf_vault_check(v, read_data, cb, arg));
+				 vf_vault_check_progress(v, read_data, cb, arg,
+							 a->progress));
 	if (rc == 0 && !v->readonly) {
 		/* a clean check's time, for metrics; failing to keep it
 		 * changes no answer */
@@ -742,7 +743,8 @@ int vf_admin_prune(struct vf_vault *v, struct vf_admin *a, int dry_run,
 	if (!dry_run && (rc = frozen(v, a, "prune")))
 		return record_after(v, a, VF_OP_PRUNE, rc, NULL);
 	rc = read_failed(a, "prune",
-			 vf_vault_prune(v, now_of(v, a), dry_run, cb, arg, st));
+			 vf_vault_prune_progress(v, now_of(v, a), dry_run, cb,
+						 arg, st, a->progress));
 	if (dry_run)
 		return rc;
 	snprintf(detail, sizeof(detail), "removed %llu versions (%llu bytes)",
@@ -774,7 +776,8 @@ static void store_detail(const struct vf_store_gc_stats *s, char *buf,
 static int gc_both(struct vf_vault *v, struct vf_admin *a,
 		   struct vf_gc_stats *st)
 {
-	int rc = read_failed(a, "gc", vf_vault_gc(v, st));
+	int rc = read_failed(a, "gc",
+				 vf_vault_gc_progress(v, st, a->progress));
 
 	memset(&st->store, 0, sizeof(st->store));
 	if (!rc)

@@ -55,6 +55,9 @@ struct vf_admin {
 	struct vf_caller caller;
 	const char *approval; /* the guard's token, or NULL */
 	int64_t now;          /* 0: the clock; unit tests pass a time */
+	/* where check, gc and prune report their progress (borrowed; NULL,
+	 * as vf_admin_init leaves it: nowhere) */
+	const struct vf_progress *progress;
 	char why[VF_ADMIN_WHY_MAX];
 	char request[VF_GUARD_TEXT_MAX];
 };

@@ -182,6 +182,8 @@ enum vf_readdir_col {
 		      "min(t) FROM versions WHERE node=?1) ELSE btime END "   \
 		      "FROM nodes WHERE id=?1")                               \
 	X(SNAP_INSERT, "INSERT INTO snaps(t, tag) VALUES(?1, ?2)")            \
+	X(SNAP_BY_TAG, "SELECT t FROM snaps WHERE tag=?1 ORDER BY t DESC, "  \
+		       "id DESC LIMIT 1")                                     \
 	X(SNAPS_LIST, "SELECT t, tag FROM snaps ORDER BY t, id")              \
 	X(ACTIVITY_LIST, "SELECT hour, last FROM activity ORDER BY hour")     \
 	X(XATTR_GET, "SELECT value FROM xattrs WHERE node=?1 AND name=?2")    \

@@ -313,6 +313,14 @@ out:
 
 int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 {
+	return vf_vault_check_progress(v, read_data, cb, arg, NULL);
+}
+
+int vf_vault_check_progress(struct vf_vault *v, int read_data,
+			    vf_check_cb cb, void *arg,
+			    const struct vf_progress *prog)
+{
+	struct vf_progress_state ps = { "check", "chunks", 0, 0, 0, 0, 0 };
 	struct {
 		int64_t id;
 		uint8_t cid[VF_CHUNK_ID_BYTES];
@@ -344,6 +352,9 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 	rc = 0;
 	/* Extents whose chunk row is missing. */
 	vf_vault_lock(v);
+	if (prog && vf_catalog_counts(v->cat, VF_Q_STAT_CHUNKS, &ps.items_total,
+			      &ps.bytes_total))
+		ps.items_total = ps.bytes_total = 0;
 	st = vf_catalog_stmt(v->cat, VF_Q_DANGLING_EXTENTS);
 	while (st && vf_catalog_row(st) == 1) {
 		char path[VF_PATH_MAX + 64];
@@ -396,6 +407,9 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 			const char *what = NULL;
 
 			last = batch[i].id;
+			ps.items++;
+			ps.bytes += batch[i].loc.len;
+			vf_progress_report(prog, &ps);
 			r = vf_pack_read(v->io, &batch[i].loc, sealed, cap);
 			if (r < 0)
 				what = r == -ENOENT ? "pack missing"
@@ -423,6 +437,8 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 		}
 	}
 out:
+	ps.done = 1;
+	vf_progress_report(prog, &ps);
 	free(batch);
 	free(sealed);
 	free(raw);
@@ -471,6 +487,11 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 		rc = count_row(v, VF_Q_STAT_VERSIONS, &s.versions, NULL);
 	if (!rc)
 		rc = count_row(v, VF_Q_STAT_CHUNKS, &s.chunks, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_HISTORY, &s.history_bytes, NULL);
+	if (!rc)
+		rc = count_row(v, VF_Q_STAT_SOFTDELETED, &s.softdeleted_files,
+			       &s.softdeleted_bytes);
 	vf_vault_unlock(v);
 	if (rc)
 		return rc;

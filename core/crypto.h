@@ -92,6 +92,10 @@ struct vf_protector_opts {
 	 * options */
 	const char *key_command_file;
 	const char *keystore;        /* platform keystore dir; NULL = default */
+	/* messages name the options as mount -o spells them (1:
+	 * "-o key_file=", mount.vaultfs) or as vaultctl does (0:
+	 * "--key-file") */
+	int mount_style;
 };
 
 /* 1 when o names no customer protector (passphrase, key file, key

@@ -471,6 +471,17 @@ static void prune_free(struct prune *pr)
 int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 		   vf_prune_cb cb, void *arg, struct vf_prune_stats *st)
 {
+	return vf_vault_prune_progress(v, now, dry_run, cb, arg, st, NULL);
+}
+
+int vf_vault_prune_progress(struct vf_vault *v, int64_t now, int dry_run,
+			    vf_prune_cb cb, void *arg,
+			    struct vf_prune_stats *st,
+			    const struct vf_progress *prog)
+{
+	/* node ids scanned out of the highest: the files that have
+	 * versions lie among them */
+	struct vf_progress_state ps = { "prune", "nodes", 0, 0, 0, 0, 0 };
 	struct vf_softdelete sd;
 	struct prune pr;
 	int64_t nodes[NODE_BATCH], last = 0, hi, top = 0;
@@ -515,6 +526,7 @@ int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 	rc = prune_alloc(&pr);
 	if (!rc)
 		rc = max_of(v, VF_Q_PRUNE_NODE_MAX, &top);
+	ps.items_total = (uint64_t)top;
 	while (!rc && last < top) {
 		n = 0;
 		hi = last + NODE_SCAN;
@@ -535,8 +547,13 @@ int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 		for (i = 0; i < n && !rc; i++)
 			rc = prune_node(&pr, nodes[i]);
 		last = n == NODE_BATCH ? nodes[n - 1] : hi;
+		ps.items = (uint64_t)(last < top ? last : top);
+		ps.bytes = pr.st.removed_bytes;
+		vf_progress_report(prog, &ps);
 	}
 out:
+	ps.done = 1;
+	vf_progress_report(prog, &ps);
 	prune_free(&pr);
 	if (!rc && st)
 		*st = pr.st;
@@ -548,6 +565,8 @@ out:
 struct gc {
 	struct vf_vault *v;
 	struct vf_gc_stats st;
+	const struct vf_progress *prog;
+	struct vf_progress_state ps; /* packs weighed, their bytes */
 	uint8_t *buf; /* one sealed blob */
 	struct move {
 		int64_t id;
@@ -917,6 +936,9 @@ static int rewrite_packs(struct gc *g)
 			break;
 		last = id;
 		rc = v->io->ops->size(v->io, name, &size);
+		g->ps.items++;
+		g->ps.bytes += rc ? 0 : size;
+		vf_progress_report(g->prog, &g->ps);
 		if (rc == -ENOENT) {
 			/* Only its row is left to drop; if chunks still
 			 * point into it, check reports them missing. */
@@ -988,11 +1010,20 @@ static int sweep(struct gc *g)
 
 int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 {
+	return vf_vault_gc_progress(v, out, NULL);
+}
+
+int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
+			 const struct vf_progress *prog)
+{
 	struct gc g;
 	int rc;
 
 	memset(&g, 0, sizeof(g));
 	g.v = v;
+	g.prog = prog;
+	g.ps.what = "gc";
+	g.ps.unit = "packs";
 	if (v->readonly) {
 		rc = -EROFS;
 		goto out;
@@ -1009,6 +1040,13 @@ int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 		goto out;
 	}
 	rc = stored_bytes(v, &g.st.stored_before);
+	g.ps.bytes_total = g.st.stored_before;
+	if (!rc && prog) {
+		vf_vault_lock(v);
+		rc = vf_catalog_counts(v->cat, VF_Q_STAT_PACKS,
+				       &g.ps.items_total, NULL);
+		vf_vault_unlock(v);
+	}
 	/* soft-deleted items whose time has come go first (SPEC 4: gc
 	 * purges them when the vault is not mounted) */
 	if (!rc)
@@ -1027,6 +1065,8 @@ int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 	if (!rc)
 		rc = stored_bytes(v, &g.st.stored_after);
 out:
+	g.ps.done = 1;
+	vf_progress_report(prog, &g.ps);
 	vf_buf_put(v, g.buf);
 	free(g.mv);
 	if (!rc && out)

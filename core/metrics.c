@@ -41,13 +41,11 @@ int vf_metrics_sizes(struct vf_vault *v, struct vf_sizes *out)
 	s.logical = st.logical_bytes;
 	s.stored = st.stored_bytes;
 	s.catalog = st.catalog_bytes;
+	s.history = st.history_bytes;
+	s.softdeleted = st.softdeleted_bytes;
+	s.softdeleted_files = st.softdeleted_files;
 	vf_vault_lock(v);
-	rc = agg(v, VF_Q_STAT_HISTORY, &s.history, NULL);
-	if (!rc)
-		rc = agg(v, VF_Q_STAT_SOFTDELETED, &s.softdeleted_files,
-			 &s.softdeleted);
-	if (!rc)
-		rc = agg(v, VF_Q_STAT_POINTS, &s.points, NULL);
+	rc = agg(v, VF_Q_STAT_POINTS, &s.points, NULL);
 	vf_vault_unlock(v);
 	if (!rc)
 		*out = s;

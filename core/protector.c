@@ -129,21 +129,20 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-/* What each protector kind is called in messages. */
+/* What each protector kind is called in messages; hint names the
+ * options by their stem, spelled per program by opt_hint. */
 static const struct kind_text {
 	const char *name; /* "vault is protected by NAME" */
 	const char *hint; /* how to give that protector */
 	const char *wrong; /* the KEK does not open the header */
 } kind_texts[] = {
 	[KIND_PLATFORM] = { "the platform keystore",
-			    "give none of --passphrase-file, --key-file, "
-			    "--key-command",
+			    "none of passphrase-file, key-file, key-command",
 			    "platform key does not open this vault" },
-	[KIND_KEY_FILE] = { "a key file", "give --key-file",
-			    "wrong key file" },
-	[KIND_KEY_COMMAND] = { "a key command", "give --key-command",
+	[KIND_KEY_FILE] = { "a key file", "key-file", "wrong key file" },
+	[KIND_KEY_COMMAND] = { "a key command", "key-command",
 			       "wrong key from key command" },
-	[KIND_PASSPHRASE] = { "a passphrase", "give --passphrase-file",
+	[KIND_PASSPHRASE] = { "a passphrase", "passphrase-file",
 			      "wrong passphrase" },
 };
 
@@ -152,6 +151,40 @@ static const struct kind_text *kind_text(uint32_t kind)
 	if (kind >= VF_ARRAY_LEN(kind_texts) || !kind_texts[kind].name)
 		kind = KIND_PASSPHRASE;
 	return &kind_texts[kind];
+}
+
+/* "give --key-file" (vaultctl) or "give -o key_file=" (mount.vaultfs,
+ * o->mount_style): the hint in the words of the program that prints it.
+ * hint is one stem or "none of " and stems separated by ", ". */
+static void opt_hint(const struct vf_protector_opts *o, const char *hint,
+		     char *buf, size_t cap)
+{
+	const char *p = hint;
+	size_t n, len, i;
+
+	if (!strncmp(p, "none of ", 8)) {
+		p += 8;
+		n = (size_t)snprintf(buf, cap, "give none of %s",
+				     o->mount_style ? "-o " : "");
+	} else {
+		n = (size_t)snprintf(buf, cap, "give %s",
+				     o->mount_style ? "-o " : "");
+	}
+	while (*p && n + 1 < cap) {
+		len = strcspn(p, ",");
+		if (!o->mount_style && n + 2 < cap) {
+			buf[n++] = '-';
+			buf[n++] = '-';
+		}
+		for (i = 0; i < len && n + 1 < cap; i++)
+			buf[n++] = o->mount_style && p[i] == '-' ? '_' : p[i];
+		if (o->mount_style && n + 1 < cap)
+			buf[n++] = '=';
+		p += len;
+		for (; (*p == ',' || *p == ' ') && n + 1 < cap; p++)
+			buf[n++] = *p;
+	}
+	buf[n < cap ? n : cap - 1] = '\0';
 }
 
 int vf_protector_is_platform(const struct vf_protector_opts *o)
@@ -994,8 +1027,11 @@ int vf_protector_unlock(const char *vault_dir,
 	if (rc)
 		return rc;
 	if (kind != h.kind) {
+		char hint[160];
+
+		opt_hint(o, kind_text(h.kind)->hint, hint, sizeof(hint));
 		seterr(err, errlen, "vault is protected by %s; %s",
-		       kind_text(h.kind)->name, kind_text(h.kind)->hint);
+		       kind_text(h.kind)->name, hint);
 		return -EINVAL;
 	}
 	kek = sodium_malloc(VF_KEY_BYTES);

@@ -219,6 +219,43 @@ VF_MUST int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 
 /* ---- administration ---------------------------------------------------- */
 
+/* Snapshot tags (vaultctl snapshot --tag) are 1 to VF_SNAP_TAG_MAX bytes
+ * without control characters.  A tag that can also name a view - no '/',
+ * not "." or "..", not read as a time by vf_time_parse - addresses the
+ * newest point with that tag as .snapshots/TAG (not listed there: the
+ * listing shows times; vaultctl snapshots shows the tags).  1 when s is
+ * such a name, else 0. */
+#define VF_SNAP_TAG_MAX 64
+int vf_snap_tag_name(const char *s);
+
+/* Progress of long work (check, gc, prune; the tools report restore and
+ * undelete in the same shape).  Core calls fn as the work advances - at
+ * each unit of work, as often as it likes: the receiver decides when to
+ * draw - and once more with done set when it ends (whatever the result).
+ * items and bytes count up from 0; a total of 0 means not known.  Core
+ * knows nothing of terminals: what to show, and where, is the caller's
+ * (docs/progress.md).  fn runs on the thread doing the work, sometimes
+ * with v->mu held: it must not call back into the vault. */
+struct vf_progress_state {
+	const char *what;  /* "check", "gc", "prune" */
+	const char *unit;  /* what items count: "chunks", "packs", "nodes" */
+	uint64_t items, items_total;
+	uint64_t bytes, bytes_total;
+	int done;
+};
+struct vf_progress {
+	void (*fn)(void *arg, const struct vf_progress_state *s);
+	void *arg;
+};
+
+/* Calls p's fn with s when there is one (p may be NULL). */
+static inline void vf_progress_report(const struct vf_progress *p,
+				      const struct vf_progress_state *s)
+{
+	if (p && p->fn)
+		p->fn(p->arg, s);
+}
+
 /* Called for each problem found by vf_vault_check: path is the live path
  * of a damaged file (or a pack name / "catalog"), what says why. */
 typedef void (*vf_check_cb)(void *arg, const char *path, const char *what);
@@ -230,6 +267,11 @@ typedef void (*vf_check_cb)(void *arg, const char *path, const char *what);
  * reports (>= 0) or -errno when the check itself failed. */
 VF_MUST int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb,
 			   void *arg);
+/* vf_vault_check reporting its progress to prog (may be NULL): chunks
+ * read out of all the chunks, their stored bytes out of all. */
+VF_MUST int vf_vault_check_progress(struct vf_vault *v, int read_data,
+				    vf_check_cb cb, void *arg,
+				    const struct vf_progress *prog);
 
 /* Stop protection (docs/protection.md): the state kept in catalog meta
  * "protect.*" and shown by status. */
@@ -246,6 +288,8 @@ struct vf_protect {
 struct vf_status {
 	uint64_t files, dirs, versions, chunks, packs;
 	uint64_t logical_bytes; /* sum of current file sizes */
+	uint64_t history_bytes; /* older versions (no longer current) */
+	uint64_t softdeleted_bytes, softdeleted_files; /* held by soft delete */
 	uint64_t stored_bytes;  /* bytes in packs */
 	uint64_t catalog_bytes;
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
@@ -293,6 +337,11 @@ typedef void (*vf_prune_cb)(void *arg, const char *path, int64_t t,
  * version list at a time) and may run while the vault is mounted. */
 VF_MUST int vf_vault_prune(struct vf_vault *v, int64_t now, int dry_run,
 			   vf_prune_cb cb, void *arg, struct vf_prune_stats *st);
+/* vf_vault_prune reporting its progress to prog (may be NULL). */
+VF_MUST int vf_vault_prune_progress(struct vf_vault *v, int64_t now,
+				    int dry_run, vf_prune_cb cb, void *arg,
+				    struct vf_prune_stats *st,
+				    const struct vf_progress *prog);
 
 /* What remote gc did in a remote vault's store (store_gc.c). */
 struct vf_store_gc_stats {
@@ -325,6 +374,9 @@ struct vf_gc_stats {
  * never holding the whole index in memory.  Crash-safe:
  * an old pack is removed only after the catalog points elsewhere. */
 VF_MUST int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *st);
+/* vf_vault_gc reporting its progress to prog (may be NULL). */
+VF_MUST int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *st,
+				 const struct vf_progress *prog);
 
 /* Remote gc (docs/remote-store.md, "Remote gc"): deletes from a remote
  * vault's store every object no recovery point within the history window

@@ -27,7 +27,7 @@
 #define LOW_MASK ((1ULL << VF_VIEW_SHIFT) - 1)
 #define HOUR (3600 * VF_NS)
 #define DAY (24 * HOUR)
-#define TAG_MAX 64
+#define TAG_MAX VF_SNAP_TAG_MAX
 
 struct vf_views {
 	/* its own lock, not v->mu: fs/ asks vf_view_stable from inside
@@ -551,6 +551,47 @@ static int parse_view_time(struct vf_vault *v, const char *name,
 	return 0;
 }
 
+int vf_snap_tag_name(const char *s)
+{
+	int64_t t;
+	size_t i, n = strlen(s);
+
+	if (!n || n > TAG_MAX || !strcmp(s, ".") || !strcmp(s, "..") ||
+	    !vf_time_parse(s, &t))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/')
+			return 0;
+	return 1;
+}
+
+/* A snapshot view named by a tag: the second of the newest explicit
+ * point with that tag (v->mu held). */
+static int parse_view_tag(struct vf_vault *v, const char *name, int64_t *sec)
+{
+	sqlite3_stmt *st;
+	int64_t t = 0;
+	int rc;
+
+	if (!vf_snap_tag_name(name))
+		return -ENOENT;
+	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_BY_TAG);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != 1)
+		return rc == 0 ? -ENOENT : rc;
+	t = floor_sec(t);
+	if (t >= vf_vault_stamp(v))
+		return -ENOENT; /* as a time: not history yet */
+	*sec = t;
+	return 0;
+}
+
 /* ---- lookup ------------------------------------------------------------- */
 
 static int lookup_locked(struct vf_vault *v, uint64_t parent,
@@ -574,6 +615,8 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 		return -ENOENT;
 	case VF_VIEW_SNAPS:
 		rc = parse_view_time(v, name, &sec);
+		if (rc == -ENOENT)
+			rc = parse_view_tag(v, name, &sec);
 		if (!rc)
 			rc = slot_of(vw, sec, &slot);
 		return rc ? rc : snap_attr(v, slot, VF_ROOT_INO, a);

@@ -161,7 +161,7 @@ static int list_alerts(struct vf_cmd_ctx *ctx, const struct cmd *c,
 int cmd_alerts_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ls = { .out = ctx->out };
 	const char *since_s = NULL;
 	const struct opt opts[] = {
 		{ "--since", &since_s, NULL },
@@ -195,7 +195,7 @@ static int parse_id(struct vf_cmd_ctx *ctx, const struct cmd *c,
 int cmd_alerts_show(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ls = { .out = ctx->out };
 	char *pos[1];
 	int64_t id;
 	int rc;

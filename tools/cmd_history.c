@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
+#include "progress.h"
 
 
 static void print_policy(FILE *f, const struct vf_retention *p, int json)
@@ -154,8 +155,16 @@ static void prune_version(void *arg, const char *path, int64_t t,
 		jadd_u64(o, "size", size);
 		jpush(ps->arr, o);
 	} else {
+		static const char *const head[] = { "SIZE", "TIME", "PATH" };
+		static const int width[] = { 10, 30, 0 };
+		char sz[SIZE_TEXT_MAX];
+
+		if (!ps->n)
+			table_head(ps, head, width, 3);
+		cell(ps, width[0], size_text(size, ps->exact, sz));
+		cell(ps, width[1], ts);
 		text_str(ps->out, path ? path : "");
-		fprintf(ps->out, "\t%s\t%llu\n", ts, (unsigned long long)size);
+		fputc('\n', ps->out);
 	}
 	ps->n++;
 }
@@ -163,23 +172,33 @@ static void prune_version(void *arg, const char *path, int64_t t,
 int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	      char **argv)
 {
-	struct list_state ps = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ps = { .out = ctx->out };
 	struct json_object *o = NULL;
 	struct vf_prune_stats st;
 	struct vf_admin a;
-	int dry = 0, rc;
+	int dry = 0, rc, prog = 0, noprog = 0, on;
+	char sz[SIZE_TEXT_MAX];
+	struct progress pg;
 	const struct opt opts[] = {
 		{ "--dry-run", NULL, &dry },
+		{ "--bytes", NULL, &ps.exact },
+		{ "--no-header", NULL, &ps.scripted },
+		{ "--progress", NULL, &prog },
+		{ "--no-progress", NULL, &noprog },
 		{ "--json", NULL, &ps.json },
 		{ NULL, NULL, NULL },
 	};
 	FILE *f = ctx->out;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = progress_opts(c, ctx->err, prog, noprog, &on);
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
 	admin_init(ctx, &a, NULL);
+	progress_init(&pg, ctx->err, on, ps.json);
+	a.progress = progress_cb(&pg);
 	list_begin(&ps);
 	rc = vf_admin_prune(ctx->v, &a, dry, prune_version, &ps, &st);
 	if (rc == -EACCES || rc == -EROFS) {
@@ -208,11 +227,11 @@ int cmd_prune(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return 1;
 	}
 	if (!ps.json)
-		fprintf(f, "prune%s: %s %llu of %llu versions (%llu bytes) in %llu files\n",
+		fprintf(f, "prune%s: %s %llu of %llu versions (%s) in %llu files\n",
 			dry ? " (dry run)" : "", dry ? "would remove" : "removed",
 			(unsigned long long)st.removed,
 			(unsigned long long)st.versions,
-			(unsigned long long)st.removed_bytes,
+			size_text(st.removed_bytes, ps.exact, sz),
 			(unsigned long long)st.files);
 	return 0;
 }
@@ -222,14 +241,27 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	struct vf_gc_stats st;
 	struct vf_admin a;
-	int json = 0, rc;
+	char b0[SIZE_TEXT_MAX], b1[SIZE_TEXT_MAX];
+	int json = 0, exact = 0, rc, prog = 0, noprog = 0, on;
+	struct progress pg;
 	FILE *f = ctx->out;
+	const struct opt opts[] = {
+		{ "--bytes", NULL, &exact },
+		{ "--progress", NULL, &prog },
+		{ "--no-progress", NULL, &noprog },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
 
-	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = progress_opts(c, ctx->err, prog, noprog, &on);
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
 	admin_init(ctx, &a, NULL);
+	progress_init(&pg, ctx->err, on, json);
+	a.progress = progress_cb(&pg);
 	rc = vf_admin_gc(ctx->v, &a, &st);
 	if (rc < 0)
 		return say_admin(ctx, c, &a, rc);
@@ -277,9 +309,9 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		fprintf(f, "packs quarantined: %llu (unknown to the catalog; kept in packs/%s)\n",
 			(unsigned long long)st.packs_quarantined,
 			VF_PACK_QUARANTINE);
-	fprintf(f, "stored bytes:     %llu -> %llu\n",
-		(unsigned long long)st.stored_before,
-		(unsigned long long)st.stored_after);
+	fprintf(f, "stored:           %s -> %s\n",
+		size_text(st.stored_before, exact, b0),
+		size_text(st.stored_after, exact, b1));
 	if (st.busy)
 		fputs("gc: some work was skipped because files were being written; run gc again later\n",
 		      f);
@@ -369,11 +401,13 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 		jadd_str(o, "tag", tag);
 		jpush(ss->arr, o);
 	} else {
-		fputs(ts, ss->out);
-		if (tag) {
-			fputc('\t', ss->out);
-			text_str(ss->out, tag);
-		}
+		static const char *const head[] = { "TIME", "TAG" };
+		static const int width[] = { 20, 0 };
+
+		if (!ss->n)
+			table_head(ss, head, width, 2);
+		cell(ss, width[0], ts);
+		text_str(ss->out, tag ? tag : "-");
 		fputc('\n', ss->out);
 	}
 	ss->n++;
@@ -383,11 +417,16 @@ static int snaps_point(void *arg, int64_t t, const char *tag)
 int cmd_snapshots(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		  int argc, char **argv)
 {
-	struct list_state ss = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ss = { .out = ctx->out };
 	struct vf_admin a;
 	int rc;
+	const struct opt opts[] = {
+		{ "--no-header", NULL, &ss.scripted },
+		{ "--json", NULL, &ss.json },
+		{ NULL, NULL, NULL },
+	};
 
-	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ss.json);
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
 	list_begin(&ss);

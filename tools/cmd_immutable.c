@@ -276,7 +276,7 @@ static int imm_list_rule(void *arg, const struct vf_imm_rule *r)
 int cmd_immutable_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		       int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ls = { .out = ctx->out };
 	struct vf_admin a;
 	int rc;
 

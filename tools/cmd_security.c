@@ -199,7 +199,7 @@ static int role_list_cb(void *arg, int is_group, uint32_t id,
 int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		  int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ls = { .out = ctx->out };
 	struct vf_admin a;
 	int rc;
 
@@ -516,7 +516,7 @@ static int audit_rec(void *arg, const struct vf_event *r)
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		   int argc, char **argv)
 {
-	struct list_state as = { ctx->out, 0, 0, 0, NULL };
+	struct list_state as = { .out = ctx->out };
 	const char *since_s = NULL;
 	const struct opt opts[] = {
 		{ "--since", &since_s, NULL },
@@ -560,7 +560,7 @@ static int audit_problem(void *arg, int64_t id, const char *problem)
 int cmd_audit_verify(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		     int argc, char **argv)
 {
-	struct list_state as = { ctx->out, 0, 0, 0, NULL };
+	struct list_state as = { .out = ctx->out };
 	struct vf_admin a;
 	int rc;
 

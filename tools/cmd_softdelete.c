@@ -142,10 +142,20 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 		jadd_i64(o, "days_left", left);
 		jpush(ls->arr, o);
 	} else {
+		static const char *const head[] = { "SIZE", "DELETED", "PURGE",
+						    "DAYS", "PATH" };
+		static const int width[] = { 10, 20, 20, 4, 0 };
+		char sz[SIZE_TEXT_MAX], days[24];
+
+		if (!ls->n)
+			table_head(ls, head, width, 5);
+		snprintf(days, sizeof(days), "%lld", left);
+		cell(ls, width[0], size_text(it->size, ls->exact, sz));
+		cell(ls, width[1], del);
+		cell(ls, width[2], pur);
+		cell(ls, width[3], days);
 		text_str(ls->out, it->path);
-		fprintf(ls->out, "%s\t%llu\t%s\t%s\t%lld\n",
-			it->is_dir ? "/" : "", (unsigned long long)it->size,
-			del, pur, left);
+		fputs(it->is_dir ? "/\n" : "\n", ls->out);
 	}
 	ls->n++;
 	return 0;
@@ -154,11 +164,17 @@ static int sdlist_item(void *arg, const struct vf_trash_item *it)
 int cmd_softdelete_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			int argc, char **argv)
 {
-	struct list_state ls = { ctx->out, 0, 0, 0, NULL };
+	struct list_state ls = { .out = ctx->out };
 	struct vf_admin a;
 	int rc;
+	const struct opt opts[] = {
+		{ "--bytes", NULL, &ls.exact },
+		{ "--no-header", NULL, &ls.scripted },
+		{ "--json", NULL, &ls.json },
+		{ NULL, NULL, NULL },
+	};
 
-	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &ls.json);
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
 	ls.now = vf_vault_now(ctx->v);

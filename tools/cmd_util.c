@@ -64,6 +64,26 @@ void cmd_name(const struct cmd *c, char *buf, size_t cap)
 static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define OPT_MAX 16     /* options of one command, --help aside */
+
+/* The short forms some long flags also have (zfs list's -p and -H). */
+static const struct {
+	char ch;
+	const char *name;
+} short_opts[] = {
+	{ 'p', "bytes" },
+	{ 'H', "no-header" },
+};
+
+/* The short form of long option name, or 0. */
+static char short_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(short_opts) / sizeof(short_opts[0]); i++)
+		if (!strcmp(short_opts[i].name, name))
+			return short_opts[i].ch;
+	return 0;
+}
 #define OPT_VAL 0x100  /* getopt_long's val for option i: OPT_VAL + i */
 
 /* The text of the option getopt_long just returned ("--tag" or
@@ -85,9 +105,9 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 	unsigned char seen[OPT_MAX] = { 0 };
 	const struct opt *o;
 	const char *txt, *a;
-	char name[64], **av;
+	char name[64], **av, shorts[8] = "-:";
 	int i, k, n = 0, npos = 0, ch, rc = 2;
-	size_t len;
+	size_t len, ns = 2;
 
 	cmd_name(c, name, sizeof(name));
 	/* getopt_long sees the options of c's row (what --help and
@@ -102,8 +122,11 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 		lo[n].has_arg = c->opts[i].arg ? required_argument : no_argument;
 		lo[n].flag = NULL;
 		lo[n].val = OPT_VAL + n;
+		if (short_of(lo[n].name) && ns + 1 < sizeof(shorts))
+			shorts[ns++] = short_of(lo[n].name);
 		map[n++] = o;
 	}
+	shorts[ns] = '\0';
 	memset(&lo[n], 0, sizeof(lo[n]));
 	/* getopt_long wants a program name in av[0]. */
 	av = calloc((size_t)argc + 2, sizeof(*av));
@@ -120,7 +143,7 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 	opterr = 0;
 	/* "-": operands come back in order as 1, so options may come
 	 * before, between or after them; ":": a missing value is ':'. */
-	while ((ch = getopt_long(argc + 1, av, "-:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc + 1, av, shorts, lo, NULL)) != -1) {
 		if (ch == 1) {
 			if (npos >= maxpos) {
 				fprintf(err, "vaultctl: %s: unexpected argument '%s'\n",
@@ -144,13 +167,20 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 					name, av[optind - 1]);
 			goto out;
 		}
-		k = ch - OPT_VAL;
+		if (ch < OPT_VAL) {
+			/* a short form ("-p"): its long option's slot */
+			for (k = 0; k < n && short_of(lo[k].name) != ch; k++)
+				;
+			txt = NULL;
+		} else {
+			k = ch - OPT_VAL;
+			txt = opt_text(av, &lo[k]);
+		}
 		/* getopt_long also takes an unambiguous abbreviation
 		 * ("--js"); vaultctl's options are spelled out. */
-		txt = opt_text(av, &lo[k]);
 		len = strlen(lo[k].name);
-		if (strncmp(txt + 2, lo[k].name, len) ||
-		    (txt[2 + len] != '\0' && txt[2 + len] != '=')) {
+		if (txt && (strncmp(txt + 2, lo[k].name, len) ||
+			    (txt[2 + len] != '\0' && txt[2 + len] != '='))) {
 			fprintf(err, "vaultctl: %s: unknown option '%s'\n", name,
 				txt);
 			goto out;
@@ -198,7 +228,10 @@ void print_help(FILE *out, const struct cmd *c)
 	for (o = c->opts; o && o->name; o++) {
 		snprintf(buf, sizeof(buf), "--%s%s%s", o->name,
 			 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "  %s\n", buf);
+		if (short_of(o->name))
+			fprintf(out, "  -%c, %s\n", short_of(o->name), buf);
+		else
+			fprintf(out, "  %s\n", buf);
 	}
 	fputs("  --help\n", out);
 }
@@ -791,4 +824,55 @@ int parse_since(struct vf_cmd_ctx *ctx, const struct cmd *c,
 				   c->verb ? c->verb : "", since_s);
 	*since = vf_clock_now() - d;
 	return 0;
+}
+
+/* See cmd_util.h. */
+const char *size_text(uint64_t n, int exact, char buf[static SIZE_TEXT_MAX])
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB",
+					    "PiB", "EiB" };
+	double x = (double)n;
+	int u = -1;
+
+	if (exact || n < 1024) {
+		snprintf(buf, SIZE_TEXT_MAX, "%llu%s", (unsigned long long)n,
+			 exact ? "" : " B");
+		return buf;
+	}
+	while (x >= 1024 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	/* 1023.96 KiB would print as "1024.0 KiB": one unit up */
+	if (x >= 1023.95 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, SIZE_TEXT_MAX, "%.1f %s", x, unit[u]);
+	return buf;
+}
+
+/* See cmd_util.h. */
+void cell(const struct list_state *ls, int width, const char *s)
+{
+	int len = (int)strlen(s);
+
+	fputs(s, ls->out);
+	if (ls->scripted)
+		fputc('\t', ls->out);
+	else
+		fprintf(ls->out, "%*s", width > len ? width - len + 2 : 2, "");
+}
+
+/* See cmd_util.h. */
+void table_head(const struct list_state *ls, const char *const *names,
+		const int *widths, int n)
+{
+	int i;
+
+	if (ls->scripted || ls->json)
+		return;
+	for (i = 0; i + 1 < n; i++)
+		cell(ls, widths[i], names[i]);
+	fprintf(ls->out, "%s\n", names[n - 1]);
 }

@@ -73,7 +73,23 @@ struct list_state {
 	int64_t now;
 	uint64_t n;
 	struct json_object *arr; /* the items so far, with json */
+	int exact;    /* --bytes, -p: sizes as exact byte counts */
+	int scripted; /* --no-header, -H: no header, cells end with a tab */
 };
+
+/* Text output of sizes and tables, as zfs list prints them.
+ *
+ * size_text: n bytes for a person ("512 B", "1.6 GiB": binary units, one
+ * decimal), or with exact the plain number ("1717986918"); returns buf.
+ * cell: one cell of a table row but the last (which the caller ends with
+ * a newline): s, then, scripted, a tab, else spaces up to width plus two.
+ * table_head: the header line of names (n columns, the last unpadded),
+ * nothing when scripted or json; call before the first row. */
+#define SIZE_TEXT_MAX 32
+const char *size_text(uint64_t n, int exact, char buf[static SIZE_TEXT_MAX]);
+void cell(const struct list_state *ls, int width, const char *s);
+void table_head(const struct list_state *ls, const char *const *names,
+		const int *widths, int n);
 
 void print_usage(FILE *f, const struct cmd *c);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_util.h"
+#include "progress.h"
 #include "cmds.h"
 #include "remote.h"
 #include "ship.h"
@@ -319,14 +320,24 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	return 0;
 }
 
-/* The ratio with two decimals ("-" when nothing is stored). */
+/* Everything the vault keeps, as files: live, older versions and
+ * soft-deleted content (logical bytes, before dedup and compression). */
+static uint64_t kept_bytes(const struct vf_status *st)
+{
+	return st->logical_bytes + st->history_bytes + st->softdeleted_bytes;
+}
+
+/* The ratio of what is kept to what is stored, two decimals ("-" when
+ * nothing is stored): what dedup and compression save on all of it.
+ * Live bytes alone over stored bytes would fall far below 1 after a big
+ * deletion, though nothing was lost. */
 static void format_ratio(const struct vf_status *st, char *buf, size_t cap)
 {
 	if (!st->stored_bytes)
 		snprintf(buf, cap, "-");
 	else
 		snprintf(buf, cap, "%.2f",
-			 (double)st->logical_bytes / (double)st->stored_bytes);
+			 (double)kept_bytes(st) / (double)st->stored_bytes);
 }
 
 int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
@@ -335,11 +346,16 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_ship_status ss;
 	struct vf_status st;
 	struct vf_admin a;
-	char ratio[32], shipped[32];
-	int json = 0, rc;
+	char ratio[32], shipped[32], sz[SIZE_TEXT_MAX];
+	int json = 0, exact = 0, rc;
 	FILE *f = ctx->out;
+	const struct opt opts[] = {
+		{ "--json", NULL, &json },
+		{ "--bytes", NULL, &exact },
+		{ NULL, NULL, NULL },
+	};
 
-	rc = parse_json_only(c, ctx->err, argc, argv, NULL, 0, &json);
+	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
 	memset(&st, 0, sizeof(st));
@@ -364,6 +380,10 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "chunks", st.chunks);
 		jadd_u64(o, "packs", st.packs);
 		jadd_u64(o, "logical_bytes", st.logical_bytes);
+		jadd_u64(o, "history_bytes", st.history_bytes);
+		jadd_u64(o, "softdeleted_bytes", st.softdeleted_bytes);
+		jadd_u64(o, "softdeleted_files", st.softdeleted_files);
+		jadd_u64(o, "kept_bytes", kept_bytes(&st));
 		jadd_u64(o, "stored_bytes", st.stored_bytes);
 		jadd_u64(o, "catalog_bytes", st.catalog_bytes);
 		if (st.maint_t) {
@@ -399,7 +419,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd(o, "ratio",
 		     st.stored_bytes ?
 			     json_object_new_double_s(
-				     (double)st.logical_bytes /
+				     (double)kept_bytes(&st) /
 					     (double)st.stored_bytes,
 				     ratio) :
 			     NULL);
@@ -440,13 +460,17 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "versions:       %llu\n", (unsigned long long)st.versions);
 	fprintf(f, "chunks:         %llu\n", (unsigned long long)st.chunks);
 	fprintf(f, "packs:          %llu\n", (unsigned long long)st.packs);
-	fprintf(f, "logical bytes:  %llu\n",
-		(unsigned long long)st.logical_bytes);
-	fprintf(f, "stored bytes:   %llu\n",
-		(unsigned long long)st.stored_bytes);
-	fprintf(f, "catalog bytes:  %llu\n",
-		(unsigned long long)st.catalog_bytes);
-	fprintf(f, "ratio:          %s (logical/stored: dedup and compression)\n",
+	fprintf(f, "live:           %s (current content of live files)\n",
+		size_text(st.logical_bytes, exact, sz));
+	fprintf(f, "history:        %s (older versions)\n",
+		size_text(st.history_bytes, exact, sz));
+	fprintf(f, "soft-deleted:   %s (%llu files)\n",
+		size_text(st.softdeleted_bytes, exact, sz),
+		(unsigned long long)st.softdeleted_files);
+	fprintf(f, "stored:         %s (in packs, after dedup and compression)\n",
+		size_text(st.stored_bytes, exact, sz));
+	fprintf(f, "catalog:        %s\n", size_text(st.catalog_bytes, exact, sz));
+	fprintf(f, "ratio:          %s (kept/stored: live, history and soft-deleted over stored)\n",
 		ratio);
 	if (!st.maint_t) {
 		fprintf(f, "maintenance:    no run yet\n");
@@ -479,9 +503,9 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);
-	fprintf(f, "last shipped:   %s (sequence %llu; last full checkpoint %llu bytes)\n",
+	fprintf(f, "last shipped:   %s (sequence %llu; last full checkpoint %s)\n",
 		shipped, (unsigned long long)ss.seq,
-		(unsigned long long)ss.ckpt_bytes);
+		size_text(ss.ckpt_bytes, exact, sz));
 	if (ss.offline) {
 		fprintf(f, "shipping:       no (not mounted read-write here)\n");
 		return 0;
@@ -502,14 +526,13 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			per, every, h);
 	}
 	fprintf(f, "lag:            %lld s\n", (long long)(ss.lag / VF_NS));
-	fprintf(f, "bytes pending:  %llu\n",
-		(unsigned long long)ss.bytes_pending);
-	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu segments (last %llu bytes), %llu bytes since mount\n",
+	fprintf(f, "bytes pending:  %s\n", size_text(ss.bytes_pending, exact, sz));
+	fprintf(f, "shipped:        %llu packs, %llu checkpoints, %llu segments (last %s), ",
 		(unsigned long long)ss.packs_shipped,
 		(unsigned long long)ss.ckpts_shipped,
 		(unsigned long long)ss.segs_shipped,
-		(unsigned long long)ss.seg_bytes,
-		(unsigned long long)ss.bytes_shipped);
+		size_text(ss.seg_bytes, exact, sz));
+	fprintf(f, "%s since mount\n", size_text(ss.bytes_shipped, exact, sz));
 	fprintf(f, "store error:    ");
 	text_str(f, ss.last_err[0] ? ss.last_err : "none");
 	fputc('\n', f);
@@ -539,14 +562,17 @@ static void check_problem(void *arg, const char *path, const char *what)
 int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	      char **argv)
 {
-	struct list_state cs = { ctx->out, 0, 0, 0, NULL };
+	struct list_state cs = { .out = ctx->out };
 	unsigned long long n;
 	struct vf_status st;
 	struct vf_admin a;
 	int read_data = 0, rc, src;
-	int accept = 0;
+	int accept = 0, prog = 0, noprog = 0, on;
+	struct progress pg;
 	const struct opt opts[] = {
 		{ "--read-data", NULL, &read_data },
+		{ "--progress", NULL, &prog },
+		{ "--no-progress", NULL, &noprog },
 		{ "--json", NULL, &cs.json },
 		{ "--accept-rollback", NULL, &accept },
 		{ NULL, NULL, NULL },
@@ -554,6 +580,8 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	FILE *f = ctx->out;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
+	if (!rc)
+		rc = progress_opts(c, ctx->err, prog, noprog, &on);
 	if (rc)
 		return rc;
 	/* vaultctl takes it out of argv when TARGET is a vault directory
@@ -562,6 +590,8 @@ int cmd_check(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return usage_error(ctx->err, c, "check: option '--accept-rollback' applies to a vault directory, not to a mountpoint");
 	list_begin(&cs);
 	admin_init(ctx, &a, NULL);
+	progress_init(&pg, ctx->err, on, cs.json);
+	a.progress = progress_cb(&pg);
 	rc = vf_admin_check(ctx->v, &a, read_data, check_problem, &cs);
 	if (rc == -EACCES) {
 		json_object_put(cs.arr);

@@ -96,12 +96,15 @@ static const struct cmd_opt opts_help[] = {
 };
 
 static const struct cmd_opt opts_status[] = {
+	{ "bytes", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_check[] = {
 	{ "read-data", NULL },
+	{ "progress", NULL },
+	{ "no-progress", NULL },
 	{ "json", NULL },
 	{ "accept-rollback", NULL },
 	{ NULL, NULL },
@@ -114,6 +117,7 @@ static const struct cmd_opt opts_snapshot[] = {
 };
 
 static const struct cmd_opt opts_snapshots[] = {
+	{ "no-header", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -121,6 +125,8 @@ static const struct cmd_opt opts_snapshots[] = {
 static const struct cmd_opt opts_restore[] = {
 	{ "at", "TIME" },
 	{ "to", "DEST" },
+	{ "progress", NULL },
+	{ "no-progress", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -148,6 +154,8 @@ static const struct cmd_opt opts_softdelete_set[] = {
 };
 
 static const struct cmd_opt opts_softdelete_list[] = {
+	{ "bytes", NULL },
+	{ "no-header", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -250,11 +258,18 @@ static const struct cmd_opt opts_policy_show[] = {
 
 static const struct cmd_opt opts_prune[] = {
 	{ "dry-run", NULL },
+	{ "bytes", NULL },
+	{ "no-header", NULL },
+	{ "progress", NULL },
+	{ "no-progress", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
 
 static const struct cmd_opt opts_gc[] = {
+	{ "bytes", NULL },
+	{ "progress", NULL },
+	{ "no-progress", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -385,16 +400,16 @@ const struct cmd cmds[] = {
 	  cmd_sync, VF_ROLE_READER, opts_sync },
 	{ "help", NULL, 0, 1, 0, "help [GROUP] [--json]", cmd_help,
 	  VF_ROLE_NONE, opts_help },
-	{ "status", NULL, 1, 0, 1, "status TARGET [--json]", cmd_status,
+	{ "status", NULL, 1, 0, 1, "status TARGET [--bytes | -p] [--json]", cmd_status,
 	  VF_ROLE_READER, opts_status },
-	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--json] [--accept-rollback]",
+	{ "check", NULL, 1, 0, 1, "check TARGET [--read-data] [--progress | --no-progress] [--json] [--accept-rollback]",
 	  cmd_check, VF_ROLE_OPERATOR, opts_check },
 	{ "snapshot", NULL, 1, 0, 0, "snapshot TARGET [--tag NAME] [--json]",
 	  cmd_snapshot, VF_ROLE_OPERATOR, opts_snapshot },
-	{ "snapshots", NULL, 1, 0, 1, "snapshots TARGET [--json]",
+	{ "snapshots", NULL, 1, 0, 1, "snapshots TARGET [--no-header | -H] [--json]",
 	  cmd_snapshots, VF_ROLE_READER, opts_snapshots },
 	{ "restore", NULL, 1, RUN_CLIENT, 0,
-	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--json]", NULL,
+	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--progress | --no-progress] [--json]", NULL,
 	  VF_ROLE_OPERATOR, opts_restore },
 	{ "undelete", NULL, 1, RUN_CLIENT, 0,
 	  "undelete MOUNTPOINT PATH [--to DEST] [--json]", NULL,
@@ -404,7 +419,7 @@ const struct cmd cmds[] = {
 	{ "softdelete", "set", 1, 0, 0,
 	  "softdelete set TARGET {--days N | --on | --off | --always-on | --cancel-always-on} [--approval TOKEN] [--json]",
 	  cmd_softdelete_set, VF_ROLE_CONTRIBUTOR, opts_softdelete_set },
-	{ "softdelete", "list", 1, 0, 1, "softdelete list TARGET [--json]",
+	{ "softdelete", "list", 1, 0, 1, "softdelete list TARGET [--bytes | -p] [--no-header | -H] [--json]",
 	  cmd_softdelete_list, VF_ROLE_READER, opts_softdelete_list },
 	{ "softdelete", "purge", 1, 0, 0,
 	  "softdelete purge TARGET PATH [--approval TOKEN] [--json]",
@@ -434,9 +449,9 @@ const struct cmd cmds[] = {
 	{ "reserve", "set", 1, 0, 0,
 	  "reserve set TARGET {--bytes SIZE | --default} [--approval TOKEN] [--json]",
 	  cmd_reserve_set, VF_ROLE_OWNER, opts_reserve_set },
-	{ "prune", NULL, 1, 0, 0, "prune TARGET [--dry-run] [--json]",
+	{ "prune", NULL, 1, 0, 0, "prune TARGET [--dry-run] [--bytes | -p] [--no-header | -H] [--progress | --no-progress] [--json]",
 	  cmd_prune, VF_ROLE_CONTRIBUTOR, opts_prune },
-	{ "gc", NULL, 1, 0, 0, "gc TARGET [--json]", cmd_gc,
+	{ "gc", NULL, 1, 0, 0, "gc TARGET [--bytes | -p] [--progress | --no-progress] [--json]", cmd_gc,
 	  VF_ROLE_CONTRIBUTOR, opts_gc },
 	{ "role", "grant", 1, 0, 0,
 	  "role grant TARGET ROLE user:UID|group:GID [--approval TOKEN] [--json]",
@@ -689,7 +704,7 @@ static int wants_help(const struct cmd *c, int argc, char **argv)
 int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err)
 {
 	const struct cmd *c = NULL;
-	int rc, pos, skip, help;
+	int rc, pos, skip, help, i;
 
 	rc = lookup(argc, argv, &c, err);
 	if (rc)
@@ -697,6 +712,10 @@ int vf_cmds_locate(int argc, char **argv, struct vf_cmd_info *info, FILE *err)
 	skip = c->verb ? 2 : 1;
 	pos = scan_args(c, argc - skip, argv + skip, &help);
 	info->help = help;
+	info->progress_at = 0;
+	for (i = 0; c->opts && c->opts[i].name; i++)
+		if (!strcmp(c->opts[i].name, "progress"))
+			info->progress_at = skip;
 	if (c->where == RUN_ALONE || help) {
 		info->target = -1;
 		info->open_flags = 0;

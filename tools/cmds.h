@@ -32,6 +32,8 @@ struct vf_cmd_info {
 	int open_flags; /* vf_vault_open flags for offline use (VF_OPEN_RDONLY) */
 	int client;     /* 1: runs in vaultctl through the mount (vf_cmds_run_client) */
 	int help;       /* 1: --help was asked for (vf_cmds_help); target is -1 */
+	int progress_at; /* the command takes --progress: where an option
+			    may go in argv (after group and verb); else 0 */
 };
 
 /* Finds the command of argv (argv[0] is the group, TARGET still in place)

@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,14 @@ static int rs_error(struct restore *rs, const char *what, int e)
 	fprintf(rs->err, "' failed: %s\n", strerror(e));
 	rs->errors++;
 	return -1;
+}
+
+/* Progress: bytes read, and one more entry when file is set. */
+static void rs_tick(struct restore *rs, uint64_t bytes, int file)
+{
+	rs->ps.bytes += bytes;
+	rs->ps.items += (uint64_t)file;
+	vf_progress_report(rs->prog, &rs->ps);
 }
 
 static int path_push(struct restore *rs, const char *name, size_t *saved)
@@ -411,6 +420,7 @@ static int same_content(struct restore *rs, int in, int ddir,
 			rs_error(rs, "reading", errno);
 			break;
 		}
+		rs_tick(rs, (uint64_t)a, 0);
 		b = read_full(fd, rs->cmp, RESTORE_BUF);
 		if (b < 0) {
 			rs_error(rs, "reading", errno);
@@ -457,6 +467,7 @@ static int copy_data(struct restore *rs, int in, int out, int sparse)
 		}
 		total += n;
 		rs->bytes += (uint64_t)n;
+		rs_tick(rs, (uint64_t)n, 0);
 	}
 	if (sparse && ftruncate(out, total) < 0)
 		return rs_error(rs, "writing", errno);
@@ -626,13 +637,16 @@ static int restore_entry(struct restore *rs, int sdir, const char *sname,
 			return r < 0 ? -1 : 0;
 	}
 	if (S_ISREG(st->st_mode))
-		return restore_file(rs, sdir, sname, ddir, dname, st,
+		r = restore_file(rs, sdir, sname, ddir, dname, st,
+				 have ? &now : NULL);
+	else if (S_ISLNK(st->st_mode))
+		r = restore_symlink(rs, sdir, sname, ddir, dname, st,
 				    have ? &now : NULL);
-	if (S_ISLNK(st->st_mode))
-		return restore_symlink(rs, sdir, sname, ddir, dname, st,
-				       have ? &now : NULL);
-	return restore_special(rs, sdir, sname, ddir, dname, st,
-			       have ? &now : NULL);
+	else
+		r = restore_special(rs, sdir, sname, ddir, dname, st,
+				    have ? &now : NULL);
+	rs_tick(rs, 0, 1);
+	return r;
 }
 
 static void restore_dir(struct restore *rs, int sfd, int dfd,
@@ -1002,6 +1016,37 @@ void rs_top(struct restore *rs, int mfd, int tfd, int sparent,
 	if (first < ncomp)
 		meta_parents(rs, mfd, tfd, dir, ncomp, first);
 out:
+	rs->ps.done = 1;
+	vf_progress_report(rs->prog, &rs->ps);
 	if (pfd != dparent)
 		close(pfd);
+}
+
+/* rs_count's sums: nftw's callback takes no argument (vaultctl is one
+ * thread). */
+static uint64_t count_files, count_bytes;
+
+static int count_one(const char *path, const struct stat *st, int flag,
+		     struct FTW *ftw)
+{
+	if (flag == FTW_F || flag == FTW_SL) {
+		count_files++;
+		if (S_ISREG(st->st_mode))
+			count_bytes += (uint64_t)st->st_size;
+	}
+	return 0;
+}
+
+void rs_count(int dir, const char *name, uint64_t *files, uint64_t *bytes)
+{
+	char path[64 + NAME_MAX];
+
+	count_files = count_bytes = 0;
+	/* "/." : the directory the descriptor names, not the magic link */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dir,
+		 *name ? name : ".");
+	if (nftw(path, count_one, 16, FTW_PHYS) < 0)
+		count_files = count_bytes = 0; /* totals unknown */
+	*files = count_files;
+	*bytes = count_bytes;
 }

@@ -42,7 +42,13 @@ struct restore {
 	unsigned tmp_seq;
 	struct rlink *links[LINK_BUCKETS];
 	uint64_t files, dirs, symlinks, special, unchanged, bytes, errors;
+	const struct vf_progress *prog; /* NULL: no progress shown */
+	struct vf_progress_state ps;    /* files and bytes read so far */
 };
+
+/* Counts the files (all but directories) and the bytes of regular files
+ * below name in dir (name "" : dir itself), for the progress totals. */
+void rs_count(int dir, const char *name, uint64_t *files, uint64_t *bytes);
 
 /* Opens rel below dir one component at a time, never following a
  * symlink; a descriptor (O_PATH of a directory) or -1 with errno. */

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <dirent.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -69,6 +70,8 @@ struct mount_opts {
 	const char *alert_command; /* -o alert_command=CMD */
 	uint64_t cache_size;       /* -o cache_size=SIZE; UINT64_MAX: all */
 	int maintain_set;  /* given: a second one is refused */
+	int remount;       /* -o remount: change a live mount's flags */
+	unsigned long rflags; /* the MS_* flags of that remount */
 	/* copies of the -o lists the options point into (the originals in
 	 * argv are scrubbed of key commands) */
 	char *olist[8];
@@ -210,6 +213,85 @@ static char *absolute(const char *path)
 	return out;
 }
 
+/*
+ * -o remount (mount -o remount,ro MOUNTPOINT, which mount(8) hands to
+ * /sbin/mount.fuse.vaultfs with the mount's whole option list): no
+ * daemon is started; the mount's flags change in the kernel
+ * (mount(2) MS_REMOUNT), which then refuses every change through it
+ * with EROFS when ro.  Only the flags below can change; everything else
+ * (the vault's own options, fuse's user_id= and the like) is what the
+ * running daemon was started with and is ignored.  remount gives the
+ * flags in full (what is not given is cleared), as mount(8) does.
+ */
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} remount_flags[] = {
+	{ "ro", MS_RDONLY, 0 },
+	{ "rw", 0, MS_RDONLY },
+	{ "nosuid", MS_NOSUID, 0 },
+	{ "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 },
+	{ "dev", 0, MS_NODEV },
+	{ "noexec", MS_NOEXEC, 0 },
+	{ "exec", 0, MS_NOEXEC },
+	{ "noatime", MS_NOATIME, 0 },
+	{ "nodiratime", MS_NODIRATIME, 0 },
+	{ "relatime", MS_RELATIME, 0 },
+	{ "strictatime", MS_STRICTATIME, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 },
+	{ "sync", MS_SYNCHRONOUS, 0 },
+	{ "dirsync", MS_DIRSYNC, 0 },
+};
+
+static void remount_opt(struct mount_opts *o, const char *opt)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(remount_flags); i++)
+		if (!strcmp(opt, remount_flags[i].name)) {
+			o->rflags = (o->rflags | remount_flags[i].set) &
+				    ~remount_flags[i].clear;
+			o->ro = !!(o->rflags & MS_RDONLY);
+		}
+}
+
+/* 1 when an -o list of argv asks for a remount. */
+static int wants_remount(int argc, char **argv)
+{
+	const char *p, *q;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (strncmp(argv[i], "-o", 2))
+			continue;
+		p = argv[i][2] ? argv[i] + 2 : i + 1 < argc ? argv[i + 1] : "";
+		for (; (q = strstr(p, "remount")); p = q + 7)
+			if ((q == p || q[-1] == ',') && (!q[7] || q[7] == ','))
+				return 1;
+	}
+	return 0;
+}
+
+/* Changes the flags of the vaultfs mount at o->mnt.  0, or MOUNT_FAILED
+ * after one line. */
+static int remount(struct mount_opts *o)
+{
+	int r = vf_cmds_mountinfo_find(o->mnt, "fuse.vaultfs");
+
+	if (r <= 0) {
+		fail("cannot remount '%s': %s", o->mnt,
+		     r < 0 ? strerror(-r) : "not a vaultfs mount");
+		return MOUNT_FAILED;
+	}
+	if (mount(NULL, o->mnt, NULL, MS_REMOUNT | o->rflags, NULL) < 0) {
+		fail("cannot remount '%s' %s: %s", o->mnt,
+		     o->ro ? "read-only" : "read-write", strerror(errno));
+		return MOUNT_FAILED;
+	}
+	return 0;
+}
+
 /* One option of -o; value options keep pointers into the -o buffer, which
  * lives until exit. */
 static int parse_opt(struct mount_opts *o, char *opt)
@@ -238,6 +320,10 @@ static int parse_opt(struct mount_opts *o, char *opt)
 
 	if (!*opt)
 		return 0;
+	if (o->remount) {
+		remount_opt(o, opt);
+		return 0;
+	}
 	if (!strcmp(opt, "ro") || !strcmp(opt, "rw")) {
 		o->ro = opt[1] == 'o';
 		return 0;
@@ -1187,6 +1273,8 @@ static int serve(struct mount_opts *o)
 			goto out;
 		}
 	}
+	/* messages name key options as mount -o spells them */
+	o->po.mount_style = 1;
 	r = vf_vault_open(o->vault, &o->po, o->ro ? VF_OPEN_RDONLY : 0, &v,
 			  err, sizeof(err));
 	if (r < 0) {
@@ -1354,7 +1442,14 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	bound_malloc();
-	if (parse_args(&o, argc, argv) != 0 || build_kopts(&o) != 0)
+	o.remount = wants_remount(argc, argv);
+	if (parse_args(&o, argc, argv) != 0)
+		goto out;
+	if (o.remount) {
+		ret = remount(&o);
+		goto out;
+	}
+	if (build_kopts(&o) != 0)
 		goto out;
 	ret = MOUNT_FAILED;
 	if (check_mountpoint(o.mnt) != 0)

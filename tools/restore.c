@@ -21,6 +21,7 @@
 #include "cmd_util.h"
 #include "cmds.h"
 #include "copy_tree.h"
+#include "progress.h"
 
 /* Says why TARGET cannot be used by the client command what (restore,
  * undelete): it is not a vaultfs mountpoint. */
@@ -112,11 +113,14 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	const char *at = NULL, *to = NULL, *base, *dname = NULL;
 	char *pos[2] = { NULL, NULL }, *real = NULL, *rel = NULL, *dest = NULL;
-	char tname[32], *slash;
-	int json = 0, rc, ret = 1;
+	char tname[VF_SNAP_TAG_MAX + 1], *slash;
+	int json = 0, rc, ret = 1, prog = 0, noprog = 0, on;
+	struct progress pg;
 	const struct opt opts[] = {
 		{ "--at", &at, NULL },
 		{ "--to", &to, NULL },
+		{ "--progress", NULL, &prog },
+		{ "--no-progress", NULL, &noprog },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
@@ -132,6 +136,8 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rs.uid = ctx->caller.uid;
 	rs.top_dfd = -1;
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 2, 2);
+	if (!rc)
+		rc = progress_opts(c, ctx->err, prog, noprog, &on);
 	if (rc)
 		return rc;
 	if (!at)
@@ -140,13 +146,20 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (to && !*to)
 		return usage_error(ctx->err, c, "restore: --to needs a path");
 	if (parse_at(at, vf_clock_now(), &t) < 0) {
-		fprintf(ctx->err, "vaultctl: restore: '%s' is not %s\n", at,
-			AT_FORMS);
-		return 1;
+		/* a snapshot's tag: .snapshots/TAG is its view */
+		if (!vf_snap_tag_name(at)) {
+			fprintf(ctx->err, "vaultctl: restore: '%s' is not %s, or a snapshot tag\n",
+				at, AT_FORMS);
+			return 1;
+		}
+		snprintf(tname, sizeof(tname), "%s", at);
+	} else {
+		/* The view name: TIME as of its whole second. */
+		vf_time_format(t, tname);
 	}
-	/* The view name: TIME as of its whole second. */
-	vf_time_format(t, tname);
-	if (vf_time_parse(tname, &t) < 0 || t > vf_clock_now()) {
+	if (vf_snap_tag_name(tname)) {
+		/* a tag: the view says whether there is one */
+	} else if (vf_time_parse(tname, &t) < 0 || t > vf_clock_now()) {
 		fprintf(ctx->err, "vaultctl: restore: %s is in the future\n",
 			tname);
 		return 1;
@@ -203,6 +216,12 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	r = tfd < 0 ? -errno : 0;
 	close(snap);
 	snap = -1;
+	if (r == -ENOENT && vf_snap_tag_name(tname)) {
+		fputs("vaultctl: restore: no snapshot is tagged '", ctx->err);
+		text_str(ctx->err, tname);
+		fputs("'\n", ctx->err);
+		goto out;
+	}
 	if (!r) {
 		sparent = rs_walk(tfd, slash ? rel : "");
 		r = sparent < 0 ? sparent : 0;
@@ -251,6 +270,12 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 
 	/* Nothing was changed up to here. */
+	progress_init(&pg, ctx->err, on, json);
+	rs.prog = progress_cb(&pg);
+	rs.ps.what = "restore";
+	rs.ps.unit = "files";
+	if (rs.prog)
+		rs_count(sparent, base, &rs.ps.items_total, &rs.ps.bytes_total);
 	rs_top(&rs, mfd, tfd, sparent, dparent, slash ? rel : NULL, base,
 		    dname);
 	if (json) {

@@ -507,6 +507,36 @@ static int out_end(struct out_file *o, int rc)
 	return rc;
 }
 
+/*
+ * Progress (docs/progress.md): a long command draws its progress line
+ * when vaultctl's stderr is a terminal.  The command may run in the
+ * daemon, which cannot see that terminal, so vaultctl decides here and
+ * says so with --progress, put right after the command's name (before any
+ * "--"), unless the caller already chose with --progress or
+ * --no-progress.  Returns argv, or a copy with the option (static: one
+ * call per process), and adjusts *argc and info->target.
+ */
+static char **add_progress(int *argc, char **argv, struct vf_cmd_info *info)
+{
+	static char *av[VF_CTLSOCK_ARGC_MAX + 2];
+	int i, at = info->progress_at;
+
+	if (!at || info->help || !isatty(STDERR_FILENO) ||
+	    *argc >= VF_CTLSOCK_ARGC_MAX)
+		return argv;
+	for (i = at; i < *argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--progress") ||
+		    !strcmp(argv[i], "--no-progress"))
+			return argv;
+	memcpy(av, argv, (size_t)at * sizeof(*av));
+	av[at] = (char *)"--progress";
+	memcpy(av + at + 1, argv + at, (size_t)(*argc - at + 1) * sizeof(*av));
+	(*argc)++;
+	if (info->target >= at)
+		info->target++;
+	return av;
+}
+
 int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
@@ -535,6 +565,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (!info.help && (rc = out_begin(&out)))
 		return rc;
+	argv = add_progress(&argc, argv, &info);
 	if (info.help)
 		rc = vf_cmds_help(argc, argv, stdout, stderr);
 	else if (info.target < 0)

@@ -89,18 +89,19 @@ vf_mount
 # ---- dry run: lists, changes nothing ----------------------------------------
 st0=$("$VAULTCTL" status "$MNT" --json)
 p0=$(packs_bytes)
-"$VAULTCTL" prune "$MNT" --dry-run >"$VF_TMP/dry" || fail "prune --dry-run failed"
+"$VAULTCTL" prune "$MNT" --dry-run -H -p >"$VF_TMP/dry" || fail "prune --dry-run failed"
 assert_eq $((NFILES * 2)) "$(grep -c $'\t' "$VF_TMP/dry")" "versions listed by prune --dry-run"
 grep -q "would remove $((NFILES * 2)) of" "$VF_TMP/dry" || fail "prune --dry-run summary: $(tail -n 1 "$VF_TMP/dry")"
-# PATH<TAB>TIME<TAB>SIZE: the two oldest versions of each file.
+# SIZE<TAB>TIME<TAB>PATH (-H: no header, tabs; -p: sizes in bytes): the
+# two oldest versions of each file.
 # Times are to the ns (two versions may share a second); .versions names
 # are to the second.
 [ "$(grep $'\t' "$VF_TMP/dry" | cut -f2 | grep -Evc '^[0-9-]{10}T[0-9:]{8}\.[0-9]{9}Z$')" = 0 ] ||
 	fail "prune --dry-run times are not to the nanosecond: $(head -n 2 "$VF_TMP/dry")"
-grep $'\t' "$VF_TMP/dry" | cut -f1,2 | sed -E 's|^/||; s|\.[0-9]{9}Z$|Z|' | sort >"$VF_TMP/dry-listed"
+grep $'\t' "$VF_TMP/dry" | awk -F'\t' -v OFS='\t' '{ print $3, $2 }' | sed -E 's|^/||; s|\.[0-9]{9}Z$|Z|' | sort >"$VF_TMP/dry-listed"
 diff -u "$VF_TMP/oldest-two" "$VF_TMP/dry-listed" >&2 ||
 	fail "prune --dry-run did not list the two oldest versions of each file"
-grep $'\t' "$VF_TMP/dry" | awk -F'\t' '$3 < 2097152 || $3 > 2200000 { bad = 1 } END { exit bad }' ||
+grep $'\t' "$VF_TMP/dry" | awk -F'\t' '$1 < 2097152 || $1 > 2200000 { bad = 1 } END { exit bad }' ||
 	fail "prune --dry-run sizes are wrong"
 assert_eq "$st0" "$("$VAULTCTL" status "$MNT" --json)" "vaultctl status after prune --dry-run"
 assert_eq "$p0" "$(packs_bytes)" "pack bytes after prune --dry-run"
@@ -113,17 +114,17 @@ assert len(d["removed"]) == 2 * int(sys.argv[1]), d
 ' $NFILES || fail "prune --dry-run --json is not what it should be"
 
 # ---- prune, gc --------------------------------------------------------------
-"$VAULTCTL" prune "$MNT" >"$VF_TMP/pruned" || fail "prune failed"
+"$VAULTCTL" prune "$MNT" -H >"$VF_TMP/pruned" || fail "prune failed"
 assert_eq $((NFILES * 2)) "$(grep -c $'\t' "$VF_TMP/pruned")" "versions removed by prune"
 assert_eq $((NFILES * 3)) "$(status_field versions)" "versions after prune"
 out=$("$VAULTCTL" prune "$MNT") || fail "second prune failed"
 case $out in *"removed 0 of"*) ;; *) fail "a second prune removed something: $out" ;; esac
-"$VAULTCTL" gc "$MNT" >"$VF_TMP/gc" || fail "gc failed: $(cat "$VF_TMP/gc")"
+"$VAULTCTL" gc "$MNT" --bytes >"$VF_TMP/gc" || fail "gc failed: $(cat "$VF_TMP/gc")"
 log "gc: $(tr '\n' ' ' <"$VF_TMP/gc")"
 "$PYTHON" -c '
 import re, sys
 t = open(sys.argv[1]).read()
-m = re.search(r"stored bytes: +(\d+) -> (\d+)", t)
+m = re.search(r"stored: +(\d+) -> (\d+)", t)
 assert m and int(m.group(2)) < int(m.group(1)) * 0.7, t
 assert int(re.search(r"chunks freed: +(\d+)", t).group(1)) > 0, t
 ' "$VF_TMP/gc" || fail "gc output: $(cat "$VF_TMP/gc")"

@@ -37,7 +37,12 @@ purge=$(getfattr --only-values -n user.vaultfs.purge_at "$SD/proj")
 assert_eq 14 "$(days_from_now "$purge")" "days until purge (xattr)"
 "$VAULTCTL" softdelete list "$MNT" >"$VF_TMP/list"
 cat "$VF_TMP/list" >&2
-grep -q "^proj/" "$VF_TMP/list" || fail "softdelete list does not show proj/"
+head -n 1 "$VF_TMP/list" | grep -q "^SIZE  *DELETED  *PURGE  *DAYS  *PATH$" ||
+	fail "softdelete list has no header"
+grep -Eq "^[0-9.]+ MiB +[-0-9T:Z]+ +[-0-9T:Z]+ +14 +proj/$" "$VF_TMP/list" ||
+	fail "softdelete list does not show proj/ with its size and 14 days"
+"$VAULTCTL" softdelete list "$MNT" -H -p | grep -Eq $'^[0-9]{9,}\t[^\t]+\t[^\t]+\t14\tproj/$' ||
+	fail "softdelete list -H -p: $("$VAULTCTL" softdelete list "$MNT" -H -p)"
 "$VAULTCTL" softdelete list "$MNT" --json >"$VF_TMP/list.json"
 "$PYTHON" - "$VF_TMP/list.json" "$purge" <<'EOF' || fail "softdelete list --json disagrees"
 import json, sys

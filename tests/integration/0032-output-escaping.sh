@@ -63,7 +63,7 @@ if hit:
 EOF
 }
 
-"$VAULTCTL" softdelete list "$MNT" >"$VF_TMP/sd"
+"$VAULTCTL" softdelete list "$MNT" -H >"$VF_TMP/sd"
 safe "$VF_TMP/sd" || fail "softdelete list: $(cat -v "$VF_TMP/sd")"
 for w in "${WANT[@]}"; do
 	grep -qF "$w" "$VF_TMP/sd" || fail "softdelete list does not show '$w': $(cat -v "$VF_TMP/sd")"
