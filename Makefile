@@ -3,17 +3,21 @@
 #   make check                unit + fuzz-corpus + integration tests (root, FUSE)
 #   make SANITIZE=address,undefined check
 #   make CC=clang
-#   make install [PREFIX=/usr/local] [SBINDIR=/sbin]
+#   make install [PREFIX=/usr/local] [SBINDIR=/sbin] [DESTDIR=...]
+#   dpkg-buildpackage -us -uc -b    the Debian package (debian/, docs/packaging.md)
 
 CC ?= cc
 PREFIX ?= /usr/local
 SBINDIR ?= /sbin
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 B := build
-# The one place the version is written; vaultctl --version and
-# mount.vaultfs --version print it.
-VERSION := 0.9.0
+# The one place the version is written is the file VERSION; vaultctl
+# --version and mount.vaultfs --version print it, and debian/changelog
+# must agree (tests/integration/0057-package.sh).
+VERSION := $(shell cat VERSION)
 
 PKGS := fuse3 libsodium sqlite3 libzstd libxxhash json-c libcurl
 CORE_PKGS := libsodium sqlite3 libzstd libxxhash libcurl
@@ -77,27 +81,27 @@ $(B)/libvfcore.a: $(CORE_OBJ)
 # Objects depend on the flags they were built with: switching between a
 # plain and a sanitizer build (or another compiler) rebuilds everything
 # instead of linking stale objects.
-FLAGS_LINE := $(CC) $(CFLAGS) $(LDFLAGS) $(VERSION)
+FLAGS_LINE := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(VERSION)
 $(B)/.flags: FORCE
 	@mkdir -p $(@D)
 	@echo '$(FLAGS_LINE)' | cmp -s - $@ || echo '$(FLAGS_LINE)' > $@
 
 $(B)/core/%.o: core/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
 
 $(B)/fs/%.o: fs/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -Icore -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -Icore -c -o $@ $<
 
 $(B)/tools/%.o: tools/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) $(JSON_CFLAGS) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) $(JSON_CFLAGS) \
 		-DVF_VERSION='"$(VERSION)"' -Icore -Ifs -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CORE_CFLAGS) -Icore -Itests/lib -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CORE_CFLAGS) -Icore -Itests/lib -c -o $@ $<
 
 $(B)/mount.vaultfs: $(B)/tools/mount.vaultfs.o $(FS_OBJ) $(TOOLS_SHARED_OBJ) $(B)/libvfcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(JSON_LIBS) $(CORE_LIBS)
@@ -129,17 +133,29 @@ check: all
 check-unit: all
 	tests/run.sh unit
 
+# The programs, man pages, bash completion and the systemd check timer
+# (dist/; not enabled: docs/packaging.md).
+INSTALLED := $(SBINDIR)/mount.vaultfs $(SBINDIR)/mount.fuse.vaultfs \
+	$(BINDIR)/vaultctl \
+	$(MANDIR)/man1/vaultctl.1 $(MANDIR)/man8/mount.vaultfs.8 \
+	$(COMPLETIONDIR)/vaultctl $(COMPLETIONDIR)/mount.vaultfs \
+	$(UNITDIR)/vaultfs-check@.service $(UNITDIR)/vaultfs-check@.timer
+
 install: $(B)/mount.vaultfs $(B)/vaultctl
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(B)/mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.vaultfs
-	ln -sf mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.fuse.vaultfs # mount -o remount (docs/progress.md)
+	ln -sf mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.fuse.vaultfs # mount -o remount (docs/output.md)
 	install -m 0755 $(B)/vaultctl $(DESTDIR)$(BINDIR)/vaultctl
 	install -m 0644 man/vaultctl.1 $(DESTDIR)$(MANDIR)/man1/vaultctl.1
 	install -m 0644 man/mount.vaultfs.8 $(DESTDIR)$(MANDIR)/man8/mount.vaultfs.8
+	install -m 0644 dist/bash-completion/vaultctl $(DESTDIR)$(COMPLETIONDIR)/vaultctl
+	ln -sf vaultctl $(DESTDIR)$(COMPLETIONDIR)/mount.vaultfs
+	install -m 0644 dist/systemd/vaultfs-check@.service dist/systemd/vaultfs-check@.timer \
+		$(DESTDIR)$(UNITDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/mount.vaultfs $(DESTDIR)$(SBINDIR)/mount.fuse.vaultfs $(DESTDIR)$(BINDIR)/vaultctl \
-		$(DESTDIR)$(MANDIR)/man1/vaultctl.1 $(DESTDIR)$(MANDIR)/man8/mount.vaultfs.8
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf $(B)

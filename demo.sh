@@ -28,6 +28,10 @@ CEPH_PACKAGES=(ceph-mon ceph-osd ceph-common radosgw)
 # metrics format; headless Chromium draws the HTML report.  Without
 # Recommends: about 30 s to install both here.
 MON_PACKAGES=(prometheus chromium)
+# The Debian package (0057): dpkg-buildpackage, debhelper, lintian; bash
+# completion's helpers and systemd-analyze for the units.  Without
+# Recommends.
+PKG_PACKAGES=(dpkg-dev debhelper lintian bash-completion systemd)
 
 die() {
 	echo "demo.sh: $*" >&2
@@ -74,6 +78,8 @@ missing_of "${PACKAGES[@]}"
 missing_of "${CEPH_PACKAGES[@]}"
 [ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
 missing_of "${MON_PACKAGES[@]}"
+[ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
+missing_of "${PKG_PACKAGES[@]}"
 [ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}"
 [ "$deps_only" = 0 ] || exit 0
 

@@ -5,6 +5,13 @@
 #ifndef VF_BANNED_H
 #define VF_BANNED_H
 
+/* The headers that declare them come first: with _FORTIFY_SOURCE (the
+ * Debian package's build flags) they define inline wrappers named like
+ * the functions, which the macros below would otherwise rewrite. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
 #define VF_BANNED(f) sorry_##f##_is_banned
 
 #undef strcpy

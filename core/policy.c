@@ -557,6 +557,36 @@ uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes)
 		       setting;
 }
 
+/* uid 0 by its name, others by number: "root" or "uid 1000". */
+static void uid_name(uint32_t uid, char *buf, size_t len)
+{
+	if (uid == 0)
+		snprintf(buf, len, "root");
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+}
+
+int vf_policy_private_dir(uint32_t owner, uint32_t mode, uint32_t euid,
+			  char *why, size_t whylen)
+{
+	char own[24], self[24];
+
+	if (owner != euid) {
+		uid_name(owner, own, sizeof(own));
+		uid_name(euid, self, sizeof(self));
+		snprintf(why, whylen, "owned by %s, but it must belong to %s, "
+			 "who runs this (chown %u it)", own, self,
+			 (unsigned)euid);
+		return -EPERM;
+	}
+	if (mode & 077) {
+		snprintf(why, whylen, "mode %04o lets group or others in "
+			 "(chmod 700 it)", (unsigned)(mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int vf_policy_reserve_change(uint64_t cur, uint64_t next, uint64_t fs_bytes,
 			     int imm_vault, const char **gop, char *why,
 			     size_t whylen)

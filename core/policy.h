@@ -325,6 +325,17 @@ int vf_policy_may_fill(enum vf_fill_kind kind, uint64_t avail, uint64_t want,
 #define VF_POLICY_RESERVE_DEFAULT UINT64_MAX
 uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes);
 
+/* ---- private directories: the vault and the keystore ----------------------- */
+
+/* May a directory owned by owner, with permission bits mode, hold a vault
+ * or a keystore for a process running as euid?  It must belong to that
+ * identity — root's vaults to root; an unprivileged user's own vault (a
+ * test's, say) to that user, since nobody else could open it anyway — and
+ * let group and others nowhere in.  0, or -EPERM with the reason and its
+ * fix in why: "mode 0750 lets group or others in (chmod 700 it)". */
+VF_MUST int vf_policy_private_dir(uint32_t owner, uint32_t mode, uint32_t euid,
+				  char *why, size_t whylen);
+
 /* ---- administrative operations (SPEC 6, 7) -------------------------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is

@@ -65,11 +65,15 @@ const char *vf_vault_dir(const struct vf_vault *v)
 }
 
 /* Refuses a path that group or others may read, write or enter, or that
- * is not owned by root: the vault and keystore are root-only (SPEC 8). */
+ * does not belong to the identity this process runs as: root's vault and
+ * keystore are root-only (docs/threat-model.md); an unprivileged user may
+ * use a vault of their own (vf_policy_private_dir). */
 static int check_private(const char *path, int must_exist, char *err,
 			 size_t errlen)
 {
 	struct stat st;
+	char why[160];
+	int rc;
 
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT && !must_exist)
@@ -82,15 +86,14 @@ static int check_private(const char *path, int must_exist, char *err,
 		snprintf(err, errlen, "'%s' is not a directory", path);
 		return -ENOTDIR;
 	}
-	if (st.st_uid != 0 || (st.st_mode & 077)) {
-		snprintf(err, errlen,
-			 "unsafe permissions on '%s': mode %04o owner %u "
-			 "(must be root-only, e.g. chmod 700)",
-			 path, (unsigned)(st.st_mode & 07777),
-			 (unsigned)st.st_uid);
-		return -EPERM;
-	}
-	return 0;
+	/* geteuid: the process's own identity, as for key files
+	 * (protector.c), never a caller's */
+	rc = vf_policy_private_dir(st.st_uid, st.st_mode, geteuid(), why,
+				   sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "unsafe permissions on '%s': %s", path,
+			 why);
+	return rc;
 }
 
 static int insert_root(struct vf_catalog *cat)

@@ -5,8 +5,8 @@
 #                                tests, the layering check (tests/layers.sh),
 #                                integration tests
 #   tests/run.sh unit            unit binaries, fuzz corpora, CLI golden
-#                                tests and the layering check (no root;
-#                                some CLI cases need it)
+#                                tests and the layering check (as any
+#                                user: no root, no FUSE)
 #   tests/run.sh integration [PATTERN...]
 #                                integration tests only (those whose name
 #                                contains one of the PATTERNs, if given)
@@ -130,8 +130,8 @@ run_fuzz() {
 	done
 }
 
-# CLI golden tests (tests/cli/): no FUSE; cases that need an offline vault
-# are skipped without root.
+# CLI golden tests (tests/cli/): no FUSE, no root (an offline vault of the
+# user who runs them).
 run_cli() {
 	local line rc=0
 	{ timeout -k 5 "$UNIT_TIMEOUT" tests/cli/run.sh >"$LOGS/cli.log" 2>&1 </dev/null; } 2>/dev/null || rc=$?

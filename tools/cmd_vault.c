@@ -306,9 +306,9 @@ int cmd_help(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	fprintf(f, "usage: %s\n\n", general_usage);
 	fputs("TARGET is a vaultfs mountpoint (the command runs in its daemon, as\n"
-	      "you) or a vault directory (offline, root only; then the key options\n"
-	      "apply: --passphrase-file F, --key-file F, --key-command CMD,\n"
-	      "--keystore DIR).\n",
+	      "you) or a vault directory (offline, as the vault's owner, root; then\n"
+	      "the key options apply: --passphrase-file F, --key-file F,\n"
+	      "--key-command CMD, --keystore DIR).\n",
 	      f);
 	for (avail = 1; avail >= 0; avail--) {
 		fputs(avail ? "\ncommands:\n" : "\nnot yet available:\n", f);

@@ -298,9 +298,10 @@ static int apply_meta(struct restore *rs, int sdir, const char *sname,
 			}
 		} else if (cur.st_uid == rs->uid && cur.st_gid != st->st_gid) {
 			/* A group the caller is in; like cp -p, nothing
-			 * more. */
-			(void)fchownat(dp, "", (uid_t)-1, st->st_gid,
-				       AT_EMPTY_PATH);
+			 * more: a group they are not in stays as it is. */
+			if (fchownat(dp, "", (uid_t)-1, st->st_gid,
+				     AT_EMPTY_PATH) < 0)
+				errno = 0;
 		}
 	}
 	xent_init(&xs, sp, sdir, sname, lnk);

@@ -806,6 +806,51 @@ static void reserve_table(void)
 	CHECK_EQ(vf_policy_reserve_default(UINT64_MAX), 256ULL << 20);
 }
 
+/* ---- private directories -------------------------------------------------- */
+
+/* The vault and keystore belong to whoever runs the engine and to nobody
+ * else: root's to root, a user's own (a test's) to that user. */
+static void private_dir_table(void)
+{
+	static const struct {
+		uint32_t owner, mode, euid;
+		int rc;
+		const char *why;
+	} t[] = {
+		{ 0, 040700, 0, 0, NULL },
+		{ 0, 040500, 0, 0, NULL },
+		{ 1000, 040700, 1000, 0, NULL },
+		/* root uses only root's: a user could swap the files */
+		{ 1000, 040700, 0, -EPERM, "owned by uid 1000, but it must belong to root, who runs this (chown 0 it)" },
+		/* a user only their own (root's could not be entered anyway) */
+		{ 0, 040700, 1000, -EPERM, "owned by root, but it must belong to uid 1000, who runs this (chown 1000 it)" },
+		{ 1001, 040700, 1000, -EPERM, "owned by uid 1001" },
+		/* every group and other bit, for root and a user alike */
+		{ 0, 040750, 0, -EPERM, "mode 0750 lets group or others in (chmod 700 it)" },
+		{ 0, 040701, 0, -EPERM, "mode 0701" },
+		{ 0, 040710, 0, -EPERM, "mode 0710" },
+		{ 0, 040702, 0, -EPERM, "mode 0702" },
+		{ 0, 041777, 0, -EPERM, "mode 1777" },
+		{ 1000, 040704, 1000, -EPERM, "mode 0704" },
+		{ 1000, 040720, 1000, -EPERM, "mode 0720" },
+		/* the owner is named before the mode */
+		{ 1000, 040777, 0, -EPERM, "owned by uid 1000" },
+	};
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		why[0] = '\0';
+		CHECK_EQ(vf_policy_private_dir(t[i].owner, t[i].mode, t[i].euid,
+					       why, sizeof(why)),
+			 t[i].rc);
+		if (t[i].why)
+			CHECK(strstr(why, t[i].why) == why);
+		else
+			CHECK(why[0] == '\0');
+	}
+}
+
 /* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
 
 /* SPEC 6's table: who may run what; every operation has a rule. */
@@ -1392,6 +1437,7 @@ int main(void)
 	RUN(softdelete_table);
 	RUN(admin_table);
 	RUN(reserve_table);
+	RUN(private_dir_table);
 	RUN(alert_mute_table);
 	RUN(tripwire_table);
 	RUN(tripwire_admin_table);
