@@ -138,6 +138,7 @@ check-unit: all
 INSTALLED := $(SBINDIR)/mount.vaultfs $(SBINDIR)/mount.fuse.vaultfs \
 	$(BINDIR)/vaultctl \
 	$(MANDIR)/man1/vaultctl.1 $(MANDIR)/man8/mount.vaultfs.8 \
+	$(MANDIR)/man8/mount.fuse.vaultfs.8 \
 	$(COMPLETIONDIR)/vaultctl $(COMPLETIONDIR)/mount.vaultfs \
 	$(UNITDIR)/vaultfs-check@.service $(UNITDIR)/vaultfs-check@.timer
 
@@ -149,6 +150,7 @@ install: $(B)/mount.vaultfs $(B)/vaultctl
 	install -m 0755 $(B)/vaultctl $(DESTDIR)$(BINDIR)/vaultctl
 	install -m 0644 man/vaultctl.1 $(DESTDIR)$(MANDIR)/man1/vaultctl.1
 	install -m 0644 man/mount.vaultfs.8 $(DESTDIR)$(MANDIR)/man8/mount.vaultfs.8
+	ln -sf mount.vaultfs.8 $(DESTDIR)$(MANDIR)/man8/mount.fuse.vaultfs.8
 	install -m 0644 dist/bash-completion/vaultctl $(DESTDIR)$(COMPLETIONDIR)/vaultctl
 	ln -sf vaultctl $(DESTDIR)$(COMPLETIONDIR)/mount.vaultfs
 	install -m 0644 dist/systemd/vaultfs-check@.service dist/systemd/vaultfs-check@.timer \
