@@ -945,6 +945,7 @@ struct fuse_session *vf_fs_session(struct vf_fs *fs)
 
 int vf_fs_write_stats(const struct vf_fs *fs, const char *path)
 {
+	struct vf_io_counts io;
 	uint64_t n, total = 0;
 	FILE *f = NULL;
 	int fd, i, r = 0;
@@ -967,6 +968,12 @@ int vf_fs_write_stats(const struct vf_fs *fs, const char *path)
 		fprintf(f, "%s %llu\n", opn_name[i], (unsigned long long)n);
 	}
 	fprintf(f, "total %llu\n", (unsigned long long)total);
+	vf_vault_io_counts(fs->v, &io);
+	fprintf(f, "transactions %llu\nsealed_wal_bytes %llu\n"
+		   "sealed_db_bytes %llu\n",
+		(unsigned long long)io.commits,
+		(unsigned long long)io.sealed_wal,
+		(unsigned long long)io.sealed_db);
 	if (ferror(f))
 		r = -EIO;
 	if (fclose(f) != 0 && r == 0)
