@@ -57,12 +57,8 @@
 
 void vf_vault_io_counts(struct vf_vault *v, struct vf_io_counts *out)
 {
-	int i;
-
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < VF_CATALOG_COMMIT_BUCKETS; i++)
-		out->commits += __atomic_load_n(&v->cat->commit_hist[i],
-						__ATOMIC_RELAXED);
+	out->commits = __atomic_load_n(&v->cat->commits, __ATOMIC_RELAXED);
 	if (vf_catvfs_sealed(v->cat->vfs, &out->sealed_wal,
 			     &out->sealed_db) < 0)
 		out->sealed_wal = out->sealed_db = 0;
