@@ -285,24 +285,29 @@ int vf_vault_mknod(struct vf_vault *v, const struct vf_caller *c,
 	return new_node(v, c, parent, name, mode, rdev, NULL, 0, out);
 }
 
+/* A new file (type REG, its commit deferred) or directory (DIR). */
+static int new_reg_or_dir(struct vf_vault *v, const struct vf_caller *c,
+			  uint64_t parent, const char *name, uint32_t type,
+			  uint32_t mode, struct vf_attr *out)
+{
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	return new_node(v, c, parent, name, type | (mode & 07777), 0, NULL,
+			type == S_IFREG, out);
+}
+
 int vf_facade_new_file(struct vf_vault *v, const struct vf_caller *c,
 		       uint64_t parent, const char *name, uint32_t mode,
 		       struct vf_attr *out)
 {
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	return new_node(v, c, parent, name, S_IFREG | (mode & 07777), 0, NULL,
-			1, out);
+	return new_reg_or_dir(v, c, parent, name, S_IFREG, mode, out);
 }
 
 int vf_vault_mkdir(struct vf_vault *v, const struct vf_caller *c,
 		   uint64_t parent, const char *name, uint32_t mode,
 		   struct vf_attr *out)
 {
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	return new_node(v, c, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
-			0, out);
+	return new_reg_or_dir(v, c, parent, name, S_IFDIR, mode, out);
 }
 
 int vf_vault_symlink(struct vf_vault *v, const struct vf_caller *c,

@@ -41,18 +41,7 @@ vf_mount "stats=$VF_TMP/stats"
 CPDONE=$VF_TMP/cp.done
 : >"$CPDONE"
 mkdir "$MNT/cp"
-(
-	cd "$SRC"
-	for d in d*; do
-		mkdir "$MNT/cp/$d" 2>/dev/null || exit 0
-		files=("$d"/*)
-		for ((i = 0; i < ${#files[@]}; i += 8)); do
-			batch=("${files[@]:i:8}")
-			cp -a "${batch[@]}" "$MNT/cp/$d/" 2>/dev/null || exit 0
-			printf '%s\n' "${batch[@]}" >>"$CPDONE"
-		done
-	done
-) &
+(cp_logged "$SRC" "$MNT/cp" "$CPDONE") &
 copier=$!
 
 # Writer 2: one file at a time on one descriptor, as cp -a does, with
