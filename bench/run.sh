@@ -535,6 +535,13 @@ STATS=$LOG/vaultfs.stats.ingest.saved
 if has vaultfs && [ -s "$STATS" ]; then
 	tot=$(awk '$1 == "total" {print $2}' "$STATS")
 	record vaultfs fuse-requests - "${tot:-0}" "$V1_FILES" - ok "cp -a ingest"
+	# the daemon's own counters (docs/performance.md)
+	tx=$(awk '$1 == "transactions" {print $2}' "$STATS")
+	sb=$(awk '$1 ~ /^sealed_/ {n += $2} END {print n + 0}' "$STATS")
+	cpu=$(awk '$1 ~ /^cpu_/ {n += $2} END {print n + 0}' "$STATS")
+	[ -z "$tx" ] || record vaultfs catalog-tx - "$tx" "$V1_FILES" - ok "cp -a ingest, catalog transactions"
+	[ -z "$tx" ] || record vaultfs sealed-catalog - "$sb" "$V1_FILES" - ok "cp -a ingest, catalog pages sealed"
+	[ "$cpu" = 0 ] || record vaultfs daemon-cpu - "$cpu" "$V1_FILES" - ok "cp -a ingest mount, user+sys"
 fi
 
 {
@@ -561,6 +568,12 @@ awk -F'\t' '
 			if (p in vb && vb[p] > 0 && by[i] > 0) r = sprintf("%.2f", vb[p] / by[i])
 		} else if (p == "fuse-requests") {
 			speed = by[i] " req"; fps = sprintf("%.1f/file", fi[i] ? by[i] / fi[i] : 0)
+		} else if (p == "catalog-tx") {
+			speed = by[i] " tx"; fps = sprintf("%.2f/file", fi[i] ? by[i] / fi[i] : 0)
+		} else if (p == "sealed-catalog") {
+			speed = sprintf("%.1f MB", by[i] / 1e6); fps = sprintf("%.1fKB/file", fi[i] ? by[i] / 1024 / fi[i] : 0)
+		} else if (p == "daemon-cpu") {
+			speed = sprintf("%.1f s", by[i] / 1e6); msf = sprintf("%.3f", fi[i] ? by[i] / 1000 / fi[i] : 0)
 		} else if (p == "peak-rss") {
 			s = "-"; if (vr[p] > 0 && rss[i] > 0) r = sprintf("%.2f", vr[p] / rss[i])
 		} else if (s != "-" && s > 0) {
@@ -599,6 +612,9 @@ awk -F'\t' -v big="$BIG_BYTES" '
 	  printf f, "small-file stat, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-stat", "gocryptfs/small-stat"), ""
 	  printf f, "small-file stat, snapshot view vs live (time)", ((S["vaultfs/snapshot-stat"] > 0 && S["vaultfs/small-stat"] > 0) ? sprintf("%.2fx", S["vaultfs/snapshot-stat"] / S["vaultfs/small-stat"]) : "n/a"), "goal <= ~2x"
 	  printf f, "FUSE requests per file, cp -a ingest", (B["vaultfs/fuse-requests"] > 0 ? sprintf("%.1f", B["vaultfs/fuse-requests"] / F["vaultfs/fuse-requests"]) : "n/a"), ""
+	  printf f, "catalog transactions per file, cp -a ingest", (B["vaultfs/catalog-tx"] > 0 ? sprintf("%.2f", B["vaultfs/catalog-tx"] / F["vaultfs/catalog-tx"]) : "n/a"), "goal <= 1"
+	  printf f, "sealed catalog KB per file, cp -a ingest", (B["vaultfs/sealed-catalog"] > 0 ? sprintf("%.1f", B["vaultfs/sealed-catalog"] / 1024 / F["vaultfs/sealed-catalog"]) : "n/a"), "goal <= 8"
+	  printf f, "daemon CPU ms per file, cp -a ingest mount", (B["vaultfs/daemon-cpu"] > 0 ? sprintf("%.3f", B["vaultfs/daemon-cpu"] / 1000 / F["vaultfs/daemon-cpu"]) : "n/a"), "goal <= 0.15"
 	  printf f, "remote vault: v1 copy into radosgw, then sync", (S["vaultfs-s3/upload"] > 0 ? sprintf("%.0f MB/s", B["vaultfs-s3/upload"] / 1e6 / S["vaultfs-s3/upload"]) : "n/a"), "sync returned " (("vaultfs-s3/sync-after-ingest" in S) ? S["vaultfs-s3/sync-after-ingest"] " s after the copy" : "n/a")
 	  printf f, "remote vault: cold read-back vs local vaultfs ingest tree", mbs("vaultfs-s3/readback-cold"), "(warm local read-back " mbs("vaultfs/readback") ")"
 	  printf f, "vaultfs daemon peak RSS", (R["vaultfs/peak-rss"] > 0 ? sprintf("%.1f MiB", R["vaultfs/peak-rss"] / 1024) : "n/a"), "goal < 128 MiB (restic backup " (R["restic/ingest"] > 0 ? sprintf("%.0f", R["restic/ingest"] / 1024) : "n/a") ", borg create " (R["borg/ingest"] > 0 ? sprintf("%.0f", R["borg/ingest"] / 1024) : "n/a") " MiB)"

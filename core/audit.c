@@ -555,7 +555,7 @@ void vf_audit_count(struct vf_vault *v, const char *action,
 	 * v->mu outside a transaction writes it (audit.h). */
 	if (closed && pthread_mutex_trylock(&v->mu) == 0) {
 		(void)drain(v, 0);
-		pthread_mutex_unlock(&v->mu);
+		vf_vault_unlock(v);
 	}
 }
 

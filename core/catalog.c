@@ -382,6 +382,14 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* Counts every commit, autocommit statements included (catalog.h). */
+static int commit_hook(void *arg)
+{
+	__atomic_add_fetch(&((struct vf_catalog *)arg)->commits, 1,
+			   __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* vf_catalog_open; with a (anchored) the WAL is bound to wal_epoch and
  * only vf_catalog_anchor_now checkpoints. */
 static int open_impl(const char *path, const uint8_t key[32], int create,
@@ -436,6 +444,7 @@ static int open_impl(const char *path, const uint8_t key[32], int create,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_commit_hook(c->db, commit_hook, c);
 	if (sqlite3_create_function_v2(c->db, "vf_second", 0, SQLITE_UTF8,
 				       NULL, sql_second, NULL, NULL,
 				       NULL) != SQLITE_OK ||
@@ -784,6 +793,7 @@ int vf_catalog_close(struct vf_catalog *c)
 		return 0;
 	for (i = 0; i < VF_Q_COUNT; i++)
 		sqlite3_reset(c->st[i]);
+	rc = vf_catalog_settle(c);
 	/* Anchored: the last anchor names the state left on disk.  When
 	 * that fails (a full disk) the catalog is left ahead of its anchor,
 	 * which the next open accepts, and everything committed is in the
@@ -857,7 +867,13 @@ int vf_catalog_begin(struct vf_catalog *c)
 	if (c->depth++)
 		return 0;
 	c->failed = 0;
-	rc = exec(c, "BEGIN IMMEDIATE");
+	c->defer = 0;
+	if (c->pending) {
+		rc = exec(c, "SAVEPOINT vf_step");
+		c->sp = !rc;
+	} else {
+		rc = exec(c, "BEGIN IMMEDIATE");
+	}
 	if (rc)
 		c->depth = 0;
 	return rc;
@@ -881,30 +897,66 @@ static void count_commit(struct vf_catalog *c, int64_t ns)
 			   __ATOMIC_RELAXED);
 }
 
-int vf_catalog_commit(struct vf_catalog *c)
+/* Undoes the running outermost transaction: its savepoint only when it
+ * runs inside a pending one (which stays), else all of it. */
+static void undo(struct vf_catalog *c)
 {
-	int64_t t0;
-	int rc;
-
-	if (--c->depth)
-		return 0;
-	if (c->failed) {
-		exec(c, "ROLLBACK");
-		return -EIO;
+	if (c->sp) {
+		exec(c, "ROLLBACK TO vf_step");
+		exec(c, "RELEASE vf_step");
+		c->sp = 0;
+		return;
 	}
-	t0 = vf_clock_mono();
-	rc = exec(c, "COMMIT");
-	if (!rc)
-		count_commit(c, vf_clock_mono() - t0);
-	if (rc)
+	exec(c, "ROLLBACK");
+	c->pending = 0;
+}
+
+/* COMMIT of everything open, pending included. */
+static int commit_all(struct vf_catalog *c)
+{
+	int64_t t0 = vf_clock_mono();
+	int rc = exec(c, "COMMIT");
+
+	c->pending = 0;
+	if (rc) {
 		exec(c, "ROLLBACK");
-	else if (c->anchored && c->wal_frames >= VF_CATALOG_ANCHOR_FRAMES) {
+		return rc;
+	}
+	count_commit(c, vf_clock_mono() - t0);
+	if (c->anchored && c->wal_frames >= VF_CATALOG_ANCHOR_FRAMES) {
 		/* The commit stands whatever happens; the next one retries. */
 		int r = vf_catalog_anchor_now(c);
 
 		(void)r;
 	}
-	return rc;
+	return 0;
+}
+
+int vf_catalog_commit(struct vf_catalog *c)
+{
+	int rc;
+
+	if (--c->depth)
+		return 0;
+	if (c->failed) {
+		undo(c);
+		return -EIO;
+	}
+	if (c->sp) {
+		rc = exec(c, "RELEASE vf_step");
+		if (rc) {
+			undo(c);
+			return rc;
+		}
+		c->sp = 0;
+	}
+	if (c->defer) {
+		c->defer = 0;
+		c->pending = 1;
+		c->pending_changes = sqlite3_total_changes64(c->db);
+		return 0;
+	}
+	return commit_all(c);
 }
 
 void vf_catalog_rollback(struct vf_catalog *c)
@@ -913,7 +965,7 @@ void vf_catalog_rollback(struct vf_catalog *c)
 		c->failed = 1;
 		return;
 	}
-	exec(c, "ROLLBACK");
+	undo(c);
 }
 
 int vf_catalog_finish(struct vf_catalog *c, int rc)
@@ -923,6 +975,30 @@ int vf_catalog_finish(struct vf_catalog *c, int rc)
 		return rc;
 	}
 	return vf_catalog_commit(c);
+}
+
+void vf_catalog_defer(struct vf_catalog *c)
+{
+	if (c->depth)
+		c->defer = 1;
+}
+
+int vf_catalog_settle(struct vf_catalog *c)
+{
+	if (!c || c->depth || !c->pending)
+		return 0;
+	return commit_all(c);
+}
+
+void vf_catalog_settle_stray(struct vf_catalog *c)
+{
+	int r;
+
+	if (!c || c->depth || !c->pending ||
+	    sqlite3_total_changes64(c->db) == c->pending_changes)
+		return;
+	r = commit_all(c);
+	(void)r;
 }
 
 /* Durable without a checkpoint: only vf_catalog_anchor_now checkpoints an

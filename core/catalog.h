@@ -115,6 +115,16 @@ struct vf_catalog {
 	 * metrics.c without it. */
 	uint64_t commit_hist[VF_CATALOG_COMMIT_BUCKETS];
 	uint64_t commit_ns;
+	/* Every transaction SQLite committed (its commit hook: autocommit
+	 * statements included); read with __atomic_load_n. */
+	uint64_t commits;
+	/* Deferred commits (vf_catalog_defer): pending, a transaction is
+	 * open in SQLite although depth is 0; sp, the outermost begin
+	 * opened a savepoint inside it; defer, the running outermost
+	 * transaction asked to stay open; pending_changes, the
+	 * connection's total_changes when it was left pending. */
+	int pending, sp, defer;
+	int64_t pending_changes;
 };
 
 /* Where the anchors of a catalog live, and what to do on a rollback. */
@@ -186,6 +196,26 @@ void vf_catalog_rollback(struct vf_catalog *c);
 /* Ends the transaction: commits when rc is 0, else rolls back.  Returns
  * rc, or the commit's error. */
 VF_MUST int vf_catalog_finish(struct vf_catalog *c, int rc);
+
+/* Deferred commits.  Inside a transaction, vf_catalog_defer asks that
+ * the outermost commit leave it open ("pending") instead of committing:
+ * the change is visible on this connection at once and reaches the disk
+ * with the next commit that is not deferred, or with vf_catalog_settle.
+ * While a transaction is pending, an outermost begin opens a savepoint,
+ * so a step that fails rolls back itself only, and any outermost commit
+ * that was not deferred commits everything pending with it.  The caller
+ * must make sure a settle follows: vault_file.c settles at every flush,
+ * fsync and release, and only changes to files that are open are
+ * deferred (file.h). */
+void vf_catalog_defer(struct vf_catalog *c);
+/* Commits what is pending (no-op when nothing is, or inside a
+ * transaction).  0 or -errno (then everything pending is rolled back). */
+VF_MUST int vf_catalog_settle(struct vf_catalog *c);
+/* Settles when a statement outside any transaction (an autocommit
+ * statement, which a pending transaction swallows) changed rows since
+ * the catalog was left pending: such a change was meant to commit at
+ * once.  Called when the vault lock is released. */
+void vf_catalog_settle_stray(struct vf_catalog *c);
 
 /* Makes committed transactions durable (WAL synced, checkpointed). */
 VF_MUST int vf_catalog_sync(struct vf_catalog *c);

@@ -103,6 +103,9 @@ struct cvfs {
 	uint8_t *key;     /* sodium_malloc'd */
 	char *name;
 	uint64_t epoch;   /* WAL generation (vf_catvfs_set_epoch); 0 none */
+	/* Bytes of page images sealed, WAL and main database apart
+	 * (vf_catvfs_sealed); added with __atomic_add_fetch. */
+	uint64_t sealed[2];
 };
 
 enum cfile_kind { CF_DB, CF_WAL };
@@ -176,6 +179,8 @@ static void seal_page(struct cfile *f, uint64_t n, const uint8_t *pt,
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
 		ct, ct + TAG_OFF, NULL, pt, BODY, ad, adlen, NULL,
 		ct + NONCE_OFF, f->vfs->key);
+	__atomic_add_fetch(&f->vfs->sealed[f->kind == CF_WAL], PAGE,
+			   __ATOMIC_RELAXED);
 }
 
 /* Opens ct (a whole sealed page) into pt; pt's reserved tail is zeroed.
@@ -866,6 +871,17 @@ int vf_catvfs_set_epoch(const char *name, uint64_t epoch)
 	if (!cv)
 		return -ENOENT;
 	cv->epoch = epoch;
+	return 0;
+}
+
+int vf_catvfs_sealed(const char *name, uint64_t *wal, uint64_t *db)
+{
+	struct cvfs *cv = find_ours(name);
+
+	if (!cv)
+		return -ENOENT;
+	*wal = __atomic_load_n(&cv->sealed[1], __ATOMIC_RELAXED);
+	*db = __atomic_load_n(&cv->sealed[0], __ATOMIC_RELAXED);
 	return 0;
 }
 

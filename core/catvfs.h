@@ -68,6 +68,11 @@ VF_MUST int vf_catvfs_register(const char *name, const uint8_t key[32]);
  * for an unknown name. */
 int vf_catvfs_set_epoch(const char *name, uint64_t epoch);
 
+/* The bytes of page images sealed through VFS name since it was
+ * registered: into the WAL (*wal) and into the main database file (*db,
+ * checkpoints).  Any thread.  Returns 0, -ENOENT for an unknown name. */
+VF_MUST int vf_catvfs_sealed(const char *name, uint64_t *wal, uint64_t *db);
+
 /* Authenticates every page of the database file at path (sealed with the
  * key of VFS name) without SQLite, calling cb(arg, page number) for each
  * page that fails (cb returns non-zero to stop).  Returns the number of

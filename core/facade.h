@@ -41,6 +41,13 @@ static inline int vf_facade_refuse_trashed(struct vf_vault *v, uint64_t ino,
 	return rc ? (err_other ? err_other : -EROFS) : 0;
 }
 
+/* vf_vault_mknod of a regular file that its caller opens at once
+ * (create): the new node's transaction is left pending (catalog.h,
+ * deferred commits) and commits with the file's first close. */
+VF_MUST int vf_facade_new_file(struct vf_vault *v, const struct vf_caller *c,
+			       uint64_t parent, const char *name,
+			       uint32_t mode, struct vf_attr *out);
+
 /* The path of the catalog anchor kept outside vault id's directory
  * (docs/design.md, "Catalog rollback"): the keystore directory for
  * platform keys, else $VAULTFS_ANCHOR_DIR or VF_ANCHOR_DIR_DEFAULT (made

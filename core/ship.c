@@ -322,6 +322,11 @@ static int copy_catalog(struct vf_ship *s, int64_t *t)
 	}
 	for (;;) {
 		vf_vault_lock(v);
+		/* the backup reads through the catalog connection, which
+		 * would hand it a pending transaction (catalog.h, deferred
+		 * commits): the copy holds committed changes only */
+		r = vf_catalog_settle(v->cat);
+		(void)r;
 		r = sqlite3_backup_step(b, COPY_STEP);
 		if (r == SQLITE_DONE) {
 			s->snap_changes = s->changes;

@@ -35,6 +35,7 @@
 #include "authz.h"
 #include "buf.h"
 #include "cache.h"
+#include "catvfs.h"
 #include "facade.h"
 #include "file.h"
 #include "immut.h"
@@ -53,6 +54,15 @@
 
 #define LOCK_NAME "lock"
 #define PACK_DIR "packs"
+
+void vf_vault_io_counts(struct vf_vault *v, struct vf_io_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->commits = __atomic_load_n(&v->cat->commits, __ATOMIC_RELAXED);
+	if (vf_catvfs_sealed(v->cat->vfs, &out->sealed_wal,
+			     &out->sealed_db) < 0)
+		out->sealed_wal = out->sealed_db = 0;
+}
 
 void vf_vault_kernel_times(struct vf_vault *v, int on)
 {

@@ -715,6 +715,17 @@ enum vf_cache_class {
 };
 enum vf_cache_class vf_vault_cache_class(struct vf_vault *v, uint64_t ino);
 
+/* What the catalog has cost since the vault was opened: outermost
+ * transactions committed and bytes of catalog pages sealed into the WAL
+ * and into the database file (checkpoints).  Any thread; counters read
+ * without the lock may lag by a commit. */
+struct vf_io_counts {
+	uint64_t commits;
+	uint64_t sealed_wal;
+	uint64_t sealed_db;
+};
+void vf_vault_io_counts(struct vf_vault *v, struct vf_io_counts *out);
+
 /* Tells core that the kernel keeps the times of files being written
  * (FUSE writeback caching) and sends them in setattr: writes then leave
  * mtime and ctime alone.  Call before serving requests. */

@@ -139,6 +139,19 @@ int vf_vault_open_file(struct vf_vault *v, const struct vf_caller *c,
 	return 0;
 }
 
+/* Commits what is pending in the catalog (catalog.h, deferred commits):
+ * a close ends the recovery point that the changes to open files were
+ * deferred to. */
+static int settle(struct vf_vault *v)
+{
+	int rc;
+
+	vf_vault_lock(v);
+	rc = vf_catalog_settle(v->cat);
+	vf_vault_unlock(v);
+	return rc;
+}
+
 int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
 			 uint64_t parent, const char *name, uint32_t mode,
 			 int flags, struct vf_attr *attr,
@@ -148,13 +161,16 @@ int vf_vault_create_file(struct vf_vault *v, const struct vf_caller *c,
 
 	if (vf_authz_check(v, c, VF_ACT_WRITE))
 		return -EACCES;
-	rc = vf_vault_mknod(v, c, parent, name, S_IFREG | (mode & 07777), 0,
-			    attr);
+	rc = vf_facade_new_file(v, c, parent, name, mode, attr);
 	if (rc)
 		return rc;
 	rc = vf_vault_open_file(v, c, attr->ino, flags & ~O_TRUNC, out);
-	if (rc)
-		return rc;
+	if (rc) {
+		/* no close will come to commit the new node: now */
+		int r = settle(v);
+
+		return r ? r : rc;
+	}
 	/* A new file's first close is its first recovery point, even if
 	 * nothing was written. */
 	pthread_mutex_lock(&(*out)->f->mu);
@@ -262,17 +278,21 @@ static int commit_handle(struct vf_vault *v, struct vf_handle *h, int durable)
  * leave an empty recovery point before the real one. */
 int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
 {
-	int empty;
+	int empty, rc, r;
 
 	pthread_mutex_lock(&h->f->mu);
 	empty = h->f->dirty && h->f->size == 0;
 	pthread_mutex_unlock(&h->f->mu);
-	return empty ? 0 : commit_handle(v, h, 0);
+	rc = empty ? 0 : commit_handle(v, h, 0);
+	r = settle(v);
+	return rc ? rc : r;
 }
 
 int vf_vault_fsync(struct vf_vault *v, struct vf_handle *h)
 {
-	return commit_handle(v, h, 1);
+	int rc = settle(v);
+
+	return rc ? rc : commit_handle(v, h, 1);
 }
 
 int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
@@ -298,7 +318,7 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 
 int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 {
-	int rc = 0;
+	int rc = 0, r;
 
 	enum vf_trip_ev ev = VF_TRIP_EV_NONE;
 	int64_t t0 = 0;
@@ -312,7 +332,8 @@ int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 	vf_trip_note(v, h->uid, ev, t0);
 	vf_file_put(v, h->f);
 	free(h);
-	return rc;
+	r = settle(v);
+	return rc ? rc : r;
 }
 
 int vf_vault_handle_keep_cache(const struct vf_handle *h)

@@ -273,6 +273,10 @@ static inline void vf_vault_lock(struct vf_vault *v)
 
 static inline void vf_vault_unlock(struct vf_vault *v)
 {
+	/* a change made outside a transaction while one is pending
+	 * (catalog.h, deferred commits) commits now, as it would have */
+	if (v->cat && v->cat->pending)
+		vf_catalog_settle_stray(v->cat);
 	pthread_mutex_unlock(&v->mu);
 }
 

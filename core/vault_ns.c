@@ -188,7 +188,8 @@ static int inherit_acl(struct vf_vault *v, uint64_t parent, uint64_t ino,
  * symlink and create. */
 static int new_node(struct vf_vault *v, const struct vf_caller *c,
 		    uint64_t parent, const char *name, uint32_t mode,
-		    uint64_t rdev, const char *target, struct vf_attr *out)
+		    uint64_t rdev, const char *target, int defer,
+		    struct vf_attr *out)
 {
 	struct vf_attr pa;
 	sqlite3_stmt *st;
@@ -262,6 +263,8 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 				       (int64_t)strlen(target));
 	if (!rc)
 		rc = vf_ns_node_attr(v, ino, out, NULL);
+	if (!rc && defer)
+		vf_catalog_defer(v->cat);
 out:
 	if (in_tx)
 		rc = vf_catalog_finish(v->cat, rc);
@@ -279,17 +282,32 @@ int vf_vault_mknod(struct vf_vault *v, const struct vf_caller *c,
 		return -EINVAL;
 	if (!(mode & S_IFMT))
 		mode |= S_IFREG;
-	return new_node(v, c, parent, name, mode, rdev, NULL, out);
+	return new_node(v, c, parent, name, mode, rdev, NULL, 0, out);
+}
+
+/* A new file (type REG, its commit deferred) or directory (DIR). */
+static int new_reg_or_dir(struct vf_vault *v, const struct vf_caller *c,
+			  uint64_t parent, const char *name, uint32_t type,
+			  uint32_t mode, struct vf_attr *out)
+{
+	if (vf_authz_check(v, c, VF_ACT_WRITE))
+		return -EACCES;
+	return new_node(v, c, parent, name, type | (mode & 07777), 0, NULL,
+			type == S_IFREG, out);
+}
+
+int vf_facade_new_file(struct vf_vault *v, const struct vf_caller *c,
+		       uint64_t parent, const char *name, uint32_t mode,
+		       struct vf_attr *out)
+{
+	return new_reg_or_dir(v, c, parent, name, S_IFREG, mode, out);
 }
 
 int vf_vault_mkdir(struct vf_vault *v, const struct vf_caller *c,
 		   uint64_t parent, const char *name, uint32_t mode,
 		   struct vf_attr *out)
 {
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	return new_node(v, c, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
-			out);
+	return new_reg_or_dir(v, c, parent, name, S_IFDIR, mode, out);
 }
 
 int vf_vault_symlink(struct vf_vault *v, const struct vf_caller *c,
@@ -304,7 +322,8 @@ int vf_vault_symlink(struct vf_vault *v, const struct vf_caller *c,
 		return -ENOENT;
 	if (n > VF_PATH_MAX)
 		return -ENAMETOOLONG;
-	return new_node(v, c, parent, name, S_IFLNK | 0777, 0, target, out);
+	return new_node(v, c, parent, name, S_IFLNK | 0777, 0, target, 0,
+			out);
 }
 
 int vf_vault_readlink(struct vf_vault *v, const struct vf_caller *c,

@@ -19,6 +19,7 @@
 #include "acl.h"
 #include "authz.h"
 #include "facade.h"
+#include "file.h"
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
@@ -81,10 +82,37 @@ static ssize_t value_at(struct vf_vault *v, uint64_t ino, const char *name,
 	return rc;
 }
 
+/* The open file of ino with a reference and its f->mu held, or NULL
+ * when ino is not open.  While f->mu is held the file's write session
+ * cannot end, so a change deferred to its close (catalog.h) is sure to
+ * commit with it. */
+static struct vf_file *hold_open(struct vf_vault *v, uint64_t ino)
+{
+	struct vf_file *f;
+
+	vf_vault_lock(v);
+	f = vf_file_find_locked(v, ino);
+	if (f)
+		f->refs++;
+	vf_vault_unlock(v);
+	if (f)
+		pthread_mutex_lock(&f->mu);
+	return f;
+}
+
+static void unhold(struct vf_vault *v, struct vf_file *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_unlock(&f->mu);
+	vf_file_put(v, f);
+}
+
 int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		      uint64_t ino, const char *name, const void *value,
 		      size_t size, int flags)
 {
+	struct vf_file *f = NULL;
 	struct vf_attr a;
 	sqlite3_stmt *st;
 	int rc, exists;
@@ -108,6 +136,9 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 		return rc;
 	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
+	/* cp -a, tar and rsync set xattrs and ACLs on the file they are
+	 * writing: that joins the commit of its close (one recovery point) */
+	f = hold_open(v, ino);
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
 	if (rc)
@@ -160,10 +191,13 @@ int vf_vault_setxattr(struct vf_vault *v, const struct vf_caller *c,
 	}
 	if (!rc)
 		rc = vf_ns_ctime(v, ino, vf_vault_stamp(v));
+	if (!rc && f && f->dirty)
+		vf_catalog_defer(v->cat);
 out:
 	if (in_tx)
 		rc = vf_catalog_finish(v->cat, rc);
 	vf_vault_unlock(v);
+	unhold(v, f);
 	return rc;
 }
 

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fs.h"
@@ -959,6 +960,8 @@ struct fuse_session *vf_fs_session(struct vf_fs *fs)
 
 int vf_fs_write_stats(const struct vf_fs *fs, const char *path)
 {
+	struct vf_io_counts io;
+	struct rusage ru;
 	uint64_t n, total = 0;
 	FILE *f = NULL;
 	int fd, i, r = 0;
@@ -981,6 +984,18 @@ int vf_fs_write_stats(const struct vf_fs *fs, const char *path)
 		fprintf(f, "%s %llu\n", opn_name[i], (unsigned long long)n);
 	}
 	fprintf(f, "total %llu\n", (unsigned long long)total);
+	vf_vault_io_counts(fs->v, &io);
+	fprintf(f, "transactions %llu\nsealed_wal_bytes %llu\n"
+		   "sealed_db_bytes %llu\n",
+		(unsigned long long)io.commits,
+		(unsigned long long)io.sealed_wal,
+		(unsigned long long)io.sealed_db);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		fprintf(f, "cpu_user_us %lld\ncpu_sys_us %lld\n",
+			(long long)ru.ru_utime.tv_sec * 1000000 +
+				ru.ru_utime.tv_usec,
+			(long long)ru.ru_stime.tv_sec * 1000000 +
+				ru.ru_stime.tv_usec);
 	if (ferror(f))
 		r = -EIO;
 	if (fclose(f) != 0 && r == 0)

@@ -1381,6 +1381,12 @@ out:
 		fuse_remove_signal_handlers(se);
 	if (mounted)
 		fuse_session_unmount(se);
+	/* Before the vault closes: the statistics read its counters. */
+	if (fs && o->stats && (r = vf_fs_write_stats(fs, o->stats)) < 0) {
+		fail("cannot write statistics to '%s': %s", o->stats,
+		     strerror(-r));
+		ret = 1;
+	}
 	if (v) {
 		r = vf_vault_close(v);
 		if (r != 0) {
@@ -1388,11 +1394,6 @@ out:
 			     strerror(r < 0 ? -r : EIO));
 			ret = 1;
 		}
-	}
-	if (fs && o->stats && (r = vf_fs_write_stats(fs, o->stats)) < 0) {
-		fail("cannot write statistics to '%s': %s", o->stats,
-		     strerror(-r));
-		ret = 1;
 	}
 	vf_fs_free(fs);
 	if (lc)

@@ -51,22 +51,11 @@ while True:
 writer=$!
 
 # The copy: cp -a of a few files at a time, each logged once its cp has
-# returned (one cp per file would make the test slow on process creation).
+# returned.
 DONE=$VF_TMP/done.list
 : >"$DONE"
 mkdir "$MNT/copy"
-(
-	cd "$SRC"
-	for d in d*; do
-		mkdir "$MNT/copy/$d" 2>/dev/null || exit 0
-		files=("$d"/*)
-		for ((i = 0; i < ${#files[@]}; i += 8)); do
-			batch=("${files[@]:i:8}")
-			cp -a "${batch[@]}" "$MNT/copy/$d/" 2>/dev/null || exit 0
-			printf '%s\n' "${batch[@]}" >>"$DONE"
-		done
-	done
-) &
+(cp_logged "$SRC" "$MNT/copy" "$DONE") &
 copier=$!
 
 # Kill once a good part of the copy is done (polling progress, not timing).

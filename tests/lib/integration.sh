@@ -42,6 +42,8 @@
 #                                 SAME_TREE_MTIME=0: mtimes not compared)
 #   save_tree DIR NAME            record DIR's state (as same_tree sees it)
 #   check_tree DIR NAME           DIR must still be in the recorded state
+#   cp_logged SRC DST DONE        cp -a of SRC/d*/ into DST a few files at a
+#                                 time, each logged to DONE once copied
 #   make_fixture_tree DIR [nosocket] [acl]
 #                                 a small tree with every kind of metadata
 #   vault_bytes                   du -sb of the vault directory
@@ -180,6 +182,25 @@ refused() {
 
 vault_bytes() {
 	du -sb "$VAULT" | cut -f1
+}
+
+# cp_logged SRC DST DONE: cp -a the files of SRC's directories d*/ into
+# DST/d*/ a few at a time (one cp per file would make a test slow on
+# process creation), appending each file's path relative to SRC to DONE
+# once its cp has returned; stops quietly at the first failure (the
+# daemon killed under it).  Run it in the background, in a subshell.
+cp_logged() {
+	local dst=$2 done=$3 d i files batch
+	cd "$1" || return 0
+	for d in d*; do
+		mkdir "$dst/$d" 2>/dev/null || return 0
+		files=("$d"/*)
+		for ((i = 0; i < ${#files[@]}; i += 8)); do
+			batch=("${files[@]:i:8}")
+			cp -a "${batch[@]}" "$dst/$d/" 2>/dev/null || return 0
+			printf '%s\n' "${batch[@]}" >>"$done"
+		done
+	done
 }
 
 vf_init() {

@@ -4,8 +4,10 @@
  * check, and fault injection through the pack backend.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -450,6 +452,97 @@ static void ctime_while_dirty(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+/* The create, the xattrs and the attributes of a file being written are
+ * committed with its close, in one transaction (catalog.h, deferred
+ * commits).  A crash loses a file whose close did not return and nothing
+ * else: not a file closed before, not a change made meanwhile to a file
+ * that is not open (outside any transaction: it must not wait in the
+ * pending one), and a step that fails undoes itself only. */
+static void deferred_commits(void)
+{
+	struct vf_vault *v = fresh();
+	struct vf_handle *h = NULL;
+	struct vf_io_counts io0, io1;
+	struct vf_setattr sa = { .valid = VF_SET_MODE, .mode = S_IFREG | 0600 };
+	struct vf_attr a, d;
+	char buf[16], err[256];
+	pid_t pid;
+	int st;
+
+	if (!v)
+		return;
+	CHECK_EQ(vf_vault_create_file(v, &root, VF_ROOT_INO, "d", 0644,
+				      O_WRONLY, &d, &h), 0);
+	CHECK_EQ(vf_vault_setxattr(v, &root, d.ino, "user.x", "1", 1, 0), 0);
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	/* a: create, write, xattr, a refused XATTR_CREATE, fchmod, close:
+	 * one transaction */
+	vf_vault_io_counts(v, &io0);
+	CHECK_EQ(vf_vault_create_file(v, &root, VF_ROOT_INO, "a", 0644,
+				      O_WRONLY, &a, &h), 0);
+	CHECK_EQ(vf_vault_write(v, h, 0, "data", 4), 4);
+	CHECK_EQ(vf_vault_setxattr(v, &root, a.ino, "user.a", "2", 1, 0), 0);
+	CHECK_EQ(vf_vault_setxattr(v, &root, a.ino, "user.a", "3", 1,
+				   XATTR_CREATE), -EEXIST);
+	CHECK_EQ(vf_vault_setattr(v, &root, a.ino, h, &sa, &a), 0);
+	CHECK_EQ(vf_vault_flush(v, h), 0);
+	CHECK_EQ(vf_vault_release(v, h), 0);
+	vf_vault_io_counts(v, &io1);
+	CHECK_EQ(io1.commits - io0.commits, 1);
+	CHECK_EQ(vf_vault_close(v), 0);
+
+	pid = fork();
+	if (pid == 0) {
+		struct vf_vault *cv = NULL;
+		struct vf_attr b;
+		struct vf_handle *hb = NULL, *hc = NULL;
+
+		if (vf_vault_open(dir, &opts, 0, &cv, err, sizeof(err)))
+			_exit(2);
+		/* b: created and left open ... */
+		if (vf_vault_create_file(cv, &root, VF_ROOT_INO, "b", 0644,
+					 O_WRONLY, &b, &hb) ||
+		    vf_vault_setxattr(cv, &root, b.ino, "user.b", "4", 1, 0))
+			_exit(3);
+		/* ... while d, closed, changes outside a transaction */
+		if (vf_vault_removexattr(cv, &root, d.ino, "user.x") ||
+		    vf_vault_setattr(cv, &root, d.ino, NULL, &sa, &b))
+			_exit(4);
+		/* c: created, written, never closed */
+		if (vf_vault_create_file(cv, &root, VF_ROOT_INO, "c", 0644,
+					 O_WRONLY, &b, &hc) ||
+		    vf_vault_write(cv, hc, 0, "lost", 4) != 4 ||
+		    vf_vault_setxattr(cv, &root, b.ino, "user.c", "5", 1, 0))
+			_exit(5);
+		kill(getpid(), SIGKILL);
+		_exit(6);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFSIGNALED(st));
+	v = NULL;
+	if (vf_vault_open(dir, &opts, 0, &v, err, sizeof(err))) {
+		fprintf(stderr, "reopen: %s\n", err);
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, "a", &a), 0);
+	CHECK_EQ(a.size, 4);
+	CHECK_EQ(a.mode, S_IFREG | 0600);
+	CHECK_EQ(vf_vault_getxattr(v, &root, a.ino, "user.a", buf,
+				   sizeof(buf)), 1);
+	CHECK_EQ(buf[0], '2');
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, "d", &d), 0);
+	CHECK_EQ(d.mode, S_IFREG | 0600);
+	CHECK_EQ(vf_vault_getxattr(v, &root, d.ino, "user.x", buf,
+				   sizeof(buf)), -ENODATA);
+	/* b's create went with d's changes, its data never existed */
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, "b", &a), 0);
+	CHECK_EQ(a.size, 0);
+	CHECK_EQ(vf_vault_lookup(v, &root, VF_ROOT_INO, "c", &a), -ENOENT);
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 /* The vault clock: a new vault starts at the wall clock, stamps are never
  * below it, it goes on while open and does not run back across a close
  * and reopen (the mark saved at close); the credit a jump is limited to is
@@ -490,6 +583,7 @@ int main(void)
 	RUN(fault_injection);
 	RUN(bad_keys);
 	RUN(ctime_while_dirty);
+	RUN(deferred_commits);
 	RUN(vault_clock);
 	{
 		char cmd[256];
