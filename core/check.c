@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "catseg.h"
+#include "datakey.h"
 #include "facade.h"
 #include "pack_cache.h"
 #include "ship.h"
@@ -381,6 +382,8 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 				    (uint32_t)sqlite3_column_int64(st, 4);
 				batch[n].rlen =
 				    (uint32_t)sqlite3_column_int64(st, 5);
+				batch[n].loc.epoch =
+				    (uint32_t)sqlite3_column_int64(st, 6);
 				n++;
 			}
 			sqlite3_reset(st);
@@ -401,9 +404,10 @@ int vf_vault_check(struct vf_vault *v, int read_data, vf_check_cb cb, void *arg)
 						    : "pack entry damaged "
 						      "(checksum mismatch)";
 			else if (read_data) {
-				r = vf_pack_decode(v->keys, batch[i].cid,
-						   sealed, (size_t)r, raw,
-						   VF_CHUNK_MAX);
+				r = vf_datakey_decode(v, batch[i].loc.epoch,
+						      batch[i].cid, sealed,
+						      (size_t)r, raw,
+						      VF_CHUNK_MAX);
 				if (r < 0)
 					what = "chunk fails authentication";
 				else if ((uint32_t)r != batch[i].rlen)
