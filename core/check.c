@@ -457,6 +457,38 @@ int vf_vault_by_passphrase(struct vf_vault *v)
 	return v->passphrase;
 }
 
+/* The data key epoch and the progress of a rotation (takes v->mu). */
+static int rotation_status(struct vf_vault *v, struct vf_status *s)
+{
+	uint64_t left = 0;
+	int64_t total = 0;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	s->data_epoch = vf_datakey_current(v);
+	if (vf_datakey_floor(v) == s->data_epoch)
+		return 0;
+	vf_vault_lock(v);
+	if (vf_catalog_meta_get(v->cat, "data.rot_total", &total) || total < 0)
+		total = 0;
+	st = vf_catalog_stmt(v->cat, VF_Q_ROT_LEFT);
+	rc = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, s->data_epoch);
+		rc = vf_catalog_row(st);
+		if (rc == 1)
+			left = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		rc = rc < 0 ? rc : 0;
+	}
+	vf_vault_unlock(v);
+	/* commits racing the start may add packs of the old epoch */
+	s->rot_total = (uint64_t)total > left ? (uint64_t)total : left;
+	s->rot_running = 1;
+	s->rot_done = s->rot_total - left;
+	return rc;
+}
+
 int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 {
 	struct vf_status s;
@@ -501,6 +533,8 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 	}
 	vf_vault_unlock(v);
 	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
+	if (!rc)
+		rc = rotation_status(v, &s);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;

@@ -352,6 +352,9 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_METRICS] = { "metrics", VF_ROLE_READER, 0 },
 	/* names directories (top growth) and tells what was deleted */
 	[VF_OP_REPORT] = { "report", VF_ROLE_OPERATOR, 0 },
+	[VF_OP_KEY_ROTATE] = { "key rotate", VF_ROLE_OWNER, 1 },
+	/* the daemon's job finishing an approved rotation, like upkeep */
+	[VF_OP_KEY_ROTATION] = { "key rotation", VF_ROLE_CONTRIBUTOR, 1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -826,4 +829,16 @@ int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
 		return refuse(-EINVAL, why, whylen,
 			      "--days must be 1 to %d", VF_TRIP_MAX_LEARN_DAYS);
 	return critical("tripwire.exempt", gop);
+}
+
+int vf_policy_key_rotate_data(int remote, int running, const char **gop,
+			      char *why, size_t whylen)
+{
+	if (remote)
+		return refuse(-EOPNOTSUPP, why, whylen,
+			      "data key rotation is not available for a remote vault yet");
+	if (running)
+		return refuse(-EBUSY, why, whylen,
+			      "the last data key rotation is still re-encrypting packs (vaultctl status)");
+	return critical("key.rotate-data", gop);
 }

@@ -347,6 +347,8 @@ int cmd_tripwire_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv);
 int cmd_tripwire_fp(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
+int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
