@@ -462,8 +462,7 @@ static int rotation_status(struct vf_vault *v, struct vf_status *s)
 {
 	uint64_t left = 0;
 	int64_t total = 0;
-	sqlite3_stmt *st;
-	int rc = 0;
+	int rc;
 
 	s->data_epoch = vf_datakey_current(v);
 	if (vf_datakey_floor(v) == s->data_epoch)
@@ -471,16 +470,7 @@ static int rotation_status(struct vf_vault *v, struct vf_status *s)
 	vf_vault_lock(v);
 	if (vf_catalog_meta_get(v->cat, "data.rot_total", &total) || total < 0)
 		total = 0;
-	st = vf_catalog_stmt(v->cat, VF_Q_ROT_LEFT);
-	rc = st ? 0 : -EIO;
-	if (st) {
-		sqlite3_bind_int64(st, 1, s->data_epoch);
-		rc = vf_catalog_row(st);
-		if (rc == 1)
-			left = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		rc = rc < 0 ? rc : 0;
-	}
+	rc = vf_datakey_packs_below(v, s->data_epoch, &left);
 	vf_vault_unlock(v);
 	/* commits racing the start may add packs of the old epoch */
 	s->rot_total = (uint64_t)total > left ? (uint64_t)total : left;

@@ -177,24 +177,40 @@ static const uint8_t *key_of(const struct vf_datakeys *d, uint32_t e)
 	return NULL;
 }
 
-uint32_t vf_datakey_current(struct vf_vault *v)
+/* d->cur, or with floor d->floor, read under the lock. */
+static uint32_t epoch_read(struct vf_datakeys *d, int floor)
 {
 	uint32_t e;
 
-	pthread_rwlock_rdlock(&v->dk->lock);
-	e = v->dk->cur;
-	pthread_rwlock_unlock(&v->dk->lock);
+	pthread_rwlock_rdlock(&d->lock);
+	e = floor ? d->floor : d->cur;
+	pthread_rwlock_unlock(&d->lock);
 	return e;
+}
+
+uint32_t vf_datakey_current(struct vf_vault *v)
+{
+	return epoch_read(v->dk, 0);
 }
 
 uint32_t vf_datakey_floor(struct vf_vault *v)
 {
-	uint32_t e;
+	return epoch_read(v->dk, 1);
+}
 
-	pthread_rwlock_rdlock(&v->dk->lock);
-	e = v->dk->floor;
-	pthread_rwlock_unlock(&v->dk->lock);
-	return e;
+int vf_datakey_packs_below(struct vf_vault *v, uint32_t epoch, uint64_t *n)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_ROT_LEFT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, epoch);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc < 0 ? rc : -EIO;
 }
 
 ssize_t vf_datakey_encode(struct vf_vault *v,
@@ -275,17 +291,8 @@ int vf_datakey_new_store(struct vf_vault *v, int64_t now, uint32_t *epoch,
 	rc = vf_catalog_run(st);
 	if (!rc)
 		rc = vf_catalog_meta_set(v->cat, "data.epoch", e);
-	st = rc ? NULL : vf_catalog_stmt(v->cat, VF_Q_ROT_LEFT);
-	if (!rc && !st)
-		rc = -EIO;
-	if (st) {
-		sqlite3_bind_int64(st, 1, e);
-		rc = vf_catalog_row(st);
-		if (rc == 1)
-			left = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		rc = rc == 1 ? 0 : rc < 0 ? rc : -EIO;
-	}
+	if (!rc)
+		rc = vf_datakey_packs_below(v, e, &left);
 	if (!rc)
 		rc = vf_catalog_meta_set(v->cat, "data.rot_total",
 					 (int64_t)left);

@@ -58,6 +58,11 @@ VF_MUST int vf_datakey_reseal(struct vf_vault *v, uint32_t from,
 			      const void *sealed, size_t n, void *out,
 			      uint32_t *to);
 
+/* Counts the packs the catalog names of epochs below epoch into *n (v->mu
+ * held).  0 or -errno. */
+VF_MUST int vf_datakey_packs_below(struct vf_vault *v, uint32_t epoch,
+				   uint64_t *n);
+
 /* Makes a new epoch (current + 1) with a fresh random key and makes it
  * current in the catalog, and counts the packs of older epochs into meta
  * "data.rot_total" (v->mu held, inside the caller's transaction).  The

@@ -53,7 +53,6 @@ static int destroy_old(struct vf_vault *v, uint32_t uid, uint32_t cur)
 {
 	uint64_t left = 1;
 	char detail[128];
-	sqlite3_stmt *st;
 	int rc;
 
 	vf_vault_lock(v);
@@ -66,16 +65,7 @@ static int destroy_old(struct vf_vault *v, uint32_t uid, uint32_t cur)
 		vf_vault_unlock(v);
 		return rc;
 	}
-	st = vf_catalog_stmt(v->cat, VF_Q_ROT_LEFT);
-	rc = st ? 0 : -EIO;
-	if (st) {
-		sqlite3_bind_int64(st, 1, cur);
-		rc = vf_catalog_row(st);
-		if (rc == 1)
-			left = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		rc = rc == 1 ? 0 : rc < 0 ? rc : -EIO;
-	}
+	rc = vf_datakey_packs_below(v, cur, &left);
 	if (!rc && left == 0) {
 		snprintf(detail, sizeof(detail),
 			 "data key epochs %u to %u destroyed: every pack is sealed under epoch %u",

@@ -938,7 +938,7 @@ struct maint {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	int stop; /* under mu */
+	volatile int stop; /* under mu */
 };
 
 static void maint_warn(const struct maint *m, const char *what, int rc)
@@ -1076,51 +1076,67 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
-/* Starts the timer (with every signal blocked: the FUSE session's
- * handlers run elsewhere).  Returns 0 or -errno. */
-static int maint_start(struct maint *m, struct vf_vault *v,
-		       const struct mount_opts *o)
+/* Starts a daemon thread running fn(arg) with every signal blocked (the
+ * FUSE session's handlers run elsewhere), and its mutex and condition
+ * variable (on the monotonic clock, for timed waits).  0 or -errno. */
+static int thread_start(pthread_t *t, pthread_mutex_t *mu,
+			pthread_cond_t *cond, void *(*fn)(void *), void *arg)
 {
 	pthread_condattr_t ca;
 	sigset_t all, old;
 	int rc;
 
-	m->v = v;
-	m->vault = o->vault;
-	m->interval = o->maintain;
-	m->metrics = o->metrics;
-	m->stop = 0;
 	rc = pthread_condattr_init(&ca);
 	if (rc)
 		return -rc;
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&m->cond, &ca);
+	rc = pthread_cond_init(cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (rc)
 		return -rc;
-	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(mu, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&m->thread, NULL, maint_main, m);
+	rc = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		pthread_cond_destroy(&m->cond);
-		pthread_mutex_destroy(&m->mu);
+		pthread_cond_destroy(cond);
+		pthread_mutex_destroy(mu);
 		return -rc;
 	}
 	return 0;
 }
 
+/* Sets *stop under mu, wakes the thread and waits for it to end. */
+static void thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cond,
+			volatile int *stop)
+{
+	pthread_mutex_lock(mu);
+	*stop = 1;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(mu);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(cond);
+	pthread_mutex_destroy(mu);
+}
+
+/* Starts the timer (with every signal blocked: the FUSE session's
+ * handlers run elsewhere).  Returns 0 or -errno. */
+static int maint_start(struct maint *m, struct vf_vault *v,
+		       const struct mount_opts *o)
+{
+	m->v = v;
+	m->vault = o->vault;
+	m->interval = o->maintain;
+	m->metrics = o->metrics;
+	m->stop = 0;
+	return thread_start(&m->thread, &m->mu, &m->cond, maint_main, m);
+}
+
 /* Wakes the timer and waits for it to end. */
 static void maint_stop(struct maint *m)
 {
-	pthread_mutex_lock(&m->mu);
-	m->stop = 1;
-	pthread_cond_signal(&m->cond);
-	pthread_mutex_unlock(&m->mu);
-	pthread_join(m->thread, NULL);
-	pthread_cond_destroy(&m->cond);
-	pthread_mutex_destroy(&m->mu);
+	thread_stop(m->thread, &m->mu, &m->cond, &m->stop);
 }
 
 /* ---- data key rotation job ----------------------------------------------- */
@@ -1184,44 +1200,16 @@ static void *rot_main(void *arg)
 /* Starts the job (with every signal blocked).  0 or -errno. */
 static int rot_start(struct rot *r, struct vf_vault *v, const char *vault)
 {
-	pthread_condattr_t ca;
-	sigset_t all, old;
-	int rc;
-
 	r->v = v;
 	r->vault = vault;
 	r->stop = 0;
-	rc = pthread_condattr_init(&ca);
-	if (rc)
-		return -rc;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&r->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
-		return -rc;
-	pthread_mutex_init(&r->mu, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->thread, NULL, rot_main, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		pthread_cond_destroy(&r->cond);
-		pthread_mutex_destroy(&r->mu);
-		return -rc;
-	}
-	return 0;
+	return thread_start(&r->thread, &r->mu, &r->cond, rot_main, r);
 }
 
 /* Stops the job after the pack in hand and waits for it. */
 static void rot_stop(struct rot *r)
 {
-	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
-	pthread_cond_signal(&r->cond);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cond);
-	pthread_mutex_destroy(&r->mu);
+	thread_stop(r->thread, &r->mu, &r->cond, &r->stop);
 }
 
 /* Records the daemon's own events in the audit log as uid 0 (who started
