@@ -947,6 +947,179 @@ static void gc_faults(void)
 		}
 }
 
+/* ---- a vault made before data key epochs ------------------------------- */
+
+struct headers {
+	struct vf_vault *v;
+	uint32_t epoch; /* every pack's epoch must be this */
+	int n, bad;
+};
+
+static int header_cb(void *arg, const char *name)
+{
+	struct headers *h = arg;
+	uint8_t magic[VF_PACK_HDR];
+	uint32_t epoch = UINT32_MAX, hlen = 0;
+
+	h->n++;
+	if (h->v->io->ops->read(h->v->io, name, 0, magic, sizeof(magic)) ||
+	    vf_pack_header(h->v->io, name, &epoch, &hlen) ||
+	    epoch != h->epoch ||
+	    memcmp(magic, epoch ? VF_PACK_MAGIC2 : VF_PACK_MAGIC,
+		   VF_PACK_HDR) ||
+	    hlen != (epoch ? VF_PACK_HDR2 : VF_PACK_HDR))
+		h->bad++;
+	return 0;
+}
+
+/* Pack files whose header is not that of epoch (VFPACK01 for 0); *n gets
+ * how many pack files there are. */
+static int bad_headers(struct vf_vault *v, uint32_t epoch, int *n)
+{
+	struct headers h = { v, epoch, 0, 0 };
+
+	CHECK_EQ(v->io->ops->list(v->io, header_cb, &h), 0);
+	*n = h.n;
+	return h.bad;
+}
+
+static int64_t sql_int(struct vf_vault *v, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t r = -1;
+
+	vf_vault_lock(v);
+	if (sqlite3_prepare_v2(v->cat->db, text, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		r = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	vf_vault_unlock(v);
+	return r;
+}
+
+static void files_read_back(struct vf_vault *v, uint8_t *buf)
+{
+	char name[16];
+	unsigned f;
+
+	for (f = 0; f < FILES; f++) {
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		CHECK(same_content(v, ino_of(v, 1, name), buf, SIZE));
+	}
+}
+
+/* A vault of catalog format 5 with VFPACK01 packs, as every vault was
+ * before data key epochs, opens: its catalog is upgraded (every pack is
+ * of epoch 0), its files read back, check --read-data passes, and a data
+ * key rotation re-encrypts it.  The old vault is made reproducibly with
+ * this build: packs of epoch 0 are written by the code path that wrote
+ * them before (VFPACK01, sealed under the DATA subkey), and what format 7
+ * added to the catalog is taken away again (the result has format 5's
+ * schema text, checked below). */
+static void old_format_upgrade(void)
+{
+	static const char *const old_packs =
+		"CREATE TABLE packs(id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+		"UNIQUE, shipped INTEGER NOT NULL DEFAULT 0)";
+	struct vf_vault *v = fresh_at(dir);
+	uint8_t *buf = malloc(SIZE);
+	struct vf_admin a;
+	struct vf_status st;
+	uint64_t packs = 0, moved = 0;
+	uint32_t epoch = 0;
+	int64_t format = 0;
+	char name[16];
+	int n = 0, n2 = 0;
+	unsigned f;
+
+	if (!v || !buf)
+		{ CHECK(0); free(buf); return; }
+	for (f = 0; f < FILES; f++) {
+		/* a fresh writer half way: more than one pack */
+		if (f == FILES / 2) {
+			v = reopen(v, dir);
+			if (!v)
+				{ CHECK(0); free(buf); return; }
+		}
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		put_file(v, 1, name, buf, SIZE);
+	}
+	CHECK_EQ(sql(v, "BEGIN;"
+			"DROP INDEX packs_epoch;"
+			"ALTER TABLE packs DROP COLUMN epoch;"
+			"DROP TABLE datakeys;"
+			"DELETE FROM meta WHERE k LIKE 'data.%';"
+			"UPDATE meta SET v=5 WHERE k='format';"
+			"COMMIT"),
+		 SQLITE_OK);
+	{
+		sqlite3_stmt *q = NULL;
+
+		vf_vault_lock(v);
+		CHECK_EQ(sqlite3_prepare_v2(v->cat->db,
+					    "SELECT sql FROM sqlite_master "
+					    "WHERE name='packs'",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+		CHECK_EQ(sqlite3_step(q), SQLITE_ROW);
+		CHECK(!strcmp((const char *)sqlite3_column_text(q, 0),
+			      old_packs));
+		sqlite3_finalize(q);
+		vf_vault_unlock(v);
+	}
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM sqlite_master WHERE "
+			    "name='datakeys'"),
+		 0);
+	CHECK_EQ(bad_headers(v, 0, &n), 0);
+	CHECK(n >= 2);
+
+	/* opened by this build: upgraded */
+	v = reopen(v, dir);
+	if (!v)
+		{ CHECK(0); free(buf); return; }
+	vf_vault_lock(v);
+	CHECK_EQ(vf_catalog_meta_get(v->cat, "format", &format), 0);
+	vf_vault_unlock(v);
+	CHECK_EQ(format, VF_CATALOG_FORMAT);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM packs WHERE epoch=0"), n);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM datakeys"), 0);
+	CHECK_EQ(vf_vault_status(v, &st), 0);
+	CHECK_EQ(st.data_epoch, 0);
+	CHECK_EQ(st.rot_running, 0);
+	files_read_back(v, buf);
+	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
+	/* written after the upgrade, before any rotation: still VFPACK01 */
+	content(buf, SIZE, FILES, 0);
+	put_file(v, 1, "new", buf, SIZE);
+	CHECK_EQ(bad_headers(v, 0, &n), 0);
+
+	/* and its data key rotates: every pack re-encrypted under epoch 1 */
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotate_data(v, &a, &epoch, &packs), 0);
+	CHECK_EQ(epoch, 1);
+	CHECK_EQ(packs, (uint64_t)n);
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotation_run(v, &a, NULL, &moved), 0);
+	CHECK_EQ(moved, packs);
+	CHECK_EQ(vf_vault_status(v, &st), 0);
+	CHECK_EQ(st.data_epoch, 1);
+	CHECK_EQ(st.rot_running, 0);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM packs WHERE epoch<1"), 0);
+	v = reopen(v, dir);
+	if (!v)
+		{ CHECK(0); free(buf); return; }
+	CHECK_EQ(bad_headers(v, 1, &n2), 0);
+	CHECK(n2 >= 1);
+	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
+	files_read_back(v, buf);
+	content(buf, SIZE, FILES, 0);
+	CHECK(same_content(v, ino_of(v, 1, "new"), buf, SIZE));
+	CHECK_EQ(vf_vault_close(v), 0);
+	free(buf);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/t-gc.%d", (int)getpid());
@@ -958,6 +1131,7 @@ int main(void)
 	RUN(gc_busy);
 	RUN(gc_crash);
 	RUN(gc_faults);
+	RUN(old_format_upgrade);
 	if (rm_rf(dir) || rm_rf(tmpl) || rm_rf(ks))
 		return 1;
 	return unit_exit();
