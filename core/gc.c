@@ -735,10 +735,14 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 		from.len = g->mv[m].len;
 		from.epoch = epoch;
 		r = vf_pack_read(v->io, &from, g->buf, VF_POOL_BUF);
+		/* a blob that fails authentication under its epoch stays,
+		 * like a damaged one: not an error of the whole rewrite */
 		if (r >= 0 && epoch != vf_datakey_current(v)) {
-			rc = vf_datakey_reseal(v, epoch, g->mv[m].cid, g->buf,
-					       (size_t)r, g->buf2, &to);
-			r = rc < 0 ? rc : r;
+			int e = vf_datakey_reseal(v, epoch, g->mv[m].cid,
+						  g->buf, (size_t)r, g->buf2,
+						  &to);
+
+			r = e < 0 ? e : r;
 			blob = g->buf2;
 		}
 		if (r == -ENOMEM)
