@@ -999,6 +999,27 @@ static int64_t sql_int(struct vf_vault *v, const char *text)
 	return r;
 }
 
+/* Writes files f0 .. f(FILES-1), one version each, reopening the vault
+ * half way (a fresh writer: more than one pack).  Returns the vault, or
+ * NULL when the reopen failed. */
+static struct vf_vault *write_files(struct vf_vault *v, uint8_t *buf)
+{
+	char name[16];
+	unsigned f;
+
+	for (f = 0; f < FILES; f++) {
+		if (f == FILES / 2) {
+			v = reopen(v, dir);
+			if (!v)
+				return NULL;
+		}
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		put_file(v, 1, name, buf, SIZE);
+	}
+	return v;
+}
+
 static void files_read_back(struct vf_vault *v, uint8_t *buf)
 {
 	char name[16];
@@ -1031,23 +1052,11 @@ static void old_format_upgrade(void)
 	uint64_t packs = 0, moved = 0;
 	uint32_t epoch = 0;
 	int64_t format = 0;
-	char name[16];
 	int n = 0, n2 = 0;
-	unsigned f;
 
+	v = v && buf ? write_files(v, buf) : v;
 	if (!v || !buf)
 		{ CHECK(0); free(buf); return; }
-	for (f = 0; f < FILES; f++) {
-		/* a fresh writer half way: more than one pack */
-		if (f == FILES / 2) {
-			v = reopen(v, dir);
-			if (!v)
-				{ CHECK(0); free(buf); return; }
-		}
-		snprintf(name, sizeof(name), "f%u", f);
-		content(buf, SIZE, f, 0);
-		put_file(v, 1, name, buf, SIZE);
-	}
 	CHECK_EQ(sql(v, "BEGIN;"
 			"DROP INDEX packs_epoch;"
 			"ALTER TABLE packs DROP COLUMN epoch;"
@@ -1174,18 +1183,9 @@ static void rotation_forged_entry(void)
 	struct vf_admin a;
 	unsigned f;
 
+	v = v && buf ? write_files(v, buf) : v;
 	if (!v || !buf)
 		{ CHECK(0); free(buf); return; }
-	for (f = 0; f < FILES; f++) {
-		if (f == FILES / 2) {
-			v = reopen(v, dir);
-			if (!v)
-				{ CHECK(0); free(buf); return; }
-		}
-		snprintf(name, sizeof(name), "f%u", f);
-		content(buf, SIZE, f, 0);
-		put_file(v, 1, name, buf, SIZE);
-	}
 	{
 		sqlite3_stmt *q = NULL;
 
