@@ -44,12 +44,12 @@ CORE_SRC := core/common.c \
 	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
 	core/catalog.c core/pack.c core/protector.c \
-	core/ns.c core/open_files.c core/vclock.c \
+	core/ns.c core/open_files.c core/vclock.c core/datakey.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c core/alert.c core/trip.c core/ship.c core/protect.c \
-	core/admin.c core/remote.c core/store_gc.c \
+	core/rotate.c core/admin.c core/remote.c core/store_gc.c \
 	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
 	core/metrics.c core/report.c
 FS_SRC := fs/fs.c
@@ -59,7 +59,8 @@ FS_SRC := fs/fs.c
 TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/progress.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
-	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_report.c tools/report_html.c \
+	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_rotate.c \
+	tools/cmd_report.c tools/report_html.c \
 	tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
 CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c
@@ -72,7 +73,8 @@ TOOLS_SHARED_OBJ := $(TOOLS_SHARED_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
-all: $(B)/mount.vaultfs $(B)/vaultctl $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/s3probe
+all: $(B)/mount.vaultfs $(B)/vaultctl $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/s3probe \
+	$(B)/tests/keyprobe
 
 $(B)/libvfcore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
@@ -115,6 +117,10 @@ $(B)/tests/t-%: $(B)/tests/unit/t-%.o $(B)/libvfcore.a
 
 # The S3 client against a real store (tests/integration/0040-s3-store.sh).
 $(B)/tests/s3probe: $(B)/tests/s3probe.o $(B)/libvfcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+# Tries every pack with an old data key (tests/integration/0051-rotate-data.sh).
+$(B)/tests/keyprobe: $(B)/tests/keyprobe.o $(B)/libvfcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # Fuzz targets: built with a standalone corpus-replay driver here; with

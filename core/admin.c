@@ -36,8 +36,10 @@
 #include "alert.h"
 #include "metrics.h"
 #include "report.h"
+#include "rotate.h"
 #include "audit.h"
 #include "authz.h"
+#include "datakey.h"
 #include "gc.h"
 #include "guard.h"
 #include "facade.h"
@@ -1743,4 +1745,60 @@ int vf_admin_protection_continue(struct vf_vault *v, struct vf_admin *a,
 		return rc;
 	rc = vf_admin_protection_stop(v, a, VF_PROT_DELETE, out);
 	return rc ? rc : 1;
+}
+
+/* ---- data key rotation ----------------------------------------------------- */
+
+int vf_admin_key_rotate_data(struct vf_vault *v, struct vf_admin *a,
+			     uint32_t *epoch, uint64_t *packs)
+{
+	uint32_t cur, e = 0;
+	uint64_t n = 0;
+	struct change ch;
+	char detail[128];
+	int rc;
+
+	rc = enter(v, a, VF_OP_KEY_ROTATE, &ch);
+	if (rc)
+		return rc;
+	ch.target = "data";
+	cur = vf_datakey_current(v);
+	/* the approval binds the epoch it starts */
+	snprintf(ch.params, sizeof(ch.params), "data epoch=%u",
+		 (unsigned)cur + 1);
+	rc = vf_policy_key_rotate_data(v->store != NULL,
+				       vf_datakey_floor(v) != cur, &ch.gop,
+				       a->why, sizeof(a->why));
+	rc = approve(v, a, &ch, rc);
+	if (!rc)
+		rc = vf_datakey_new_store(v, ch.now, &e, &n);
+	snprintf(detail, sizeof(detail),
+		 "data key epoch %u is current; %llu packs to re-encrypt",
+		 (unsigned)e, (unsigned long long)n);
+	rc = finish(v, a, &ch, rc, detail);
+	/* in memory only once committed: a key the catalog lacks must
+	 * never seal anything */
+	if (!rc) {
+		rc = vf_datakey_load(v);
+		if (rc)
+			say(a, "the new data key is stored but could not be loaded: %s (remount)",
+			    strerror(-rc));
+	}
+	vf_vault_unlock(v);
+	if (!rc) {
+		*epoch = e;
+		*packs = n;
+	}
+	return rc;
+}
+
+int vf_admin_key_rotation_run(struct vf_vault *v, struct vf_admin *a,
+			      const volatile int *stop, uint64_t *moved)
+{
+	int rc = read_gate(v, a, VF_OP_KEY_ROTATION);
+
+	if (rc)
+		return rc;
+	return read_failed(a, "re-encrypting packs",
+			   vf_rotate_run(v, a->caller.uid, stop, moved));
 }

@@ -244,6 +244,25 @@ VF_MUST int vf_admin_alert_mute(struct vf_vault *v, struct vf_admin *a,
 VF_MUST int vf_admin_alert_mutes(struct vf_vault *v, struct vf_admin *a,
 				 int64_t until[VF_ALERT_KIND_COUNT]);
 
+/* ---- data key rotation (docs/keys-rotation.md) -------------------------- */
+
+/* Starts a data key rotation (critical, Owner): a new data key epoch is
+ * current at once, for everything written from then on; the daemon's job
+ * (vf_admin_key_rotation_run) re-encrypts the packs of older epochs and
+ * then destroys their keys.  *epoch gets the new epoch, *packs the packs
+ * to re-encrypt.  -EBUSY while the last rotation is still running,
+ * -EOPNOTSUPP on a remote vault. */
+VF_MUST int vf_admin_key_rotate_data(struct vf_vault *v, struct vf_admin *a,
+				     uint32_t *epoch, uint64_t *packs);
+/* The daemon's job: runs the pending rotation (rotate.h), checking *stop
+ * (may be NULL) between packs.  0 when none is pending any more, 1 when
+ * work is left for a later run, -errno; *moved (may be NULL) gets the
+ * packs re-encrypted by this run.  Destroying the old epochs is
+ * audited ("key destroy"). */
+VF_MUST int vf_admin_key_rotation_run(struct vf_vault *v, struct vf_admin *a,
+				      const volatile int *stop,
+				      uint64_t *moved);
+
 /* ---- the ransomware tripwire (trip.h) ----------------------------------- */
 
 VF_MUST int vf_admin_trip_status(struct vf_vault *v, struct vf_admin *a,

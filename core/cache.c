@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "datakey.h"
 
 #define CACHE_CAP 1024
 
@@ -115,7 +116,8 @@ static int load_chunk(struct vf_vault *v, const uint8_t cid[32],
 	}
 	n = vf_pack_read(v->io, loc, sealed, cap);
 	if (n >= 0)
-		n = vf_pack_decode(v->keys, cid, sealed, (size_t)n, raw, rlen);
+		n = vf_datakey_decode(v, loc->epoch, cid, sealed, (size_t)n,
+				      raw, rlen);
 	vf_buf_put(v, sealed);
 	if (n >= 0 && (uint32_t)n != rlen)
 		n = -EIO;
@@ -150,6 +152,7 @@ static int chunk_where(struct vf_vault *v, int64_t chunk,
 		loc->off = (uint64_t)sqlite3_column_int64(st, 2);
 		loc->len = (uint32_t)sqlite3_column_int64(st, 3);
 		*rlen = (uint32_t)sqlite3_column_int64(st, 4);
+		loc->epoch = (uint32_t)sqlite3_column_int64(st, 5);
 		rc = 0;
 	} else if (rc >= 0) {
 		rc = -EIO;

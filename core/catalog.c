@@ -207,6 +207,16 @@ static const char *const schema_8 =
 	"DELETE FROM meta WHERE k='guard.pubkey' AND typeof(v)='blob' AND"
 	" length(v)=32;";
 
+/* Format 7: data key epochs (datakey.c, docs/keys-rotation.md): each
+ * epoch's random key sealed under the master's KEYWRAP subkey, and the
+ * epoch each pack's blobs are sealed under (0: the master's DATA subkey,
+ * every pack written before format 7). */
+static const char *const schema_7 =
+	"CREATE TABLE datakeys(epoch INTEGER PRIMARY KEY, wrapped BLOB NOT"
+	" NULL, created INTEGER NOT NULL);"
+	"ALTER TABLE packs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX packs_epoch ON packs(epoch);";
+
 /* vf_now(): the daemon clock in ns (the activity triggers' clock). */
 static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -312,6 +322,30 @@ int vf_catalog_meta_set(struct vf_catalog *c, const char *k, int64_t v)
 	return vf_catalog_run(st);
 }
 
+int vf_catalog_pack_id(struct vf_catalog *c, const char *name,
+		       uint32_t epoch, int64_t *id)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(c, VF_Q_PACK_INSERT);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, epoch);
+	rc = vf_catalog_run(st);
+	if (rc)
+		return rc;
+	st = vf_catalog_stmt(c, VF_Q_PACK_ID);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = vf_catalog_row(st);
+	if (rc == 1)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == 1 ? 0 : rc < 0 ? rc : -EIO;
+}
+
 static int create_schema(struct vf_catalog *c)
 {
 	int reserve = VF_CATVFS_RESERVE, rc;
@@ -345,6 +379,8 @@ static int create_schema(struct vf_catalog *c)
 	if (!rc)
 		rc = exec(c, schema_6);
 	if (!rc)
+		rc = exec(c, schema_7);
+	if (!rc)
 		rc = exec(c, schema_8);
 	if (!rc)
 		rc = vf_catalog_meta_set(c, "format", VF_CATALOG_FORMAT);
@@ -367,6 +403,8 @@ static int migrate(struct vf_catalog *c, int64_t from)
 		rc = exec(c, schema_5);
 	if (!rc && from < 6)
 		rc = exec(c, schema_6);
+	if (!rc && from < 7)
+		rc = exec(c, schema_7);
 	if (!rc && from < 8)
 		rc = exec(c, schema_8);
 	if (!rc)

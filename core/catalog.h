@@ -67,6 +67,15 @@
  *   stats_daily(day, logical, stored, history, softdeleted, files)
  *                              sizes per UTC day (t / 86400 s), the last
  *                              sample of that day (metrics.c)
+ * Format 7 adds (6 is skipped):
+ *   datakeys(epoch, wrapped, created)
+ *                              data key epochs >= 1: the random key sealed
+ *                              under the KEYWRAP subkey (datakey.c); a row
+ *                              is deleted when the epoch is destroyed
+ *   packs.epoch                the data key epoch of the pack's blobs
+ *   meta "data.epoch"          the epoch new chunks are sealed under
+ *   meta "data.rot_total"      packs of older epochs when the rotation
+ *                              started (its progress: docs/keys-rotation.md)
  *
  * Threads: a struct vf_catalog is used under its owner's lock (vault.c
  * serialises all access); statements are borrowed until the next call of
@@ -235,6 +244,12 @@ VF_MUST int vf_catalog_row(sqlite3_stmt *st);
  * is no row).  0 or -errno. */
 VF_MUST int vf_catalog_counts(struct vf_catalog *c, enum vf_q q, uint64_t *a,
 			      uint64_t *b);
+
+/* The id of pack name in the packs table, inserting it (sealed under
+ * data key epoch) when it is not there.  Inside a transaction.  0 or
+ * -errno. */
+VF_MUST int vf_catalog_pack_id(struct vf_catalog *c, const char *name,
+			       uint32_t epoch, int64_t *id);
 
 /* meta table helpers. */
 VF_MUST int vf_catalog_meta_get(struct vf_catalog *c, const char *k,

@@ -206,11 +206,14 @@ enum vf_readdir_col {
 	X(CHUNK_BY_CID, "SELECT id FROM chunks WHERE cid=?1")                 \
 	X(CHUNK_INSERT, "INSERT OR IGNORE INTO chunks(cid,pack,off,len,rlen)" \
 			" VALUES(?1,?2,?3,?4,?5)")                            \
-	X(CHUNK_GET, "SELECT c.cid, p.name, c.off, c.len, c.rlen FROM "       \
+	X(CHUNK_GET, "SELECT c.cid, p.name, c.off, c.len, c.rlen, p.epoch "   \
+		     "FROM "                                                  \
 		     "chunks c JOIN packs p ON p.id=c.pack WHERE c.id=?1")    \
-	X(PACK_INSERT, "INSERT OR IGNORE INTO packs(name) VALUES(?1)")        \
+	X(PACK_INSERT, "INSERT OR IGNORE INTO packs(name, epoch) "            \
+		       "VALUES(?1, ?2)")                                      \
 	X(PACK_ID, "SELECT id FROM packs WHERE name=?1")                      \
-	X(CHECK_CHUNKS, "SELECT c.id, c.cid, p.name, c.off, c.len, c.rlen "   \
+	X(CHECK_CHUNKS, "SELECT c.id, c.cid, p.name, c.off, c.len, c.rlen, "  \
+			"p.epoch "                                            \
 			"FROM chunks c JOIN packs p ON p.id=c.pack WHERE "    \
 			"c.id IN (SELECT chunk FROM extents) AND c.id>?1 "    \
 			"ORDER BY c.id LIMIT 256")                            \
@@ -302,11 +305,13 @@ enum vf_readdir_col {
 	X(GC_CHUNK_DEL, "DELETE FROM chunks WHERE id=?1 AND NOT EXISTS "      \
 			"(SELECT 1 FROM extents WHERE chunk=?1)")             \
 	X(GC_PACK_MAX, "SELECT coalesce(max(id),0) FROM packs")               \
-	X(GC_PACK_NEXT, "SELECT id, name FROM packs WHERE id>?1 AND id<=?2 "  \
+	X(GC_PACK_NEXT, "SELECT id, name, epoch FROM packs WHERE id>?1 AND "  \
+			"id<=?2 "                                             \
 			"ORDER BY id LIMIT 1")                                \
 	X(GC_PACK_LIVE, "SELECT count(*), coalesce(sum(len),0) FROM chunks "  \
 			"WHERE pack=?1")                                      \
-	X(GC_PACK_CHUNKS, "SELECT id, off, len FROM chunks WHERE pack=?1 AND " \
+	X(GC_PACK_CHUNKS, "SELECT id, off, len, cid FROM chunks WHERE "        \
+			  "pack=?1 AND "                                      \
 			  "id>?2 ORDER BY id LIMIT ?3")                       \
 	X(GC_CHUNK_MOVE, "UPDATE chunks SET pack=?2, off=?3 WHERE id=?1 AND " \
 			 "pack=?4 AND len=?5")                                \
@@ -318,6 +323,14 @@ enum vf_readdir_col {
 	/* store_gc.c: remote gc */                                         \
 	X(STORE_GONE_GET, "SELECT t FROM store_gone WHERE name=?1")           \
 	X(STORE_GONE_DEL, "DELETE FROM store_gone WHERE name=?1")             \
+	/* datakey.c, rotate.c: data key epochs and their rotation */       \
+	X(DATAKEY_ALL, "SELECT epoch, wrapped FROM datakeys ORDER BY epoch")  \
+	X(DATAKEY_INSERT, "INSERT INTO datakeys(epoch, wrapped, created) "    \
+			  "VALUES(?1, ?2, ?3)")                               \
+	X(DATAKEY_DEL, "DELETE FROM datakeys WHERE epoch<?1")                 \
+	X(ROT_NEXT, "SELECT id, name, epoch FROM packs WHERE epoch<?1 AND "   \
+		    "id>?2 ORDER BY id LIMIT 1")                              \
+	X(ROT_LEFT, "SELECT count(*) FROM packs WHERE epoch<?1")              \
 	/* guard.c: approvals (helper area; keep entries below) */          \
 	X(GUARD_GET, "SELECT v FROM meta WHERE k='guard.pubkey'")             \
 	X(GUARD_DEL, "DELETE FROM meta WHERE k IN ('guard.pubkey',"           \

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "catseg.h"
+#include "datakey.h"
 #include "facade.h"
 #include "pack_cache.h"
 #include "ship.h"
@@ -393,6 +394,8 @@ int vf_vault_check_progress(struct vf_vault *v, int read_data,
 				    (uint32_t)sqlite3_column_int64(st, 4);
 				batch[n].rlen =
 				    (uint32_t)sqlite3_column_int64(st, 5);
+				batch[n].loc.epoch =
+				    (uint32_t)sqlite3_column_int64(st, 6);
 				n++;
 			}
 			sqlite3_reset(st);
@@ -416,9 +419,10 @@ int vf_vault_check_progress(struct vf_vault *v, int read_data,
 						    : "pack entry damaged "
 						      "(checksum mismatch)";
 			else if (read_data) {
-				r = vf_pack_decode(v->keys, batch[i].cid,
-						   sealed, (size_t)r, raw,
-						   VF_CHUNK_MAX);
+				r = vf_datakey_decode(v, batch[i].loc.epoch,
+						      batch[i].cid, sealed,
+						      (size_t)r, raw,
+						      VF_CHUNK_MAX);
 				if (r < 0)
 					what = "chunk fails authentication";
 				else if ((uint32_t)r != batch[i].rlen)
@@ -468,6 +472,28 @@ static int sum_pack(void *arg, const char *name)
 int vf_vault_by_passphrase(struct vf_vault *v)
 {
 	return v->passphrase;
+}
+
+/* The data key epoch and the progress of a rotation (takes v->mu). */
+static int rotation_status(struct vf_vault *v, struct vf_status *s)
+{
+	uint64_t left = 0;
+	int64_t total = 0;
+	int rc;
+
+	s->data_epoch = vf_datakey_current(v);
+	if (vf_datakey_floor(v) == s->data_epoch)
+		return 0;
+	vf_vault_lock(v);
+	if (vf_catalog_meta_get(v->cat, "data.rot_total", &total) || total < 0)
+		total = 0;
+	rc = vf_datakey_packs_below(v, s->data_epoch, &left);
+	vf_vault_unlock(v);
+	/* commits racing the start may add packs of the old epoch */
+	s->rot_total = (uint64_t)total > left ? (uint64_t)total : left;
+	s->rot_running = 1;
+	s->rot_done = s->rot_total - left;
+	return rc;
 }
 
 int vf_vault_status(struct vf_vault *v, struct vf_status *out)
@@ -529,6 +555,8 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 		rc = vf_protect_get(v, &s.prot);
 	vf_vault_unlock(v);
 	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
+	if (!rc)
+		rc = rotation_status(v, &s);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (path && stat(path, &st) == 0)
 		s.catalog_bytes = (uint64_t)st.st_size;

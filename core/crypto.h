@@ -41,7 +41,8 @@ enum vf_subkey {
 	VF_SUBKEY_CHUNKER = 5,  /* seed of the chunker's gear table */
 	VF_SUBKEY_SPOOL = 6,    /* dirty-data spool of open files */
 	VF_SUBKEY_ANCHOR = 7,   /* catalog anchors and digest (anchor.h) */
-	VF_SUBKEY_COUNT = 8
+	VF_SUBKEY_KEYWRAP = 8,  /* seals data key epochs (datakey.h) */
+	VF_SUBKEY_COUNT = 9
 };
 
 struct vf_keys;

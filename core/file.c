@@ -880,21 +880,10 @@ static int insert_pending(struct vf_vault *v, struct vf_file *f)
 		if (p->row)
 			continue;
 		if (strcmp(last, p->loc.pack)) {
-			st = vf_catalog_stmt(v->cat, VF_Q_PACK_INSERT);
-			if (!st)
-				return -EIO;
-			sqlite3_bind_text(st, 1, p->loc.pack, -1, SQLITE_STATIC);
-			rc = vf_catalog_run(st);
+			rc = vf_catalog_pack_id(v->cat, p->loc.pack,
+						p->loc.epoch, &pack_id);
 			if (rc)
 				return rc;
-			st = vf_catalog_stmt(v->cat, VF_Q_PACK_ID);
-			sqlite3_bind_text(st, 1, p->loc.pack, -1, SQLITE_STATIC);
-			if (vf_catalog_row(st) != 1) {
-				sqlite3_reset(st);
-				return -EIO;
-			}
-			pack_id = sqlite3_column_int64(st, 0);
-			sqlite3_reset(st);
 			snprintf(last, sizeof(last), "%s", p->loc.pack);
 		}
 		st = vf_catalog_stmt(v->cat, VF_Q_CHUNK_INSERT);

@@ -26,7 +26,10 @@
  *   not list, which the next gc removes.  A moved chunk is synced in its
  *   new pack before the catalog points there.  Blobs are sealed with the
  *   chunk id as associated data, not with their location, so they move
- *   between packs unchanged.
+ *   between packs unchanged, except that a blob of a data key epoch older
+ *   than the current one is re-sealed under the current epoch on its way
+ *   (same length; datakey.h): a rewrite is also how a data key rotation
+ *   re-encrypts a pack (rotate.c).
  * - The newest chunk row is never deleted.  SQLite gives a new row
  *   max(id) + 1, so keeping the maximum means a freed id is never handed
  *   out again: the chunk cache and open files know chunks by id.
@@ -42,6 +45,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "datakey.h"
 #include "gc.h"
 #include "immut.h"
 #include "ns.h"
@@ -567,11 +571,12 @@ struct gc {
 	struct vf_gc_stats st;
 	const struct vf_progress *prog;
 	struct vf_progress_state ps; /* packs weighed, their bytes */
-	uint8_t *buf; /* one sealed blob */
+	uint8_t *buf, *buf2; /* one sealed blob; its re-sealed copy */
 	struct move {
 		int64_t id;
 		uint64_t off;
 		uint32_t len;
+		uint8_t cid[VF_CHUNK_ID_BYTES];
 		struct vf_pack_loc to;
 	} *mv;
 };
@@ -699,30 +704,6 @@ static int free_chunks(struct gc *g)
 	return rc;
 }
 
-/* The id of pack name in the packs table, inserting it.  v->mu held,
- * inside a transaction. */
-static int pack_row(struct vf_vault *v, const char *name, int64_t *id)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_PACK_INSERT);
-	int rc;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = vf_catalog_run(st);
-	if (rc)
-		return rc;
-	st = vf_catalog_stmt(v->cat, VF_Q_PACK_ID);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = vf_catalog_row(st);
-	if (rc == 1)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == 1 ? 0 : rc < 0 ? rc : -EIO;
-}
-
 enum move_state { MOVE_MORE, MOVE_GONE, MOVE_STUCK };
 
 /* One batch of a rewrite (v->mu held, no file dirty): copies up to
@@ -732,7 +713,7 @@ enum move_state { MOVE_MORE, MOVE_GONE, MOVE_STUCK };
  * catalog.  An entry that cannot be read (damaged, pack missing) stays
  * where it is, for check to report, and ends the rewrite. */
 static int move_batch(struct gc *g, int64_t id, const char *name,
-		      int64_t *after, enum move_state *state)
+		      uint32_t epoch, int64_t *after, enum move_state *state)
 {
 	struct vf_vault *v = g->v;
 	char last[VF_PACK_NAME_LEN + 1] = "";
@@ -752,6 +733,10 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 		g->mv[n].id = sqlite3_column_int64(st, 0);
 		g->mv[n].off = (uint64_t)sqlite3_column_int64(st, 1);
 		g->mv[n].len = (uint32_t)sqlite3_column_int64(st, 2);
+		memset(g->mv[n].cid, 0, VF_CHUNK_ID_BYTES);
+		if (sqlite3_column_bytes(st, 3) == VF_CHUNK_ID_BYTES)
+			memcpy(g->mv[n].cid, sqlite3_column_blob(st, 3),
+			       VF_CHUNK_ID_BYTES);
 		n++;
 	}
 	sqlite3_reset(st);
@@ -760,19 +745,33 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 	rc = 0;
 	while (m < n && bytes < MOVE_BYTES) {
 		struct vf_pack_loc from;
+		const uint8_t *blob = g->buf;
+		uint32_t to = epoch;
 		ssize_t r;
 
 		snprintf(from.pack, sizeof(from.pack), "%s", name);
 		from.off = g->mv[m].off;
 		from.len = g->mv[m].len;
+		from.epoch = epoch;
 		r = vf_pack_read(v->io, &from, g->buf, VF_POOL_BUF);
+		/* a blob that fails authentication under its epoch stays,
+		 * like a damaged one: not an error of the whole rewrite */
+		if (r >= 0 && epoch != vf_datakey_current(v)) {
+			int e = vf_datakey_reseal(v, epoch, g->mv[m].cid,
+						  g->buf, (size_t)r, g->buf2,
+						  &to);
+
+			r = e < 0 ? e : r;
+			blob = g->buf2;
+		}
 		if (r == -ENOMEM)
 			return -ENOMEM;
 		if (r < 0) {
 			stuck = 1;
 			break;
 		}
-		rc = vf_pack_put(v->pw, g->buf, (size_t)r, &g->mv[m].to);
+		rc = vf_pack_put_epoch(v->pw, to, blob, (size_t)r,
+				       &g->mv[m].to);
 		if (rc)
 			return rc;
 		bytes += g->mv[m].len;
@@ -790,7 +789,8 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 		const struct move *mv = &g->mv[i];
 
 		if (strcmp(last, mv->to.pack)) {
-			rc = pack_row(v, mv->to.pack, &to_id);
+			rc = vf_catalog_pack_id(v->cat, mv->to.pack,
+						mv->to.epoch, &to_id);
 			if (rc)
 				break;
 			snprintf(last, sizeof(last), "%s", mv->to.pack);
@@ -850,7 +850,8 @@ static int move_batch(struct gc *g, int64_t id, const char *name,
 
 /* Moves every chunk of pack id out of it, then removes it.  A pack with
  * no chunks left only loses its row and file. */
-static int rewrite_pack(struct gc *g, int64_t id, const char *name)
+static int rewrite_pack(struct gc *g, int64_t id, const char *name,
+			uint32_t epoch)
 {
 	struct vf_vault *v = g->v;
 	enum move_state state = MOVE_MORE;
@@ -866,7 +867,7 @@ static int rewrite_pack(struct gc *g, int64_t id, const char *name)
 			rc = 0;
 			goto out;
 		}
-		rc = move_batch(g, id, name, &after, &state);
+		rc = move_batch(g, id, name, epoch, &after, &state);
 		vf_vault_unlock(v);
 		if (rc)
 			goto out;
@@ -896,6 +897,7 @@ static int rewrite_packs(struct gc *g)
 	char name[VF_PACK_NAME_LEN + 1];
 	int64_t last = 0, max = 0, id = 0, count = 0;
 	uint64_t live = 0, size;
+	uint32_t epoch = 0;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -913,6 +915,7 @@ static int rewrite_packs(struct gc *g)
 				snprintf(name, sizeof(name), "%s",
 					 (const char *)sqlite3_column_text(st,
 									   1));
+				epoch = (uint32_t)sqlite3_column_int64(st, 2);
 			}
 			sqlite3_reset(st);
 		}
@@ -948,7 +951,7 @@ static int rewrite_packs(struct gc *g)
 				continue;
 		}
 		if (!rc && (count == 0 || live < size / 2))
-			rc = rewrite_pack(g, id, name);
+			rc = rewrite_pack(g, id, name, epoch);
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -1008,6 +1011,36 @@ static int sweep(struct gc *g)
 	return s.rc ? s.rc : rc;
 }
 
+/* Sets up g's buffers; gc_release frees them. */
+static int gc_init(struct gc *g, struct vf_vault *v)
+{
+	memset(g, 0, sizeof(*g));
+	g->v = v;
+	g->buf = vf_buf_get(v);
+	g->buf2 = vf_buf_get(v);
+	g->mv = calloc(MOVE_BATCH, sizeof(*g->mv));
+	return g->buf && g->buf2 && g->mv ? 0 : -ENOMEM;
+}
+
+static void gc_release(struct gc *g)
+{
+	vf_buf_put(g->v, g->buf);
+	vf_buf_put(g->v, g->buf2);
+	free(g->mv);
+}
+
+int vf_gc_rewrite(struct vf_vault *v, int64_t id, const char *name,
+		  uint32_t epoch)
+{
+	struct gc g;
+	int rc = gc_init(&g, v);
+
+	if (!rc)
+		rc = rewrite_pack(&g, id, name, epoch);
+	gc_release(&g);
+	return rc < 0 ? rc : g.st.packs_removed > 0;
+}
+
 int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 {
 	return vf_vault_gc_progress(v, out, NULL);
@@ -1019,11 +1052,12 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 	struct gc g;
 	int rc;
 
-	memset(&g, 0, sizeof(g));
-	g.v = v;
+	rc = gc_init(&g, v);
 	g.prog = prog;
 	g.ps.what = "gc";
 	g.ps.unit = "packs";
+	if (rc)
+		goto out;
 	if (v->readonly) {
 		rc = -EROFS;
 		goto out;
@@ -1031,12 +1065,6 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 	/* the tripwire fired (trip.h): nothing is purged or freed */
 	if (__atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
 		rc = -EPERM;
-		goto out;
-	}
-	g.buf = vf_buf_get(v);
-	g.mv = calloc(MOVE_BATCH, sizeof(*g.mv));
-	if (!g.buf || !g.mv) {
-		rc = -ENOMEM;
 		goto out;
 	}
 	rc = stored_bytes(v, &g.st.stored_before);
@@ -1067,8 +1095,7 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 out:
 	g.ps.done = 1;
 	vf_progress_report(prog, &g.ps);
-	vf_buf_put(v, g.buf);
-	free(g.mv);
+	gc_release(&g);
 	if (!rc && out)
 		*out = g.st;
 	return rc;

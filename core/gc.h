@@ -13,4 +13,12 @@ VF_MUST int vf_gc_policy(struct vf_vault *v, struct vf_retention *out);
 /* Stores p (checked by the caller), in the caller's transaction if any. */
 VF_MUST int vf_gc_policy_store(struct vf_vault *v, const struct vf_retention *p);
 
+/* Rewrites pack id (named name, of data key epoch epoch) as gc does,
+ * re-sealing its entries under the current epoch, and removes it (rotate.c
+ * calls this).  Returns 1 when the pack is gone, 0 when it stays (it is
+ * the writer's current pack, or an entry cannot be read: check reports
+ * it), -EBUSY when files kept being written, or -errno. */
+VF_MUST int vf_gc_rewrite(struct vf_vault *v, int64_t id, const char *name,
+			  uint32_t epoch);
+
 #endif

@@ -3,14 +3,16 @@
  *
  * Byte layout of a pack object; every integer is little-endian:
  *
- *   offset 0   8 bytes   magic "VFPACK01"
- *   offset 8   entries, back to back, each:
+ *   offset 0   8 bytes   magic "VFPACK01" (data key epoch 0), or
+ *              8 bytes   magic "VFPACK02" and u32 epoch (that epoch)
+ *   offset 8 (or 12)     entries, back to back, each:
  *                u32  n     length of the sealed blob that follows
  *                u64  sum   XXH64 of those n bytes, seed 0
  *                n bytes    sealed blob
  *
- * A sealed blob is vf_crypto_seal(DATA subkey, ad = the 32-byte chunk id,
- * plaintext), i.e. nonce(24) || ciphertext || tag(16), and its plaintext is
+ * A sealed blob is vf_crypto_seal(the epoch's data key, ad = the 32-byte
+ * chunk id, plaintext); epoch 0's key is the master's DATA subkey
+ * (datakey.h has the others), i.e. nonce(24) || ciphertext || tag(16), and its plaintext is
  *
  *   u8   codec     0 = stored, 1 = zstd frame
  *   u32  raw       length of the chunk before compression
@@ -155,6 +157,14 @@ ssize_t vf_pack_encode(const struct vf_keys *k,
 		       const uint8_t id[VF_CHUNK_ID_BYTES], const void *raw,
 		       size_t n, void *out)
 {
+	return vf_pack_encode_key(vf_keys_sub(k, VF_SUBKEY_DATA), id, raw, n,
+				  out);
+}
+
+ssize_t vf_pack_encode_key(const uint8_t key[VF_KEY_BYTES],
+			   const uint8_t id[VF_CHUNK_ID_BYTES], const void *raw,
+			   size_t n, void *out)
+{
 	uint8_t *pt = NULL;
 	size_t plen = n, limit;
 	ZSTD_CCtx *c;
@@ -185,8 +195,7 @@ ssize_t vf_pack_encode(const struct vf_keys *k,
 	}
 	if (pt[0] == CODEC_STORED && n > 0)
 		memcpy(pt + PT_HDR, raw, n);
-	vf_crypto_seal(vf_keys_sub(k, VF_SUBKEY_DATA), id, VF_CHUNK_ID_BYTES,
-		       pt, PT_HDR + plen, out);
+	vf_crypto_seal(key, id, VF_CHUNK_ID_BYTES, pt, PT_HDR + plen, out);
 	rc = (ssize_t)(PT_HDR + plen + VF_SEAL_OVERHEAD);
 	free(pt);
 	return rc;
@@ -195,6 +204,35 @@ ssize_t vf_pack_encode(const struct vf_keys *k,
 ssize_t vf_pack_decode(const struct vf_keys *k,
 		       const uint8_t id[VF_CHUNK_ID_BYTES], const void *sealed,
 		       size_t n, void *out, size_t cap)
+{
+	return vf_pack_decode_key(vf_keys_sub(k, VF_SUBKEY_DATA), id, sealed,
+				  n, out, cap);
+}
+
+int vf_pack_reseal(const uint8_t from[VF_KEY_BYTES],
+		   const uint8_t to[VF_KEY_BYTES],
+		   const uint8_t id[VF_CHUNK_ID_BYTES], const void *sealed,
+		   size_t n, void *out)
+{
+	uint8_t *pt;
+	int rc;
+
+	if (n < VF_SEAL_OVERHEAD)
+		return -EBADMSG;
+	pt = sodium_malloc(n - VF_SEAL_OVERHEAD + 1);
+	if (!pt)
+		return -ENOMEM;
+	rc = vf_crypto_open(from, id, VF_CHUNK_ID_BYTES, sealed, n, pt);
+	if (rc == 0)
+		vf_crypto_seal(to, id, VF_CHUNK_ID_BYTES, pt,
+			       n - VF_SEAL_OVERHEAD, out);
+	sodium_free(pt); /* wipes */
+	return rc;
+}
+
+ssize_t vf_pack_decode_key(const uint8_t key[VF_KEY_BYTES],
+			   const uint8_t id[VF_CHUNK_ID_BYTES],
+			   const void *sealed, size_t n, void *out, size_t cap)
 {
 	uint8_t *pt = NULL;
 	size_t plen, raw, d;
@@ -207,8 +245,7 @@ ssize_t vf_pack_decode(const struct vf_keys *k,
 	pt = malloc(plen + 1);
 	if (!pt)
 		return -ENOMEM;
-	rc = vf_crypto_open(vf_keys_sub(k, VF_SUBKEY_DATA), id,
-			    VF_CHUNK_ID_BYTES, sealed, n, pt);
+	rc = vf_crypto_open(key, id, VF_CHUNK_ID_BYTES, sealed, n, pt);
 	if (rc < 0)
 		goto out;
 	/* Authenticated from here on; still never trust a length. */
@@ -260,6 +297,7 @@ struct vf_pack_writer {
 	uint64_t cur_off;
 	int cur_dirty; /* appended to since its last sync */
 	int64_t cur_first; /* vf_clock_mono() of its first entry, or 0 */
+	uint32_t cur_epoch; /* the data key epoch of its blobs */
 	/* Packs closed to appends but not yet synced. */
 	struct open_pack pend[PENDING_MAX];
 	size_t npend;
@@ -365,9 +403,11 @@ static void abandon_current(struct vf_pack_writer *w)
 	retire_current(w);
 }
 
-static int open_new(struct vf_pack_writer *w)
+static int open_new(struct vf_pack_writer *w, uint32_t epoch)
 {
 	char name[VF_PACK_NAME_LEN + 1];
+	uint8_t hdr[VF_PACK_HDR2];
+	size_t hlen = VF_PACK_HDR;
 	void *h = NULL;
 	int rc;
 
@@ -375,7 +415,15 @@ static int open_new(struct vf_pack_writer *w)
 	rc = w->io->ops->create(w->io, name, &h);
 	if (rc < 0)
 		return rc;
-	rc = w->io->ops->append(w->io, h, VF_PACK_MAGIC, VF_PACK_HDR);
+	/* epoch 0 keeps the first format: vaults that never rotated a data
+	 * key write what older versions read */
+	memcpy(hdr, VF_PACK_MAGIC, VF_PACK_HDR);
+	if (epoch) {
+		memcpy(hdr, VF_PACK_MAGIC2, VF_PACK_HDR);
+		put_le32(hdr + VF_PACK_HDR, epoch);
+		hlen = VF_PACK_HDR2;
+	}
+	rc = w->io->ops->append(w->io, h, hdr, hlen);
 	if (rc < 0) {
 		/* An empty or torn pack; scan reports it as a bad header and
 		 * gc can remove it.  Nothing refers to it. */
@@ -384,14 +432,21 @@ static int open_new(struct vf_pack_writer *w)
 	}
 	memcpy(w->cur.name, name, sizeof(name));
 	w->cur.h = h;
-	w->cur_off = VF_PACK_HDR;
+	w->cur_off = hlen;
 	w->cur_dirty = 0;
 	w->cur_first = 0;
+	w->cur_epoch = epoch;
 	return 0;
 }
 
 int vf_pack_put(struct vf_pack_writer *w, const void *sealed, size_t n,
 		struct vf_pack_loc *loc)
+{
+	return vf_pack_put_epoch(w, 0, sealed, n, loc);
+}
+
+int vf_pack_put_epoch(struct vf_pack_writer *w, uint32_t epoch,
+		      const void *sealed, size_t n, struct vf_pack_loc *loc)
 {
 	size_t len;
 	int rc;
@@ -410,10 +465,10 @@ int vf_pack_put(struct vf_pack_writer *w, const void *sealed, size_t n,
 		w->buf = b;
 		w->bufcap = len;
 	}
-	if (w->cur.h && w->cur_off >= w->target)
+	if (w->cur.h && (w->cur_off >= w->target || w->cur_epoch != epoch))
 		retire_current(w);
 	if (!w->cur.h) {
-		rc = open_new(w);
+		rc = open_new(w, epoch);
 		if (rc < 0)
 			goto out;
 	}
@@ -431,6 +486,7 @@ int vf_pack_put(struct vf_pack_writer *w, const void *sealed, size_t n,
 	memcpy(loc->pack, w->cur.name, sizeof(loc->pack));
 	loc->off = w->cur_off;
 	loc->len = (uint32_t)len;
+	loc->epoch = epoch;
 	w->cur_off += len;
 	w->cur_dirty = 1;
 	if (!w->cur_first)
@@ -588,29 +644,74 @@ out:
 	return rc;
 }
 
+/* Parses a header read into hdr (have bytes of a pack of size bytes). */
+static int parse_header(const uint8_t *hdr, uint64_t size, uint32_t *epoch,
+			uint32_t *hlen)
+{
+	if (size >= VF_PACK_HDR && !memcmp(hdr, VF_PACK_MAGIC, VF_PACK_HDR)) {
+		*epoch = 0;
+		*hlen = VF_PACK_HDR;
+		return 0;
+	}
+	if (size >= VF_PACK_HDR2 &&
+	    !memcmp(hdr, VF_PACK_MAGIC2, VF_PACK_HDR)) {
+		*epoch = get_le32(hdr + VF_PACK_HDR);
+		*hlen = VF_PACK_HDR2;
+		return 0;
+	}
+	return -EIO;
+}
+
+/* The header of pack name, and its size. */
+static int read_header(struct vf_pack_io *io, const char *name,
+		       uint32_t *epoch, uint32_t *hlen, uint64_t *size)
+{
+	uint8_t hdr[VF_PACK_HDR2];
+	int rc;
+
+	rc = io->ops->size(io, name, size);
+	if (rc < 0)
+		return rc;
+	if (*size < VF_PACK_HDR)
+		return -EIO;
+	rc = io->ops->read(io, name, 0, hdr,
+			   *size < VF_PACK_HDR2 ? VF_PACK_HDR : VF_PACK_HDR2);
+	if (rc < 0)
+		return rc;
+	return parse_header(hdr, *size, epoch, hlen);
+}
+
+int vf_pack_header(struct vf_pack_io *io, const char *name, uint32_t *epoch,
+		   uint32_t *hdr)
+{
+	uint32_t e, h;
+	uint64_t size;
+	int rc = read_header(io, name, &e, &h, &size);
+
+	if (rc < 0)
+		return rc;
+	*epoch = e;
+	if (hdr)
+		*hdr = h;
+	return 0;
+}
+
 int vf_pack_scan(struct vf_pack_io *io, const char *name,
 		 int (*cb)(void *arg, uint64_t off, uint32_t len, int ok),
 		 void *arg, uint64_t *tail)
 {
 	uint8_t hdr[VF_PACK_ENTRY_HDR], *buf = NULL;
 	uint64_t size, off, sum;
-	uint32_t n;
+	uint32_t n, epoch, hlen;
 	int rc;
 
-	rc = io->ops->size(io, name, &size);
+	rc = read_header(io, name, &epoch, &hlen, &size);
 	if (rc < 0)
 		return rc;
-	if (size < VF_PACK_HDR)
-		return -EIO;
-	rc = io->ops->read(io, name, 0, hdr, VF_PACK_HDR);
-	if (rc < 0)
-		return rc;
-	if (memcmp(hdr, VF_PACK_MAGIC, VF_PACK_HDR))
-		return -EIO;
 	buf = malloc(READ_BUF);
 	if (!buf)
 		return -ENOMEM;
-	off = VF_PACK_HDR;
+	off = hlen;
 	while (size - off >= VF_PACK_ENTRY_HDR) {
 		rc = io->ops->read(io, name, off, hdr, sizeof(hdr));
 		if (rc < 0)

@@ -2,11 +2,14 @@
  * pack.h - packs of compressed, sealed chunks.
  *
  * Byte layout of a pack object (all integers little-endian):
- *   header: "VFPACK01" (8 bytes)
+ *   header: "VFPACK01" (8 bytes): every blob sealed under data epoch 0;
+ *     or "VFPACK02" (8 bytes) + u32 epoch: every blob sealed under that
+ *     data key epoch (docs/keys-rotation.md).  Writers write VFPACK01 for
+ *     epoch 0, so vaults that never rotated keep the first format.
  *   entries, back to back, each:
  *     u32  n      length of the sealed blob
  *     u64  sum    XXH64(sealed blob, seed 0)
- *     n bytes     sealed blob = vf_crypto_seal(DATA subkey,
+ *     n bytes     sealed blob = vf_crypto_seal(the epoch's data key,
  *                   ad = chunk id (32 bytes), plaintext)
  *   plaintext of a blob: u8 codec (0 stored, 1 zstd) || u32 raw length ||
  *     payload.
@@ -30,6 +33,8 @@
 
 #define VF_PACK_MAGIC "VFPACK01"
 #define VF_PACK_HDR 8
+#define VF_PACK_MAGIC2 "VFPACK02"
+#define VF_PACK_HDR2 12 /* magic + u32 epoch */
 #define VF_PACK_ENTRY_HDR 12
 #define VF_PACK_TARGET (32u << 20) /* close a pack past this size */
 
@@ -37,6 +42,7 @@ struct vf_pack_loc {
 	char pack[VF_PACK_NAME_LEN + 1];
 	uint64_t off;  /* of the entry header */
 	uint32_t len;  /* whole entry: 12 + sealed length */
+	uint32_t epoch; /* the data key epoch its pack is sealed under */
 };
 
 /* Largest sealed blob for a raw chunk of n bytes. */
@@ -48,6 +54,27 @@ size_t vf_pack_sealed_bound(size_t n);
 VF_MUST ssize_t vf_pack_encode(const struct vf_keys *k,
 			       const uint8_t id[VF_CHUNK_ID_BYTES],
 			       const void *raw, size_t n, void *out);
+
+/* vf_pack_encode under data key key (an epoch's key, datakey.h). */
+VF_MUST ssize_t vf_pack_encode_key(const uint8_t key[VF_KEY_BYTES],
+				   const uint8_t id[VF_CHUNK_ID_BYTES],
+				   const void *raw, size_t n, void *out);
+
+/* vf_pack_decode under data key key. */
+VF_MUST ssize_t vf_pack_decode_key(const uint8_t key[VF_KEY_BYTES],
+				   const uint8_t id[VF_CHUNK_ID_BYTES],
+				   const void *sealed, size_t n, void *out,
+				   size_t cap);
+
+/* Re-seals the sealed blob of chunk id from key from under key to into
+ * out (n bytes: the plaintext, compressed or not, is kept as it is, so
+ * the length does not change).  Returns 0, -EBADMSG when the blob fails
+ * authentication under from, -ENOMEM; out holds no plaintext on
+ * failure. */
+VF_MUST int vf_pack_reseal(const uint8_t from[VF_KEY_BYTES],
+			   const uint8_t to[VF_KEY_BYTES],
+			   const uint8_t id[VF_CHUNK_ID_BYTES],
+			   const void *sealed, size_t n, void *out);
 
 /* Opens and decompresses a sealed blob into out (cap bytes).  Returns the
  * raw length, -EBADMSG when authentication fails, -EIO when the plaintext
@@ -64,10 +91,18 @@ struct vf_pack_writer;
 VF_MUST int vf_pack_writer_new(struct vf_pack_io *io, size_t target,
 			       struct vf_pack_writer **out);
 
-/* Appends one entry holding sealed[0..n); on success *loc says where.
+/* Appends one entry holding sealed[0..n), sealed under data key epoch,
+ * to a pack of that epoch: when the current pack is of another epoch it
+ * is closed to appends first (a pack holds one epoch only).  On success
+ * *loc says where.
  * Opens a new pack when the current one is past its target.  Errors from
  * the backend are returned; after an error the current pack is abandoned
  * and the next put starts a new one.  Thread-safe. */
+VF_MUST int vf_pack_put_epoch(struct vf_pack_writer *w, uint32_t epoch,
+			      const void *sealed, size_t n,
+			      struct vf_pack_loc *loc);
+
+/* vf_pack_put_epoch for epoch 0. */
 VF_MUST int vf_pack_put(struct vf_pack_writer *w, const void *sealed,
 			size_t n, struct vf_pack_loc *loc);
 
@@ -99,6 +134,12 @@ int vf_pack_writer_current(struct vf_pack_writer *w,
 VF_MUST ssize_t vf_pack_read(struct vf_pack_io *io,
 			     const struct vf_pack_loc *loc, void *out,
 			     size_t cap);
+
+/* Reads pack name's header: *epoch gets the data key epoch its blobs
+ * are sealed under, *hdr (may be NULL) the header's length (where the
+ * first entry starts).  -EIO when the header is neither format. */
+VF_MUST int vf_pack_header(struct vf_pack_io *io, const char *name,
+			   uint32_t *epoch, uint32_t *hdr);
 
 /* Walks every entry of pack name in order, checking checksums without the
  * key: cb(arg, off, len, ok) for each entry (len includes the header).

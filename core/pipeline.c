@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "datakey.h"
 #include "pipeline.h"
 
 int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
@@ -23,6 +24,7 @@ int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 	uint8_t cid[VF_CHUNK_ID_BYTES], *sealed;
 	struct vf_pack_loc loc;
 	sqlite3_stmt *st;
+	uint32_t epoch = 0;
 	ssize_t n;
 	size_t i;
 	int rc, found = 0;
@@ -59,8 +61,9 @@ int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 			 malloc(vf_pack_sealed_bound(len));
 	if (!sealed)
 		return -ENOMEM;
-	n = vf_pack_encode(v->keys, cid, data, len, sealed);
-	rc = n < 0 ? (int)n : vf_pack_put(v->pw, sealed, (size_t)n, &loc);
+	n = vf_datakey_encode(v, cid, data, len, sealed, &epoch);
+	rc = n < 0 ? (int)n :
+		     vf_pack_put_epoch(v->pw, epoch, sealed, (size_t)n, &loc);
 	if (vf_pack_sealed_bound(len) <= VF_POOL_BUF)
 		vf_buf_put(v, sealed);
 	else

@@ -432,6 +432,9 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	 * for everyone, which a stolen Contributor must not be able to do */
 	[VF_OP_PROT_STOP] = { "protection stop", VF_ROLE_OWNER, 1 },
 	[VF_OP_PROT_RESUME] = { "protection resume", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_ROTATE] = { "key rotate", VF_ROLE_OWNER, 1 },
+	/* the daemon's job finishing an approved rotation, like upkeep */
+	[VF_OP_KEY_ROTATION] = { "key rotation", VF_ROLE_CONTRIBUTOR, 1 },
 };
 
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op)
@@ -1020,4 +1023,16 @@ int vf_policy_protection_resume(enum vf_prot_state cur, int pending,
 		return refuse(-EBUSY, why, whylen,
 			      "the deletion of stop --delete is not finished (vaultctl protection stop --delete goes on with it)");
 	return VF_ALLOW;
+}
+
+int vf_policy_key_rotate_data(int remote, int running, const char **gop,
+			      char *why, size_t whylen)
+{
+	if (remote)
+		return refuse(-EOPNOTSUPP, why, whylen,
+			      "data key rotation is not available for a remote vault yet");
+	if (running)
+		return refuse(-EBUSY, why, whylen,
+			      "the last data key rotation is still re-encrypting packs (vaultctl status)");
+	return critical("key.rotate-data", gop);
 }

@@ -432,6 +432,8 @@ enum vf_admin_op {
 	VF_OP_REPORT,
 	VF_OP_PROT_STOP,
 	VF_OP_PROT_RESUME,
+	VF_OP_KEY_ROTATE,
+	VF_OP_KEY_ROTATION,
 	VF_OP_COUNT
 };
 
@@ -612,6 +614,12 @@ VF_MUST int vf_policy_trip_release(int64_t frozen_at, const char **gop,
  * ("tripwire.exempt"); days 1..VF_TRIP_MAX_LEARN_DAYS else -EINVAL. */
 VF_MUST int vf_policy_trip_exempt(unsigned days, const char **gop, char *why,
 				  size_t whylen);
+/* Starting a data key rotation (docs/keys-rotation.md): critical
+ * ("key.rotate-data"); -EBUSY while the last one is still re-encrypting
+ * packs (running), -EOPNOTSUPP for a remote vault (remote). */
+VF_MUST int vf_policy_key_rotate_data(int remote, int running,
+				      const char **gop, char *why,
+				      size_t whylen);
 
 /* ---- stop protection (docs/protection.md) --------------------------------- */
 

@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "catvfs.h"
+#include "datakey.h"
 #include "facade.h"
 #include "file.h"
 #include "immut.h"
@@ -600,6 +601,15 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = open_catalog(v, o, path, flags, err, errlen);
 	if (rc)
 		goto fail;
+	vf_vault_lock(v);
+	rc = vf_datakey_load(v);
+	vf_vault_unlock(v);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the data keys: %s",
+			 rc == -EBADMSG ? "authentication failed" :
+					  strerror(-rc));
+		goto fail;
+	}
 	load_reserve(v);
 	free(path);
 	path = vf_path_join(v->dir, PACK_DIR);
@@ -721,6 +731,7 @@ int vf_vault_close(struct vf_vault *v)
 	vf_cache_release(v);
 	vf_buf_release(v);
 	vf_spool_release(v);
+	vf_datakey_free(v);
 	vf_keys_free(v->keys);
 	if (v->lockfd >= 0)
 		close(v->lockfd);

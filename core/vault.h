@@ -304,6 +304,12 @@ struct vf_status {
 	/* when the tripwire froze purge, prune and gc (0: not frozen) */
 	int64_t trip_frozen;
 	struct vf_protect prot; /* stop protection */
+	/* the data key epoch new chunks are sealed under; while a rotation
+	 * runs (rot_running): packs of older epochs when it started, and
+	 * those done since (docs/keys-rotation.md) */
+	uint32_t data_epoch;
+	int rot_running;
+	uint64_t rot_total, rot_done;
 };
 VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
 

@@ -142,6 +142,7 @@ struct vf_cache_ent {
 };
 
 struct vf_views;
+struct vf_datakeys;
 struct vf_ship;
 struct vf_trip;
 
@@ -156,6 +157,8 @@ struct vf_vault {
 	int kernel_times; /* the kernel sets mtime/ctime of written files */
 	int passphrase;   /* unlocked by a passphrase (posture) */
 	struct vf_keys *keys;
+	/* datakey.c: the live data key epochs (own lock) */
+	struct vf_datakeys *dk;
 	struct vf_catalog *cat;
 	struct vf_pack_io *io;
 	struct vf_pack_io *inner_io; /* under a test fault wrapper */

@@ -370,6 +370,8 @@ int cmd_protection_stop(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			char **argv);
 int cmd_protection_resume(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			  int argc, char **argv);
+int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);

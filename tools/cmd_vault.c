@@ -415,6 +415,16 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			jadd(o, "frozen_by_tripwire_since", NULL);
 		}
 		jadd(o, "protection", protection_json(&st.prot));
+		jadd_u64(o, "data_key_epoch", st.data_epoch);
+		if (st.rot_running) {
+			struct json_object *r = json_object_new_object();
+
+			jadd_u64(r, "packs_done", st.rot_done);
+			jadd_u64(r, "packs_total", st.rot_total);
+			jadd(o, "key_rotation", r);
+		} else {
+			jadd(o, "key_rotation", NULL);
+		}
 		/* the number as printed, two decimals */
 		jadd(o, "ratio",
 		     st.stored_bytes ?
@@ -500,6 +510,11 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			ft);
 	}
 	protection_text(f, &st.prot);
+	if (st.rot_running)
+		fprintf(f, "key rotation:   %llu of %llu packs re-encrypted (data key epoch %u)\n",
+			(unsigned long long)st.rot_done,
+			(unsigned long long)st.rot_total,
+			(unsigned)st.data_epoch);
 	if (!ss.remote)
 		return 0;
 	fprintf(f, "store:          %s\n", ss.url);

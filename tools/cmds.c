@@ -326,7 +326,10 @@ static const struct cmd_opt opts_key_rotate[] = {
 	{ "new-key-file", "F" },
 	{ "new-key-command", "CMD" },
 	{ "new-platform", NULL },
+	{ "data", NULL },
+	{ "wait", NULL },
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -475,8 +478,8 @@ const struct cmd cmds[] = {
 	{ "posture", NULL, 1, 0, 1, "posture TARGET [--json]", cmd_posture,
 	  VF_ROLE_READER, opts_posture },
 	{ "key", "rotate", 1, 0, 0,
-	  "key rotate TARGET [--new-passphrase-file F | --new-key-file F | --new-key-command CMD | --new-platform] [--approval TOKEN]",
-	  NULL, VF_ROLE_OWNER, opts_key_rotate },
+	  "key rotate TARGET {--data [--wait] | --new-passphrase-file F | --new-key-file F | --new-key-command CMD | --new-platform} [--approval TOKEN] [--json]",
+	  cmd_key_rotate, VF_ROLE_OWNER, opts_key_rotate },
 	{ "passphrase", "change", 1, 0, 0,
 	  "passphrase change TARGET --new-passphrase-file F [--current-passphrase-file F] [--approval TOKEN]",
 	  NULL, VF_ROLE_OWNER, opts_passphrase_change },

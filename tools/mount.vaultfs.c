@@ -1024,7 +1024,7 @@ struct maint {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	int stop; /* under mu */
+	volatile int stop; /* under mu */
 };
 
 static void maint_warn(const struct maint *m, const char *what, int rc)
@@ -1184,51 +1184,140 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
-/* Starts the timer (with every signal blocked: the FUSE session's
- * handlers run elsewhere).  Returns 0 or -errno. */
-static int maint_start(struct maint *m, struct vf_vault *v,
-		       const struct mount_opts *o)
+/* Starts a daemon thread running fn(arg) with every signal blocked (the
+ * FUSE session's handlers run elsewhere), and its mutex and condition
+ * variable (on the monotonic clock, for timed waits).  0 or -errno. */
+static int thread_start(pthread_t *t, pthread_mutex_t *mu,
+			pthread_cond_t *cond, void *(*fn)(void *), void *arg)
 {
 	pthread_condattr_t ca;
 	sigset_t all, old;
 	int rc;
 
-	m->v = v;
-	m->vault = o->vault;
-	m->interval = o->maintain;
-	m->metrics = o->metrics;
-	m->stop = 0;
 	rc = pthread_condattr_init(&ca);
 	if (rc)
 		return -rc;
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&m->cond, &ca);
+	rc = pthread_cond_init(cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (rc)
 		return -rc;
-	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(mu, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&m->thread, NULL, maint_main, m);
+	rc = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		pthread_cond_destroy(&m->cond);
-		pthread_mutex_destroy(&m->mu);
+		pthread_cond_destroy(cond);
+		pthread_mutex_destroy(mu);
 		return -rc;
 	}
 	return 0;
 }
 
+/* Sets *stop under mu, wakes the thread and waits for it to end. */
+static void thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cond,
+			volatile int *stop)
+{
+	pthread_mutex_lock(mu);
+	*stop = 1;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(mu);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(cond);
+	pthread_mutex_destroy(mu);
+}
+
+/* Starts the timer (with every signal blocked: the FUSE session's
+ * handlers run elsewhere).  Returns 0 or -errno. */
+static int maint_start(struct maint *m, struct vf_vault *v,
+		       const struct mount_opts *o)
+{
+	m->v = v;
+	m->vault = o->vault;
+	m->interval = o->maintain;
+	m->metrics = o->metrics;
+	m->stop = 0;
+	return thread_start(&m->thread, &m->mu, &m->cond, maint_main, m);
+}
+
 /* Wakes the timer and waits for it to end. */
 static void maint_stop(struct maint *m)
 {
-	pthread_mutex_lock(&m->mu);
-	m->stop = 1;
-	pthread_cond_signal(&m->cond);
-	pthread_mutex_unlock(&m->mu);
-	pthread_join(m->thread, NULL);
-	pthread_cond_destroy(&m->cond);
-	pthread_mutex_destroy(&m->mu);
+	thread_stop(m->thread, &m->mu, &m->cond, &m->stop);
+}
+
+/* ---- data key rotation job ----------------------------------------------- */
+
+/* A thread that finishes data key rotations (docs/keys-rotation.md):
+ * every ROT_POLL seconds, or at once after a run that left work, it runs
+ * vf_admin_key_rotation_run as the daemon itself (root), which returns
+ * at once when no rotation is pending.  A pending rotation found at the
+ * mount (the last daemon was killed halfway) resumes here.  rot_stop
+ * makes the job stop between two packs. */
+#define ROT_POLL 1
+#define ROT_RETRY 10 /* seconds after a failed run */
+struct rot {
+	struct vf_vault *v; /* borrowed */
+	const char *vault;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	volatile int stop; /* set under mu; read by core between packs */
+};
+
+static void *rot_main(void *arg)
+{
+	const struct vf_caller self = { .uid = 0, .gid = 0, .pid = getpid() };
+	struct rot *r = arg;
+	struct timespec deadline;
+	struct vf_admin a;
+	uint64_t moved = 0, total = 0;
+	int rc, wait_s = 0, busy = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += wait_s;
+		rc = 0;
+		while (!r->stop && wait_s && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&r->cond, &r->mu,
+						    &deadline);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		vf_admin_init(&a, &self, NULL);
+		rc = vf_admin_key_rotation_run(r->v, &a, &r->stop, &moved);
+		total += moved;
+		if (rc < 0)
+			dlog(LOG_WARNING, "data key rotation of vault '%s' failed: %s",
+			     r->vault, a.why[0] ? a.why : strerror(-rc));
+		else if (rc == 0 && busy)
+			dlog(LOG_INFO, "data key rotation of vault '%s' done: %llu packs re-encrypted, the older data keys destroyed",
+			     r->vault, (unsigned long long)total);
+		busy = rc != 0;
+		if (!busy)
+			total = 0;
+		wait_s = rc < 0 ? ROT_RETRY : ROT_POLL;
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Starts the job (with every signal blocked).  0 or -errno. */
+static int rot_start(struct rot *r, struct vf_vault *v, const char *vault)
+{
+	r->v = v;
+	r->vault = vault;
+	r->stop = 0;
+	return thread_start(&r->thread, &r->mu, &r->cond, rot_main, r);
+}
+
+/* Stops the job after the pack in hand and waits for it. */
+static void rot_stop(struct rot *r)
+{
+	thread_stop(r->thread, &r->mu, &r->cond, &r->stop);
 }
 
 /* Records the daemon's own events in the audit log as uid 0 (who started
@@ -1259,7 +1348,8 @@ static int serve(struct mount_opts *o)
 	struct vf_vault *v = NULL;
 	struct vf_fs *fs = NULL;
 	struct maint maint;
-	int mounted = 0, handlers = 0, maint_on = 0, ready = 0,
+	struct rot rot;
+	int mounted = 0, handlers = 0, maint_on = 0, rot_on = 0, ready = 0,
 	    ret = MOUNT_FAILED, r;
 	char err[512];
 
@@ -1338,6 +1428,13 @@ static int serve(struct mount_opts *o)
 			goto out;
 		}
 		maint_on = 1;
+		r = rot_start(&rot, v, o->vault);
+		if (r < 0) {
+			fail("cannot start the data key rotation job: %s",
+			     strerror(-r));
+			goto out;
+		}
+		rot_on = 1;
 		/* a remote vault ships to its store from now on (ship.h) */
 		r = vf_ship_start(v, err, sizeof(err));
 		if (r < 0) {
@@ -1372,6 +1469,8 @@ static int serve(struct mount_opts *o)
 	}
 	ret = 0;
 out:
+	if (rot_on)
+		rot_stop(&rot);
 	if (maint_on)
 		maint_stop(&maint);
 	vf_ctlsock_stop(cs);

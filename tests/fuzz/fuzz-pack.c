@@ -178,6 +178,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out = malloc(MAX_OUT);
 	if (!buf || !out)
 		goto out;
+	{
+		uint32_t epoch = 0, hlen = 0;
+
+		/* either format's header, within the input */
+		if (vf_pack_header(&m.base, MEM_NAME, &epoch, &hlen) == 0 &&
+		    ((hlen != VF_PACK_HDR && hlen != VF_PACK_HDR2) ||
+		     hlen > size || (hlen == VF_PACK_HDR && epoch != 0)))
+			abort();
+	}
 	rc = vf_pack_scan(&m.base, MEM_NAME, found_cb, &f, &tail);
 	if (rc == 0 && (tail < VF_PACK_HDR || tail > size))
 		abort(); /* the scan's own invariant */
@@ -278,7 +287,7 @@ static size_t build(const struct vf_keys *k, uint8_t *pack, size_t cap)
 
 int main(int argc, char **argv)
 {
-	static uint8_t pack[16384], tmp[16384];
+	static uint8_t pack[16384], tmp[16384 + VF_PACK_HDR2];
 	struct vf_keys *k = NULL;
 	size_t n;
 
@@ -307,6 +316,18 @@ int main(int argc, char **argv)
 	memcpy(tmp, pack, n);
 	tmp[2] ^= 0x01; /* magic bit */
 	save(argv[1], "flip-magic", tmp, n);
+	/* format 2: the same entries under "VFPACK02" and epoch 1 (they do
+	 * not open under the DATA subkey; the scan still finds them) */
+	memcpy(tmp, VF_PACK_MAGIC2, VF_PACK_HDR);
+	tmp[VF_PACK_HDR] = 1;
+	tmp[VF_PACK_HDR + 1] = tmp[VF_PACK_HDR + 2] = tmp[VF_PACK_HDR + 3] = 0;
+	memcpy(tmp + VF_PACK_HDR2, pack + VF_PACK_HDR, n - VF_PACK_HDR);
+	n += VF_PACK_HDR2 - VF_PACK_HDR;
+	save(argv[1], "v2-valid", tmp, n);
+	save(argv[1], "v2-magic-only", tmp, VF_PACK_HDR);
+	save(argv[1], "v2-torn-epoch", tmp, VF_PACK_HDR + 2);
+	save(argv[1], "v2-header-only", tmp, VF_PACK_HDR2);
+	save(argv[1], "v2-torn-blob", tmp, n - 30);
 	vf_keys_free(k);
 	return 0;
 }

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "unit.h"
 #include "cache.h"
 #include "vadmin.h"
@@ -947,6 +949,292 @@ static void gc_faults(void)
 		}
 }
 
+/* ---- a vault made before data key epochs ------------------------------- */
+
+struct headers {
+	struct vf_vault *v;
+	uint32_t epoch; /* every pack's epoch must be this */
+	int n, bad;
+};
+
+static int header_cb(void *arg, const char *name)
+{
+	struct headers *h = arg;
+	uint8_t magic[VF_PACK_HDR];
+	uint32_t epoch = UINT32_MAX, hlen = 0;
+
+	h->n++;
+	if (h->v->io->ops->read(h->v->io, name, 0, magic, sizeof(magic)) ||
+	    vf_pack_header(h->v->io, name, &epoch, &hlen) ||
+	    epoch != h->epoch ||
+	    memcmp(magic, epoch ? VF_PACK_MAGIC2 : VF_PACK_MAGIC,
+		   VF_PACK_HDR) ||
+	    hlen != (epoch ? VF_PACK_HDR2 : VF_PACK_HDR))
+		h->bad++;
+	return 0;
+}
+
+/* Pack files whose header is not that of epoch (VFPACK01 for 0); *n gets
+ * how many pack files there are. */
+static int bad_headers(struct vf_vault *v, uint32_t epoch, int *n)
+{
+	struct headers h = { v, epoch, 0, 0 };
+
+	CHECK_EQ(v->io->ops->list(v->io, header_cb, &h), 0);
+	*n = h.n;
+	return h.bad;
+}
+
+static int64_t sql_int(struct vf_vault *v, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t r = -1;
+
+	vf_vault_lock(v);
+	if (sqlite3_prepare_v2(v->cat->db, text, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		r = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	vf_vault_unlock(v);
+	return r;
+}
+
+/* Writes files f0 .. f(FILES-1), one version each, reopening the vault
+ * half way (a fresh writer: more than one pack).  Returns the vault, or
+ * NULL when the reopen failed. */
+static struct vf_vault *write_files(struct vf_vault *v, uint8_t *buf)
+{
+	char name[16];
+	unsigned f;
+
+	for (f = 0; f < FILES; f++) {
+		if (f == FILES / 2) {
+			v = reopen(v, dir);
+			if (!v)
+				return NULL;
+		}
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		put_file(v, 1, name, buf, SIZE);
+	}
+	return v;
+}
+
+static void files_read_back(struct vf_vault *v, uint8_t *buf)
+{
+	char name[16];
+	unsigned f;
+
+	for (f = 0; f < FILES; f++) {
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		CHECK(same_content(v, ino_of(v, 1, name), buf, SIZE));
+	}
+}
+
+/* A vault of catalog format 5 with VFPACK01 packs, as every vault was
+ * before data key epochs, opens: its catalog is upgraded (every pack is
+ * of epoch 0), its files read back, check --read-data passes, and a data
+ * key rotation re-encrypts it.  The old vault is made reproducibly with
+ * this build: packs of epoch 0 are written by the code path that wrote
+ * them before (VFPACK01, sealed under the DATA subkey), and what formats
+ * 6 to 8 added to the catalog is taken away again (the result has format 5's
+ * schema text, checked below). */
+static void old_format_upgrade(void)
+{
+	static const char *const old_packs =
+		"CREATE TABLE packs(id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+		"UNIQUE, shipped INTEGER NOT NULL DEFAULT 0)";
+	struct vf_vault *v = fresh_at(dir);
+	uint8_t *buf = malloc(SIZE);
+	struct vf_admin a;
+	struct vf_status st;
+	uint64_t packs = 0, moved = 0;
+	uint32_t epoch = 0;
+	int64_t format = 0;
+	int n = 0, n2 = 0;
+
+	v = v && buf ? write_files(v, buf) : v;
+	if (!v || !buf)
+		{ CHECK(0); free(buf); return; }
+	CHECK_EQ(sql(v, "BEGIN;"
+			"DROP INDEX packs_epoch;"
+			"ALTER TABLE packs DROP COLUMN epoch;"
+			"DROP TABLE datakeys;"
+			"DROP TABLE store_gone;"
+			"DROP TABLE guard_keys;"
+			"DELETE FROM meta WHERE k LIKE 'data.%';"
+			"UPDATE meta SET v=5 WHERE k='format';"
+			"COMMIT"),
+		 SQLITE_OK);
+	{
+		sqlite3_stmt *q = NULL;
+
+		vf_vault_lock(v);
+		CHECK_EQ(sqlite3_prepare_v2(v->cat->db,
+					    "SELECT sql FROM sqlite_master "
+					    "WHERE name='packs'",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+		CHECK_EQ(sqlite3_step(q), SQLITE_ROW);
+		CHECK(!strcmp((const char *)sqlite3_column_text(q, 0),
+			      old_packs));
+		sqlite3_finalize(q);
+		vf_vault_unlock(v);
+	}
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM sqlite_master WHERE "
+			    "name='datakeys'"),
+		 0);
+	CHECK_EQ(bad_headers(v, 0, &n), 0);
+	CHECK(n >= 2);
+
+	/* opened by this build: upgraded */
+	v = reopen(v, dir);
+	if (!v)
+		{ CHECK(0); free(buf); return; }
+	vf_vault_lock(v);
+	CHECK_EQ(vf_catalog_meta_get(v->cat, "format", &format), 0);
+	vf_vault_unlock(v);
+	CHECK_EQ(format, VF_CATALOG_FORMAT);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM packs WHERE epoch=0"), n);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM datakeys"), 0);
+	CHECK_EQ(vf_vault_status(v, &st), 0);
+	CHECK_EQ(st.data_epoch, 0);
+	CHECK_EQ(st.rot_running, 0);
+	files_read_back(v, buf);
+	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
+	/* written after the upgrade, before any rotation: still VFPACK01 */
+	content(buf, SIZE, FILES, 0);
+	put_file(v, 1, "new", buf, SIZE);
+	CHECK_EQ(bad_headers(v, 0, &n), 0);
+
+	/* and its data key rotates: every pack re-encrypted under epoch 1 */
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotate_data(v, &a, &epoch, &packs), 0);
+	CHECK_EQ(epoch, 1);
+	CHECK_EQ(packs, (uint64_t)n);
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotation_run(v, &a, NULL, &moved), 0);
+	CHECK_EQ(moved, packs);
+	CHECK_EQ(vf_vault_status(v, &st), 0);
+	CHECK_EQ(st.data_epoch, 1);
+	CHECK_EQ(st.rot_running, 0);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM packs WHERE epoch<1"), 0);
+	v = reopen(v, dir);
+	if (!v)
+		{ CHECK(0); free(buf); return; }
+	CHECK_EQ(bad_headers(v, 1, &n2), 0);
+	CHECK(n2 >= 1);
+	CHECK_EQ(vf_vault_check(v, 1, NULL, NULL), 0);
+	files_read_back(v, buf);
+	content(buf, SIZE, FILES, 0);
+	CHECK(same_content(v, ino_of(v, 1, "new"), buf, SIZE));
+	CHECK_EQ(vf_vault_close(v), 0);
+	free(buf);
+}
+
+/* Forges the first entry of pack name: a ciphertext bit flipped and the
+ * entry checksum made to match, so it reads but fails authentication. */
+static void forge_first_entry(const char *name)
+{
+	uint8_t hdr[VF_PACK_ENTRY_HDR], *blob = NULL;
+	char path[256];
+	uint64_t sum;
+	uint32_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/packs/%.2s/%s.pack", dir, name, name);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_EQ(pread(fd, hdr, sizeof(hdr), VF_PACK_HDR), sizeof(hdr));
+	n = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 |
+	    (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+	CHECK(n > 64 && n <= VF_POOL_BUF);
+	blob = malloc(n);
+	if (blob && n > 64 && n <= VF_POOL_BUF &&
+	    pread(fd, blob, n, VF_PACK_HDR + VF_PACK_ENTRY_HDR) == (ssize_t)n) {
+		blob[40] ^= 0x10;
+		sum = XXH64(blob, n, 0);
+		for (i = 0; i < 8; i++)
+			hdr[4 + i] = (uint8_t)(sum >> (8 * i));
+		CHECK_EQ(pwrite(fd, hdr, sizeof(hdr), VF_PACK_HDR),
+			 sizeof(hdr));
+		CHECK_EQ(pwrite(fd, blob, n, VF_PACK_HDR + VF_PACK_ENTRY_HDR),
+			 n);
+	} else {
+		CHECK(0);
+	}
+	free(blob);
+	close(fd);
+}
+
+/* A rotation meets an entry whose checksum matches but which fails
+ * authentication: like gc with a damaged entry, it leaves that pack
+ * where it is (check reports it), re-encrypts every other pack, keeps the
+ * old key while the pack is there, and says that work is left. */
+static void rotation_forged_entry(void)
+{
+	struct vf_vault *v = fresh_at(dir);
+	uint8_t *buf = malloc(SIZE);
+	char name[16], first[VF_PACK_NAME_LEN + 1] = "";
+	uint64_t packs = 0, moved = 0;
+	uint32_t epoch = 0;
+	struct vf_status st;
+	struct vf_admin a;
+	unsigned f;
+
+	v = v && buf ? write_files(v, buf) : v;
+	if (!v || !buf)
+		{ CHECK(0); free(buf); return; }
+	{
+		sqlite3_stmt *q = NULL;
+
+		vf_vault_lock(v);
+		if (sqlite3_prepare_v2(v->cat->db,
+				       "SELECT name FROM packs ORDER BY id "
+				       "LIMIT 1",
+				       -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			snprintf(first, sizeof(first), "%s",
+				 (const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+		vf_vault_unlock(v);
+	}
+	CHECK(first[0]);
+	CHECK_EQ(vf_vault_close(v), 0);
+	forge_first_entry(first);
+	v = open_at(dir);
+	if (!v)
+		{ CHECK(0); free(buf); return; }
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotate_data(v, &a, &epoch, &packs), 0);
+	CHECK_EQ(epoch, 1);
+	CHECK(packs >= 2);
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotation_run(v, &a, NULL, &moved), 1);
+	CHECK_EQ(moved, packs - 1);
+	CHECK_EQ(sql_int(v, "SELECT count(*) FROM packs WHERE epoch<1"), 1);
+	CHECK(pack_exists(v, first));
+	CHECK_EQ(vf_vault_status(v, &st), 0);
+	CHECK_EQ(st.rot_running, 1);
+	CHECK_EQ(st.rot_done, packs - 1);
+	/* the old key stays: the pack's other entries still read */
+	for (f = 1; f < FILES; f++) {
+		snprintf(name, sizeof(name), "f%u", f);
+		content(buf, SIZE, f, 0);
+		CHECK(same_content(v, ino_of(v, 1, name), buf, SIZE));
+	}
+	CHECK(vf_vault_check(v, 1, NULL, NULL) >= 1);
+	/* a later run finds the same */
+	a = vt_admin(0);
+	CHECK_EQ(vf_admin_key_rotation_run(v, &a, NULL, &moved), 1);
+	CHECK_EQ(moved, 0);
+	CHECK_EQ(vf_vault_close(v), 0);
+	free(buf);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/t-gc.%d", (int)getpid());
@@ -958,6 +1246,8 @@ int main(void)
 	RUN(gc_busy);
 	RUN(gc_crash);
 	RUN(gc_faults);
+	RUN(old_format_upgrade);
+	RUN(rotation_forged_entry);
 	if (rm_rf(dir) || rm_rf(tmpl) || rm_rf(ks))
 		return 1;
 	return unit_exit();

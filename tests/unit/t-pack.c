@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zstd.h>
 
 #include "pack.h"
@@ -540,6 +541,86 @@ out:
 	free(dir);
 }
 
+static int count_cb(void *arg, uint64_t off, uint32_t len, int ok)
+{
+	(void)off;
+	(void)len;
+	if (ok)
+		++*(int *)arg;
+	return 0;
+}
+
+/* Data key epochs: a pack holds one epoch and names it (VFPACK02), epoch 0
+ * keeps VFPACK01, a blob re-sealed under another key keeps its length and
+ * no longer opens under the old key. */
+static void test_epochs(void)
+{
+	static uint8_t raw[3000], sealed[4000], again[4000], out[3000],
+		blob[4000];
+	uint8_t k1[VF_KEY_BYTES], k2[VF_KEY_BYTES], id[VF_CHUNK_ID_BYTES];
+	struct vf_pack_loc l0, l1, l2, l3;
+	struct vf_pack_io *io = NULL;
+	struct vf_pack_writer *w = NULL;
+	char *dir = tmpdir();
+	uint32_t epoch = 99, hdr = 0;
+	ssize_t n;
+	int entries = 0;
+
+	CHECK(dir);
+	if (!dir)
+		return;
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	randombytes_buf(raw, sizeof(raw));
+	vf_crypto_chunk_id(keys, raw, sizeof(raw), id);
+	n = vf_pack_encode_key(k1, id, raw, sizeof(raw), sealed);
+	CHECK(n > 0);
+	CHECK_EQ(vf_pack_reseal(k1, k2, id, sealed, (size_t)n, again), 0);
+	CHECK(memcmp(sealed, again, (size_t)n) != 0);
+	CHECK_EQ(vf_pack_decode_key(k2, id, again, (size_t)n, out, sizeof(out)),
+		 (ssize_t)sizeof(raw));
+	CHECK(memcmp(out, raw, sizeof(raw)) == 0);
+	CHECK_EQ(vf_pack_decode_key(k1, id, again, (size_t)n, out, sizeof(out)),
+		 -EBADMSG);
+	/* the wrong old key re-seals nothing */
+	CHECK_EQ(vf_pack_reseal(k2, k1, id, sealed, (size_t)n, again),
+		 -EBADMSG);
+
+	CHECK_EQ(vf_pack_io_local_new(dir, &io), 0);
+	CHECK_EQ(vf_pack_writer_new(io, 0, &w), 0);
+	if (!w)
+		goto out;
+	CHECK_EQ(vf_pack_put_epoch(w, 0, sealed, (size_t)n, &l0), 0);
+	CHECK_EQ(vf_pack_put_epoch(w, 7, sealed, (size_t)n, &l1), 0);
+	CHECK_EQ(vf_pack_put_epoch(w, 7, again, (size_t)n, &l2), 0);
+	CHECK_EQ(vf_pack_put(w, sealed, (size_t)n, &l3), 0);
+	CHECK_EQ(vf_pack_writer_sync(w), 0);
+	/* an epoch change starts a pack; the same epoch appends */
+	CHECK(strcmp(l0.pack, l1.pack) != 0);
+	CHECK(strcmp(l1.pack, l2.pack) == 0);
+	CHECK(strcmp(l2.pack, l3.pack) != 0);
+	CHECK_EQ(l0.epoch, 0);
+	CHECK_EQ(l1.epoch, 7);
+	CHECK_EQ(l3.epoch, 0);
+	CHECK_EQ(l0.off, VF_PACK_HDR);
+	CHECK_EQ(l1.off, VF_PACK_HDR2);
+	CHECK_EQ(vf_pack_header(io, l1.pack, &epoch, &hdr), 0);
+	CHECK_EQ(epoch, 7);
+	CHECK_EQ(hdr, VF_PACK_HDR2);
+	CHECK_EQ(vf_pack_header(io, l0.pack, &epoch, &hdr), 0);
+	CHECK_EQ(epoch, 0);
+	CHECK_EQ(hdr, VF_PACK_HDR);
+	CHECK_EQ(vf_pack_scan(io, l1.pack, count_cb, &entries, NULL), 0);
+	CHECK_EQ(entries, 2);
+	CHECK_EQ(vf_pack_read(io, &l2, blob, sizeof(blob)), n);
+	CHECK(memcmp(blob, again, (size_t)n) == 0);
+out:
+	CHECK_EQ(vf_pack_writer_close(w), 0);
+	vf_pack_io_free(io);
+	rmtree(dir);
+	free(dir);
+}
+
 /* Five entries in one pack; returns 0 when all went in. */
 static int five(struct vf_pack_io *io, struct vf_pack_loc loc[5])
 {
@@ -934,6 +1015,7 @@ int main(void)
 	RUN(test_local_backend);
 	RUN(test_fault_wrapper);
 	RUN(test_writer_many);
+	RUN(test_epochs);
 	RUN(test_scan_corrupt);
 	RUN(test_torn_tail);
 	RUN(test_scan_stop);

@@ -900,6 +900,8 @@ static void op_table(void)
 		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
 		{ VF_OP_PROT_STOP, VF_ROLE_OWNER, 1 },
 		{ VF_OP_PROT_RESUME, VF_ROLE_OWNER, 1 },
+		{ VF_OP_KEY_ROTATE, VF_ROLE_OWNER, 1 },
+		{ VF_OP_KEY_ROTATION, VF_ROLE_CONTRIBUTOR, 1 },
 	};
 	size_t i;
 
@@ -1300,6 +1302,33 @@ static void tripwire_admin_table(void)
 	CHECK(gop && !strcmp(gop, "tripwire.exempt"));
 }
 
+static void key_rotate(void)
+{
+	static const struct {
+		int remote, running, rc;
+	} t[] = {
+		{ 0, 0, VF_CRITICAL },
+		{ 0, 1, -EBUSY },
+		{ 1, 0, -EOPNOTSUPP },
+		{ 1, 1, -EOPNOTSUPP },
+	};
+	const char *gop;
+	char why[128];
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		gop = NULL;
+		why[0] = '\0';
+		CHECK_EQ(vf_policy_key_rotate_data(t[i].remote, t[i].running,
+						   &gop, why, sizeof(why)),
+			 t[i].rc);
+		if (t[i].rc == VF_CRITICAL)
+			CHECK(gop && !strcmp(gop, "key.rotate-data"));
+		else
+			CHECK(why[0] != '\0');
+	}
+}
+
 /* ---- stop protection -------------------------------------------------------- */
 
 static void protection_table(void)
@@ -1442,5 +1471,6 @@ int main(void)
 	RUN(tripwire_table);
 	RUN(tripwire_admin_table);
 	RUN(protection_table);
+	RUN(key_rotate);
 	return unit_exit();
 }
