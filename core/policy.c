@@ -345,6 +345,12 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_ALERT_MUTE] = { "alerts mute", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_STATUS] = { "tripwire status", VF_ROLE_READER, 0 },
 	[VF_OP_TRIP_RELEASE] = { "tripwire release", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_LIST] = { "key list", VF_ROLE_OWNER, 0 },
+	[VF_OP_KEY_ADD] = { "key add", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_REMOVE] = { "key remove", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_EXPORT] = { "key export", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_ROTATE] = { "key rotate", VF_ROLE_OWNER, 1 },
+	[VF_OP_PASSPHRASE_CHANGE] = { "passphrase change", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_SET] = { "tripwire set", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_FP] = { "tripwire mark-false-positive", VF_ROLE_OWNER,
 			    1 },
@@ -710,6 +716,47 @@ int vf_policy_guard_change(int have_guard, int detach, const char **gop,
 		return critical("guard.detach", gop);
 	/* Replacing a guard is critical; arming an unguarded vault is not. */
 	return have_guard ? critical("guard.attach", gop) : VF_ALLOW;
+}
+
+/* ---- protectors ------------------------------------------------------------ */
+
+int vf_policy_key_add(unsigned n, unsigned max, char *why, size_t whylen)
+{
+	if (n >= max)
+		return refuse(-ENOSPC, why, whylen,
+			      "the vault has %u protectors, the most it can hold",
+			      n);
+	return VF_ALLOW;
+}
+
+int vf_policy_key_remove(unsigned n, const char **gop, char *why,
+			 size_t whylen)
+{
+	if (n <= 1)
+		return refuse(-EPERM, why, whylen,
+			      "the last protector cannot be removed: the vault "
+			      "would open for nobody");
+	return critical("key.remove", gop);
+}
+
+int vf_policy_key_export(unsigned n, unsigned max, const char **gop,
+			 char *why, size_t whylen)
+{
+	if (n >= max)
+		return refuse(-ENOSPC, why, whylen,
+			      "the vault has %u protectors, the most it can hold",
+			      n);
+	return critical("key.export", gop);
+}
+
+int vf_policy_key_rotate(const char **gop)
+{
+	return critical("key.rotate", gop);
+}
+
+int vf_policy_passphrase_change(const char **gop)
+{
+	return critical("passphrase.change", gop);
 }
 
 /* ---- the ransomware tripwire ------------------------------------------- */

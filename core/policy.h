@@ -343,6 +343,12 @@ enum vf_admin_op {
 	VF_OP_TRIP_FP,
 	VF_OP_METRICS,
 	VF_OP_REPORT,
+	VF_OP_KEY_LIST,
+	VF_OP_KEY_ADD,
+	VF_OP_KEY_REMOVE,
+	VF_OP_KEY_EXPORT,
+	VF_OP_KEY_ROTATE,
+	VF_OP_PASSPHRASE_CHANGE,
 	VF_OP_COUNT
 };
 
@@ -430,6 +436,25 @@ VF_MUST int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
 /* Attaching (detach 0) or detaching a guard, have_guard the state. */
 VF_MUST int vf_policy_guard_change(int have_guard, int detach,
 				   const char **gop, char *why, size_t whylen);
+
+/* ---- protectors (docs/keys.md) ------------------------------------------- */
+
+/* Changes of the protectors of a vault holding n of at most max (the
+ * header, read under the vault lock).  Adding one: allowed (the Owner's
+ * role is the check), -ENOSPC when full.  Removing one: critical
+ * ("key.remove"), -EPERM for the last.  Exporting a recovery key (a new
+ * protector that opens the vault on its own): critical ("key.export"),
+ * -ENOSPC when full.  Rotating the protectors' keys: critical
+ * ("key.rotate").  Changing the passphrase: critical
+ * ("passphrase.change"). */
+VF_MUST int vf_policy_key_add(unsigned n, unsigned max, char *why,
+			      size_t whylen);
+VF_MUST int vf_policy_key_remove(unsigned n, const char **gop, char *why,
+				 size_t whylen);
+VF_MUST int vf_policy_key_export(unsigned n, unsigned max, const char **gop,
+				 char *why, size_t whylen);
+VF_MUST int vf_policy_key_rotate(const char **gop);
+VF_MUST int vf_policy_passphrase_change(const char **gop);
 
 /* ---- the ransomware tripwire (docs/tripwire.md) ------------------------- */
 

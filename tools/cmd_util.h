@@ -348,6 +348,25 @@ int cmd_tripwire_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 int cmd_tripwire_fp(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		    char **argv);
 
+/* Asks for a passphrase ("passphrase", "new passphrase") on /dev/tty with
+ * echo off, twice when confirm; *out is sodium_malloc'd (caller frees),
+ * *len its length.  0, or 1 after one line to err.  vaultctl only. */
+int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
+		   FILE *err);
+
+int cmd_key_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		 char **argv);
+int cmd_key_add(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+int cmd_key_remove(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+int cmd_key_export(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+int cmd_passphrase_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv);
+
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
 

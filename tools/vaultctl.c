@@ -31,6 +31,7 @@
 #include "cmd_util.h"
 #include "cmds.h"
 #include "ctlsock.h"
+#include "key_client.h"
 
 /*
  * The client commands' handlers (restore.c).  They are named here and not
@@ -511,6 +512,7 @@ int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
 	struct out_file out = { NULL, NULL, -1 };
+	struct vf_key_client kc;
 	char *help[] = { "help", NULL };
 	int rc;
 
@@ -531,9 +533,13 @@ int main(int argc, char **argv)
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (!rc && !info.help)
 		rc = resolve_principals(argc, argv);
+	if (!rc)
+		rc = vf_key_client_prepare(&argc, &argv, &info, &kc);
 	if (rc)
 		return rc;
 	if (!info.help && (rc = out_begin(&out)))
+		return rc;
+	if (!info.help && (rc = vf_key_client_begin(&kc)))
 		return rc;
 	if (info.help)
 		rc = vf_cmds_help(argc, argv, stdout, stderr);
@@ -544,6 +550,7 @@ int main(int argc, char **argv)
 					VF_ARRAY_LEN(clients), stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
+	rc = vf_key_client_end(&kc, rc);
 	rc = out_end(&out, rc);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "vaultctl: writing the output failed: %s\n",

@@ -194,7 +194,7 @@ static void roundtrip(const char *name, const struct vf_protector_opts *o)
 	pathf(hdr, sizeof(hdr), vdir, "vault.hdr");
 	CHECK_EQ(stat(hdr, &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 0600);
-	CHECK_EQ(st.st_size, 136);
+	CHECK_EQ(st.st_size, 196); /* format 2, one protector */
 	CHECK_EQ(vf_protector_unlock(vdir, o, &k2, err, sizeof(err)), 0);
 	if (k2) {
 		CHECK(memcmp(vf_keys_master(k1), vf_keys_master(k2), 32) == 0);
@@ -282,7 +282,7 @@ static void expect_refused(const char *vdir, const struct vf_protector_opts *o,
 	CHECK(k == NULL);
 	CHECK(good_msg(err));
 	if (strncmp(err, prefix, strlen(prefix)) != 0) {
-		fprintf(stderr, "want '%s...', got '%s'\n", prefix, err);
+		fprintf(stderr, "want '%s...', got '%s' (%s)\n", prefix, err, vdir);
 		CHECK(0);
 	}
 	na = read_file(hdr, after, sizeof(after));
@@ -440,7 +440,7 @@ static void test_protector_refusals(void)
 	pathf(vdir, sizeof(vdir), tmp, "v-newer");
 	patch(vdir, 8, "\x07\0\0\0", 4);
 	expect_refused(vdir, &o, -EPROTO,
-		       "unsupported vault format 7 (this build reads 1)");
+		       "unsupported vault format 7 (this build reads 1 and 2)");
 
 	/* Truncated header. */
 	copy_vault("v-keyfile", "v-short");
@@ -472,7 +472,7 @@ static void test_protector_refusals(void)
 	o.passphrase_file = pass;
 	copy_vault("v-pass", "v-argon");
 	pathf(vdir, sizeof(vdir), tmp, "v-argon");
-	patch(vdir, 40, "\0\0\0\0\0\0\0\x40", 8);
+	patch(vdir, 68, "\0\0\0\0\0\0\0\x40", 8); /* entry 0's memlimit */
 	expect_refused(vdir, &o, -EIO, "corrupt vault header: ");
 	vf_keys_free(k);
 }
