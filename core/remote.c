@@ -831,8 +831,9 @@ static int list_headers(struct vf_objstore *st, struct headers *h)
  * a key the owner added or rotated to is in a later header, an old key
  * only in an older one (docs/keys.md).  The error is the newest
  * header's. */
-static int open_header(struct vf_objstore *st, const struct headers *hdrs,
-		       const char *path, const char *dir,
+static int open_header(struct vf_objstore *st, const char *url,
+		       const struct headers *hdrs, const char *path,
+		       const char *dir,
 		       const struct vf_protector_opts *o, struct vf_keys **k,
 		       char *err, size_t errlen)
 {
@@ -846,7 +847,7 @@ static int open_header(struct vf_objstore *st, const struct headers *hdrs,
 		rc = st->ops->get(st, hdrs->keys[i], &hdr, &hlen, HDR_MAX);
 		if (rc)
 			snprintf(why, sizeof(why), "cannot fetch the vault "
-				 "header '%s': %s", hdrs->keys[i],
+				 "header from store '%s': %s", url,
 				 vf_objstore_errmsg());
 		unlink(path);
 		if (!rc) {
@@ -929,7 +930,7 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = open_header(st, &hdrs, path, dir, o, &k, err, errlen);
+	rc = open_header(st, cfg->url, &hdrs, path, dir, o, &k, err, errlen);
 	if (rc == -EBADMSG)
 		snprintf(err, errlen, "wrong key for the vault in store '%s'",
 			 cfg->url);

@@ -29,7 +29,8 @@ static int secret_arg(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	uint8_t *buf;
 
 	if (!n || n > VF_PASSPHRASE_MAX || strlen(hex) % 2) {
-		usage_error(ctx->err, c, "%s needs 2 to %d hex digits", opt,
+		usage_error(ctx->err, c, "%s %s: %s needs 2 to %d hex digits",
+			    c->group, c->verb, opt,
 			    2 * VF_PASSPHRASE_MAX);
 		return 2;
 	}
@@ -38,7 +39,8 @@ static int secret_arg(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		return say_failed(ctx, "reading the key", -ENOMEM);
 	if (sodium_hex2bin(buf, n, hex, 2 * n, NULL, len, NULL) || *len != n) {
 		sodium_free(buf);
-		usage_error(ctx->err, c, "%s needs hex digits", opt);
+		usage_error(ctx->err, c, "%s %s: %s needs hex digits", c->group,
+			    c->verb, opt);
 		return 2;
 	}
 	*out = buf;
@@ -53,7 +55,7 @@ static int id_arg(struct vf_cmd_ctx *ctx, const struct cmd *c, const char *s,
 
 	errno = 0;
 	if (strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16) {
-		usage_error(ctx->err, c, "'%s' is not a protector id (16 hex "
+		usage_error(ctx->err, c, "key remove: '%s' is not a protector id (16 hex "
 			    "digits, as key list shows)", s);
 		return 2;
 	}
@@ -168,7 +170,7 @@ int cmd_key_add(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return rc;
 	if (vf_protector_kind_parse(pos[0], &kind) ||
 	    kind == VF_PROT_RECOVERY) {
-		usage_error(ctx->err, c, "unknown protector kind '%s' (platform, "
+		usage_error(ctx->err, c, "key add: unknown protector kind '%s' (platform, "
 			    "key-file, key-command or passphrase; a recovery "
 			    "key comes from key export)", pos[0]);
 		return 2;
@@ -180,7 +182,7 @@ int cmd_key_add(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return 2;
 	}
 	if (kind == VF_PROT_PLATFORM && hex) {
-		usage_error(ctx->err, c, "a platform key takes no secret");
+		usage_error(ctx->err, c, "key add: a platform key takes no secret");
 		return 2;
 	}
 	if (hex && (rc = secret_arg(ctx, c, "--secret", hex, &secret, &len)))
@@ -258,7 +260,7 @@ int cmd_key_export(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (!rc)
 		rc = out_arg(ctx, c, out);
 	if (!rc && !out) {
-		usage_error(ctx->err, c, "give --out FILE for the recovery key");
+		usage_error(ctx->err, c, "key export: give --out FILE for the recovery key");
 		rc = 2;
 	}
 	if (rc)

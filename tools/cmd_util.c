@@ -845,6 +845,10 @@ int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
 	size_t la = 0, lb = 0;
 	int fd, rc;
 
+	if (sodium_init() < 0) {
+		fprintf(err, "vaultctl: cannot initialise libsodium\n");
+		return 1;
+	}
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		fprintf(err, "vaultctl: no terminal to read the %s from: give it in a file\n",

@@ -13,6 +13,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cmd_util.h"
 #include "cmds.h"
 #include "remote.h"
@@ -46,8 +48,10 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct vf_store_cfg cfg;
 	char *pos[1] = { NULL };
 	char err[512] = "", id[2 * VF_VAULT_ID_BYTES + 1] = "", where[4200];
-	int rc, json = 0;
+	char *pass = NULL;
+	int rc, json = 0, ask = 0;
 	const struct opt opts[] = {
+		{ "--passphrase", NULL, &ask },
 		{ "--store", &sa.url, NULL },
 		{ "--endpoint", &sa.endpoint, NULL },
 		{ "--region", &sa.region, NULL },
@@ -71,11 +75,21 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (!sa.url && (sa.endpoint || sa.region || sa.credentials ||
 			sa.profile || sa.ca_file || sa.allow_http || sa.no_lock))
 		return usage_error(ctx->err, c, "init: store options need --store URL");
+	if (ask && !vf_protector_is_platform(&o))
+		return usage_error(ctx->err, c, "init: --passphrase asks on the terminal; give no other key option");
+	/* --passphrase: typed twice on the terminal, never echoed */
+	if (ask && tty_passphrase("passphrase", 1, &pass, &o.passphrase_len,
+				  ctx->err))
+		return 1;
+	o.passphrase = pass;
 	store_cfg(&sa, &cfg);
 	if (sa.url)
 		rc = vf_remote_create(pos[0], &o, &cfg, err, sizeof(err));
 	else
 		rc = vf_vault_create(pos[0], &o, err, sizeof(err));
+	if (pass)
+		sodium_free(pass);
+	o.passphrase = NULL;
 	if (rc < 0) {
 		if (err[0])
 			fprintf(ctx->err, "vaultctl: %s\n", err);

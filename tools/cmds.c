@@ -52,6 +52,7 @@
  * everyone's); a NULL arg marks a flag. */
 static const struct cmd_opt opts_init[] = {
 	{ "passphrase-file", "F" },
+	{ "passphrase", NULL },
 	{ "key-file", "F" },
 	{ "key-command", "CMD" },
 	{ "keystore", "DIR" },
@@ -405,7 +406,7 @@ static const struct cmd_opt opts_metrics[] = {
 };
 
 const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--store URL " STOREOPTS " [--no-lock]] [--json]", cmd_init,
+	{ "init", NULL, 0, 1, 0, "init VAULT [--passphrase] " KEYOPTS " [--store URL " STOREOPTS " [--no-lock]] [--json]", cmd_init,
 	  VF_ROLE_NONE, opts_init },
 	{ "recover", NULL, 0, 1, 0, "recover URL VAULT " STOREOPTS " " KEYOPTS " [--at TIME] [--json]",
 	  cmd_recover, VF_ROLE_NONE, opts_recover },

@@ -42,12 +42,18 @@ static int take_opt(int *argc, char **argv, int from, const char *name,
 	int i;
 
 	for (i = from; i < *argc && strcmp(argv[i], "--"); i++) {
-		if (strncmp(argv[i], name, n))
+		if (strncmp(argv[i], name, n) ||
+		    (argv[i][n] != '=' && argv[i][n]))
 			continue;
+		if (*val) {
+			fprintf(stderr, "vaultctl: option '%s' given twice\n",
+				name);
+			return 2;
+		}
 		if (argv[i][n] == '=') {
 			*val = argv[i] + n + 1;
 			take(argc, argv, i, 1);
-		} else if (!argv[i][n]) {
+		} else {
 			if (i + 1 >= *argc || !argv[i + 1][0]) {
 				fprintf(stderr, "vaultctl: option '%s' needs a value\n",
 					name);
@@ -55,8 +61,6 @@ static int take_opt(int *argc, char **argv, int from, const char *name,
 			}
 			*val = argv[i + 1];
 			take(argc, argv, i, 2);
-		} else {
-			continue;
 		}
 		i--;
 	}
@@ -222,6 +226,10 @@ int vf_key_client_prepare(int *argc, char ***argv,
 		return 0;
 	if (strcmp(av[0], "key") && strcmp(av[0], "passphrase"))
 		return 0;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "vaultctl: cannot initialise libsodium\n");
+		return 1;
+	}
 	/* room for four more arguments */
 	copy = calloc((size_t)*argc + 5, sizeof(*copy));
 	if (!copy) {
@@ -238,12 +246,12 @@ int vf_key_client_prepare(int *argc, char ***argv,
 		kc->rotate = !strcmp(av[1], "rotate");
 		rc = take_opt(argc, copy, t + 1, "--out", &kc->out);
 		if (!rc && kc->out && (!strcmp(kc->out, "-") || !kc->out[0])) {
-			fprintf(stderr, "vaultctl: --out needs a FILE\n");
+			fprintf(stderr, "vaultctl: option '--out' needs a FILE\n");
 			rc = 2;
 		}
 		kc->words = take_flag(argc, copy, t + 1, "--words");
 		if (!rc && kc->words && !kc->out) {
-			fprintf(stderr, "vaultctl: --words needs --out FILE\n");
+			fprintf(stderr, "vaultctl: option '--words' needs --out FILE\n");
 			rc = 2;
 		}
 		if (!rc && kc->out) {
