@@ -669,9 +669,6 @@ static int make_delta(struct vf_ship *s, uint64_t seq,
 	return 0;
 }
 
-/* One round (see the top).  gen: the sync generation asked for before
- * the round started; force: take a checkpoint whenever anything changed.
- * Returns 0 or the first error (its text in vf_objstore_errmsg). */
 /* Ships the vault header when it changed since the one shipped last
  * (h/<hash>, locked like every object), then records it in meta
  * "ship.hdr".  The header is replaced by rename, so a read sees a whole
@@ -721,6 +718,9 @@ static int ship_header(struct vf_ship *s)
 	return 0;
 }
 
+/* One round (see the top).  gen: the sync generation asked for before
+ * the round started; force: take a checkpoint whenever anything changed.
+ * Returns 0 or the first error (its text in vf_objstore_errmsg). */
 static int round_once(struct vf_ship *s, uint64_t gen, int force)
 {
 	struct vf_catseg_map fresh = { NULL, 0 };
