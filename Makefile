@@ -60,10 +60,10 @@ TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/progress.c \
 	tools/cmd_vault.c tools/cmd_history.c tools/cmd_softdelete.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
 	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_rotate.c \
-	tools/cmd_report.c tools/report_html.c \
+	tools/cmd_report.c tools/report_html.c tools/cmd_key.c \
 	tools/ctlsock.c
 MOUNT_SRC := tools/mount.vaultfs.c
-CTL_SRC := tools/vaultctl.c tools/restore.c tools/undelete.c tools/copy_tree.c
+CTL_SRC := tools/vaultctl.c tools/key_client.c tools/restore.c tools/undelete.c tools/copy_tree.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 

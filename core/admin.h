@@ -213,6 +213,42 @@ struct vf_guard_info {
 VF_MUST int vf_admin_guard_show(struct vf_vault *v, struct vf_admin *a,
 				struct vf_guard_info *out);
 
+/* ---- protectors (docs/keys.md) --------------------------------------------- */
+
+/* The protectors of the vault, at most cap into out; *n gets how many
+ * there are.  Owner (key material is never shown). */
+VF_MUST int vf_admin_key_list(struct vf_vault *v, struct vf_admin *a,
+			      struct vf_protector_info *out, size_t cap,
+			      size_t *n);
+/* Adds a protector of kind (vf_protector_edit_add: secret is the 32-byte
+ * key of a key file or key command, or a passphrase; NULL for a new
+ * platform key).  Owner; *info (may be NULL) gets it. */
+VF_MUST int vf_admin_key_add(struct vf_vault *v, struct vf_admin *a,
+			     uint32_t kind, const uint8_t *secret, size_t len,
+			     struct vf_protector_info *info);
+/* Removes protector id: critical; never the last one (-EPERM). */
+VF_MUST int vf_admin_key_remove(struct vf_vault *v, struct vf_admin *a,
+				uint64_t id, struct vf_protector_info *info);
+/* Makes a recovery key, a protector of its own: critical.  Its text (the
+ * file the owner keeps) goes to text (cap >= VF_RECOVERY_TEXT_MAX;
+ * sodium_malloc'd by the caller, who wipes it). */
+VF_MUST int vf_admin_key_export(struct vf_vault *v, struct vf_admin *a,
+				char *text, size_t cap,
+				struct vf_protector_info *info);
+/* Re-wraps the master key under a new platform key and, with
+ * new_recovery, a new recovery key in place of the old ones (its text to
+ * text as above): critical.  *n gets the protectors replaced. */
+VF_MUST int vf_admin_key_rotate(struct vf_vault *v, struct vf_admin *a,
+				int new_recovery, char *text, size_t cap,
+				unsigned *n);
+/* Replaces the passphrase cur opens by next: critical; -EBADMSG when cur
+ * opens no passphrase protector.  *id (may be NULL) gets the new
+ * protector's id. */
+VF_MUST int vf_admin_passphrase_change(struct vf_vault *v, struct vf_admin *a,
+				       const uint8_t *cur, size_t curlen,
+				       const uint8_t *next, size_t nextlen,
+				       uint64_t *id);
+
 /* ---- audit --------------------------------------------------------------- */
 
 VF_MUST int vf_admin_audit_list(struct vf_vault *v, struct vf_admin *a,

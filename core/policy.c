@@ -421,6 +421,12 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_ALERT_MUTE] = { "alerts mute", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_STATUS] = { "tripwire status", VF_ROLE_READER, 0 },
 	[VF_OP_TRIP_RELEASE] = { "tripwire release", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_LIST] = { "key list", VF_ROLE_OWNER, 0 },
+	[VF_OP_KEY_ADD] = { "key add", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_REMOVE] = { "key remove", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_EXPORT] = { "key export", VF_ROLE_OWNER, 1 },
+	[VF_OP_KEY_ROTATE] = { "key rotate", VF_ROLE_OWNER, 1 },
+	[VF_OP_PASSPHRASE_CHANGE] = { "passphrase change", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_SET] = { "tripwire set", VF_ROLE_OWNER, 1 },
 	[VF_OP_TRIP_FP] = { "tripwire mark-false-positive", VF_ROLE_OWNER,
 			    1 },
@@ -432,7 +438,6 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	 * for everyone, which a stolen Contributor must not be able to do */
 	[VF_OP_PROT_STOP] = { "protection stop", VF_ROLE_OWNER, 1 },
 	[VF_OP_PROT_RESUME] = { "protection resume", VF_ROLE_OWNER, 1 },
-	[VF_OP_KEY_ROTATE] = { "key rotate", VF_ROLE_OWNER, 1 },
 	/* the daemon's job finishing an approved rotation, like upkeep */
 	[VF_OP_KEY_ROTATION] = { "key rotation", VF_ROLE_CONTRIBUTOR, 1 },
 };
@@ -864,6 +869,47 @@ int vf_policy_quorum(const int *signer, size_t n, unsigned quorum, char *why,
 		      "approved by %zu of the %u guards needed (approvals by "
 		      "one guard count once; pass each with --approval)",
 		      d, quorum);
+}
+
+/* ---- protectors ------------------------------------------------------------ */
+
+int vf_policy_key_add(unsigned n, unsigned max, char *why, size_t whylen)
+{
+	if (n >= max)
+		return refuse(-ENOSPC, why, whylen,
+			      "the vault has %u protectors, the most it can hold",
+			      n);
+	return VF_ALLOW;
+}
+
+int vf_policy_key_remove(unsigned n, const char **gop, char *why,
+			 size_t whylen)
+{
+	if (n <= 1)
+		return refuse(-EPERM, why, whylen,
+			      "the last protector cannot be removed: the vault "
+			      "would open for nobody");
+	return critical("key.remove", gop);
+}
+
+int vf_policy_key_export(unsigned n, unsigned max, const char **gop,
+			 char *why, size_t whylen)
+{
+	if (n >= max)
+		return refuse(-ENOSPC, why, whylen,
+			      "the vault has %u protectors, the most it can hold",
+			      n);
+	return critical("key.export", gop);
+}
+
+int vf_policy_key_rotate(const char **gop)
+{
+	return critical("key.rotate", gop);
+}
+
+int vf_policy_passphrase_change(const char **gop)
+{
+	return critical("passphrase.change", gop);
 }
 
 /* ---- the ransomware tripwire ------------------------------------------- */

@@ -432,8 +432,13 @@ enum vf_admin_op {
 	VF_OP_REPORT,
 	VF_OP_PROT_STOP,
 	VF_OP_PROT_RESUME,
+	VF_OP_KEY_LIST,
+	VF_OP_KEY_ADD,
+	VF_OP_KEY_REMOVE,
+	VF_OP_KEY_EXPORT,
 	VF_OP_KEY_ROTATE,
 	VF_OP_KEY_ROTATION,
+	VF_OP_PASSPHRASE_CHANGE,
 	VF_OP_COUNT
 };
 
@@ -542,6 +547,25 @@ size_t vf_policy_distinct(const int *signer, size_t n);
  * "approved by N of the M guards needed". */
 VF_MUST int vf_policy_quorum(const int *signer, size_t n, unsigned quorum,
 			     char *why, size_t whylen);
+
+/* ---- protectors (docs/keys.md) ------------------------------------------- */
+
+/* Changes of the protectors of a vault holding n of at most max (the
+ * header, read under the vault lock).  Adding one: allowed (the Owner's
+ * role is the check), -ENOSPC when full.  Removing one: critical
+ * ("key.remove"), -EPERM for the last.  Exporting a recovery key (a new
+ * protector that opens the vault on its own): critical ("key.export"),
+ * -ENOSPC when full.  Rotating the protectors' keys: critical
+ * ("key.rotate").  Changing the passphrase: critical
+ * ("passphrase.change"). */
+VF_MUST int vf_policy_key_add(unsigned n, unsigned max, char *why,
+			      size_t whylen);
+VF_MUST int vf_policy_key_remove(unsigned n, const char **gop, char *why,
+				 size_t whylen);
+VF_MUST int vf_policy_key_export(unsigned n, unsigned max, const char **gop,
+				 char *why, size_t whylen);
+VF_MUST int vf_policy_key_rotate(const char **gop);
+VF_MUST int vf_policy_passphrase_change(const char **gop);
 
 /* ---- the ransomware tripwire (docs/tripwire.md) ------------------------- */
 

@@ -777,6 +777,122 @@ static void problem(void *arg, const char *path, const char *what)
 	note_damage(arg, path, what);
 }
 
+/* The vault headers in the store: every h/<hash> (a header changed after
+ * init), newest first, then "hdr" (init's). */
+struct headers {
+	char **keys;
+	int64_t *t;
+	size_t n, cap;
+};
+
+static int header_cb(void *arg, const struct vf_objinfo *o)
+{
+	struct headers *h = arg;
+	char **k;
+	int64_t *t;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+
+		k = realloc(h->keys, cap * sizeof(*k));
+		if (k)
+			h->keys = k;
+		t = realloc(h->t, cap * sizeof(*t));
+		if (t)
+			h->t = t;
+		if (!k || !t)
+			return -ENOMEM;
+		h->cap = cap;
+	}
+	h->keys[h->n] = strdup(o->key);
+	if (!h->keys[h->n])
+		return -ENOMEM;
+	h->t[h->n++] = o->mtime_s;
+	return 0;
+}
+
+static void headers_release(struct headers *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->keys[i]);
+	free(h->keys);
+	free(h->t);
+	memset(h, 0, sizeof(*h));
+}
+
+static int list_headers(struct vf_objstore *st, struct headers *h)
+{
+	size_t i, j;
+	int rc;
+
+	rc = st->ops->list(st, VF_SHIP_HDRS_PREFIX, header_cb, h);
+	if (rc)
+		return rc;
+	/* newest first (few: one per key change) */
+	for (i = 1; i < h->n; i++)
+		for (j = i; j > 0 && h->t[j] > h->t[j - 1]; j--) {
+			char *k = h->keys[j];
+			int64_t t = h->t[j];
+
+			h->keys[j] = h->keys[j - 1];
+			h->t[j] = h->t[j - 1];
+			h->keys[j - 1] = k;
+			h->t[j - 1] = t;
+		}
+	return header_cb(h, &(struct vf_objinfo){ VF_SHIP_HDR_KEY, 0, 0 });
+}
+
+/* Fetches the headers of hdrs in turn into path until one opens with o:
+ * a key the owner added or rotated to is in a later header, an old key
+ * only in an older one (docs/keys.md).  The error is the newest
+ * header's. */
+static int open_header(struct vf_objstore *st, const char *url,
+		       const struct headers *hdrs, const char *path,
+		       const char *dir,
+		       const struct vf_protector_opts *o, struct vf_keys **k,
+		       char *err, size_t errlen)
+{
+	char first[512] = "", why[512];
+	int rc = -ENOENT, first_rc = 0;
+	void *hdr = NULL;
+	size_t i, hlen = 0;
+
+	for (i = 0; i < hdrs->n; i++) {
+		why[0] = '\0';
+		rc = st->ops->get(st, hdrs->keys[i], &hdr, &hlen, HDR_MAX);
+		if (rc)
+			snprintf(why, sizeof(why), "cannot fetch the vault "
+				 "header from store '%s': %s", url,
+				 vf_objstore_errmsg());
+		unlink(path);
+		if (!rc) {
+			rc = write_small(path, hdr, hlen);
+			if (rc)
+				snprintf(why, sizeof(why), "cannot write '%s': %s",
+					 path, strerror(-rc));
+		}
+		free(hdr);
+		hdr = NULL;
+		if (!rc)
+			rc = vf_protector_unlock(dir, o, k, why, sizeof(why));
+		if (!rc)
+			return 0;
+		if (!first_rc) {
+			first_rc = rc;
+			snprintf(first, sizeof(first), "%s", why);
+		}
+		/* a wrong key, or no protector of that kind: older headers
+		 * may hold it; anything else is the answer */
+		if (rc != -EBADMSG && rc != -EINVAL && rc != -ENOENT)
+			break;
+	}
+	unlink(path);
+	snprintf(err, errlen, "%s", first);
+	return first_rc ? first_rc : rc;
+}
+
 int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 		      const struct vf_protector_opts *o, int64_t at,
 		      struct vf_recover_info *info, char *err, size_t errlen)
@@ -787,11 +903,10 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 	struct vf_anchor an, old;
 	struct damage dmg = { "", 0 };
 	struct seqs seqs = { NULL, NULL, 0, 0 };
+	struct headers hdrs = { NULL, NULL, 0, 0 };
 	char *path = NULL, *catpath = NULL, *outside = NULL, *inside = NULL;
 	size_t target = 0;
 	uint64_t epoch = 0;
-	void *hdr = NULL;
-	size_t hlen = 0;
 	int rc, state, started = 0, made = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -809,10 +924,10 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 			 vf_objstore_errmsg());
 		return rc;
 	}
-	rc = st->ops->get(st, VF_SHIP_HDR_KEY, &hdr, &hlen, HDR_MAX);
+	rc = list_headers(st, &hdrs);
 	if (rc) {
-		snprintf(err, errlen, "cannot fetch the vault header from "
-			 "store '%s': %s", cfg->url, vf_objstore_errmsg());
+		snprintf(err, errlen, "cannot list the vault headers in store "
+			 "'%s': %s", cfg->url, vf_objstore_errmsg());
 		goto out;
 	}
 	if (state == 1) {
@@ -832,13 +947,7 @@ int vf_remote_recover(const struct vf_store_cfg *cfg, const char *dir,
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = write_small(path, hdr, hlen);
-	if (rc) {
-		snprintf(err, errlen, "cannot write '%s': %s", path,
-			 strerror(-rc));
-		goto out;
-	}
-	rc = vf_protector_unlock(dir, o, &k, err, errlen);
+	rc = open_header(st, cfg->url, &hdrs, path, dir, o, &k, err, errlen);
 	if (rc == -EBADMSG)
 		snprintf(err, errlen, "wrong key for the vault in store '%s'",
 			 cfg->url);
@@ -932,7 +1041,7 @@ out:
 	vf_objstore_free(st);
 	free(seqs.v);
 	free(seqs.seg);
-	free(hdr);
+	headers_release(&hdrs);
 	free(path);
 	free(catpath);
 	free(outside);

@@ -38,8 +38,9 @@ struct vf_recover_info {
 };
 
 /* Recovers the vault in the store cfg names into dir, which must not
- * exist or be empty, with the key o gives: fetches "hdr" (-EBADMSG and
- * "wrong key ..." when o does not unlock it), the newest checkpoint or
+ * exist or be empty, with the key o gives: fetches the headers (every
+ * h/<hash> newest first, then "hdr"; ship.h) until one opens with o
+ * (-EBADMSG and "wrong key ..." when none does), the newest checkpoint or
  * segment (with at > 0: the newest whose stamp is <= at), built from the
  * newest full checkpoint before it and the segments after that, in order
  * (a missing or non-authentic segment ends the chain: info->broken),

@@ -130,6 +130,9 @@ struct vf_ship {
 	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
 	int64_t locked;         /* objects locked or extended this mount */
 	int clock_alerted;      /* the host/store clock alert, once a mount */
+	int64_t hdr_sum;        /* the last header shipped (meta "ship.hdr"):
+				   its first 8 bytes of BLAKE2b-128; the
+				   thread only */
 	int lag_alerted;        /* the store-lag alert of this episode (the
 				   uploader's thread only) */
 };
@@ -701,6 +704,55 @@ static int make_delta(struct vf_ship *s, uint64_t seq,
 	return 0;
 }
 
+/* Ships the vault header when it changed since the one shipped last
+ * (h/<hash>, locked like every object), then records it in meta
+ * "ship.hdr".  The header is replaced by rename, so a read sees a whole
+ * one; the name is its hash, so a key is never written with two
+ * contents. */
+static int ship_header(struct vf_ship *s)
+{
+	uint8_t buf[4097], sum[16];
+	char key[VF_OBJKEY_MAX + 1], hex[33];
+	char *path = vf_path_join(s->v->dir, VF_HEADER_NAME);
+	int64_t short_sum = 0;
+	ssize_t n = -1;
+	int fd, rc, i;
+
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n <= 0 || n == (ssize_t)sizeof(buf)) {
+		vf_objstore_set_err("cannot read the vault header");
+		return -EIO;
+	}
+	crypto_generichash(sum, sizeof(sum), buf, (size_t)n, NULL, 0);
+	for (i = 0; i < 8; i++)
+		short_sum = (int64_t)((uint64_t)short_sum << 8 | sum[i]);
+	if (short_sum == s->hdr_sum)
+		return 0;
+	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+	snprintf(key, sizeof(key), "%s%s", VF_SHIP_HDRS_PREFIX, hex);
+	rc = s->st->ops->put(s->st, key, buf, (size_t)n);
+	if (!rc)
+		rc = lock_obj(s, key);
+	if (rc)
+		return rc;
+	s->hdr_sum = short_sum;
+	vf_vault_lock(s->v);
+	rc = vf_catalog_begin(s->v->cat);
+	if (!rc)
+		rc = vf_catalog_finish(s->v->cat,
+				       vf_catalog_meta_set(s->v->cat, "ship.hdr",
+							   short_sum));
+	vf_vault_unlock(s->v);
+	/* unrecorded, the next mount ships the same object again */
+	(void)rc;
+	return 0;
+}
+
 /* One round (see the top).  gen: the sync generation asked for before
  * the round started; force: take a checkpoint whenever anything changed.
  * Returns 0 or the first error (its text in vf_objstore_errmsg). */
@@ -718,6 +770,9 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 		if (rc)
 			return rc;
 	}
+	rc = ship_header(s);
+	if (rc)
+		return rc;
 	r = vf_pack_writer_rotate(v->pw, VF_SHIP_ROTATE);
 	if (r < 0) {
 		vf_objstore_set_err("cannot close the current pack: %s",
@@ -1045,6 +1100,10 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 	s->v = v;
 	s->st = st;
 	snprintf(s->url, sizeof(s->url), "%s", url);
+	vf_vault_lock(v);
+	if (vf_catalog_meta_get(v->cat, "ship.hdr", &s->hdr_sum) < 0)
+		s->hdr_sum = 0;
+	vf_vault_unlock(v);
 	s->lock = st->ops->set_retention && !st->no_lock;
 	{
 		struct vf_softdelete sd;

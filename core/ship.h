@@ -41,6 +41,12 @@
 #define VF_SHIP_CKPT_PREFIX "c/"
 #define VF_SHIP_PACK_PREFIX "p/"
 #define VF_SHIP_HDR_KEY "hdr"
+/* A vault header that changed after init (key add, remove, rotate,
+ * export, passphrase change; docs/keys.md): h/<32 hex of its
+ * BLAKE2b-128>, shipped by the first round after the change; "hdr" is
+ * never written again (a locked vault reads the first version of a key,
+ * ship.c).  recover tries every header it finds. */
+#define VF_SHIP_HDRS_PREFIX "h/"
 
 struct vf_ship_status {
 	int remote;            /* 0: a local vault (nothing else is set) */

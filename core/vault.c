@@ -552,6 +552,12 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = check_private(v->dir, 1, err, errlen);
 	if (rc)
 		goto fail;
+	v->keystore = strdup(o->keystore ? o->keystore : VF_KEYSTORE_DEFAULT);
+	if (!v->keystore) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "cannot open vault: %s", strerror(ENOMEM));
+		goto fail;
+	}
 	if (!vf_protector_is_vault(v->dir)) {
 		/* say why: a header we may not read is not a missing one */
 		rc = header_errno(v->dir);
@@ -591,7 +597,7 @@ int vf_vault_open(const char *dir, const struct vf_protector_opts *o,
 	rc = vf_protector_unlock(v->dir, o, &v->keys, err, errlen);
 	if (rc)
 		goto fail;
-	v->passphrase = o->passphrase_file != NULL;
+	v->passphrase = o->passphrase_file || o->passphrase;
 	free(path);
 	path = vf_path_join(v->dir, VF_CATALOG_NAME);
 	if (!path) {
@@ -739,6 +745,7 @@ int vf_vault_close(struct vf_vault *v)
 	vf_pipeline_release(v);
 	vf_views_free(v->views);
 	free(v->dir);
+	free(v->keystore);
 	pthread_mutex_destroy(&v->mu);
 	vf_authz_free(v);
 	pthread_mutex_destroy(&v->authz_mu);

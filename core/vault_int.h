@@ -148,6 +148,7 @@ struct vf_trip;
 
 struct vf_vault {
 	char *dir;
+	char *keystore; /* the platform keystore (key edits write there) */
 	int lockfd;
 	int readonly;
 	/* the disk reserve setting (policy.h; VF_POLICY_RESERVE_DEFAULT when

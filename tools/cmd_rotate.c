@@ -62,16 +62,13 @@ static int wait_rotation(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	}
 }
 
-int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
-		   char **argv)
+int cmd_key_rotate_data(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			int argc, char **argv)
 {
-	const char *token = NULL, *np = NULL, *nk = NULL, *nc = NULL;
-	int data = 0, wait = 0, json = 0, platform = 0, rc;
+	const char *token = NULL, *out = NULL;
+	int data = 0, wait = 0, json = 0, rc;
 	const struct opt opts[] = {
-		{ "--new-passphrase-file", &np, NULL },
-		{ "--new-key-file", &nk, NULL },
-		{ "--new-key-command", &nc, NULL },
-		{ "--new-platform", NULL, &platform },
+		{ "--out", &out, NULL },
 		{ "--data", NULL, &data },
 		{ "--wait", NULL, &wait },
 		{ "--approval", &token, NULL },
@@ -85,11 +82,8 @@ int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
 	if (rc)
 		return rc;
-	if (np || nk || nc || platform) {
-		/* re-wrapping the master key under a new protector */
-		fprintf(ctx->err, "vaultctl: key rotate with a new protector is not available in this version\n");
-		return 1;
-	}
+	if (out)
+		return usage_error(ctx->err, c, "key rotate: --out FILE goes with a rotation of the protectors, not with --data");
 	if (!data)
 		return usage_error(ctx->err, c, "key rotate: give --data");
 	rc = check_token(ctx, c, token);

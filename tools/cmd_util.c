@@ -5,7 +5,10 @@
  * Nothing here touches globals, stdout/stderr or the process identity:
  * the commands also run in the daemon (see cmds.c).
  */
+#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <termios.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <pthread.h>
@@ -875,4 +878,98 @@ void table_head(const struct list_state *ls, const char *const *names,
 	for (i = 0; i + 1 < n; i++)
 		cell(ls, widths[i], names[i]);
 	fprintf(ls->out, "%s\n", names[n - 1]);
+}
+
+/* Reads one line from the terminal with echo off into buf (cap bytes,
+ * sodium_malloc'd by the caller); the length to *len.  0, or -errno. */
+static int tty_line(int fd, const char *prompt, char *buf, size_t cap,
+		    size_t *len)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	ssize_t r;
+	char ch;
+	int rc = 0;
+
+	if (tcgetattr(fd, &old) < 0)
+		return -errno;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+	quiet.c_lflag |= ECHONL;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0)
+		return -errno;
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		rc = -errno;
+	while (!rc) {
+		r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = -errno;
+		else if (r == 0 || ch == '\n')
+			break;
+		else if (n + 1 >= cap)
+			rc = -E2BIG;
+		else
+			buf[n++] = ch;
+	}
+	ch = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (!rc && n && buf[n - 1] == '\r')
+		n--;
+	if (!rc)
+		*len = n;
+	return rc;
+}
+
+int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
+		   FILE *err)
+{
+	char *a = NULL, *b = NULL, prompt[128];
+	size_t la = 0, lb = 0;
+	int fd, rc;
+
+	if (sodium_init() < 0) {
+		fprintf(err, "vaultctl: cannot initialise libsodium\n");
+		return 1;
+	}
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		fprintf(err, "vaultctl: no terminal to read the %s from: give it in a file\n",
+			what);
+		return 1;
+	}
+	a = sodium_malloc(VF_PASSPHRASE_MAX + 1);
+	b = sodium_malloc(VF_PASSPHRASE_MAX + 1);
+	rc = a && b ? 0 : -ENOMEM;
+	snprintf(prompt, sizeof(prompt), "%c%s: ", toupper((unsigned char)what[0]),
+		 what + 1);
+	if (!rc)
+		rc = tty_line(fd, prompt, a, VF_PASSPHRASE_MAX + 1, &la);
+	if (!rc && confirm) {
+		snprintf(prompt, sizeof(prompt), "Repeat the %s: ", what);
+		rc = tty_line(fd, prompt, b, VF_PASSPHRASE_MAX + 1, &lb);
+	}
+	close(fd);
+	if (rc) {
+		fprintf(err, "vaultctl: reading the %s failed: %s\n", what,
+			rc == -E2BIG ? "too long" : strerror(-rc));
+		rc = 1;
+	} else if (!la) {
+		fprintf(err, "vaultctl: empty %s\n", what);
+		rc = 1;
+	} else if (confirm && (la != lb || sodium_memcmp(a, b, la))) {
+		fprintf(err, "vaultctl: the two %ss differ\n", what);
+		rc = 1;
+	}
+	if (b)
+		sodium_free(b);
+	if (rc) {
+		if (a)
+			sodium_free(a);
+		return rc;
+	}
+	*out = a;
+	*len = la;
+	return 0;
 }

@@ -370,8 +370,28 @@ int cmd_protection_stop(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			char **argv);
 int cmd_protection_resume(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			  int argc, char **argv);
+/* key rotate --data (cmd_rotate.c); cmd_key_rotate hands it over */
+int cmd_key_rotate_data(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			int argc, char **argv);
+
+/* Asks for a passphrase ("passphrase", "new passphrase") on /dev/tty with
+ * echo off, twice when confirm; *out is sodium_malloc'd (caller frees),
+ * *len its length.  0, or 1 after one line to err.  vaultctl only. */
+int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
+		   FILE *err);
+
+int cmd_key_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		 char **argv);
+int cmd_key_add(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		char **argv);
+int cmd_key_remove(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
+int cmd_key_export(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+		   char **argv);
 int cmd_key_rotate(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);
+int cmd_passphrase_change(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  int argc, char **argv);
 
 int cmd_audit_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		   char **argv);

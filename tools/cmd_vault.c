@@ -13,6 +13,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cmd_util.h"
 #include "progress.h"
 #include "cmds.h"
@@ -49,8 +51,10 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	char err[512] = "", id[2 * VF_VAULT_ID_BYTES + 1] = "", where[4200];
 	const char *lock_period = NULL;
 	int64_t period = 0;
-	int rc, json = 0;
+	char *pass = NULL;
+	int rc, json = 0, ask = 0;
 	const struct opt opts[] = {
+		{ "--passphrase", NULL, &ask },
 		{ "--store", &sa.url, NULL },
 		{ "--lock-period", &lock_period, NULL },
 		{ "--endpoint", &sa.endpoint, NULL },
@@ -81,12 +85,22 @@ int cmd_init(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return usage_error(ctx->err, c,
 				   "option '--lock-period': '%s' is not a duration in whole seconds (\"90s\", \"10m\", \"30d\")",
 				   lock_period);
+	if (ask && !vf_protector_is_platform(&o))
+		return usage_error(ctx->err, c, "init: --passphrase asks on the terminal; give no other key option");
+	/* --passphrase: typed twice on the terminal, never echoed */
+	if (ask && tty_passphrase("passphrase", 1, &pass, &o.passphrase_len,
+				  ctx->err))
+		return 1;
+	o.passphrase = pass;
 	store_cfg(&sa, &cfg);
 	cfg.lock_period_s = period / VF_NS;
 	if (sa.url)
 		rc = vf_remote_create(pos[0], &o, &cfg, err, sizeof(err));
 	else
 		rc = vf_vault_create(pos[0], &o, err, sizeof(err));
+	if (pass)
+		sodium_free(pass);
+	o.passphrase = NULL;
 	if (rc < 0) {
 		if (err[0])
 			fprintf(ctx->err, "vaultctl: %s\n", err);

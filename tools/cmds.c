@@ -52,6 +52,7 @@
  * everyone's); a NULL arg marks a flag. */
 static const struct cmd_opt opts_init[] = {
 	{ "passphrase-file", "F" },
+	{ "passphrase", NULL },
 	{ "key-file", "F" },
 	{ "key-command", "CMD" },
 	{ "keystore", "DIR" },
@@ -321,11 +322,35 @@ static const struct cmd_opt opts_guard_show[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_key_list[] = {
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+/* --secret, --current-secret, --new-secret and "--out -" are filled in
+ * by vaultctl (key_client.c), which reads the secrets as the caller. */
+static const struct cmd_opt opts_key_add[] = {
+	{ "secret", "HEX" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_key_remove[] = {
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_key_export[] = {
+	{ "out", "FILE" },
+	{ "words", NULL },
+	{ "approval", "TOKEN" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_key_rotate[] = {
-	{ "new-passphrase-file", "F" },
-	{ "new-key-file", "F" },
-	{ "new-key-command", "CMD" },
-	{ "new-platform", NULL },
+	{ "out", "FILE" },
 	{ "data", NULL },
 	{ "wait", NULL },
 	{ "approval", "TOKEN" },
@@ -334,9 +359,12 @@ static const struct cmd_opt opts_key_rotate[] = {
 };
 
 static const struct cmd_opt opts_passphrase_change[] = {
-	{ "new-passphrase-file", "F" },
 	{ "current-passphrase-file", "F" },
+	{ "new-passphrase-file", "F" },
+	{ "current-secret", "HEX" },
+	{ "new-secret", "HEX" },
 	{ "approval", "TOKEN" },
+	{ "json", NULL },
 	{ NULL, NULL },
 };
 
@@ -395,7 +423,7 @@ static const struct cmd_opt opts_metrics[] = {
 };
 
 const struct cmd cmds[] = {
-	{ "init", NULL, 0, 1, 0, "init VAULT " KEYOPTS " [--store URL " STOREOPTS " [--no-lock | --lock-period DURATION]] [--json]", cmd_init,
+	{ "init", NULL, 0, 1, 0, "init VAULT [--passphrase] " KEYOPTS " [--store URL " STOREOPTS " [--no-lock | --lock-period DURATION]] [--json]", cmd_init,
 	  VF_ROLE_NONE, opts_init },
 	{ "recover", NULL, 0, 1, 0, "recover URL VAULT " STOREOPTS " " KEYOPTS " [--at TIME] [--json]",
 	  cmd_recover, VF_ROLE_NONE, opts_recover },
@@ -477,12 +505,23 @@ const struct cmd cmds[] = {
 	  cmd_guard_show, VF_ROLE_READER, opts_guard_show },
 	{ "posture", NULL, 1, 0, 1, "posture TARGET [--json]", cmd_posture,
 	  VF_ROLE_READER, opts_posture },
+	{ "key", "list", 1, 0, 1, "key list TARGET [--json]", cmd_key_list,
+	  VF_ROLE_OWNER, opts_key_list },
+	{ "key", "add", 1, 0, 0,
+	  "key add TARGET platform | key-file FILE | key-command CMD | passphrase [FILE] [--json]",
+	  cmd_key_add, VF_ROLE_OWNER, opts_key_add },
+	{ "key", "remove", 1, 0, 0,
+	  "key remove TARGET ID [--approval TOKEN] [--json]", cmd_key_remove,
+	  VF_ROLE_OWNER, opts_key_remove },
+	{ "key", "export", 1, 0, 0,
+	  "key export TARGET --out FILE [--words] [--approval TOKEN]",
+	  cmd_key_export, VF_ROLE_OWNER, opts_key_export },
 	{ "key", "rotate", 1, 0, 0,
-	  "key rotate TARGET {--data [--wait] | --new-passphrase-file F | --new-key-file F | --new-key-command CMD | --new-platform} [--approval TOKEN] [--json]",
+	  "key rotate TARGET {[--out FILE] | --data [--wait]} [--approval TOKEN] [--json]",
 	  cmd_key_rotate, VF_ROLE_OWNER, opts_key_rotate },
 	{ "passphrase", "change", 1, 0, 0,
-	  "passphrase change TARGET --new-passphrase-file F [--current-passphrase-file F] [--approval TOKEN]",
-	  NULL, VF_ROLE_OWNER, opts_passphrase_change },
+	  "passphrase change TARGET [--current-passphrase-file F] [--new-passphrase-file F] [--approval TOKEN] [--json]",
+	  cmd_passphrase_change, VF_ROLE_OWNER, opts_passphrase_change },
 	{ "protection", "stop", 1, 0, 0,
 	  "protection stop TARGET {--retain | --delete} [--approval TOKEN] [--json]",
 	  cmd_protection_stop, VF_ROLE_OWNER, opts_protection_stop },

@@ -31,6 +31,7 @@
 #include "cmd_util.h"
 #include "cmds.h"
 #include "ctlsock.h"
+#include "key_client.h"
 
 /*
  * The client commands' handlers (restore.c).  They are named here and not
@@ -542,6 +543,7 @@ int main(int argc, char **argv)
 {
 	struct vf_cmd_info info;
 	struct out_file out = { NULL, NULL, -1 };
+	struct vf_key_client kc;
 	char *help[] = { "help", NULL };
 	int rc;
 
@@ -562,9 +564,13 @@ int main(int argc, char **argv)
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (!rc && !info.help)
 		rc = resolve_principals(argc, argv);
+	if (!rc)
+		rc = vf_key_client_prepare(&argc, &argv, &info, &kc);
 	if (rc)
 		return rc;
 	if (!info.help && (rc = out_begin(&out)))
+		return rc;
+	if (!info.help && (rc = vf_key_client_begin(&kc)))
 		return rc;
 	argv = add_progress(&argc, argv, &info);
 	if (info.help)
@@ -576,6 +582,7 @@ int main(int argc, char **argv)
 					VF_ARRAY_LEN(clients), stdout, stderr);
 	else
 		rc = run_target(argc, argv, &info);
+	rc = vf_key_client_end(&kc, rc);
 	rc = out_end(&out, rc);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "vaultctl: writing the output failed: %s\n",

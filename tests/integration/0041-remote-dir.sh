@@ -8,7 +8,8 @@
 # one line and leaves nothing; a kill -9 while shipping loses nothing; a
 # store that goes away lets writes go on, shows a growing lag, makes
 # `sync --timeout 3` fail in one line, and once back is synced and
-# recoverable.
+# recoverable; a header changed by key add and key remove reaches the
+# store, and recover opens with a key only a later header held.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
@@ -212,6 +213,46 @@ mount_key
 diff -r "$SRC" "$MNT/third" || fail "tree written during the outage differs after recovery"
 [ "$(cat "$MNT/during-outage")" = still-writable ] || fail "file written during the outage lost"
 cmp "$VF_TMP/rand" "$MNT/rand-outage" || fail "new data written during the outage differs after recovery"
+vf_umount
+as_original
+
+# 7. A changed header reaches the store (docs/keys.md): a key file added
+# while mounted is in the store as h/<hash> once sync returns, and recover
+# opens the vault with it alone; once it is removed again, the store's
+# older header still recovers with it (what a leaked key needs a new
+# master key for), and the recovered vault has that header's protectors.
+head -c 64 /dev/urandom >"$VF_TMP/key2"
+chmod 600 "$VF_TMP/key2"
+headers() { find "$STORE/h" -type f 2>/dev/null | wc -l; }
+# the last key-file protector of TARGET [key options]
+last_key_file() {
+	"$VAULTCTL" key list "$@" --json | "$PYTHON" -c '
+import json, sys
+print([p["id"] for p in json.load(sys.stdin) if p["kind"] == "key-file"][-1])'
+}
+mount_key
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync before key add failed"
+n0=$(headers)
+"$VAULTCTL" key add "$MNT" key-file "$VF_TMP/key2" >/dev/null || fail "key add on a remote vault failed"
+K2=$(last_key_file "$MNT")
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after key add failed"
+[ "$(headers)" -gt "$n0" ] || fail "no new h/ header in the store after key add"
+found=0
+for f in "$STORE"/h/*; do cmp -s "$f" "$VAULT/vault.hdr" && found=1; done
+[ "$found" = 1 ] || fail "the store has no copy of the header after key add"
+cmp -s "$STORE/hdr" "$VAULT/vault.hdr" && fail "init's hdr was written again"
+"$VAULTCTL" key remove "$MNT" "$K2" >/dev/null || fail "key remove on a remote vault failed"
+"$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after key remove failed"
+vf_umount
+refused "the removed key file on the vault" "wrong key file" \
+	"$VAULTCTL" status "$VAULT" --key-file "$VF_TMP/key2" --keystore "$KS"
+as_copy k2
+"$VAULTCTL" recover "$URL" "$VAULT" --key-file "$VF_TMP/key2" --keystore "$KS" >/dev/null ||
+	fail "recover with the added (then removed) key file failed"
+[ "$(last_key_file "$VAULT" --key-file "$VF_TMP/key2" --keystore "$KS")" = "$K2" ] ||
+	fail "the vault recovered with the removed key has not the header that held it"
+vf_mount "key_file=$VF_TMP/key2"
+cmp "$VF_TMP/rand" "$MNT/rand-outage" || fail "data recovered with the added key differs"
 vf_umount
 as_original
 log "store: $(find "$STORE" -type f | wc -l) objects, $(du -sb "$STORE" | cut -f1) bytes"

@@ -194,7 +194,7 @@ static void roundtrip(const char *name, const struct vf_protector_opts *o)
 	pathf(hdr, sizeof(hdr), vdir, "vault.hdr");
 	CHECK_EQ(stat(hdr, &st), 0);
 	CHECK_EQ(st.st_mode & 07777, 0600);
-	CHECK_EQ(st.st_size, 136);
+	CHECK_EQ(st.st_size, 196); /* format 2, one protector */
 	CHECK_EQ(vf_protector_unlock(vdir, o, &k2, err, sizeof(err)), 0);
 	if (k2) {
 		CHECK(memcmp(vf_keys_master(k1), vf_keys_master(k2), 32) == 0);
@@ -282,7 +282,7 @@ static void expect_refused(const char *vdir, const struct vf_protector_opts *o,
 	CHECK(k == NULL);
 	CHECK(good_msg(err));
 	if (strncmp(err, prefix, strlen(prefix)) != 0) {
-		fprintf(stderr, "want '%s...', got '%s'\n", prefix, err);
+		fprintf(stderr, "want '%s...', got '%s' (%s)\n", prefix, err, vdir);
 		CHECK(0);
 	}
 	na = read_file(hdr, after, sizeof(after));
@@ -440,7 +440,7 @@ static void test_protector_refusals(void)
 	pathf(vdir, sizeof(vdir), tmp, "v-newer");
 	patch(vdir, 8, "\x07\0\0\0", 4);
 	expect_refused(vdir, &o, -EPROTO,
-		       "unsupported vault format 7 (this build reads 1)");
+		       "unsupported vault format 7 (this build reads 1 and 2)");
 
 	/* Truncated header. */
 	copy_vault("v-keyfile", "v-short");
@@ -472,7 +472,7 @@ static void test_protector_refusals(void)
 	o.passphrase_file = pass;
 	copy_vault("v-pass", "v-argon");
 	pathf(vdir, sizeof(vdir), tmp, "v-argon");
-	patch(vdir, 40, "\0\0\0\0\0\0\0\x40", 8);
+	patch(vdir, 68, "\0\0\0\0\0\0\0\x40", 8); /* entry 0's memlimit */
 	expect_refused(vdir, &o, -EIO, "corrupt vault header: ");
 	vf_keys_free(k);
 }
@@ -528,6 +528,299 @@ static void test_vectors(void)
 	}
 }
 
+/* Unlocks vdir with o; 0 and the master key matching k's, or the rc. */
+static int opens(const char *vdir, const struct vf_protector_opts *o,
+		 const struct vf_keys *k)
+{
+	struct vf_keys *got = NULL;
+	char err[256] = "";
+	int rc = vf_protector_unlock(vdir, o, &got, err, sizeof(err));
+
+	if (!rc && k)
+		CHECK(memcmp(vf_keys_master(got), vf_keys_master(k), 32) == 0);
+	if (rc)
+		CHECK(good_msg(err));
+	vf_keys_free(got);
+	return rc;
+}
+
+/* Applies an edit made by fn to vdir. */
+static int edit(const char *vdir, const char *ks, const struct vf_keys *k,
+		int (*fn)(struct vf_protector_edit *e, void *arg), void *arg)
+{
+	struct vf_protector_edit *e = NULL;
+	char err[256] = "";
+	int rc;
+
+	rc = vf_protector_edit_begin(vdir, ks, k, 1000 * VF_NS, &e, err,
+				     sizeof(err));
+	if (!rc)
+		rc = fn(e, arg);
+	if (!rc)
+		rc = vf_protector_edit_stage(e, err, sizeof(err));
+	if (!rc)
+		rc = vf_protector_edit_publish(e, err, sizeof(err));
+	if (rc && err[0])
+		fprintf(stderr, "edit: %s\n", err);
+	vf_protector_edit_free(e);
+	return rc;
+}
+
+struct add_arg {
+	uint32_t kind;
+	const uint8_t *secret;
+	size_t len;
+	char recovery[VF_RECOVERY_TEXT_MAX];
+	struct vf_protector_info info;
+};
+
+static int do_add(struct vf_protector_edit *e, void *arg)
+{
+	struct add_arg *a = arg;
+	char err[256];
+	int rc = vf_protector_edit_add(e, a->kind, a->secret, a->len, &a->info,
+				       err, sizeof(err));
+
+	if (!rc && vf_protector_edit_recovery(e))
+		snprintf(a->recovery, sizeof(a->recovery), "%s",
+			 vf_protector_edit_recovery(e));
+	return rc;
+}
+
+static int do_rotate(struct vf_protector_edit *e, void *arg)
+{
+	unsigned n = 0;
+	char err[256];
+	int rc = vf_protector_edit_rotate(e, 1, &n, err, sizeof(err));
+
+	if (!rc && vf_protector_edit_recovery(e))
+		snprintf(arg, VF_RECOVERY_TEXT_MAX, "%s",
+			 vf_protector_edit_recovery(e));
+	return rc;
+}
+
+/* A vault with a key file, a second key file, a platform key and a
+ * recovery key: each opens it; rotation retires the platform and recovery
+ * keys; a flipped bit anywhere in the header is refused; the last
+ * protector stays. */
+static void test_protector_edits(void)
+{
+	char vdir[128], ks[128], kf[128], kf2[128], rk[128], hdr[256];
+	char err[256] = "", old_ks[128], cmd[600];
+	struct vf_protector_opts o, po, ro;
+	struct vf_keys *k = NULL;
+	struct add_arg a;
+	uint8_t kbytes[48], sec[32], *h;
+	char *rot;
+	long n, i;
+	int bit;
+
+	pathf(vdir, sizeof(vdir), tmp, "v-edit");
+	pathf(ks, sizeof(ks), tmp, "ks-edit");
+	pathf(kf, sizeof(kf), tmp, "edit-key");
+	pathf(kf2, sizeof(kf2), tmp, "edit-key2");
+	pathf(rk, sizeof(rk), tmp, "edit-rk");
+	pathf(hdr, sizeof(hdr), vdir, "vault.hdr");
+	randombytes_buf(kbytes, sizeof(kbytes));
+	CHECK_EQ(write_file(kf, kbytes, sizeof(kbytes)), 0);
+	randombytes_buf(kbytes, sizeof(kbytes));
+	CHECK_EQ(write_file(kf2, kbytes, sizeof(kbytes)), 0);
+	mkvault(vdir, sizeof(vdir), "v-edit");
+	memset(&o, 0, sizeof(o));
+	o.key_file = kf;
+	CHECK_EQ(vf_protector_create(vdir, &o, &k, err, sizeof(err)), 0);
+	if (!k)
+		return;
+
+	/* a second key file: its secret as vaultctl reads it */
+	{
+		uint8_t *s = NULL;
+		size_t len = 0;
+
+		CHECK_EQ(vf_protector_secret(VF_PROT_KEY_FILE, kf2, &s, &len, err,
+					     sizeof(err)), 0);
+		CHECK_EQ(len, 32);
+		if (s) {
+			memcpy(sec, s, 32);
+			sodium_free(s);
+		}
+	}
+	memset(&a, 0, sizeof(a));
+	a.kind = VF_PROT_KEY_FILE;
+	a.secret = sec;
+	a.len = 32;
+	CHECK_EQ(edit(vdir, ks, k, do_add, &a), 0);
+	memset(&a, 0, sizeof(a));
+	a.kind = VF_PROT_PLATFORM;
+	CHECK_EQ(edit(vdir, ks, k, do_add, &a), 0);
+	memset(&a, 0, sizeof(a));
+	a.kind = VF_PROT_RECOVERY;
+	CHECK_EQ(edit(vdir, ks, k, do_add, &a), 0);
+	CHECK_EQ(write_file(rk, a.recovery, strlen(a.recovery)), 0);
+	CHECK_EQ(vf_protector_recovery_check(a.recovery, strlen(a.recovery),
+					     NULL, err, sizeof(err)), 1);
+	/* a second platform key is refused */
+	a.kind = VF_PROT_PLATFORM;
+	CHECK_EQ(edit(vdir, ks, k, do_add, &a), -EEXIST);
+
+	memset(&po, 0, sizeof(po));
+	po.keystore = ks;
+	memset(&ro, 0, sizeof(ro));
+	ro.key_file = rk;
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	o.key_file = kf2;
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	o.key_file = kf;
+	CHECK_EQ(opens(vdir, &po, k), 0);
+	CHECK_EQ(opens(vdir, &ro, k), 0);
+
+	/* every bit of the header matters */
+	h = malloc(4096);
+	n = h ? read_file(hdr, h, 4096) : -1;
+	CHECK_EQ(n, 36 + 4 * 128 + 32);
+	for (i = 0; h && i < n; i++) {
+		bit = 1 << (i % 8);
+		h[i] ^= (uint8_t)bit;
+		CHECK_EQ(write_file(hdr, h, (size_t)n), 0);
+		if (opens(vdir, &o, k) == 0) {
+			fprintf(stderr, "flipped bit at byte %ld opens\n", i);
+			CHECK(0);
+		}
+		h[i] ^= (uint8_t)bit;
+	}
+	if (h)
+		CHECK_EQ(write_file(hdr, h, (size_t)n), 0);
+	free(h);
+	CHECK_EQ(opens(vdir, &o, k), 0);
+
+	/* rotation: the old platform and recovery keys stop opening */
+	pathf(old_ks, sizeof(old_ks), tmp, "ks-edit-old");
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", ks, old_ks);
+	CHECK_EQ(system(cmd), 0);
+	rot = calloc(1, VF_RECOVERY_TEXT_MAX);
+	CHECK_EQ(edit(vdir, ks, k, do_rotate, rot), 0);
+	po.keystore = old_ks;
+	CHECK_EQ(opens(vdir, &po, k), -EBADMSG);
+	CHECK_EQ(opens(vdir, &ro, k), -EBADMSG);
+	po.keystore = ks;
+	CHECK_EQ(opens(vdir, &po, k), 0);
+	if (rot) {
+		CHECK_EQ(write_file(rk, rot, strlen(rot)), 0);
+		CHECK_EQ(opens(vdir, &ro, k), 0);
+	}
+	free(rot);
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	vf_keys_free(k);
+}
+
+static int do_remove_all(struct vf_protector_edit *e, void *arg)
+{
+	struct vf_protector_info p[VF_PROTECTOR_MAX];
+	size_t n = vf_protector_edit_list(e, p, VF_PROTECTOR_MAX), i;
+	char err[256];
+	int rc = 0;
+
+	(void)arg;
+	CHECK_EQ(vf_protector_edit_remove(e, 42, NULL, err, sizeof(err)),
+		 -ENOENT);
+	for (i = 0; i + 1 < n && !rc; i++)
+		rc = vf_protector_edit_remove(e, p[i].id, NULL, err,
+					      sizeof(err));
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(vf_protector_edit_remove(e, p[n - 1].id, NULL, err,
+					  sizeof(err)),
+		 -EPERM);
+	CHECK(good_msg(err));
+	return rc;
+}
+
+/* The format-1 vector vault: a new protector upgrades it to format 2,
+ * the old key still opens it and the master key is unchanged; then all
+ * but the last protector go. */
+static void test_upgrade(void)
+{
+	char vdir[256], kf[256], kf2[256], mpath[256], cmd[700];
+	char want[80] = "", hex[65], err[256] = "";
+	struct vf_protector_opts o;
+	struct vf_keys *k = NULL;
+	struct add_arg a;
+	uint8_t sec[32];
+	struct stat st;
+
+	pathf(vdir, sizeof(vdir), tmp, "v-upgrade");
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/keyfile-vault' '%s'", vectors(),
+		 vdir);
+	CHECK_EQ(system(cmd), 0);
+	pathf(kf, sizeof(kf), vectors(), "keyfile-vault.key");
+	pathf(kf2, sizeof(kf2), tmp, "upgrade-key2");
+	pathf(mpath, sizeof(mpath), vectors(), "keyfile-vault.master");
+	memset(&o, 0, sizeof(o));
+	o.key_file = kf;
+	CHECK_EQ(vf_protector_unlock(vdir, &o, &k, err, sizeof(err)), 0);
+	if (!k)
+		return;
+	randombytes_buf(sec, sizeof(sec));
+	CHECK_EQ(write_file(kf2, sec, sizeof(sec)), 0);
+	crypto_generichash(sec, 32, sec, 32, NULL, 0);
+	memset(&a, 0, sizeof(a));
+	a.kind = VF_PROT_KEY_FILE;
+	a.secret = sec;
+	a.len = 32;
+	CHECK_EQ(edit(vdir, NULL, k, do_add, &a), 0);
+	pathf(cmd, sizeof(cmd), vdir, "vault.hdr");
+	CHECK_EQ(stat(cmd, &st), 0);
+	CHECK_EQ(st.st_size, 36 + 2 * 128 + 32);
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	o.key_file = kf2;
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	CHECK(read_file(mpath, want, sizeof(want) - 1) >= 64);
+	sodium_bin2hex(hex, sizeof(hex), vf_keys_master(k), 32);
+	CHECK(strncmp(hex, want, 64) == 0);
+	CHECK_EQ(edit(vdir, NULL, k, do_remove_all, NULL), 0);
+	CHECK_EQ(opens(vdir, &o, k), 0);
+	o.key_file = kf;
+	CHECK_EQ(opens(vdir, &o, k), -EBADMSG);
+	vf_keys_free(k);
+}
+
+/* Recovery key text: what --words prints, typed back in any case and
+ * with O/I/L for 0/1, opens; one wrong character is a typo. */
+static void test_recovery_text(void)
+{
+	static const char line[] =
+		"VFRK-03CW-27AK-ZP8Z-7DTM-W1ZG-DKDV-NP1B-WNK3-R3KZ-TKR0-STW0-"
+		"QRFK-JDQD-0Q7V\n";
+	char buf[256], err[256] = "";
+	uint64_t id = 0;
+	size_t i;
+
+	CHECK_EQ(vf_protector_recovery_check(line, strlen(line), &id, err,
+					     sizeof(err)), 1);
+	snprintf(buf, sizeof(buf),
+		 "# protector 5d89786369a87935\n  vfrk\n 03cw 27ak zp8z 7dtm w1zg "
+		 "dkdv np1b\n wnk3 r3kz tkrO stwO qrfk jdqd Oq7v\n");
+	CHECK_EQ(vf_protector_recovery_check(buf, strlen(buf), &id, err,
+					     sizeof(err)), 1);
+	CHECK_EQ(id, 0x5d89786369a87935ULL);
+	for (i = 5; i < strlen(line) - 1; i++) {
+		if (line[i] == '-')
+			continue;
+		snprintf(buf, sizeof(buf), "%s", line);
+		buf[i] = buf[i] == 'Z' ? 'Y' : 'Z';
+		err[0] = '\0';
+		CHECK_EQ(vf_protector_recovery_check(buf, strlen(buf), NULL, err,
+						     sizeof(err)), -EINVAL);
+		CHECK(good_msg(err));
+	}
+	snprintf(buf, sizeof(buf), "VFRK-03CW-27AK\n");
+	CHECK_EQ(vf_protector_recovery_check(buf, strlen(buf), NULL, err,
+					     sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "expected 56") != NULL);
+	/* not a recovery key at all: a binary key file */
+	CHECK_EQ(vf_protector_recovery_check("\x01\x02VFRK", 6, NULL, err,
+					     sizeof(err)), 0);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -544,6 +837,9 @@ int main(void)
 	RUN(test_protector_roundtrips);
 	RUN(test_protector_refusals);
 	RUN(test_vectors);
+	RUN(test_protector_edits);
+	RUN(test_upgrade);
+	RUN(test_recovery_text);
 	if (!getenv("VF_KEEP_TMP")) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 		if (system(cmd) != 0)

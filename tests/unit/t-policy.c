@@ -900,7 +900,12 @@ static void op_table(void)
 		{ VF_OP_REPORT, VF_ROLE_OPERATOR, 0 },
 		{ VF_OP_PROT_STOP, VF_ROLE_OWNER, 1 },
 		{ VF_OP_PROT_RESUME, VF_ROLE_OWNER, 1 },
+		{ VF_OP_KEY_LIST, VF_ROLE_OWNER, 0 },
+		{ VF_OP_KEY_ADD, VF_ROLE_OWNER, 1 },
+		{ VF_OP_KEY_REMOVE, VF_ROLE_OWNER, 1 },
+		{ VF_OP_KEY_EXPORT, VF_ROLE_OWNER, 1 },
 		{ VF_OP_KEY_ROTATE, VF_ROLE_OWNER, 1 },
+		{ VF_OP_PASSPHRASE_CHANGE, VF_ROLE_OWNER, 1 },
 		{ VF_OP_KEY_ROTATION, VF_ROLE_CONTRIBUTOR, 1 },
 	};
 	size_t i;
@@ -1302,6 +1307,56 @@ static void tripwire_admin_table(void)
 	CHECK(gop && !strcmp(gop, "tripwire.exempt"));
 }
 
+/* Protector changes: adding is plain, the rest critical; the last one
+ * stays and a full header takes no more. */
+static void key_table(void)
+{
+	static const struct {
+		int op; /* 0 add, 1 remove, 2 export */
+		unsigned n;
+		int rc;
+		const char *gop;
+	} t[] = {
+		{ 0, 1, VF_ALLOW, NULL },
+		{ 0, 15, VF_ALLOW, NULL },
+		{ 0, 16, -ENOSPC, NULL },
+		{ 1, 0, -EPERM, NULL },
+		{ 1, 1, -EPERM, NULL },
+		{ 1, 2, VF_CRITICAL, "key.remove" },
+		{ 1, 16, VF_CRITICAL, "key.remove" },
+		{ 2, 1, VF_CRITICAL, "key.export" },
+		{ 2, 15, VF_CRITICAL, "key.export" },
+		{ 2, 16, -ENOSPC, NULL },
+	};
+	const char *gop;
+	char why[128];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		gop = NULL;
+		why[0] = '\0';
+		if (t[i].op == 0)
+			rc = vf_policy_key_add(t[i].n, 16, why, sizeof(why));
+		else if (t[i].op == 1)
+			rc = vf_policy_key_remove(t[i].n, &gop, why, sizeof(why));
+		else
+			rc = vf_policy_key_export(t[i].n, 16, &gop, why,
+						  sizeof(why));
+		CHECK_EQ(rc, t[i].rc);
+		if (t[i].gop)
+			CHECK(gop && !strcmp(gop, t[i].gop));
+		if (rc < 0)
+			CHECK(why[0] != '\0');
+	}
+	gop = NULL;
+	CHECK_EQ(vf_policy_key_rotate(&gop), VF_CRITICAL);
+	CHECK(gop && !strcmp(gop, "key.rotate"));
+	gop = NULL;
+	CHECK_EQ(vf_policy_passphrase_change(&gop), VF_CRITICAL);
+	CHECK(gop && !strcmp(gop, "passphrase.change"));
+}
+
 static void key_rotate(void)
 {
 	static const struct {
@@ -1472,5 +1527,6 @@ int main(void)
 	RUN(tripwire_admin_table);
 	RUN(protection_table);
 	RUN(key_rotate);
+	RUN(key_table);
 	return unit_exit();
 }
