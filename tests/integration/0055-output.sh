@@ -236,7 +236,8 @@ echo y >"$MNT/after-rw" || fail "no write after the second remount,rw"
 vf_umount
 
 # ---- the key hint in the words of each program ---------------------------------------
-echo "not the key" >"$VF_TMP/wrong.key"
+# a well-formed key file (32 bytes) that is simply not this vault's kind
+head -c 32 /dev/urandom >"$VF_TMP/wrong.key"
 chmod 600 "$VF_TMP/wrong.key"
 one_line "vaultctl with a key file for a platform-key vault" 1 \
 	"give none of --passphrase-file, --key-file, --key-command" \
