@@ -187,6 +187,20 @@ void vf_catalog_rollback(struct vf_catalog *c);
  * rc, or the commit's error. */
 VF_MUST int vf_catalog_finish(struct vf_catalog *c, int rc);
 
+/* The catalog's bytes on disk: the database file and its write-ahead log
+ * (*wal, when not NULL, gets the log's share). */
+uint64_t vf_catalog_disk_bytes(struct vf_catalog *c, uint64_t *wal);
+
+/* Maintenance: checkpoints the write-ahead log into the database and
+ * truncates it (an anchored catalog through vf_catalog_anchor_now), then,
+ * when vf_policy_catalog_vacuum says the free pages are worth it, rewrites
+ * the database without them (VACUUM) and checkpoints again.  *vacuumed
+ * (may be NULL) says whether it did.  Every page changes with a VACUUM:
+ * a remote vault's next checkpoint is then a full one by itself (ship.c,
+ * make_delta: a segment is never more than half the catalog).  Outside a
+ * transaction; 0 or -errno. */
+VF_MUST int vf_catalog_compact(struct vf_catalog *c, int *vacuumed);
+
 /* Makes committed transactions durable (WAL synced, checkpointed). */
 VF_MUST int vf_catalog_sync(struct vf_catalog *c);
 

@@ -244,6 +244,12 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "stored_before", st.stored_before);
 		jadd_u64(o, "stored_after", st.stored_after);
 		jadd_bool(o, "busy", st.busy);
+		jadd_bool(o, "rolled", st.rolled);
+		jadd_u64(o, "packs_kept", st.packs_kept);
+		jadd_u64(o, "kept_bytes", st.kept_bytes);
+		jadd_u64(o, "catalog_before", st.catalog_before);
+		jadd_u64(o, "catalog_after", st.catalog_after);
+		jadd_bool(o, "vacuumed", st.vacuumed);
 		json_print(f, o);
 		return 0;
 	}
@@ -262,6 +268,14 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "stored bytes:     %llu -> %llu\n",
 		(unsigned long long)st.stored_before,
 		(unsigned long long)st.stored_after);
+	fprintf(f, "catalog bytes:    %llu -> %llu%s\n",
+		(unsigned long long)st.catalog_before,
+		(unsigned long long)st.catalog_after,
+		st.vacuumed ? " (free pages given back)" : "");
+	if (st.packs_kept)
+		fprintf(f, "not freed:        %llu bytes in %llu packs that are still more than half live (rewritten once below half)\n",
+			(unsigned long long)st.kept_bytes,
+			(unsigned long long)st.packs_kept);
 	if (st.busy)
 		fputs("gc: some work was skipped because files were being written; run gc again later\n",
 		      f);

@@ -356,6 +356,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "logical_bytes", st.logical_bytes);
 		jadd_u64(o, "stored_bytes", st.stored_bytes);
 		jadd_u64(o, "catalog_bytes", st.catalog_bytes);
+		jadd_u64(o, "catalog_wal_bytes", st.catalog_wal_bytes);
 		if (st.maint_t) {
 			struct json_object *m = json_object_new_object();
 			char mt[32];
@@ -429,8 +430,9 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.logical_bytes);
 	fprintf(f, "stored bytes:   %llu\n",
 		(unsigned long long)st.stored_bytes);
-	fprintf(f, "catalog bytes:  %llu\n",
-		(unsigned long long)st.catalog_bytes);
+	fprintf(f, "catalog bytes:  %llu (write-ahead log %llu)\n",
+		(unsigned long long)st.catalog_bytes,
+		(unsigned long long)st.catalog_wal_bytes);
 	fprintf(f, "ratio:          %s (logical/stored: dedup and compression)\n",
 		ratio);
 	if (!st.maint_t) {
