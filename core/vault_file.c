@@ -192,7 +192,6 @@ static int quota_refuses(struct vf_vault *v, size_t size)
 				      size + vf_spool_pending(v)) != 0;
 }
 
-
 /* The disk reserve (policy.h): a writer other than root gets ENOSPC
  * once writing size more bytes (and committing what the spool holds)
  * would leave less than the reserve free on
