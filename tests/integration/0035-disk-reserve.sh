@@ -25,17 +25,26 @@ mkdir "$MNT/op"
 chown "$OP:$OP" "$MNT/op"
 as_op() { setpriv --reuid "$OP" --regid "$OP" --clear-groups "$@"; }
 
-full=0
-for i in $(seq 1 40); do
-	head -c 4000000 /dev/urandom >"$VF_TMP/src" # new data: no dedup
-	chmod 0644 "$VF_TMP/src"
-	if ! as_op cp "$VF_TMP/src" "$MNT/op/f$i" 2>"$VF_TMP/cp.err"; then
-		grep -q "No space left on device" "$VF_TMP/cp.err" ||
-			fail "cp failed, but not with ENOSPC: $(cat "$VF_TMP/cp.err")"
-		full=$i
-		break
-	fi
-done
+# fill PREFIX BYTES MAX [command...]: new files PREFIX1.. of BYTES random
+# bytes (no dedup), copied by command (e.g. as_op) until ENOSPC; $full is
+# the number refused (0: MAX written).  FILL_PAUSE: seconds before each.
+fill() {
+	local prefix=$1 bytes=$2 max=$3 i
+	shift 3
+	full=0
+	for i in $(seq 1 "$max"); do
+		head -c "$bytes" /dev/urandom >"$VF_TMP/src"
+		chmod 0644 "$VF_TMP/src"
+		[ -z "${FILL_PAUSE:-}" ] || sleep "$FILL_PAUSE"
+		if ! "$@" cp "$VF_TMP/src" "$prefix$i" 2>"$VF_TMP/cp.err"; then
+			grep -q "No space left on device" "$VF_TMP/cp.err" ||
+				fail "cp failed, but not with ENOSPC: $(cat "$VF_TMP/cp.err")"
+			full=$i
+			return 0
+		fi
+	done
+}
+fill "$MNT/op/f" 4000000 40 as_op
 [ "$full" != 0 ] || fail "64 MiB tmpfs never filled up"
 avail=$(df -B1 --output=avail "$SMALL" | tail -n 1 | tr -d ' ')
 log "the Operator got ENOSPC at file $full with $avail bytes free"
@@ -93,17 +102,8 @@ read -r blocks free bsize < <(stat -f -c '%b %a %S' "$MNT")
 [ $((blocks * bsize)) -le "$QUOTA" ] && [ $((blocks * bsize)) -ge $((QUOTA - 2 * bsize)) ] ||
 	fail "df size is not the quota: $((blocks * bsize)) bytes"
 [ $((free * bsize)) -lt "$QUOTA" ] || fail "df shows the whole quota as free on a vault that holds a catalog"
-full=0
-for i in $(seq 1 10); do
-	head -c $((3 * MiB)) /dev/urandom >"$VF_TMP/src"
-	sleep 1.1 # the stored bytes are counted at most once a second
-	if ! cp "$VF_TMP/src" "$MNT/q$i" 2>"$VF_TMP/cp.err"; then
-		grep -q "No space left on device" "$VF_TMP/cp.err" ||
-			fail "cp over the quota failed, but not with ENOSPC: $(cat "$VF_TMP/cp.err")"
-		full=$i
-		break
-	fi
-done
+# the stored bytes are counted at most once a second
+FILL_PAUSE=1.1 fill "$MNT/q" $((3 * MiB)) 10
 [ "$full" != 0 ] || fail "quota 16M: 30 MiB written"
 [ "$full" -ge 4 ] || fail "quota 16M: ENOSPC at file $full of 3 MiB"
 stored=$("$VAULTCTL" status "$MNT" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"])')
