@@ -40,6 +40,7 @@
 #include "anchor.h"
 #include "catalog.h"
 #include "catvfs.h"
+#include "policy.h"
 
 static const char *const schema =
 	"CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
@@ -1057,6 +1058,69 @@ static int sync_wal(struct vf_catalog *c)
 	if (fd >= 0)
 		close(fd);
 	free(wal);
+	return rc;
+}
+
+uint64_t vf_catalog_disk_bytes(struct vf_catalog *c, uint64_t *wal)
+{
+	struct stat st;
+	uint64_t db = 0, log = 0;
+	char *p = NULL;
+
+	if (stat(c->path, &st) == 0)
+		db = (uint64_t)st.st_size;
+	if (asprintf(&p, "%s-wal", c->path) >= 0 && stat(p, &st) == 0)
+		log = (uint64_t)st.st_size;
+	free(p);
+	if (wal)
+		*wal = log;
+	return db + log;
+}
+
+/* Checkpoints and truncates the WAL (see vf_catalog_compact). */
+static int checkpoint_truncate(struct vf_catalog *c)
+{
+	if (c->anchored)
+		return vf_catalog_anchor_now(c);
+	return vf_catalog_errno(sqlite3_wal_checkpoint_v2(
+		c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
+}
+
+static int pragma_int(struct vf_catalog *c, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int vf_catalog_compact(struct vf_catalog *c, int *vacuumed)
+{
+	int64_t pages = 0, free_pages = 0;
+	int rc;
+
+	if (vacuumed)
+		*vacuumed = 0;
+	if (c->readonly || c->depth)
+		return 0;
+	rc = checkpoint_truncate(c);
+	if (!rc)
+		rc = pragma_int(c, "PRAGMA page_count", &pages);
+	if (!rc)
+		rc = pragma_int(c, "PRAGMA freelist_count", &free_pages);
+	if (rc || !vf_policy_catalog_vacuum((uint64_t)pages,
+					    (uint64_t)free_pages))
+		return rc;
+	rc = exec(c, "VACUUM");
+	if (!rc)
+		rc = checkpoint_truncate(c);
+	if (!rc && vacuumed)
+		*vacuumed = 1;
 	return rc;
 }
 

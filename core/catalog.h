@@ -226,6 +226,23 @@ VF_MUST int vf_catalog_settle(struct vf_catalog *c);
  * once.  Called when the vault lock is released. */
 void vf_catalog_settle_stray(struct vf_catalog *c);
 
+/* The catalog's bytes on disk: the database file and its write-ahead log
+ * (*wal, when not NULL, gets the log's share). */
+uint64_t vf_catalog_disk_bytes(struct vf_catalog *c, uint64_t *wal);
+
+/* Maintenance: checkpoints the write-ahead log into the database and
+ * truncates it (an anchored catalog through vf_catalog_anchor_now), then,
+ * when vf_policy_catalog_vacuum says the free pages are worth it, rewrites
+ * the database without them (VACUUM) and checkpoints again.  *vacuumed
+ * (may be NULL) says whether it did.  Every page may move with a VACUUM:
+ * a remote vault's next checkpoint carries most of the catalog, as a full
+ * one unless the chain is still below VF_SHIP_CHAIN_FLOOR (ship.c,
+ * make_delta); a segment records the smaller page count and recovery
+ * truncates to it (catseg.h).  A checkpoint copy in progress stays
+ * consistent: SQLite's backup follows what this connection writes.
+ * Outside a transaction; 0 or -errno. */
+VF_MUST int vf_catalog_compact(struct vf_catalog *c, int *vacuumed);
+
 /* Makes committed transactions durable (WAL synced, checkpointed). */
 VF_MUST int vf_catalog_sync(struct vf_catalog *c);
 

@@ -18,6 +18,7 @@
 #include "catseg.h"
 #include "datakey.h"
 #include "facade.h"
+#include "gc.h"
 #include "pack_cache.h"
 #include "ship.h"
 #include "vault_int.h"
@@ -454,21 +455,6 @@ static int count_row(struct vf_vault *v, enum vf_q q, uint64_t *a, uint64_t *b)
 	return vf_catalog_counts(v->cat, q, a, b);
 }
 
-struct pack_sum {
-	struct vf_pack_io *io;
-	uint64_t bytes;
-};
-
-static int sum_pack(void *arg, const char *name)
-{
-	struct pack_sum *s = arg;
-	uint64_t sz;
-
-	if (s->io->ops->size(s->io, name, &sz) == 0)
-		s->bytes += sz;
-	return 0;
-}
-
 int vf_vault_by_passphrase(struct vf_vault *v)
 {
 	return v->passphrase;
@@ -499,9 +485,6 @@ static int rotation_status(struct vf_vault *v, struct vf_status *s)
 int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 {
 	struct vf_status s;
-	struct pack_sum ps = {v->io, 0};
-	struct stat st;
-	char *path;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -521,13 +504,12 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 	vf_vault_unlock(v);
 	if (rc)
 		return rc;
-	rc = v->io->ops->list(v->io, sum_pack, &ps);
+	rc = vf_gc_stored_bytes(v, 0, &s.stored_bytes);
 	if (rc)
 		return rc;
 	vf_vault_lock(v);
 	rc = count_row(v, VF_Q_STAT_PACKS, &s.packs, NULL);
 	vf_vault_unlock(v);
-	s.stored_bytes = ps.bytes;
 	vf_vault_lock(v);
 	if (!rc) {
 		int64_t x = 0;
@@ -557,10 +539,9 @@ int vf_vault_status(struct vf_vault *v, struct vf_status *out)
 	s.trip_frozen = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
 	if (!rc)
 		rc = rotation_status(v, &s);
-	path = vf_path_join(v->dir, VF_CATALOG_NAME);
-	if (path && stat(path, &st) == 0)
-		s.catalog_bytes = (uint64_t)st.st_size;
-	free(path);
+	vf_vault_lock(v);
+	s.catalog_bytes = vf_catalog_disk_bytes(v->cat, &s.catalog_wal_bytes);
+	vf_vault_unlock(v);
 	sodium_bin2hex(s.vault_id, sizeof(s.vault_id),
 		       vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
 	*out = s;

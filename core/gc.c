@@ -635,6 +635,36 @@ static int stored_bytes(struct vf_vault *v, uint64_t *out)
 	return rc;
 }
 
+int vf_gc_stored_bytes(struct vf_vault *v, int64_t max_age, uint64_t *out)
+{
+	int64_t now = vf_clock_mono();
+	int64_t at = __atomic_load_n(&v->stored_at, __ATOMIC_ACQUIRE);
+	uint64_t b;
+	int rc;
+
+	if (max_age > 0 && at && now - at < max_age) {
+		*out = __atomic_load_n(&v->stored_cached, __ATOMIC_RELAXED);
+		return 0;
+	}
+	rc = stored_bytes(v, &b);
+	if (rc)
+		return rc;
+	__atomic_store_n(&v->stored_cached, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->stored_at, now, __ATOMIC_RELEASE);
+	*out = b;
+	return 0;
+}
+
+int vf_gc_used_bytes(struct vf_vault *v, int64_t max_age, uint64_t *out)
+{
+	uint64_t b;
+	int rc = vf_gc_stored_bytes(v, max_age, &b);
+
+	if (!rc)
+		*out = b + vf_catalog_disk_bytes(v->cat, NULL);
+	return rc;
+}
+
 /* Deletes chunk rows ids[0..n) unless an extent references them by
  * now; *freed counts those that went.  v->mu held, in a transaction. */
 static int delete_chunks(struct vf_vault *v, const int64_t *ids, size_t n,
@@ -888,6 +918,22 @@ out:
 	return rc;
 }
 
+/* Closes the pack being written to appends, once no file is being
+ * written, so that phase 2 may rewrite it like any other: without this,
+ * what was deleted just after it was written stays until a remount. */
+static int roll_pack(struct gc *g)
+{
+	int rc = lock_quiet(g->v);
+
+	if (rc)
+		return rc;
+	rc = vf_pack_writer_rotate(g->v->pw, 0);
+	vf_vault_unlock(g->v);
+	if (rc > 0)
+		g->st.rolled = 1;
+	return rc < 0 ? rc : 0;
+}
+
 /* Phase 2: weighs each pack that existed when gc started, in id order.
  * Live bytes are the entries chunk rows point at; the pack's size comes
  * from the backend. */
@@ -950,8 +996,13 @@ static int rewrite_packs(struct gc *g)
 			if (count)
 				continue;
 		}
-		if (!rc && (count == 0 || live < size / 2))
+		if (!rc && (count == 0 || live < size / 2)) {
 			rc = rewrite_pack(g, id, name, epoch);
+		} else if (!rc && size > VF_PACK_HDR + live) {
+			/* dead entries, but more than half is live */
+			g->st.packs_kept++;
+			g->st.kept_bytes += size - VF_PACK_HDR - live;
+		}
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -1041,6 +1092,26 @@ int vf_gc_rewrite(struct vf_vault *v, int64_t id, const char *name,
 	return rc < 0 ? rc : g.st.packs_removed > 0;
 }
 
+/* Phase 4: the catalog's WAL back into the database, and its free pages
+ * back to the disk (vf_catalog_compact), under v->mu, after what is
+ * pending of deferred commits is settled. */
+static int compact_catalog(struct gc *g)
+{
+	struct vf_vault *v = g->v;
+	int rc;
+
+	vf_vault_lock(v);
+	g->st.catalog_before = vf_catalog_disk_bytes(v->cat, NULL);
+	/* a deferred commit (catalog.h) would hold a transaction open,
+	 * where neither a checkpoint nor VACUUM can run */
+	rc = vf_catalog_settle(v->cat);
+	if (!rc)
+		rc = vf_catalog_compact(v->cat, &g->st.vacuumed);
+	g->st.catalog_after = vf_catalog_disk_bytes(v->cat, NULL);
+	vf_vault_unlock(v);
+	return rc;
+}
+
 int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *out)
 {
 	return vf_vault_gc_progress(v, out, NULL);
@@ -1082,6 +1153,8 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 	if (!rc)
 		rc = free_chunks(&g);
 	if (!rc)
+		rc = roll_pack(&g);
+	if (!rc)
 		rc = rewrite_packs(&g);
 	if (!rc)
 		rc = sweep(&g);
@@ -1091,7 +1164,9 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 		rc = 0;
 	}
 	if (!rc)
-		rc = stored_bytes(v, &g.st.stored_after);
+		rc = compact_catalog(&g);
+	if (!rc)
+		rc = vf_gc_stored_bytes(v, 0, &g.st.stored_after);
 out:
 	g.ps.done = 1;
 	vf_progress_report(prog, &g.ps);

@@ -1,6 +1,7 @@
 /*
  * gc.h - private to core: what the administrative gate (admin.c) needs of
- * the retention policy kept by gc.c.  v->mu held for both.
+ * the retention policy kept by gc.c (v->mu held), and the count of stored
+ * bytes statfs, the quota and status share.
  */
 #ifndef VF_GC_H
 #define VF_GC_H
@@ -20,5 +21,14 @@ VF_MUST int vf_gc_policy_store(struct vf_vault *v, const struct vf_retention *p)
  * it), -EBUSY when files kept being written, or -errno. */
 VF_MUST int vf_gc_rewrite(struct vf_vault *v, int64_t id, const char *name,
 			  uint32_t epoch);
+/* The bytes in packs (what status calls stored), counted again when the
+ * last count is older than max_age ns (0: always).  Any lock state but
+ * v->mu held: it lists the packs without the catalog. */
+VF_MUST int vf_gc_stored_bytes(struct vf_vault *v, int64_t max_age,
+			       uint64_t *out);
+/* What the vault uses on its disk, as df shows it: stored bytes (as
+ * above) and the catalog with its write-ahead log. */
+VF_MUST int vf_gc_used_bytes(struct vf_vault *v, int64_t max_age,
+			     uint64_t *out);
 
 #endif

@@ -19,6 +19,12 @@
  * extended.  The immutable vault (meta "immutable.vault",
  * "immutable.vault_lock") works the same way.
  *
+ * A writer's allowances (rsync, cp -a, editors): v->imm_new remembers
+ * who created the last items on this mount, so that the creator may set
+ * an item's metadata just after its first close, and a file under a
+ * temporary name (".name.XXXXXX") stays renamable and removable by its
+ * writer or owner: nothing is left that nobody can remove.
+ *
  * Known limit: a file that already had hard links outside an immutable
  * directory when the rule was set can still be changed through them (new
  * links into or out of such a tree are refused).
@@ -87,9 +93,10 @@ static int parent_of(struct vf_vault *v, uint64_t ino, uint64_t *parent)
 	return rc;
 }
 
-/* Walks from dir up to the root: *inside and the strictest days. */
+/* Walks from dir up to the root: *inside, the strictest days and the
+ * newest time a rule on the way was set (set_at may be NULL). */
 static int covered(struct vf_vault *v, uint64_t dir, int *inside,
-		   unsigned *days)
+		   unsigned *days, int64_t *newest)
 {
 	unsigned d;
 	int64_t lock_at, set_at;
@@ -97,6 +104,8 @@ static int covered(struct vf_vault *v, uint64_t dir, int *inside,
 
 	*inside = 0;
 	*days = 0;
+	if (newest)
+		*newest = 0;
 	while (dir) {
 		rc = rule_of(v, dir, &d, &lock_at, &set_at);
 		if (rc < 0)
@@ -105,6 +114,8 @@ static int covered(struct vf_vault *v, uint64_t dir, int *inside,
 			if (!*inside || d == 0 || (*days && d > *days))
 				*days = d;
 			*inside = 1;
+			if (newest && set_at > *newest)
+				*newest = set_at;
 		}
 		if (dir == VF_ROOT_INO || ++depth > VF_PATH_MAX)
 			break;
@@ -145,19 +156,87 @@ static const char *const op_names[VF_IMM_OP_COUNT] = {
 	[VF_IMM_LINK] = "hard link",       [VF_IMM_CREATE] = "create",
 };
 
+void vf_immut_created(struct vf_vault *v, uint64_t ino, uint32_t uid)
+{
+	struct vf_imm_new *e = &v->imm_new[v->imm_new_next % VF_IMM_NEW_RING];
+
+	e->ino = ino;
+	e->uid = uid;
+	v->imm_new_next++;
+}
+
+/* Did uid create ino on this mount?  The newest record wins (a node
+ * number used again). */
+static int created_by(const struct vf_vault *v, uint64_t ino, uint32_t uid)
+{
+	unsigned i, n = v->imm_new_next < VF_IMM_NEW_RING ? v->imm_new_next :
+							    VF_IMM_NEW_RING;
+
+	for (i = 1; i <= n; i++) {
+		const struct vf_imm_new *e =
+			&v->imm_new[(v->imm_new_next - i) % VF_IMM_NEW_RING];
+
+		if (e->ino == ino)
+			return e->uid == uid;
+	}
+	return 0;
+}
+
+/* What the policy needs to know about the writer of ino (a), named name
+ * (NULL: its one live name; none for a node with several): whether the
+ * name is temporary, and whether the caller created, owns it or is root. */
+static int writer_facts(struct vf_vault *v, uint32_t uid, uint64_t ino,
+			const struct vf_attr *a, const char *name,
+			struct vf_imm_item *it)
+{
+	char buf[VF_NAME_MAX + 1];
+	uint64_t up;
+	int rc;
+
+	if (!name && !S_ISDIR(a->mode) && a->nlink > 1)
+		name = "";
+	if (!name) {
+		rc = vf_ns_parent(v, ino, &up, buf);
+		if (rc && rc != -ENOENT)
+			return rc;
+		name = rc ? "" : buf;
+	}
+	it->temp_name = vf_policy_temp_name(name);
+	it->by_writer = created_by(v, ino, uid);
+	it->by_owner = a->uid == uid;
+	it->by_root = uid == 0;
+	return 0;
+}
+
 int vf_immut_check(struct vf_vault *v, uint32_t uid, enum vf_imm_op op,
 		   uint64_t ino, uint64_t parent)
 {
+	return vf_immut_check_name(v, uid, op, ino, parent, NULL);
+}
+
+int vf_immut_check_name(struct vf_vault *v, uint32_t uid,
+			enum vf_imm_op op, uint64_t ino, uint64_t parent,
+			const char *name)
+{
 	struct vf_imm_item it = { 0 };
 	struct vf_attr a;
-	uint64_t from;
-	int rc;
+	uint64_t from, own = 0;
+	unsigned own_days;
+	int rc, own_inside = 0;
 
 	rc = count_rules(v);
 	if (rc || v->imm_rules == 0)
 		return rc;
 	if (op == VF_IMM_CREATE || op == VF_IMM_TIMES)
 		return 0;
+	if (op == VF_IMM_LINK && ino) {
+		/* the item's own place, then where the new name goes */
+		rc = parent_of(v, ino, &own);
+		if (!rc)
+			rc = covered(v, own, &own_inside, &own_days, NULL);
+		if (rc)
+			return rc;
+	}
 	if (!parent && ino) {
 		rc = parent_of(v, ino, &parent);
 		if (rc)
@@ -174,13 +253,19 @@ int vf_immut_check(struct vf_vault *v, uint32_t uid, enum vf_imm_op op,
 		    op != VF_IMM_LINK)
 			from = ino;
 		rc = sealed(v, ino, &it.sealed, &it.sealed_at);
+		if (!rc && it.sealed)
+			rc = writer_facts(v, uid, ino, &a, name, &it);
 		if (rc)
 			return rc;
 		it.multi_link = !S_ISDIR(a.mode) && a.nlink > 1;
 	}
-	rc = covered(v, from, &it.inside, &it.days);
+	rc = covered(v, from, &it.inside, &it.days, &it.rule_set_at);
 	if (rc)
 		return rc;
+	if (op == VF_IMM_LINK) {
+		it.link_within = it.inside && own_inside && it.days == own_days;
+		it.inside = it.inside || own_inside;
+	}
 	rc = vf_policy_immutable(op, &it, vf_vault_now(v));
 	if (rc == -EPERM)
 		vf_vault_deny(v, uid, op_names[op], ino ? ino : parent,

@@ -12,11 +12,21 @@
 /* May uid's op change item ino, whose name is in directory parent (0: look the
  * name up)?  For VF_IMM_CREATE, VF_IMM_LINK and VF_IMM_RENAME_INTO, ino is
  * the node arriving (0 for a new one) and parent the directory it goes
- * into.  0, -EPERM (the reason is kept on the vault handle and the refusal
+ * into (for VF_IMM_LINK the item's own place is checked too: both names
+ * must be under the same protection).  0, -EPERM (the reason is kept on the vault handle and the refusal
  * counted: vf_vault_last_denial), or -errno.  v->mu held.  Costs nothing
  * while the vault has no immutable directory. */
 VF_MUST int vf_immut_check(struct vf_vault *v, uint32_t uid,
 			   enum vf_imm_op op, uint64_t ino, uint64_t parent);
+/* The same for the item's name in parent (which of several names a
+ * VF_IMM_UNLINK or VF_IMM_RENAME_FROM concerns). */
+VF_MUST int vf_immut_check_name(struct vf_vault *v, uint32_t uid,
+				enum vf_imm_op op, uint64_t ino,
+				uint64_t parent, const char *name);
+
+/* Remembers that uid created item ino (a writer's allowances in an
+ * immutable tree: vf_policy_immutable).  v->mu held. */
+void vf_immut_created(struct vf_vault *v, uint64_t ino, uint32_t uid);
 
 /* user.vaultfs.immutable of directory ino, as text; -ENODATA when it has
  * no rule.  Takes v->mu. */

@@ -344,6 +344,72 @@ int vf_policy_weaker(const struct vf_retention *a,
 	       b->keep_yearly < a->keep_yearly;
 }
 
+void vf_policy_df(uint64_t used, uint64_t disk_free, uint64_t quota,
+		  uint64_t *size, uint64_t *avail)
+{
+	uint64_t a = disk_free;
+
+	if (quota)
+		a = quota > used ? (quota - used < a ? quota - used : a) : 0;
+	*avail = a;
+	*size = used > UINT64_MAX - a ? UINT64_MAX : used + a;
+}
+
+int vf_policy_quota_allows(uint64_t quota, uint64_t used, uint64_t size)
+{
+	if (!quota)
+		return 0;
+	return used <= quota && size <= quota - used ? 0 : -ENOSPC;
+}
+
+int vf_policy_catalog_vacuum(uint64_t pages, uint64_t free_pages)
+{
+	return free_pages >= VF_POLICY_VACUUM_MIN_FREE &&
+	       free_pages <= pages && free_pages >= pages / 4;
+}
+
+static int is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+int vf_policy_temp_name(const char *name)
+{
+	size_t n = strlen(name), i, dot;
+
+	if (n < 4 || name[0] != '.')
+		return 0;
+	dot = n - 1;
+	while (dot > 1 && name[dot] != '.')
+		dot--;
+	if (dot < 2 || n - dot - 1 < 1 || n - dot - 1 > 6)
+		return 0;
+	for (i = dot + 1; i < n && name[i] >= '0' && name[i] <= '9'; i++)
+		;
+	if (i == n)
+		return 2;
+	for (i = dot + 1; i < n && is_alnum(name[i]); i++)
+		;
+	return i == n && n - dot - 1 == 6 ? 1 : 0;
+}
+
+/* What the writer of a sealed item may still do (vf_policy_immutable). */
+static int writer_may(enum vf_imm_op op, const struct vf_imm_item *it,
+		      int64_t now)
+{
+	int meta = op == VF_IMM_CHMOD || op == VF_IMM_XATTR;
+
+	if (it->temp_name && it->multi_link)
+		return op == VF_IMM_UNLINK;
+	if (it->temp_name == 1 &&
+	    (it->by_writer || it->by_owner || it->by_root) &&
+	    (meta || op == VF_IMM_UNLINK || op == VF_IMM_RENAME_FROM))
+		return 1;
+	return meta && it->by_writer && it->sealed_at >= it->rule_set_at &&
+	       now < it->sealed_at + (int64_t)VF_POLICY_IMM_GRACE_S * NS;
+}
+
 int vf_policy_immutable(enum vf_imm_op op, const struct vf_imm_item *it,
 			int64_t now)
 {
@@ -358,8 +424,8 @@ int vf_policy_immutable(enum vf_imm_op op, const struct vf_imm_item *it,
 		return it->multi_link ? -EPERM : 0;
 	case VF_IMM_LINK:
 		/* a second name is a way around the rule, whichever side it
-		 * is on, sealed or not */
-		return -EPERM;
+		 * is on, sealed or not, unless both are under it */
+		return it->link_within ? 0 : -EPERM;
 	default:
 		break;
 	}
@@ -367,7 +433,7 @@ int vf_policy_immutable(enum vf_imm_op op, const struct vf_imm_item *it,
 		return 0;
 	if (it->days && now >= it->sealed_at + (int64_t)it->days * 86400 * NS)
 		return 0;
-	return -EPERM;
+	return writer_may(op, it, now) ? 0 : -EPERM;
 }
 
 int vf_policy_lock_allows(enum vf_lock_change what, int state)

@@ -77,14 +77,67 @@ struct vf_imm_item {
 	int64_t sealed_at;   /* its first close (directories: creation) */
 	unsigned days;       /* protection after sealed_at; 0: forever */
 	int multi_link;      /* RENAME_INTO: the node has other names */
+	/* what a writer may still do (rsync, cp, editors) */
+	int temp_name;   /* its name is a writer's temporary name: what
+			  * vf_policy_temp_name says */
+	int by_writer;   /* the caller created it, on this mount */
+	int by_owner;    /* the caller owns it */
+	int by_root;     /* the caller is root */
+	int link_within; /* LINK: both names under the same protection */
+	int64_t rule_set_at; /* when the newest rule over it was set */
 };
+
+/* Seconds after a file's first close (a directory's creation) during
+ * which the uid that created it may still set its mode, owner, group and
+ * xattrs: they belong to that recovery point (rsync and cp -a set them
+ * right after the close). */
+#define VF_POLICY_IMM_GRACE_S 10
+
+/* df of a vault (statfs): used is what the vault stores (packs and
+ * catalog), disk_free what the backing disk still has for the caller,
+ * quota the -o quota= limit (0: none).  *avail is what may still be
+ * written: disk_free, and no more than the quota leaves; *size is
+ * used + *avail, so df's "used" is the vault and "size" what it may grow
+ * to. */
+void vf_policy_df(uint64_t used, uint64_t disk_free, uint64_t quota,
+		  uint64_t *size, uint64_t *avail);
+/* 0 when a vault storing used bytes may take size more within its quota
+ * (0: none), -ENOSPC otherwise (root too: the quota is the owner's limit
+ * for the whole vault). */
+int vf_policy_quota_allows(uint64_t quota, uint64_t used, uint64_t size);
+
+/* 1 when a catalog of pages pages, free_pages of them unused (left by
+ * deletions), is worth rewriting without them (VACUUM, which rewrites
+ * every page and makes a remote vault ship a full checkpoint): at least
+ * VF_POLICY_VACUUM_MIN_FREE free pages (4 MiB) and a quarter of the
+ * file. */
+#define VF_POLICY_VACUUM_MIN_FREE 1024
+int vf_policy_catalog_vacuum(uint64_t pages, uint64_t free_pages);
+
+/* 1 when name is a writer's temporary file name: ".NAME.XXXXXX", a dot,
+ * at least one character, a dot and six letters or digits (rsync,
+ * mkstemp); 2 for a temporary link name ".NAME.N", up to six digits
+ * (rsync -H links there, then renames); 0 otherwise. */
+int vf_policy_temp_name(const char *name);
 
 /* 0 when op may proceed, -EPERM when immutability forbids it, for every
  * caller (root included).  New items may be created and a new file
  * written until its first close; after that, inside the tree, anything
  * that loses or changes data fails until days after sealed_at.  Moving an
  * item in is allowed (it is then sealed) unless it keeps other names
- * outside, through which it could still be changed.  Times may change. */
+ * outside, through which it could still be changed.  Times may change.
+ * A hard link is refused unless both names are under the same
+ * protection.  What a writer may still do with a sealed item:
+ *  - its creator may set mode, owner, group and xattrs for
+ *    VF_POLICY_IMM_GRACE_S seconds after sealed_at, when it was sealed
+ *    under the rule (not before the rule was set);
+ *  - while it has a temporary name (and one name), its creator, its
+ *    owner or root may set them, rename it (to its final name) or delete
+ *    it (soft delete keeps it), so that a transfer that died leaves
+ *    nothing nobody can remove; its content stays sealed and nothing may
+ *    be renamed over it;
+ *  - a temporary name of an item with other names may be removed by
+ *    anyone: its data stays under them. */
 int vf_policy_immutable(enum vf_imm_op op, const struct vf_imm_item *it,
 			int64_t now);
 

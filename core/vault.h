@@ -291,7 +291,8 @@ struct vf_status {
 	uint64_t history_bytes; /* older versions (no longer current) */
 	uint64_t softdeleted_bytes, softdeleted_files; /* held by soft delete */
 	uint64_t stored_bytes;  /* bytes in packs */
-	uint64_t catalog_bytes;
+	uint64_t catalog_bytes;     /* database and write-ahead log */
+	uint64_t catalog_wal_bytes; /* ... the log's share */
 	char vault_id[2 * VF_VAULT_ID_BYTES + 1];
 	/* the daemon's last maintenance run (0: none yet), its result
 	 * (0 or -errno) and what it removed */
@@ -317,6 +318,10 @@ VF_MUST int vf_vault_status(struct vf_vault *v, struct vf_status *out);
  * (least recently read first out, only packs the store holds; 0: none,
  * every read goes to the store).  -ENOTSUP for a local vault. */
 VF_MUST int vf_vault_set_cache_size(struct vf_vault *v, uint64_t bytes);
+/* -o quota=SIZE: the vault may store at most bytes (packs and catalog);
+ * writes beyond get ENOSPC and df shows it as the size (0: no quota, the
+ * backing disk decides).  0. */
+VF_MUST int vf_vault_set_quota(struct vf_vault *v, uint64_t bytes);
 /* 1 when this open was unlocked by a passphrase, else 0. */
 int vf_vault_by_passphrase(struct vf_vault *v);
 
@@ -374,10 +379,24 @@ struct vf_gc_stats {
 	uint64_t stored_before, stored_after; /* bytes in packs */
 	int busy;                  /* skipped work: files were being written */
 	struct vf_store_gc_stats store; /* remote gc (vf_vault_store_gc) */
+	int rolled;                /* closed the pack being written, so that
+				    * it could be rewritten too */
+	/* what could not be freed, and why: dead bytes left in packs kept
+	 * because more than half of them is still live (rewritten once it
+	 * falls below half) */
+	uint64_t packs_kept, kept_bytes;
+	/* the catalog and its write-ahead log, in bytes, before and after
+	 * the checkpoint and compaction gc ends with */
+	uint64_t catalog_before, catalog_after;
+	int vacuumed;              /* the catalog was rewritten without its
+				    * free pages */
 };
 /* Purges soft-deleted items past their purge time, frees chunks no
- * version references and rewrites packs whose live bytes fall below half,
- * never holding the whole index in memory.  Crash-safe:
+ * version references, closes the pack being written (so that what was
+ * just deleted can be freed at once) and rewrites packs whose live bytes
+ * fall below half, never holding the whole index in memory; then
+ * checkpoints the catalog's write-ahead log and gives its free pages
+ * back.  Crash-safe:
  * an old pack is removed only after the catalog points elsewhere. */
 VF_MUST int vf_vault_gc(struct vf_vault *v, struct vf_gc_stats *st);
 /* vf_vault_gc reporting its progress to prog (may be NULL). */

@@ -17,6 +17,7 @@
 #include "authz.h"
 #include "facade.h"
 #include "file.h"
+#include "gc.h"
 #include "immut.h"
 #include "open_files.h"
 #include "policy.h"
@@ -193,6 +194,21 @@ ssize_t vf_vault_read(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 	return rc;
 }
 
+/* -o quota=SIZE: writing size more bytes (and committing what the spool
+ * holds) would take the vault past its quota.  The stored bytes are
+ * counted at most once a second (gc.c), so a burst may pass the quota by
+ * what the packs took within that second.  A count that fails decides
+ * nothing. */
+static int quota_refuses(struct vf_vault *v, size_t size)
+{
+	uint64_t quota = __atomic_load_n(&v->quota, __ATOMIC_RELAXED), used;
+
+	if (!quota || vf_gc_used_bytes(v, VF_NS, &used))
+		return 0;
+	return vf_policy_quota_allows(quota, used,
+				      size + vf_spool_pending(v)) != 0;
+}
+
 /* The disk reserve (policy.h): a writer other than root gets ENOSPC
  * once writing size more bytes (and committing what the spool holds)
  * would leave less than the reserve free on
@@ -204,6 +220,8 @@ static int reserve_allows(struct vf_vault *v, uint32_t uid, size_t size)
 	struct statvfs st;
 	uint64_t fs, avail;
 
+	if (quota_refuses(v, size))
+		return -ENOSPC;
 	if (statvfs(v->dir, &st) < 0)
 		return 0;
 	fs = (uint64_t)st.f_blocks * st.f_frsize;

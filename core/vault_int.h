@@ -146,6 +146,8 @@ struct vf_datakeys;
 struct vf_ship;
 struct vf_trip;
 
+#define VF_IMM_NEW_RING 128
+
 struct vf_vault {
 	char *dir;
 	char *keystore; /* the platform keystore (key edits write there) */
@@ -155,6 +157,12 @@ struct vf_vault {
 	 * none is set): read by every write without v->mu, so loaded and
 	 * stored with __atomic; changed only by vf_admin_reserve_set */
 	uint64_t reserve;
+	/* -o quota=SIZE: the most the vault may store (0: no limit), and
+	 * the last count of stored bytes (gc.c vf_gc_stored_bytes) with
+	 * its vf_clock_mono time; all with __atomic */
+	uint64_t quota;
+	uint64_t stored_cached;
+	int64_t stored_at;
 	int kernel_times; /* the kernel sets mtime/ctime of written files */
 	int passphrase;   /* unlocked by a passphrase (posture) */
 	struct vf_keys *keys;
@@ -184,6 +192,13 @@ struct vf_vault {
 	int64_t imm_rules;
 	uint64_t imm_gen;
 	struct vf_imm_vault imm_vault;
+	/* immut.c: who created the last items on this mount (a ring, the
+	 * newest at imm_new_next - 1): a writer's allowances (v->mu) */
+	struct vf_imm_new {
+		uint64_t ino;
+		uint32_t uid;
+	} imm_new[VF_IMM_NEW_RING];
+	unsigned imm_new_next;
 	/* authz.c: the role grants, in memory, sorted (own lock) */
 	pthread_mutex_t authz_mu;
 	struct vf_grant {

@@ -30,6 +30,7 @@
 #include "cache.h"
 #include "facade.h"
 #include "file.h"
+#include "gc.h"
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
@@ -247,6 +248,7 @@ static int new_node(struct vf_vault *v, const struct vf_caller *c,
 	if (rc)
 		goto out;
 	ino = (uint64_t)sqlite3_last_insert_rowid(v->cat->db);
+	vf_immut_created(v, ino, c->uid);
 	if (!target) {
 		/* A default ACL replaces the umask (POSIX 1003.1e). */
 		rc = inherit_acl(v, parent, ino, &requested);
@@ -400,8 +402,6 @@ int vf_vault_link(struct vf_vault *v, const struct vf_caller *c, uint64_t ino,
 	if (!rc)
 		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, newparent);
 	if (!rc)
-		rc = vf_immut_check(v, c->uid, VF_IMM_LINK, ino, 0);
-	if (!rc)
 		rc = vf_ns_dirent_add(v, newparent, newname, ino, now);
 	if (!rc)
 		rc = vf_ns_nlink(v, ino, 1, now);
@@ -524,7 +524,8 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!rc && want_dir)
 		rc = dir_is_empty(v, ino);
 	if (!rc)
-		rc = vf_immut_check(v, uid, VF_IMM_UNLINK, ino, parent);
+		rc = vf_immut_check_name(v, uid, VF_IMM_UNLINK, ino, parent,
+					 name);
 	if (!rc)
 		rc = delete_name(v, uid, parent, name, &a, now,
 				 want_dir ? "rmdir" : "unlink");
@@ -812,7 +813,8 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	}
 	/* immutability: the source leaves its place and enters another; a
 	 * replaced (or exchanged) target loses its place */
-	rc = vf_immut_check(v, uid, VF_IMM_RENAME_FROM, src, parent);
+	rc = vf_immut_check_name(v, uid, VF_IMM_RENAME_FROM, src, parent,
+				 name);
 	if (!rc)
 		rc = vf_immut_check(v, uid, VF_IMM_RENAME_INTO, src, newparent);
 	if (!rc && have_dst)
@@ -1150,27 +1152,51 @@ out:
 	return rc;
 }
 
+int vf_vault_set_quota(struct vf_vault *v, uint64_t bytes)
+{
+	__atomic_store_n(&v->quota, bytes, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* df shows the vault (policy.c vf_policy_df): used is what it stores,
+ * free what the disk (and the quota) still allows; root's view is
+ * f_bfree, the caller's f_bavail. */
 int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
 		    struct statvfs *out)
 {
 	struct statvfs st;
+	uint64_t used, size, avail, root_avail, fr, quota;
+	int rc;
 
 	if (vf_authz_check(v, c, VF_ACT_READ))
 		return -EACCES;
 	if (statvfs(v->dir, &st) < 0)
 		return -errno;
 	st.f_namemax = VF_NAME_MAX;
+	fr = st.f_frsize ? st.f_frsize : 4096;
+	avail = (uint64_t)st.f_bavail * fr;
 	/* a writer other than root sees what it may use: the disk reserve
 	 * (vault_file.c) is not for it, as ext4's reserved blocks */
-	if (c->uid && st.f_frsize) {
+	if (c->uid) {
 		uint64_t r = vf_policy_reserve(
-				     __atomic_load_n(&v->reserve,
-						     __ATOMIC_RELAXED),
-				     (uint64_t)st.f_blocks * st.f_frsize) /
-			     st.f_frsize;
+			__atomic_load_n(&v->reserve, __ATOMIC_RELAXED),
+			(uint64_t)st.f_blocks * fr);
 
-		st.f_bavail = st.f_bavail > r ? st.f_bavail - r : 0;
+		avail = avail > r ? avail - r : 0;
 	}
+	rc = vf_gc_used_bytes(v, VF_NS, &used);
+	if (rc)
+		return rc;
+	quota = __atomic_load_n(&v->quota, __ATOMIC_RELAXED);
+	vf_policy_df(used, avail, quota, &size, &avail);
+	/* the size is root's: used + what root may still write */
+	vf_policy_df(used, (uint64_t)st.f_bavail * fr, quota, &size,
+		     &root_avail);
+	st.f_frsize = fr;
+	st.f_bsize = st.f_bsize ? st.f_bsize : fr;
+	st.f_blocks = (fsblkcnt_t)((size + fr - 1) / fr);
+	st.f_bfree = (fsblkcnt_t)(root_avail / fr);
+	st.f_bavail = (fsblkcnt_t)(avail / fr);
 	*out = st;
 	return 0;
 }

@@ -294,6 +294,12 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				     NULL);
 			jadd(o, "store", r);
 		}
+		jadd_bool(o, "rolled", st.rolled);
+		jadd_u64(o, "packs_kept", st.packs_kept);
+		jadd_u64(o, "kept_bytes", st.kept_bytes);
+		jadd_u64(o, "catalog_before", st.catalog_before);
+		jadd_u64(o, "catalog_after", st.catalog_after);
+		jadd_bool(o, "vacuumed", st.vacuumed);
 		json_print(f, o);
 		return 0;
 	}
@@ -312,6 +318,14 @@ int cmd_gc(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	fprintf(f, "stored:           %s -> %s\n",
 		size_text(st.stored_before, exact, b0),
 		size_text(st.stored_after, exact, b1));
+	fprintf(f, "catalog:          %s -> %s%s\n",
+		size_text(st.catalog_before, exact, b0),
+		size_text(st.catalog_after, exact, b1),
+		st.vacuumed ? " (free pages given back)" : "");
+	if (st.packs_kept)
+		fprintf(f, "not freed:        %s in %llu packs that are still more than half live (rewritten once below half)\n",
+			size_text(st.kept_bytes, exact, b0),
+			(unsigned long long)st.packs_kept);
 	if (st.busy)
 		fputs("gc: some work was skipped because files were being written; run gc again later\n",
 		      f);

@@ -400,6 +400,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		jadd_u64(o, "kept_bytes", kept_bytes(&st));
 		jadd_u64(o, "stored_bytes", st.stored_bytes);
 		jadd_u64(o, "catalog_bytes", st.catalog_bytes);
+		jadd_u64(o, "catalog_wal_bytes", st.catalog_wal_bytes);
 		if (st.maint_t) {
 			struct json_object *m = json_object_new_object();
 			char mt[32];
@@ -493,7 +494,9 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		(unsigned long long)st.softdeleted_files);
 	fprintf(f, "stored:         %s (in packs, after dedup and compression)\n",
 		size_text(st.stored_bytes, exact, sz));
-	fprintf(f, "catalog:        %s\n", size_text(st.catalog_bytes, exact, sz));
+	fprintf(f, "catalog:        %s", size_text(st.catalog_bytes, exact, sz));
+	fprintf(f, " (write-ahead log %s)\n",
+		size_text(st.catalog_wal_bytes, exact, sz));
 	fprintf(f, "ratio:          %s (kept/stored: live, history and soft-deleted over stored)\n",
 		ratio);
 	if (!st.maint_t) {

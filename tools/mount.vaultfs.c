@@ -69,6 +69,7 @@ struct mount_opts {
 	unsigned maintain; /* -o maintain=SECONDS */
 	const char *alert_command; /* -o alert_command=CMD */
 	uint64_t cache_size;       /* -o cache_size=SIZE; UINT64_MAX: all */
+	uint64_t quota;            /* -o quota=SIZE; 0: none */
 	int maintain_set;  /* given: a second one is refused */
 	int remount;       /* -o remount: change a live mount's flags */
 	unsigned long rflags; /* the MS_* flags of that remount */
@@ -292,6 +293,35 @@ static int remount(struct mount_opts *o)
 	return 0;
 }
 
+/* SIZE of option opt (value at val): bytes, or with K, M, G or T.  0, or
+ * -1 after one usage line. */
+static int parse_size(const char *opt, const char *val, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (!errno && end != val && val[0] != '-' && *end && !end[1] &&
+	    (u = strchr(units, *end)) != NULL) {
+		int shift = 10 * (int)(u - units + 1);
+
+		if (n > (UINT64_MAX >> shift))
+			errno = ERANGE;
+		n <<= shift;
+		end++;
+	}
+	if (errno || end == val || *end || val[0] == '-') {
+		usage_error("bad mount option '%s': SIZE in bytes, or with K, M, G or T",
+			    opt);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 /* One option of -o; value options keep pointers into the -o buffer, which
  * lives until exit. */
 static int parse_opt(struct mount_opts *o, char *opt)
@@ -370,34 +400,22 @@ static int parse_opt(struct mount_opts *o, char *opt)
 	    (has_prefix(opt, "log=") && o->log) ||
 	    (has_prefix(opt, "metrics=") && o->metrics) ||
 	    (has_prefix(opt, "cache_size=") && o->cache_size != UINT64_MAX) ||
+	    (has_prefix(opt, "quota=") && o->quota) ||
 	    (has_prefix(opt, "alert_command=") && o->alert_command)) {
 		usage_error("mount option '%.*s' given twice",
 			    (int)(strchr(opt, '=') - opt), opt);
 		return -1;
 	}
-	if (has_prefix(opt, "cache_size=")) {
-		static const char units[] = "KMGT";
-		const char *u;
-		char *end;
-		unsigned long long n;
-
-		errno = 0;
-		n = strtoull(opt + 11, &end, 10);
-		if (!errno && end != opt + 11 && opt[11] != '-' && *end &&
-		    !end[1] && (u = strchr(units, *end)) != NULL) {
-			int shift = 10 * (int)(u - units + 1);
-
-			if (n > (UINT64_MAX >> shift))
-				errno = ERANGE;
-			n <<= shift;
-			end++;
-		}
-		if (errno || end == opt + 11 || *end || opt[11] == '-') {
-			usage_error("bad mount option '%s': SIZE in bytes, or with K, M, G or T",
+	if (has_prefix(opt, "cache_size="))
+		return parse_size(opt, opt + 11, &o->cache_size);
+	if (has_prefix(opt, "quota=")) {
+		if (parse_size(opt, opt + 6, &o->quota))
+			return -1;
+		if (!o->quota) {
+			usage_error("bad mount option '%s': a quota must be more than 0",
 				    opt);
 			return -1;
 		}
-		o->cache_size = n;
 		return 0;
 	}
 	if (has_prefix(opt, "alert_command=")) {
@@ -1441,6 +1459,8 @@ static int serve(struct mount_opts *o)
 			fail("%s", err);
 			goto out;
 		}
+		if (o->quota && vf_vault_set_quota(v, o->quota) < 0)
+			goto out;
 		if (o->cache_size != UINT64_MAX) {
 			r = vf_vault_set_cache_size(v, o->cache_size);
 			if (r < 0) {

@@ -5,6 +5,8 @@
 # fast as it can gets ENOSPC while that much is still free; then root
 # still writes a file, deletes, purges (the purge is audited) and lists
 # the audit log, and the vault unmounts cleanly and checks clean.
+# -o quota=SIZE: df shows the quota as the size; writers (root too) get
+# ENOSPC near it, and what gc frees can be written again.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
@@ -23,17 +25,26 @@ mkdir "$MNT/op"
 chown "$OP:$OP" "$MNT/op"
 as_op() { setpriv --reuid "$OP" --regid "$OP" --clear-groups "$@"; }
 
-full=0
-for i in $(seq 1 40); do
-	head -c 4000000 /dev/urandom >"$VF_TMP/src" # new data: no dedup
-	chmod 0644 "$VF_TMP/src"
-	if ! as_op cp "$VF_TMP/src" "$MNT/op/f$i" 2>"$VF_TMP/cp.err"; then
-		grep -q "No space left on device" "$VF_TMP/cp.err" ||
-			fail "cp failed, but not with ENOSPC: $(cat "$VF_TMP/cp.err")"
-		full=$i
-		break
-	fi
-done
+# fill PREFIX BYTES MAX [command...]: new files PREFIX1.. of BYTES random
+# bytes (no dedup), copied by command (e.g. as_op) until ENOSPC; $full is
+# the number refused (0: MAX written).  FILL_PAUSE: seconds before each.
+fill() {
+	local prefix=$1 bytes=$2 max=$3 i
+	shift 3
+	full=0
+	for i in $(seq 1 "$max"); do
+		head -c "$bytes" /dev/urandom >"$VF_TMP/src"
+		chmod 0644 "$VF_TMP/src"
+		[ -z "${FILL_PAUSE:-}" ] || sleep "$FILL_PAUSE"
+		if ! "$@" cp "$VF_TMP/src" "$prefix$i" 2>"$VF_TMP/cp.err"; then
+			grep -q "No space left on device" "$VF_TMP/cp.err" ||
+				fail "cp failed, but not with ENOSPC: $(cat "$VF_TMP/cp.err")"
+			full=$i
+			return 0
+		fi
+	done
+}
+fill "$MNT/op/f" 4000000 40 as_op
 [ "$full" != 0 ] || fail "64 MiB tmpfs never filled up"
 avail=$(df -B1 --output=avail "$SMALL" | tail -n 1 | tr -d ' ')
 log "the Operator got ENOSPC at file $full with $avail bytes free"
@@ -80,4 +91,40 @@ grep -q "reserve set.*reserve=8388608" "$VF_TMP/audit" || fail "reserve set 8M n
 grep -q "approval.*reserve.lower" "$VF_TMP/audit" || fail "lowering the reserve was not treated as critical: $(cat "$VF_TMP/audit")"
 vf_umount
 "$VAULTCTL" check "$VAULT" --keystore "$KS" >/dev/null || fail "check after filling"
+
+# ---- -o quota=16M on a vault of its own (the disk has room) ---------------------
+MiB=$((1024 * 1024))
+QUOTA=$((16 * MiB))
+VAULT=$VF_TMP/qvault
+vf_init
+vf_mount quota=16M
+read -r blocks free bsize < <(stat -f -c '%b %a %S' "$MNT")
+[ $((blocks * bsize)) -le "$QUOTA" ] && [ $((blocks * bsize)) -ge $((QUOTA - 2 * bsize)) ] ||
+	fail "df size is not the quota: $((blocks * bsize)) bytes"
+[ $((free * bsize)) -lt "$QUOTA" ] || fail "df shows the whole quota as free on a vault that holds a catalog"
+# the stored bytes are counted at most once a second
+FILL_PAUSE=1.1 fill "$MNT/q" $((3 * MiB)) 10
+[ "$full" != 0 ] || fail "quota 16M: 30 MiB written"
+[ "$full" -ge 4 ] || fail "quota 16M: ENOSPC at file $full of 3 MiB"
+stored=$("$VAULTCTL" status "$MNT" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"])')
+log "quota 16M: ENOSPC at file $full, $stored bytes stored"
+[ "$stored" -le $((QUOTA + 4 * MiB)) ] || fail "quota 16M: $stored bytes stored"
+read -r free bsize < <(stat -f -c '%a %S' "$MNT")
+[ $((free * bsize)) -lt $((3 * MiB)) ] || fail "df shows $((free * bsize)) bytes free on a vault at its quota"
+# Four of the six files and what cp left of the refused one go: more than
+# half of the pack they share, so gc rewrites it and gives the room back.
+for n in q1 q2 q3 q4 "q$full"; do
+	[ -e "$MNT/$n" ] || continue
+	rm "$MNT/$n"
+	"$VAULTCTL" softdelete purge "$MNT" "$n" >/dev/null || fail "purge $n"
+done
+"$VAULTCTL" gc "$MNT" --json >"$VF_TMP/gc.json" || fail "gc under the quota"
+log "gc under the quota: $(cat "$VF_TMP/gc.json")"
+sleep 1.1
+read -r free bsize < <(stat -f -c '%a %S' "$MNT")
+[ $((free * bsize)) -ge $((3 * MiB)) ] || fail "df shows $((free * bsize)) bytes free after gc freed 12 MiB"
+cp "$VF_TMP/src" "$MNT/again" || fail "cannot write what gc freed under the quota"
+cmp "$VF_TMP/src" "$MNT/again" || fail "the file written after gc differs"
+vf_umount
+"$VAULTCTL" check "$VAULT" --keystore "$KS" >/dev/null || fail "check after the quota"
 log "ok"

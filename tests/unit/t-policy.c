@@ -377,6 +377,153 @@ static void immutable_table(void)
 	}
 }
 
+/* A writer's allowances in an immutable tree (rsync, cp -a): which names
+ * are temporary, and what the creator, the owner, root or anyone else may
+ * do to a sealed item, within and after the grace. */
+static void temp_name_table(void)
+{
+	static const struct {
+		const char *name;
+		int want;
+	} t[] = {
+		{ ".a.txt.AbC123", 1 }, { ".a.XXXXXX", 1 },
+		{ ".l2.821", 2 },       { ".x.123456", 2 },
+		{ ".a.txt.AbC12", 0 },  { ".a.txt.AbC1234", 0 },
+		{ "a.txt.AbC123", 0 },  { "..AbC123", 0 },
+		{ ".a.txt.Ab-123", 0 }, { ".bashrc.bak", 0 },
+		{ ".l2.1234567", 0 },   { ".AbC123", 0 },
+		{ ".a.", 0 },           { "", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		if (vf_policy_temp_name(t[i].name) != t[i].want)
+			fprintf(stderr, "temp name '%s'\n", t[i].name);
+		CHECK_EQ(vf_policy_temp_name(t[i].name), t[i].want);
+	}
+}
+
+static void writer_table(void)
+{
+	const int64_t at = 1000 * 86400 * NS_PER_S, g = VF_POLICY_IMM_GRACE_S;
+	/* who: 0 writer, 1 owner, 2 root, 3 anyone else; the verdict for
+	 * temp name 0/1/2 x one/more names, within/after the grace */
+	static const struct {
+		enum vf_imm_op op;
+		int who, temp, multi, late, want;
+	} t[] = {
+		/* metadata just after the close: the writer only */
+		{ VF_IMM_CHMOD, 0, 0, 0, 0, 0 },
+		{ VF_IMM_CHMOD, 0, 0, 0, 2, -EPERM }, /* rule set later */
+		{ VF_IMM_XATTR, 0, 0, 0, 0, 0 },
+		{ VF_IMM_CHMOD, 0, 0, 0, 1, -EPERM },
+		{ VF_IMM_CHMOD, 1, 0, 0, 0, -EPERM },
+		{ VF_IMM_CHMOD, 2, 0, 0, 0, -EPERM },
+		{ VF_IMM_CHMOD, 3, 0, 0, 0, -EPERM },
+		/* the grace never covers content or names */
+		{ VF_IMM_WRITE, 0, 0, 0, 0, -EPERM },
+		{ VF_IMM_TRUNCATE, 0, 0, 0, 0, -EPERM },
+		{ VF_IMM_PUNCH, 0, 0, 0, 0, -EPERM },
+		{ VF_IMM_UNLINK, 0, 0, 0, 0, -EPERM },
+		{ VF_IMM_RENAME_FROM, 0, 0, 0, 0, -EPERM },
+		{ VF_IMM_RENAME_OVER, 0, 0, 0, 0, -EPERM },
+		/* a temporary file: renamed or removed by writer, owner, root */
+		{ VF_IMM_RENAME_FROM, 0, 1, 0, 1, 0 },
+		{ VF_IMM_UNLINK, 1, 1, 0, 1, 0 },
+		{ VF_IMM_UNLINK, 2, 1, 0, 1, 0 },
+		{ VF_IMM_CHMOD, 1, 1, 0, 1, 0 },
+		{ VF_IMM_UNLINK, 3, 1, 0, 0, -EPERM },
+		{ VF_IMM_RENAME_FROM, 3, 1, 0, 0, -EPERM },
+		{ VF_IMM_WRITE, 0, 1, 0, 0, -EPERM },
+		{ VF_IMM_TRUNCATE, 1, 1, 0, 0, -EPERM },
+		{ VF_IMM_RENAME_OVER, 0, 1, 0, 0, -EPERM },
+		/* a temporary file with other names: the name may go only */
+		{ VF_IMM_UNLINK, 3, 1, 1, 1, 0 },
+		{ VF_IMM_UNLINK, 3, 2, 1, 1, 0 },
+		{ VF_IMM_CHMOD, 0, 1, 1, 1, -EPERM },
+		{ VF_IMM_RENAME_FROM, 0, 1, 1, 0, -EPERM },
+		/* a link-form name alone is an ordinary name */
+		{ VF_IMM_UNLINK, 0, 2, 0, 0, -EPERM },
+		{ VF_IMM_RENAME_FROM, 1, 2, 0, 1, -EPERM },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		struct vf_imm_item it = {
+			.inside = 1,
+			.sealed = 1,
+			.sealed_at = at,
+			.temp_name = t[i].temp,
+			.multi_link = t[i].multi,
+			.by_writer = t[i].who == 0,
+			.by_owner = t[i].who == 1,
+			.by_root = t[i].who == 2,
+			/* late 2: sealed before the rule was set */
+			.rule_set_at = t[i].late == 2 ? at + 1 : at,
+		};
+		int64_t now = at + (t[i].late == 1 ? g : g - 1) * NS_PER_S;
+		int got = vf_policy_immutable(t[i].op, &it, now);
+
+		if (got != t[i].want)
+			fprintf(stderr, "row %zu: got %d\n", i, got);
+		CHECK_EQ(got, t[i].want);
+		/* outside a tree, or past the retention, all is allowed */
+		it.inside = 0;
+		CHECK_EQ(vf_policy_immutable(t[i].op, &it, now), 0);
+	}
+	/* hard links: only with both names under the same protection */
+	{
+		struct vf_imm_item it = { .inside = 1, .sealed = 1 };
+
+		CHECK_EQ(vf_policy_immutable(VF_IMM_LINK, &it, at), -EPERM);
+		it.link_within = 1;
+		CHECK_EQ(vf_policy_immutable(VF_IMM_LINK, &it, at), 0);
+	}
+}
+
+/* df and the quota: used is the vault, size what it may grow to. */
+static void df_table(void)
+{
+	static const struct {
+		uint64_t used, disk_free, quota, size, avail;
+	} t[] = {
+		{ 100, 900, 0, 1000, 900 },      /* the disk decides */
+		{ 100, 900, 500, 500, 400 },     /* the quota decides */
+		{ 100, 300, 500, 400, 300 },     /* the disk is smaller */
+		{ 600, 900, 500, 600, 0 },       /* past the quota */
+		{ 0, 0, 0, 0, 0 },
+		{ UINT64_MAX, 10, 0, UINT64_MAX, 10 },
+	};
+	static const struct {
+		uint64_t quota, used, size;
+		int want;
+	} q[] = {
+		{ 0, UINT64_MAX, UINT64_MAX, 0 }, { 500, 100, 400, 0 },
+		{ 500, 100, 401, -ENOSPC },       { 500, 600, 0, -ENOSPC },
+		{ 500, 500, 0, 0 },               { 500, 0, UINT64_MAX, -ENOSPC },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(t); i++) {
+		uint64_t size = 1, avail = 1;
+
+		vf_policy_df(t[i].used, t[i].disk_free, t[i].quota, &size,
+			     &avail);
+		CHECK_EQ(size, t[i].size);
+		CHECK_EQ(avail, t[i].avail);
+	}
+	for (i = 0; i < VF_ARRAY_LEN(q); i++)
+		CHECK_EQ(vf_policy_quota_allows(q[i].quota, q[i].used,
+						q[i].size), q[i].want);
+	/* VACUUM only for a quarter of free pages, and at least 4 MiB */
+	CHECK_EQ(vf_policy_catalog_vacuum(8192, 2048), 1);
+	CHECK_EQ(vf_policy_catalog_vacuum(8192, 2047), 0);
+	CHECK_EQ(vf_policy_catalog_vacuum(2000, 1023), 0);
+	CHECK_EQ(vf_policy_catalog_vacuum(1024, 1024), 1);
+	CHECK_EQ(vf_policy_catalog_vacuum(0, 0), 0);
+	CHECK_EQ(vf_policy_catalog_vacuum(100, 5000), 0); /* nonsense */
+}
+
 static void lock_table(void)
 {
 	static const struct {
@@ -1510,6 +1657,9 @@ int main(void)
 	RUN(weaker_table);
 	RUN(weaker_property);
 	RUN(immutable_table);
+	RUN(temp_name_table);
+	RUN(writer_table);
+	RUN(df_table);
 	RUN(lock_table);
 	RUN(time_range);
 	RUN(clock_table);
