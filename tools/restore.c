@@ -217,7 +217,11 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	close(snap);
 	snap = -1;
 	if (r == -ENOENT && vf_snap_tag_name(tname)) {
-		fputs("vaultctl: restore: no snapshot is tagged '", ctx->err);
+		/* not a time either: say both */
+		fputs("vaultctl: restore: '", ctx->err);
+		text_str(ctx->err, tname);
+		fprintf(ctx->err, "' is not %s, and no snapshot is tagged '",
+			AT_FORMS);
 		text_str(ctx->err, tname);
 		fputs("'\n", ctx->err);
 		goto out;
