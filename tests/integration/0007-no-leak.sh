@@ -3,7 +3,7 @@
 # symlink targets, xattr names and values, contents (compressible text
 # included) — can be found in the vault directory or the keystore, while
 # mounted or after unmount; the catalog is not a readable SQLite file
-# (SPEC §8).
+# (docs/threat-model.md, Confidentiality).
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
