@@ -13,8 +13,8 @@
  *   create, write, overwrite, truncate, rename, mkdir          Operator
  *   undelete, restore                                          Operator
  *   unlink, rmdir (soft delete)                                Contributor
- *   retention, immutability, prune, gc, stop protection        Contributor
- *   roles, guard, keys, security settings                      Owner
+ *   retention, immutability, prune, gc                         Contributor
+ *   roles, guard, keys, security settings, stop protection     Owner
  *
  * Fail closed: an unknown action or a failure to learn the caller's
  * groups is a refusal.
