@@ -103,7 +103,7 @@ else
 	build/mount.vaultfs "$VAULT" "$MNT"
 fi
 
-# Only root may use a vault until it grants a role (SPEC 6): the user who
+# Only root may use a vault until it grants a role (README.md, Roles): the user who
 # ran sudo gets Contributor (create, write, delete into .softdeleted).
 if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
 	build/vaultctl role grant "$MNT" contributor "user:$SUDO_UID" >/dev/null ||

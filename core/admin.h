@@ -7,13 +7,13 @@
  * one catalog transaction:
  *
  *   role          the caller's role against the operation's least role
- *                 (policy.c's table, SPEC 6); refusals are counted per uid
+ *                 (policy.c's table, README.md Roles); refusals are counted per uid
  *                 and minute in the audit log, not written one by one;
  *   state         read under the lock, on the resolved object (a directory
  *                 or a soft-deleted item by its node or row, not a path
  *                 read earlier);
  *   decision      a pure function of policy.c: allowed, critical (needs
- *                 the guard's approval, SPEC 7) or refused whoever
+ *                 the guard's approval, README.md The guard) or refused whoever
  *                 approves (then no approval is asked for or spent);
  *   approval      for a critical change, the guard's token must approve
  *                 exactly this operation and its canonical parameters,

@@ -1,5 +1,5 @@
 /*
- * audit.c - the tamper-evident audit log (SPEC 9).
+ * audit.c - the tamper-evident audit log (README.md, Audit log).
  *
  * Storage.  Records are rows of table audit in the catalog, so they are
  * sealed at rest like everything there (catvfs.c):

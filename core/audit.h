@@ -1,5 +1,5 @@
 /*
- * audit.h - the tamper-evident audit log (SPEC 9), private to core/.
+ * audit.h - the tamper-evident audit log (README.md, Audit log), private to core/.
  * audit.c describes the record and chain layout; the entry points tools/
  * and the daemon call are in vault.h ("audit log").
  *

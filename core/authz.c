@@ -1,5 +1,5 @@
 /*
- * authz.c - roles and the permission chokepoint (SPEC 6).
+ * authz.c - roles and the permission chokepoint (README.md, Roles).
  *
  * Grants live in table roles and, for speed, in a sorted array in memory
  * (loaded at open, rewritten on every change under authz_mu): a check is
@@ -7,14 +7,14 @@
  * v->mu.  Supplementary groups are asked of the caller (fs/ reads them
  * from the kernel) only when some grant names a group.
  *
- * The table of SPEC 6, as the least role per action:
+ * The role table (README.md, Roles), as the least role per action:
  *
  *   read live tree, views, .softdeleted, status/report/audit  Reader
  *   create, write, overwrite, truncate, rename, mkdir          Operator
  *   undelete, restore                                          Operator
  *   unlink, rmdir (soft delete)                                Contributor
- *   retention, immutability, prune, gc, stop protection        Contributor
- *   roles, guard, keys, security settings                      Owner
+ *   retention, immutability, prune, gc                         Contributor
+ *   roles, guard, keys, security settings, stop protection     Owner
  *
  * Fail closed: an unknown action or a failure to learn the caller's
  * groups is a refusal.

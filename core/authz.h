@@ -1,5 +1,5 @@
 /*
- * authz.h - roles (SPEC 6): the single permission chokepoint of core
+ * authz.h - roles (README.md, Roles): the single permission chokepoint of core
  * (private to core/).  Every entry point of vault.c and file.c that a
  * caller reaches asks vf_authz_check before doing anything, and the
  * command layer asks vf_vault_role_of; both fail closed (anything but an

@@ -201,7 +201,8 @@ int vf_cache_get(struct vf_vault *v, int64_t chunk, struct vf_cache_ent **out)
 		rc = -EIO;
 		if (v->integrity_failed)
 			v->integrity_failed(v, "missing pack");
-	/* damaged or tampered data is a security event (SPEC 8, 9) */
+	/* damaged or tampered data is a security event
+	 * (docs/threat-model.md, Integrity) */
 	} else if ((rc == -EBADMSG || rc == -EIO) && v->integrity_failed) {
 		v->integrity_failed(v, rc == -EBADMSG ? "authentication"
 						      : "checksum");

@@ -3,8 +3,8 @@
  *
  * The catalog is an ordinary SQLite database in WAL mode whose every page
  * is sealed on its way to disk, so the vault directory reveals no name,
- * size or tree shape (SPEC 8).  The database must use a 4096-byte page and
- * keep VF_CATVFS_RESERVE reserved bytes at the end of each page
+ * size or tree shape (docs/design.md, Vault directory).  The database
+ * must use a 4096-byte page and keep VF_CATVFS_RESERVE reserved bytes at the end of each page
  * (SQLITE_FCNTL_RESERVE_BYTES, set by the catalog before the first table is
  * created); the shim stores each page's nonce and tag there.
  *

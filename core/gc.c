@@ -1,5 +1,6 @@
 /*
- * gc.c - history upkeep (SPEC 3): the retention policy, prune and gc.
+ * gc.c - history upkeep (docs/design.md, Retention, prune and gc): the
+ * retention policy, prune and gc.
  *
  * Prune applies the policy (vf_policy_retain) to each file's versions and
  * deletes the versions it drops, with their extents.  A file's versions
@@ -516,7 +517,7 @@ int vf_vault_prune_progress(struct vf_vault *v, int64_t now, int dry_run,
 		goto out;
 	/* No recovery point goes before it has been replaced for as long as
 	 * a deleted item is kept: overwrites are the delete of whoever may
-	 * only write (SPEC 4, append-only). */
+	 * only write (an Operator is append-only: README.md, Roles). */
 	pr.min_age = (int64_t)sd.days * 86400 * VF_NS;
 	/* Files with no more versions than every policy keeps (its newest
 	 * max(keep_last, min_points)) are not even looked at; a policy
@@ -1146,8 +1147,8 @@ int vf_vault_gc_progress(struct vf_vault *v, struct vf_gc_stats *out,
 				       &g.ps.items_total, NULL);
 		vf_vault_unlock(v);
 	}
-	/* soft-deleted items whose time has come go first (SPEC 4: gc
-	 * purges them when the vault is not mounted) */
+	/* soft-deleted items whose time has come go first (README.md, Soft
+	 * delete: gc purges them when the vault is not mounted) */
 	if (!rc)
 		rc = vf_vault_purge_expired(v, vf_vault_now(v), &g.st.purged);
 	if (!rc)

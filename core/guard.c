@@ -1,6 +1,6 @@
 /*
- * guard.c - multi-user authorization (SPEC 7): the guard's key pair,
- * approval requests and tokens, and the check critical operations pass.
+ * guard.c - multi-user authorization (README.md, The guard;
+ * docs/guard.md): the guard's key pair, approval requests and tokens, and the check critical operations pass.
  *
  * The guard is an Ed25519 key pair whose secret half is held by someone
  * other than the vault owner.  Its public key is stored in the catalog

@@ -1,5 +1,5 @@
 /*
- * guard.h - approval requests and tokens of the guard (SPEC 7), private
+ * guard.h - approval requests and tokens of the guard (README.md, The guard), private
  * to core/, tests and the fuzz target.  What tools/ calls (keygen,
  * approve, attach, authorize) is declared in vault.h; this header exposes
  * the decoded formats and the pure checks behind them so they can be

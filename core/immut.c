@@ -1,5 +1,5 @@
 /*
- * immut.c - immutable directories and the immutable vault (SPEC 5).
+ * immut.c - immutable directories and the immutable vault (README.md, Immutability).
  *
  * A rule is a row immut(node, days, lock_at, set_at) on a directory; it
  * covers the directory and everything below it, including directories

@@ -452,7 +452,7 @@ int vf_policy_lock_allows(enum vf_lock_change what, int state)
 
 /* ---- administrative operations ------------------------------------------- */
 
-/* SPEC 6's table, one row per operation the gate runs. */
+/* The role table (README.md, Roles), one row per operation the gate runs. */
 static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_STATUS] = { "status", VF_ROLE_READER, 0 },
 	[VF_OP_CHECK] = { "check", VF_ROLE_OPERATOR, 0 },
@@ -500,7 +500,8 @@ static const struct vf_op_rule op_rules[VF_OP_COUNT] = {
 	[VF_OP_METRICS] = { "metrics", VF_ROLE_READER, 0 },
 	/* names directories (top growth) and tells what was deleted */
 	[VF_OP_REPORT] = { "report", VF_ROLE_OPERATOR, 0 },
-	/* Owner, not SPEC 6's Contributor: the vault stops taking backups
+	/* Owner, not Contributor (docs/protection.md, Who may): the vault
+	 * stops taking backups
 	 * for everyone, which a stolen Contributor must not be able to do */
 	[VF_OP_PROT_STOP] = { "protection stop", VF_ROLE_OWNER, 1 },
 	[VF_OP_PROT_RESUME] = { "protection resume", VF_ROLE_OWNER, 1 },
@@ -878,8 +879,8 @@ int vf_policy_role_change(int is_group, uint32_t id, enum vf_role cur,
 		return refuse(-EINVAL, why, whylen,
 			      "uid 0 (root) is always owner; its role cannot "
 			      "change");
-	/* Granting Contributor or Owner is critical (SPEC 7); a grant that
-	 * changes nothing spends no approval. */
+	/* Granting Contributor or Owner is critical (README.md, The
+	 * guard); a grant that changes nothing spends no approval. */
 	if (next >= VF_ROLE_CONTRIBUTOR && next != cur)
 		return critical("role.grant", gop);
 	return VF_ALLOW;

@@ -6,7 +6,8 @@
  * grandfather-father-son rules (as restic's `forget` does): a version is
  * kept when any rule keeps it, and the newest min_points versions are kept
  * whatever the rules say, so a corrupt latest version is never the only
- * one (SPEC 3).  Buckets are UTC hours, days, ISO weeks (Monday first),
+ * one (docs/design.md, Retention, prune and gc).  Buckets are UTC hours,
+ * days, ISO weeks (Monday first),
  * months and years; in each bucket the newest version represents it, and
  * the N newest buckets that hold a version are kept.
  *
@@ -50,7 +51,7 @@ VF_MUST int vf_policy_retain(const int64_t *t, size_t n,
 int vf_policy_weaker(const struct vf_retention *a,
 		     const struct vf_retention *b);
 
-/* ---- immutability (SPEC 5) ----------------------------------------------- */
+/* ---- immutability (README.md, Immutability) ------------------------------ */
 
 /* What an operation would do to an item (the node it changes, or whose
  * name it changes). */
@@ -153,7 +154,7 @@ enum vf_lock_change {
 /* 0 when the change is allowed in lock state (vf_policy_lock_state),
  * -EPERM when a final lock forbids it, -EINVAL when there is no pending
  * lock to cancel.  Allowed changes other than EXTEND are critical
- * operations (SPEC 7): the caller still needs the guard's approval. */
+ * operations (README.md, The guard): the caller still needs the guard's approval. */
 int vf_policy_lock_allows(enum vf_lock_change what, int state);
 
 /* A lock's state at now: 0 none, 1 pending (cancellable), 2 final.
@@ -389,7 +390,7 @@ uint64_t vf_policy_reserve(uint64_t setting, uint64_t fs_bytes);
 VF_MUST int vf_policy_private_dir(uint32_t owner, uint32_t mode, uint32_t euid,
 				  char *why, size_t whylen);
 
-/* ---- administrative operations (SPEC 6, 7) -------------------------------- */
+/* ---- administrative operations (README.md, Roles, The guard) -------------- */
 
 /* Roles, weakest first.  Root is always Owner; a caller with no role is
  * refused everything (EACCES). */
@@ -401,7 +402,7 @@ enum vf_role {
 	VF_ROLE_OWNER,
 };
 
-/* Soft delete (SPEC 4). */
+/* Soft delete (README.md, Soft delete). */
 #define VF_SOFTDELETE_DAYS 14      /* default retention */
 #define VF_SOFTDELETE_MIN_DAYS 14
 #define VF_SOFTDELETE_MAX_DAYS 180
@@ -497,19 +498,20 @@ enum vf_admin_op {
 
 struct vf_op_rule {
 	const char *name;    /* as audited and shown ("softdelete set") */
-	enum vf_role least;  /* the least role that may run it (SPEC 6) */
+	enum vf_role least;  /* the least role that may run it (README.md, Roles) */
 	int changes;         /* changes the vault: audited, refused when
 				the vault is read-only */
 };
 
-/* The rule of op (SPEC 6's table as one array), or NULL out of range. */
+/* The rule of op (the role table of README.md as one array), or NULL out of range. */
 const struct vf_op_rule *vf_policy_op(enum vf_admin_op op);
 
 /*
  * Decisions on administrative changes.  Each takes the current state read
  * under the gate's lock, the change asked for and now, and returns
  *   VF_ALLOW     the change may be made as it is;
- *   VF_CRITICAL  the change may be made with the guard's approval (SPEC 7):
+ *   VF_CRITICAL  the change may be made with the guard's approval
+ *                (README.md, The guard):
  *                *gop gets the operation name a token must carry;
  *   -EPERM       refused whoever approves (a final lock, always-on, the
  *                immutable vault), so no approval is asked for or spent;

@@ -1,5 +1,5 @@
 /*
- * trash.c - soft delete: .softdeleted, undelete, purge (SPEC 4).
+ * trash.c - soft delete: .softdeleted, undelete, purge (docs/design.md, Soft delete).
  *
  * Model.  Deleting never destroys a node: unlink and rmdir end the name
  * (dirents.died) as before, and the node gets a row in table trash:

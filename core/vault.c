@@ -253,7 +253,7 @@ out:
  * closing the vault (umount returns first), so a held lock is retried for
  * a few seconds before the vault counts as in use. */
 /* file data's integrity hook (vault_int.h): damaged or tampered data is
- * a security event (SPEC 8, 9), counted like a denial. */
+ * a security event (docs/threat-model.md, Integrity), counted like a denial. */
 static void integrity_failed(struct vf_vault *v, const char *what)
 {
 	vf_audit_count(v, "integrity", "failed", VF_AUDIT_UID_NONE, what,

@@ -17,7 +17,7 @@
  *
  * Callers: every entry point takes the caller's identity as an argument
  * (from the FUSE request or SO_PEERCRED); core never asks the OS who is
- * calling.  Each checks the caller's role first (authz.c, SPEC 6): no role,
+ * calling.  Each checks the caller's role first (authz.c, README.md Roles): no role,
  * EACCES.  Operations through an open handle were authorized at open.  Permission checks on mode bits are the kernel's
  * (default_permissions); core enforces ownership rules it alone can see.
  *
@@ -325,7 +325,7 @@ VF_MUST int vf_vault_set_quota(struct vf_vault *v, uint64_t bytes);
 /* 1 when this open was unlocked by a passphrase, else 0. */
 int vf_vault_by_passphrase(struct vf_vault *v);
 
-/* ---- history: snapshots, retention, prune, gc (SPEC 3) ----------------- */
+/* ---- history: snapshots, retention, prune, gc (docs/design.md) ---------- */
 
 /* The vault's retention policy (meta "policy.*"; a new vault keeps
  * everything, with min_points VF_POLICY_MIN_POINTS). */
@@ -432,7 +432,7 @@ typedef int (*vf_snap_cb)(void *arg, int64_t t, const char *tag);
 VF_MUST int vf_vault_snapshots(struct vf_vault *v, int64_t now, vf_snap_cb cb,
 			       void *arg);
 
-/* ---- roles (SPEC 6) --------------------------------------------------------- */
+/* ---- roles (README.md, Roles) ------------------------------------------------ */
 
 const char *vf_role_name(enum vf_role r);
 /* "reader", "operator", "contributor", "owner" -> 0, else -EINVAL. */
@@ -444,7 +444,7 @@ typedef int (*vf_role_cb)(void *arg, int is_group, uint32_t id,
 			  enum vf_role role);
 VF_MUST int vf_vault_role_list(struct vf_vault *v, vf_role_cb cb, void *arg);
 
-/* ---- soft delete (SPEC 4) ------------------------------------------------- */
+/* ---- soft delete (README.md, Soft delete) ---------------------------------- */
 
 VF_MUST int vf_vault_softdelete_get(struct vf_vault *v,
 				    struct vf_softdelete *out);
@@ -470,7 +470,7 @@ VF_MUST int vf_vault_softdelete_list(struct vf_vault *v, int64_t now,
 VF_MUST int vf_vault_purge_expired(struct vf_vault *v, int64_t now,
 				   uint64_t *n);
 
-/* ---- immutability (SPEC 5) ------------------------------------------------ */
+/* ---- immutability (README.md, Immutability) -------------------------------- */
 
 /* An immutable directory: path (from the vault root), days of protection
  * after each item's first close (0: forever), lock: 0, or when it becomes
@@ -493,7 +493,7 @@ VF_MUST int vf_vault_immutable_vault_get(struct vf_vault *v,
  * ("" if none), and how many there were since open. */
 uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
 
-/* ---- guard (SPEC 7) ------------------------------------------------------ */
+/* ---- guard (README.md, The guard; docs/guard.md) -------------------------- */
 
 /* A critical operation is named (op: 1 to VF_GUARD_OP_MAX bytes of
  * [a-z0-9._-], starting with a letter, e.g. "softdelete.days") and carries
@@ -655,7 +655,7 @@ int vf_unlock_failure_note(const char *statedir, const char *vault,
 			   uint32_t uid, const char *why);
 int vf_unlock_failures_report(struct vf_vault *v, const char *statedir);
 
-/* ---- audit log (SPEC 9) -------------------------------------------------- */
+/* ---- audit log (README.md, Audit log) -------------------------------------- */
 
 /* Every security-relevant event is one record in the (encrypted) catalog,
  * chained with a keyed MAC so that editing, inserting, reordering or

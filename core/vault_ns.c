@@ -476,7 +476,7 @@ static int audit_delete(struct vf_vault *v, uint32_t uid, uint64_t parent,
 }
 
 /* Deletes the name parent/name of node a, checked already (v->mu held,
- * the caller's transaction): the name goes to .softdeleted (SPEC 4); a
+ * the caller's transaction): the name goes to .softdeleted (README.md, Soft delete); a
  * file with other names stays live through them, and its rows there are
  * hard links.  how is the audit record's detail. */
 static int delete_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
@@ -849,7 +849,7 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 			if (rc)
 				return rc;
 		}
-		/* Not a deletion (SPEC 4): the displaced node keeps its
+		/* Not a deletion (README.md, Soft delete): the displaced node keeps its
 		 * versions, and when it was a regular file replaced by one
 		 * and this was its last name, they become the history of
 		 * the file now at the path (.versions, prune). */

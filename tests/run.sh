@@ -15,7 +15,7 @@
 # 0003-posix", "SKIP ..."; a failing test's output tail follows its line.
 # The last line is exactly "N passed, N failed" (", N skipped" when some
 # were).  Exit status 1 when anything failed.  With CI=true a skipped
-# integration test counts as a failure (CI has FUSE; STYLE §9).
+# integration test counts as a failure (CI has FUSE; docs/testing.md).
 # Full output of every test is kept in build/test-logs/.
 set -uo pipefail
 

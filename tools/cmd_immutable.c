@@ -1,5 +1,5 @@
 /*
- * cmd_immutable.c - immutability (SPEC 5): set, lock, unlock, clear,
+ * cmd_immutable.c - immutability (README.md, Immutability): set, lock, unlock, clear,
  * list, vault.
  */
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /*
- * cmd_security.c - roles (SPEC 6), the guard (SPEC 7) and the audit log
- * (SPEC 9).
+ * cmd_security.c - roles, the guard and the audit log (README.md: Roles,
+ * The guard, Audit log; docs/guard.md).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,8 +23,8 @@
  * the caller's user database before the request leaves it (the daemon's
  * need not be the caller's), and a name that later points to someone else
  * must not carry a role with it.  role list shows the name each id has on
- * the daemon's machine now, when it has one.  Granting Contributor or Owner is critical (SPEC 7),
- * with the parameters "principal=user:1001 role=owner".  Root is always
+ * the daemon's machine now, when it has one.  Granting Contributor or Owner is critical
+ * (README.md, The guard), with the parameters "principal=user:1001 role=owner".  Root is always
  * Owner, whatever is stored; a grant to uid 0 is refused as meaningless.
  */
 

@@ -1,5 +1,5 @@
 /*
- * cmd_softdelete.c - soft delete (SPEC 4): show, set, list, purge.
+ * cmd_softdelete.c - soft delete (README.md, Soft delete): show, set, list, purge.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -211,7 +211,7 @@ int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		fprintf(ctx->err, "vaultctl: softdelete purge: PATH is too long\n");
 		return 1;
 	}
-	/* Early purge is critical (SPEC 4, 7); the approval binds the item
+	/* Early purge is critical (README.md, Soft delete); the approval binds the item
 	 * that path names now (core's gate, admin.h). */
 	admin_init(ctx, &a, token);
 	rc = vf_admin_softdelete_purge(ctx->v, &a, path, &n);

@@ -41,7 +41,7 @@ struct cmd {
 	const char *usage;     /* SYNOPSIS line, after "vaultctl " */
 	cmd_fn *fn;	       /* NULL: not available in this version (a
 				  client command's handler is vaultctl's) */
-	enum vf_role min_role; /* least role that may run it (SPEC 6); for
+	enum vf_role min_role; /* least role that may run it (README.md, Roles); for
 				  a client command only documentation: the
 				  kernel checks each access it makes */
 	const struct cmd_opt *opts; /* its options, NULL-terminated */

@@ -3,7 +3,7 @@
  * running); the commands live in cmd_<group>.c, their shared helpers in
  * cmd_util.c, the client commands in restore.c (vaultctl only).
  *
- * One table (cmds[] below) names every command of SPEC 2: its group, its
+ * One table (cmds[] below) names every command: its group, its
  * verb (NULL for single-word groups), whether it takes a TARGET (a
  * mountpoint or a vault directory) and where, where it runs (against a
  * vault, without one, or as a client through the mount), its SYNOPSIS

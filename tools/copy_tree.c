@@ -25,7 +25,8 @@
  * would for cp.  In place, a file that exists is truncated and rewritten
  * (a new recovery point of the same file, whose history stays), unless its
  * content already matches; a symlink or special file in the way is
- * replaced by a rename over it (not a deletion, SPEC 4); what is missing is
+ * replaced by a rename over it (not a deletion: README.md, Soft delete);
+ * what is missing is
  * created; entries created after T are left alone.  Owners are restored
  * when the caller is root; modes, times and xattrs always.
  *

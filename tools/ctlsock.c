@@ -762,7 +762,7 @@ int vf_ctlsock_start(struct vf_vault *v, const char *mountpoint,
 			 s->path, strerror(errno));
 		goto fail;
 	}
-	/* Anyone may connect: roles decide (SPEC 6), identity is PEERCRED. */
+	/* Anyone may connect: roles decide (README.md, Roles), identity is PEERCRED. */
 	if (chmod(s->path, 0666) < 0 || lstat(s->path, &st) < 0 ||
 	    listen(s->fd, 16) < 0 || pipe2(s->stop, O_CLOEXEC) < 0) {
 		rc = -errno;

@@ -1472,7 +1472,7 @@ static int serve(struct mount_opts *o)
 			}
 		}
 	}
-	/* SPEC 9: the mount and the unmount are audited (not on a
+	/* The mount and the unmount are audited (not on a
 	 * read-only mount, whose catalog is not written). */
 	if (!o->ro)
 		audit_daemon(v, o, "mount");

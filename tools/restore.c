@@ -29,8 +29,8 @@ void not_a_mount(FILE *err, const char *target, const char *what)
 {
 	struct stat st;
 
-	/* A vault directory is root-only (SPEC 8): one we cannot look into
-	 * is most likely one. */
+	/* A vault directory is root-only (README.md, The vault directory):
+	 * one we cannot look into is most likely one. */
 	if (vf_protector_is_vault(target) == 1 ||
 	    (stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
 	     access(target, X_OK) < 0 && errno == EACCES))
@@ -344,7 +344,8 @@ out:
 
 /*
  * `vaultctl undelete MNT PATH [--to DEST]` is `mv MNT/.softdeleted/PATH
- * MNT/DEST` (SPEC 4: undelete is a rename out of .softdeleted) done with
+ * MNT/DEST` (README.md, Soft delete: undelete is a rename out of
+ * .softdeleted) done with
  * care and explained: one renameat2(RENAME_NOREPLACE), in vaultctl and as
  * its caller, so that the kernel and the daemon check it exactly as they
  * check mv.  Both parent directories are reached one component at a time

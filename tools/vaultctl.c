@@ -12,7 +12,7 @@
  *                                 taken out of argv, the vault is opened
  *                                 here and the command runs as uid 0
  *
- * Exit codes (SPEC 2): 0 ok, 1 refused or failed (one line on stderr),
+ * Exit codes: 0 ok, 1 refused or failed (one line on stderr),
  * 2 usage (the command's usage line on stderr).
  */
 #include <errno.h>
@@ -304,7 +304,7 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 			goto dead;
 		if (errno == EACCES) {
 			/* A vaultfs mount refuses even stat to a caller with
-			 * no role (SPEC 6); its daemon still answers, and
+			 * no role (README.md, Roles); its daemon still answers, and
 			 * says which role the command needs. */
 			rc = vf_ctlsock_call(target, argc, argv);
 			if (rc >= 0)
@@ -346,7 +346,8 @@ static int run_target(int argc, char **argv, const struct vf_cmd_info *info)
 		if (vf_protector_is_vault(target) == 1 ||
 		    (geteuid() != 0 && access(target, X_OK) < 0 &&
 		     errno == EACCES)) {
-			/* A vault directory is root-only (SPEC 8), so a user
+			/* A vault directory is root-only (README.md, The vault
+			 * directory), so a user
 			 * who cannot look inside probably points at one; a
 			 * user's own vault (a test's) is theirs to open. */
 			if (geteuid() != 0 && st.st_uid != geteuid()) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0003-posix: the everyday POSIX semantics of the live tree (SPEC §3), each
+# 0003-posix: the everyday POSIX semantics of the live tree, each
 # operation applied both to the mount and to a reference copy on the local
 # disk, plus direct checks of what a tree comparison cannot see (errno
 # values, inode numbers, link counts, open descriptors, locks, mmap).
@@ -15,7 +15,7 @@ chmod 0711 "$VF_TMP"
 
 vf_init
 vf_mount
-# uid 4242 below: a role that allows every operation (SPEC 6), so that only
+# uid 4242 below: a role that allows every operation (README.md, Roles), so that only
 # the mode bits decide what it may do
 "$VAULTCTL" role grant "$MNT" contributor user:4242 >/dev/null
 chmod 0755 "$MNT"

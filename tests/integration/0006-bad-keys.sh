@@ -3,7 +3,7 @@
 # passphrase, wrong key file, missing keystore, a directory that is not a
 # vault, unsafe permissions on the vault or the keystore, a busy mountpoint —
 # fails with exactly one line on stderr and a non-zero exit, mounts nothing,
-# and leaves the vault directory byte for byte as it was (SPEC §8, §11).
+# and leaves the vault directory byte for byte as it was (docs/threat-model.md).
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 

@@ -3,7 +3,7 @@
 # symlink targets, xattr names and values, contents (compressible text
 # included) — can be found in the vault directory or the keystore, while
 # mounted or after unmount; the catalog is not a readable SQLite file
-# (SPEC §8).
+# (docs/threat-model.md, Confidentiality).
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
@@ -69,7 +69,7 @@ vf_umount
 search "after unmount"
 
 CAT=$VAULT/catalog.db
-[ -f "$CAT" ] || fail "no catalog at $CAT (SPEC layout: vault.hdr, catalog.db, packs/)"
+[ -f "$CAT" ] || fail "no catalog at $CAT (docs/design.md: vault.hdr, catalog.db, packs/)"
 ! head -c 16 "$CAT" | grep -qaF 'SQLite format 3' || fail "the catalog is a plain SQLite file"
 if strings -n 6 "$CAT" | grep -F -i -e "$tag" -e secret -e include -e /usr -e linux -e CREATE -e TABLE -e INSERT >"$VF_TMP/strings"; then
 	awk 'n++ < 10' "$VF_TMP/strings" >&2

@@ -10,7 +10,7 @@ set -euo pipefail
 command -v setfacl >/dev/null || skip "setfacl missing (Debian package acl)"
 vf_init
 vf_mount
-# uid 1234 below: a role that allows reads and writes (SPEC 6), so that only
+# uid 1234 below: a role that allows reads and writes (README.md, Roles), so that only
 # the mode bits and ACLs decide
 "$VAULTCTL" role grant "$MNT" contributor user:1234 >/dev/null
 M=$MNT

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 0010-damage: bit rot or tampering in a pack is found and contained
-# (SPEC 8): reading a damaged file fails with EIO while every other file
+# (docs/threat-model.md, Integrity): reading a damaged file fails with EIO
+# while every other file
 # stays readable; `vaultctl check` (online and offline, with and without
 # --read-data) exits 1 naming exactly the damaged file; the daemon stays up.
 set -euo pipefail

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# 0011-enospc: a full backing disk (SPEC 11): writers get ENOSPC, every
+# 0011-enospc: a full backing disk (docs/threat-model.md, Availability):
+# writers get ENOSPC, every
 # file whose close succeeded before stays intact, the vault stays
 # consistent (check --read-data), the daemon unmounts cleanly and the
 # vault mounts again.  The vault lives on a small tmpfs.

@@ -13,7 +13,7 @@ tick() { sleep 1.1; }
 chmod 0711 "$VF_TMP" # other uids reach the mount below
 vf_init
 vf_mount
-# uid 4242 below may read (SPEC 6); the mode bits decide what
+# uid 4242 below may read (README.md, Roles); the mode bits decide what
 "$VAULTCTL" role grant "$MNT" reader user:4242 >/dev/null
 
 # ---- three versions of f, a file born later, a file deleted later ---------

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0014-prune-gc: the retention policy, prune and gc (SPEC 3).  20 files of
+# 0014-prune-gc: the retention policy, prune and gc (docs/design.md).  20 files of
 # random data, each written 5 times; with keep-last 3, `prune --dry-run`
 # lists the 2 oldest versions of each file and changes nothing, `prune` drops
 # them, `gc` gives back about two fifths of the vault, everything left reads

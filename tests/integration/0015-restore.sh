@@ -28,7 +28,7 @@ expect_fail() {
 chmod 0711 "$VF_TMP" # another uid reaches the mount below
 vf_init
 vf_mount
-# uid 1000 below has the role restores need (SPEC 6); the mode bits decide
+# uid 1000 below has the role restores need (README.md, Roles); the mode bits decide
 # what it may read
 "$VAULTCTL" role grant "$MNT" operator user:1000 >/dev/null
 
@@ -112,7 +112,7 @@ T3=$(now)
 tick
 log "T3=$T3"
 # After T3: contents, modes and times change; nothing is created or deleted
-# (the view shows directories as they are now, SPEC 3 versions files).
+# (the view shows directories as they are now: only files have versions).
 head -c 4096 /dev/urandom >"$D/sub/big"
 echo A >"$D/sub/a"
 chmod 0600 "$D/b"

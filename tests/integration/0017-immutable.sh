@@ -15,7 +15,7 @@ as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups "$@"; }
 chmod 0711 "$VF_TMP"
 vf_init
 vf_mount
-# uid 4242 may delete (SPEC 6), so what refuses it below is immutability
+# uid 4242 may delete (README.md, Roles), so what refuses it below is immutability
 "$VAULTCTL" role grant "$MNT" contributor user:4242 >/dev/null
 C=$MNT/contracts
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0018-roles: roles decide (SPEC 6), on a real mount, for numeric uids run
+# 0018-roles: roles decide (README.md, Roles), on a real mount, for numeric uids run
 # with setpriv (no /etc/passwd entries): for no role, Reader, Operator,
 # Contributor, Owner and a role granted to a group, every row of the table
 # is allowed or refused exactly as it says, and a refused operation changes

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# 0019-guard-audit: multi-user authorization (SPEC 7) end to end on a real
+# 0019-guard-audit: multi-user authorization (README.md, The guard) end to end on a real
 # mount: a guard key is made and attached; a critical operation without a
 # token fails with a request code; the guard holder approves it offline, as
 # another user on "another machine" (no vault, no mount); the retry with
 # --approval works once; forged, expired, other-operation and
 # other-parameter tokens are refused with their one-line reasons and change
 # nothing; role grants of Contributor, replacing and detaching the guard
-# need approval too.  The audit log (SPEC 9) tells the story and verifies.
+# need approval too.  The audit log (README.md, Audit log) tells the story and verifies.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 

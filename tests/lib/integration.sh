@@ -75,7 +75,7 @@ skip() {
 	exit 77
 }
 
-# Gate on capabilities, not versions (STYLE §9).
+# Gate on capabilities, not versions (docs/testing.md lists the skips).
 [ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts and chown)"
 [ -c /dev/fuse ] || skip "/dev/fuse is missing"
 { exec 8<>/dev/fuse; } 2>/dev/null || skip "/dev/fuse cannot be opened"

@@ -1,5 +1,5 @@
 /*
- * t-authz.c - roles through the vault entry points (SPEC 6): no role is
+ * t-authz.c - roles through the vault entry points (README.md, Roles): no role is
  * refused everything, each role gets exactly its row of the table, grants
  * to groups count through the caller's supplementary groups, root is
  * Owner, and grants survive a reopen.
@@ -31,7 +31,7 @@ static int groups_cb(void *ctx, gid_t *buf, int cap)
 	return 1;
 }
 
-/* What caller c may do, one bit per row of SPEC 6's table that the mount
+/* What caller c may do, one bit per row of the role table (README.md) that the mount
  * serves: 1 read, 2 create/write/rename, 4 unlink/rmdir.  Every attempt
  * that succeeds is undone by root so the next caller starts alike. */
 static int abilities(struct vf_vault *v, const struct vf_caller *c,

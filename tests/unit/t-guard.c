@@ -1,5 +1,5 @@
 /*
- * t-guard.c - the guard (SPEC 7) on real vaults in a temporary directory:
+ * t-guard.c - the guard (README.md, The guard) on real vaults in a temporary directory:
  * key files, attaching, the request -> approve -> token flow, single use,
  * and every refusal a token can meet (forged, expired, another vault,
  * another operation or parameters, malformed), with the exact reason.

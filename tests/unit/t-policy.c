@@ -313,7 +313,7 @@ static void weaker_property(void)
 /* Immutability: every operation x {inside, outside} x {sealed, a new file
  * still open} x {within, past the retention} x {locked, unlocked} x {one
  * name, more names}.  What each operation does to a sealed item inside,
- * within its retention, is the table below (SPEC 5); everything outside is
+ * within its retention, is the table below; everything outside is
  * allowed; a lock changes nothing for these operations (it only guards
  * the rule itself: lock_table). */
 static const struct {
@@ -998,9 +998,9 @@ static void private_dir_table(void)
 	}
 }
 
-/* ---- administrative decisions (SPEC 6, 7) --------------------------------- */
+/* ---- administrative decisions (README.md, Roles, The guard) ----------------- */
 
-/* SPEC 6's table: who may run what; every operation has a rule. */
+/* The role table (README.md, Roles): who may run what; every operation has a rule. */
 static void op_table(void)
 {
 	static const struct {

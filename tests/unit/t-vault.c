@@ -293,7 +293,8 @@ static uint64_t stored(struct vf_vault *v)
 	return st.stored_bytes;
 }
 
-/* SPEC acceptance: small edits to a 64 MiB file store about one chunk. */
+/* Acceptance (docs/testing.md, 0008-dedup): small edits to a 64 MiB file
+ * store about one chunk. */
 static void dedup_small_edits(void)
 {
 	struct vf_vault *v = fresh();
