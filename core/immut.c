@@ -22,7 +22,7 @@
  * A writer's allowances (rsync, cp -a, editors): v->imm_new remembers
  * who created the last items on this mount, so that the creator may set
  * an item's metadata just after its first close, and a file under a
- * temporary name (".name.XXXXXX") stays renamable and removable by its
+ * temporary name (rsync's ".name.abc123") stays renamable and removable by its
  * writer or owner: nothing is left that nobody can remove.
  *
  * Known limit: a file that already had hard links outside an immutable

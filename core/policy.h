@@ -115,7 +115,7 @@ int vf_policy_quota_allows(uint64_t quota, uint64_t used, uint64_t size);
 #define VF_POLICY_VACUUM_MIN_FREE 1024
 int vf_policy_catalog_vacuum(uint64_t pages, uint64_t free_pages);
 
-/* 1 when name is a writer's temporary file name: ".NAME.XXXXXX", a dot,
+/* 1 when name is a writer's temporary file name like ".NAME.abc123": a dot,
  * at least one character, a dot and six letters or digits (rsync,
  * mkstemp); 2 for a temporary link name ".NAME.N", up to six digits
  * (rsync -H links there, then renames); 0 otherwise. */

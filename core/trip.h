@@ -92,7 +92,7 @@ int vf_trip_packed_magic(const uint8_t *head, size_t n);
 /* 1 when renaming from to to gives a file a new, non-empty extension
  * (ext gets it, at most VF_TRIP_EXT_MAX bytes, lower case) that it did
  * not have, and from is not a temporary name of to (it does not contain
- * it: rsync's ".name.XXXXXX", an editor's "name~"); else 0. */
+ * it: rsync's ".name.abc123", an editor's "name~"); else 0. */
 int vf_trip_ext_changed(const char *from, const char *to,
 			char ext[VF_TRIP_EXT_MAX + 1]);
 

@@ -386,7 +386,7 @@ static void temp_name_table(void)
 		const char *name;
 		int want;
 	} t[] = {
-		{ ".a.txt.AbC123", 1 }, { ".a.XXXXXX", 1 },
+		{ ".a.txt.AbC123", 1 }, { ".a.Qz7Wk2", 1 },
 		{ ".l2.821", 2 },       { ".x.123456", 2 },
 		{ ".a.txt.AbC12", 0 },  { ".a.txt.AbC1234", 0 },
 		{ "a.txt.AbC123", 0 },  { "..AbC123", 0 },
