@@ -565,12 +565,13 @@ int main(int argc, char **argv)
 	rc = vf_cmds_locate(argc, argv, &info, stderr);
 	if (!rc && !info.help)
 		rc = resolve_principals(argc, argv);
-	if (!rc)
-		rc = vf_key_client_prepare(&argc, &argv, &info, &kc);
 	if (rc)
 		return rc;
+	/* from here on kc may own memory: every return goes through _end */
+	if ((rc = vf_key_client_prepare(&argc, &argv, &info, &kc)))
+		return vf_key_client_end(&kc, rc);
 	if (!info.help && (rc = out_begin(&out)))
-		return rc;
+		return vf_key_client_end(&kc, rc);
 	if (!info.help && (rc = vf_key_client_begin(&kc)))
 		return rc;
 	argv = add_progress(&argc, argv, &info);
