@@ -178,8 +178,10 @@ static int get_chunk(struct vf_vault *v, struct vf_file *f, int64_t ref,
 {
 	struct vf_pending *p;
 
-	if (ref > 0)
+	if (ref > 0) {
+		vf_pipeline_prefetch_wait(v, ref);
 		return vf_cache_get(v, ref, out);
+	}
 	p = &f->pend[-ref - 1];
 	if (p->row)
 		return vf_cache_get(v, p->row, out);
@@ -380,6 +382,9 @@ static int vread(struct vf_vault *v, struct vf_file *f, uint64_t off,
 	uint8_t *blk = NULL;
 	int rc = 0;
 
+	/* Only extents: read them in one go. */
+	if (!f->n_blk && !f->streaming)
+		return read_extents(v, f, off, buf, len);
 	while (len) {
 		uint64_t idx = off / VF_SPOOL_BLOCK;
 		uint64_t bend = (idx + 1) * VF_SPOOL_BLOCK;
@@ -1071,25 +1076,33 @@ int vf_file_sync(struct vf_vault *v, struct vf_file *f, int durable)
 
 /* ---- reads and writes (f->mu held) ------------------------------------- */
 
-/* Read-ahead: a read that ends in one chunk asks a worker to decrypt the
- * next one, so pack I/O and decryption overlap the kernel's reads.  Never
- * waits for room in the pipeline (f->mu held). */
+/* Read-ahead: a read asks the workers to decrypt the PREFETCH_AHEAD
+ * chunks after the one it ended in, so pack I/O and decryption run on the
+ * other core while the kernel copies this read out; one chunk ahead was
+ * not enough for the reader to find the next chunk ready (docs/
+ * performance.md, "Streaming one big file").  Never waits for room in the
+ * pipeline (f->mu held). */
+#define PREFETCH_AHEAD 3
+
 static void prefetch_next(struct vf_vault *v, struct vf_file *f, uint64_t end)
 {
-	size_t i;
+	size_t i, k;
 	int64_t next;
 
 	if (f->n_blk || f->streaming || end == 0 || end >= f->size)
 		return;
-	/* the extent after the one the read ended in */
+	/* the extents after the one the read ended in */
 	i = ext_find(f, end - 1) + 1;
-	if (i >= f->n_ext || f->ext[i].chunk <= 0)
-		return;
-	next = f->ext[i].chunk;
-	if (next == f->prefetched || vf_cache_has(v, next))
-		return;
-	if (vf_pipeline_prefetch(v, next) == 0)
+	for (k = i; k < f->n_ext && k < i + PREFETCH_AHEAD; k++) {
+		next = f->ext[k].chunk;
+		if (next <= 0 || next == f->prefetched)
+			continue;
+		if (vf_cache_has(v, next))
+			continue;
+		if (vf_pipeline_prefetch(v, next))
+			return;
 		f->prefetched = next;
+	}
 }
 
 ssize_t vf_file_read(struct vf_vault *v, struct vf_file *f, uint64_t off,

@@ -102,6 +102,12 @@ VF_MUST int vf_pack_put_epoch(struct vf_pack_writer *w, uint32_t epoch,
 			      const void *sealed, size_t n,
 			      struct vf_pack_loc *loc);
 
+/* vf_pack_put_epoch without a copy: entry holds VF_PACK_ENTRY_HDR bytes
+ * of room (filled in here) followed by the n sealed bytes. */
+VF_MUST int vf_pack_put_framed(struct vf_pack_writer *w, uint32_t epoch,
+			       uint8_t *entry, size_t n,
+			       struct vf_pack_loc *loc);
+
 /* vf_pack_put_epoch for epoch 0. */
 VF_MUST int vf_pack_put(struct vf_pack_writer *w, const void *sealed,
 			size_t n, struct vf_pack_loc *loc);

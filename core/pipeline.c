@@ -5,6 +5,11 @@
  * append them to a pack, and fill in the extent the writer left for them;
  * and read-ahead jobs that load a chunk into the cache.
  *
+ * A read-ahead chunk is either queued or in pf_busy until it is in the
+ * cache; a reader that needs it meanwhile takes it back from the queue or
+ * waits for it (vf_pipeline_prefetch_wait), so no chunk is decrypted twice
+ * at once.  Readers and writers waiting for room both wait on space_cv.
+ *
  * Locks: a job touches its file only under f->pend_mu (the pending chunks,
  * the extents it fills, inflight and pipe_err), and v->mu only for the
  * dedup look-up; never f->mu, which the writer holds while it waits in
@@ -26,7 +31,7 @@ int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 	sqlite3_stmt *st;
 	uint32_t epoch = 0;
 	ssize_t n;
-	size_t i;
+	size_t i, room;
 	int rc, found = 0;
 
 	vf_crypto_chunk_id(v->keys, data, len, cid);
@@ -56,15 +61,17 @@ int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 		return 0;
 	if (rc < 0)
 		return rc;
-	sealed = vf_pack_sealed_bound(len) <= VF_POOL_BUF ?
-			 vf_buf_get(v) :
-			 malloc(vf_pack_sealed_bound(len));
+	/* Sealed behind room for the pack entry header, so the pack append
+	 * needs no copy. */
+	room = VF_PACK_ENTRY_HDR + vf_pack_sealed_bound(len);
+	sealed = room <= VF_POOL_BUF ? vf_buf_get(v) : malloc(room);
 	if (!sealed)
 		return -ENOMEM;
-	n = vf_datakey_encode(v, cid, data, len, sealed, &epoch);
+	n = vf_datakey_encode(v, cid, data, len, sealed + VF_PACK_ENTRY_HDR,
+			      &epoch);
 	rc = n < 0 ? (int)n :
-		     vf_pack_put_epoch(v->pw, epoch, sealed, (size_t)n, &loc);
-	if (vf_pack_sealed_bound(len) <= VF_POOL_BUF)
+		     vf_pack_put_framed(v->pw, epoch, sealed, (size_t)n, &loc);
+	if (room <= VF_POOL_BUF)
 		vf_buf_put(v, sealed);
 	else
 		free(sealed);
@@ -94,6 +101,36 @@ int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 
 /* ---- the store pipeline -------------------------------------------------- */
 
+/* Replaces chunk from by to in the read-ahead slots (job_mu held; a slot
+ * is free when 0, and there is one per worker). */
+static void pf_mark(struct vf_vault *v, int64_t from, int64_t to)
+{
+	int i;
+
+	for (i = 0; i < VF_PIPE_WORKERS; i++)
+		if (v->pf_busy[i] == from) {
+			v->pf_busy[i] = to;
+			return;
+		}
+}
+
+/* A read-ahead job (its chunk already marked busy): loads the chunk into
+ * the cache, then wakes readers waiting for it and writers waiting for
+ * room (both wait on space_cv). */
+static void prefetch_run(struct vf_vault *v, struct vf_job *j)
+{
+	struct vf_cache_ent *e;
+
+	if (vf_cache_get(v, j->prefetch, &e) == 0)
+		vf_cache_put(v, e);
+	pthread_mutex_lock(&v->job_mu);
+	pf_mark(v, j->prefetch, 0);
+	v->jobs--;
+	pthread_cond_broadcast(&v->space_cv);
+	pthread_mutex_unlock(&v->job_mu);
+	free(j);
+}
+
 static void *worker_main(void *arg)
 {
 	struct vf_vault *v = arg;
@@ -113,18 +150,12 @@ static void *worker_main(void *arg)
 		v->jq_head = j->next;
 		if (!v->jq_head)
 			v->jq_tail = NULL;
+		if (j->prefetch)
+			pf_mark(v, 0, j->prefetch);
 		pthread_mutex_unlock(&v->job_mu);
 
 		if (j->prefetch) {
-			struct vf_cache_ent *e;
-
-			if (vf_cache_get(v, j->prefetch, &e) == 0)
-				vf_cache_put(v, e);
-			free(j);
-			pthread_mutex_lock(&v->job_mu);
-			v->jobs--;
-			pthread_cond_signal(&v->space_cv);
-			pthread_mutex_unlock(&v->job_mu);
+			prefetch_run(v, j);
 			continue;
 		}
 		rc = vf_pipeline_store(v, j->f, j->data, j->len, &ref);
@@ -143,7 +174,7 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&v->job_mu);
 		v->jobs--;
-		pthread_cond_signal(&v->space_cv);
+		pthread_cond_broadcast(&v->space_cv);
 		pthread_mutex_unlock(&v->job_mu);
 	}
 }
@@ -240,13 +271,30 @@ int vf_pipeline_drain(struct vf_file *f)
 	return rc;
 }
 
+/* Whether chunk is queued or being read ahead (job_mu held). */
+static int pf_pending(struct vf_vault *v, int64_t chunk)
+{
+	const struct vf_job *j;
+	int i;
+
+	for (i = 0; i < VF_PIPE_WORKERS; i++)
+		if (v->pf_busy[i] == chunk)
+			return 1;
+	for (j = v->jq_head; j; j = j->next)
+		if (j->prefetch == chunk)
+			return 1;
+	return 0;
+}
+
 int vf_pipeline_prefetch(struct vf_vault *v, int64_t chunk)
 {
 	struct vf_job *j = NULL;
 	int rc = -EAGAIN;
 
 	pthread_mutex_lock(&v->job_mu);
-	if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
+	if (pf_pending(v, chunk)) {
+		rc = 0;
+	} else if (v->jobs < VF_PIPE_JOBS && (j = calloc(1, sizeof(*j)))) {
 		j->prefetch = chunk;
 		enqueue(v, j);
 		rc = 0;
@@ -255,3 +303,28 @@ int vf_pipeline_prefetch(struct vf_vault *v, int64_t chunk)
 	return rc;
 }
 
+
+void vf_pipeline_prefetch_wait(struct vf_vault *v, int64_t chunk)
+{
+	struct vf_job *j, *prev = NULL;
+
+	pthread_mutex_lock(&v->job_mu);
+	/* Still queued: the reader loads it itself rather than wait for the
+	 * jobs ahead of it. */
+	for (j = v->jq_head; j && j->prefetch != chunk; j = j->next)
+		prev = j;
+	if (j) {
+		if (prev)
+			prev->next = j->next;
+		else
+			v->jq_head = j->next;
+		if (v->jq_tail == j)
+			v->jq_tail = prev;
+		v->jobs--;
+		pthread_cond_broadcast(&v->space_cv);
+		free(j);
+	}
+	while (pf_pending(v, chunk))
+		pthread_cond_wait(&v->space_cv, &v->job_mu);
+	pthread_mutex_unlock(&v->job_mu);
+}

@@ -33,8 +33,12 @@ VF_MUST int vf_pipeline_store(struct vf_vault *v, struct vf_file *f,
 /* Waits until every chunk f handed to the workers is stored; returns the
  * first error any of them met.  f->mu held. */
 VF_MUST int vf_pipeline_drain(struct vf_file *f);
-/* Queues a read-ahead of chunk into the cache when there is room: 0, or
- * -EAGAIN (full) / -ENOMEM; nothing waits for it. */
+/* Queues a read-ahead of chunk into the cache when there is room and it
+ * is not queued or loading already: 0, or -EAGAIN (full) / -ENOMEM;
+ * nothing waits for it. */
 VF_MUST int vf_pipeline_prefetch(struct vf_vault *v, int64_t chunk);
+/* Before a reader loads chunk itself: takes it back if it is still queued
+ * for read-ahead, or waits while a worker is loading it. */
+void vf_pipeline_prefetch_wait(struct vf_vault *v, int64_t chunk);
 
 #endif

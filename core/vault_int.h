@@ -233,6 +233,7 @@ struct vf_vault {
 	struct vf_job *jq_head, *jq_tail;
 	int jobs; /* queued + running */
 	int stopping;
+	int64_t pf_busy[VF_PIPE_WORKERS]; /* chunks being read ahead, or 0 */
 	pthread_t workers[VF_PIPE_WORKERS];
 	int n_workers;
 

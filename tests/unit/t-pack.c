@@ -207,6 +207,45 @@ static void test_codec_roundtrip(void)
 	}
 }
 
+/* Chunks of 256 KiB and more are compressed only when a 64 KiB sample
+ * from their middle compresses (pack.c, worth_compressing). */
+static void test_codec_sample(void)
+{
+	enum { N = 512u << 10 };
+	static uint8_t raw[N], sealed[N + 64], out[N];
+	uint8_t id[VF_CHUNK_ID_BYTES];
+	uint64_t s = 7;
+	size_t j, stored = N + 5 + VF_SEAL_OVERHEAD;
+	ssize_t len;
+	int k;
+
+	/* 0: random; 1: repetitive; 2: random middle only; 3: random first
+	 * half, repetitive second half (the sample straddles both) */
+	for (k = 0; k < 4; k++) {
+		for (j = 0; j < N; j++) {
+			int rnd = k == 0 ||
+				  (k == 2 && j >= N / 2 - (64u << 10) &&
+				   j < N / 2 + (64u << 10)) ||
+				  (k == 3 && j < N / 2);
+
+			raw[j] = rnd ? (uint8_t)rnd_next(&s) : (uint8_t)(j % 7);
+		}
+		vf_crypto_chunk_id(keys, raw, N, id);
+		len = vf_pack_encode(keys, id, raw, N, sealed);
+		CHECK(len > 0);
+		if (len <= 0)
+			continue;
+		if (k == 0 || k == 2)
+			CHECK_EQ(len, stored);
+		else
+			CHECK((size_t)len < (k == 1 ? N / 32 : N / 2 + N / 16));
+		CHECK_EQ(vf_pack_decode(keys, id, sealed, (size_t)len, out,
+					sizeof(out)),
+			 N);
+		CHECK(!memcmp(raw, out, N));
+	}
+}
+
 static void test_codec_tamper(void)
 {
 	uint8_t raw[300], sealed[400], out[300], id[VF_CHUNK_ID_BYTES];
@@ -556,9 +595,9 @@ static int count_cb(void *arg, uint64_t off, uint32_t len, int ok)
 static void test_epochs(void)
 {
 	static uint8_t raw[3000], sealed[4000], again[4000], out[3000],
-		blob[4000];
+		blob[4000], framed[4000 + VF_PACK_ENTRY_HDR], back[4000];
 	uint8_t k1[VF_KEY_BYTES], k2[VF_KEY_BYTES], id[VF_CHUNK_ID_BYTES];
-	struct vf_pack_loc l0, l1, l2, l3;
+	struct vf_pack_loc l0, l1, l2, l3, l4;
 	struct vf_pack_io *io = NULL;
 	struct vf_pack_writer *w = NULL;
 	char *dir = tmpdir();
@@ -594,7 +633,15 @@ static void test_epochs(void)
 	CHECK_EQ(vf_pack_put_epoch(w, 7, sealed, (size_t)n, &l1), 0);
 	CHECK_EQ(vf_pack_put_epoch(w, 7, again, (size_t)n, &l2), 0);
 	CHECK_EQ(vf_pack_put(w, sealed, (size_t)n, &l3), 0);
+	/* put_framed writes the same entry as put, without a copy */
+	memcpy(framed + VF_PACK_ENTRY_HDR, sealed, (size_t)n);
+	CHECK_EQ(vf_pack_put_framed(w, 0, framed, (size_t)n, &l4), 0);
 	CHECK_EQ(vf_pack_writer_sync(w), 0);
+	CHECK(strcmp(l3.pack, l4.pack) == 0);
+	CHECK_EQ(l4.off, l3.off + l3.len);
+	CHECK_EQ(l4.len, l3.len);
+	CHECK_EQ(vf_pack_read(io, &l4, back, sizeof(back)), n);
+	CHECK(memcmp(back, sealed, (size_t)n) == 0);
 	/* an epoch change starts a pack; the same epoch appends */
 	CHECK(strcmp(l0.pack, l1.pack) != 0);
 	CHECK(strcmp(l1.pack, l2.pack) == 0);
@@ -1010,6 +1057,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_codec_roundtrip);
+	RUN(test_codec_sample);
 	RUN(test_codec_tamper);
 	RUN(test_codec_malformed);
 	RUN(test_local_backend);
