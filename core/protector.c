@@ -104,11 +104,6 @@
 #define HDR_FILE_MAX (V2_FIXED + VF_PROTECTOR_MAX * ENT_BYTES + MAC_BYTES)
 #define FLAG_V1 1u
 
-/* Upper bounds for Argon2id parameters read from a header, so a forged
- * header cannot make unlock burn hours or gigabytes. */
-#define HDR_MAX_OPS 64ULL
-#define HDR_MAX_MEM (4ULL << 30)
-
 /* Largest passphrase file we read. */
 #define PASS_MAX VF_PASSPHRASE_MAX
 /* A key file or key command output is hashed; more than this is a
@@ -1032,14 +1027,12 @@ static int kek_passphrase(const char *pass, size_t len, const uint8_t salt[16],
 			  uint64_t ops, uint64_t mem, uint8_t kek[VF_KEY_BYTES],
 			  char *err, size_t errlen)
 {
-	if (crypto_pwhash(kek, VF_KEY_BYTES, pass, len, salt,
-			  (unsigned long long)ops, (size_t)mem,
-			  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		sodium_memzero(kek, VF_KEY_BYTES);
-		seterr(err, errlen, "out of memory deriving the passphrase key");
-		return -ENOMEM;
-	}
-	return 0;
+	int rc = vf_passphrase_kdf(pass, len, salt, ops, mem, kek);
+
+	if (rc)
+		seterr(err, errlen, "%s deriving the passphrase key",
+		       rc == -ENOMEM ? "out of memory" : "bad parameters");
+	return rc;
 }
 
 /* KEYSTORE/<vault-id-hex>.key, or with suffix ".key.new". */
@@ -1209,8 +1202,7 @@ static int entry_fields_ok(const struct entry *e)
 		return 0;
 	if (e->kind != VF_PROT_PASSPHRASE)
 		return 1;
-	return e->ops >= crypto_pwhash_OPSLIMIT_MIN && e->ops <= HDR_MAX_OPS &&
-	       e->mem >= crypto_pwhash_MEMLIMIT_MIN && e->mem <= HDR_MAX_MEM;
+	return vf_passphrase_params_ok(e->ops, e->mem);
 }
 
 /* A format-1 protector's id: stable across reads (from its wrapped copy),
