@@ -33,7 +33,7 @@ LAYERS='
 5 ns open_files vclock datakey
 6 view
 7 buf spool cache pipeline file
-8 trash immut authz audit guard gc alert trip ship protect rotate
+8 trash immut authz audit guard guard_key.c guard_set.c gc alert trip ship protect rotate
 9 admin facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report
 10 fs/
 11 tools/
