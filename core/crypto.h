@@ -79,7 +79,7 @@ VF_MUST int vf_crypto_open(const uint8_t key[VF_KEY_BYTES], const void *ad,
 			   size_t adlen, const void *ct, size_t ctlen,
 			   void *out);
 
-/* ---- protectors (protector.c; docs/keys.md) -------------------------- */
+/* ---- protectors (protector*.c; docs/keys.md) ------------------------- */
 
 /* How a caller gives its key.  At most one of passphrase_file, passphrase,
  * key_file, key_command, key_command_file may be set; none means the

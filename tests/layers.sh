@@ -28,7 +28,7 @@ LAYERS='
 0 common banned
 1 crypto sshsig chunker policy acl
 2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 pack_cache
-3 catalog catalog_q pack protector protector_kdf.c
+3 catalog catalog_q pack protector protector_src.c protector_edit.c protector_int.h protector_kdf.c
 4 vault.h vault_int.h
 5 ns open_files vclock datakey
 6 view
