@@ -43,11 +43,11 @@ CORE_SRC := core/common.c \
 	core/crypto.c core/sshsig.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
-	core/catalog.c core/pack.c core/protector.c \
+	core/catalog.c core/pack.c core/protector.c core/protector_src.c core/protector_edit.c core/protector_kdf.c \
 	core/ns.c core/open_files.c core/vclock.c core/datakey.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
-	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
+	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c core/guard_key.c core/guard_set.c \
 	core/gc.c core/alert.c core/trip.c core/ship.c core/protect.c \
 	core/rotate.c core/admin.c core/remote.c core/store_gc.c \
 	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \

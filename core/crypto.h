@@ -79,7 +79,7 @@ VF_MUST int vf_crypto_open(const uint8_t key[VF_KEY_BYTES], const void *ad,
 			   size_t adlen, const void *ct, size_t ctlen,
 			   void *out);
 
-/* ---- protectors (protector.c; docs/keys.md) -------------------------- */
+/* ---- protectors (protector*.c; docs/keys.md) ------------------------- */
 
 /* How a caller gives its key.  At most one of passphrase_file, passphrase,
  * key_file, key_command, key_command_file may be set; none means the
@@ -119,10 +119,28 @@ int vf_protector_is_platform(const struct vf_protector_opts *o);
  * 256 MiB on a current machine (docs/keys.md has the measurement). */
 #define VF_PASSPHRASE_OPS 3ULL
 #define VF_PASSPHRASE_MEM (256ULL << 20)
+/* Upper bounds for Argon2id parameters read from a file (a vault header,
+ * a guard key file), so a forged file cannot make an unlock burn hours or
+ * gigabytes. */
+#define VF_PASSPHRASE_OPS_MAX 64ULL
+#define VF_PASSPHRASE_MEM_MAX (4ULL << 30)
+#define VF_PASSPHRASE_SALT_BYTES 16
 /* Room for a recovery key's text (vf_protector_edit_recovery). */
 #define VF_RECOVERY_TEXT_MAX 4096
 /* Longest passphrase read. */
 #define VF_PASSPHRASE_MAX 4096
+
+/* Argon2id13 of the passphrase pass (len bytes) with salt, ops and mem
+ * into kek (protector_kdf.c): the one derivation behind a passphrase
+ * protector and a passphrase-protected guard key file.  0; -EINVAL when
+ * ops or mem lie outside [libsodium's minimum, VF_PASSPHRASE_*_MAX];
+ * -ENOMEM when Argon2id cannot get its memory.  kek is wiped on failure. */
+VF_MUST int vf_passphrase_kdf(const void *pass, size_t len,
+			      const uint8_t salt[VF_PASSPHRASE_SALT_BYTES],
+			      uint64_t ops, uint64_t mem,
+			      uint8_t kek[VF_KEY_BYTES]);
+/* 1 when ops and mem are parameters vf_passphrase_kdf accepts. */
+int vf_passphrase_params_ok(uint64_t ops, uint64_t mem);
 
 /* Protector kinds, as stored in the header. */
 enum vf_protector_kind {

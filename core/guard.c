@@ -55,17 +55,11 @@
  * The requester's nonce and creation time are not trusted for anything
  * but uniqueness: only the guard's signature makes a token.
  *
- * Key file of the guard holder: one line "vaultfs-guard-key-1 " and the
- * standard base64 (with padding) of libsodium's 64-byte Ed25519 secret key
- * (seed || public key), mode 0600.  It lives in sodium_malloc memory while
- * used and is checked against its own public half on load.
+ * Key files of the guard holder (keygen, approve) are guard_key.c's; the
+ * vault's guards and the gate's check are guard_set.c's.
  */
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -76,11 +70,7 @@
 #define PUB_PREFIX "vfguard1:"
 #define REQ_PREFIX "vfreq2:"
 #define TOK_PREFIX "vftok2:"
-#define KEY_PREFIX "vaultfs-guard-key-1 "
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
-#define B64STD sodium_base64_VARIANT_ORIGINAL
-#define SK_BYTES crypto_sign_SECRETKEYBYTES
-#define KEY_FILE_MAX 256 /* a key file is 109 bytes */
 #define REQ_FIXED                                                              \
 	(1 + VF_VAULT_ID_BYTES + 1 + VF_GUARD_HASH_BYTES + 2 +                 \
 	 VF_GUARD_NONCE_BYTES + 8)
@@ -99,18 +89,10 @@ _Static_assert(VF_GUARD_INPUT_MAX >= VF_GUARD_TEXT_MAX,
 _Static_assert(VF_GUARD_WHY_MAX >= VF_GUARD_TEXT_MAX + 96,
 	       "VF_GUARD_WHY_MAX too small for a request line");
 
-/* Secrets of one key file operation, in one sodium_malloc region
- * (guarded pages, wiped by sodium_free). */
-struct secrets {
-	uint8_t sk[SK_BYTES];
-	uint8_t sk2[SK_BYTES];
-	uint8_t pk2[crypto_sign_PUBLICKEYBYTES];
-	char line[KEY_FILE_MAX];
-};
 
 /* ---- encoding -------------------------------------------------------- */
 
-static void put64(uint8_t *p, int64_t v)
+void vf_guard_put64(uint8_t *p, int64_t v)
 {
 	uint64_t u = (uint64_t)v;
 	int i;
@@ -119,7 +101,7 @@ static void put64(uint8_t *p, int64_t v)
 		p[i] = (uint8_t)(u >> (8 * i));
 }
 
-static int64_t get64(const uint8_t *p)
+int64_t vf_guard_get64(const uint8_t *p)
 {
 	uint64_t u = 0;
 	int i;
@@ -276,7 +258,7 @@ static size_t req_encode(const struct vf_guard_request *r, uint8_t *b)
 	o += p;
 	memcpy(b + o, r->nonce, VF_GUARD_NONCE_BYTES);
 	o += VF_GUARD_NONCE_BYTES;
-	put64(b + o, r->created);
+	vf_guard_put64(b + o, r->created);
 	return o + 8;
 }
 
@@ -293,7 +275,7 @@ static int text_encode(const char *prefix, const uint8_t *b, size_t n,
 	return 0;
 }
 
-static int is_space(char c)
+int vf_guard_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -310,11 +292,11 @@ static int text_decode(const char *text, const char *prefix, uint8_t *bin,
 
 	if (n > VF_GUARD_INPUT_MAX)
 		return -EINVAL;
-	while (n && is_space(*text)) {
+	while (n && vf_guard_is_space(*text)) {
 		text++;
 		n--;
 	}
-	while (n && is_space(text[n - 1]))
+	while (n && vf_guard_is_space(text[n - 1]))
 		n--;
 	if (n <= pl || memcmp(text, prefix, pl))
 		return -EINVAL;
@@ -365,7 +347,7 @@ static int req_decode(const uint8_t *b, size_t n, struct vf_guard_request *r,
 	o += p;
 	memcpy(r->nonce, b + o, VF_GUARD_NONCE_BYTES);
 	o += VF_GUARD_NONCE_BYTES;
-	r->created = get64(b + o);
+	r->created = vf_guard_get64(b + o);
 	*used = o + 8;
 	return 0;
 }
@@ -400,7 +382,7 @@ int vf_guard_token_parse(const char *text, struct vf_guard_token *out)
 		rc = -EINVAL;
 	if (rc)
 		return rc;
-	t.expires = get64(t.raw + used);
+	t.expires = vf_guard_get64(t.raw + used);
 	t.signed_len = used + 8;
 	memcpy(t.sig, t.raw + t.signed_len, VF_GUARD_SIG_BYTES);
 	*out = t;
@@ -417,6 +399,21 @@ int vf_guard_request_format(const struct vf_guard_request *r, char *text,
 	    !text_printable(r->params, p))
 		return -EINVAL;
 	return text_encode(REQ_PREFIX, bin, req_encode(r, bin), text, cap);
+}
+
+int vf_guard_token_sign(struct vf_guard_token *t, int64_t expires,
+			const uint8_t sk[VF_GUARD_SK_BYTES], char *text,
+			size_t cap)
+{
+	size_t n = req_encode(&t->req, t->raw);
+
+	t->expires = expires;
+	vf_guard_put64(t->raw + n, expires);
+	t->signed_len = n + 8;
+	crypto_sign_detached(t->raw + t->signed_len, NULL, t->raw,
+			     t->signed_len, sk);
+	return text_encode(TOK_PREFIX, t->raw,
+			   t->signed_len + VF_GUARD_SIG_BYTES, text, cap);
 }
 
 /* ---- public keys ------------------------------------------------------- */
@@ -440,7 +437,7 @@ int vf_guard_pub_parse(const char *text, uint8_t pk[VF_GUARD_PK_BYTES])
 	return 0;
 }
 
-static int pub_format(const uint8_t pk[VF_GUARD_PK_BYTES], char *text,
+int vf_guard_pub_format(const uint8_t pk[VF_GUARD_PK_BYTES], char *text,
 		      size_t cap)
 {
 	return text_encode(PUB_PREFIX, pk, VF_GUARD_PK_BYTES, text, cap);
@@ -534,7 +531,7 @@ int vf_guard_key_parse(const char *text, struct vf_sshkey *out)
 	struct vf_sshkey k;
 
 	memset(&k, 0, sizeof(k));
-	while (is_space(*text))
+	while (vf_guard_is_space(*text))
 		text++;
 	if (!strncmp(text, PUB_PREFIX, strlen(PUB_PREFIX))) {
 		if (vf_guard_pub_parse(text, k.pk))
@@ -549,7 +546,7 @@ int vf_guard_key_parse(const char *text, struct vf_sshkey *out)
 int vf_guard_key_format(const struct vf_sshkey *k, char *text, size_t cap)
 {
 	if (k->type == VF_GUARD_KEY_VAULT)
-		return pub_format(k->pk, text, cap);
+		return vf_guard_pub_format(k->pk, text, cap);
 	return vf_sshkey_format(k, text, cap);
 }
 
@@ -606,7 +603,7 @@ void vf_guard_set_params(const struct vf_guard_set *set, char *out,
 /* The end of the word at p (the first blank or NUL). */
 static const char *word_end(const char *p)
 {
-	while (*p && !is_space(*p))
+	while (*p && !vf_guard_is_space(*p))
 		p++;
 	return p;
 }
@@ -637,7 +634,7 @@ static int approval_parse(const char **p, struct vf_guard_approval *ap)
 	memcpy(ap->text, word, n + 1);
 	/* the armored signature follows, up to and with its END line */
 	a = e;
-	while (is_space(*a))
+	while (vf_guard_is_space(*a))
 		a++;
 	end = strstr(a, VF_SSHSIG_END);
 	if (!end || vf_sshsig_parse(a, (size_t)(end + el - a), &ap->sig))
@@ -662,7 +659,7 @@ int vf_guard_approvals_parse(const char *text, struct vf_guard_approval *out,
 	if (strnlen(text, VF_GUARD_APPROVALS_MAX + 1) > VF_GUARD_APPROVALS_MAX)
 		return -EINVAL;
 	for (;;) {
-		while (is_space(*p))
+		while (vf_guard_is_space(*p))
 			p++;
 		if (!*p)
 			break;
@@ -674,7 +671,7 @@ int vf_guard_approvals_parse(const char *text, struct vf_guard_approval *out,
 		}
 		n++;
 		/* approvals are separated by blanks */
-		if (*p && !is_space(*p)) {
+		if (*p && !vf_guard_is_space(*p)) {
 			*bad = n;
 			return -EINVAL;
 		}
@@ -757,653 +754,5 @@ int vf_guard_approval_check(const struct vf_guard_approval *ap,
 		       whylen);
 	if (!rc)
 		*signer = who;
-	return rc;
-}
-
-/* ---- key files ------------------------------------------------------- */
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* fsync of the directory holding path, so a new entry survives a crash. */
-static int sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
-	int fd, rc = 0;
-
-	if (!slash)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return -ENOMEM;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
-int vf_guard_keygen(const char *out_path, char *pub_text, size_t cap, char *err,
-		    size_t errlen)
-{
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	char pub[VF_GUARD_PUB_TEXT];
-	struct secrets *s = NULL;
-	size_t kl = strlen(KEY_PREFIX), len;
-	int fd = -1, created = 0, rc;
-
-	if (sodium_init() < 0) {
-		snprintf(err, errlen, "cannot initialise libsodium");
-		return -ENOMEM;
-	}
-	if (cap < VF_GUARD_PUB_TEXT) {
-		snprintf(err, errlen, "public key buffer too small");
-		return -ERANGE;
-	}
-	s = sodium_malloc(sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen,
-			 "cannot generate guard key: out of memory");
-		return -ENOMEM;
-	}
-	crypto_sign_keypair(pk, s->sk);
-	rc = pub_format(pk, pub, sizeof(pub));
-	if (rc) {
-		snprintf(err, errlen, "cannot encode the public key");
-		goto out;
-	}
-	memcpy(s->line, KEY_PREFIX, kl);
-	sodium_bin2base64(s->line + kl, sizeof(s->line) - kl - 1, s->sk,
-			  SK_BYTES, B64STD);
-	len = strlen(s->line);
-	s->line[len++] = '\n';
-	/* O_EXCL: never overwrite a key (it may be the only copy of one a
-	 * vault is armed with); O_NOFOLLOW: nor write through a link. */
-	fd = open(out_path,
-		  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		if (rc == -EEXIST)
-			snprintf(err, errlen,
-				 "guard key file '%s' already exists",
-				 out_path);
-		else
-			snprintf(err, errlen,
-				 "cannot create guard key file '%s': %s",
-				 out_path, strerror(-rc));
-		goto out;
-	}
-	created = 1;
-	/* the umask may have taken bits away; 0600 exactly is the rule */
-	if (fchmod(fd, 0600) < 0)
-		rc = -errno;
-	if (!rc)
-		rc = write_all(fd, s->line, len);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (!rc) {
-		if (close(fd) < 0)
-			rc = -errno;
-		fd = -1;
-	}
-	if (!rc)
-		rc = sync_parent(out_path);
-	if (rc) {
-		snprintf(err, errlen, "cannot write guard key file '%s': %s",
-			 out_path, strerror(-rc));
-		goto out;
-	}
-	memcpy(pub_text, pub, sizeof(pub));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc && created)
-		unlink(out_path);
-	sodium_free(s); /* wipes */
-	return rc;
-}
-
-/* Loads the secret key of path into s->sk; one line in err on failure. */
-static int key_load(const char *path, struct secrets *s, char *err,
-		    size_t errlen)
-{
-	size_t kl = strlen(KEY_PREFIX), n = 0, out = 0;
-	const char *end = NULL;
-	struct stat st;
-	ssize_t r;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open guard key file '%s': %s",
-			 path, strerror(-rc));
-		return rc;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot stat guard key file '%s': %s",
-			 path, strerror(-rc));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen,
-			 "guard key file '%s' is not a regular file", path);
-		rc = -EINVAL;
-		goto out;
-	}
-	/* A secret others can read is no longer the holder's alone. */
-	if (st.st_mode & 077) {
-		snprintf(err, errlen,
-			 "guard key file '%s' is accessible by group or others "
-			 "(mode %04o): chmod 600 it",
-			 path, (unsigned)(st.st_mode & 07777));
-		rc = -EPERM;
-		goto out;
-	}
-	while (n < sizeof(s->line) - 1) {
-		r = read(fd, s->line + n, sizeof(s->line) - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			snprintf(err, errlen,
-				 "cannot read guard key file '%s': %s", path,
-				 strerror(-rc));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	s->line[n] = '\0';
-	while (n && is_space(s->line[n - 1]))
-		n--;
-	rc = -EINVAL;
-	if (n <= kl || memcmp(s->line, KEY_PREFIX, kl) ||
-	    sodium_base642bin(s->sk, sizeof(s->sk), s->line + kl, n - kl, NULL,
-			      &out, &end, B64STD) ||
-	    end != s->line + n || out != SK_BYTES) {
-		snprintf(err, errlen,
-			 "guard key file '%s' is not a vaultfs guard key",
-			 path);
-		goto out;
-	}
-	/* The public half stored in the key must be the seed's: a damaged
-	 * file would otherwise sign tokens that never verify. */
-	crypto_sign_seed_keypair(s->pk2, s->sk2, s->sk);
-	if (sodium_memcmp(s->sk2, s->sk, SK_BYTES)) {
-		snprintf(err, errlen, "guard key file '%s' is damaged", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-int vf_guard_approve(const char *key_path, const char *request, int64_t ttl_ns,
-		     int64_t now, char *token, size_t cap, char *summary,
-		     size_t sumcap, char *err, size_t errlen)
-{
-	struct vf_guard_token t;
-	struct secrets *s = NULL;
-	char id[2 * VF_VAULT_ID_BYTES + 1], when[32];
-	char text[VF_GUARD_TEXT_MAX];
-	const char *note = "";
-	size_t n;
-	int rc, escaped = 0;
-
-	if (sodium_init() < 0) {
-		snprintf(err, errlen, "cannot initialise libsodium");
-		return -ENOMEM;
-	}
-	if (ttl_ns <= 0 || ttl_ns > VF_GUARD_TTL_MAX ||
-	    now > INT64_MAX - ttl_ns) {
-		snprintf(err, errlen,
-			 "approval lifetime must be more than 0 and at most 30 "
-			 "days");
-		return -EINVAL;
-	}
-	if (vf_guard_request_parse(request, &t.req)) {
-		snprintf(err, errlen, "%s",
-			 vf_guard_token_parse(request, &t)
-			     ? "approval request is malformed"
-			     : "this is an approval token, not a request");
-		return -EINVAL;
-	}
-	/* The holder approves what the text says, so it must be what the
-	 * hash binds: a text altered on its way here is refused, and so is
-	 * a cut text, which cannot be checked (the gate never makes one:
-	 * it binds items by id and shortens only the names it shows). */
-	rc = vf_guard_params_verify(&t.req, &escaped);
-	if (rc == -ENODATA) {
-		snprintf(err, errlen,
-			 "request parameters were cut short and cannot be "
-			 "checked against their hash: not signed");
-		return -EBADMSG;
-	} else if (rc) {
-		snprintf(err, errlen,
-			 "request parameters do not match their hash (tampered "
-			 "request)");
-		return -EBADMSG;
-	} else if (escaped) {
-		note = " (escaped)";
-	}
-	s = sodium_malloc(sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen, "cannot approve: out of memory");
-		return -ENOMEM;
-	}
-	rc = key_load(key_path, s, err, errlen);
-	if (rc)
-		goto out;
-	n = req_encode(&t.req, t.raw);
-	t.expires = now + ttl_ns;
-	put64(t.raw + n, t.expires);
-	t.signed_len = n + 8;
-	crypto_sign_detached(t.raw + t.signed_len, NULL, t.raw, t.signed_len,
-			     s->sk);
-	rc = text_encode(TOK_PREFIX, t.raw, t.signed_len + VF_GUARD_SIG_BYTES,
-			 text, sizeof(text));
-	if (!rc && strlen(text) >= cap)
-		rc = -ERANGE;
-	if (rc) {
-		snprintf(err, errlen, "token buffer too small");
-		goto out;
-	}
-	sodium_bin2hex(id, sizeof(id), t.req.vault_id, VF_VAULT_ID_BYTES);
-	vf_time_format(t.expires, when);
-	memcpy(token, text, strlen(text) + 1);
-	snprintf(summary, sumcap,
-		 "vault %s, operation %s, parameters %s%s, expires %s", id,
-		 t.req.op, t.req.params[0] ? t.req.params : "(none)", note,
-		 when);
-out:
-	sodium_free(s); /* wipes the secret key */
-	return rc;
-}
-
-/* ---- the vault's guards (v->mu held) ----------------------------------- */
-
-/* The guards as stored (catalog format 8: table guard_keys, meta
- * "guard.quorum"; a vault of an older format had one key, meta
- * "guard.pubkey", which the upgrade moves into guard_keys).  1 found, 0
- * none, -EIO when anything stored is not a key or the quorum is out of
- * range (fails closed: a damaged guard is not an absent one). */
-int vf_guard_set_load(struct vf_vault *v, struct vf_guard_set *set)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_GUARD_GET);
-	struct vf_guard_set t;
-	struct vf_sshkey *k;
-	const char *app;
-	int64_t q = 1;
-	int rc;
-
-	/* a legacy key the upgrade did not move is damaged */
-	if (!st)
-		return -EIO;
-	rc = vf_catalog_row(st);
-	sqlite3_reset(st);
-	if (rc)
-		return rc < 0 ? rc : -EIO;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS);
-	if (!st)
-		return -EIO;
-	memset(&t, 0, sizeof(t));
-	while ((rc = vf_catalog_row(st)) == 1) {
-		if (t.n == VF_GUARD_SET_MAX) {
-			rc = -EIO;
-			break;
-		}
-		k = &t.keys[t.n++];
-		k->type = sqlite3_column_int(st, 0);
-		app = (const char *)sqlite3_column_text(st, 2);
-		if (k->type < VF_GUARD_KEY_VAULT ||
-		    k->type > VF_SSHKEY_SK_ED25519 ||
-		    sqlite3_column_type(st, 1) != SQLITE_BLOB ||
-		    sqlite3_column_bytes(st, 1) != VF_GUARD_PK_BYTES || !app ||
-		    strlen(app) > VF_SSHKEY_APP_MAX ||
-		    (k->type == VF_SSHKEY_SK_ED25519) != (app[0] != '\0')) {
-			rc = -EIO;
-			break;
-		}
-		memcpy(k->pk, sqlite3_column_blob(st, 1), VF_GUARD_PK_BYTES);
-		memcpy(k->app, app, strlen(app) + 1);
-	}
-	sqlite3_reset(st);
-	if (rc < 0)
-		return rc;
-	if (!t.n)
-		return 0;
-	rc = vf_catalog_meta_get(v->cat, "guard.quorum", &q);
-	if (rc && rc != -ENOENT)
-		return rc;
-	if (q < 1 || (uint64_t)q > t.n)
-		return -EIO;
-	t.quorum = (unsigned)q;
-	*set = t;
-	return 1;
-}
-
-int vf_guard_set_store(struct vf_vault *v, const struct vf_guard_set *set)
-{
-	sqlite3_stmt *st;
-	size_t i;
-	int rc = vf_catalog_begin(v->cat);
-
-	if (rc)
-		return rc;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS_DEL);
-	rc = st ? vf_catalog_run(st) : -EIO;
-	for (i = 0; !rc && i < set->n; i++) {
-		st = vf_catalog_stmt(v->cat, VF_Q_GUARD_KEY_ADD);
-		if (!st) {
-			rc = -EIO;
-			break;
-		}
-		sqlite3_bind_int(st, 1, set->keys[i].type);
-		sqlite3_bind_blob(st, 2, set->keys[i].pk, VF_GUARD_PK_BYTES,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, set->keys[i].app, -1,
-				  SQLITE_TRANSIENT);
-		rc = vf_catalog_run(st);
-	}
-	if (!rc)
-		rc = vf_catalog_meta_set(v->cat, "guard.quorum", set->quorum);
-	return vf_catalog_finish(v->cat, rc);
-}
-
-int vf_guard_key_drop(struct vf_vault *v)
-{
-	sqlite3_stmt *st;
-	int rc = vf_catalog_begin(v->cat);
-
-	if (rc)
-		return rc;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_DEL);
-	rc = st ? vf_catalog_run(st) : -EIO;
-	st = rc ? NULL : vf_catalog_stmt(v->cat, VF_Q_GUARD_KEYS_DEL);
-	if (!rc)
-		rc = st ? vf_catalog_run(st) : -EIO;
-	return vf_catalog_finish(v->cat, rc);
-}
-
-int vf_vault_guard_get(struct vf_vault *v, char *pub_text, size_t cap)
-{
-	struct vf_guard_set set;
-	int rc;
-
-	vf_vault_lock(v);
-	rc = vf_guard_set_load(v, &set);
-	vf_vault_unlock(v);
-	if (rc == 0)
-		return -ENOENT;
-	if (rc < 0)
-		return rc;
-	return vf_guard_key_format(&set.keys[0], pub_text, cap);
-}
-
-/* A fresh request for op/params into request, and the line for the
- * requester into why. */
-static int make_request(struct vf_vault *v, const struct vf_guard_set *set,
-			const char *op, const char *params, int64_t now,
-			char *request, size_t reqcap, char *why, size_t whylen)
-{
-	struct vf_guard_request r;
-	char text[VF_GUARD_TEXT_MAX];
-	size_t i;
-	int rc;
-
-	memcpy(r.vault_id, vf_keys_vault_id(v->keys), VF_VAULT_ID_BYTES);
-	memcpy(r.op, op, strlen(op) + 1);
-	vf_guard_params_hash(params, r.params_hash);
-	vf_guard_params_text(params, r.params);
-	randombytes_buf(r.nonce, sizeof(r.nonce));
-	r.created = now;
-	rc = vf_guard_request_format(&r, text, sizeof(text));
-	if (!rc && strlen(text) >= reqcap)
-		rc = -ERANGE;
-	if (rc) {
-		snprintf(
-		    why, whylen,
-		    "approval required, but the request buffer is too small");
-		return rc;
-	}
-	memcpy(request, text, strlen(text) + 1);
-	for (i = 0; i < set->n && set->keys[i].type == VF_GUARD_KEY_VAULT; i++)
-		;
-	if (set->quorum == 1 && i < set->n)
-		snprintf(why, whylen,
-			 "approval required: ask the guard holder to sign the "
-			 "request with ssh-keygen -Y sign -n vaultfs -f KEY "
-			 "FILE (FILE holding the request line%s) and give "
-			 "back the request line and FILE.sig: %s",
-			 set->n > 1 ? ", or with vaultctl guard approve" : "",
-			 text);
-	else if (set->quorum > 1)
-		snprintf(why, whylen,
-			 "approval required from %u of the %zu guards: ask "
-			 "each guard holder to approve (vaultctl guard approve "
-			 "--key FILE, or ssh-keygen -Y sign -n vaultfs) %s",
-			 set->quorum, set->n, text);
-	else
-		snprintf(why, whylen,
-			 "approval required: ask the guard holder to run: "
-			 "vaultctl guard approve --key FILE %s",
-			 text);
-	return -EPERM;
-}
-
-/* Records t's nonce as used, in a transaction of its own: -EPERM when it
- * already was. */
-static int consume(struct vf_vault *v, uid_t uid,
-		   const struct vf_guard_request *r, int64_t now, char *why,
-		   size_t whylen)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	/* The gate calls this inside the transaction of the operation it
-	 * approves: the nonce is recorded exactly when the operation
-	 * commits, so a token is spent once, and never on an operation
-	 * that did not happen.  Alone (vf_vault_guard_authorize) it is a
-	 * transaction of its own. */
-	rc = vf_catalog_begin(v->cat);
-	if (rc)
-		goto out;
-	st = vf_catalog_stmt(v->cat, VF_Q_GUARD_USE);
-	if (!st) {
-		rc = -EIO;
-	} else {
-		sqlite3_bind_blob(st, 1, r->nonce, VF_GUARD_NONCE_BYTES,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int64(st, 3, (int64_t)uid);
-		sqlite3_bind_text(st, 4, r->op, -1, SQLITE_TRANSIENT);
-		rc = vf_catalog_run(st);
-	}
-	if (rc)
-		vf_catalog_rollback(v->cat);
-	else
-		rc = vf_catalog_commit(v->cat);
-out:
-	if (rc == -EEXIST) {
-		snprintf(why, whylen, "approval was already used");
-		rc = -EPERM;
-	} else if (rc) {
-		snprintf(why, whylen, "cannot record the approval: %s",
-			 strerror(-rc));
-	}
-	return rc;
-}
-
-/* The reason of approval i (1-based) of n: as it is when there is one. */
-static void which(char *why, size_t whylen, size_t i, size_t n)
-{
-	char tmp[VF_GUARD_WHY_MAX];
-
-	if (n < 2)
-		return;
-	snprintf(tmp, sizeof(tmp), "%s", why);
-	snprintf(why, whylen, "approval %zu of %zu: %s", i, n, tmp);
-}
-
-/* The approvals in token checked against set: 0 with *first the request
- * they approve and signer[] the guard of each, or -EPERM. */
-static int check_all(struct vf_vault *v, const struct vf_guard_set *set,
-		     const char *op, const char *params, const char *token,
-		     int64_t now, struct vf_guard_approval *ap, int *signer,
-		     size_t *nout, char *why, size_t whylen)
-{
-	size_t i, n, bad;
-	int rc;
-
-	rc = vf_guard_approvals_parse(token, ap, VF_GUARD_SET_MAX, &bad);
-	if (rc < 0) {
-		if (!bad && token[strspn(token, " \t\r\n")])
-			snprintf(why, whylen,
-				 "approval token is malformed (more than %d "
-				 "approvals)",
-				 VF_GUARD_SET_MAX);
-		else if (strstr(token, VF_SSHSIG_BEGIN))
-			snprintf(why, whylen,
-				 "approval %zu is malformed (an SSH approval is "
-				 "the request line, then the signature file "
-				 "ssh-keygen wrote)",
-				 bad);
-		else if (bad <= 1)
-			snprintf(why, whylen, "approval token is malformed");
-		else
-			snprintf(why, whylen, "approval %zu is malformed", bad);
-		return -EPERM;
-	}
-	n = (size_t)rc;
-	for (i = 0; i < n; i++) {
-		rc = vf_guard_approval_check(&ap[i], set,
-					     vf_keys_vault_id(v->keys), op,
-					     params, now, &signer[i], why,
-					     whylen);
-		if (rc) {
-			which(why, whylen, i + 1, n);
-			return rc;
-		}
-		/* all of them approve one request: its nonce is spent once */
-		if (i && memcmp(ap[i].req.nonce, ap[0].req.nonce,
-				VF_GUARD_NONCE_BYTES)) {
-			snprintf(why, whylen,
-				 "approval %zu of %zu is for another request "
-				 "than approval 1",
-				 i + 1, n);
-			return -EPERM;
-		}
-	}
-	*nout = n;
-	return 0;
-}
-
-int vf_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
-		       const char *params, const char *token, int64_t now,
-		       char *request, size_t reqcap, char *why, size_t whylen,
-		       char *fingerprint_out)
-{
-	struct vf_guard_approval *ap = NULL;
-	int signer[VF_GUARD_SET_MAX];
-	struct vf_guard_set set;
-	char fpr[VF_GUARD_FPR_TEXT];
-	size_t i, j, n = 0, o = 0;
-	int rc;
-
-	if (whylen)
-		why[0] = '\0';
-	if (sodium_init() < 0) {
-		snprintf(why, whylen, "cannot initialise libsodium");
-		return -ENOMEM;
-	}
-	if (!vf_guard_op_valid(op) || !params) {
-		snprintf(why, whylen, "invalid operation name or parameters");
-		return -EINVAL;
-	}
-	rc = vf_guard_set_load(v, &set);
-	if (rc < 0) {
-		snprintf(why, whylen, "cannot read the guard key: %s",
-			 rc == -EIO ? "damaged catalog entry" : strerror(-rc));
-		return rc;
-	}
-	if (rc == 0) {
-		if (fingerprint_out)
-			fingerprint_out[0] = '\0';
-		return 0; /* no guard: allowed, the caller audits it */
-	}
-	if (!token)
-		return make_request(v, &set, op, params, now, request, reqcap,
-				    why, whylen);
-	ap = calloc(VF_GUARD_SET_MAX, sizeof(*ap));
-	if (!ap) {
-		snprintf(why, whylen, "cannot check the approval: out of memory");
-		return -ENOMEM;
-	}
-	rc = check_all(v, &set, op, params, token, now, ap, signer, &n, why,
-		       whylen);
-	if (!rc)
-		rc = vf_policy_quorum(signer, n, set.quorum, why, whylen);
-	if (rc)
-		goto out;
-	if (v->readonly) {
-		snprintf(why, whylen, "the vault is mounted read-only");
-		rc = -EROFS;
-		goto out;
-	}
-	rc = consume(v, uid, &ap[0].req, now, why, whylen);
-	if (rc || !fingerprint_out)
-		goto out;
-	/* the distinct guards that approved, in the order given */
-	fingerprint_out[0] = '\0';
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && signer[j] != signer[i]; j++)
-			;
-		if (j < i)
-			continue;
-		vf_guard_key_fpr(&set.keys[signer[i]], fpr);
-		o += (size_t)snprintf(fingerprint_out + o,
-				      VF_GUARD_FPRS_TEXT - o, "%s%s",
-				      o ? "," : "", fpr);
-	}
-out:
-	free(ap);
-	return rc;
-}
-
-int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid, const char *op,
-			     const char *params, const char *token, int64_t now,
-			     char *request, size_t reqcap, char *why,
-			     size_t whylen, char *fingerprint_out)
-{
-	int rc;
-
-	vf_vault_lock(v);
-	rc = vf_guard_authorize(v, uid, op, params, token, now, request,
-				reqcap, why, whylen, fingerprint_out);
-	vf_vault_unlock(v);
 	return rc;
 }

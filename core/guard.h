@@ -19,6 +19,7 @@
 #define VF_GUARD_VERSION 2
 #define VF_GUARD_PK_BYTES 32
 #define VF_GUARD_SIG_BYTES 64
+#define VF_GUARD_SK_BYTES 64 /* libsodium's Ed25519 secret key: seed || pk */
 #define VF_GUARD_HASH_BYTES 32
 #define VF_GUARD_NONCE_BYTES 16
 /* Longest parameter text a request carries, in bytes. */
@@ -236,5 +237,39 @@ VF_MUST int vf_vault_guard_authorize(struct vf_vault *v, uid_t uid,
 				     const char *token, int64_t now,
 				     char *request, size_t reqcap, char *why,
 				     size_t whylen, char *fingerprint_out);
+
+
+/* ---- shared by guard.c and guard_key.c ---------------------------------- */
+
+/* Signs t->req with sk, valid until expires: fills t's raw bytes, expiry
+ * and signed length, and the token text ("vftok2:...") into text.
+ * -ERANGE when cap is too small. */
+VF_MUST int vf_guard_token_sign(struct vf_guard_token *t, int64_t expires,
+				const uint8_t sk[VF_GUARD_SK_BYTES],
+				char *text, size_t cap);
+/* "vfguard1:" and the base64url of pk into text; -ERANGE when cap is too
+ * small. */
+VF_MUST int vf_guard_pub_format(const uint8_t pk[VF_GUARD_PK_BYTES],
+				char *text, size_t cap);
+/* 8 bytes little-endian at p. */
+void vf_guard_put64(uint8_t *p, int64_t v);
+int64_t vf_guard_get64(const uint8_t *p);
+/* 1 for a blank (space, tab, CR, LF). */
+int vf_guard_is_space(char c);
+
+/* ---- key files (guard_key.c) ------------------------------------------- */
+
+/* vf_guard_keygen_pass with the Argon2id parameters given (tests use
+ * small ones); pass NULL writes an unprotected key file. */
+VF_MUST int vf_guard_keygen_kdf(const char *out_path, const char *pass,
+				size_t passlen, uint64_t ops, uint64_t mem,
+				char *pub_text, size_t cap, char *err,
+				size_t errlen);
+/* vf_guard_key_passphrase with the Argon2id parameters given. */
+VF_MUST int vf_guard_key_passphrase_kdf(const char *path, const char *cur,
+					size_t curlen, const char *next,
+					size_t nextlen, uint64_t ops,
+					uint64_t mem, char *err,
+					size_t errlen);
 
 #endif

@@ -525,6 +525,28 @@ uint64_t vf_vault_last_denial(struct vf_vault *v, char *buf, size_t cap);
 VF_MUST int vf_guard_keygen(const char *out_path, char *pub_text, size_t cap,
 			    char *err, size_t errlen);
 
+/* vf_guard_keygen with the secret key sealed under pass (passlen bytes):
+ * a "vaultfs-guard-key-2" file whose key is derived by Argon2id with
+ * VF_PASSPHRASE_OPS and _MEM (docs/keys.md, Guard key files). */
+VF_MUST int vf_guard_keygen_pass(const char *out_path, const char *pass,
+				 size_t passlen, char *pub_text, size_t cap,
+				 char *err, size_t errlen);
+
+/* 1 when the guard key file at path is protected by a passphrase, 0 when
+ * it is not; <0 with one line in err when it cannot be read or is not a
+ * guard key file. */
+VF_MUST int vf_guard_key_protected(const char *path, char *err,
+				   size_t errlen);
+
+/* Adds, changes (cur: the current passphrase) or removes (next NULL) the
+ * passphrase of the guard key file at path; the file is replaced
+ * durably (temporary file, fsync, rename, fsync of the directory) and
+ * keeps its key.  -ENOKEY when cur is NULL for a protected file,
+ * -EACCES for a wrong passphrase or a damaged file. */
+VF_MUST int vf_guard_key_passphrase(const char *path, const char *cur,
+				    size_t curlen, const char *next,
+				    size_t nextlen, char *err, size_t errlen);
+
 /* The fingerprint of a guard public key for audit records and display:
  * the first 8 bytes, in hex, of BLAKE2b-256 of the 32-byte key
  * ("vfguard1:...") or of the OpenSSH key's wire blob ("ssh-ed25519 ...",
@@ -549,6 +571,16 @@ VF_MUST int vf_guard_approve(const char *key_path, const char *request,
 			     int64_t ttl_ns, int64_t now, char *token,
 			     size_t cap, char *summary, size_t sumcap,
 			     char *err, size_t errlen);
+
+/* vf_guard_approve with the passphrase (passlen bytes) of a protected key
+ * file; pass NULL for an unprotected one.  -ENOKEY when the file is
+ * protected and pass is NULL; -EACCES when the passphrase is wrong or the
+ * sealed key was altered (the two cannot be told apart). */
+VF_MUST int vf_guard_approve_pass(const char *key_path, const char *pass,
+				  size_t passlen, const char *request,
+				  int64_t ttl_ns, int64_t now, char *token,
+				  size_t cap, char *summary, size_t sumcap,
+				  char *err, size_t errlen);
 
 /* The first attached guard key as text (cap >= VF_GUARD_KEY_TEXT for an
  * OpenSSH key, VF_GUARD_PUB_TEXT for the vault's own format); -ENOENT

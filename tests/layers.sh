@@ -28,12 +28,12 @@ LAYERS='
 0 common banned
 1 crypto sshsig chunker policy acl
 2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 pack_cache
-3 catalog catalog_q pack protector
+3 catalog catalog_q pack protector protector_src.c protector_edit.c protector_int.h protector_kdf.c
 4 vault.h vault_int.h
 5 ns open_files vclock datakey
 6 view
 7 buf spool cache pipeline file
-8 trash immut authz audit guard gc alert trip ship protect rotate
+8 trash immut authz audit guard guard_key.c guard_set.c gc alert trip ship protect rotate
 9 admin facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report
 10 fs/
 11 tools/

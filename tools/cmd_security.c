@@ -15,6 +15,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cmd_util.h"
 
 
@@ -222,11 +224,15 @@ int cmd_role_list(struct vf_cmd_ctx *ctx, const struct cmd *c,
 int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		     int argc, char **argv)
 {
-	const char *out = NULL;
+	const char *out = NULL, *pfile = NULL;
 	char pub[VF_GUARD_PUB_TEXT], fpr[VF_GUARD_FPR_TEXT] = "", err[512] = "";
-	int json = 0, rc;
+	char *pass = NULL;
+	size_t plen = 0;
+	int json = 0, ask = 0, rc;
 	const struct opt opts[] = {
 		{ "--out", &out, NULL },
+		{ "--passphrase", NULL, &ask },
+		{ "--passphrase-file", &pfile, NULL },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
@@ -237,7 +243,20 @@ int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	if (!out || !*out)
 		return usage_error(ctx->err, c,
 				   "guard keygen: --out FILE is required");
-	rc = vf_guard_keygen(out, pub, sizeof(pub), err, sizeof(err));
+	if (ask && pfile)
+		return usage_error(ctx->err, c,
+				   "guard keygen: give --passphrase or --passphrase-file, not both");
+	if ((ask || pfile) &&
+	    read_passphrase(pfile, "passphrase for the guard key", 1,
+				     &pass, &plen, ctx->err))
+		return 1;
+	if (pass)
+		rc = vf_guard_keygen_pass(out, pass, plen, pub, sizeof(pub),
+					  err, sizeof(err));
+	else
+		rc = vf_guard_keygen(out, pub, sizeof(pub), err, sizeof(err));
+	if (pass)
+		sodium_free(pass);
 	if (rc < 0) {
 		say_refused(ctx, c, rc, err);
 		return 1;
@@ -250,30 +269,53 @@ int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		jadd_str(o, "public_key", pub);
 		jadd_str(o, "fingerprint", fpr);
 		jadd_str(o, "key_file", out);
+		json_object_object_add(o, "passphrase",
+				       json_object_new_boolean(plen > 0));
 		json_print(ctx->out, o);
 	} else {
 		fprintf(ctx->out, "%s\n", pub);
 	}
-	fprintf(ctx->err, "guard secret key written to '%s' (fingerprint %s); give the vault owner only the public key for 'vaultctl guard attach'\n",
-		out, fpr);
+	fprintf(ctx->err, "guard secret key written to '%s'%s (fingerprint %s); give the vault owner only the public key for 'vaultctl guard attach'\n",
+		out, plen ? ", sealed under the passphrase" : "", fpr);
 	return 0;
+}
+
+/* The passphrase of key file path when it is protected: from pfile, else
+ * typed on the terminal; *pass stays NULL for an unprotected file.  0, or
+ * 1 after one line. */
+static int key_passphrase(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			  const char *path, const char *pfile,
+			  const char *what, char **pass, size_t *plen)
+{
+	char err[512] = "";
+	int rc = vf_guard_key_protected(path, err, sizeof(err));
+
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		return 1;
+	}
+	if (rc == 0)
+		return 0;
+	return read_passphrase(pfile, what, 0, pass, plen, ctx->err);
 }
 
 int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		      int argc, char **argv)
 {
-	const char *key = NULL, *ttl_s = NULL;
+	const char *key = NULL, *ttl_s = NULL, *pfile = NULL;
 	char *pos[1] = { NULL };
 	int json = 0;
 	const struct opt opts[] = {
 		{ "--key", &key, NULL },
 		{ "--ttl", &ttl_s, NULL },
+		{ "--passphrase-file", &pfile, NULL },
 		{ "--json", NULL, &json },
 		{ NULL, NULL, NULL },
 	};
 	char token[VF_GUARD_TEXT_MAX], summary[VF_GUARD_SUMMARY_MAX] = "";
-	char err[512] = "";
+	char err[512] = "", *pass = NULL;
 	int64_t ttl = 3600 * VF_NS;
+	size_t plen = 0;
 	int rc;
 
 	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
@@ -286,9 +328,14 @@ int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 		      ttl > VF_GUARD_TTL_MAX))
 		return usage_error(ctx->err, c, "guard approve: option '--ttl': '%s' is not a duration from 1s to 30d (like 90s, 15m, 1h, 2d)",
 				   ttl_s);
-	rc = vf_guard_approve(key, pos[0], ttl, vf_clock_now(), token,
-			      sizeof(token), summary, sizeof(summary), err,
-			      sizeof(err));
+	if (key_passphrase(ctx, c, key, pfile, "passphrase of the guard key",
+			   &pass, &plen))
+		return 1;
+	rc = vf_guard_approve_pass(key, pass, plen, pos[0], ttl,
+				   vf_clock_now(), token, sizeof(token),
+				   summary, sizeof(summary), err, sizeof(err));
+	if (pass)
+		sodium_free(pass);
 	if (rc < 0) {
 		say_refused(ctx, c, rc, err);
 		return 1;
@@ -306,6 +353,64 @@ int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	text_str(ctx->err, summary);
 	fputc('\n', ctx->err);
 	return 0;
+}
+
+int cmd_guard_passphrase(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv)
+{
+	const char *cur_f = NULL, *new_f = NULL;
+	char *pos[1] = { NULL }, *cur = NULL, *next = NULL, err[512] = "";
+	size_t curlen = 0, nextlen = 0;
+	int json = 0, remove = 0, rc;
+	const struct opt opts[] = {
+		{ "--passphrase-file", &cur_f, NULL },
+		{ "--new-passphrase-file", &new_f, NULL },
+		{ "--remove", NULL, &remove },
+		{ "--json", NULL, &json },
+		{ NULL, NULL, NULL },
+	};
+
+	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
+	if (rc)
+		return rc;
+	if (remove && new_f)
+		return usage_error(ctx->err, c,
+				   "guard passphrase: give --remove or --new-passphrase-file, not both");
+	if (key_passphrase(ctx, c, pos[0], cur_f,
+			   "current passphrase of the guard key", &cur,
+			   &curlen))
+		return 1;
+	if (!remove &&
+	    read_passphrase(new_f, "new passphrase for the guard key",
+				     1, &next, &nextlen, ctx->err)) {
+		rc = 1;
+		goto out;
+	}
+	rc = vf_guard_key_passphrase(pos[0], cur, curlen, next, nextlen, err,
+				     sizeof(err));
+	if (rc < 0) {
+		say_refused(ctx, c, rc, err);
+		rc = 1;
+		goto out;
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+
+		jadd_str(o, "key_file", pos[0]);
+		json_object_object_add(o, "passphrase",
+				       json_object_new_boolean(!remove));
+		json_print(ctx->out, o);
+	} else {
+		fprintf(ctx->out, "guard key file '%s' %s\n", pos[0],
+			remove ? "is no longer protected by a passphrase"
+			       : "is protected by the new passphrase");
+	}
+out:
+	if (cur)
+		sodium_free(cur);
+	if (next)
+		sodium_free(next);
+	return rc;
 }
 
 /* Says that the guards with fingerprints fprs are attached (changed:

@@ -973,3 +973,22 @@ int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
 	*len = la;
 	return 0;
 }
+
+int read_passphrase(const char *file, const char *what, int confirm,
+		    char **pass, size_t *len, FILE *err)
+{
+	uint8_t *s = NULL;
+	char msg[512] = "";
+	int rc;
+
+	if (!file)
+		return tty_passphrase(what, confirm, pass, len, err);
+	rc = vf_protector_secret(VF_PROT_PASSPHRASE, file, &s, len, msg,
+				 sizeof(msg));
+	if (rc) {
+		fprintf(err, "vaultctl: %s\n", msg);
+		return 1;
+	}
+	*pass = (char *)s;
+	return 0;
+}

@@ -340,6 +340,8 @@ int cmd_guard_keygen(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 int cmd_guard_approve(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		      char **argv);
 
+int cmd_guard_passphrase(struct vf_cmd_ctx *ctx, const struct cmd *c,
+			 int argc, char **argv);
 int cmd_guard_attach(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		     char **argv);
 
@@ -379,6 +381,11 @@ int cmd_key_rotate_data(struct vf_cmd_ctx *ctx, const struct cmd *c,
  * *len its length.  0, or 1 after one line to err.  vaultctl only. */
 int tty_passphrase(const char *what, int confirm, char **out, size_t *len,
 		   FILE *err);
+/* A passphrase: the first line of file, or from the terminal as
+ * tty_passphrase asks for it when file is NULL.  *pass is sodium_malloc'd
+ * (caller frees).  0, or 1 after one line to err.  vaultctl only. */
+int read_passphrase(const char *file, const char *what, int confirm,
+		    char **pass, size_t *len, FILE *err);
 
 int cmd_key_list(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		 char **argv);

@@ -293,6 +293,8 @@ static const struct cmd_opt opts_role_list[] = {
 
 static const struct cmd_opt opts_guard_keygen[] = {
 	{ "out", "FILE" },
+	{ "passphrase", NULL },
+	{ "passphrase-file", "FILE" },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -307,6 +309,15 @@ static const struct cmd_opt opts_guard_attach[] = {
 static const struct cmd_opt opts_guard_approve[] = {
 	{ "key", "FILE" },
 	{ "ttl", "DURATION" },
+	{ "passphrase-file", "FILE" },
+	{ "json", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_guard_passphrase[] = {
+	{ "passphrase-file", "FILE" },
+	{ "new-passphrase-file", "FILE" },
+	{ "remove", NULL },
 	{ "json", NULL },
 	{ NULL, NULL },
 };
@@ -491,14 +502,17 @@ const struct cmd cmds[] = {
 	  cmd_role_revoke, VF_ROLE_OWNER, opts_role_revoke },
 	{ "role", "list", 1, 0, 1, "role list TARGET [--json]", cmd_role_list,
 	  VF_ROLE_READER, opts_role_list },
-	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--json]",
+	{ "guard", "keygen", 0, 1, 0, "guard keygen --out FILE [--passphrase | --passphrase-file FILE] [--json]",
 	  cmd_guard_keygen, VF_ROLE_NONE, opts_guard_keygen },
 	{ "guard", "attach", 1, 0, 0,
 	  "guard attach TARGET PUBKEY... [--quorum M] [--approval TOKEN]... [--json]", cmd_guard_attach,
 	  VF_ROLE_OWNER, opts_guard_attach },
 	{ "guard", "approve", 0, 1, 0,
-	  "guard approve --key FILE REQUEST [--ttl DURATION] [--json]",
+	  "guard approve --key FILE REQUEST [--ttl DURATION] [--passphrase-file FILE] [--json]",
 	  cmd_guard_approve, VF_ROLE_NONE, opts_guard_approve },
+	{ "guard", "passphrase", 0, 1, 0,
+	  "guard passphrase KEYFILE [--passphrase-file FILE] [--new-passphrase-file FILE | --remove] [--json]",
+	  cmd_guard_passphrase, VF_ROLE_NONE, opts_guard_passphrase },
 	{ "guard", "detach", 1, 0, 0, "guard detach TARGET [--approval TOKEN] [--json]",
 	  cmd_guard_detach, VF_ROLE_OWNER, opts_guard_detach },
 	{ "guard", "show", 1, 0, 1, "guard show TARGET [--json]",

