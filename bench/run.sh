@@ -477,8 +477,14 @@ has vaultctl-backup && vb_run reingest "$V2_BYTES" "$V2_FILES"
 sync; stored v2
 # the daemon's maintenance, offline: gc checkpoints the catalog and VACUUMs
 # it when a quarter of its pages are free (nothing is pruned: a new vault
-# keeps every version)
+# keeps every version).  v2's new random files and deletions look like
+# ransomware's copy-and-delete to the tripwire (docs/tripwire.md), which
+# may have frozen the vault: gc would be refused, so it is released first.
 if has vaultfs; then
+	if "$VBIN/vaultctl" tripwire status "$V_VAULT" --keystore "$V_KS" 2>/dev/null | grep -q '^state: *frozen'; then
+		note "vaultfs: the tripwire fired during the v2 re-ingest (new random files + deletions); released before gc"
+		"$VBIN/vaultctl" tripwire release "$V_VAULT" --keystore "$V_KS" >>"$LOG/vaultfs.gc.log" 2>&1 || true
+	fi
 	timed vaultfs gc 0 0 -- "$VBIN/vaultctl" gc "$V_VAULT" --keystore "$V_KS" --json || true
 	record vaultfs stored-v2-gc - "$(du_b "$V_VAULT")" 0 - ok "du -sb vault dir after vaultctl gc"
 	vault_split v2-gc
