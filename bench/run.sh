@@ -689,7 +689,7 @@ fi
 echo
 echo "Goals (issue 16): vaultfs, its peers, the goal, the ratio the goal is about, met or missed"
 echo "ratio: speed-up over the peer (peer time / vaultfs time), or vaultfs / restic bytes, or vaultfs / the goal for absolute goals; the stream goal is set for tmpfs$([ "$TMPFS" = 1 ] && echo " (this run: tmpfs)" || echo " (this run: disk, BENCH_TMPFS=1 for tmpfs)")"
-awk -F'\t' '
+awk -F'\t' -v tsv="$W/goals.tsv" '
 	{ k = $1 "/" $2; ST[k] = $7; if ($7 == "ok") { S[k] = $3; B[k] = $4; F[k] = $5; R[k] = $6 } }
 	function has(k) { return (k in S) && S[k] != "-" && S[k] > 0 }
 	function mbs(k) { return has(k) ? sprintf("%.0f MB/s", B[k] / 1e6 / S[k]) : (ST[k] == "" ? "n/a" : ST[k]) }
@@ -704,6 +704,7 @@ awk -F'\t' '
 		m = r < 0 ? (v == "not built" ? "not built" : (goal == "-" ? "-" : "n/a")) : ((op == ">=" ? r >= th : r <= th) ? "met" : "missed")
 		if (goal == "-") rs = "-"
 		printf "  %-40s %-14s %-56s %-12s %7s  %s\n", fig, v, peers, goal, rs, m
+		printf "%s\t%s\t%s\t%s\t%s\t%s\n", fig, v, peers, goal, rs, m > tsv
 	}
 	END {
 	  printf "  %-40s %-14s %-56s %-12s %7s  %s\n", "figure", "vaultfs", "peers", "goal", "ratio", "met?"
