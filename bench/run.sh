@@ -5,17 +5,23 @@
 #
 #   sudo bench/run.sh                    # full run (~600 MB of system files)
 #   sudo BENCH_MB=50 bench/run.sh        # quick smoke run
+#   sudo BENCH_TMPFS=1 bench/run.sh      # everything on a tmpfs (the stream goal's setting)
 #
 # See bench/README.md for what each phase measures and the fairness choices.
 # Environment:
 #   BENCH_DIR      work dir (default /var/tmp/vaultfs-bench); everything lives
 #                  on this one filesystem
+#   BENCH_TMPFS=1  corpus, vaults, repositories on a tmpfs the script mounts on
+#                  BENCH_DIR/tmpfs (sized for the corpus) and unmounts at exit;
+#                  results and logs stay in BENCH_DIR
 #   BENCH_MB       corpus size in MB (default 600)
 #   BENCH_BIG_MB   size of the single big file (default 512; 64 if BENCH_MB<200)
 #   BENCH_SMALL_N  number of small files (default 10000; 2000 if BENCH_MB<200)
 #   BENCH_SEED     seed of the mutation of version 2 (default 42)
 #   BENCH_TOOLS    tools to run (default "local bindfs gocryptfs vaultfs restic borg
-#                  vaultfs-s3"; vaultfs-s3 = a remote vault in radosgw on loopback)
+#                  vaultctl-backup vaultfs-s3"; vaultctl-backup = `vaultctl backup
+#                  SRC MNT/DEST` into a vault of its own, run only when that command
+#                  exists; vaultfs-s3 = a remote vault in radosgw on loopback)
 #   BENCH_REUSE_DATA=0  regather the corpus even if one of the same size exists
 #   BENCH_DROP=0   do not drop the page cache before timed phases
 #   VAULTFS_BIN    directory with mount.vaultfs and vaultctl (default <repo>/build)
@@ -24,31 +30,33 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+need_root run.sh
 W=${BENCH_DIR:-/var/tmp/vaultfs-bench}
+TMPFS=${BENCH_TMPFS:-0}
 MB=${BENCH_MB:-600}
 if [ "$MB" -lt 200 ]; then def_big=64 def_small=2000; else def_big=512 def_small=10000; fi
 BIG_MB=${BENCH_BIG_MB:-$def_big}
 SMALL_N=${BENCH_SMALL_N:-$def_small}
 SEED=${BENCH_SEED:-42}
-TOOLS=" ${BENCH_TOOLS:-local bindfs gocryptfs vaultfs restic borg vaultfs-s3} "
+TOOLS=" ${BENCH_TOOLS:-local bindfs gocryptfs vaultfs restic borg vaultctl-backup vaultfs-s3} "
 VBIN=${VAULTFS_BIN:-$ROOT/build}
 DROP=${BENCH_DROP:-1}
 PW=bench-password-not-secret
 
-[ "$(id -u)" = 0 ] || { echo "run.sh: must run as root (FUSE mounts, drop_caches, bind mount)" >&2; exit 1; }
-
-DATA=$W/data            # v1/ v2/ big.bin  (kept between runs)
-SRC=$W/src              # bind mount of data/v1 then data/v2: every tool reads this path
-RUN=$W/run              # per-run tool dirs (recreated each run)
+FS=$W                   # where the data and the tools' directories live
+[ "$TMPFS" = 1 ] && FS=$W/tmpfs
+DATA=$FS/data           # v1/ v2/ big.bin  (kept between runs, unless on tmpfs)
+SRC=$FS/src             # bind mount of data/v1 then data/v2: every tool reads this path
+RUN=$FS/run             # per-run tool dirs (recreated each run)
 LOG=$W/logs
 RES=$W/results.tsv      # raw rows
 OUT=$W/results.txt
-mkdir -p "$W" "$DATA" "$SRC"
-rm -rf "$RUN" "$LOG"; mkdir -p "$RUN" "$LOG"
-: > "$RES"
 NOTES=()
 note() { NOTES+=("$*"); echo "  note: $*" >&2; }
 say() { printf '\n== %s\n' "$*" >&2; }
+TMPFS_UP=
 
 # ---------------------------------------------------------------- cleanup
 MOUNTS=()        # mountpoints we mounted (unmounted in reverse on exit)
@@ -72,9 +80,24 @@ cleanup() {
 	mountpoint -q "$SRC" && umount "$SRC"
 	[ -n "${CEPH_UP:-}" ] && "$ROOT/tests/ceph/cluster.sh" down "$CEPH_UP" >/dev/null 2>&1
 	wait 2>/dev/null
+	[ -n "$TMPFS_UP" ] && { umount "$TMPFS_UP" || umount -l "$TMPFS_UP"; rmdir "$TMPFS_UP"; }
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+mkdir -p "$W"
+rm -rf "$LOG"; mkdir -p "$LOG"
+if [ "$TMPFS" = 1 ]; then
+	# sized for the corpus: v1 and every tool's copy of it (~8x), the big
+	# file in the mount-based tools and data/ (~5x), headroom
+	mkdir -p "$FS"
+	if mountpoint -q "$FS"; then echo "run.sh: $FS is already a mount point" >&2; exit 1; fi
+	mount -t tmpfs -o "size=$((MB * 10 + BIG_MB * 6 + 1024))m,mode=0755" bench-tmpfs "$FS"
+	TMPFS_UP=$FS
+fi
+mkdir -p "$DATA" "$SRC"
+rm -rf "$RUN"; mkdir -p "$RUN"
+: > "$RES"
 
 has() { case "$TOOLS" in *" $1 "*) return 0;; esac; return 1; }
 need() { # tool binary...
@@ -173,16 +196,20 @@ daemon_pid() { # child of /usr/bin/time
 	pgrep -P "$1" | head -n1
 }
 
-# fuse_stop TOOL MNT  -> sets T_UMOUNT (unmount + daemon exit)
+# fuse_stop TOOL MNT  -> sets T_UMOUNT (unmount + daemon exit) and D_CPU_US
+# (the daemon's utime + stime over the whole mount, read just before the
+# unmount; - if unknown)
 fuse_stop() {
-	local tool=$1 mnt=$2 pid=${FPID[$2]:-} dp hwm=0 t0 m
-	T_UMOUNT=-
+	local tool=$1 mnt=$2 pid=${FPID[$2]:-} dp hwm=0 t0 m ticks
+	T_UMOUNT=- D_CPU_US=-
 	unset "DAEMON_UP[$tool]"
 	[ -n "$pid" ] || { mountpoint -q "$mnt" && fusermount3 -u "$mnt"; return 0; }
 	dp=$(daemon_pid "$pid")
 	if [ -n "$dp" ]; then
 		hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$dp/status" 2>/dev/null || true)
 		peak "$tool" "$hwm"
+		ticks=$(proc_cpu_ticks "$dp")
+		[ -z "$ticks" ] || D_CPU_US=$(ticks_to_us "$ticks")
 	fi
 	t0=$(now)
 	fusermount3 -u "$mnt" 2>>"$LOG/$tool.daemon.log" || umount "$mnt" 2>>"$LOG/$tool.daemon.log" || true
@@ -211,6 +238,21 @@ vaultfs_mount() { # [stats-tag]
 }
 vaultfs_umount() { fuse_stop vaultfs "$V_MNT"; }
 
+# vaultctl backup SRC MNT/DEST: the native ingest path, into a vault of its own
+VB_VAULT=$RUN/vaultctl-backup/vault VB_KS=$RUN/vaultctl-backup/keystore VB_MNT=$RUN/vaultctl-backup/mnt
+VB_BUILT=0
+vb_mount() { fuse_start vaultctl-backup "$VB_MNT" "" -- "$VBIN/mount.vaultfs" "$VB_VAULT" "$VB_MNT" -o "keystore=$VB_KS" -f; }
+vb_run() { # phase bytes files: one `vaultctl backup` of $SRC, or a "not built" row
+	if [ "$VB_BUILT" != 1 ]; then
+		record vaultctl-backup "$1" - "$2" "$3" - "not built" "vaultctl backup --help does not exit 0 in this build"
+		return 0
+	fi
+	vb_mount || { note "vaultctl-backup: cannot mount, $1 skipped"; return 0; }
+	timed vaultctl-backup "$1" "$2" "$3" -- "$VBIN/vaultctl" backup "$SRC" "$VB_MNT/data" || true
+	fuse_stop vaultctl-backup "$VB_MNT"
+	[ "$T_UMOUNT" = - ] || record vaultctl-backup "umount-after-$1" "$T_UMOUNT" 0 0 - ok "unmount incl. flush"
+}
+
 G_CIPHER=$RUN/gocryptfs/cipher G_MNT=$RUN/gocryptfs/mnt
 gocryptfs_mount() { fuse_start gocryptfs "$G_MNT" "" -- gocryptfs -fg -q -passfile "$RUN/pw" "$G_CIPHER" "$G_MNT"; }
 gocryptfs_umount() { fuse_stop gocryptfs "$G_MNT"; }
@@ -221,7 +263,7 @@ bindfs_umount() { fuse_stop bindfs "$B_MNT"; }
 
 L_DIR=$RUN/local/dir
 local_mount() { mkdir -p "$L_DIR"; }
-local_umount() { T_UMOUNT=-; }
+local_umount() { T_UMOUNT=- D_CPU_US=-; }
 
 target_dir() { # tool -> directory the tree is copied into
 	case $1 in
@@ -339,6 +381,21 @@ if has vaultfs; then
 		TOOLS=${TOOLS/ vaultfs / }
 	fi
 fi
+if has vaultctl-backup; then
+	if ! has vaultfs; then
+		note "vaultctl-backup skipped: vaultfs is not run"
+		TOOLS=${TOOLS/ vaultctl-backup / }
+	elif "$VBIN/vaultctl" backup --help >"$LOG/vaultctl-backup.help.log" 2>&1; then
+		mkdir -p "$RUN/vaultctl-backup"
+		if "$VBIN/vaultctl" init "$VB_VAULT" --keystore "$VB_KS" >"$LOG/vaultctl-backup.init.log" 2>&1; then
+			VB_BUILT=1
+		else
+			note "vaultctl-backup skipped: vaultctl init failed"; TOOLS=${TOOLS/ vaultctl-backup / }
+		fi
+	else
+		note "vaultctl backup: not built in this tree (vaultctl backup --help does not exit 0); its rows say so"
+	fi
+fi
 if has gocryptfs; then
 	mkdir -p "$G_CIPHER"
 	gocryptfs -init -q -passfile "$RUN/pw" "$G_CIPHER" >"$LOG/gocryptfs.init.log" 2>&1 ||
@@ -375,16 +432,28 @@ for t in $FUSE_TOOLS; do
 	timed "$t" ingest "$V1_BYTES" "$V1_FILES" -- cp -a "$SRC" "$d/data" || true
 	${t}_umount
 	[ "$T_UMOUNT" = - ] || record "$t" umount-after-ingest "$T_UMOUNT" 0 0 - ok "unmount incl. flush"
+	[ "$D_CPU_US" = - ] || record "$t" daemon-cpu - "$D_CPU_US" "$V1_FILES" - ok "ingest mount, /proc/PID/stat utime+stime before unmount"
 	[ $t = vaultfs ] && cp "$V_STATS" "$LOG/vaultfs.stats.ingest.saved" 2>/dev/null || true
 done
 has restic && { timed restic ingest "$V1_BYTES" "$V1_FILES" -- restic -r "$R_REPO" --quiet backup "$SRC" || true; peak restic "$RSS"; }
 has borg && { timed borg ingest "$V1_BYTES" "$V1_FILES" -- borg create -C zstd,3 "$O_REPO::v1" "$SRC" || true; peak borg "$RSS"; }
+has vaultctl-backup && vb_run ingest "$V1_BYTES" "$V1_FILES"
 
+vault_split() { # phase: where the vault's bytes are (catalog, packs, the rest)
+	local c p o tot
+	read -r c p o < <(vault_parts "$V_VAULT")
+	tot=$((c + p + o))
+	record vaultfs "catalog-$1" - "$c" 0 - ok "catalog.db + WAL, $(awk -v a="$c" -v t="$tot" 'BEGIN{printf "%.1f", t ? 100 * a / t : 0}') % of the vault"
+	record vaultfs "packs-$1" - "$p" 0 - ok "packs/"
+	record vaultfs "other-$1" - "$o" 0 - ok "vault.hdr, lock, anchors"
+}
 stored() { # phase
 	has vaultfs && record vaultfs "stored-$1" - "$(du_b "$V_VAULT")" 0 - ok "du -sb vault dir"
 	if [ "$1" != final ]; then
+		has vaultfs && vault_split "$1"
 		has restic && record restic "stored-$1" - "$(du_b "$R_REPO")" 0 - ok "du -sb repo"
 		has borg && record borg "stored-$1" - "$(du_b "$O_REPO")" 0 - ok "du -sb repo"
+		has vaultctl-backup && [ "$VB_BUILT" = 1 ] && record vaultctl-backup "stored-$1" - "$(du_b "$VB_VAULT")" 0 - ok "du -sb vault dir"
 	fi
 	has gocryptfs && record gocryptfs "stored-$1" - "$(du_b "$G_CIPHER")" 0 - ok "du -sb cipher dir"
 	has local && record local "stored-$1" - "$(du_b "$L_DIR")" 0 - ok "du -sb copy"
@@ -404,7 +473,22 @@ for t in $FUSE_TOOLS; do
 done
 has restic && { timed restic reingest "$V2_BYTES" "$V2_FILES" -- restic -r "$R_REPO" --quiet backup "$SRC" || true; peak restic "$RSS"; }
 has borg && { timed borg reingest "$V2_BYTES" "$V2_FILES" -- borg create -C zstd,3 "$O_REPO::v2" "$SRC" || true; peak borg "$RSS"; }
+has vaultctl-backup && vb_run reingest "$V2_BYTES" "$V2_FILES"
 sync; stored v2
+# the daemon's maintenance, offline: gc checkpoints the catalog and VACUUMs
+# it when a quarter of its pages are free (nothing is pruned: a new vault
+# keeps every version).  v2's new random files and deletions look like
+# ransomware's copy-and-delete to the tripwire (docs/tripwire.md), which
+# may have frozen the vault: gc would be refused, so it is released first.
+if has vaultfs; then
+	if "$VBIN/vaultctl" tripwire status "$V_VAULT" --keystore "$V_KS" 2>/dev/null | grep -q '^state: *frozen'; then
+		note "vaultfs: the tripwire fired during the v2 re-ingest (new random files + deletions); released before gc"
+		"$VBIN/vaultctl" tripwire release "$V_VAULT" --keystore "$V_KS" >>"$LOG/vaultfs.gc.log" 2>&1 || true
+	fi
+	timed vaultfs gc 0 0 -- "$VBIN/vaultctl" gc "$V_VAULT" --keystore "$V_KS" --json || true
+	record vaultfs stored-v2-gc - "$(du_b "$V_VAULT")" 0 - ok "du -sb vault dir after vaultctl gc"
+	vault_split v2-gc
+fi
 
 # ====================================================== phase 3: read-back
 say "phase 3: read the v2 tree back"
@@ -533,24 +617,25 @@ fi
 for t in "${!PEAK[@]}"; do record "$t" peak-rss - 0 0 "${PEAK[$t]}" ok "max over all mounts"; done
 STATS=$LOG/vaultfs.stats.ingest.saved
 if has vaultfs && [ -s "$STATS" ]; then
-	tot=$(awk '$1 == "total" {print $2}' "$STATS")
+	tot=$(stats_get "$STATS" total)
 	record vaultfs fuse-requests - "${tot:-0}" "$V1_FILES" - ok "cp -a ingest"
 	# the daemon's own counters (docs/performance.md)
-	tx=$(awk '$1 == "transactions" {print $2}' "$STATS")
-	sb=$(awk '$1 ~ /^sealed_/ {n += $2} END {print n + 0}' "$STATS")
-	cpu=$(awk '$1 ~ /^cpu_/ {n += $2} END {print n + 0}' "$STATS")
+	tx=$(stats_get "$STATS" transactions)
+	sb=$(stats_sum "$STATS" sealed_)
+	cpu=$(stats_sum "$STATS" cpu_)
 	[ -z "$tx" ] || record vaultfs catalog-tx - "$tx" "$V1_FILES" - ok "cp -a ingest, catalog transactions"
 	[ -z "$tx" ] || record vaultfs sealed-catalog - "$sb" "$V1_FILES" - ok "cp -a ingest, catalog pages sealed"
-	[ "$cpu" = 0 ] || record vaultfs daemon-cpu - "$cpu" "$V1_FILES" - ok "cp -a ingest mount, user+sys"
+	[ "$cpu" = 0 ] || record vaultfs daemon-cpu-stats - "$cpu" "$V1_FILES" - ok "cp -a ingest mount incl. unmount, -o stats cpu_user_us+cpu_sys_us"
 fi
 
 {
 echo "vaultfs benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -r)  $(nproc) CPUs  $(awk '/MemTotal/{printf "%d MiB", $2/1024}' /proc/meminfo)"
 echo "load average at start: $LOAD0  at end: $(cut -d' ' -f1-3 /proc/loadavg)  (other work on the machine skews every figure)"
-echo "work dir $W on $(df --output=source,fstype "$W" | tail -n1 | tr -s ' ')   page cache dropped before each timed phase: $([ "$DROP" = 1 ] && echo yes || echo NO)"
+echo "work dir $FS on $(df --output=source,fstype "$FS" | tail -n1 | tr -s ' ')$([ "$TMPFS" = 1 ] && echo " (BENCH_TMPFS=1)")   page cache dropped before each timed phase: $([ "$DROP" = 1 ] && echo yes || echo NO)"
 echo "corpus v1: $V1_FILES files, $(fnum "$(awk -v b="$V1_BYTES" 'BEGIN{print b/1e6}')") MB;  v2: $V2_FILES files, $(fnum "$(awk -v b="$V2_BYTES" 'BEGIN{print b/1e6}')") MB (changed added deleted: $V2_CHANGED);  big file ${BIG_MB} MiB;  small files $SMALL_N"
 echo "versions: restic $(restic version 2>/dev/null | awk '{print $2}') (repo v2, compression auto) | borg $(borg --version 2>/dev/null | awk '{print $2}') (repokey-blake2, -C zstd,3) | gocryptfs $(gocryptfs -version 2>/dev/null | awk '{print $2}' | tr -d ';') | bindfs $(bindfs --version 2>/dev/null | awk '{print $2; exit}') | vaultfs ${VAULTFS_VER:-not run}"
-echo "MB = 10^6 bytes; seconds include a sync after the command; ratio = vaultfs / tool (speed: >1 means vaultfs faster; bytes, RSS: <1 means vaultfs smaller)"
+echo "MB = 10^6 bytes; seconds include a sync after the command; ratio = vaultfs / tool (speed: >1 means vaultfs faster; bytes, RSS, CPU: <1 means vaultfs smaller)"
+echo "daemon-cpu: the FUSE daemon's utime+stime over its ingest mount (/proc/PID/stat before unmount), ms per file in the ms/file column"
 echo "RSS: peak of the FUSE daemon during that mount (vaultfs, gocryptfs, bindfs, restic/borg mount), else of the command itself"
 echo
 awk -F'\t' '
@@ -558,7 +643,7 @@ awk -F'\t' '
 	{ tool[NR]=$1; ph[NR]=$2; sec[NR]=$3; by[NR]=$4; fi[NR]=$5; rss[NR]=$6; st[NR]=$7; nt[NR]=$8
 	  if ($1 == "vaultfs" && $7 == "ok") { vs[$2]=$3; vb[$2]=$4; vf[$2]=$5; vr[$2]=$6 } }
 	END {
-	  fmt = "%-12s %-20s %9s %9s %10s %9s %9s %7s  %s\n"
+	  fmt = "%-15s %-20s %9s %9s %10s %9s %9s %7s  %s\n"
 	  printf fmt, "tool", "phase", "seconds", "MB/s", "files/s", "ms/file", "RSS MiB", "ratio", "note"
 	  for (i = 1; i <= NR; i++) {
 		p = ph[i]; s = sec[i]; r = "-"; speed = "-"; fps = "-"; msf = "-"; rm = "-"
@@ -572,8 +657,11 @@ awk -F'\t' '
 			speed = by[i] " tx"; fps = sprintf("%.2f/file", fi[i] ? by[i] / fi[i] : 0)
 		} else if (p == "sealed-catalog") {
 			speed = sprintf("%.1f MB", by[i] / 1e6); fps = sprintf("%.1fKB/file", fi[i] ? by[i] / 1024 / fi[i] : 0)
-		} else if (p == "daemon-cpu") {
+		} else if (p ~ /^daemon-cpu/) {
 			speed = sprintf("%.1f s", by[i] / 1e6); msf = sprintf("%.3f", fi[i] ? by[i] / 1000 / fi[i] : 0)
+			if (p in vb && vb[p] > 0 && by[i] > 0) r = sprintf("%.2f", vb[p] / by[i])
+		} else if (p ~ /^(catalog|packs|other)-/) {
+			speed = sprintf("%.1f MB", by[i] / 1e6); s = "-"
 		} else if (p == "peak-rss") {
 			s = "-"; if (vr[p] > 0 && rss[i] > 0) r = sprintf("%.2f", vr[p] / rss[i])
 		} else if (s != "-" && s > 0) {
@@ -588,47 +676,66 @@ awk -F'\t' '
 	  }
 	}' "$RES"
 echo
-echo "Key ratios (the issue's performance goals, for reference; nothing here is a pass/fail)"
-awk -F'\t' -v big="$BIG_BYTES" '
-	$7 == "ok" { k = $1 "/" $2; S[k] = $3; B[k] = $4; F[k] = $5; R[k] = $6 }
-	function ratio(a, b) { return (a in S && b in S && S[a] > 0 && S[b] > 0) ? sprintf("%.2fx", S[b] / S[a]) : "n/a" }
-	function bratio(a, b) { return (B[a] > 0 && B[b] > 0) ? sprintf("%.2f", B[a] / B[b]) : "n/a" }
-	function mbs(k) { return (k in S && S[k] > 0) ? sprintf("%.0f MB/s", B[k] / 1e6 / S[k]) : "n/a" }
-	END {
-	  f = "  %-52s %-14s %s\n"
-	  printf f, "cp -a ingest, vaultfs vs gocryptfs (speed)", ratio("vaultfs/ingest", "gocryptfs/ingest"), "goal >= 1.4x"
-	  printf f, "cp -a ingest, vaultfs vs bindfs (speed)", ratio("vaultfs/ingest", "bindfs/ingest"), "goal >= 2x"
-	  printf f, "cp -a ingest, vaultfs vs restic backup (speed)", ratio("vaultfs/ingest", "restic/ingest"), ""
-	  printf f, "cp -a ingest, vaultfs vs borg create (speed)", ratio("vaultfs/ingest", "borg/ingest"), ""
-	  printf f, "cp -a ingest, vaultfs vs local cp -a (speed)", ratio("vaultfs/ingest", "local/ingest"), ""
-	  printf f, "512 MiB file write, vaultfs", mbs("vaultfs/big-write"), "goal >= 400 MB/s (gocryptfs " mbs("gocryptfs/big-write") ")"
-	  printf f, "512 MiB file read after remount, vaultfs", mbs("vaultfs/big-read"), "goal >= 600 MB/s (gocryptfs " mbs("gocryptfs/big-read") ")"
-	  printf f, "bytes stored after v1, vaultfs / restic", bratio("vaultfs/stored-v1", "restic/stored-v1"), "goal <= 1.00 (borg: " bratio("vaultfs/stored-v1", "borg/stored-v1") ")"
-	  printf f, "bytes stored after v2, vaultfs / restic", bratio("vaultfs/stored-v2", "restic/stored-v2"), "goal <= 1.00 (borg: " bratio("vaultfs/stored-v2", "borg/stored-v2") ")"
-	  printf f, "re-ingest v2, rsync into vaultfs vs restic (speed)", ratio("vaultfs/reingest", "restic/reingest"), "goal >= 1x (vs borg " ratio("vaultfs/reingest", "borg/reingest") ")"
-	  printf f, "read-back, vaultfs vs gocryptfs (speed)", ratio("vaultfs/readback", "gocryptfs/readback"), "goal >= 1.2x"
-	  printf f, "read-back, vaultfs vs restic mount (speed)", ratio("vaultfs/readback", "restic-mount/readback"), "goal >= 2x (vs borg mount " ratio("vaultfs/readback", "borg-mount/readback") ")"
-	  printf f, "small-file create, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-create", "gocryptfs/small-create"), ""
-	  printf f, "small-file stat, vaultfs vs gocryptfs (speed)", ratio("vaultfs/small-stat", "gocryptfs/small-stat"), ""
-	  printf f, "small-file stat, snapshot view vs live (time)", ((S["vaultfs/snapshot-stat"] > 0 && S["vaultfs/small-stat"] > 0) ? sprintf("%.2fx", S["vaultfs/snapshot-stat"] / S["vaultfs/small-stat"]) : "n/a"), "goal <= ~2x"
-	  printf f, "FUSE requests per file, cp -a ingest", (B["vaultfs/fuse-requests"] > 0 ? sprintf("%.1f", B["vaultfs/fuse-requests"] / F["vaultfs/fuse-requests"]) : "n/a"), ""
-	  printf f, "catalog transactions per file, cp -a ingest", (B["vaultfs/catalog-tx"] > 0 ? sprintf("%.2f", B["vaultfs/catalog-tx"] / F["vaultfs/catalog-tx"]) : "n/a"), "goal <= 1"
-	  printf f, "sealed catalog KB per file, cp -a ingest", (B["vaultfs/sealed-catalog"] > 0 ? sprintf("%.1f", B["vaultfs/sealed-catalog"] / 1024 / F["vaultfs/sealed-catalog"]) : "n/a"), "goal <= 8"
-	  printf f, "daemon CPU ms per file, cp -a ingest mount", (B["vaultfs/daemon-cpu"] > 0 ? sprintf("%.3f", B["vaultfs/daemon-cpu"] / 1000 / F["vaultfs/daemon-cpu"]) : "n/a"), "goal <= 0.15"
-	  printf f, "remote vault: v1 copy into radosgw, then sync", (S["vaultfs-s3/upload"] > 0 ? sprintf("%.0f MB/s", B["vaultfs-s3/upload"] / 1e6 / S["vaultfs-s3/upload"]) : "n/a"), "sync returned " (("vaultfs-s3/sync-after-ingest" in S) ? S["vaultfs-s3/sync-after-ingest"] " s after the copy" : "n/a")
-	  printf f, "remote vault: cold read-back vs local vaultfs ingest tree", mbs("vaultfs-s3/readback-cold"), "(warm local read-back " mbs("vaultfs/readback") ")"
-	  printf f, "vaultfs daemon peak RSS", (R["vaultfs/peak-rss"] > 0 ? sprintf("%.1f MiB", R["vaultfs/peak-rss"] / 1024) : "n/a"), "goal < 128 MiB (restic backup " (R["restic/ingest"] > 0 ? sprintf("%.0f", R["restic/ingest"] / 1024) : "n/a") ", borg create " (R["borg/ingest"] > 0 ? sprintf("%.0f", R["borg/ingest"] / 1024) : "n/a") " MiB)"
-	}' "$RES"
 if has vaultfs && [ -s "$STATS" ]; then
 	echo
 	echo "vaultfs FUSE requests during the cp -a ingest (top opcodes; per file = count / $V1_FILES):"
-	awk -v n="$V1_FILES" '$1 != "total" && $2 ~ /^[0-9]+$/ && $2 > 0 { printf "  %-16s %10d  %6.2f/file\n", $1, $2, $2 / n }' "$STATS" | sort -k2,2nr | head -n 15
+	awk -v n="$V1_FILES" '$1 == "total" { exit } $2 ~ /^[0-9]+$/ && $2 > 0 { printf "  %-16s %10d  %6.2f/file\n", $1, $2, $2 / n }' "$STATS" | sort -k2,2nr | head -n 15
 fi
 if [ ${#NOTES[@]} -gt 0 ]; then
 	echo
 	echo "Notes:"
 	printf '  - %s\n' "${NOTES[@]}"
 fi
+echo
+echo "Goals (issue 16): vaultfs, its peers, the goal, the ratio the goal is about, met or missed"
+echo "ratio: speed-up over the peer (peer time / vaultfs time), or vaultfs / restic bytes, or vaultfs / the goal for absolute goals; the stream goal is set for tmpfs$([ "$TMPFS" = 1 ] && echo " (this run: tmpfs)" || echo " (this run: disk, BENCH_TMPFS=1 for tmpfs)")"
+awk -F'\t' -v tsv="$W/goals.tsv" '
+	{ k = $1 "/" $2; ST[k] = $7; if ($7 == "ok") { S[k] = $3; B[k] = $4; F[k] = $5; R[k] = $6 } }
+	function has(k) { return (k in S) && S[k] != "-" && S[k] > 0 }
+	function mbs(k) { return has(k) ? sprintf("%.0f MB/s", B[k] / 1e6 / S[k]) : (ST[k] == "" ? "n/a" : ST[k]) }
+	function msf(k) { return (has(k) && F[k] > 0) ? sprintf("%.3f ms", S[k] * 1000 / F[k]) : (ST[k] == "" ? "n/a" : ST[k]) }
+	function mb(k) { return (k in B && B[k] > 0) ? sprintf("%.1f MB", B[k] / 1e6) : "n/a" }
+	function per(k, d) { return (k in B && B[k] > 0 && F[k] > 0) ? B[k] / d / F[k] : -1 }
+	function speedup(a, b) { return (has(a) && has(b)) ? S[b] / S[a] : -1 }
+	function bratio(a, b) { return (B[a] > 0 && B[b] > 0) ? B[a] / B[b] : -1 }
+	# row FIGURE VAULTFS PEERS GOAL RATIO(-1: none) OP(>= <=) THRESHOLD
+	function row(fig, v, peers, goal, r, op, th,   m, rs) {
+		rs = r < 0 ? "n/a" : sprintf("%.2f", r)
+		m = r < 0 ? (v == "not built" ? "not built" : (goal == "-" ? "-" : "n/a")) : ((op == ">=" ? r >= th : r <= th) ? "met" : "missed")
+		if (goal == "-") rs = "-"
+		printf "  %-40s %-14s %-56s %-12s %7s  %s\n", fig, v, peers, goal, rs, m
+		printf "%s\t%s\t%s\t%s\t%s\t%s\n", fig, v, peers, goal, rs, m > tsv
+	}
+	END {
+	  printf "  %-40s %-14s %-56s %-12s %7s  %s\n", "figure", "vaultfs", "peers", "goal", "ratio", "met?"
+	  row("ingest (cp -a), ms per file", msf("vaultfs/ingest"), "gocryptfs " msf("gocryptfs/ingest") ", bindfs " msf("bindfs/ingest") ", cp " msf("local/ingest"), "-", -1)
+	  row("  ... restic backup, borg create", "", "restic " msf("restic/ingest") ", borg " msf("borg/ingest"), "-", -1)
+	  row("ingest speed vs gocryptfs", mbs("vaultfs/ingest"), "gocryptfs " mbs("gocryptfs/ingest"), ">= 1.4x", speedup("vaultfs/ingest", "gocryptfs/ingest"), ">=", 1.4)
+	  row("ingest speed vs bindfs", mbs("vaultfs/ingest"), "bindfs " mbs("bindfs/ingest"), ">= 2x", speedup("vaultfs/ingest", "bindfs/ingest"), ">=", 2)
+	  x = per("vaultfs/fuse-requests", 1); row("FUSE requests per file (cp -a)", x < 0 ? "n/a" : sprintf("%.2f", x), "-", "<= 7", x < 0 ? -1 : x / 7, "<=", 1)
+	  x = per("vaultfs/catalog-tx", 1); row("catalog transactions per file", x < 0 ? "n/a" : sprintf("%.2f", x), "-", "<= 1", x, "<=", 1)
+	  x = per("vaultfs/sealed-catalog", 1024); row("sealed catalog KB per file", x < 0 ? "n/a" : sprintf("%.1f KB", x), "-", "<= 8 KB", x < 0 ? -1 : x / 8, "<=", 1)
+	  x = per("vaultfs/daemon-cpu-stats", 1000); y = per("vaultfs/daemon-cpu", 1000)
+	  row("daemon CPU ms per file (ingest mount)", x < 0 ? "n/a" : sprintf("%.3f ms", x), "/proc " (y < 0 ? "n/a" : sprintf("%.3f", y)) "; gocryptfs " (per("gocryptfs/daemon-cpu", 1000) < 0 ? "n/a" : sprintf("%.3f", per("gocryptfs/daemon-cpu", 1000))) ", bindfs " (per("bindfs/daemon-cpu", 1000) < 0 ? "n/a" : sprintf("%.3f", per("bindfs/daemon-cpu", 1000))), "<= 0.15 ms", x < 0 ? -1 : x / 0.15, "<=", 1)
+	  x = has("vaultfs/big-write") ? B["vaultfs/big-write"] / 1e6 / S["vaultfs/big-write"] : -1
+	  row("big file write MB/s", mbs("vaultfs/big-write"), "gocryptfs " mbs("gocryptfs/big-write") ", bindfs " mbs("bindfs/big-write") ", cp " mbs("local/big-write"), ">= 400 MB/s", x < 0 ? -1 : x / 400, ">=", 1)
+	  x = has("vaultfs/big-read") ? B["vaultfs/big-read"] / 1e6 / S["vaultfs/big-read"] : -1
+	  row("big file read MB/s (after remount)", mbs("vaultfs/big-read"), "gocryptfs " mbs("gocryptfs/big-read") ", bindfs " mbs("bindfs/big-read") ", cp " mbs("local/big-read"), ">= 600 MB/s", x < 0 ? -1 : x / 600, ">=", 1)
+	  row("stored after v1 / restic", mb("vaultfs/stored-v1"), "restic " mb("restic/stored-v1") ", borg " mb("borg/stored-v1"), "<= 1.00", bratio("vaultfs/stored-v1", "restic/stored-v1"), "<=", 1)
+	  row("stored after v2 / restic", mb("vaultfs/stored-v2"), "restic " mb("restic/stored-v2") ", borg " mb("borg/stored-v2"), "<= 1.00", bratio("vaultfs/stored-v2", "restic/stored-v2"), "<=", 1)
+	  row("  ... after vaultctl gc / restic", mb("vaultfs/stored-v2-gc"), "catalog " mb("vaultfs/catalog-v2-gc") " of it", "<= 1.00", bratio("vaultfs/stored-v2-gc", "restic/stored-v2"), "<=", 1)
+	  row("re-ingest v2 (rsync) vs restic", msf("vaultfs/reingest"), "restic " msf("restic/reingest") ", borg " msf("borg/reingest"), ">= 1x", speedup("vaultfs/reingest", "restic/reingest"), ">=", 1)
+	  row("read-back vs gocryptfs", mbs("vaultfs/readback"), "gocryptfs " mbs("gocryptfs/readback") ", cp " mbs("local/readback"), ">= 1.2x", speedup("vaultfs/readback", "gocryptfs/readback"), ">=", 1.2)
+	  row("read-back vs restic mount", mbs("vaultfs/readback"), "restic mount " mbs("restic-mount/readback") ", borg mount " mbs("borg-mount/readback"), ">= 2x", speedup("vaultfs/readback", "restic-mount/readback"), ">=", 2)
+	  x = (has("vaultfs/snapshot-stat") && has("vaultfs/small-stat")) ? S["vaultfs/snapshot-stat"] / S["vaultfs/small-stat"] : -1
+	  row("stat walk, snapshot view / live (time)", msf("vaultfs/snapshot-stat"), "live " msf("vaultfs/small-stat") ", gocryptfs " msf("gocryptfs/small-stat"), "<= ~2x", x, "<=", 2)
+	  row("vaultctl backup, first (v1) vs restic", ST["vaultctl-backup/ingest"] == "not built" ? "not built" : msf("vaultctl-backup/ingest"), "restic " msf("restic/ingest") ", borg " msf("borg/ingest"), ">= 1.2x", speedup("vaultctl-backup/ingest", "restic/ingest"), ">=", 1.2)
+	  row("vaultctl backup, incremental vs restic", ST["vaultctl-backup/reingest"] == "not built" ? "not built" : msf("vaultctl-backup/reingest"), "restic " msf("restic/reingest") ", borg " msf("borg/reingest"), ">= 1x", speedup("vaultctl-backup/reingest", "restic/reingest"), ">=", 1)
+	  x = R["vaultfs/peak-rss"] > 0 ? R["vaultfs/peak-rss"] / 1024 : -1
+	  row("daemon peak RSS", x < 0 ? "n/a" : sprintf("%.1f MiB", x), "gocryptfs " (R["gocryptfs/peak-rss"] > 0 ? sprintf("%.0f", R["gocryptfs/peak-rss"] / 1024) : "n/a") ", restic " (R["restic/peak-rss"] > 0 ? sprintf("%.0f", R["restic/peak-rss"] / 1024) : "n/a") ", borg " (R["borg/peak-rss"] > 0 ? sprintf("%.0f", R["borg/peak-rss"] / 1024) : "n/a") " MiB", "< 128 MiB", x < 0 ? -1 : x / 128, "<=", 1)
+	  if (has("vaultfs-s3/upload"))
+		row("remote vault: copy + sync upload", sprintf("%.0f MB/s", B["vaultfs-s3/upload"] / 1e6 / S["vaultfs-s3/upload"]), "cold read-back " mbs("vaultfs-s3/readback-cold"), "-", -1)
+	}' "$RES"
 echo
 echo "raw rows: $RES   logs: $LOG"
 } | tee "$OUT"

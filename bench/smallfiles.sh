@@ -12,6 +12,9 @@
 # figures on stdout; leaves nothing behind.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need_root smallfiles.sh
 BIN=${VAULTFS_BIN:-$ROOT/build}
 SRC=${1:-/usr/include}
 shift || true
@@ -39,7 +42,7 @@ read -r -t 30 line <"$W/ready" || true
 
 # Daemon CPU (utime+stime of all threads, clock ticks) and context
 # switches (all threads) before and after the copy.
-cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+cpu() { proc_cpu_ticks "$PID"; }
 ctxt() { cat /proc/$PID/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 c0=$(cpu); x0=$(ctxt); t0=$(date +%s.%N)
 cp -a "$SRC" "$W/mnt/copy"
