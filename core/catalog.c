@@ -496,6 +496,13 @@ static int open_impl(const char *path, const uint8_t key[32], int create,
 	}
 	sqlite3_busy_timeout(c->db, 5000);
 	rc = exec(c, "PRAGMA temp_store=MEMORY");
+	/* One connection in one process (the vault lock file guarantees
+	 * it): no file locks and no shared-memory index are needed.  Set
+	 * before the first access in WAL mode, so SQLite keeps the WAL index
+	 * in heap memory and never creates catalog.db-shm (up to 100 KB per
+	 * vault, of no use once the catalog is closed). */
+	if (!rc)
+		rc = exec(c, "PRAGMA locking_mode=EXCLUSIVE");
 	if (!rc && create) {
 		/* SQLite gives the WAL and shm files the database's mode. */
 		if (chmod(path, 0600) < 0)
@@ -505,10 +512,6 @@ static int open_impl(const char *path, const uint8_t key[32], int create,
 	}
 	if (!rc)
 		rc = exec(c, "PRAGMA journal_mode=WAL");
-	/* One connection in one process (the vault lock file guarantees
-	 * it): no file locks and no shared-memory index are needed. */
-	if (!rc)
-		rc = exec(c, "PRAGMA locking_mode=EXCLUSIVE");
 	if (!rc)
 		rc = exec(c, "PRAGMA synchronous=NORMAL");
 	if (!rc)
