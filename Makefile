@@ -42,6 +42,7 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 CORE_SRC := core/common.c \
 	core/crypto.c core/sshsig.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
+	core/s3_config.c core/s3_list.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c core/datakey.c \

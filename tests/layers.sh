@@ -28,7 +28,7 @@ ROOT=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LAYERS='
 0 common banned
 1 crypto sshsig chunker policy acl
-2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 pack_cache
+2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 s3_config s3_list pack_cache
 3 catalog catalog_q pack protector
 4 vault.h vault_int.h
 5 ns open_files vclock datakey
