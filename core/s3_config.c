@@ -183,8 +183,8 @@ static int parse_credentials(char *text, const char *profile, char **akid,
  * group or others: a key another user could read or replace is refused
  * (the security invariant of docs/remote-store.md is enforced here).
  */
-int vf_s3_read_credentials(const char *path, const char *profile,
-				  char **akid, char **secret)
+int vf_s3_read_credentials(const char *path, const char *profile, char **akid,
+			   char **secret)
 {
 	struct stat st;
 	char *text = NULL;

@@ -28,7 +28,7 @@
  * false.  Element text never holds '<' (XML escapes it), so a plain
  * search cannot be fooled by a key. */
 bool vf_s3_element(const char *p, const char *end, const char *tag,
-			  const char **v, const char **vend)
+		   const char **v, const char **vend)
 {
 	char open[40], close[40];
 	size_t on, cn;
@@ -364,7 +364,7 @@ static int oldest_cb(void *arg, const struct vf_s3_version *v)
 /* The URL of key with query (or none), for its oldest version when
  * first_version: "QUERY&versionId=ID" (parameters sorted). */
 int vf_s3_version_url(struct s3 *s, const char *key, const char *query,
-			     char **url)
+		      char **url)
 {
 	struct oldest o = { key, "" };
 	char *q;

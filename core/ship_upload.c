@@ -432,7 +432,7 @@ int vf_ship_put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t, int seg)
  * or when the chain is a quarter of the history window old, so that
  * remote gc finds a floor (vf_policy_ship_segment). */
 int vf_ship_make_delta(struct vf_ship *s, uint64_t seq,
-			      struct vf_catseg_map *fresh, int *seg)
+		       struct vf_catseg_map *fresh, int *seg)
 {
 	struct vf_vault *v = s->v;
 	uint64_t changed = 0, bytes = 0;
