@@ -48,7 +48,7 @@ CORE_SRC := core/common.c \
 	core/ns.c core/open_files.c core/vclock.c core/datakey.c \
 	core/view.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
-	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c \
+	core/trash.c core/trash_purge.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c core/alert.c core/trip.c core/ship.c core/ship_upload.c core/protect.c \
 	core/rotate.c core/admin.c core/admin_policy.c core/admin_security.c \
 	core/admin_keys.c core/remote.c core/store_gc.c \
