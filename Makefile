@@ -46,7 +46,7 @@ CORE_SRC := core/common.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
 	core/catalog.c core/pack.c core/protector.c \
 	core/ns.c core/open_files.c core/vclock.c core/datakey.c \
-	core/view.c \
+	core/view.c core/view_points.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
 	core/trash.c core/trash_purge.c core/immut.c core/authz.c core/audit.c core/guard.c \
 	core/gc.c core/alert.c core/trip.c core/ship.c core/ship_upload.c core/protect.c \

@@ -32,7 +32,7 @@ LAYERS='
 3 catalog catalog_q pack protector
 4 vault.h vault_int.h
 5 ns open_files vclock datakey
-6 view
+6 view view_points
 7 buf spool cache pipeline file
 8 trash trash_purge immut authz audit guard gc alert trip ship ship_upload protect rotate
 9 admin admin_policy admin_security admin_keys facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report
