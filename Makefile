@@ -52,7 +52,8 @@ CORE_SRC := core/common.c \
 	core/gc.c core/alert.c core/trip.c core/ship.c core/ship_upload.c core/protect.c \
 	core/rotate.c core/admin.c core/admin_policy.c core/admin_security.c \
 	core/admin_keys.c core/remote.c core/store_gc.c \
-	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
+	core/vault.c core/vault_ns.c core/vault_ns_attr.c core/vault_ns_delete.c \
+	core/vault_file.c core/xattr.c core/check.c \
 	core/metrics.c core/report.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
