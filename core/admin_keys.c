@@ -146,10 +146,28 @@ int vf_admin_key_list(struct vf_vault *v, struct vf_admin *a,
 	return vf_admin_read_failed(a, "reading the vault header", rc);
 }
 
-int vf_admin_key_add(struct vf_vault *v, struct vf_admin *a, uint32_t kind,
-		     const uint8_t *secret, size_t len,
-		     struct vf_protector_info *info)
+/* Copies the recovery key text of e into text (cap bytes). */
+static int recovery_out(struct vf_admin *a, struct vf_protector_edit *e,
+			char *text, size_t cap)
 {
+	const char *t = vf_protector_edit_recovery(e);
+	size_t len = t ? strlen(t) : 0;
+
+	if (!t || len >= cap) {
+		vf_admin_say(a, "no room for the recovery key");
+		return -EINVAL;
+	}
+	memcpy(text, t, len + 1);
+	return 0;
+}
+
+/* Adds a protector: of kind with secret (key add), or a new recovery key
+ * whose text goes to text (op VF_OP_KEY_EXPORT; wiped on failure). */
+static int key_new(struct vf_vault *v, struct vf_admin *a, enum vf_admin_op op,
+		   uint32_t kind, const uint8_t *secret, size_t len, char *text,
+		   size_t cap, struct vf_protector_info *info)
+{
+	int export = op == VF_OP_KEY_EXPORT;
 	struct vf_protector_edit *e = NULL;
 	struct vf_protector_info got;
 	char detail[128] = "", id[17];
@@ -157,34 +175,63 @@ int vf_admin_key_add(struct vf_vault *v, struct vf_admin *a, uint32_t kind,
 	unsigned n = 0;
 	int rc;
 
-	rc = vf_admin_enter(v, a, VF_OP_KEY_ADD, &ch);
+	rc = vf_admin_enter(v, a, op, &ch);
 	if (rc)
 		return rc;
 	rc = key_edit(v, a, &ch, &e, &n);
-	if (!rc && kind == VF_PROT_RECOVERY) {
+	if (export) {
+		snprintf(ch.params, sizeof(ch.params),
+			 "new recovery key; protectors=%u", n);
+	} else if (!rc && kind == VF_PROT_RECOVERY) {
 		vf_admin_say(a, "a recovery key is made by key export");
 		rc = -EINVAL;
 	}
 	if (!rc)
-		rc =
-		    vf_admin_approve(v, a, &ch,
-				     vf_policy_key_add(n, VF_PROTECTOR_MAX,
-						       a->why, sizeof(a->why)));
+		rc = vf_admin_approve(
+		    v, a, &ch,
+		    export ? vf_policy_key_export(n, VF_PROTECTOR_MAX, &ch.gop,
+						  a->why, sizeof(a->why)) :
+			     vf_policy_key_add(n, VF_PROTECTOR_MAX, a->why,
+					       sizeof(a->why)));
 	if (!rc)
 		rc = vf_protector_edit_add(e, kind, secret, len, &got, a->why,
 					   sizeof(a->why));
+	if (!rc && export)
+		rc = recovery_out(a, e, text, cap);
 	if (!rc) {
 		key_id_text(got.id, id);
 		ch.target = id;
-		snprintf(detail, sizeof(detail), "added %s protector %s%s",
-			 vf_protector_kind_name(kind), id,
-			 vf_protector_edit_upgrades(e) ?
-				 "; header upgraded to format 2" : "");
+		if (export)
+			snprintf(detail, sizeof(detail),
+				 "exported recovery key, protector %s", id);
+		else
+			snprintf(detail, sizeof(detail),
+				 "added %s protector %s%s",
+				 vf_protector_kind_name(kind), id,
+				 vf_protector_edit_upgrades(e) ?
+					 "; header upgraded to format 2" :
+					 "");
 	}
 	rc = key_leave(v, a, &ch, e, rc, detail);
-	if (!rc && info)
+	if (rc && export)
+		sodium_memzero(text, cap);
+	else if (!rc && info)
 		*info = got;
 	return rc;
+}
+
+int vf_admin_key_add(struct vf_vault *v, struct vf_admin *a, uint32_t kind,
+		     const uint8_t *secret, size_t len,
+		     struct vf_protector_info *info)
+{
+	return key_new(v, a, VF_OP_KEY_ADD, kind, secret, len, NULL, 0, info);
+}
+
+int vf_admin_key_export(struct vf_vault *v, struct vf_admin *a, char *text,
+			size_t cap, struct vf_protector_info *info)
+{
+	return key_new(v, a, VF_OP_KEY_EXPORT, VF_PROT_RECOVERY, NULL, 0, text,
+		       cap, info);
 }
 
 int vf_admin_key_remove(struct vf_vault *v, struct vf_admin *a, uint64_t id,
@@ -231,61 +278,6 @@ int vf_admin_key_remove(struct vf_vault *v, struct vf_admin *a, uint64_t id,
 			 vf_protector_kind_name(got.kind), idt);
 	rc = key_leave(v, a, &ch, e, rc, detail);
 	if (!rc && info)
-		*info = got;
-	return rc;
-}
-
-/* Copies the recovery key text of e into text (cap bytes). */
-static int recovery_out(struct vf_admin *a, struct vf_protector_edit *e,
-			char *text, size_t cap)
-{
-	const char *t = vf_protector_edit_recovery(e);
-	size_t len = t ? strlen(t) : 0;
-
-	if (!t || len >= cap) {
-		vf_admin_say(a, "no room for the recovery key");
-		return -EINVAL;
-	}
-	memcpy(text, t, len + 1);
-	return 0;
-}
-
-int vf_admin_key_export(struct vf_vault *v, struct vf_admin *a, char *text,
-			size_t cap, struct vf_protector_info *info)
-{
-	struct vf_protector_edit *e = NULL;
-	struct vf_protector_info got;
-	char detail[128] = "", id[17];
-	struct vf_admin_change ch;
-	unsigned n = 0;
-	int rc;
-
-	rc = vf_admin_enter(v, a, VF_OP_KEY_EXPORT, &ch);
-	if (rc)
-		return rc;
-	rc = key_edit(v, a, &ch, &e, &n);
-	snprintf(ch.params, sizeof(ch.params), "new recovery key; protectors=%u",
-		 n);
-	if (!rc)
-		rc = vf_admin_approve(v, a, &ch,
-				      vf_policy_key_export(n, VF_PROTECTOR_MAX,
-							   &ch.gop, a->why,
-							   sizeof(a->why)));
-	if (!rc)
-		rc = vf_protector_edit_add(e, VF_PROT_RECOVERY, NULL, 0, &got,
-					   a->why, sizeof(a->why));
-	if (!rc)
-		rc = recovery_out(a, e, text, cap);
-	if (!rc) {
-		key_id_text(got.id, id);
-		ch.target = id;
-		snprintf(detail, sizeof(detail),
-			 "exported recovery key, protector %s", id);
-	}
-	rc = key_leave(v, a, &ch, e, rc, detail);
-	if (rc)
-		sodium_memzero(text, cap);
-	else if (info)
 		*info = got;
 	return rc;
 }
