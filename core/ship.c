@@ -776,6 +776,7 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 	out->lock = s->lock;
 	out->lock_horizon = s->lock_horizon;
 	out->lock_period = s->lock_period;
+	out->lock_every = vf_policy_extend_every(s->lock_period * VF_NS);
 	if (vf_pack_writer_current(v->pw, cur)) {
 		char *p = vf_ship_pack_path(v, cur);
 		struct stat st;
