@@ -789,8 +789,8 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 	sqlite3_bind_int64(st, 4, key.id);
 	sqlite3_bind_int64(st, 5, vf_trash_shown_at(v, now));
 	while ((rc = vf_catalog_row(st)) == 1) {
-		/* TRASH_LIST returns ids only: row_get and display_name use
-		 * other statements */
+		/* TRASH_LIST returns ids only: vf_trash_row_get and
+		 * vf_trash_display_name use other statements */
 		rc = vf_trash_row_get(v, sqlite3_column_int64(st, 0), &r);
 		if (!rc)
 			rc = vf_trash_display_name(v, &r, name);
