@@ -42,15 +42,19 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 CORE_SRC := core/common.c \
 	core/crypto.c core/sshsig.c core/chunker.c core/policy.c core/acl.c \
 	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
+	core/s3_config.c core/s3_list.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \
 	core/catalog.c core/pack.c core/protector.c core/protector_src.c core/protector_edit.c core/protector_kdf.c \
 	core/ns.c core/open_files.c core/vclock.c core/datakey.c \
-	core/view.c \
+	core/view.c core/view_points.c \
 	core/buf.c core/spool.c core/cache.c core/pipeline.c core/file.c \
-	core/trash.c core/immut.c core/authz.c core/audit.c core/guard.c core/guard_key.c core/guard_set.c \
-	core/gc.c core/alert.c core/trip.c core/ship.c core/protect.c \
-	core/rotate.c core/admin.c core/remote.c core/store_gc.c \
-	core/vault.c core/vault_ns.c core/vault_file.c core/xattr.c core/check.c \
+	core/trash.c core/trash_purge.c core/immut.c core/authz.c core/audit.c core/guard.c \
+	core/guard_key.c core/guard_set.c \
+	core/gc.c core/alert.c core/trip.c core/ship.c core/ship_upload.c core/protect.c \
+	core/rotate.c core/admin.c core/admin_policy.c core/admin_security.c \
+	core/admin_keys.c core/remote.c core/store_gc.c \
+	core/vault.c core/vault_ns.c core/vault_ns_attr.c core/vault_ns_delete.c \
+	core/vault_file.c core/xattr.c core/check.c \
 	core/metrics.c core/report.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked

@@ -236,8 +236,8 @@ uint64_t vf_catalog_disk_bytes(struct vf_catalog *c, uint64_t *wal);
  * the database without them (VACUUM) and checkpoints again.  *vacuumed
  * (may be NULL) says whether it did.  Every page may move with a VACUUM:
  * a remote vault's next checkpoint carries most of the catalog, as a full
- * one unless the chain is still below VF_SHIP_CHAIN_FLOOR (ship.c,
- * make_delta); a segment records the smaller page count and recovery
+ * one unless the chain is still below VF_SHIP_CHAIN_FLOOR (ship_upload.c,
+ * vf_ship_make_delta); a segment records the smaller page count and recovery
  * truncates to it (catseg.h).  A checkpoint copy in progress stays
  * consistent: SQLite's backup follows what this connection writes.
  * Outside a transaction; 0 or -errno. */

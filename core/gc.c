@@ -935,6 +935,28 @@ static int roll_pack(struct gc *g)
 	return rc < 0 ? rc : 0;
 }
 
+int vf_gc_pack_row(struct vf_vault *v, enum vf_q q, int64_t a, int64_t b,
+		   int64_t *id, char name[VF_PACK_NAME_LEN + 1],
+		   uint32_t *epoch)
+{
+	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	rc = vf_catalog_row(st);
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(name, VF_PACK_NAME_LEN + 1, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		*epoch = (uint32_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* Phase 2: weighs each pack that existed when gc started, in id order.
  * Live bytes are the entries chunk rows point at; the pack's size comes
  * from the backend. */
@@ -951,21 +973,8 @@ static int rewrite_packs(struct gc *g)
 	rc = max_of(v, VF_Q_GC_PACK_MAX, &max);
 	while (!rc) {
 		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_GC_PACK_NEXT);
-		rc = st ? 0 : -EIO;
-		if (st) {
-			sqlite3_bind_int64(st, 1, last);
-			sqlite3_bind_int64(st, 2, max);
-			rc = vf_catalog_row(st);
-			if (rc == 1) {
-				id = sqlite3_column_int64(st, 0);
-				snprintf(name, sizeof(name), "%s",
-					 (const char *)sqlite3_column_text(st,
-									   1));
-				epoch = (uint32_t)sqlite3_column_int64(st, 2);
-			}
-			sqlite3_reset(st);
-		}
+		rc = vf_gc_pack_row(v, VF_Q_GC_PACK_NEXT, last, max, &id, name,
+				    &epoch);
 		if (rc == 1) {
 			st = vf_catalog_stmt(v->cat, VF_Q_GC_PACK_LIVE);
 			rc = st ? 0 : -EIO;

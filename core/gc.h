@@ -31,4 +31,11 @@ VF_MUST int vf_gc_stored_bytes(struct vf_vault *v, int64_t max_age,
 VF_MUST int vf_gc_used_bytes(struct vf_vault *v, int64_t max_age,
 			     uint64_t *out);
 
+/* The pack row (id, name, epoch: columns 0 to 2) that statement q, bound
+ * to a and b, finds: 1 with the row, 0 when there is none, or -errno.
+ * v->mu held.  Shared by gc's pack rewrite and rotate.c. */
+int vf_gc_pack_row(struct vf_vault *v, enum vf_q q, int64_t a, int64_t b,
+		   int64_t *id, char name[VF_PACK_NAME_LEN + 1],
+		   uint32_t *epoch);
+
 #endif

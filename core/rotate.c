@@ -25,24 +25,10 @@ static int next_pack(struct vf_vault *v, uint32_t cur, int64_t last,
 		     int64_t *id, char name[VF_PACK_NAME_LEN + 1],
 		     uint32_t *epoch)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_ROT_NEXT);
-	rc = st ? 0 : -EIO;
-	if (st) {
-		sqlite3_bind_int64(st, 1, cur);
-		sqlite3_bind_int64(st, 2, last);
-		rc = vf_catalog_row(st);
-		if (rc == 1) {
-			*id = sqlite3_column_int64(st, 0);
-			snprintf(name, VF_PACK_NAME_LEN + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 1));
-			*epoch = (uint32_t)sqlite3_column_int64(st, 2);
-		}
-		sqlite3_reset(st);
-	}
+	rc = vf_gc_pack_row(v, VF_Q_ROT_NEXT, cur, last, id, name, epoch);
 	vf_vault_unlock(v);
 	return rc;
 }

@@ -19,7 +19,7 @@
  *   4. if a checkpoint was taken: hash every page of the copy (keyed,
  *      16 bytes a page, catseg.h) and compare with the hashes of the
  *      state shipped last; the pages that differ become a sealed segment
- *      (ship.seg), unless a full checkpoint is due (make_delta);
+ *      (ship.seg), unless a full checkpoint is due (vf_ship_make_delta);
  *   5. put its time (c/SEQ.t), then the segment (c/SEQ.d) or the whole
  *      copy (c/SEQ), then record ship.seq, ship.t and ship.full (the full
  *      checkpoint the chain starts at) in meta.
@@ -48,6 +48,10 @@
  * Locking: v->mu before s->mu; the thread never takes v->mu while holding
  * s->mu.  Memory: the backup copies page by page; packs and checkpoints
  * are streamed by the store (put_fd); pack names are read 64 at a time.
+ *
+ * This file holds the round's order, the thread, start, stop and status;
+ * what a round uploads (steps 2 to 5) is in ship_upload.c, the state they
+ * share in ship_int.h.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -62,83 +66,15 @@
 #include <sodium.h>
 
 #include "alert.h"
-#include "catalog.h"
-#include "catseg.h"
-#include "catvfs.h"
-#include "pack_cache.h"
-#include "ship.h"
-#include "vclock.h"
+#include "ship_int.h"
 
 #define CKPT_NAME "ship.ckpt"
 #define SEG_NAME "ship.seg"
-#define NAMES_BATCH 64
 #define TICK_MS 1000
-#define COPY_STEP 256 /* catalog pages (1 MiB) copied per hold of v->mu */
-
-struct vf_ship {
-	struct vf_vault *v;
-	struct vf_objstore *st;
-	char url[1024];
-	char vfs[48];
-	char *ckpt_path;
-	char *seg_path;
-	pthread_t thread;
-	int started;
-
-	/* under v->mu (the update hook runs there) */
-	uint64_t changes;         /* counted catalog changes */
-	uint64_t shipped_changes; /* changes covered by the last checkpoint */
-	uint64_t snap_changes;    /* changes covered by the copy in flight */
-	int64_t since_a;          /* stamp of the oldest change not shipped */
-	int64_t since_b;          /* the same, after the copy in flight */
-	int inflight;
-
-	/* under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* wakes the thread (sync, stop) */
-	pthread_cond_t done_cv; /* a round ended */
-	int stop;
-	uint64_t req, done;     /* sync generations asked / satisfied */
-	uint64_t seq;
-	int seq_known;
-	int64_t shipped_t;
-	uint64_t bytes_pending, packs_shipped, ckpts_shipped, bytes_shipped,
-		ckpt_bytes;
-	int64_t ckpt_ms;
-	char err[256];
-	int backoff;            /* seconds; 0 when the last round worked */
-	int64_t retry_at;       /* vf_clock_mono */
-	int64_t last_ckpt;      /* vf_clock_mono of the last checkpoint */
-	uint64_t tried;         /* highest seq an upload was attempted for */
-	uint64_t segs_shipped, seg_bytes;
-
-	/* only the thread (or the last round at stop, after the join) */
-	struct vf_catseg_map map; /* page hashes of state seq; none (h NULL)
-				     until a round shipped: the next round
-				     ships a full checkpoint */
-	uint64_t chain_full;    /* the full checkpoint the chain starts at */
-	int64_t chain_t;        /* vf_clock_mono when it was taken */
-	int64_t window;         /* the history window, ns (policy.h) */
-	uint64_t chain_segs;    /* segments since, and their bytes */
-	uint64_t chain_bytes;
-
-	/* Object Lock (set before the thread starts, then only by it) */
-	int lock;               /* every object gets a COMPLIANCE retention */
-	int64_t lock_period;    /* s: soft-delete retention + margin */
-	int64_t lock_horizon;   /* Unix s: every object locked until at
-				   least this (0: not known yet) */
-	int64_t next_extend;    /* vf_clock_mono of the next extension pass */
-	int64_t locked;         /* objects locked or extended this mount */
-	int clock_alerted;      /* the host/store clock alert, once a mount */
-	int64_t hdr_sum;        /* the last header shipped (meta "ship.hdr"):
-				   its first 8 bytes of BLAKE2b-128; the
-				   thread only */
-	int lag_alerted;        /* the store-lag alert of this episode (the
-				   uploader's thread only) */
-};
+#include "vclock.h"
 
 /* Locks key until now + the lock period; 0 when the vault does not lock. */
-static int lock_obj(struct vf_ship *s, const char *key)
+int vf_ship_lock_obj(struct vf_ship *s, const char *key)
 {
 	int rc;
 
@@ -254,508 +190,6 @@ static void update_hook(void *arg, int op, const char *db, const char *table,
 		s->since_b = vf_clock_now();
 }
 
-/* ---- checkpoint copy ---------------------------------------------- */
-
-static void unlink_ckpt(struct vf_ship *s)
-{
-	char *p = NULL;
-
-	unlink(s->ckpt_path);
-	if (s->seg_path)
-		unlink(s->seg_path);
-	if (asprintf(&p, "%s-journal", s->ckpt_path) >= 0) {
-		unlink(p);
-		free(p);
-	}
-	if (asprintf(&p, "%s-wal", s->ckpt_path) >= 0) {
-		unlink(p);
-		free(p);
-	}
-}
-
-static int dst_exec(sqlite3 *db, const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-/* Copies the catalog into s->ckpt_path, COPY_STEP pages per hold of
- * v->mu so that file operations are not held up for the whole copy.  The
- * catalog connection is the backup's source: SQLite updates the copy
- * with every change that connection commits between steps, so the copy
- * is the catalog as of the last step, which runs under v->mu together
- * with the bookkeeping of what the copy covers (snap_changes, *t). */
-static int copy_catalog(struct vf_ship *s, int64_t *t)
-{
-	struct vf_vault *v = s->v;
-	int reserve = VF_CATVFS_RESERVE, rc, r;
-	sqlite3_backup *b = NULL;
-	sqlite3 *dst = NULL;
-
-	unlink_ckpt(s);
-	rc = sqlite3_open_v2(s->ckpt_path, &dst,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
-			     s->vfs);
-	if (rc != SQLITE_OK) {
-		rc = -EIO;
-		goto out;
-	}
-	/* As a new catalog (catvfs.h): the page size and the reserve before
-	 * page 1 is written; the journal of the copy's one transaction in
-	 * memory (the sealing VFS refuses journal files). */
-	rc = dst_exec(dst, "PRAGMA page_size=4096");
-	if (!rc && sqlite3_file_control(dst, "main",
-					SQLITE_FCNTL_RESERVE_BYTES,
-					&reserve) != SQLITE_OK)
-		rc = -EIO;
-	if (!rc)
-		rc = dst_exec(dst, "PRAGMA journal_mode=MEMORY");
-	if (!rc)
-		rc = dst_exec(dst, "PRAGMA temp_store=MEMORY");
-	if (rc)
-		goto out;
-	/* The catalog connection is NOMUTEX: every call that touches it,
-	 * the backup's included, runs under v->mu. */
-	vf_vault_lock(v);
-	b = sqlite3_backup_init(dst, "main", v->cat->db, "main");
-	vf_vault_unlock(v);
-	if (!b) {
-		rc = -EIO;
-		goto out;
-	}
-	for (;;) {
-		vf_vault_lock(v);
-		/* the backup reads through the catalog connection, which
-		 * would hand it a pending transaction (catalog.h, deferred
-		 * commits): the copy holds committed changes only */
-		r = vf_catalog_settle(v->cat);
-		(void)r;
-		r = sqlite3_backup_step(b, COPY_STEP);
-		if (r == SQLITE_DONE) {
-			s->snap_changes = s->changes;
-			s->inflight = 1;
-			s->since_b = 0;
-			*t = vf_vault_stamp(v);
-		}
-		if (r != SQLITE_OK && r != SQLITE_BUSY && r != SQLITE_LOCKED) {
-			rc = r == SQLITE_DONE ? 0 :
-			     vf_catalog_errno(r) ? vf_catalog_errno(r) : -EIO;
-			if (sqlite3_backup_finish(b) != SQLITE_OK && !rc)
-				rc = -EIO;
-			b = NULL;
-		}
-		vf_vault_unlock(v);
-		if (!b)
-			break;
-	}
-out:
-	if (dst && sqlite3_close(dst) != SQLITE_OK && !rc)
-		rc = -EIO;
-	if (rc) {
-		vf_vault_lock(v);
-		s->inflight = 0;
-		vf_vault_unlock(v);
-		vf_objstore_set_err("cannot copy the catalog for a checkpoint: "
-				    "%s", strerror(-rc));
-		unlink_ckpt(s);
-	}
-	return rc;
-}
-
-/* ---- packs --------------------------------------------------------- */
-
-static char *pack_path(struct vf_vault *v, const char *name)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/packs/%.2s/%s.pack", v->dir, name, name) < 0)
-		return NULL;
-	return p;
-}
-
-static int mark_shipped(struct vf_vault *v, const char *name)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (!rc) {
-		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_MARK);
-		rc = st ? 0 : -EIO;
-		if (st) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-			rc = vf_catalog_run(st);
-		}
-		rc = vf_catalog_finish(v->cat, rc);
-	}
-	vf_vault_unlock(v);
-	if (!rc) {
-		/* the store has it: the cache may now let it go */
-		vf_pack_cache_shipped(v->io, name);
-		(void)vf_pack_cache_trim(v->io);
-	}
-	return rc;
-}
-
-/* Reads the next batch of unshipped pack names after row *after. */
-static int unshipped_batch(struct vf_vault *v, int64_t *after,
-			   char names[][VF_PACK_NAME_LEN + 1], size_t *n)
-{
-	sqlite3_stmt *st;
-	int rc = 0;
-
-	*n = 0;
-	vf_vault_lock(v);
-	st = vf_catalog_stmt(v->cat, VF_Q_SHIP_UNSHIPPED);
-	if (!st) {
-		vf_vault_unlock(v);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, *after);
-	sqlite3_bind_int64(st, 2, NAMES_BATCH);
-	while ((rc = vf_catalog_row(st)) == 1) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-
-		if (name && strlen(name) == VF_PACK_NAME_LEN)
-			memcpy(names[(*n)++], name, VF_PACK_NAME_LEN + 1);
-	}
-	sqlite3_reset(st);
-	if (!rc && *n) {
-		st = vf_catalog_stmt(v->cat, VF_Q_SHIP_PACK_ID);
-		rc = st ? 0 : -EIO;
-		if (st) {
-			sqlite3_bind_text(st, 1, names[*n - 1], -1,
-					  SQLITE_STATIC);
-			rc = vf_catalog_row(st);
-			if (rc == 1)
-				*after = sqlite3_column_int64(st, 0);
-			rc = rc < 0 ? rc : 0;
-			sqlite3_reset(st);
-		}
-	}
-	vf_vault_unlock(v);
-	return rc;
-}
-
-/* Ships one finished pack.  -ENOENT (with the text set) when the local
- * file is gone (gc removed it since it was listed). */
-static int ship_pack(struct vf_ship *s, const char *name, uint64_t *bytes)
-{
-	char key[VF_OBJKEY_MAX + 1], *path = pack_path(s->v, name);
-	struct stat st;
-	int fd, rc;
-
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		vf_objstore_set_err("cannot read pack '%s': %s", path,
-				    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		return rc;
-	}
-	free(path);
-	snprintf(key, sizeof(key), VF_SHIP_PACK_PREFIX "%.32s", name);
-	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
-	close(fd);
-	if (!rc)
-		rc = lock_obj(s, key);
-	if (!rc)
-		*bytes = (uint64_t)st.st_size;
-	return rc;
-}
-
-/* Walks the unshipped finished packs: ship 0 only adds up their sizes
- * into s->bytes_pending (for status; also while the uploader waits out a
- * backoff), ship 1 ships them in row order. */
-static int walk_unshipped(struct vf_ship *s, int ship)
-{
-	char (*names)[VF_PACK_NAME_LEN + 1];
-	char cur[VF_PACK_NAME_LEN + 1];
-	uint64_t pending = 0, bytes = 0;
-	int64_t after = 0;
-	size_t n, i;
-	struct stat st;
-	int rc = 0;
-
-	names = malloc(NAMES_BATCH * sizeof(*names));
-	if (!names)
-		return -ENOMEM;
-	do {
-		rc = unshipped_batch(s->v, &after, names, &n);
-		if (rc)
-			break;
-		if (!vf_pack_writer_current(s->v->pw, cur))
-			cur[0] = '\0';
-		for (i = 0; i < n && !rc; i++) {
-			if (!strcmp(names[i], cur))
-				continue; /* still being written */
-			if (!ship) {
-				char *p = pack_path(s->v, names[i]);
-
-				if (p && stat(p, &st) == 0)
-					pending += (uint64_t)st.st_size;
-				free(p);
-				continue;
-			}
-			rc = ship_pack(s, names[i], &bytes);
-			if (!rc)
-				rc = mark_shipped(s->v, names[i]);
-			if (rc)
-				break;
-			pthread_mutex_lock(&s->mu);
-			s->packs_shipped++;
-			s->bytes_shipped += bytes;
-			s->bytes_pending -= s->bytes_pending > bytes ?
-						    bytes :
-						    s->bytes_pending;
-			pthread_mutex_unlock(&s->mu);
-		}
-	} while (!rc && n == NAMES_BATCH);
-	if (!ship && !rc) {
-		pthread_mutex_lock(&s->mu);
-		s->bytes_pending = pending;
-		pthread_mutex_unlock(&s->mu);
-	}
-	free(names);
-	return rc;
-}
-
-/* Ships every finished unshipped pack, after counting them. */
-static int ship_packs(struct vf_ship *s)
-{
-	int rc = walk_unshipped(s, 0);
-
-	return rc ? rc : walk_unshipped(s, 1);
-}
-
-/* ---- the round ----------------------------------------------------- */
-
-static int max_seq_cb(void *arg, const struct vf_objinfo *o)
-{
-	uint64_t *max = arg, x;
-	char *end;
-
-	if (strlen(o->key) < 2 + 16)
-		return 0;
-	x = strtoull(o->key + 2, &end, 16);
-	if (end == o->key + 2 + 16 && x > *max)
-		*max = x;
-	return 0;
-}
-
-static int find_seq(struct vf_ship *s)
-{
-	uint64_t listed = 0;
-	int64_t meta = 0, t = 0;
-	int rc;
-
-	rc = s->st->ops->list(s->st, VF_SHIP_CKPT_PREFIX, max_seq_cb, &listed);
-	if (rc)
-		return rc;
-	vf_vault_lock(s->v);
-	rc = vf_catalog_meta_get(s->v->cat, "ship.seq", &meta);
-	if (!rc && vf_catalog_meta_get(s->v->cat, "ship.t", &t))
-		t = 0;
-	vf_vault_unlock(s->v);
-	if (rc == -ENOENT)
-		rc = 0;
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&s->mu);
-	s->seq = listed > (uint64_t)meta ? listed : (uint64_t)meta;
-	if (!s->shipped_t)
-		s->shipped_t = t;
-	s->seq_known = 1;
-	pthread_mutex_unlock(&s->mu);
-	return 0;
-}
-
-/* Puts the time object, then the checkpoint (c/SEQ from ship.ckpt) or
- * the segment (c/SEQ.d from ship.seg), then records it: ship.seq,
- * ship.t, and ship.full, the full checkpoint its chain starts at. */
-static int put_ckpt(struct vf_ship *s, uint64_t seq, int64_t t, int seg)
-{
-	uint8_t sealed[VF_SHIP_TIME_BYTES];
-	char key[VF_OBJKEY_MAX + 1];
-	struct vf_vault *v = s->v;
-	const char *path = seg ? s->seg_path : s->ckpt_path;
-	uint64_t full = seg ? s->chain_full : seq;
-	struct stat st;
-	int fd, rc;
-
-	vf_ship_time_seal(vf_keys_sub(v->keys, VF_SUBKEY_ANCHOR), seq, t,
-			  sealed);
-	vf_ship_time_key(seq, key);
-	rc = s->st->ops->put(s->st, key, sealed, sizeof(sealed));
-	if (!rc)
-		rc = lock_obj(s, key);
-	if (rc)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		vf_objstore_set_err("cannot read the checkpoint copy: %s",
-				    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	if (seg)
-		vf_ship_seg_key(seq, key);
-	else
-		vf_ship_ckpt_key(seq, key);
-	rc = s->st->ops->put_fd(s->st, key, fd, (uint64_t)st.st_size);
-	close(fd);
-	if (!rc)
-		rc = lock_obj(s, key);
-	if (rc)
-		return rc;
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (!rc) {
-		rc = vf_catalog_meta_set(v->cat, "ship.seq", (int64_t)seq);
-		if (!rc)
-			rc = vf_catalog_meta_set(v->cat, "ship.t", t);
-		if (!rc)
-			rc = vf_catalog_meta_set(v->cat, "ship.full",
-						 (int64_t)full);
-		rc = vf_catalog_finish(v->cat, rc);
-	}
-	if (!rc) {
-		s->shipped_changes = s->snap_changes;
-		s->since_a = s->since_b;
-		s->since_b = 0;
-		s->inflight = 0;
-	}
-	vf_vault_unlock(v);
-	if (rc) {
-		vf_objstore_set_err("cannot record checkpoint %llu: %s",
-				    (unsigned long long)seq, strerror(-rc));
-		return rc;
-	}
-	pthread_mutex_lock(&s->mu);
-	s->seq = seq;
-	s->shipped_t = t;
-	if (seg) {
-		s->segs_shipped++;
-		s->seg_bytes = (uint64_t)st.st_size;
-	} else {
-		s->ckpts_shipped++;
-		s->ckpt_bytes = (uint64_t)st.st_size;
-	}
-	s->bytes_shipped += (uint64_t)st.st_size;
-	pthread_mutex_unlock(&s->mu);
-	return 0;
-}
-
-/* Hashes every page of the fresh copy and, when the pages of the state
- * shipped last are known, writes the pages that changed as segment seq
- * to ship.seg.  *seg: ship the segment (1) or the full copy (0): full
- * when no state is known (the first round of a mount, or after a failed
- * upload), when the chain has VF_SHIP_CHAIN_MAX segments, or when its
- * segments with this one would add up to more than half the catalog
- * (a recovery then downloads at most about 1.5 catalogs) and more than
- * VF_SHIP_CHAIN_FLOOR (below that a recovery costs little either way),
- * or when the chain is a quarter of the history window old, so that
- * remote gc finds a floor (vf_policy_ship_segment). */
-static int make_delta(struct vf_ship *s, uint64_t seq,
-		      struct vf_catseg_map *fresh, int *seg)
-{
-	struct vf_vault *v = s->v;
-	uint64_t changed = 0, bytes = 0;
-	struct stat st;
-	int fd = -1, rc;
-
-	*seg = 0;
-	if (s->map.h) {
-		fd = open(s->seg_path,
-			  O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = -errno;
-			vf_objstore_set_err("cannot write '%s': %s",
-					    s->seg_path, strerror(errno));
-			return rc;
-		}
-	}
-	rc = vf_catseg_diff(s->vfs, vf_keys_sub(v->keys, VF_SUBKEY_CATALOG),
-			    vf_keys_vault_id(v->keys), s->ckpt_path,
-			    s->map.h ? &s->map : NULL, seq, s->seq, fd, fresh,
-			    &changed, &bytes, NULL);
-	if (fd >= 0 && !rc && fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc) {
-		vf_objstore_set_err("cannot compare the catalog copy with "
-				    "the last one shipped: %s", strerror(-rc));
-		return rc;
-	}
-	if (stat(s->ckpt_path, &st) == 0)
-		*seg = vf_policy_ship_segment(
-			s->map.h != NULL, s->chain_segs, VF_SHIP_CHAIN_MAX,
-			s->chain_bytes, bytes, (uint64_t)st.st_size,
-			VF_SHIP_CHAIN_FLOOR, vf_clock_mono() - s->chain_t,
-			s->window);
-	return 0;
-}
-
-/* Ships the vault header when it changed since the one shipped last
- * (h/<hash>, locked like every object), then records it in meta
- * "ship.hdr".  The header is replaced by rename, so a read sees a whole
- * one; the name is its hash, so a key is never written with two
- * contents. */
-static int ship_header(struct vf_ship *s)
-{
-	uint8_t buf[4097], sum[16];
-	char key[VF_OBJKEY_MAX + 1], hex[33];
-	char *path = vf_path_join(s->v->dir, VF_HEADER_NAME);
-	int64_t short_sum = 0;
-	ssize_t n = -1;
-	int fd, rc, i;
-
-	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	free(path);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-	}
-	if (n <= 0 || n == (ssize_t)sizeof(buf)) {
-		vf_objstore_set_err("cannot read the vault header");
-		return -EIO;
-	}
-	crypto_generichash(sum, sizeof(sum), buf, (size_t)n, NULL, 0);
-	for (i = 0; i < 8; i++)
-		short_sum = (int64_t)((uint64_t)short_sum << 8 | sum[i]);
-	if (short_sum == s->hdr_sum)
-		return 0;
-	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
-	snprintf(key, sizeof(key), "%s%s", VF_SHIP_HDRS_PREFIX, hex);
-	rc = s->st->ops->put(s->st, key, buf, (size_t)n);
-	if (!rc)
-		rc = lock_obj(s, key);
-	if (rc)
-		return rc;
-	s->hdr_sum = short_sum;
-	vf_vault_lock(s->v);
-	rc = vf_catalog_begin(s->v->cat);
-	if (!rc)
-		rc = vf_catalog_finish(s->v->cat,
-				       vf_catalog_meta_set(s->v->cat, "ship.hdr",
-							   short_sum));
-	vf_vault_unlock(s->v);
-	/* unrecorded, the next mount ships the same object again */
-	(void)rc;
-	return 0;
-}
-
-/* One round (see the top).  gen: the sync generation asked for before
- * the round started; force: take a checkpoint whenever anything changed.
- * Returns 0 or the first error (its text in vf_objstore_errmsg). */
 static int round_once(struct vf_ship *s, uint64_t gen, int force)
 {
 	struct vf_catseg_map fresh = { NULL, 0 };
@@ -766,11 +200,11 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 
 	vf_objstore_set_err("%s", "");
 	if (!s->seq_known) {
-		rc = find_seq(s);
+		rc = vf_ship_find_seq(s);
 		if (rc)
 			return rc;
 	}
-	rc = ship_header(s);
+	rc = vf_ship_header(s);
 	if (rc)
 		return rc;
 	r = vf_pack_writer_rotate(v->pw, VF_SHIP_ROTATE);
@@ -787,7 +221,7 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 	pthread_mutex_unlock(&s->mu);
 	vf_vault_unlock(v);
 	if (want) {
-		rc = copy_catalog(s, &t);
+		rc = vf_ship_copy_catalog(s, &t);
 		if (rc)
 			return rc;
 	}
@@ -800,21 +234,21 @@ static int round_once(struct vf_ship *s, uint64_t gen, int force)
 			goto out;
 		}
 	}
-	rc = ship_packs(s);
+	rc = vf_ship_packs(s);
 	if (rc || !want)
 		goto out;
 	pthread_mutex_lock(&s->mu);
 	seq = (s->seq > s->tried ? s->seq : s->tried) + 1;
 	s->last_ckpt = start;
 	pthread_mutex_unlock(&s->mu);
-	rc = make_delta(s, seq, &fresh, &seg);
+	rc = vf_ship_make_delta(s, seq, &fresh, &seg);
 	if (rc)
 		goto out;
 	/* from here on seq may be in the store: never used again */
 	pthread_mutex_lock(&s->mu);
 	s->tried = seq;
 	pthread_mutex_unlock(&s->mu);
-	rc = put_ckpt(s, seq, t, seg);
+	rc = vf_ship_put_ckpt(s, seq, t, seg);
 	if (rc) {
 		/* what the store holds is not known: the next round ships
 		 * a full checkpoint, never a segment on an unsure base */
@@ -845,7 +279,7 @@ out:
 			s->since_b = 0;
 		}
 		vf_vault_unlock(v);
-		unlink_ckpt(s);
+		vf_ship_unlink_ckpt(s);
 	}
 	if (!rc && (want || !dirty)) {
 		pthread_mutex_lock(&s->mu);
@@ -903,7 +337,7 @@ static int extend_one(void *arg, const struct vf_objinfo *o)
 		if (!vf_policy_pack_needed(live, gone, at, e->floor_t))
 			return 0;
 	}
-	rc = lock_obj(e->s, o->key);
+	rc = vf_ship_lock_obj(e->s, o->key);
 	return rc == -ENOENT ? 0 : rc; /* deleted by remote gc since */
 }
 
@@ -1007,7 +441,7 @@ static void *ship_main(void *arg)
 			 * time, and status sees what waits */
 			pthread_mutex_unlock(&s->mu);
 			if (vf_pack_writer_rotate(s->v->pw, VF_SHIP_ROTATE) >= 0)
-				(void)walk_unshipped(s, 0);
+				(void)vf_ship_walk_unshipped(s, 0);
 			pthread_mutex_lock(&s->mu);
 			continue;
 		}
@@ -1157,7 +591,7 @@ int vf_ship_start_store(struct vf_vault *v, struct vf_objstore *st,
 			 strerror(-rc));
 		return rc;
 	}
-	unlink_ckpt(s);
+	vf_ship_unlink_ckpt(s);
 	/* Everything since the open counts as unshipped: a kill -9 may have
 	 * left commits no checkpoint holds, so the first round takes one. */
 	vf_vault_lock(v);
@@ -1270,7 +704,7 @@ void vf_ship_stop(struct vf_vault *v)
 	 * nobody reads the clock through this store any more */
 	__atomic_store_n(&v->clock_store, NULL, __ATOMIC_RELEASE);
 	vf_vault_unlock(v);
-	unlink_ckpt(s);
+	vf_ship_unlink_ckpt(s);
 	ship_free(s);
 }
 
@@ -1342,8 +776,9 @@ void vf_ship_status(struct vf_vault *v, struct vf_ship_status *out)
 	out->lock = s->lock;
 	out->lock_horizon = s->lock_horizon;
 	out->lock_period = s->lock_period;
+	out->lock_every = vf_policy_extend_every(s->lock_period * VF_NS);
 	if (vf_pack_writer_current(v->pw, cur)) {
-		char *p = pack_path(v, cur);
+		char *p = vf_ship_pack_path(v, cur);
 		struct stat st;
 
 		if (p && stat(p, &st) == 0)

@@ -70,6 +70,8 @@ struct vf_ship_status {
 	int64_t lock_horizon;  /* Unix s: every object locked until at least
 				  this (0: not known) */
 	int64_t lock_period;   /* s */
+	int64_t lock_every;    /* ns: how often needed objects' locks are
+				  renewed (vf_policy_extend_every) */
 };
 
 /* Starts shipping v when it is a remote vault (VAULT/store.conf exists):

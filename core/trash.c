@@ -27,6 +27,10 @@
  * Purge removes an item for good: its rows, versions, extents, names,
  * attribute history, xattrs and node (and the nodes it displaced by
  * rename, whose history it carried); gc then frees the chunks.
+ *
+ * This file holds the settings, the rows, names, attributes and
+ * undelete; purge and the listing are in trash_purge.c, what both use in
+ * trash_int.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,15 +42,13 @@
 #include "audit.h"
 #include "immut.h"
 #include "ns.h"
-#include "open_files.h"
 #include "trash.h"
-#include "vclock.h"
+#include "trash_int.h"
 #include "view.h"
 
 /* rm -r runs unlinks just before the rmdir: a container younger than this
  * holds the directory's mtime from before its entries were deleted */
 #define RM_WINDOW (600 * VF_NS)
-#define DISPLAY_MAX (VF_NAME_MAX + 1)
 /* CONT_MODE: .softdeleted and its containers show the mode, owner and
  * group of the live directory they stand for (the root's for
  * .softdeleted), with the sticky bit: what was deleted from a private
@@ -158,12 +160,7 @@ int vf_trash_settings_store(struct vf_vault *v, const struct vf_softdelete *n)
 
 /* ---- rows (v->mu held) ------------------------------------------------- */
 
-struct row {
-	int64_t id, parent, node, deleted_at, purge_at, saved_mtime, created;
-	char name[VF_NAME_MAX + 1];
-};
-
-static int row_get(struct vf_vault *v, int64_t id, struct row *r)
+int vf_trash_row_get(struct vf_vault *v, int64_t id, struct row *r)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_GET);
 	int rc, n;
@@ -214,7 +211,7 @@ static int row_insert(struct vf_vault *v, int64_t parent, const char *name,
 }
 
 /* Runs a statement bound to one id (?1). */
-static int run_id(struct vf_vault *v, enum vf_q q, int64_t id)
+int vf_trash_run_id(struct vf_vault *v, enum vf_q q, int64_t id)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, q);
 
@@ -225,7 +222,7 @@ static int run_id(struct vf_vault *v, enum vf_q q, int64_t id)
 }
 
 /* The trash row of node ino (the newest), or -ENOENT. */
-static int row_of_node(struct vf_vault *v, uint64_t ino, int64_t *id)
+int vf_trash_row_of_node(struct vf_vault *v, uint64_t ino, int64_t *id)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_OF_NODE);
 	int rc;
@@ -348,7 +345,7 @@ int vf_trash_add(struct vf_vault *v, uint64_t parent, const char *name,
 				  now, NULL);
 	/* The directory's entries went first (rm -r): its container becomes
 	 * the deleted directory, with the mtime it had before. */
-	rc = row_get(v, existing, &r);
+	rc = vf_trash_row_get(v, existing, &r);
 	if (rc)
 		return rc;
 	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_CONVERT);
@@ -379,7 +376,7 @@ int vf_trash_holds(struct vf_vault *v, uint64_t ino)
 	/* a node with a live name is not held, whatever its other names */
 	if (rc || a.nlink > 0)
 		return rc == -ENOENT ? 0 : rc;
-	rc = row_of_node(v, ino, &id);
+	rc = vf_trash_row_of_node(v, ino, &id);
 	return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
 }
 
@@ -405,7 +402,7 @@ int vf_trash_dir(struct vf_vault *v, uint64_t ino, int64_t *row)
 		return rc == -ENOENT ? 0 : rc;
 	if (!S_ISDIR(a.mode) || a.nlink != 0)
 		return 0;
-	rc = row_of_node(v, ino, row);
+	rc = vf_trash_row_of_node(v, ino, row);
 	return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
 }
 
@@ -459,9 +456,10 @@ static void fallback_name(const struct row *r, unsigned k,
  * too long, or is the name of another row there (a file literally called
  * doc@<time> would shadow the second deletion of doc), the row shows its
  * fallback name (fallback_name), the first of k = 0, 1, ... that is no
- * row's name.  A row's own name always wins; find_row inverts this. */
-static int display_name(struct vf_vault *v, const struct row *r,
-			char out[DISPLAY_MAX + 32])
+ * row's name.  A row's own name always wins; vf_trash_find_row inverts
+ * this. */
+int vf_trash_display_name(struct vf_vault *v, const struct row *r,
+			  char out[DISPLAY_MAX + 32])
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_TRASH_RANK);
 	int64_t earlier = 0, same_sec = 0, sec, other = 0;
@@ -516,12 +514,12 @@ static int check_shown(struct vf_vault *v, int64_t parent, int64_t cand,
 		       const char *name, struct row *r)
 {
 	char shown[DISPLAY_MAX + 32];
-	int rc = row_get(v, cand, r);
+	int rc = vf_trash_row_get(v, cand, r);
 
 	if (!rc && r->parent != parent)
 		rc = -ENOENT;
 	if (!rc)
-		rc = display_name(v, r, shown);
+		rc = vf_trash_display_name(v, r, shown);
 	if (!rc && strcmp(shown, name))
 		rc = -ENOENT;
 	return rc;
@@ -533,15 +531,15 @@ static int check_shown(struct vf_vault *v, int64_t parent, int64_t cand,
 /* The time .softdeleted is shown as of: now, or, while the tripwire
  * (trip.h) keeps purges frozen, the freeze's time, so that items whose
  * purge came due since stay visible and can be undeleted. */
-static int64_t shown_at(struct vf_vault *v, int64_t now)
+int64_t vf_trash_shown_at(struct vf_vault *v, int64_t now)
 {
 	int64_t f = __atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED);
 
 	return f && f < now ? f : now;
 }
 
-static int find_row(struct vf_vault *v, int64_t parent, const char *name,
-		    int64_t now, struct row *r)
+int vf_trash_find_row(struct vf_vault *v, int64_t parent, const char *name,
+		      int64_t now, struct row *r)
 {
 	char base[VF_NAME_MAX + 1], *at, *us, *end;
 	int64_t sec, rank = 0, id = 0;
@@ -554,7 +552,7 @@ static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 		return rc;
 	if (rc == 1) {
 		/* a row's own name always shows as itself */
-		rc = row_get(v, id, r);
+		rc = vf_trash_row_get(v, id, r);
 		goto out;
 	}
 	snprintf(base, sizeof(base), "%s", name);
@@ -598,7 +596,7 @@ static int find_row(struct vf_vault *v, int64_t parent, const char *name,
 	/* not shown so when it moved to its fallback name */
 	rc = check_shown(v, parent, id, name, r);
 out:
-	if (!rc && r->node && r->purge_at <= shown_at(v, now))
+	if (!rc && r->node && r->purge_at <= vf_trash_shown_at(v, now))
 		rc = -ENOENT;
 	return rc;
 }
@@ -638,7 +636,7 @@ static int live_dir_of(struct vf_vault *v, int64_t id, int depth,
 	}
 	if (depth > VF_PATH_MAX / 2)
 		return -ELOOP;
-	rc = row_get(v, id, &r);
+	rc = vf_trash_row_get(v, id, &r);
 	if (!rc && r.node)
 		rc = -ENOENT;
 	if (!rc)
@@ -717,8 +715,8 @@ int vf_trash_getattr(struct vf_vault *v, uint64_t ino, struct vf_attr *out)
 	if (vf_view_kind(ino) == VF_VIEW_TRASH) {
 		rc = root_attr(v, out);
 	} else {
-		rc = row_get(v, (int64_t)(ino & ((1ULL << VF_VIEW_SHIFT) - 1)),
-			     &r);
+		rc = vf_trash_row_get(
+		    v, (int64_t)(ino & ((1ULL << VF_VIEW_SHIFT) - 1)), &r);
 		if (!rc)
 			rc = row_attr(v, &r, out);
 	}
@@ -735,7 +733,7 @@ int vf_trash_lookup(struct vf_vault *v, int64_t row, const char *name,
 	if (strlen(name) > VF_NAME_MAX)
 		return -ENAMETOOLONG;
 	vf_vault_lock(v);
-	rc = find_row(v, row, name, vf_vault_now(v), &r);
+	rc = vf_trash_find_row(v, row, name, vf_vault_now(v), &r);
 	if (!rc)
 		rc = row_attr(v, &r, out);
 	vf_vault_unlock(v);
@@ -755,7 +753,7 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 
 	vf_vault_lock(v);
 	if (row) {
-		rc = row_get(v, row, &r);
+		rc = vf_trash_row_get(v, row, &r);
 		if (!rc)
 			rc = row_attr(v, &r, &a);
 	} else {
@@ -775,7 +773,7 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 		off = 2;
 	}
 	if (off > 2) {
-		rc = row_get(v, (int64_t)off - 2, &key);
+		rc = vf_trash_row_get(v, (int64_t)off - 2, &key);
 		if (rc)
 			goto out;
 	}
@@ -789,13 +787,13 @@ int vf_trash_readdir(struct vf_vault *v, uint64_t ino, int64_t row,
 			  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, key.deleted_at);
 	sqlite3_bind_int64(st, 4, key.id);
-	sqlite3_bind_int64(st, 5, shown_at(v, now));
+	sqlite3_bind_int64(st, 5, vf_trash_shown_at(v, now));
 	while ((rc = vf_catalog_row(st)) == 1) {
-		/* TRASH_LIST returns ids only: row_get and display_name use
-		 * other statements */
-		rc = row_get(v, sqlite3_column_int64(st, 0), &r);
+		/* TRASH_LIST returns ids only: vf_trash_row_get and
+		 * vf_trash_display_name use other statements */
+		rc = vf_trash_row_get(v, sqlite3_column_int64(st, 0), &r);
 		if (!rc)
-			rc = display_name(v, &r, name);
+			rc = vf_trash_display_name(v, &r, name);
 		if (!rc)
 			rc = row_attr(v, &r, &a);
 		if (rc)
@@ -823,9 +821,9 @@ ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino, const char *name,
 	    strcmp(name, "user.vaultfs.deleted_at"))
 		return -ENODATA;
 	vf_vault_lock(v);
-	rc = vf_view_is(ino) ? -ENOENT : row_of_node(v, ino, &id);
+	rc = vf_view_is(ino) ? -ENOENT : vf_trash_row_of_node(v, ino, &id);
 	if (!rc)
-		rc = row_get(v, id, &r);
+		rc = vf_trash_row_get(v, id, &r);
 	vf_vault_unlock(v);
 	if (rc)
 		return rc == -ENOENT ? -ENODATA : rc;
@@ -842,9 +840,6 @@ ssize_t vf_trash_xattr(struct vf_vault *v, uint64_t ino, const char *name,
 }
 
 /* ---- undelete ------------------------------------------------------------ */
-
-static int row_path(struct vf_vault *v, const struct row *r, char *buf,
-		    size_t cap);
 
 /* Puts row r (and everything under it) at dir/name in the live tree and
  * drops its rows.  Children go newest first, so that the names computed
@@ -883,14 +878,14 @@ static int restore_row(struct vf_vault *v, struct row *r, uint64_t dir,
 		sqlite3_reset(st);
 		if (rc <= 0)
 			break;
-		rc = row_get(v, child, &c);
+		rc = vf_trash_row_get(v, child, &c);
 		if (!rc)
-			rc = display_name(v, &c, cname);
+			rc = vf_trash_display_name(v, &c, cname);
 		if (!rc)
 			rc = restore_row(v, &c, a.ino, cname, now, depth + 1);
 	}
 	if (!rc)
-		rc = run_id(v, VF_Q_TRASH_DELETE, r->id);
+		rc = vf_trash_run_id(v, VF_Q_TRASH_DELETE, r->id);
 	return rc;
 }
 
@@ -909,7 +904,7 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 	if (rc)
 		goto out;
 	now = vf_vault_now(v);
-	rc = find_row(v, row, name, now, &r);
+	rc = vf_trash_find_row(v, row, name, now, &r);
 	if (!rc && !r.node)
 		rc = -EXDEV; /* not a deleted item: copy it out instead */
 	/* sticky semantics (CONT_MODE): the item's owner or root only */
@@ -929,7 +924,7 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 		rc = vf_immut_check(v, uid, VF_IMM_RENAME_INTO,
 				    (uint64_t)r.node, newparent);
 	/* the record goes with the change, in its transaction */
-	if (!rc && row_path(v, &r, path, sizeof(path)))
+	if (!rc && vf_trash_row_path(v, &r, path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", name);
 	if (!rc)
 		rc = vf_audit_record(v, now, uid, "undelete", path, "ok",
@@ -940,379 +935,4 @@ int vf_trash_restore(struct vf_vault *v, uint32_t uid, int64_t row,
 out:
 	vf_vault_unlock(v);
 	return rc;
-}
-
-/* ---- purge ------------------------------------------------------------- */
-
-/* Removes node ino and everything recorded about it, and the nodes whose
- * history it carried.  -EBUSY while it is open. */
-static int purge_node(struct vf_vault *v, uint64_t ino, int depth)
-{
-	static const enum vf_q steps[] = {
-		VF_Q_PURGE_EXTENTS, VF_Q_PURGE_VERSIONS, VF_Q_PURGE_DIRENTS,
-		VF_Q_PURGE_ATTRHIST, VF_Q_PURGE_XATTRS, VF_Q_PURGE_XATTRHIST,
-		VF_Q_PURGE_NODE,
-	};
-	sqlite3_stmt *st;
-	int64_t pred;
-	size_t i;
-	int rc;
-
-	if (vf_file_find_locked(v, ino))
-		return -EBUSY;
-	if (depth > 10000)
-		return -ELOOP;
-	for (;;) {
-		st = vf_catalog_stmt(v->cat, VF_Q_NODE_PRED);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, (int64_t)ino);
-		rc = vf_catalog_row(st);
-		pred = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc < 0)
-			return rc;
-		if (!pred)
-			break;
-		rc = purge_node(v, (uint64_t)pred, depth + 1);
-		if (rc)
-			return rc;
-	}
-	for (i = 0; i < VF_ARRAY_LEN(steps); i++) {
-		rc = run_id(v, steps[i], (int64_t)ino);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* 1 when node ino has no live name and no row in .softdeleted. */
-static int node_unreferenced(struct vf_vault *v, uint64_t ino)
-{
-	struct vf_attr a;
-	int64_t id;
-	int rc = vf_ns_attr(v, ino, &a);
-
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	if (a.nlink > 0)
-		return 0;
-	rc = row_of_node(v, ino, &id);
-	return rc == -ENOENT ? 1 : rc < 0 ? rc : 0;
-}
-
-/* Purges row id with everything under it. *n counts deleted items. */
-static int purge_row(struct vf_vault *v, int64_t id, uint64_t *n, int depth)
-{
-	sqlite3_stmt *st;
-	struct row r;
-	int64_t child;
-	int rc;
-
-	if (depth > VF_PATH_MAX / 2)
-		return -ELOOP;
-	rc = row_get(v, id, &r);
-	while (!rc) {
-		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LAST_CHILD);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		rc = vf_catalog_row(st);
-		child = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc <= 0)
-			break;
-		rc = purge_row(v, child, n, depth + 1);
-	}
-	if (!rc)
-		rc = run_id(v, VF_Q_TRASH_DELETE, id);
-	/* the node goes with its last name: not while it is live elsewhere
-	 * or another row in .softdeleted (a hard link) still shows it */
-	if (!rc && r.node) {
-		rc = node_unreferenced(v, (uint64_t)r.node);
-		if (rc == 1)
-			rc = purge_node(v, (uint64_t)r.node, 0);
-		if (!rc && n)
-			(*n)++;
-	}
-	return rc;
-}
-
-/* Removes containers left without anything in them, from row up. */
-static int prune_containers(struct vf_vault *v, int64_t id)
-{
-	sqlite3_stmt *st;
-	struct row r;
-	int rc, empty;
-
-	while (id) {
-		rc = row_get(v, id, &r);
-		if (rc)
-			return rc == -ENOENT ? 0 : rc;
-		if (r.node)
-			return 0;
-		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_LAST_CHILD);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		rc = vf_catalog_row(st);
-		sqlite3_reset(st);
-		if (rc < 0)
-			return rc;
-		empty = rc == 0;
-		if (!empty)
-			return 0;
-		rc = run_id(v, VF_Q_TRASH_DELETE, id);
-		if (rc)
-			return rc;
-		id = r.parent;
-	}
-	return 0;
-}
-
-#define LIST_PATH_MAX ((VF_PATH_MAX / 2 + 1) * (DISPLAY_MAX + 32))
-
-/* Records the purge of row r as expired, naming it (its path as under
- * .softdeleted) and what went (size, files); inside the purge's
- * transaction, before the rows go.  v->mu held. */
-static int audit_expired(struct vf_vault *v, const struct row *r,
-			 int64_t now)
-{
-	char *path = malloc(LIST_PATH_MAX), detail[64];
-	sqlite3_stmt *st;
-	int rc = path ? 0 : -ENOMEM;
-
-	if (!rc)
-		rc = row_path(v, r, path, LIST_PATH_MAX);
-	st = rc ? NULL : vf_catalog_stmt(v->cat, VF_Q_TRASH_SIZE);
-	if (!rc && !st)
-		rc = -EIO;
-	if (!rc) {
-		sqlite3_bind_int64(st, 1, r->id);
-		rc = vf_catalog_row(st);
-		if (rc == 1)
-			snprintf(detail, sizeof(detail), "size=%llu files=%llu",
-				 (unsigned long long)sqlite3_column_int64(st, 0),
-				 (unsigned long long)sqlite3_column_int64(st, 1));
-		sqlite3_reset(st);
-		rc = rc == 1 ? 0 : rc == 0 ? -EIO : rc;
-	}
-	if (!rc)
-		rc = vf_audit_record(v, now, VF_AUDIT_UID_NONE, "purge", path,
-				     "expired", detail);
-	free(path);
-	return rc;
-}
-
-/* Purges one item in its own transaction (v->mu held); audited here
- * when audit_now is not 0 (an expired item; an explicit purge is audited
- * by the admin gate). */
-static int purge_one(struct vf_vault *v, int64_t id, uint64_t *n,
-		     int64_t audit_now)
-{
-	struct row r;
-	int rc = vf_catalog_begin(v->cat);
-
-	if (rc)
-		return rc;
-	rc = row_get(v, id, &r);
-	if (!rc && audit_now && r.node)
-		rc = audit_expired(v, &r, audit_now);
-	if (!rc)
-		rc = purge_row(v, id, n, 0);
-	if (!rc)
-		rc = prune_containers(v, r.parent);
-	return vf_catalog_finish(v->cat, rc);
-}
-
-int vf_vault_purge_expired(struct vf_vault *v, int64_t now, uint64_t *n)
-{
-	sqlite3_stmt *st;
-	int64_t id, after = 0;
-	uint64_t done = 0;
-	int rc = 0;
-
-	if (v->readonly)
-		return 0;
-	for (;;) {
-		vf_vault_lock(v);
-		/* the tripwire fired (trip.h): items stay past their time;
-		 * checked under v->mu, per item, so a freeze stops a run */
-		if (__atomic_load_n(&v->trip_frozen, __ATOMIC_RELAXED)) {
-			vf_vault_unlock(v);
-			rc = 0;
-			break;
-		}
-		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_EXPIRED);
-		if (!st) {
-			vf_vault_unlock(v);
-			rc = -EIO;
-			break;
-		}
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, after);
-		rc = vf_catalog_row(st);
-		id = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc == 1) {
-			after = id;
-			rc = purge_one(v, id, &done, now);
-			if (rc == -EBUSY || rc == -ENOENT)
-				rc = 0; /* open: the next pass; gone: done */
-			else if (!rc)
-				rc = 1;
-		}
-		/* one item per lock hold: the mount stays responsive */
-		vf_vault_unlock(v);
-		if (rc <= 0)
-			break;
-	}
-	/* each item was audited as it went (audit_expired) */
-	if (n)
-		*n = done;
-	return rc < 0 ? rc : 0;
-}
-
-/* Resolves a path as shown under .softdeleted to its row. */
-static int resolve(struct vf_vault *v, const char *path, int64_t now,
-		   struct row *r)
-{
-	char buf[VF_PATH_MAX + 1], *save = NULL, *c;
-	int64_t at = 0;
-	int rc = -ENOENT;
-
-	if (strlen(path) > VF_PATH_MAX)
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		rc = find_row(v, at, c, now, r);
-		if (rc)
-			return rc;
-		at = r->id;
-	}
-	return rc;
-}
-
-int vf_trash_find(struct vf_vault *v, const char *path, int64_t now,
-		  struct vf_trash_found *out)
-{
-	sqlite3_stmt *st;
-	struct row r;
-	int rc = resolve(v, path, now, &r);
-
-	if (rc)
-		return rc;
-	if (!r.node)
-		return -EISDIR; /* a container: not an item */
-	st = vf_catalog_stmt(v->cat, VF_Q_TRASH_SIZE);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, r.id);
-	rc = vf_catalog_row(st);
-	if (rc == 1) {
-		out->id = r.id;
-		out->deleted_at = r.deleted_at;
-		out->size = (uint64_t)sqlite3_column_int64(st, 0);
-		out->files = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -EIO;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-int vf_trash_purge(struct vf_vault *v, int64_t id, uint64_t *n)
-{
-	*n = 0;
-	return purge_one(v, id, n, 0);
-}
-
-/* ---- listing ------------------------------------------------------------ */
-
-/* The display path of row r (v->mu held). */
-static int row_path(struct vf_vault *v, const struct row *r, char *buf,
-		    size_t cap)
-{
-	char name[DISPLAY_MAX + 32];
-	struct row p = *r;
-	size_t len = 0, n, need;
-	int rc;
-
-	buf[0] = '\0';
-	for (;;) {
-		rc = display_name(v, &p, name);
-		if (rc)
-			return rc;
-		/* prepend name/ */
-		n = strlen(name);
-		need = n + (len ? 1 : 0);
-		if (len + need >= cap)
-			return -ENAMETOOLONG;
-		memmove(buf + need, buf, len + 1);
-		memcpy(buf, name, n);
-		if (len)
-			buf[n] = '/';
-		len += need;
-		if (!p.parent)
-			return 0;
-		rc = row_get(v, p.parent, &p);
-		if (rc)
-			return rc;
-	}
-}
-
-/* A path in .softdeleted can be longer than a live one (suffixes): at
- * most one display name per level of a live path. */
-
-int vf_vault_softdelete_list(struct vf_vault *v, int64_t now, vf_trash_cb cb,
-			     void *arg)
-{
-	char *path = malloc(LIST_PATH_MAX);
-	struct vf_trash_item it;
-	struct vf_attr a;
-	sqlite3_stmt *st;
-	int64_t after = 0;
-	struct row r;
-	int rc = path ? 0 : -ENOMEM, stop = 0;
-
-	while (!rc && !stop) {
-		vf_vault_lock(v);
-		st = vf_catalog_stmt(v->cat, VF_Q_TRASH_TOPS);
-		if (!st) {
-			vf_vault_unlock(v);
-			rc = -EIO;
-			break;
-		}
-		sqlite3_bind_int64(st, 1, after);
-		sqlite3_bind_int64(st, 2, shown_at(v, now));
-		rc = vf_catalog_row(st);
-		if (rc == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
-			rc = 0; /* no more */
-		if (rc == 1) {
-			after = sqlite3_column_int64(st, 0);
-			it.size = (uint64_t)sqlite3_column_int64(st, 1);
-			it.files = (uint64_t)sqlite3_column_int64(st, 2);
-		}
-		sqlite3_reset(st);
-		if (rc <= 0) {
-			vf_vault_unlock(v);
-			break;
-		}
-		rc = row_get(v, after, &r);
-		if (!rc)
-			rc = vf_ns_attr(v, (uint64_t)r.node, &a);
-		if (!rc)
-			rc = row_path(v, &r, path, LIST_PATH_MAX);
-		vf_vault_unlock(v);
-		if (rc)
-			break;
-		it.path = path;
-		it.is_dir = S_ISDIR(a.mode);
-		it.deleted_at = r.deleted_at;
-		it.purge_at = r.purge_at;
-		stop = cb(arg, &it);
-	}
-	free(path);
-	return rc < 0 ? rc : 0;
 }

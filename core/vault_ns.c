@@ -4,7 +4,9 @@
  * rmdir, rename, readdir, statfs.  Each checks the caller's role, views,
  * read-only mounts, soft delete and immutability first, then changes the
  * catalog through ns.c in one transaction.  (vault.c opens and closes
- * vaults.)
+ * vaults.)  setattr, the quota and statfs are in vault_ns_attr.c, the
+ * tree delete of stop protection in vault_ns_delete.c; what they share
+ * with this file is in vault_ns_int.h.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,25 +25,15 @@
 
 #include "acl.h"
 #include "alert.h"
-#include "anchor.h"
 #include "audit.h"
 #include "authz.h"
-#include "buf.h"
-#include "cache.h"
 #include "facade.h"
-#include "file.h"
-#include "gc.h"
 #include "immut.h"
 #include "ns.h"
 #include "open_files.h"
-#include "policy.h"
-#include "pipeline.h"
-#include "spool.h"
-#include "trash.h"
 #include "trip.h"
 #include "vault_int.h"
-#include "vclock.h"
-#include "view.h"
+#include "vault_ns_int.h"
 
 /* Names the history views take at the root. */
 static const char *const reserved_names[] = { ".snapshots", ".softdeleted",
@@ -135,7 +127,8 @@ int vf_vault_getattr(struct vf_vault *v, const struct vf_caller *c,
 
 /* A chmod rewrites the access ACL's owner, group-class and other entries
  * so the two never disagree (v->mu held). */
-static int acl_follow_chmod(struct vf_vault *v, uint64_t ino, uint32_t mode)
+int vf_vault_ns_acl_follow_chmod(struct vf_vault *v, uint64_t ino,
+				 uint32_t mode)
 {
 	uint8_t *acl = NULL;
 	size_t n;
@@ -436,7 +429,7 @@ static int drop_name(struct vf_vault *v, uint64_t parent, const char *name,
 	return rc;
 }
 
-static int dir_is_empty(struct vf_vault *v, uint64_t ino)
+int vf_vault_ns_dir_is_empty(struct vf_vault *v, uint64_t ino)
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_DIR_HAS_CHILD);
 	int rc;
@@ -479,9 +472,9 @@ static int audit_delete(struct vf_vault *v, uint32_t uid, uint64_t parent,
  * the caller's transaction): the name goes to .softdeleted (README.md, Soft delete); a
  * file with other names stays live through them, and its rows there are
  * hard links.  how is the audit record's detail. */
-static int delete_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
-		       const char *name, const struct vf_attr *a, int64_t now,
-		       const char *how)
+int vf_vault_ns_delete_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
+			    const char *name, const struct vf_attr *a,
+			    int64_t now, const char *how)
 {
 	int rc = drop_name(v, parent, name, a, now);
 
@@ -522,13 +515,13 @@ static int remove_name(struct vf_vault *v, uint32_t uid, uint64_t parent,
 	if (!rc && !want_dir && S_ISDIR(a.mode))
 		rc = -EISDIR;
 	if (!rc && want_dir)
-		rc = dir_is_empty(v, ino);
+		rc = vf_vault_ns_dir_is_empty(v, ino);
 	if (!rc)
 		rc = vf_immut_check_name(v, uid, VF_IMM_UNLINK, ino, parent,
 					 name);
 	if (!rc)
-		rc = delete_name(v, uid, parent, name, &a, now,
-				 want_dir ? "rmdir" : "unlink");
+		rc = vf_vault_ns_delete_name(v, uid, parent, name, &a, now,
+					     want_dir ? "rmdir" : "unlink");
 	rc = vf_catalog_finish(v->cat, rc);
 out:
 	vf_vault_unlock(v);
@@ -566,202 +559,6 @@ int vf_vault_rmdir(struct vf_vault *v, const struct vf_caller *c,
 	return audited_remove(v, c, parent, name, 1);
 }
 
-/* ---- stop protection with --delete (docs/protection.md) ----------------- */
-
-/* Names looked at per transaction: v->mu is let go between batches, so
- * the mount keeps answering reads while a big tree is deleted, and a
- * kill -9 loses at most one batch (the walk starts over and finds what
- * is left). */
-#define DELETE_BATCH 256
-
-struct del_row {
-	int64_t id; /* the dirent's: the listing resumes after it */
-	int gone;   /* deleted in this batch */
-	struct vf_attr a;
-	char name[VF_NAME_MAX + 1];
-};
-
-/* A directory on the walk's path from the root. */
-struct del_frame {
-	uint64_t dir, parent;
-	int64_t after; /* the last dirent id looked at */
-	char name[VF_NAME_MAX + 1];
-};
-
-/* Up to max live names of dir after dirent id after, in id order; *n
- * of them. */
-static int del_rows(struct vf_vault *v, uint64_t dir, int64_t after,
-		    struct del_row *rows, size_t max, size_t *n)
-{
-	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_READDIR);
-	int rc = 0, len;
-
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)dir);
-	sqlite3_bind_int64(st, 2, after);
-	while (*n < max && (rc = vf_catalog_row(st)) == 1) {
-		struct del_row *r = &rows[*n];
-
-		len = sqlite3_column_bytes(st, VF_READDIR_NAME);
-		if (len > VF_NAME_MAX)
-			continue;
-		r->id = sqlite3_column_int64(st, VF_READDIR_ID);
-		memcpy(r->name, sqlite3_column_blob(st, VF_READDIR_NAME),
-		       (size_t)len);
-		r->name[len] = '\0';
-		vf_ns_attr_from_row(
-		    st, VF_READDIR_ATTR,
-		    (uint64_t)sqlite3_column_int64(st, VF_READDIR_NODE), &r->a);
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	return rc < 0 ? rc : 0;
-}
-
-/* Deletes parent/name (node a) unless immutability keeps it or, for a
- * directory, something kept is still inside: 1 deleted, 0 kept, -errno.
- * Immutability is checked as for an unlink by uid: it binds every role,
- * so a stop cannot reach what it protects. */
-static int del_one(struct vf_vault *v, uint32_t uid, uint64_t parent,
-		   const char *name, const struct vf_attr *a, int64_t now)
-{
-	int rc = S_ISDIR(a->mode) ? dir_is_empty(v, a->ino) : 0;
-
-	if (!rc)
-		rc = vf_immut_check(v, uid, VF_IMM_UNLINK, a->ino, parent);
-	if (rc == -EPERM || rc == -ENOTEMPTY)
-		return 0;
-	if (!rc)
-		rc = delete_name(v, uid, parent, name, a, now,
-				 "protection stop --delete");
-	return rc ? rc : 1;
-}
-
-/* The directory of frame f, its names all looked at: deleted when it is
- * empty now (so a deleted tree is one item in .softdeleted). */
-static int del_dir(struct vf_vault *v, uint32_t uid, const struct del_frame *f,
-		   int64_t now, uint64_t *dirs)
-{
-	struct vf_attr a;
-	uint64_t ino;
-	int rc = vf_ns_lookup(v, f->parent, f->name, &ino);
-
-	if (rc == -ENOENT || (!rc && ino != f->dir))
-		return 0; /* not at its place any more: nothing to do */
-	if (!rc)
-		rc = vf_ns_node_attr(v, ino, &a, NULL);
-	if (!rc)
-		rc = del_one(v, uid, f->parent, f->name, &a, now);
-	if (rc == 1)
-		(*dirs)++;
-	return rc < 0 ? rc : 0;
-}
-
-/* The kernel forgets the names a batch deleted (v->forget_hook, no lock
- * held): the first k rows of frame f, and f's own name when gone_dir. */
-static void forget_rows(struct vf_vault *v, const struct del_frame *f,
-			const struct del_row *rows, size_t k, uint64_t gone_dir)
-{
-	size_t i;
-
-	if (!v->forget_hook)
-		return;
-	for (i = 0; i < k; i++)
-		if (rows[i].gone)
-			v->forget_hook(v->forget_arg, f->dir, rows[i].name);
-	if (gone_dir)
-		v->forget_hook(v->forget_arg, f->parent, f->name);
-}
-
-static int del_push(struct del_frame **fr, size_t *n, size_t *cap,
-		    const struct del_frame *f)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		struct del_frame *p = realloc(*fr, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*fr = p;
-		*cap = c;
-	}
-	(*fr)[(*n)++] = *f;
-	return 0;
-}
-
-int vf_vault_delete_all(struct vf_vault *v, uint32_t uid,
-			struct vf_delete_stats *st)
-{
-	struct del_frame *fr = NULL, sub = { .dir = VF_ROOT_INO };
-	struct del_row *rows = malloc(DELETE_BATCH * sizeof(*rows));
-	size_t n = 0, cap = 0, k, i;
-	int rc = rows ? del_push(&fr, &n, &cap, &sub) : -ENOMEM;
-
-	memset(st, 0, sizeof(*st));
-	/* depth-first, one batch of one directory per transaction: memory
-	 * is one batch and one frame per level of the deepest path */
-	while (!rc && n) {
-		struct del_frame *f = &fr[n - 1];
-		uint64_t deleted = 0, gone_dir = 0;
-		int descend = 0, done = 0;
-		int64_t now;
-
-		vf_vault_lock(v);
-		rc = vf_catalog_begin(v->cat);
-		if (rc) {
-			vf_vault_unlock(v);
-			break;
-		}
-		now = vf_vault_stamp(v);
-		rc = del_rows(v, f->dir, f->after, rows, DELETE_BATCH, &k);
-		for (i = 0; !rc && i < k; i++) {
-			f->after = rows[i].id;
-			if (S_ISDIR(rows[i].a.mode)) {
-				sub.dir = rows[i].a.ino;
-				sub.parent = f->dir;
-				sub.after = 0;
-				memcpy(sub.name, rows[i].name,
-				       sizeof(sub.name));
-				descend = 1;
-				break;
-			}
-			rc = del_one(v, uid, f->dir, rows[i].name, &rows[i].a,
-				     now);
-			rows[i].gone = rc == 1;
-			if (rc == 1)
-				deleted++;
-			else if (rc == 0)
-				st->kept++;
-			rc = rc < 0 ? rc : 0;
-		}
-		if (!rc && !descend && k < DELETE_BATCH) {
-			done = 1;
-			if (f->dir != VF_ROOT_INO)
-				rc = del_dir(v, uid, f, now, &gone_dir);
-		}
-		if (!rc)
-			rc = vf_protect_progress(v, deleted, st->kept);
-		rc = vf_catalog_finish(v->cat, rc);
-		vf_vault_unlock(v);
-		if (rc)
-			break;
-		st->deleted += deleted;
-		st->dirs += gone_dir;
-		forget_rows(v, f, rows, i < k ? i : k, gone_dir);
-		if (done)
-			n--;
-		if (descend)
-			rc = del_push(&fr, &n, &cap, &sub);
-	}
-	free(rows);
-	free(fr);
-	return rc;
-}
-
-/* Moves node a from (parent, name) to (newparent, newname), fixing the
- * directories' link counts. */
 static int move_name(struct vf_vault *v, const struct vf_attr *a,
 		     uint64_t parent, const char *name, uint64_t newparent,
 		     const char *newname, int64_t now)
@@ -845,7 +642,7 @@ static int do_rename(struct vf_vault *v, uint32_t uid, uint64_t parent,
 		if (!S_ISDIR(sa.mode) && S_ISDIR(da.mode))
 			return -EISDIR;
 		if (S_ISDIR(da.mode)) {
-			rc = dir_is_empty(v, dst);
+			rc = vf_vault_ns_dir_is_empty(v, dst);
 			if (rc)
 				return rc;
 		}
@@ -1001,202 +798,4 @@ int vf_vault_readdir(struct vf_vault *v, const struct vf_caller *c,
 out:
 	vf_vault_unlock(v);
 	return rc;
-}
-
-/* ---- attributes -------------------------------------------------------- */
-
-static void apply_setattr(const struct vf_setattr *sa, int64_t now,
-			  struct vf_attr *a)
-{
-	if (sa->valid & VF_SET_MODE)
-		a->mode = (a->mode & S_IFMT) | (sa->mode & 07777);
-	if (sa->valid & VF_SET_UID)
-		a->uid = sa->uid;
-	if (sa->valid & VF_SET_GID)
-		a->gid = sa->gid;
-	if (sa->valid & VF_SET_ATIME)
-		a->atime = sa->atime;
-	if (sa->valid & VF_SET_ATIME_NOW)
-		a->atime = now;
-	if (sa->valid & VF_SET_MTIME)
-		a->mtime = sa->mtime;
-	if (sa->valid & VF_SET_MTIME_NOW)
-		a->mtime = now;
-	a->ctime = (sa->valid & VF_SET_CTIME) ? sa->ctime : now;
-}
-
-/* Metadata changes to a file with uncommitted writes join the commit
- * that its close makes (one transaction instead of several, as cp -a
- * sets times and owners just before closing).  Returns 1 when handled. */
-static int setattr_deferred(struct vf_vault *v, struct vf_file *f,
-			    const struct vf_setattr *sa, int64_t now,
-			    struct vf_attr *out)
-{
-	struct vf_attr a;
-	int handled = 0;
-
-	pthread_mutex_lock(&f->mu);
-	if (f->dirty) {
-		vf_vault_lock(v);
-		if (vf_ns_node_attr(v, f->ino, &a, NULL) == 0) {
-			vf_open_files_attr(v, &a);
-			apply_setattr(sa, now, &a);
-			f->mode = a.mode;
-			f->uid = a.uid;
-			f->gid = a.gid;
-			f->atime = a.atime;
-			f->mtime = a.mtime;
-			f->ctime = a.ctime;
-			f->meta_dirty = 1;
-			*out = a;
-			handled = 1;
-			if ((sa->valid & VF_SET_MODE) &&
-			    acl_follow_chmod(v, f->ino, a.mode) < 0)
-				handled = 0;
-		}
-		vf_vault_unlock(v);
-	}
-	pthread_mutex_unlock(&f->mu);
-	return handled;
-}
-
-int vf_vault_setattr(struct vf_vault *v, const struct vf_caller *c,
-		     uint64_t ino, struct vf_handle *h,
-		     const struct vf_setattr *sa, struct vf_attr *out)
-{
-	struct vf_attr a;
-	struct vf_file *f = NULL;
-	sqlite3_stmt *st;
-	int64_t now = vf_vault_stamp(v), t0;
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_WRITE))
-		return -EACCES;
-	if (vf_facade_refuse_change(v, ino, ino))
-		return -EROFS;
-	/* through a descriptor an unlinked file stays writable (POSIX) */
-	if (!h && (rc = vf_facade_refuse_trashed(v, ino, 0)))
-		return rc;
-	vf_vault_lock(v);
-	rc = 0;
-	if (sa->valid & VF_SET_SIZE)
-		rc = vf_immut_check(v, c->uid, VF_IMM_TRUNCATE, ino, 0);
-	if (!rc && (sa->valid & (VF_SET_MODE | VF_SET_UID | VF_SET_GID)))
-		rc = vf_immut_check(v, c->uid, VF_IMM_CHMOD, ino, 0);
-	if (rc) {
-		vf_vault_unlock(v);
-		return rc;
-	}
-	f = vf_file_find_locked(v, ino);
-	if (f)
-		f->refs++;
-	vf_vault_unlock(v);
-	if (sa->valid & VF_SET_SIZE) {
-		if (!f) {
-			rc = vf_file_get(v, ino, &f);
-			if (rc)
-				return rc;
-		}
-		pthread_mutex_lock(&f->mu);
-		rc = vf_file_load(v, f);
-		if (!rc) {
-			/* what a truncation replaces is sampled before it */
-			vf_trip_begin(v, f);
-			rc = vf_file_truncate(v, f, sa->size);
-		}
-		/* A truncate with no open handle is a whole write+close
-		 * (with no content: nothing for the tripwire). */
-		if (!rc && !h && f->refs == 1)
-			rc = vf_file_commit(v, f);
-		if (!rc && !f->dirty)
-			(void)vf_trip_end(f, &t0);
-		pthread_mutex_unlock(&f->mu);
-		if (rc) {
-			vf_file_put(v, f);
-			return rc;
-		}
-	}
-	if (f && (f->refs > 1 || h) && setattr_deferred(v, f, sa, now, out)) {
-		vf_file_put(v, f);
-		return 0;
-	}
-	vf_vault_lock(v);
-	rc = vf_ns_node_attr(v, ino, &a, NULL);
-	if (rc)
-		goto out;
-	apply_setattr(sa, now, &a);
-	st = vf_catalog_stmt(v->cat, VF_Q_NODE_SETATTR);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, a.mode);
-	sqlite3_bind_int64(st, 3, a.uid);
-	sqlite3_bind_int64(st, 4, a.gid);
-	sqlite3_bind_int64(st, 5, a.atime);
-	sqlite3_bind_int64(st, 6, a.mtime);
-	sqlite3_bind_int64(st, 7, a.ctime);
-	rc = vf_catalog_run(st);
-	if (!rc && (sa->valid & VF_SET_MODE))
-		rc = acl_follow_chmod(v, ino, a.mode);
-	if (rc)
-		goto out;
-	rc = vf_ns_node_attr(v, ino, out, NULL);
-	if (!rc)
-		vf_open_files_attr(v, out);
-out:
-	vf_vault_unlock(v);
-	if (f)
-		vf_file_put(v, f);
-	return rc;
-}
-
-int vf_vault_set_quota(struct vf_vault *v, uint64_t bytes)
-{
-	__atomic_store_n(&v->quota, bytes, __ATOMIC_RELAXED);
-	return 0;
-}
-
-/* df shows the vault (policy.c vf_policy_df): used is what it stores,
- * free what the disk (and the quota) still allows; root's view is
- * f_bfree, the caller's f_bavail. */
-int vf_vault_statfs(struct vf_vault *v, const struct vf_caller *c,
-		    struct statvfs *out)
-{
-	struct statvfs st;
-	uint64_t used, size, avail, root_avail, fr, quota;
-	int rc;
-
-	if (vf_authz_check(v, c, VF_ACT_READ))
-		return -EACCES;
-	if (statvfs(v->dir, &st) < 0)
-		return -errno;
-	st.f_namemax = VF_NAME_MAX;
-	fr = st.f_frsize ? st.f_frsize : 4096;
-	avail = (uint64_t)st.f_bavail * fr;
-	/* a writer other than root sees what it may use: the disk reserve
-	 * (vault_file.c) is not for it, as ext4's reserved blocks */
-	if (c->uid) {
-		uint64_t r = vf_policy_reserve(
-			__atomic_load_n(&v->reserve, __ATOMIC_RELAXED),
-			(uint64_t)st.f_blocks * fr);
-
-		avail = avail > r ? avail - r : 0;
-	}
-	rc = vf_gc_used_bytes(v, VF_NS, &used);
-	if (rc)
-		return rc;
-	quota = __atomic_load_n(&v->quota, __ATOMIC_RELAXED);
-	vf_policy_df(used, avail, quota, &size, &avail);
-	/* the size is root's: used + what root may still write */
-	vf_policy_df(used, (uint64_t)st.f_bavail * fr, quota, &size,
-		     &root_avail);
-	st.f_frsize = fr;
-	st.f_bsize = st.f_bsize ? st.f_bsize : fr;
-	st.f_blocks = (fsblkcnt_t)((size + fr - 1) / fr);
-	st.f_bfree = (fsblkcnt_t)(root_avail / fr);
-	st.f_bavail = (fsblkcnt_t)(avail / fr);
-	*out = st;
-	return 0;
 }

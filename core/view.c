@@ -10,8 +10,9 @@
  * symlinks, special files, xattrs) is its current state; file contents,
  * sizes, modes, owners and mtimes come from the recovery point.
  *
- * Also here: explicit snapshot points and the list of points shown in
- * .snapshots (vf_vault_snapshot, vf_vault_snapshots).
+ * Explicit snapshot points and the list of points shown in .snapshots
+ * (vf_vault_snapshot, vf_vault_snapshots) are in view_points.c, with the
+ * slot table; what both files use is in view_int.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +22,10 @@
 #include "ns.h"
 #include "vclock.h"
 #include "view.h"
+#include "view_int.h"
 
 #define SNAP_NODE_MASK ((1ULL << VF_VIEW_SLOT_SHIFT) - 1)
-#define SLOT_MASK ((1ULL << (VF_VIEW_SHIFT - VF_VIEW_SLOT_SHIFT)) - 1)
 #define LOW_MASK ((1ULL << VF_VIEW_SHIFT) - 1)
-#define HOUR (3600 * VF_NS)
-#define DAY (24 * HOUR)
-#define TAG_MAX VF_SNAP_TAG_MAX
-
-struct vf_views {
-	/* its own lock, not v->mu: fs/ asks vf_view_stable from inside
-	 * readdir callbacks, while v->mu is held */
-	pthread_mutex_t mu;
-	int64_t *secs;     /* slot -> second (ns, whole) */
-	uint32_t *tab;     /* open addressing: slot + 1, 0 empty */
-	size_t n, cap, tab_cap;
-};
 
 static const char *const root_names[] = { ".snapshots", ".versions" };
 
@@ -59,137 +48,6 @@ static uint64_t snap_ino(uint32_t slot, uint64_t node)
 {
 	return make_ino(VF_VIEW_SNAP,
 			(uint64_t)slot << VF_VIEW_SLOT_SHIFT | node);
-}
-
-/* ---- slots (v->mu held) ----------------------------------------------- */
-
-int vf_views_new(struct vf_views **out)
-{
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	pthread_mutex_init(&(*out)->mu, NULL);
-	return 0;
-}
-
-void vf_views_free(struct vf_views *vw)
-{
-	if (!vw)
-		return;
-	pthread_mutex_destroy(&vw->mu);
-	free(vw->secs);
-	free(vw->tab);
-	free(vw);
-}
-
-static size_t sec_hash(int64_t sec, size_t cap)
-{
-	uint64_t h = (uint64_t)sec * 0x9E3779B97F4A7C15ULL;
-
-	return (size_t)(h >> 17) & (cap - 1);
-}
-
-static int tab_grow(struct vf_views *vw)
-{
-	size_t cap = vw->tab_cap ? vw->tab_cap * 2 : 64, i, j;
-	uint32_t *tab = calloc(cap, sizeof(*tab));
-
-	if (!tab)
-		return -ENOMEM;
-	for (i = 0; i < vw->n; i++) {
-		j = sec_hash(vw->secs[i], cap);
-		while (tab[j])
-			j = (j + 1) & (cap - 1);
-		tab[j] = (uint32_t)i + 1;
-	}
-	free(vw->tab);
-	vw->tab = tab;
-	vw->tab_cap = cap;
-	return 0;
-}
-
-/* The slot of second sec, registering it if new (vw->mu held). */
-static int slot_find_add(struct vf_views *vw, int64_t sec, uint32_t *slot)
-{
-	size_t j;
-	int rc;
-
-	if (vw->tab_cap) {
-		for (j = sec_hash(sec, vw->tab_cap); vw->tab[j];
-		     j = (j + 1) & (vw->tab_cap - 1))
-			if (vw->secs[vw->tab[j] - 1] == sec) {
-				*slot = vw->tab[j] - 1;
-				return 0;
-			}
-	}
-	if (vw->n >= VF_VIEW_SLOTS)
-		return -ENFILE; /* a million distinct seconds since mount */
-	if (vw->n == vw->cap) {
-		size_t cap = vw->cap ? vw->cap * 2 : 32;
-		int64_t *s = realloc(vw->secs, cap * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		vw->secs = s;
-		vw->cap = cap;
-	}
-	if (2 * (vw->n + 1) > vw->tab_cap) {
-		rc = tab_grow(vw);
-		if (rc)
-			return rc;
-	}
-	vw->secs[vw->n] = sec;
-	j = sec_hash(sec, vw->tab_cap);
-	while (vw->tab[j])
-		j = (j + 1) & (vw->tab_cap - 1);
-	vw->tab[j] = (uint32_t)vw->n + 1;
-	*slot = (uint32_t)vw->n++;
-	return 0;
-}
-
-static int slot_of(struct vf_views *vw, int64_t sec, uint32_t *slot)
-{
-	int rc;
-
-	pthread_mutex_lock(&vw->mu);
-	rc = slot_find_add(vw, sec, slot);
-	pthread_mutex_unlock(&vw->mu);
-	return rc;
-}
-
-static uint32_t ino_slot(uint64_t ino)
-{
-	return (uint32_t)((ino >> VF_VIEW_SLOT_SHIFT) & SLOT_MASK);
-}
-
-/* The second of a slot. */
-static int slot_time(struct vf_views *vw, uint32_t slot, int64_t *sec)
-{
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&vw->mu);
-	if (slot < vw->n) {
-		*sec = vw->secs[slot];
-		rc = 0;
-	}
-	pthread_mutex_unlock(&vw->mu);
-	return rc;
-}
-
-static int slot_sec(struct vf_views *vw, uint64_t ino, int64_t *sec)
-{
-	return slot_time(vw, ino_slot(ino), sec);
-}
-
-static int64_t floor_sec(int64_t t)
-{
-	return t - ((t % VF_NS) + VF_NS) % VF_NS;
-}
-
-/* The end of second sec: a view shows what was committed before it. */
-static int64_t sec_end(int64_t sec)
-{
-	return sec + VF_NS;
 }
 
 /* ---- catalog reads (v->mu held) ------------------------------------------ */
@@ -357,11 +215,11 @@ static int snap_attr(struct vf_vault *v, uint32_t slot, uint64_t node,
 
 	if (node > SNAP_NODE_MASK)
 		return -EOVERFLOW;
-	rc = slot_time(v->views, slot, &sec);
+	rc = vf_view_slot_time(v->views, slot, &sec);
 	if (!rc)
 		rc = node_get(v, node, a);
 	if (!rc)
-		rc = attrs_at(v, node, sec_end(sec), a);
+		rc = attrs_at(v, node, vf_view_sec_end(sec), a);
 	if (rc)
 		return rc;
 	a->ino = snap_ino(slot, node);
@@ -372,12 +230,12 @@ static int snap_attr(struct vf_vault *v, uint32_t slot, uint64_t node,
 	if (S_ISDIR(a->mode)) {
 		a->nlink = 1;
 	} else {
-		rc = names_at(v, node, sec_end(sec), &a->nlink);
+		rc = names_at(v, node, vf_view_sec_end(sec), &a->nlink);
 		if (rc)
 			return rc;
 	}
 	if (S_ISREG(a->mode)) {
-		rc = version_at(v, node, sec_end(sec), &va, NULL);
+		rc = version_at(v, node, vf_view_sec_end(sec), &va, NULL);
 		if (rc < 0)
 			return rc;
 		/* No recovery point at T (its version was pruned since, or
@@ -414,7 +272,7 @@ static int version_meta(struct vf_vault *v, uint64_t node, struct vf_attr *a)
 	int rc = node_get(v, node, &n);
 
 	if (!rc)
-		rc = attrs_at(v, node, floor_sec(a->ctime) + VF_NS, &n);
+		rc = attrs_at(v, node, vf_view_floor_sec(a->ctime) + VF_NS, &n);
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	a->mode = S_IFREG | (n.mode & 07777);
@@ -459,10 +317,10 @@ static int attr_locked(struct vf_vault *v, uint64_t ino, struct vf_attr *a)
 	case VF_VIEW_VERSIONS:
 		return special_attr(v, vf_view_kind(ino), a);
 	case VF_VIEW_SNAP:
-		rc = slot_sec(v->views, ino, &sec);
+		rc = vf_view_slot_sec(v->views, ino, &sec);
 		if (rc)
 			return rc;
-		return snap_attr(v, ino_slot(ino),
+		return snap_attr(v, vf_view_ino_slot(ino),
 				 ino & SNAP_NODE_MASK, a);
 	case VF_VIEW_VNODE:
 		return vnode_attr(v, ino & LOW_MASK, a);
@@ -491,7 +349,7 @@ static int version_name(struct vf_vault *v, uint64_t node, int64_t id,
 			int64_t t, char buf[static 48])
 {
 	sqlite3_stmt *st = vf_catalog_stmt(v->cat, VF_Q_VERSION_RANK);
-	int64_t sec = floor_sec(t), rank = 0;
+	int64_t sec = vf_view_floor_sec(t), rank = 0;
 	int rc;
 
 	if (!st)
@@ -544,7 +402,7 @@ static int parse_view_time(struct vf_vault *v, const char *name,
 
 	if (vf_time_parse(name, &t))
 		return -ENOENT;
-	t = floor_sec(t);
+	t = vf_view_floor_sec(t);
 	if (t >= vf_vault_stamp(v))
 		return -ENOENT; /* the future is not history yet */
 	*sec = t;
@@ -585,7 +443,7 @@ static int parse_view_tag(struct vf_vault *v, const char *name, int64_t *sec)
 	sqlite3_reset(st);
 	if (rc != 1)
 		return rc == 0 ? -ENOENT : rc;
-	t = floor_sec(t);
+	t = vf_view_floor_sec(t);
 	if (t >= vf_vault_stamp(v))
 		return -ENOENT; /* as a time: not history yet */
 	*sec = t;
@@ -618,10 +476,10 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 		if (rc == -ENOENT)
 			rc = parse_view_tag(v, name, &sec);
 		if (!rc)
-			rc = slot_of(vw, sec, &slot);
+			rc = vf_view_slot_of(vw, sec, &slot);
 		return rc ? rc : snap_attr(v, slot, VF_ROOT_INO, a);
 	case VF_VIEW_SNAP:
-		rc = slot_sec(vw, parent, &sec);
+		rc = vf_view_slot_sec(vw, parent, &sec);
 		if (rc)
 			return rc;
 		st = vf_catalog_stmt(v->cat, VF_Q_VIEW_LOOKUP);
@@ -630,13 +488,13 @@ static int lookup_locked(struct vf_vault *v, uint64_t parent,
 		sqlite3_bind_int64(st, 1, (int64_t)(parent & SNAP_NODE_MASK));
 		sqlite3_bind_blob(st, 2, name, (int)strlen(name),
 				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, sec_end(sec));
+		sqlite3_bind_int64(st, 3, vf_view_sec_end(sec));
 		rc = vf_catalog_row(st);
 		node = rc == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 		sqlite3_reset(st);
 		if (rc != 1)
 			return rc == 0 ? -ENOENT : rc;
-		return snap_attr(v, ino_slot(parent),
+		return snap_attr(v, vf_view_ino_slot(parent),
 				 node, a);
 	case VF_VIEW_VERSIONS:
 		rc = live_child(v, VF_ROOT_INO, name, &node);
@@ -720,10 +578,10 @@ static int list_snap(struct vf_vault *v, uint32_t slot, uint64_t dir,
 	int64_t end;
 	int rc;
 
-	rc = slot_time(v->views, slot, &end);
+	rc = vf_view_slot_time(v->views, slot, &end);
 	if (rc)
 		return rc;
-	end = sec_end(end);
+	end = vf_view_sec_end(end);
 	if (off > 2) {
 		key = vf_catalog_stmt(v->cat, VF_Q_DIRENT_KEY);
 		if (!key)
@@ -863,7 +721,7 @@ static int point_entry(void *arg, int64_t t, const char *tag)
 
 	if (p->idx++ < p->skip)
 		return 0;
-	p->rc = slot_of(p->v->views, t, &slot);
+	p->rc = vf_view_slot_of(p->v->views, t, &slot);
 	if (!p->rc)
 		p->rc = snap_attr(p->v, slot, VF_ROOT_INO, &a);
 	if (p->rc)
@@ -875,9 +733,6 @@ static int point_entry(void *arg, int64_t t, const char *tag)
 	}
 	return 0;
 }
-
-static int list_points_locked(struct vf_vault *v, int64_t now,
-			      vf_snap_cb cb, void *arg);
 
 static int readdir_locked(struct vf_vault *v, uint64_t ino, uint64_t off,
 			  vf_readdir_cb cb, void *arg)
@@ -911,10 +766,11 @@ static int readdir_locked(struct vf_vault *v, uint64_t ino, uint64_t off,
 		p.skip = off - 2;
 		p.cb = cb;
 		p.arg = arg;
-		rc = list_points_locked(v, vf_vault_stamp(v), point_entry, &p);
+		rc = vf_view_list_points_locked(v, vf_vault_stamp(v),
+						point_entry, &p);
 		return rc ? rc : p.rc;
 	case VF_VIEW_SNAP:
-		return list_snap(v, ino_slot(ino),
+		return list_snap(v, vf_view_ino_slot(ino),
 				 ino & SNAP_NODE_MASK, off, cb, arg);
 	case VF_VIEW_VERSIONS:
 		return list_vdir(v, VF_ROOT_INO, off, cb, arg);
@@ -953,16 +809,16 @@ uint64_t vf_view_node_at(struct vf_vault *v, uint64_t ino, int64_t *end)
 	vf_vault_lock(v);
 	switch (vf_view_kind(ino)) {
 	case VF_VIEW_SNAP:
-		if (slot_sec(v->views, ino, &sec) == 0) {
+		if (vf_view_slot_sec(v->views, ino, &sec) == 0) {
 			node = ino & SNAP_NODE_MASK;
-			*end = sec_end(sec);
+			*end = vf_view_sec_end(sec);
 		}
 		break;
 	case VF_VIEW_VFILE:
 		/* the recovery point as its commit second ends: metadata
 		 * set right after the close (cp -a, tar) is part of it */
 		if (vfile_attr(v, (int64_t)(ino & LOW_MASK), &a, &node) == 0)
-			*end = sec_end(floor_sec(a.ctime));
+			*end = vf_view_sec_end(vf_view_floor_sec(a.ctime));
 		else
 			node = 0;
 		break;
@@ -1003,7 +859,7 @@ int vf_view_file(struct vf_vault *v, uint64_t ino, int64_t *version,
 	vf_vault_lock(v);
 	switch (vf_view_kind(ino)) {
 	case VF_VIEW_SNAP:
-		rc = slot_sec(v->views, ino, &sec);
+		rc = vf_view_slot_sec(v->views, ino, &sec);
 		if (!rc)
 			rc = node_get(v, ino & SNAP_NODE_MASK, &a);
 		if (!rc && S_ISDIR(a.mode))
@@ -1012,8 +868,8 @@ int vf_view_file(struct vf_vault *v, uint64_t ino, int64_t *version,
 			rc = -EINVAL;
 		if (!rc) {
 			a.size = 0;
-			rc = version_at(v, ino & SNAP_NODE_MASK, sec_end(sec),
-					&a, version);
+			rc = version_at(v, ino & SNAP_NODE_MASK,
+					vf_view_sec_end(sec), &a, version);
 			/* pruned since it was looked up: see snap_attr */
 			rc = rc < 0 ? rc : rc == 0 ? -ENOENT : 0;
 		}
@@ -1041,8 +897,8 @@ int vf_view_stable(struct vf_vault *v, uint64_t ino)
 	case VF_VIEW_SNAP:
 		/* one second of margin after the view's end for commits
 		 * that read the clock just before it */
-		stable = !slot_sec(v->views, ino, &sec) &&
-			 sec_end(sec) + VF_NS < vf_vault_stamp(v);
+		stable = !vf_view_slot_sec(v->views, ino, &sec) &&
+			 vf_view_sec_end(sec) + VF_NS < vf_vault_stamp(v);
 		return stable;
 	case VF_VIEW_VFILE:
 		return 1;
@@ -1056,170 +912,4 @@ enum vf_cache_class vf_vault_cache_class(struct vf_vault *v, uint64_t ino)
 	if (!vf_view_is(ino))
 		return VF_CACHE_LIVE;
 	return vf_view_stable(v, ino) ? VF_CACHE_FOREVER : VF_CACHE_NEVER;
-}
-
-/* ---- snapshot points ----------------------------------------------------- */
-
-static int tag_valid(const char *tag)
-{
-	size_t i;
-
-	if (!tag)
-		return 1;
-	if (!*tag || strlen(tag) > TAG_MAX)
-		return 0;
-	for (i = 0; tag[i]; i++)
-		if ((unsigned char)tag[i] < 0x20 || tag[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-int vf_view_mark(struct vf_vault *v, const char *tag, int64_t t)
-{
-	sqlite3_stmt *st;
-
-	if (!tag_valid(tag))
-		return -EINVAL;
-	st = vf_catalog_stmt(v->cat, VF_Q_SNAP_INSERT);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, floor_sec(t));
-	if (tag)
-		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-	return vf_catalog_run(st);
-}
-
-int vf_vault_snapshot(struct vf_vault *v, const char *tag, int64_t *t)
-{
-	int rc;
-
-	if (!tag_valid(tag))
-		return -EINVAL;
-	if (v->readonly)
-		return -EROFS;
-	*t = floor_sec(vf_vault_stamp(v));
-	vf_vault_lock(v);
-	rc = vf_catalog_begin(v->cat);
-	if (!rc)
-		rc = vf_catalog_finish(v->cat, vf_view_mark(v, tag, *t));
-	vf_vault_unlock(v);
-	return rc;
-}
-
-/* Automatic points, oldest first, from the activity table (rows by
- * hour): each hour of the last day that saw a change gives the second of
- * its last change; each earlier day gives the second of its last change. */
-struct autopoints {
-	sqlite3_stmt *st;
-	int64_t now, recent;
-	int64_t day, last; /* the day being gathered (have_day) */
-	int have_day, done;
-	int64_t pend;      /* a recent hour read while closing a day */
-	int have_pend;
-};
-
-static int auto_next(struct autopoints *it, int64_t *out)
-{
-	int64_t hour, t, d;
-	int rc;
-
-	if (it->have_pend) {
-		it->have_pend = 0;
-		*out = it->pend;
-		return 1;
-	}
-	while (!it->done) {
-		rc = vf_catalog_row(it->st);
-		if (rc < 0)
-			return rc;
-		if (rc == 0) {
-			it->done = 1;
-			break;
-		}
-		hour = sqlite3_column_int64(it->st, 0);
-		t = floor_sec(sqlite3_column_int64(it->st, 1));
-		if (t >= it->now - VF_NS)
-			continue; /* not history yet */
-		if (hour * HOUR >= it->recent) {
-			if (!it->have_day) {
-				*out = t;
-				return 1;
-			}
-			it->have_day = 0;
-			it->pend = t;
-			it->have_pend = 1;
-			*out = it->last;
-			return 1;
-		}
-		d = hour / 24;
-		if (it->have_day && d != it->day) {
-			*out = it->last;
-			it->day = d;
-			it->last = t;
-			return 1;
-		}
-		it->have_day = 1;
-		it->day = d;
-		it->last = t;
-	}
-	if (it->have_day) {
-		it->have_day = 0;
-		*out = it->last;
-		return 1;
-	}
-	return 0;
-}
-
-/* Merges explicit points (snaps, by time) with the automatic ones; an
- * automatic point at the second of an explicit one is not repeated.  Both
- * statements stay live while cb runs; cb must not use them. */
-static int list_points_locked(struct vf_vault *v, int64_t now,
-			      vf_snap_cb cb, void *arg)
-{
-	struct autopoints it = { .now = now, .recent = now - DAY };
-	sqlite3_stmt *ex = vf_catalog_stmt(v->cat, VF_Q_SNAPS_LIST);
-	int64_t et = 0, at = 0;
-	char tag[TAG_MAX + 1];
-	int erc, arc;
-
-	it.st = vf_catalog_stmt(v->cat, VF_Q_ACTIVITY_LIST);
-	if (!ex || !it.st)
-		return -EIO;
-	erc = vf_catalog_row(ex);
-	arc = auto_next(&it, &at);
-	while (erc == 1 || arc == 1) {
-		if (erc < 0 || arc < 0)
-			break;
-		if (erc == 1)
-			et = sqlite3_column_int64(ex, 0);
-		if (erc == 1 && (arc != 1 || et <= at)) {
-			const unsigned char *s = sqlite3_column_text(ex, 1);
-
-			if (s)
-				snprintf(tag, sizeof(tag), "%s", s);
-			if (arc == 1 && et == at)
-				arc = auto_next(&it, &at);
-			if (et < now - VF_NS && cb(arg, et, s ? tag : NULL))
-				break;
-			erc = vf_catalog_row(ex);
-		} else {
-			if (cb(arg, at, NULL))
-				break;
-			arc = auto_next(&it, &at);
-		}
-	}
-	sqlite3_reset(ex);
-	sqlite3_reset(it.st);
-	return erc < 0 ? erc : arc < 0 ? arc : 0;
-}
-
-int vf_vault_snapshots(struct vf_vault *v, int64_t now, vf_snap_cb cb,
-		       void *arg)
-{
-	int rc;
-
-	vf_vault_lock(v);
-	rc = list_points_locked(v, now, cb, arg);
-	vf_vault_unlock(v);
-	return rc;
 }

@@ -22,19 +22,20 @@ set -uo pipefail
 
 ROOT=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
-# layer  modules (name: core/name.c and core/name.h; name.c or name.h: that
-# file alone; dir/: every file in that directory)
+# layer  modules (name: core/name.c and core/name.h, and core/name_int.h,
+# the module's private header; name.c or name.h: that file alone; dir/:
+# every file in that directory)
 LAYERS='
 0 common banned
 1 crypto sshsig chunker policy acl
-2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 pack_cache
+2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 s3_config s3_list pack_cache
 3 catalog catalog_q pack protector protector_src.c protector_edit.c protector_int.h protector_kdf.c
 4 vault.h vault_int.h
 5 ns open_files vclock datakey
-6 view
+6 view view_points
 7 buf spool cache pipeline file
-8 trash immut authz audit guard guard_key.c guard_set.c gc alert trip ship protect rotate
-9 admin facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report
+8 trash trash_purge immut authz audit guard guard_key.c guard_set.c gc alert trip ship ship_upload protect rotate
+9 admin admin_policy admin_security admin_keys facade.h vault.c vault_ns vault_ns_attr vault_ns_delete vault_file xattr check remote store_gc metrics report
 10 fs/
 11 tools/
 '
@@ -58,6 +59,9 @@ function module_of(p,    b, s, d) {
 	if (d == "core/") {
 		if ((b) in lay) return b
 		if ((s) in lay) return s
+		# a private header (admin_int.h) belongs to its module
+		if (s ~ /_int$/ && (substr(s, 1, length(s) - 4)) in lay)
+			return substr(s, 1, length(s) - 4)
 		return ""
 	}
 	if ((d) in lay) return d s

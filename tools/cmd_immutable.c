@@ -205,17 +205,10 @@ static int imm_clear(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	const char *token = NULL;
 	char *pos[1] = { NULL }, *dir;
 	int json = 0;
-	const struct opt opts[] = {
-		{ "--approval", &token, NULL },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	struct vf_admin a;
 	int rc, ret = 1;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
-	if (!rc)
-		rc = check_token(ctx, c, token);
+	rc = parse_approval_json(ctx, c, argc, argv, pos, 1, &token, &json);
 	if (rc)
 		return rc;
 	dir = imm_dir(ctx, c, pos[0], &ret);

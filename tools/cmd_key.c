@@ -202,19 +202,12 @@ int cmd_key_remove(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	const char *token = NULL;
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--approval", &token, NULL },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	struct vf_protector_info info;
 	char *pos[1] = { NULL };
 	struct vf_admin a;
 	uint64_t id = 0;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
-	if (!rc)
-		rc = check_token(ctx, c, token);
+	rc = parse_approval_json(ctx, c, argc, argv, pos, 1, &token, &json);
 	if (!rc)
 		rc = id_arg(ctx, c, pos[0], &id);
 	if (rc)

@@ -190,18 +190,10 @@ int cmd_softdelete_purge(struct vf_cmd_ctx *ctx, const struct cmd *c,
 	const char *token = NULL, *path;
 	char *pos[1] = { NULL };
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--approval", &token, NULL },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	struct vf_admin a;
 	uint64_t n = 0;
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, pos, 1, 1);
-	if (rc)
-		return rc;
-	rc = check_token(ctx, c, token);
+	rc = parse_approval_json(ctx, c, argc, argv, pos, 1, &token, &json);
 	if (rc)
 		return rc;
 	path = trash_rel(pos[0]);

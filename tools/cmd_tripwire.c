@@ -107,18 +107,11 @@ int cmd_tripwire_release(struct vf_cmd_ctx *ctx, const struct cmd *c,
 {
 	const char *token = NULL;
 	int json = 0, rc;
-	const struct opt opts[] = {
-		{ "--approval", &token, NULL },
-		{ "--json", NULL, &json },
-		{ NULL, NULL, NULL },
-	};
 	struct vf_admin a;
 	int64_t since = 0;
 	char ts[32];
 
-	rc = parse_args(c, ctx->err, argc, argv, opts, NULL, 0, 0);
-	if (!rc)
-		rc = check_token(ctx, c, token);
+	rc = parse_approval_json(ctx, c, argc, argv, NULL, 0, &token, &json);
 	if (rc)
 		return rc;
 	admin_init(ctx, &a, token);

@@ -683,6 +683,20 @@ int check_token(struct vf_cmd_ctx *ctx, const struct cmd *c,
 			   name);
 }
 
+int parse_approval_json(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv, char **pos, int npos, const char **token,
+			int *json)
+{
+	const struct opt opts[] = {
+		{ "--approval", token, NULL },
+		{ "--json", NULL, json },
+		{ NULL, NULL, NULL },
+	};
+	int rc = parse_args(c, ctx->err, argc, argv, opts, pos, npos, npos);
+
+	return rc ? rc : check_token(ctx, c, *token);
+}
+
 void admin_init(struct vf_cmd_ctx *ctx, struct vf_admin *a, const char *token)
 {
 	vf_admin_init(a, &ctx->caller, token);

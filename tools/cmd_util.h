@@ -119,6 +119,13 @@ int parse_args(const struct cmd *c, FILE *err, int argc, char **argv,
 int parse_json_only(const struct cmd *c, FILE *err, int argc, char **argv,
 		    char **pos, int npos, int *json);
 
+/* parse_args for a command whose only options are --approval (the token
+ * in *token, checked by check_token) and --json (set in *json); exactly
+ * npos positional arguments. */
+int parse_approval_json(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+			char **argv, char **pos, int npos, const char **token,
+			int *json);
+
 extern const char *const key_opt_names[5];
 
 /* Returns the index in key_opt_names of the option a starts with, or -1;

@@ -552,8 +552,7 @@ int cmd_status(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		char per[32], every[32];
 
 		format_duration(ss.lock_period * VF_NS, per, sizeof(per));
-		format_duration(vf_policy_extend_every(ss.lock_period * VF_NS),
-				every, sizeof(every));
+		format_duration(ss.lock_every, every, sizeof(every));
 		fprintf(f, "object lock:    COMPLIANCE, %s from each upload, renewed every %s while needed; every needed object locked until at least %s\n",
 			per, every, h);
 	}

@@ -14,20 +14,10 @@ chmod 0711 "$VF_TMP"
 vf_init
 vf_mount
 
-# refused WHAT PATTERN command...: exit 1, PATTERN in the first line of
-# stderr; the request code (if any) in $REQ
-refused() {
-	local what=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
-	assert_eq 1 "$rc" "exit status of $what ($(cat "$VF_TMP/err"))"
-	case $(head -n 1 "$VF_TMP/err") in
-	"vaultctl: "*"$pat"*) ;;
-	*) fail "$what: expected '$pat', got: $(cat "$VF_TMP/err")" ;;
-	esac
-	REQ=$(sed -n 's/^request: //p' "$VF_TMP/err")
-	log "$what: $(head -n 1 "$VF_TMP/err" | cut -c1-150)"
-}
+# refused WHAT PATTERN command...: exit 1, "vaultctl: " and PATTERN in the
+# first line of stderr; the request code (if any) in $REQ
+VF_REFUSED_PREFIX="vaultctl: "
+refused() { refused_req "$@"; }
 # needs_request WHAT command...: refused for want of an approval: two lines,
 # the reason naming the command to run, then "request: CODE"
 needs_request() {

@@ -16,38 +16,7 @@ set -euo pipefail
 vf_need_faketime
 vf_need_ceph
 
-BUCKET=vf0044-$$-$RANDOM
-URL=s3://$BUCKET/vault
-STOREOPT=(--endpoint "$VF_S3_ENDPOINT" --credentials "$VF_S3_CREDENTIALS" --ca-file "$VF_S3_CA")
-VF_S3_URL=s3://$BUCKET "$S3PROBE" mkbucket lock >/dev/null || fail "cannot create bucket $BUCKET"
-head -c 32 /dev/urandom >"$VF_TMP/key"
-chmod 600 "$VF_TMP/key"
-KEYOPT=(--key-file "$VF_TMP/key")
-
-# s3curl METHOD PATH[?QUERY] [curl args]: one request with the vault's own
-# credentials (what an attacker who owns the host holds); prints the HTTP
-# status, the body goes to $VF_TMP/body.
-AK=$(sed -n 's/^aws_access_key_id *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
-SK=$(sed -n 's/^aws_secret_access_key *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
-s3curl() {
-	local m=$1 p=$2
-	shift 2
-	curl -sS -o "$VF_TMP/body" -w '%{http_code}' --cacert "$VF_S3_CA" \
-		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X "$m" "$@" \
-		"$VF_S3_ENDPOINT/$BUCKET$p"
-}
-# versions: "KEY VERSIONID" of every object version under vault/
-versions() {
-	[ "$(s3curl GET "?prefix=vault%2F&versions=")" = 200 ] || fail "cannot list versions: $(cat "$VF_TMP/body")"
-	"$PYTHON" - "$VF_TMP/body" <<'PY'
-import sys, xml.etree.ElementTree as ET
-ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
-root = ET.parse(sys.argv[1]).getroot()
-for v in root.findall("s:Version", ns):
-    print(v.find("s:Key", ns).text, v.find("s:VersionId", ns).text)
-PY
-}
+vf_lock_bucket "vf0044-$$-$RANDOM"
 
 # ---- a remote vault with a history ------------------------------------------
 vf_init "${KEYOPT[@]}" --store "$URL" "${STOREOPT[@]}"
@@ -69,7 +38,7 @@ sleep 1.1
 rm -rf "${MNT:?}"/linux "$MNT/notes"
 "$VAULTCTL" sync "$MNT" >/dev/null || fail "sync after rm -rf failed"
 vf_umount
-versions >"$VF_TMP/versions"
+s3_versions vault >"$VF_TMP/versions"
 n=$(wc -l <"$VF_TMP/versions")
 [ "$n" -ge 5 ] || fail "only $n object versions in the bucket"
 refused=0

@@ -19,39 +19,13 @@ set -euo pipefail
 vf_need_faketime
 vf_need_ceph
 
-BUCKET=vf0045-$$-$RANDOM
-URL=s3://$BUCKET/vault
-STOREOPT=(--endpoint "$VF_S3_ENDPOINT" --credentials "$VF_S3_CREDENTIALS" --ca-file "$VF_S3_CA")
-VF_S3_URL=s3://$BUCKET "$S3PROBE" mkbucket lock >/dev/null || fail "cannot create bucket $BUCKET"
-head -c 32 /dev/urandom >"$VF_TMP/key"
-chmod 600 "$VF_TMP/key"
-KEYOPT=(--key-file "$VF_TMP/key")
-
-AK=$(sed -n 's/^aws_access_key_id *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
-SK=$(sed -n 's/^aws_secret_access_key *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
-s3curl() { # METHOD PATH [curl args]: prints the HTTP status
-	local m=$1 p=$2
-	shift 2
-	curl -sS -o "$VF_TMP/body" -w '%{http_code}' --cacert "$VF_S3_CA" \
-		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X "$m" "$@" \
-		"$VF_S3_ENDPOINT/$BUCKET$p"
-}
-versions() { # PREFIX: "KEY VERSIONID" of every version under PREFIX/
-	[ "$(s3curl GET "?prefix=$1%2F&versions=")" = 200 ] || fail "cannot list versions: $(cat "$VF_TMP/body")"
-	"$PYTHON" - "$VF_TMP/body" <<'PY'
-import sys, xml.etree.ElementTree as ET
-ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
-for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns):
-    print(v.find("s:Key", ns).text, v.find("s:VersionId", ns).text)
-PY
-}
+vf_lock_bucket "vf0045-$$-$RANDOM"
 gc_json() { # the gc --json of MNT, as the caller
 	"$VAULTCTL" gc "$MNT" --json >"$VF_TMP/gc.json" || fail "gc failed: $(cat "$VF_TMP/gc.json")"
 	log "gc: $(cat "$VF_TMP/gc.json")"
 }
 gcf() { "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1]))["store"]; print(d[sys.argv[2]])' "$VF_TMP/gc.json" "$1"; }
-keys() { versions vault | awk '{print $1}' | sort -u; }
+keys() { s3_versions vault | awk '{print $1}' | sort -u; }
 
 # ---- bad input: one line, nothing made -------------------------------------------
 for bad in 30s 0 10x ""; do
@@ -119,7 +93,7 @@ NEXT=$(gcf next_unlock)
 FLOOR=$(gcf oldest_needed_checkpoint)
 [ "$FLOOR" -ge 2 ] || fail "oldest needed checkpoint $FLOOR"
 # the store refuses too, whoever asks
-read -r k vid < <(versions vault | grep " " | awk -v f="$(printf 'vault/c/%016x' 1)" '$1 == f')
+read -r k vid < <(s3_versions vault | grep " " | awk -v f="$(printf 'vault/c/%016x' 1)" '$1 == f')
 [ -n "${vid:-}" ] || fail "no version of checkpoint 1"
 assert_eq 403 "$(s3curl DELETE "/$k?versionId=$vid")" "direct delete of a waiting object"
 "$VAULTCTL" status "$MNT" >/dev/null
@@ -155,7 +129,7 @@ grep -q "^vault/hdr$" "$VF_TMP/keys.after" || fail "the header was deleted"
 # every version of a deleted key is gone
 comm -23 "$VF_TMP/keys.before" "$VF_TMP/keys.after" >"$VF_TMP/gone"
 [ -s "$VF_TMP/gone" ] || fail "nothing left the store"
-versions vault | awk '{print $1}' | grep -Fxf "$VF_TMP/gone" && fail "versions of deleted keys remain"
+s3_versions vault | awk '{print $1}' | grep -Fxf "$VF_TMP/gone" && fail "versions of deleted keys remain"
 "$VAULTCTL" audit list "$MNT" | grep -E "gc.*store: deleted [1-9]" >/dev/null ||
 	fail "no audit record of the remote gc: $("$VAULTCTL" audit list "$MNT" | grep gc)"
 cp "$MNT/A" "$VF_TMP/A.now"

@@ -23,18 +23,7 @@ as() { local u=$1; shift; setpriv --reuid "$u" --regid "$u" --clear-groups "$@";
 
 # refused WHAT PATTERN command...: exit 1 and PATTERN in the first line of
 # stderr; the request code (if any) in $REQ
-refused() {
-	local what=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
-	assert_eq 1 "$rc" "exit status of $what ($(cat "$VF_TMP/err"))"
-	case $(head -n 1 "$VF_TMP/err") in
-	*"$pat"*) ;;
-	*) fail "$what: expected '$pat', got: $(cat "$VF_TMP/err")" ;;
-	esac
-	REQ=$(sed -n 's/^request: //p' "$VF_TMP/err")
-	log "$what: $(head -n 1 "$VF_TMP/err" | cut -c1-150)"
-}
+refused() { refused_req "$@"; }
 one_line() { # WHAT: the last refusal said one line
 	assert_eq 1 "$(wc -l <"$VF_TMP/err")" "$1: lines on stderr"
 }

@@ -19,18 +19,10 @@ vf_mount
 
 # refused WHAT PATTERN command...: exit 1, one line (and a request line at
 # most) on stderr with PATTERN in the first; the request code in $REQ
+VF_REFUSED_PREFIX="vaultctl: "
 refused() {
-	local what=$1 pat=$2 rc=0
-	shift 2
-	"$@" >"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
-	assert_eq 1 "$rc" "exit status of $what ($(cat "$VF_TMP/err"))"
-	case $(head -n 1 "$VF_TMP/err") in
-	"vaultctl: "*"$pat"*) ;;
-	*) fail "$what: expected '$pat', got: $(cat "$VF_TMP/err")" ;;
-	esac
-	REQ=$(sed -n 's/^request: //p' "$VF_TMP/err")
-	[ -n "$REQ" ] || assert_eq 1 "$(wc -l <"$VF_TMP/err")" "$what: stderr lines"
-	log "$what: $(head -n 1 "$VF_TMP/err" | cut -c1-160)"
+	refused_req "$@"
+	[ -n "$REQ" ] || assert_eq 1 "$(wc -l <"$VF_TMP/err")" "$1: stderr lines"
 }
 
 # ---- the guard holders: ssh-keygen keys, each in a directory of its own

@@ -23,6 +23,9 @@
 #   vf_need_faketime              FAKETIME_LIB, or skip the test
 #   vf_need_ceph                  a Ceph cluster with radosgw (its env
 #                                 sourced), or skip the test
+#   vf_lock_bucket NAME           an Object Lock bucket for a remote vault
+#                                 (URL STOREOPT KEYOPT); s3curl METHOD PATH
+#                                 and s3_versions PREFIX reach it as the vault
 #   vf_mount_at OFFSET [opt...]   vf_mount with the daemon's clock moved
 #   vf_at OFFSET command...       a program with its clock moved
 #                                 (a start offset moves the vault clock by
@@ -36,6 +39,8 @@
 #   fail MSG / skip MSG           exit 1 / exit 77 with a reason
 #   assert_eq WANT GOT [WHAT]     string equality
 #   refused WHAT PATTERN cmd...   cmd exits 1 with PATTERN in its output
+#   refused_req WHAT PATTERN cmd...  cmd exits 1 with PATTERN in its first
+#                                 line on stderr; the request code in $REQ
 #   vf_wait_gone PATH SECONDS     PATH disappears within SECONDS, or 1
 #   same_tree SRC DST             contents and metadata must match
 #                                 (SAME_TREE_NS=0: mtimes in whole seconds;
@@ -180,6 +185,24 @@ refused() {
 	case $out in *"$pat"*) ;; *) fail "$what: expected '$pat' in: $out" ;; esac
 }
 
+# refused_req WHAT PATTERN command...: the command must exit 1 with
+# VF_REFUSED_PREFIX (default none) then PATTERN in the first line of its
+# stderr, which stays in $VF_TMP/err (stdout in $VF_TMP/out); the request
+# code of a refusal for want of an approval ("request: CODE") goes to
+# $REQ, empty when there is none.  Logs the first line.
+refused_req() {
+	local what=$1 pat=$2 rc=0
+	shift 2
+	"$@" >"$VF_TMP/out" 2>"$VF_TMP/err" || rc=$?
+	assert_eq 1 "$rc" "exit status of $what ($(cat "$VF_TMP/err"))"
+	case $(head -n 1 "$VF_TMP/err") in
+	"${VF_REFUSED_PREFIX:-}"*"$pat"*) ;;
+	*) fail "$what: expected '$pat', got: $(cat "$VF_TMP/err")" ;;
+	esac
+	REQ=$(sed -n 's/^request: //p' "$VF_TMP/err")
+	log "$what: $(head -n 1 "$VF_TMP/err" | cut -c1-160)"
+}
+
 vault_bytes() {
 	du -sb "$VAULT" | cut -f1
 }
@@ -310,6 +333,47 @@ vf_need_ceph() {
 	# shellcheck disable=SC1091
 	. "$VF_CEPH_DIR/env"
 	S3PROBE=$REPO/build/tests/s3probe
+}
+
+# vf_lock_bucket NAME: after vf_need_ceph, a bucket NAME with Object Lock
+# for a remote vault at URL=s3://NAME/vault; STOREOPT holds the store
+# options of vaultctl, KEYOPT a fresh key file.  s3curl and s3_versions
+# then reach the bucket with the vault's own credentials (what an
+# attacker who owns the host holds).
+vf_lock_bucket() {
+	BUCKET=$1
+	URL=s3://$BUCKET/vault
+	STOREOPT=(--endpoint "$VF_S3_ENDPOINT" --credentials "$VF_S3_CREDENTIALS" --ca-file "$VF_S3_CA")
+	VF_S3_URL=s3://$BUCKET "$S3PROBE" mkbucket lock >/dev/null || fail "cannot create bucket $BUCKET"
+	head -c 32 /dev/urandom >"$VF_TMP/key"
+	chmod 600 "$VF_TMP/key"
+	KEYOPT=(--key-file "$VF_TMP/key")
+	AK=$(sed -n 's/^aws_access_key_id *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
+	SK=$(sed -n 's/^aws_secret_access_key *= *//p' "$VF_S3_CREDENTIALS" | head -n 1)
+}
+
+# s3curl METHOD PATH[?QUERY] [curl args]: one request on $BUCKET with the
+# vault's own credentials; prints the HTTP status, the body goes to
+# $VF_TMP/body.
+s3curl() {
+	local m=$1 p=$2
+	shift 2
+	curl -sS -o "$VF_TMP/body" -w '%{http_code}' --cacert "$VF_S3_CA" \
+		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X "$m" "$@" \
+		"$VF_S3_ENDPOINT/$BUCKET$p"
+}
+
+# s3_versions PREFIX: "KEY VERSIONID" of every object version under
+# PREFIX/ in $BUCKET.
+s3_versions() {
+	[ "$(s3curl GET "?prefix=$1%2F&versions=")" = 200 ] || fail "cannot list versions: $(cat "$VF_TMP/body")"
+	"$PYTHON" - "$VF_TMP/body" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns):
+    print(v.find("s:Key", ns).text, v.find("s:VersionId", ns).text)
+PY
 }
 
 # vf_need_faketime: sets FAKETIME_LIB to libfaketime (multi-threaded), or
