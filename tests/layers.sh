@@ -34,7 +34,7 @@ LAYERS='
 6 view
 7 buf spool cache pipeline file
 8 trash immut authz audit guard gc alert trip ship protect rotate
-9 admin facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report
+9 admin facade.h vault.c vault_ns vault_file xattr check remote store_gc metrics report ingest
 10 fs/
 11 tools/
 '
