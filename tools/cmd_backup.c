@@ -379,56 +379,49 @@ static int from_list(struct run *r, int sfd, const char *list)
 }
 
 /* Splits MNT/DEST into the vaultfs mountpoint above it and the path
- * under it; DEST itself need not exist yet. */
+ * under it.  DEST need not exist, nor be visible to the caller yet (a
+ * caller without a role cannot look into the mount: the daemon says
+ * why): the longest prefix that resolves is resolved, the rest kept. */
 static int locate(FILE *err, const char *dest, char *mnt, size_t cap,
 		  char *rel, size_t rcap)
 {
-	char path[PATH_MAX], *real, *last;
+	char path[PATH_MAX], full[2 * PATH_MAX], *real = NULL, *cut = NULL;
 	size_t n;
 
-	snprintf(path, sizeof(path), "%s", dest);
-	n = strlen(path);
-	while (n > 1 && path[n - 1] == '/')
-		path[--n] = '\0';
-	real = realpath(path, NULL);
-	if (!real) {
-		last = strrchr(path, '/');
-		if (!last || errno != ENOENT) {
-			if (!last)
-				real = realpath(".", NULL);
-			if (!real) {
-				fprintf(err, "vaultctl: backup: cannot access '%s': %s\n",
-					dest, strerror(errno));
-				return -1;
-			}
-			snprintf(mnt, cap, "%s/%s", real, path);
-		} else {
-			*last = '\0';
-			real = realpath(*path ? path : "/", NULL);
-			if (!real) {
-				fprintf(err, "vaultctl: backup: cannot access '%s': %s\n",
-					path, strerror(errno));
-				return -1;
-			}
-			snprintf(mnt, cap, "%s/%s", real, last + 1);
-		}
-		free(real);
+	if (dest[0] != '/') {
+		if (!getcwd(path, sizeof(path)))
+			path[0] = '\0';
+		snprintf(full, sizeof(full), "%s/%s", path, dest);
 	} else {
-		snprintf(mnt, cap, "%s", real);
-		free(real);
+		snprintf(full, sizeof(full), "%s", dest);
 	}
-	/* mnt holds the whole resolved DEST: walk up to the mountpoint */
+	n = strlen(full);
+	while (n > 1 && full[n - 1] == '/')
+		full[--n] = '\0';
+	snprintf(path, sizeof(path), "%s", full);
+	while (!(real = realpath(path, NULL))) {
+		cut = strrchr(path, '/');
+		if (!cut || cut == path) {
+			fprintf(err, "vaultctl: backup: cannot access '%s': %s\n",
+				dest, strerror(errno));
+			return -1;
+		}
+		*cut = '\0';
+	}
+	snprintf(mnt, cap, "%s%s", real, full + strlen(path));
+	free(real);
+	/* walk up to the mountpoint */
 	snprintf(path, sizeof(path), "%s", mnt);
 	for (;;) {
 		if (vf_cmds_mountinfo_find(path, "fuse.vaultfs") == 1)
 			break;
-		last = strrchr(path, '/');
-		if (!last || last == path) {
+		cut = strrchr(path, '/');
+		if (!cut || cut == path) {
 			fprintf(err, "vaultctl: backup: '%s' is not inside a vaultfs mount\n",
 				dest);
 			return -1;
 		}
-		*last = '\0';
+		*cut = '\0';
 	}
 	snprintf(rel, rcap, "%s", mnt + strlen(path));
 	snprintf(mnt, cap, "%s", path);
