@@ -40,6 +40,7 @@ struct vf_ingest {
 	uint8_t *buf;
 	char *xlist, *xval;
 	struct vf_ingest_stats st;
+	struct vf_ingest *sib; /* the next sibling (vf_ingest_sibling) */
 };
 
 static int64_t ts_ns(const struct timespec *t)
@@ -83,6 +84,14 @@ static int say(char *err, size_t errlen, const char *rel, const char *what,
 	return rc;
 }
 
+static int scratch(struct vf_ingest *in)
+{
+	in->buf = malloc(BUF_SIZE);
+	in->xlist = malloc(XLIST_MAX);
+	in->xval = malloc(XVALUE_MAX);
+	return in->buf && in->xlist && in->xval ? 0 : -ENOMEM;
+}
+
 int vf_ingest_begin(struct vf_vault *v, const struct vf_caller *c,
 		    const char *dest, int del, struct vf_ingest **out,
 		    char *err, size_t errlen)
@@ -116,11 +125,8 @@ int vf_ingest_begin(struct vf_vault *v, const struct vf_caller *c,
 	n = c->groups ? c->groups(c->groups_ctx, g, GROUPS_MAX) : 0;
 	for (i = 0; i < n && i < GROUPS_MAX; i++)
 		in->gids[in->ngids++] = g[i];
-	in->buf = malloc(BUF_SIZE);
-	in->xlist = malloc(XLIST_MAX);
-	in->xval = malloc(XVALUE_MAX);
 	copy = strdup(dest);
-	if (!in->buf || !in->xlist || !in->xval || !copy) {
+	if (scratch(in) || !copy) {
 		free(copy);
 		vf_ingest_end(in);
 		return -ENOMEM;
@@ -165,10 +171,30 @@ int vf_ingest_begin(struct vf_vault *v, const struct vf_caller *c,
 	return 0;
 }
 
+int vf_ingest_sibling(struct vf_ingest *in, struct vf_ingest **out)
+{
+	struct vf_ingest *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	*s = *in;
+	s->dir = NULL;
+	memset(&s->st, 0, sizeof(s->st));
+	if (scratch(s)) {
+		s->sib = NULL;
+		vf_ingest_end(s);
+		return -ENOMEM;
+	}
+	in->sib = s;
+	*out = s;
+	return 0;
+}
+
 void vf_ingest_end(struct vf_ingest *in)
 {
 	if (!in)
 		return;
+	vf_ingest_end(in->sib);
 	free(in->dir);
 	free(in->buf);
 	free(in->xlist);
@@ -690,8 +716,18 @@ out:
 
 int vf_ingest_batch(struct vf_ingest *in, struct vf_ingest_stats *st)
 {
+	const struct vf_ingest *s;
+
 	/* Every item committed its own catalog transaction in the facade
 	 * (close of each file): nothing is pending here. */
 	*st = in->st;
+	for (s = in->sib; s; s = s->sib) {
+		st->added += s->st.added;
+		st->changed += s->st.changed;
+		st->unchanged += s->st.unchanged;
+		st->deleted += s->st.deleted;
+		st->failed += s->st.failed;
+		st->bytes += s->st.bytes;
+	}
 	return 0;
 }

@@ -45,6 +45,14 @@ VF_MUST int vf_ingest_begin(struct vf_vault *v, const struct vf_caller *c,
 			    const char *dest, int del, struct vf_ingest **out,
 			    char *err, size_t errlen);
 
+/* A sibling of in for another thread: the same run (caller, DEST,
+ * options) with its own buffers, directory cache and counts; items may
+ * be handed to in and its siblings at once from different threads (the
+ * caller keeps a directory's items after its VF_INGEST_DIR and before
+ * its VF_INGEST_DIR_END).  Freed by vf_ingest_end; its counts join in's
+ * with vf_ingest_batch (call it while no sibling works). */
+VF_MUST int vf_ingest_sibling(struct vf_ingest *in, struct vf_ingest **out);
+
 /* One item at rel (a path under dest, "" for dest itself, no "." or ".."
  * components).  Returns 0 (counted in the stats) or -errno with one line
  * in err (the item is counted failed; the run may go on).  fd is
@@ -53,9 +61,9 @@ VF_MUST int vf_ingest_item(struct vf_ingest *in, enum vf_ingest_kind kind,
 			   const char *rel, int fd, const char *aux, char *err,
 			   size_t errlen);
 
-/* Ends a batch: every item handed so far is committed to the catalog
- * once this returns 0 (a kill -9 keeps it).  *st gets the running
- * totals. */
+/* Ends a batch: every item handed so far (to in and its siblings) is
+ * committed to the catalog once this returns 0 (a kill -9 keeps it).
+ * *st gets the running totals. */
 VF_MUST int vf_ingest_batch(struct vf_ingest *in, struct vf_ingest_stats *st);
 
 void vf_ingest_end(struct vf_ingest *in);

@@ -6,6 +6,7 @@
  * each batch frame with the running totals once every item before it is
  * committed; per-item problems go to stderr as one line each.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,132 @@
 /* Seconds the daemon waits for the next item of a live client. */
 #define ITEM_WAIT_S 600
 
+/* Files are stored by WORKERS threads at once (each with its sibling of
+ * the run, ingest.h) from a queue of at most QUEUE_MAX; every other item
+ * is the reading thread's, after the queue ran dry - so a directory's
+ * attributes and times are set after its files, a hard link after its
+ * target, and a batch is answered after all of it. */
+#define WORKERS 2
+#define QUEUE_MAX 64
+
+struct job {
+	char *rel;
+	int fd;
+};
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct job q[QUEUE_MAX];
+	size_t head, n, busy;
+	int stop;
+	FILE *err;
+	struct vf_ingest *w[WORKERS];
+	pthread_t t[WORKERS];
+	int started;
+};
+
+struct worker {
+	struct pool *p;
+	struct vf_ingest *in;
+};
+
+static void *work(void *arg)
+{
+	struct pool *p = ((struct worker *)arg)->p;
+	struct vf_ingest *in = ((struct worker *)arg)->in;
+	struct job j;
+	char err[512];
+
+	free(arg);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->n && !p->stop)
+			pthread_cond_wait(&p->more, &p->mu);
+		if (!p->n)
+			break;
+		j = p->q[p->head];
+		p->head = (p->head + 1) % QUEUE_MAX;
+		p->n--;
+		p->busy++;
+		pthread_cond_broadcast(&p->room);
+		pthread_mutex_unlock(&p->mu);
+		if (vf_ingest_item(in, VF_INGEST_FILE, j.rel, j.fd, NULL, err,
+				   sizeof(err)))
+			fprintf(p->err, "vaultctl: backup: %s\n", err);
+		close(j.fd);
+		free(j.rel);
+		pthread_mutex_lock(&p->mu);
+		p->busy--;
+		pthread_cond_broadcast(&p->room);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Hands a file to the workers (rel and fd move to the job). */
+static void submit(struct pool *p, char *rel, int fd)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->n == QUEUE_MAX)
+		pthread_cond_wait(&p->room, &p->mu);
+	p->q[(p->head + p->n) % QUEUE_MAX] = (struct job){ rel, fd };
+	p->n++;
+	pthread_cond_signal(&p->more);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits until every file handed to the workers is stored. */
+static void drain(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->n || p->busy)
+		pthread_cond_wait(&p->room, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Starts the workers (none when a sibling cannot be made: the reading
+ * thread stores files itself then). */
+static void pool_start(struct pool *p, struct vf_ingest *in, FILE *err)
+{
+	struct worker *w;
+	int i;
+
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->more, NULL);
+	pthread_cond_init(&p->room, NULL);
+	p->err = err;
+	for (i = 0; i < WORKERS; i++) {
+		w = malloc(sizeof(*w));
+		if (!w || vf_ingest_sibling(in, &p->w[i])) {
+			free(w);
+			break;
+		}
+		w->p = p;
+		w->in = p->w[i];
+		if (pthread_create(&p->t[i], NULL, work, w)) {
+			free(w);
+			break;
+		}
+		p->started++;
+	}
+}
+
+static void pool_stop(struct pool *p)
+{
+	int i;
+
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->more);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->started; i++)
+		pthread_join(p->t[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->more);
+	pthread_cond_destroy(&p->room);
+}
+
 static void put_u64(unsigned char *p, uint64_t v)
 {
 	int i;
@@ -35,7 +162,9 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	struct timeval tv = { .tv_sec = ITEM_WAIT_S };
 	struct vf_ingest_stats st;
 	struct vf_ingest *in = NULL;
+	struct pool pool = { 0 };
 	unsigned char reply[6 * 8];
+	char *rel;
 	char *pos[1] = { NULL }, *buf = NULL, *aux, err[512];
 	int del = 0, rc, kind, fd, ret = 1;
 	uint32_t len;
@@ -66,12 +195,19 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	if (vf_ingest_batch(in, &st) || vf_ctlsock_send_reply(ctx->sock, NULL, 0))
 		goto out;
 	setsockopt(ctx->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	pool_start(&pool, in, ctx->err);
 	for (;;) {
 		rc = vf_ctlsock_recv_item(ctx->sock, &kind, buf, ITEM_MAX,
 					  &len, &fd);
 		if (rc)
 			goto out; /* the client went away: committed stays */
 		buf[len] = '\0';
+		if (kind == 'F' && pool.started && fd >= 0 &&
+		    strlen(buf) <= VF_PATH_MAX && (rel = strdup(buf))) {
+			submit(&pool, rel, fd);
+			continue;
+		}
+		drain(&pool);
 		if (kind == 'E') {
 			ret = st.failed ? 1 : 0;
 			break;
@@ -108,6 +244,10 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 			close(fd);
 	}
 out:
+	if (pool.err) {
+		drain(&pool);
+		pool_stop(&pool);
+	}
 	fflush(ctx->err);
 	free(buf);
 	vf_ingest_end(in);

@@ -24,8 +24,11 @@ log "first run: $out"
 case $out in "backup: "*" new, 0 changed, 0 unchanged, 0 deleted, 0 failed, "*) ;;
 *) fail "first run summary: $out" ;; esac
 same_tree "$SRC" "$MNT/dest"
+# What rsync -aHAX through the mount gives, times aside (checked against
+# the source above: rsync's own directory times through the mount are
+# not what this test is about).
 rsync -aHAX "$SRC/" "$MNT/rsync/"
-same_tree "$MNT/rsync" "$MNT/dest"
+SAME_TREE_MTIME=0 same_tree "$MNT/rsync" "$MNT/dest"
 
 # A second run: everything unchanged, no new recovery point.
 ls "$MNT/.versions/dest/4k" >"$VF_TMP/v1"
