@@ -24,11 +24,14 @@
 
 /* Files are stored by WORKERS threads at once (each with its sibling of
  * the run, ingest.h) from a queue of at most QUEUE_MAX; every other item
- * is the reading thread's, after the queue ran dry - so a directory's
- * attributes and times are set after its files, a hard link after its
- * target, and a batch is answered after all of it. */
+ * is the reading thread's.  A directory's end (its mode, owner, times,
+ * extended attributes) waits, with its descriptor, among at most
+ * ENDS_MAX, until the queue ran dry: so it comes after its files.  A hard
+ * link (after its target) and a batch's answer (after all of it) wait
+ * for that too. */
 #define WORKERS 2
 #define QUEUE_MAX 64
+#define ENDS_MAX 64
 
 struct job {
 	char *rel;
@@ -39,6 +42,8 @@ struct pool {
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;
 	struct job q[QUEUE_MAX];
+	struct job ends[ENDS_MAX]; /* directory ends waiting, in order */
+	size_t nends;
 	size_t head, n, busy;
 	int stop;
 	FILE *err;
@@ -133,6 +138,23 @@ static void pool_start(struct pool *p, struct vf_ingest *in, FILE *err)
 	}
 }
 
+/* Drains the queue, then sets the directory ends that waited. */
+static void settle_ends(struct pool *p, struct vf_ingest *in)
+{
+	char err[512];
+	size_t i;
+
+	drain(p);
+	for (i = 0; i < p->nends; i++) {
+		if (vf_ingest_item(in, VF_INGEST_DIR_END, p->ends[i].rel,
+				   p->ends[i].fd, NULL, err, sizeof(err)))
+			fprintf(p->err, "vaultctl: backup: %s\n", err);
+		close(p->ends[i].fd);
+		free(p->ends[i].rel);
+	}
+	p->nends = 0;
+}
+
 static void pool_stop(struct pool *p)
 {
 	int i;
@@ -202,12 +224,20 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		if (rc)
 			goto out; /* the client went away: committed stays */
 		buf[len] = '\0';
-		if (kind == 'F' && pool.started && fd >= 0 &&
+		if ((kind == 'F' || kind == 'd') && pool.started && fd >= 0 &&
 		    strlen(buf) <= VF_PATH_MAX && (rel = strdup(buf))) {
-			submit(&pool, rel, fd);
+			if (kind == 'F') {
+				submit(&pool, rel, fd);
+				continue;
+			}
+			pool.ends[pool.nends++] = (struct job){ rel, fd };
+			if (pool.nends == ENDS_MAX)
+				settle_ends(&pool, in);
 			continue;
 		}
-		drain(&pool);
+		if (kind == 'H' || kind == 'B' || kind == 'E' || kind == 'd' ||
+		    kind == 'F')
+			settle_ends(&pool, in);
 		if (kind == 'E') {
 			ret = st.failed ? 1 : 0;
 			break;
@@ -245,7 +275,7 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 out:
 	if (pool.err) {
-		drain(&pool);
+		settle_ends(&pool, in);
 		pool_stop(&pool);
 	}
 	fflush(ctx->err);
