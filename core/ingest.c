@@ -217,6 +217,9 @@ static int resolve(struct vf_ingest *in, const char *rel, uint64_t *parent,
 	int rc = 0;
 
 	*name = slash ? slash + 1 : rel;
+	if (!**name || !strcmp(*name, ".") || !strcmp(*name, "..") ||
+	    strlen(*name) > VF_NAME_MAX)
+		return -EINVAL;
 	if (in->dir && strlen(in->dir) == dlen &&
 	    !memcmp(in->dir, rel, dlen)) {
 		*parent = in->dir_ino;
@@ -252,19 +255,33 @@ static int resolve(struct vf_ingest *in, const char *rel, uint64_t *parent,
 	return in->dir_err;
 }
 
+/* 1 when fd was opened for reading (not O_PATH): what the caller could
+ * read through it is theirs to store. */
+static int readable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && !(fl & O_PATH) && (fl & O_ACCMODE) != O_WRONLY;
+}
+
 /* Copies the user.* extended attributes and the ACLs of fd to ino, and
  * trusted.* for root (as rsync -X); user.vaultfs.* are the vault's own
- * and are skipped, security.* are not carried. */
+ * and are skipped, security.* are not carried.  Read through fd itself
+ * when it was opened for reading; an O_PATH descriptor (a link or a
+ * node, which cannot hold user.* xattrs or ACLs) only for root, through
+ * /proc: reading by path as root would bypass the caller's rights. */
 static int copy_xattrs(struct vf_ingest *in, int fd, uint64_t ino)
 {
 	char path[32];
 	ssize_t n, len;
 	char *name;
-	int rc;
+	int rc, rd = readable(fd);
 
-	/* through /proc: works for O_PATH descriptors (links, nodes) too */
+	if (!rd && in->c.uid != 0)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = listxattr(path, in->xlist, XLIST_MAX);
+	n = rd ? flistxattr(fd, in->xlist, XLIST_MAX) :
+		 listxattr(path, in->xlist, XLIST_MAX);
 	if (n < 0)
 		return errno == ENOTSUP ? 0 : -errno;
 	for (name = in->xlist; name < in->xlist + n;
@@ -274,7 +291,8 @@ static int copy_xattrs(struct vf_ingest *in, int fd, uint64_t ino)
 		     strcmp(name, VF_ACL_DEFAULT) &&
 		     !(in->c.uid == 0 && !strncmp(name, "trusted.", 8))))
 			continue;
-		len = getxattr(path, name, in->xval, XVALUE_MAX);
+		len = rd ? fgetxattr(fd, name, in->xval, XVALUE_MAX) :
+			   getxattr(path, name, in->xval, XVALUE_MAX);
 		if (len < 0)
 			return -errno;
 		rc = vf_vault_setxattr(in->v, &in->c, ino, name, in->xval,
@@ -436,8 +454,9 @@ static int do_file(struct vf_ingest *in, uint64_t parent, const char *name,
 	struct stat st;
 	int rc, added = 0;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return say(err, errlen, rel, "not a regular file", -EINVAL);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !readable(fd))
+		return say(err, errlen, rel, "not a regular file open for reading",
+			   -EINVAL);
 	s.size = (uint64_t)st.st_size;
 	s.mtime = ts_ns(&st.st_mtim);
 	rc = vf_vault_lookup(in->v, &in->c, parent, name, &a);
@@ -505,8 +524,9 @@ static int do_dir(struct vf_ingest *in, uint64_t parent, const char *name,
 	uint64_t ino = in->dest;
 	int rc = 0;
 
-	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
-		return say(err, errlen, rel, "not a directory", -EINVAL);
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || !readable(fd))
+		return say(err, errlen, rel, "not a directory open for reading",
+			   -EINVAL);
 	if (*rel) {
 		rc = vf_vault_lookup(in->v, &in->c, parent, name, &a);
 		if (!rc && !S_ISDIR(a.mode) && !end) {
@@ -610,18 +630,22 @@ static int do_node(struct vf_ingest *in, uint64_t parent, const char *name,
 			  errlen);
 }
 
-/* The inode at rel (under dest), without permission checks beyond the
- * facade's: the caller just stored it in this run. */
+/* The inode at rel (under dest), a hard link's target: searchable by
+ * the caller, a regular file of theirs (root: any). */
 static int ino_of(struct vf_ingest *in, const char *rel, uint64_t *ino)
 {
-	uint64_t parent;
+	uint64_t parent = 0;
 	const char *name;
 	struct vf_attr a;
 	int rc = resolve(in, rel, &parent, &name);
 
-	if (rc && rc != -EACCES)
+	/* a directory it may not write still holds link targets */
+	if (rc && (rc != -EACCES || !parent))
 		return rc;
 	rc = vf_vault_lookup(in->v, &in->c, parent, name, &a);
+	/* as fs.protected_hardlinks: a regular file of the caller's */
+	if (!rc && (!S_ISREG(a.mode) || (in->c.uid && a.uid != in->c.uid)))
+		rc = -EPERM;
 	if (!rc)
 		*ino = a.ino;
 	return rc;
@@ -666,6 +690,10 @@ int vf_ingest_item(struct vf_ingest *in, enum vf_ingest_kind kind,
 	int rc = 0;
 
 	err[0] = '\0';
+	if (!*rel && kind != VF_INGEST_DIR && kind != VF_INGEST_DIR_END) {
+		rc = -EINVAL;
+		goto out;
+	}
 	if (kind == VF_INGEST_LINK) {
 		rc = aux ? do_link(in, rel, aux, err, errlen) : -EINVAL;
 		goto out;

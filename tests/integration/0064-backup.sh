@@ -6,7 +6,8 @@
 # changes nothing (all unchanged, no new version); a changed file gets a
 # new version, and with --delete a file and a directory removed from the
 # source go to .softdeleted as rm through the mount would; --from-list
-# backs up the listed paths only.
+# backs up the listed paths only; an immutable directory keeps its sealed
+# files.
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
@@ -60,6 +61,17 @@ assert_eq "name with spaces.txt
 sub
 sub/text-2m" "$(cd "$MNT/picked" && find . -mindepth 1 -printf '%P\n' | sort)" "--from-list tree"
 cmp "$SRC/sub/text-2m" "$MNT/picked/sub/text-2m" || fail "--from-list content"
+
+# An immutable directory refuses a change to a sealed file, as through
+# the mount: one line, exit 1, the file keeps its version.
+"$VAULTCTL" immutable set "$MNT" picked/sub >/dev/null || fail "immutable set"
+cp "$SRC/sub/text-2m" "$VF_TMP/text-2m.orig"
+printf 'changed\n' >>"$SRC/sub/text-2m"
+rc=0
+out=$("$VAULTCTL" backup "$SRC" "$MNT/picked" --from-list "$VF_TMP/list" 2>&1) || rc=$?
+assert_eq 1 "$rc" "backup over a sealed file"
+assert_eq 1 "$(grep -c 'sub/text-2m: .*Operation not permitted' <<<"$out")" "sealed file line: $out"
+cmp -s "$VF_TMP/text-2m.orig" "$MNT/picked/sub/text-2m" || fail "a sealed file changed"
 
 # Bad input: one line, nothing changed.
 refused "a destination outside" "not inside a vaultfs mount" "$VAULTCTL" backup "$SRC" "$VF_TMP/elsewhere"
