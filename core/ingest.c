@@ -330,6 +330,20 @@ static int set_meta(struct vf_ingest *in, uint64_t ino, struct vf_handle *h,
 	return vf_vault_setattr(in->v, &in->c, ino, h, &sa, &a);
 }
 
+/* 1 when node a already has st's mode, time and (as far as the caller
+ * may set it) owner: set_meta would change nothing. */
+static int same_meta(const struct vf_ingest *in, const struct vf_attr *a,
+		     const struct stat *st)
+{
+	unsigned own = vf_policy_ingest_chown(in->c.uid, in->gids, in->ngids,
+					      st->st_uid, st->st_gid);
+
+	return (a->mode & 07777) == (st->st_mode & 07777) &&
+	       a->mtime == ts_ns(&st->st_mtim) &&
+	       (!(own & VF_INGEST_OWN_UID) || a->uid == st->st_uid) &&
+	       (!(own & VF_INGEST_OWN_GID) || a->gid == st->st_gid);
+}
+
 /* Copies fd's data into h: data extents only (holes stay holes), then
  * the size. */
 static int copy_data(struct vf_ingest *in, int fd, struct vf_handle *h,
@@ -470,7 +484,7 @@ static int do_file(struct vf_ingest *in, uint64_t parent, const char *name,
 	}
 	if (vf_policy_ingest_unchanged(&s, &d)) {
 		in->st.unchanged++;
-		if ((a.mode & 07777) == (st.st_mode & 07777))
+		if (same_meta(in, &a, &st))
 			return 0;
 		rc = set_meta(in, a.ino, NULL, &st, 1);
 		return rc ? say(err, errlen, rel, "set attributes", rc) : 0;
@@ -547,6 +561,10 @@ static int do_dir(struct vf_ingest *in, uint64_t parent, const char *name,
 	/* The cached parent may have been this one, now read-only. */
 	free(in->dir);
 	in->dir = NULL;
+	/* unchanged since the last run (xattrs are not compared, as for
+	 * files): nothing to write */
+	if (!vf_vault_getattr(in->v, &in->c, ino, &a) && same_meta(in, &a, &st))
+		return 0;
 	rc = copy_xattrs(in, fd, ino);
 	if (!rc)
 		rc = set_meta(in, ino, NULL, &st, 1);

@@ -97,8 +97,8 @@ static int batch(struct run *r)
 	return 0;
 }
 
-static int send(struct run *r, int kind, const char *rel, const char *aux,
-		int fd, uint64_t size)
+static int put_item(struct run *r, int kind, const char *rel, const char *aux,
+		    int fd, uint64_t size)
 {
 	char buf[2 * (PATH_MAX + 1)];
 	size_t a = strlen(rel) + 1, b = aux ? strlen(aux) + 1 : 0;
@@ -157,7 +157,7 @@ static int entry(struct run *r, int dfd, char *rel, size_t rlen,
 
 			hit = tfind(&key, &r->links, hl_cmp);
 			if (hit) {
-				rc = send(r, 'H', rel, (*hit)->rel, -1, 0);
+				rc = put_item(r, 'H', rel, (*hit)->rel, -1, 0);
 				goto out;
 			}
 			e = malloc(sizeof(*e));
@@ -181,7 +181,7 @@ static int entry(struct run *r, int dfd, char *rel, size_t rlen,
 				strerror(errno));
 			goto out;
 		}
-		rc = send(r, 'F', rel, NULL, fd, (uint64_t)st.st_size);
+		rc = put_item(r, 'F', rel, NULL, fd, (uint64_t)st.st_size);
 		close(fd);
 	} else if (S_ISDIR(st.st_mode)) {
 		if (st.st_dev == r->mnt_dev)
@@ -194,11 +194,11 @@ static int entry(struct run *r, int dfd, char *rel, size_t rlen,
 				strerror(errno));
 			goto out;
 		}
-		rc = send(r, 'D', rel, NULL, fd, 0);
+		rc = put_item(r, 'D', rel, NULL, fd, 0);
 		if (!rc)
 			rc = walk(r, fd, rel, rlen + n, depth + 1);
 		if (!rc)
-			rc = send(r, 'd', rel, NULL, fd, 0);
+			rc = put_item(r, 'd', rel, NULL, fd, 0);
 		close(fd);
 	} else {
 		/* a symbolic link, fifo, socket or device: the item itself */
@@ -207,7 +207,7 @@ static int entry(struct run *r, int dfd, char *rel, size_t rlen,
 			problem(r, rel, strerror(errno));
 			goto out;
 		}
-		rc = send(r, S_ISLNK(st.st_mode) ? 'L' : 'N', rel, NULL, fd, 0);
+		rc = put_item(r, S_ISLNK(st.st_mode) ? 'L' : 'N', rel, NULL, fd, 0);
 		close(fd);
 	}
 out:
@@ -241,7 +241,7 @@ static int extraneous(struct run *r, int dfd, char *rel, size_t rlen)
 			continue;
 		snprintf(path, sizeof(path), "%s%s%s", rel, rlen ? "/" : "",
 			 de->d_name);
-		rc = send(r, 'X', path, NULL, -1, 0);
+		rc = put_item(r, 'X', path, NULL, -1, 0);
 	}
 	closedir(d);
 	return rc;
@@ -316,7 +316,7 @@ static int from_list(struct run *r, int sfd, const char *list)
 			pfd = openat(sfd, rel,
 				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (pfd >= 0) {
-				rc = send(r, 'D', rel, NULL, pfd, 0);
+				rc = put_item(r, 'D', rel, NULL, pfd, 0);
 				close(pfd);
 			}
 			*slash = '/';
@@ -361,9 +361,9 @@ static int from_list(struct run *r, int sfd, const char *list)
 				if (dfd < 0) {
 					problem(r, rel, strerror(errno));
 				} else {
-					rc = send(r, 'D', rel, NULL, dfd, 0);
+					rc = put_item(r, 'D', rel, NULL, dfd, 0);
 					if (!rc)
-						rc = send(r, 'd', rel, NULL, dfd, 0);
+						rc = put_item(r, 'd', rel, NULL, dfd, 0);
 					close(dfd);
 				}
 			} else {
@@ -497,11 +497,11 @@ int cmd_backup(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		return rc == VF_CTLSOCK_EXIT ? (code ? code : 1) : 1;
 	}
 	progress_init(&r.pg, stderr, on, 0);
-	rc = send(&r, 'D', "", NULL, sfd, 0);
+	rc = put_item(&r, 'D', "", NULL, sfd, 0);
 	if (!rc)
 		rc = list ? from_list(&r, sfd, list) : walk(&r, sfd, walkrel, 0, 0);
 	if (!rc && !list)
-		rc = send(&r, 'd', "", NULL, sfd, 0);
+		rc = put_item(&r, 'd', "", NULL, sfd, 0);
 	if (!rc)
 		rc = batch(&r);
 	if (!rc) {
