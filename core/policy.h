@@ -752,9 +752,10 @@ struct vf_ingest_dst {
 int vf_policy_ingest_unchanged(const struct vf_ingest_src *s,
 			       const struct vf_ingest_dst *d);
 
-/* The batch rule: 1 when a batch of files files and bytes bytes must be
- * reported now (VF_INGEST_BATCH_FILES files or VF_INGEST_BATCH_BYTES
- * bytes, whichever comes first). */
+/* The batch rule: 1 when a batch of files items (files, links,
+ * directories, deletions) and bytes bytes must be reported now
+ * (VF_INGEST_BATCH_FILES items or VF_INGEST_BATCH_BYTES bytes,
+ * whichever comes first). */
 #define VF_INGEST_BATCH_FILES 256
 #define VF_INGEST_BATCH_BYTES (64ull << 20)
 int vf_policy_ingest_batch_full(uint64_t files, uint64_t bytes);

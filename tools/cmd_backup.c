@@ -110,17 +110,25 @@ static int put_item(struct run *r, int kind, const char *rel, const char *aux,
 	if (aux)
 		memcpy(buf + a, aux, b);
 	rc = vf_ctlsock_send_item(r->sock, kind, buf, (uint32_t)(a + b), fd);
+	if (rc == -ETOOMANYREFS && r->batch_files) {
+		/* too many descriptors in flight for our open-file limit:
+		 * once the daemon has taken them all, again */
+		rc = batch(r);
+		if (!rc)
+			rc = vf_ctlsock_send_item(r->sock, kind, buf,
+						  (uint32_t)(a + b), fd);
+	}
 	if (rc) {
 		r->dead = 1;
 		return rc;
 	}
-	if (kind == 'F' || kind == 'L' || kind == 'H' || kind == 'X' ||
-	    kind == 'N') {
-		r->batch_files++;
-		r->batch_bytes += size;
-		if (vf_policy_ingest_batch_full(r->batch_files, r->batch_bytes))
-			return batch(r);
-	}
+	/* Every item counts, directories too: descriptors in flight on the
+	 * socket count against the sender's RLIMIT_NOFILE (sendmsg fails
+	 * with ETOOMANYREFS beyond: then the batch ends early, above). */
+	r->batch_files++;
+	r->batch_bytes += size;
+	if (vf_policy_ingest_batch_full(r->batch_files, r->batch_bytes))
+		return batch(r);
 	return 0;
 }
 

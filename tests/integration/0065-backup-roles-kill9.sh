@@ -2,7 +2,8 @@
 # 0065-backup-roles-kill9: vaultctl backup (docs/backup.md) as users with
 # setpriv: no role is refused; an Operator's --delete is refused with one
 # line and deletes nothing; an Operator's backup without --delete works
-# into a directory it may write, not into one it may not; a source file
+# into a directory it may write, not into one it may not (and with 1,500
+# empty directories under an open-file limit of 32); a source file
 # the caller cannot read is reported (one line) and not stored - the
 # daemon, root, never reads it for them.  Then kill -9 of the daemon in
 # the middle of a backup of 3,000 small files: after a remount every file
@@ -54,6 +55,15 @@ assert_eq "$U_OP" "$(stat -c %u "$MNT/op/c/d/mine")" "owner of the Operator's fi
 # A destination the Operator may not write (root's, 0755): refused.
 refused "unwritable destination" "Permission denied" as "$U_OP" "$VAULTCTL" backup "$U" "$MNT/rootdir/x"
 [ ! -e "$MNT/rootdir/x" ] || fail "backup wrote into a directory the caller may not write"
+
+# Many empty directories (two descriptors each, no file): the descriptors
+# in flight stay under the user's open-file limit (32 here).
+M=$VF_TMP/many
+mkdir -p "$M" && (cd "$M" && seq -w 1 1500 | xargs mkdir)
+chown -R "$U_OP:$U_OP" "$M"
+out=$(as "$U_OP" sh -c 'ulimit -n 32 && exec "$@"' sh "$VAULTCTL" backup "$M" "$MNT/op/many" 2>&1) ||
+	fail "Operator's backup of 1500 directories: $out"
+assert_eq 1500 "$(find "$MNT/op/many" -mindepth 1 -type d | wc -l)" "directories stored"
 
 # ---- kill -9 in the middle ----------------------------------------------------
 B=$VF_TMP/big
