@@ -238,6 +238,11 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		if (kind == 'H' || kind == 'B' || kind == 'E' || kind == 'd' ||
 		    kind == 'F')
 			settle_ends(&pool, in);
+		if ((kind == 'B' || kind == 'E' || kind == 'H' || kind == 'X') &&
+		    fd >= 0) {
+			close(fd); /* these carry none */
+			fd = -1;
+		}
 		if (kind == 'E') {
 			ret = st.failed ? 1 : 0;
 			break;
