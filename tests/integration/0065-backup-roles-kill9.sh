@@ -53,6 +53,44 @@ assert_eq mine "$(cat "$MNT/op/c/d/mine")" "Operator's file"
 [ ! -e "$MNT/op/c/secret" ] || fail "a file the caller cannot read was stored"
 assert_eq "$U_OP" "$(stat -c %u "$MNT/op/c/d/mine")" "owner of the Operator's file"
 
+# Attack: a client of its own passes an O_PATH descriptor (which needs no
+# read permission) of the root-only file as a file to store: refused, the
+# daemon reads nothing for it.
+out=$(as "$U_OP" "$PYTHON" -c '
+import hashlib, os, socket, struct, sys
+mnt, dest, secret = sys.argv[1:]
+path = "/run/vaultfs/%s.sock" % hashlib.blake2b(os.path.realpath(mnt).encode(), digest_size=16).hexdigest()
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+argv = [b"ingest", mnt.encode(), dest.encode()]
+s.sendall(struct.pack("<I", len(argv)) + b"".join(struct.pack("<I", len(a)) + a for a in argv))
+def frame():
+    h = b""
+    while len(h) < 5:
+        h += s.recv(5 - len(h))
+    n = struct.unpack("<I", h[1:])[0]
+    b = b""
+    while len(b) < n:
+        b += s.recv(n - len(b))
+    return h[0], b
+def until(kind):
+    while True:
+        k, b = frame()
+        if k == 2:
+            sys.stdout.write(b.decode())
+        if k == kind:
+            return b
+until(5)
+fd = os.open(secret, os.O_PATH)
+socket.send_fds(s, [b"F" + struct.pack("<I", 7) + b"stolen\0"], [fd])
+s.sendall(b"B" + struct.pack("<I", 0))
+until(5)
+s.sendall(b"E" + struct.pack("<I", 0))
+until(3)
+' "$MNT" /op/atk "$U/secret" 2>&1) || fail "attack client: $out"
+assert_eq 1 "$(grep -c 'stolen: not a regular file open for reading' <<<"$out")" "O_PATH descriptor refused: $out"
+[ ! -e "$MNT/op/atk/stolen" ] || fail "the daemon stored a file through an O_PATH descriptor"
+
 # A destination the Operator may not write (root's, 0755): refused.
 refused "unwritable destination" "Permission denied" as "$U_OP" "$VAULTCTL" backup "$U" "$MNT/rootdir/x"
 [ ! -e "$MNT/rootdir/x" ] || fail "backup wrote into a directory the caller may not write"
