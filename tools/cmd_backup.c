@@ -283,12 +283,50 @@ static int walk(struct run *r, int dfd, char *rel, size_t rlen, int depth)
 
 /* --from-list: each listed path (relative to SRC; no recursion into a
  * listed directory, as rsync --files-from), after its parents. */
+/* The next record of a list into buf (NUL-terminated): up to a NUL or
+ * a newline - whichever ends the first record decides for all (*sep: -1
+ * until then).  Its length; -1 at the end; -2 for a record too long
+ * (skipped). */
+static ssize_t next_record(FILE *f, int *sep, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int ch, over = 0;
+
+	while ((ch = getc(f)) != EOF) {
+		if (*sep < 0 && (ch == '\0' || ch == '\n'))
+			*sep = ch;
+		if (ch == *sep)
+			break;
+		if (n + 1 < cap)
+			buf[n++] = (char)ch;
+		else
+			over = 1;
+	}
+	buf[n] = '\0';
+	if (ch == EOF && !n && !over)
+		return -1;
+	return over ? -2 : (ssize_t)n;
+}
+
+/* 1 when a listed path leaves SRC (a ".." component). */
+static int leaves(const char *p)
+{
+	const char *e;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, '/');
+		if (e - p == 2 && p[0] == '.' && p[1] == '.')
+			return 1;
+	}
+	return 0;
+}
+
 static int from_list(struct run *r, int sfd, const char *list)
 {
-	char rel[PATH_MAX], *line = NULL, *slash;
-	size_t cap = 0, n, i;
+	char rel[PATH_MAX], line[PATH_MAX + 1], *slash;
+	size_t n, i;
 	ssize_t len;
-	int rc = 0, pfd, sep;
+	int rc = 0, pfd, sep = -1;
 	FILE *f = strcmp(list, "-") ? fopen(list, "re") : stdin;
 
 	if (!f) {
@@ -296,23 +334,15 @@ static int from_list(struct run *r, int sfd, const char *list)
 			list, strerror(errno));
 		return -EINVAL;
 	}
-	/* NUL-separated when the file holds a NUL, else newline-separated:
-	 * decided on the first record. */
-	sep = '\n';
-	len = getdelim(&line, &cap, '\0', f);
-	if (len > 0 && (size_t)len < strlen(line) + 2 &&
-	    line[len - 1] == '\0')
-		sep = '\0';
-	rewind(f);
-	while (!rc && (len = getdelim(&line, &cap, sep, f)) > 0) {
-		if (line[len - 1] == sep)
-			line[--len] = '\0';
+	while (!rc && (len = next_record(f, &sep, line, sizeof(line))) != -1) {
+		if (len == -2) {
+			problem(r, line, "listed path too long");
+			continue;
+		}
 		while (len > 1 && line[len - 1] == '/')
 			line[--len] = '\0';
 		n = strspn(line, "/");
-		if (!line[n] || (size_t)len - n >= sizeof(rel) ||
-		    strstr(line, "/../") || !strncmp(line + n, "../", 3) ||
-		    !strcmp(line + n, "..")) {
+		if (!line[n] || (size_t)len - n >= sizeof(rel) || leaves(line)) {
 			if (line[n])
 				problem(r, line, "not a path under SRC");
 			continue;
@@ -380,7 +410,6 @@ static int from_list(struct run *r, int sfd, const char *list)
 		}
 		close(pfd);
 	}
-	free(line);
 	if (f != stdin)
 		fclose(f);
 	return rc;

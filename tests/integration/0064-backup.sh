@@ -62,6 +62,14 @@ sub
 sub/text-2m" "$(cd "$MNT/picked" && find . -mindepth 1 -printf '%P\n' | sort)" "--from-list tree"
 cmp "$SRC/sub/text-2m" "$MNT/picked/sub/text-2m" || fail "--from-list content"
 
+# Newline-separated on stdin; a path leaving SRC refused with one line.
+rc=0
+out=$(printf 'one-byte\nsub/../../etc/passwd\n' |
+	"$VAULTCTL" backup "$SRC" "$MNT/picked2" --from-list - 2>&1) || rc=$?
+assert_eq 1 "$rc" "--from-list with a path leaving SRC"
+assert_eq 1 "$(grep -c 'sub/../../etc/passwd: not a path under SRC' <<<"$out")" "'..' refused: $out"
+assert_eq "one-byte" "$(ls "$MNT/picked2")" "--from-list - tree"
+
 # An immutable directory refuses a change to a sealed file, as through
 # the mount: one line, exit 1, the file keeps its version.
 "$VAULTCTL" immutable set "$MNT" picked/sub >/dev/null || fail "immutable set"
