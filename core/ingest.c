@@ -104,12 +104,15 @@ int vf_ingest_begin(struct vf_vault *v, const struct vf_caller *c,
 	gid_t g[GROUPS_MAX];
 	int n, rc, i;
 
+	/* Refusals are counted in the audit log as the gate's are. */
 	if (role < VF_ROLE_OPERATOR) {
+		vf_audit_denied(v, c->uid, "backup", vf_vault_now(v));
 		snprintf(err, errlen, "backup needs the Operator role (you have %s)",
 			 vf_role_name(role));
 		return -EACCES;
 	}
 	if (del && role < VF_ROLE_CONTRIBUTOR) {
+		vf_audit_denied(v, c->uid, "backup.delete", vf_vault_now(v));
 		snprintf(err, errlen, "--delete needs the Contributor role (you have %s): nothing was changed",
 			 vf_role_name(role));
 		return -EPERM;
