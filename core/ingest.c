@@ -509,6 +509,7 @@ static int do_file(struct vf_ingest *in, uint64_t parent, const char *name,
 	}
 	if (rc)
 		return say(err, errlen, rel, d.exists ? "open" : "create", rc);
+	vf_vault_handle_defer(h); /* committed with the batch */
 	rc = copy_data(in, fd, h, s.size);
 	if (!rc && s.size) {
 		struct vf_setattr sz = { .valid = VF_SET_SIZE, .size = s.size };
@@ -766,9 +767,13 @@ out:
 int vf_ingest_batch(struct vf_ingest *in, struct vf_ingest_stats *st)
 {
 	const struct vf_ingest *s;
+	int rc;
 
-	/* Every item committed its own catalog transaction in the facade
-	 * (close of each file): nothing is pending here. */
+	/* The files' commits were left pending (vf_vault_handle_defer):
+	 * one commit for the batch. */
+	rc = vf_vault_settle(in->v);
+	if (rc)
+		return rc;
 	*st = in->st;
 	for (s = in->sib; s; s = s->sib) {
 		st->added += s->st.added;
