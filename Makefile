@@ -55,7 +55,7 @@ CORE_SRC := core/common.c \
 	core/admin_keys.c core/remote.c core/store_gc.c \
 	core/vault.c core/vault_ns.c core/vault_ns_attr.c core/vault_ns_delete.c \
 	core/vault_file.c core/xattr.c core/check.c \
-	core/metrics.c core/report.c
+	core/metrics.c core/report.c core/ingest.c
 FS_SRC := fs/fs.c
 # Tools: explicit lists.  The command table and its commands are linked
 # into both programs (the daemon runs them for the control socket); the
@@ -65,9 +65,9 @@ TOOLS_SHARED_SRC := tools/cmds.c tools/cmd_util.c tools/progress.c \
 	tools/cmd_immutable.c tools/cmd_security.c tools/cmd_alerts.c \
 	tools/cmd_tripwire.c tools/cmd_protection.c tools/cmd_rotate.c \
 	tools/cmd_report.c tools/report_html.c tools/cmd_key.c \
-	tools/ctlsock.c
+	tools/ctlsock.c tools/cmd_ingest.c
 MOUNT_SRC := tools/mount.vaultfs.c
-CTL_SRC := tools/vaultctl.c tools/key_client.c tools/restore.c tools/undelete.c tools/copy_tree.c
+CTL_SRC := tools/vaultctl.c tools/key_client.c tools/restore.c tools/undelete.c tools/copy_tree.c tools/cmd_backup.c
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 

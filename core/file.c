@@ -1039,6 +1039,8 @@ static int commit(struct vf_vault *v, struct vf_file *f, int durable)
 		return rc;
 	vf_vault_lock(v);
 	rc = vf_catalog_begin(v->cat);
+	if (!rc && f->defer_commit && !durable)
+		vf_catalog_defer(v->cat);
 	if (!rc)
 		rc = vf_catalog_finish(
 		    v->cat, write_version(v, f, vf_vault_stamp(v), &version));

@@ -731,4 +731,53 @@ VF_MUST int vf_policy_protection_stop(enum vf_prot_state cur, int pending,
 VF_MUST int vf_policy_protection_resume(enum vf_prot_state cur, int pending,
 					char *why, size_t whylen);
 
+/* ---- native ingest: vaultctl backup (docs/backup.md) ---------------------- */
+
+/* What vaultctl backup knows of a source file (from fstat of the
+ * descriptor its caller opened) and of the destination's live node. */
+struct vf_ingest_src {
+	uint64_t size;
+	int64_t mtime; /* ns since the epoch */
+};
+struct vf_ingest_dst {
+	int exists, regular;
+	uint64_t size;
+	int64_t mtime;
+};
+
+/* The "unchanged?" rule: 1 when the destination is a regular file of
+ * the same size and modification time (to the nanosecond) as the source,
+ * so its data is not read again (rsync's quick check, which is what
+ * rsync -a does); else 0. */
+int vf_policy_ingest_unchanged(const struct vf_ingest_src *s,
+			       const struct vf_ingest_dst *d);
+
+/* The batch rule: 1 when a batch of files items (files, links,
+ * directories, deletions) and bytes bytes must be reported now
+ * (VF_INGEST_BATCH_FILES items or VF_INGEST_BATCH_BYTES bytes,
+ * whichever comes first). */
+#define VF_INGEST_BATCH_FILES 256
+#define VF_INGEST_BATCH_BYTES (64ull << 20)
+int vf_policy_ingest_batch_full(uint64_t files, uint64_t bytes);
+
+/* Permission bits of a node for a caller, as the kernel checks them with
+ * default_permissions (fs/): mode, owner and group of the node, its
+ * access ACL (acl, n bytes in the xattr form of acl.h; NULL/0 when none)
+ * and the caller (uid; gids, its primary and supplementary groups).
+ * want: any of 4 (read), 2 (write), 1 (search/execute).  Root passes
+ * every check but execute of a file with no x bit at all.  1 allowed,
+ * 0 not (a malformed ACL allows nothing). */
+int vf_policy_may_access(uint32_t mode, uint32_t owner, uint32_t group,
+			 const void *acl, size_t n, uint32_t uid,
+			 const uint32_t *gids, size_t ngids, unsigned want);
+
+/* Whether a caller may give a node it creates owner uid / group gid, as
+ * chown(2) allows: root anything; others only themselves as owner, and a
+ * group they are in (gids).  Returns a mask of VF_INGEST_OWN_UID and
+ * VF_INGEST_OWN_GID: what may be applied. */
+#define VF_INGEST_OWN_UID 1u
+#define VF_INGEST_OWN_GID 2u
+unsigned vf_policy_ingest_chown(uint32_t caller, const uint32_t *gids,
+				size_t ngids, uint32_t uid, uint32_t gid);
+
 #endif

@@ -194,6 +194,15 @@ VF_MUST int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h,
 			       int mode, uint64_t off, uint64_t len);
 /* Drops the handle (committing if still dirty); accepts NULL. */
 int vf_vault_release(struct vf_vault *v, struct vf_handle *h);
+/* Batches (vaultctl backup, docs/backup.md): the commits h makes (its
+ * flush and release) are left pending (catalog.h, deferred commits) and
+ * reach the catalog with the next commit of anything, or with
+ * vf_vault_settle; a kill -9 before that loses them, never part of
+ * one.  fsync still commits at once. */
+void vf_vault_handle_defer(struct vf_handle *h);
+/* Commits what is pending.  0 or -errno (then all of it is rolled
+ * back). */
+VF_MUST int vf_vault_settle(struct vf_vault *v);
 /* 1 when the file's data may stay in the kernel's page cache from an
  * earlier open (its version did not change since). */
 int vf_vault_handle_keep_cache(const struct vf_handle *h);

@@ -267,8 +267,11 @@ ssize_t vf_vault_write(struct vf_vault *v, struct vf_handle *h, uint64_t off,
 static int commit_locked(struct vf_vault *v, struct vf_handle *h,
 			 int durable, enum vf_trip_ev *ev, int64_t *t0)
 {
-	int was_dirty = h->f->dirty;
-	int rc = vf_file_sync(v, h->f, durable);
+	int was_dirty = h->f->dirty, rc;
+
+	h->f->defer_commit = h->defer;
+	rc = vf_file_sync(v, h->f, durable);
+	h->f->defer_commit = 0;
 
 	*ev = VF_TRIP_EV_NONE;
 	if (!rc && was_dirty && !h->f->dirty)
@@ -302,7 +305,7 @@ int vf_vault_flush(struct vf_vault *v, struct vf_handle *h)
 	empty = h->f->dirty && h->f->size == 0;
 	pthread_mutex_unlock(&h->f->mu);
 	rc = empty ? 0 : commit_handle(v, h, 0);
-	r = settle(v);
+	r = h->defer ? 0 : settle(v);
 	return rc ? rc : r;
 }
 
@@ -336,13 +339,14 @@ int vf_vault_fallocate(struct vf_vault *v, struct vf_handle *h, int mode,
 
 int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 {
-	int rc = 0, r;
+	int rc = 0, r, defer;
 
 	enum vf_trip_ev ev = VF_TRIP_EV_NONE;
 	int64_t t0 = 0;
 
 	if (!h)
 		return 0;
+	defer = h->defer;
 	pthread_mutex_lock(&h->f->mu);
 	if (h->f->dirty && h->f->refs == 1)
 		rc = commit_locked(v, h, 0, &ev, &t0);
@@ -350,8 +354,18 @@ int vf_vault_release(struct vf_vault *v, struct vf_handle *h)
 	vf_trip_note(v, h->uid, ev, t0);
 	vf_file_put(v, h->f);
 	free(h);
-	r = settle(v);
+	r = defer ? 0 : settle(v);
 	return rc ? rc : r;
+}
+
+void vf_vault_handle_defer(struct vf_handle *h)
+{
+	h->defer = 1;
+}
+
+int vf_vault_settle(struct vf_vault *v)
+{
+	return settle(v);
 }
 
 int vf_vault_handle_keep_cache(const struct vf_handle *h)

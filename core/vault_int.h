@@ -97,6 +97,9 @@ struct vf_file {
 	int dirty;
 	/* metadata changed while dirty, written by the commit */
 	int meta_dirty;
+	/* the next commit is left pending (catalog.h, deferred commits):
+	 * set by vault_file.c around a deferred handle's commit */
+	int defer_commit;
 	/* immutability found nothing against writing it at this rule
 	 * generation (v->imm_gen + 1; 0 never) */
 	uint64_t imm_ok_gen;
@@ -283,6 +286,7 @@ struct vf_handle {
 	uint32_t uid; /* who opened it (refusals are audited with it) */
 	int view;   /* f is private: a recovery point opened from a view */
 	int stable; /* the view never changes: the kernel may keep pages */
+	int defer;  /* its commits stay pending (vf_vault_handle_defer) */
 };
 
 /* v->mu: the catalog, the open-file table and the stream budget. */

@@ -35,7 +35,7 @@ LAYERS='
 6 view view_points
 7 buf spool cache pipeline file
 8 trash trash_purge immut authz audit guard guard_key.c guard_set.c gc alert trip ship ship_upload protect rotate
-9 admin admin_policy admin_security admin_keys facade.h vault.c vault_ns vault_ns_attr vault_ns_delete vault_file xattr check remote store_gc metrics report
+9 admin admin_policy admin_security admin_keys facade.h vault.c vault_ns vault_ns_attr vault_ns_delete vault_file xattr check remote store_gc metrics report ingest
 10 fs/
 11 tools/
 '

@@ -14,6 +14,7 @@ struct vf_cmd_ctx {
 	struct vf_vault *v;        /* open vault (never NULL when run) */
 	struct vf_caller caller;   /* from SO_PEERCRED or the offline root */
 	int online;                /* 1 when run by the daemon */
+	int sock;                  /* online: the control connection (streams) */
 	const char *target;        /* TARGET as the caller gave it, or NULL */
 	FILE *out, *err;
 };

@@ -314,6 +314,12 @@ int cmd_restore(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 int cmd_undelete(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		 char **argv);
 
+int cmd_backup(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	       char **argv);
+
+int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
+	       char **argv);
+
 int cmd_immutable_set(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 		      char **argv);
 

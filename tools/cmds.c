@@ -132,6 +132,19 @@ static const struct cmd_opt opts_restore[] = {
 	{ NULL, NULL },
 };
 
+static const struct cmd_opt opts_backup[] = {
+	{ "delete", NULL },
+	{ "from-list", "FILE" },
+	{ "progress", NULL },
+	{ "no-progress", NULL },
+	{ NULL, NULL },
+};
+
+static const struct cmd_opt opts_ingest[] = {
+	{ "delete", NULL },
+	{ NULL, NULL },
+};
+
 static const struct cmd_opt opts_undelete[] = {
 	{ "to", "DEST" },
 	{ "json", NULL },
@@ -453,6 +466,12 @@ const struct cmd cmds[] = {
 	{ "restore", NULL, 1, RUN_CLIENT, 0,
 	  "restore MOUNTPOINT PATH --at TIME [--to DEST] [--progress | --no-progress] [--json]", NULL,
 	  VF_ROLE_OPERATOR, opts_restore },
+	{ "backup", NULL, 1, RUN_CLIENT, 0,
+	  "backup SRC MNT/DEST [--delete] [--from-list FILE] [--progress | --no-progress]", NULL,
+	  VF_ROLE_OPERATOR, opts_backup },
+	{ "ingest", NULL, 1, 0, 0,
+	  "ingest MOUNTPOINT DEST [--delete] (vaultctl backup's daemon side)",
+	  cmd_ingest, VF_ROLE_OPERATOR, opts_ingest },
 	{ "undelete", NULL, 1, RUN_CLIENT, 0,
 	  "undelete MOUNTPOINT PATH [--to DEST] [--json]", NULL,
 	  VF_ROLE_OPERATOR, opts_undelete },

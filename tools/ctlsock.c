@@ -413,6 +413,7 @@ static int serve_request(struct conn *c, struct vf_caller *who, int argc,
 		.v = c->s->v,
 		.caller = *who,
 		.online = 1,
+		.sock = c->fd,
 		.out = out,
 		.err = err,
 	};
@@ -872,30 +873,27 @@ unsigned vf_ctlsock_timeout_s(void)
 	return (unsigned)n;
 }
 
-int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
+/* The request frame of argv (ctlsock.h, wire format) in *req (malloc'd,
+ * *total bytes).  0, -E2BIG or -ENOMEM. */
+static int build_request(int argc, char **argv, unsigned char **req,
+			 size_t *total)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = vf_ctlsock_timeout_s() };
-	unsigned char hdr[5], *req = NULL, *p;
-	size_t total = 4, len;
-	uint32_t flen;
-	int fd = -1, i, rc, acked = 0, sent_err = 0;
+	unsigned char *p;
+	size_t len;
+	int i;
 
 	if (argc < 1 || argc > ARGC_MAX)
 		return -E2BIG;
+	*total = 4;
 	for (i = 0; i < argc; i++) {
 		len = strlen(argv[i]);
-		if (len > REQ_MAX || total + 4 + len > REQ_MAX)
+		if (len > REQ_MAX || *total + 4 + len > REQ_MAX)
 			return -E2BIG;
-		total += 4 + len;
+		*total += 4 + len;
 	}
-	rc = vf_ctlsock_path(mountpoint, sa.sun_path, sizeof(sa.sun_path));
-	if (rc < 0)
-		return rc;
-	req = malloc(total);
-	if (!req)
+	*req = p = malloc(*total);
+	if (!p)
 		return -ENOMEM;
-	p = req;
 	put_u32(p, (uint32_t)argc);
 	p += 4;
 	for (i = 0; i < argc; i++) {
@@ -904,27 +902,64 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
 		memcpy(p + 4, argv[i], len);
 		p += 4 + len;
 	}
+	return 0;
+}
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	/* Until the daemon acknowledges the request, every step (connect
-	 * on a full backlog included) waits at most the timeout: a daemon
-	 * that is wedged, or a socket somebody else holds, gets one line
-	 * instead of a hang.  The command itself may take as long as it
-	 * takes once acknowledged. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+/* Connects to sa with the timeouts tv (*fd: the socket, closed by the
+ * caller when set).  Until the daemon acknowledges the request, every
+ * step (connect on a full backlog included) waits at most the timeout:
+ * a daemon that is wedged, or a socket somebody else holds, gets one
+ * line instead of a hang.  The command itself may take as long as it
+ * takes once acknowledged.  0 or -errno. */
+static int connect_to(const struct sockaddr_un *sa, const struct timeval *tv,
+		      int *fd)
+{
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return -errno;
+	setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv));
+	setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof(*tv));
+	if (connect(*fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
 		/* A socket nobody answers is a daemon that died. */
-		rc = errno == ECONNREFUSED ? -ENOENT :
-		     errno == EAGAIN	   ? -ETIMEDOUT :
-					     -errno;
-		goto out;
-	}
-	rc = send_all(fd, req, total);
+		return errno == ECONNREFUSED ? -ENOENT :
+		       errno == EAGAIN	     ? -ETIMEDOUT :
+					       -errno;
+	return 0;
+}
+
+/* Connects to the daemon of mountpoint and sends argv (*fd: the socket,
+ * -1 when none was made).  0, -EPIPE / -ECONNRESET when the daemon hung
+ * up while the request went out (it may have said why), or -errno. */
+static int dial(const char *mountpoint, int argc, char **argv,
+		const struct timeval *tv, int *fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned char *req;
+	size_t total;
+	int rc;
+
+	*fd = -1;
+	rc = vf_ctlsock_path(mountpoint, sa.sun_path, sizeof(sa.sun_path));
+	if (rc < 0)
+		return rc;
+	rc = build_request(argc, argv, &req, &total);
+	if (rc)
+		return rc;
+	rc = connect_to(&sa, tv, fd);
+	if (!rc)
+		rc = send_all(*fd, req, total);
+	free(req);
+	return rc;
+}
+
+int vf_ctlsock_call(const char *mountpoint, int argc, char **argv)
+{
+	struct timeval tv = { .tv_sec = vf_ctlsock_timeout_s() };
+	unsigned char hdr[5];
+	uint32_t flen;
+	int fd = -1, rc, acked = 0, sent_err = 0;
+
+	rc = dial(mountpoint, argc, argv, &tv, &fd);
 	/* A daemon that refuses the connection (busy: ctlsock.h) says why
 	 * and hangs up at once, perhaps before our request is out: read
 	 * what it said before giving up. */
@@ -967,6 +1002,189 @@ out:
 	fflush(stdout);
 	if (fd >= 0)
 		close(fd);
-	free(req);
 	return rc;
+}
+
+/* ---- streams: vaultctl backup (docs/backup.md) ------------------------- */
+
+int vf_ctlsock_send_item(int fd, int kind, const void *data, uint32_t len,
+			 int passfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	unsigned char hdr[5];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)data, len } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct cmsghdr *cm;
+	size_t total = sizeof(hdr) + len;
+	ssize_t n;
+
+	hdr[0] = (unsigned char)kind;
+	put_u32(hdr + 1, len);
+	if (passfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* The descriptor went with the first byte; the rest as plain data. */
+	if ((size_t)n < total) {
+		size_t done = (size_t)n;
+
+		if (done < sizeof(hdr)) {
+			int rc = send_all(fd, hdr + done, sizeof(hdr) - done);
+
+			if (rc)
+				return rc;
+			done = sizeof(hdr);
+		}
+		return send_all(fd, (const char *)data + (done - sizeof(hdr)),
+				total - done);
+	}
+	return 0;
+}
+
+int vf_ctlsock_recv_item(int fd, int *kind, void *buf, uint32_t cap,
+			 uint32_t *len, int *passfd)
+{
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	unsigned char hdr[5];
+	struct iovec iov = { hdr, sizeof(hdr) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+	int got = -1, x, rc;
+	size_t i, nfd;
+	ssize_t n;
+
+	*passfd = -1;
+	do
+		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	/* Keep at most one descriptor; close any other the peer sent. */
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (got < 0)
+				got = x;
+			else
+				close(x);
+		}
+	}
+	rc = (size_t)n < sizeof(hdr) ?
+		     recv_all(fd, hdr + n, sizeof(hdr) - (size_t)n) :
+		     0;
+	if (!rc && (m.msg_flags & MSG_CTRUNC))
+		rc = -EPROTO;
+	if (!rc) {
+		*kind = hdr[0];
+		*len = get_u32(hdr + 1);
+		if (*len > cap)
+			rc = -E2BIG;
+	}
+	if (!rc && *len)
+		rc = recv_all(fd, buf, *len);
+	if (rc) {
+		if (got >= 0)
+			close(got);
+		return rc;
+	}
+	*passfd = got;
+	return 0;
+}
+
+int vf_ctlsock_stream_open(const char *mountpoint, int argc, char **argv,
+			   int *out)
+{
+	struct timeval tv = { .tv_sec = vf_ctlsock_timeout_s() };
+	unsigned char hdr[5];
+	uint32_t flen;
+	int fd, rc;
+
+	rc = dial(mountpoint, argc, argv, &tv, &fd);
+	while (!rc) {
+		rc = recv_all(fd, hdr, sizeof(hdr));
+		if (rc)
+			break;
+		flen = get_u32(hdr + 1);
+		if (hdr[0] == FRAME_ACK && flen == 0) {
+			tv.tv_sec = 0;
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			*out = fd;
+			return 0;
+		}
+		if (hdr[0] == FRAME_OUT || hdr[0] == FRAME_ERR) {
+			rc = relay(fd, hdr[0] == FRAME_OUT ? stdout : stderr,
+				   flen);
+		} else if (hdr[0] == FRAME_EXIT && flen == 4) {
+			rc = recv_all(fd, hdr, 4);
+			if (!rc)
+				rc = get_u32(hdr) ? -EPERM : -EPROTO;
+		} else {
+			rc = -EPROTO;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int vf_ctlsock_stream_reply(int fd, void *buf, uint32_t cap, uint32_t *len,
+			    int *code)
+{
+	unsigned char hdr[5];
+	uint32_t flen;
+	int rc;
+
+	for (;;) {
+		rc = recv_all(fd, hdr, sizeof(hdr));
+		if (rc)
+			return rc == -ECONNRESET ? -EIO : rc;
+		flen = get_u32(hdr + 1);
+		if (hdr[0] == FRAME_OUT || hdr[0] == FRAME_ERR) {
+			rc = relay(fd, hdr[0] == FRAME_OUT ? stdout : stderr,
+				   flen);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (hdr[0] == FRAME_EXIT && flen == 4) {
+			rc = recv_all(fd, hdr, 4);
+			if (rc)
+				return rc;
+			*code = get_u32(hdr) > 255 ? 1 : (int)get_u32(hdr);
+			return VF_CTLSOCK_EXIT;
+		}
+		if (hdr[0] != VF_CTLSOCK_FRAME_BATCH || flen > cap)
+			return -EPROTO;
+		*len = flen;
+		return recv_all(fd, buf, flen) ? -EIO : VF_CTLSOCK_FRAME_BATCH;
+	}
+}
+
+int vf_ctlsock_send_reply(int fd, const void *data, uint32_t len)
+{
+	return send_frame(fd, VF_CTLSOCK_FRAME_BATCH, data, len);
 }

@@ -73,4 +73,34 @@ int vf_ctlsock_call(const char *mountpoint, int argc, char **argv);
  * VF_CTLSOCK_TIMEOUT_S. */
 unsigned vf_ctlsock_timeout_s(void);
 
+/* ---- streams (vaultctl backup, docs/backup.md) ---------------------------
+ * After the ack, a streaming command's client sends items: frames of the
+ * same shape (kind u8, length u32, bytes), each with at most one file
+ * descriptor passed with SCM_RIGHTS on its first byte; the daemon answers
+ * with stdout/stderr frames, its own reply frames (kind
+ * VF_CTLSOCK_FRAME_BATCH) and the exit frame. */
+#define VF_CTLSOCK_FRAME_BATCH 5
+#define VF_CTLSOCK_EXIT 1000
+
+/* Sends one item frame (passfd -1: none).  0 or -errno. */
+int vf_ctlsock_send_item(int fd, int kind, const void *data, uint32_t len,
+			 int passfd);
+/* Reads one item frame into buf (at most cap bytes: -E2BIG beyond); the
+ * descriptor that came with it in *passfd (-1: none; any extra one is
+ * closed).  0 or -errno. */
+int vf_ctlsock_recv_item(int fd, int *kind, void *buf, uint32_t cap,
+			 uint32_t *len, int *passfd);
+/* Client: connects, sends argv (as vf_ctlsock_call), waits for the ack
+ * (relaying what the daemon says before it) and gives the socket in
+ * *fd.  -EPERM when the daemon refused the request (it said why). */
+int vf_ctlsock_stream_open(const char *mountpoint, int argc, char **argv,
+			   int *fd);
+/* Client: relays stdout/stderr frames until a reply frame (its bytes in
+ * buf, returns VF_CTLSOCK_FRAME_BATCH) or the exit frame (*code, returns
+ * VF_CTLSOCK_EXIT); -errno when the daemon went away. */
+int vf_ctlsock_stream_reply(int fd, void *buf, uint32_t cap, uint32_t *len,
+			    int *code);
+/* Daemon: sends a reply frame.  0 or -errno. */
+int vf_ctlsock_send_reply(int fd, const void *data, uint32_t len);
+
 #endif

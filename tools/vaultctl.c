@@ -42,6 +42,7 @@
 static const struct vf_cmd_client clients[] = {
 	{ "restore", cmd_restore },
 	{ "undelete", cmd_undelete },
+	{ "backup", cmd_backup },
 };
 
 #ifndef FUSE_SUPER_MAGIC

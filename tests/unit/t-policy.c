@@ -1649,6 +1649,81 @@ static void quorum_table(void)
 	CHECK_EQ(vf_policy_guard_set(9, 8, 1, why, sizeof(why)), -EINVAL);
 }
 
+/* Native ingest (docs/backup.md): the "unchanged?" rule, the batch rule,
+ * the permission check of destination directories and chown. */
+static void ingest_table(void)
+{
+	static const struct {
+		const char *name;
+		struct vf_ingest_src s;
+		struct vf_ingest_dst d;
+		int unchanged;
+	} u[] = {
+		{ "same size and mtime", { 10, 5 }, { 1, 1, 10, 5 }, 1 },
+		{ "missing", { 10, 5 }, { 0, 0, 0, 0 }, 0 },
+		{ "not regular", { 0, 5 }, { 1, 0, 0, 5 }, 0 },
+		{ "size differs", { 11, 5 }, { 1, 1, 10, 5 }, 0 },
+		{ "mtime differs by 1 ns", { 10, 6 }, { 1, 1, 10, 5 }, 0 },
+		{ "empty, same time", { 0, 0 }, { 1, 1, 0, 0 }, 1 },
+	};
+	/* u32 version 2, then (tag u16, perm u16, id u32) entries */
+	static const uint8_t acl_u1000[] = {
+		2, 0, 0, 0,
+		0x01, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, /* user:: rw- */
+		0x02, 0, 7, 0, 0xe8, 0x03, 0, 0,       /* user:1000: rwx */
+		0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff, /* group:: r-x */
+		0x10, 0, 3, 0, 0xff, 0xff, 0xff, 0xff, /* mask:: -wx */
+		0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other:: --- */
+	};
+	const uint32_t g5[] = { 5 }, g7[] = { 7, 9 };
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_LEN(u); i++)
+		if (vf_policy_ingest_unchanged(&u[i].s, &u[i].d) !=
+		    u[i].unchanged) {
+			fprintf(stderr, "unchanged case '%s'\n", u[i].name);
+			CHECK(0);
+		}
+	CHECK(!vf_policy_ingest_batch_full(0, 0));
+	CHECK(!vf_policy_ingest_batch_full(VF_INGEST_BATCH_FILES - 1,
+					   VF_INGEST_BATCH_BYTES - 1));
+	CHECK(vf_policy_ingest_batch_full(VF_INGEST_BATCH_FILES, 0));
+	CHECK(vf_policy_ingest_batch_full(1, VF_INGEST_BATCH_BYTES));
+
+	/* mode bits: owner, group, other; root */
+	CHECK(vf_policy_may_access(040755, 1, 5, NULL, 0, 1, g7, 2, 3));
+	CHECK(!vf_policy_may_access(040755, 1, 5, NULL, 0, 2, g5, 1, 3));
+	CHECK(vf_policy_may_access(040775, 1, 5, NULL, 0, 2, g5, 1, 3));
+	CHECK(!vf_policy_may_access(040775, 1, 5, NULL, 0, 2, g7, 2, 3));
+	CHECK(vf_policy_may_access(040777, 1, 5, NULL, 0, 2, g7, 2, 3));
+	CHECK(!vf_policy_may_access(040577, 1, 5, NULL, 0, 1, g5, 1, 2));
+	CHECK(vf_policy_may_access(040000, 1, 5, NULL, 0, 0, g5, 1, 3));
+	CHECK(!vf_policy_may_access(0100644, 1, 5, NULL, 0, 0, g5, 1, 1));
+	CHECK(vf_policy_may_access(0100744, 1, 5, NULL, 0, 0, g5, 1, 1));
+	/* ACL: a named user under the mask; the owning group; other */
+	CHECK(vf_policy_may_access(040750, 1, 5, acl_u1000, sizeof(acl_u1000),
+				   1000, g7, 2, 3));
+	CHECK(!vf_policy_may_access(040750, 1, 5, acl_u1000, sizeof(acl_u1000),
+				    1000, g7, 2, 4));
+	CHECK(vf_policy_may_access(040750, 1, 5, acl_u1000, sizeof(acl_u1000),
+				   2, g5, 1, 1));
+	CHECK(!vf_policy_may_access(040750, 1, 5, acl_u1000, sizeof(acl_u1000),
+				    2, g5, 1, 4));
+	CHECK(!vf_policy_may_access(040757, 1, 5, acl_u1000, sizeof(acl_u1000),
+				    3, g7, 2, 1));
+	CHECK(vf_policy_may_access(040750, 1, 5, acl_u1000, sizeof(acl_u1000),
+				   1, g7, 2, 6));
+	/* malformed ACL allows nothing */
+	CHECK(!vf_policy_may_access(040777, 1, 5, acl_u1000, 7, 2, g7, 2, 1));
+
+	CHECK_EQ(vf_policy_ingest_chown(0, g5, 1, 3, 4),
+		 VF_INGEST_OWN_UID | VF_INGEST_OWN_GID);
+	CHECK_EQ(vf_policy_ingest_chown(3, g5, 1, 3, 5),
+		 VF_INGEST_OWN_UID | VF_INGEST_OWN_GID);
+	CHECK_EQ(vf_policy_ingest_chown(3, g5, 1, 4, 6), 0);
+	CHECK_EQ(vf_policy_ingest_chown(3, g7, 2, 3, 9), VF_INGEST_OWN_UID | VF_INGEST_OWN_GID);
+}
+
 int main(void)
 {
 	RUN(table);
@@ -1678,5 +1753,6 @@ int main(void)
 	RUN(protection_table);
 	RUN(key_rotate);
 	RUN(key_table);
+	RUN(ingest_table);
 	return unit_exit();
 }
