@@ -279,9 +279,19 @@ static int copy_xattrs(struct vf_ingest *in, int fd, uint64_t ino)
 	ssize_t n, len;
 	char *name;
 	int rc, rd = readable(fd);
+	struct vf_attr a;
+	uint32_t m = 0;
 
 	if (!rd && in->c.uid != 0)
 		return 0;
+	/* xattrs and ACLs of a node the caller does not own: refused as
+	 * for its mode (setfacl(1) needs the owner) */
+	rc = vf_vault_getattr(in->v, &in->c, ino, &a);
+	if (!rc)
+		rc = vf_policy_ingest_meta(in->c.uid, in->gids, in->ngids,
+					   a.uid, a.gid, &m);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = rd ? flistxattr(fd, in->xlist, XLIST_MAX) :
 		 listxattr(path, in->xlist, XLIST_MAX);
@@ -315,10 +325,20 @@ static int set_meta(struct vf_ingest *in, uint64_t ino, struct vf_handle *h,
 	struct vf_attr a;
 	unsigned own = vf_policy_ingest_chown(in->c.uid, in->gids, in->ngids,
 					      st->st_uid, st->st_gid);
+	int rc;
 
+	/* as chmod(2) and utimensat(2): the node's owner or root */
+	rc = vf_vault_getattr(in->v, &in->c, ino, &a);
+	if (rc)
+		return rc;
+	sa.mode = st->st_mode & 07777;
+	rc = vf_policy_ingest_meta(in->c.uid, in->gids, in->ngids, a.uid,
+				   own & VF_INGEST_OWN_GID ? st->st_gid : a.gid,
+				   &sa.mode);
+	if (rc)
+		return rc;
 	if (mode)
 		sa.valid |= VF_SET_MODE;
-	sa.mode = st->st_mode & 07777;
 	if (own & VF_INGEST_OWN_UID) {
 		sa.valid |= VF_SET_UID;
 		sa.uid = st->st_uid;
@@ -425,14 +445,18 @@ static int collect(void *arg, const char *name, const struct vf_attr *a,
 static int remove_tree(struct vf_ingest *in, uint64_t parent, const char *name,
 		       int depth)
 {
-	struct vf_attr a;
+	struct vf_attr a, pa;
 	struct names l = { 0 };
 	size_t i;
 	int rc;
 
 	rc = vf_vault_lookup(in->v, &in->c, parent, name, &a);
+	if (!rc)
+		rc = vf_vault_getattr(in->v, &in->c, parent, &pa);
 	if (rc)
 		return rc;
+	if (!vf_policy_may_unlink(pa.mode, pa.uid, a.uid, in->c.uid))
+		return -EPERM;
 	if (!S_ISDIR(a.mode)) {
 		rc = vf_vault_unlink(in->v, &in->c, parent, name);
 		if (!rc) {
@@ -499,8 +523,12 @@ static int do_file(struct vf_ingest *in, uint64_t parent, const char *name,
 		d.exists = 0;
 	}
 	if (d.exists) {
-		rc = vf_vault_open_file(in->v, &in->c, a.ino,
-					O_WRONLY | O_TRUNC, &h);
+		/* the kernel's check of open(2) for writing, which the
+		 * mount's default_permissions would make */
+		rc = may(in, a.ino, 2) ? 0 : -EACCES;
+		if (!rc)
+			rc = vf_vault_open_file(in->v, &in->c, a.ino,
+						O_WRONLY | O_TRUNC, &h);
 	} else {
 		rc = vf_vault_create_file(in->v, &in->c, parent, name,
 					  (st.st_mode & 07777) | 0200,

@@ -1259,3 +1259,23 @@ unsigned vf_policy_ingest_chown(uint32_t caller, const uint32_t *gids,
 		ok |= VF_INGEST_OWN_GID;
 	return ok;
 }
+
+int vf_policy_ingest_meta(uint32_t caller, const uint32_t *gids,
+			  size_t ngids, uint32_t owner, uint32_t gid,
+			  uint32_t *mode)
+{
+	if (caller == 0)
+		return 0;
+	if (caller != owner)
+		return -EPERM;
+	if (!in_groups(gid, gids, ngids))
+		*mode &= ~(uint32_t)S_ISGID;
+	return 0;
+}
+
+int vf_policy_may_unlink(uint32_t dir_mode, uint32_t dir_uid,
+			 uint32_t node_uid, uint32_t caller)
+{
+	return !(dir_mode & S_ISVTX) || caller == 0 || caller == dir_uid ||
+	       caller == node_uid;
+}

@@ -780,4 +780,20 @@ int vf_policy_may_access(uint32_t mode, uint32_t owner, uint32_t group,
 unsigned vf_policy_ingest_chown(uint32_t caller, const uint32_t *gids,
 				size_t ngids, uint32_t uid, uint32_t gid);
 
+/* Whether a caller may set the mode, times and extended attributes of an
+ * existing node owned by owner with group gid, as chmod(2) and
+ * utimensat(2) allow: root, or the owner.  0 with *mode the mode to
+ * apply (setgid dropped, as chmod(2) drops it, when the caller is not
+ * root and not in gid), or -EPERM. */
+int vf_policy_ingest_meta(uint32_t caller, const uint32_t *gids,
+			  size_t ngids, uint32_t owner, uint32_t gid,
+			  uint32_t *mode);
+
+/* Whether a caller may remove an entry owned by node_uid from a
+ * directory (dir_mode, dir_uid): the sticky bit's rule of unlink(2) and
+ * rmdir(2) (root, the entry's owner or the directory's).  1 or 0; write
+ * and search permission on the directory are checked apart. */
+int vf_policy_may_unlink(uint32_t dir_mode, uint32_t dir_uid,
+			 uint32_t node_uid, uint32_t caller);
+
 #endif

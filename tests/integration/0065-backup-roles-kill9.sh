@@ -13,7 +13,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/integration.sh"
 
-U_NONE=5001 U_OP=5003
+U_NONE=5001 U_OP=5003 U_CON=5004
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
 chmod 711 "$VF_TMP"
 
@@ -94,6 +94,31 @@ assert_eq 1 "$(grep -c 'stolen: not a regular file open for reading' <<<"$out")"
 # A destination the Operator may not write (root's, 0755): refused.
 refused "unwritable destination" "Permission denied" as "$U_OP" "$VAULTCTL" backup "$U" "$MNT/rootdir/x"
 [ ! -e "$MNT/rootdir/x" ] || fail "backup wrote into a directory the caller may not write"
+
+# What the kernel would refuse through the mount, refused here too: a
+# root-owned file the Operator may not write is not overwritten; the mode
+# of a root-only file is not changed through an "unchanged" source file
+# (same size and time, mode 0644); in a sticky directory a Contributor's
+# --delete removes nobody else's files.
+"$VAULTCTL" role grant "$MNT" contributor "user:$U_CON" >/dev/null || fail "role grant contributor"
+S=$MNT/op/shared
+mkdir "$S" && chmod 1777 "$S"
+printf 'root\n' >"$S/rootfile"
+printf 's3cr3t\n' >"$S/secret2" && chmod 600 "$S/secret2"
+printf 'other\n' >"$S/other" && chown 5005:5005 "$S/other"
+A=$VF_TMP/atk2 && mkdir -p "$A"
+printf 'mine!\n' >"$A/rootfile"
+printf 'public\n' >"$A/secret2" && chmod 644 "$A/secret2" && touch -r "$S/secret2" "$A/secret2"
+chown -R "$U_OP:$U_OP" "$A"
+as "$U_OP" "$VAULTCTL" backup "$A" "$S" >"$VF_TMP/atk2.out" 2>&1 && fail "overwrite of root's file accepted: $(cat "$VF_TMP/atk2.out")"
+grep -q "rootfile: open: Permission denied" "$VF_TMP/atk2.out" || fail "no line for the refused overwrite: $(cat "$VF_TMP/atk2.out")"
+assert_eq root "$(cat "$S/rootfile")" "root's file after an Operator's backup over it"
+assert_eq 600 "$(stat -c %a "$S/secret2")" "mode of root's file after an unchanged-looking source"
+E=$VF_TMP/empty && mkdir -p "$E" && chown "$U_CON:$U_CON" "$E"
+as "$U_CON" "$VAULTCTL" backup "$E" "$S" --delete >"$VF_TMP/atk3.out" 2>&1 && fail "sticky --delete accepted: $(cat "$VF_TMP/atk3.out")"
+for f in rootfile secret2 other; do
+	[ -e "$S/$f" ] || fail "a Contributor's --delete removed $f from a sticky directory"
+done
 
 # Many empty directories (two descriptors each, no file): the descriptors
 # in flight stay under the user's open-file limit (32 here).

@@ -1722,6 +1722,27 @@ static void ingest_table(void)
 		 VF_INGEST_OWN_UID | VF_INGEST_OWN_GID);
 	CHECK_EQ(vf_policy_ingest_chown(3, g5, 1, 4, 6), 0);
 	CHECK_EQ(vf_policy_ingest_chown(3, g7, 2, 3, 9), VF_INGEST_OWN_UID | VF_INGEST_OWN_GID);
+
+	/* existing nodes: only root and the owner set mode, times, xattrs */
+	{
+		uint32_t m = 02755;
+
+		CHECK_EQ(vf_policy_ingest_meta(0, g5, 1, 3, 4, &m), 0);
+		CHECK_EQ(m, 02755);
+		CHECK_EQ(vf_policy_ingest_meta(3, g5, 1, 3, 5, &m), 0);
+		CHECK_EQ(m, 02755);
+		CHECK_EQ(vf_policy_ingest_meta(3, g5, 1, 3, 4, &m), 0);
+		CHECK_EQ(m, 0755); /* setgid dropped: not in group 4 */
+		m = 04755;
+		CHECK_EQ(vf_policy_ingest_meta(3, g7, 2, 0, 7, &m), -EPERM);
+		CHECK_EQ(vf_policy_ingest_meta(3, g7, 2, 4, 3, &m), -EPERM);
+	}
+	/* the sticky bit: root, the entry's owner or the directory's */
+	CHECK(vf_policy_may_unlink(040777, 0, 5, 3));
+	CHECK(!vf_policy_may_unlink(041777, 0, 5, 3));
+	CHECK(vf_policy_may_unlink(041777, 0, 3, 3));
+	CHECK(vf_policy_may_unlink(041777, 3, 5, 3));
+	CHECK(vf_policy_may_unlink(041777, 4, 5, 0));
 }
 
 int main(void)
