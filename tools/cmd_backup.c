@@ -59,6 +59,14 @@ static int hl_cmp(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
+static void hl_free(void *p)
+{
+	struct hl *e = p;
+
+	free(e->rel);
+	free(e);
+}
+
 static uint64_t get_u64(const unsigned char *p)
 {
 	uint64_t v = 0;
@@ -553,6 +561,7 @@ int cmd_backup(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 	}
 	close(sfd);
 	close(r.sock);
+	tdestroy(r.links, hl_free);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc) {
 		fprintf(ctx->err, "vaultctl: backup: the daemon went away; what it reported committed (%llu files) is kept\n",
