@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # demo.sh - build vaultfs and mount a demo vault, on a fresh Debian 12.
 #
-#   sudo ./demo.sh              install missing packages, build, create the
+#   ./demo.sh (as root)         install missing packages, build, create the
 #                               demo vault (or reuse it), mount it, leave it
 #                               mounted
-#   sudo ./demo.sh --deps-only  only install the missing build and test
+#   ./demo.sh --deps-only       only install the missing build and test
 #                               packages (what `make check` needs)
 #
 # The demo vault lives in /var/lib/vaultfs/demo with its key in the default
@@ -52,7 +52,7 @@ esac
 root=()
 if [ "$(id -u)" != 0 ]; then
 	# --deps-only needs root only to install something; the demo always.
-	[ "$deps_only" = 1 ] || die "run as root: sudo ./demo.sh"
+	[ "$deps_only" = 1 ] || die "run it as root: ./demo.sh"
 	root=(sudo)
 fi
 
@@ -122,6 +122,6 @@ vaultfs demo vault $VAULT is mounted on $MNT
   roles:           build/vaultctl role list $MNT
   status:          build/vaultctl status $MNT
   verify:          build/vaultctl check $MNT --read-data
-  unmount:         sudo umount $MNT
-  mount again:     sudo ./demo.sh
+  unmount:         umount $MNT (as root)
+  mount again:     ./demo.sh (as root)
 EOT

@@ -3,9 +3,9 @@
 # and plain cp, in one run, on the same data.  A benchmark, not a test: it
 # prints figures and ratios and never fails on a threshold.
 #
-#   sudo bench/run.sh                    # full run (~600 MB of system files)
-#   sudo BENCH_MB=50 bench/run.sh        # quick smoke run
-#   sudo BENCH_TMPFS=1 bench/run.sh      # everything on a tmpfs (the stream goal's setting)
+#   bench/run.sh (as root)               # full run (~600 MB of system files)
+#   BENCH_MB=50 bench/run.sh             # quick smoke run
+#   BENCH_TMPFS=1 bench/run.sh           # everything on a tmpfs (the stream goal's setting)
 #
 # See bench/README.md for what each phase measures and the fairness choices.
 # Environment:

@@ -6,7 +6,7 @@
 # machine, so this is the figure to compare before and after a change to
 # the small-file path (bench/run.sh gives the wall-clock view).
 #
-#   sudo bench/smallfiles.sh [SRC] [-o mount options]
+#   bench/smallfiles.sh [SRC] [-o mount options]   (as root)
 #
 # SRC defaults to /usr/include.  Needs root (FUSE).  Prints one block of
 # figures on stdout; leaves nothing behind.

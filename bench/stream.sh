@@ -5,7 +5,7 @@
 # RSS.  The vault directory is on a tmpfs so the disk is not the limit; the
 # source files are in /dev/shm.  No thresholds: it prints figures.
 #
-#   sudo bench/stream.sh [MiB] [-o mount options]
+#   bench/stream.sh (as root) [MiB] [-o mount options]
 #
 # MiB defaults to 512.  Needs root (FUSE, tmpfs, drop_caches).  Set
 # STREAM_PERF=1 to record a perf profile of the daemon during the random
