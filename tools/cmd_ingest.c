@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -36,7 +37,11 @@
 struct job {
 	char *rel;
 	int fd;
+	uint64_t size;
 };
+
+/* No file: a worker's size while it stores nothing. */
+#define IDLE UINT64_MAX
 
 struct pool {
 	pthread_mutex_t mu;
@@ -48,6 +53,7 @@ struct pool {
 	int stop;
 	FILE *err;
 	struct vf_ingest *w[WORKERS];
+	uint64_t sizes[WORKERS]; /* of the file each worker stores, or IDLE */
 	pthread_t t[WORKERS];
 	int started;
 };
@@ -55,26 +61,44 @@ struct pool {
 struct worker {
 	struct pool *p;
 	struct vf_ingest *in;
+	int idx;
 };
+
+/* 1 when another worker stores a file of size: the two may have the same
+ * content, and a chunk is deduplicated only against what is in the
+ * catalog, which neither has put there yet - both would store it.  One
+ * waits for the other (files of other sizes go on in parallel). */
+static int same_size_busy(const struct pool *p, int me, uint64_t size)
+{
+	int i;
+
+	for (i = 0; i < WORKERS; i++)
+		if (i != me && p->sizes[i] == size)
+			return 1;
+	return 0;
+}
 
 static void *work(void *arg)
 {
 	struct pool *p = ((struct worker *)arg)->p;
 	struct vf_ingest *in = ((struct worker *)arg)->in;
+	int me = ((struct worker *)arg)->idx;
 	struct job j;
 	char err[512];
 
 	free(arg);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->n && !p->stop)
-			pthread_cond_wait(&p->more, &p->mu);
+		while ((!p->n && !p->stop) ||
+		       (p->n && same_size_busy(p, me, p->q[p->head].size)))
+			pthread_cond_wait(p->n ? &p->room : &p->more, &p->mu);
 		if (!p->n)
 			break;
 		j = p->q[p->head];
 		p->head = (p->head + 1) % QUEUE_MAX;
 		p->n--;
 		p->busy++;
+		p->sizes[me] = j.size;
 		pthread_cond_broadcast(&p->room);
 		pthread_mutex_unlock(&p->mu);
 		if (vf_ingest_item(in, VF_INGEST_FILE, j.rel, j.fd, NULL, err,
@@ -84,6 +108,7 @@ static void *work(void *arg)
 		free(j.rel);
 		pthread_mutex_lock(&p->mu);
 		p->busy--;
+		p->sizes[me] = IDLE;
 		pthread_cond_broadcast(&p->room);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -93,10 +118,13 @@ static void *work(void *arg)
 /* Hands a file to the workers (rel and fd move to the job). */
 static void submit(struct pool *p, char *rel, int fd)
 {
+	struct stat st;
+	uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : IDLE - 1;
+
 	pthread_mutex_lock(&p->mu);
 	while (p->n == QUEUE_MAX)
 		pthread_cond_wait(&p->room, &p->mu);
-	p->q[(p->head + p->n) % QUEUE_MAX] = (struct job){ rel, fd };
+	p->q[(p->head + p->n) % QUEUE_MAX] = (struct job){ rel, fd, size };
 	p->n++;
 	pthread_cond_signal(&p->more);
 	pthread_mutex_unlock(&p->mu);
@@ -122,6 +150,8 @@ static void pool_start(struct pool *p, struct vf_ingest *in, FILE *err)
 	pthread_cond_init(&p->more, NULL);
 	pthread_cond_init(&p->room, NULL);
 	p->err = err;
+	for (i = 0; i < WORKERS; i++)
+		p->sizes[i] = IDLE;
 	for (i = 0; i < WORKERS; i++) {
 		w = malloc(sizeof(*w));
 		if (!w || vf_ingest_sibling(in, &p->w[i])) {
@@ -130,6 +160,7 @@ static void pool_start(struct pool *p, struct vf_ingest *in, FILE *err)
 		}
 		w->p = p;
 		w->in = p->w[i];
+		w->idx = i;
 		if (pthread_create(&p->t[i], NULL, work, w)) {
 			free(w);
 			break;
@@ -230,7 +261,7 @@ int cmd_ingest(struct vf_cmd_ctx *ctx, const struct cmd *c, int argc,
 				submit(&pool, rel, fd);
 				continue;
 			}
-			pool.ends[pool.nends++] = (struct job){ rel, fd };
+			pool.ends[pool.nends++] = (struct job){ rel, fd, 0 };
 			if (pool.nends == ENDS_MAX)
 				settle_ends(&pool, in);
 			continue;

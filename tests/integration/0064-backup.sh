@@ -86,6 +86,17 @@ refused "a destination outside" "not inside a vaultfs mount" "$VAULTCTL" backup 
 refused "a missing source" "cannot open" "$VAULTCTL" backup "$VF_TMP/no-such-dir" "$MNT/x"
 [ ! -e "$MNT/x" ] || fail "a refused backup made its destination"
 
+# Identical files stored side by side by the daemon's two workers are
+# deduplicated as through the mount: 24 copies of 1 MiB of random data
+# grow the packs by about one copy, not two or more.
+D=$VF_TMP/dups && mkdir -p "$D"
+head -c 1048576 /dev/urandom >"$D/c00"
+for i in $(seq -w 1 23); do cp "$D/c00" "$D/c$i"; done
+before=$(du -sb "$VAULT/packs" | cut -f1)
+out=$("$VAULTCTL" backup "$D" "$MNT/dups" 2>&1) || fail "backup of identical files: $out"
+grew=$(($(du -sb "$VAULT/packs" | cut -f1) - before))
+[ "$grew" -lt $((3 * 1048576 / 2)) ] || fail "24 identical 1 MiB files grew the packs by $grew bytes"
+
 save_tree "$MNT/dest" before
 vf_remount
 check_tree "$MNT/dest" before
