@@ -1,11 +1,13 @@
 /*
  * common.c - the clock, overflow-checked sizes, ISO-8601 times and path
- * joining.
+ * joining, the fsync of a parent directory.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -87,4 +89,27 @@ char *vf_path_join(const char *a, const char *b)
 	if (p)
 		snprintf(p, n, "%s/%s", a, b);
 	return p;
+}
+
+int vf_fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, rc = 0;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
 }

@@ -54,4 +54,8 @@ VF_MUST int vf_time_parse(const char *s, int64_t *out);
 /* "a/b" in a malloc'd string (caller frees), or NULL. */
 char *vf_path_join(const char *a, const char *b);
 
+/* fsync of the directory holding path ("." without a slash), so a new or
+ * renamed entry there survives a crash.  0 or -errno. */
+VF_MUST int vf_fsync_parent(const char *path);
+
 #endif

@@ -106,30 +106,6 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* fsync of the directory holding path, so a new entry survives a crash. */
-static int sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
-	int fd, rc = 0;
-
-	if (!slash)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return -ENOMEM;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 /* s->line = the key file text of s->sk: unprotected when pass is NULL,
  * else sealed under pass with ops and mem.  Returns its length (with the
  * newline), or <0 with one line in err. */
@@ -202,7 +178,7 @@ static int key_create(const char *path, const char *line, size_t len,
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (!rc)
-		rc = sync_parent(path);
+		rc = vf_fsync_parent(path);
 	if (rc) {
 		snprintf(err, errlen, "cannot write guard key file '%s': %s",
 			 path, strerror(-rc));
@@ -481,7 +457,7 @@ int vf_guard_key_passphrase_kdf(const char *path, const char *cur,
 		unlink(tmp);
 		goto out;
 	}
-	rc = sync_parent(path);
+	rc = vf_fsync_parent(path);
 	if (rc)
 		snprintf(err, errlen, "cannot sync the directory of '%s': %s",
 			 path, strerror(-rc));

@@ -125,25 +125,6 @@ static int make_parents(struct dirstore *d, const char *key)
 	return rc;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int fd, rc = 0;
-
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 /* Writes an object from either data (fd < 0) or fd, durably. */
 static int put_common(struct vf_objstore *s, const char *key, const void *data,
 		      int src, uint64_t len)
@@ -236,7 +217,7 @@ static int put_common(struct vf_objstore *s, const char *key, const void *data,
 	}
 	free(tmp);
 	tmp = NULL;
-	rc = fsync_parent(path);
+	rc = vf_fsync_parent(path);
 	if (rc)
 		rc = fail_errno(d, "cannot store", key, -rc);
 out:
