@@ -40,7 +40,7 @@ JSON_LIBS := $(shell pkg-config --libs json-c)
 # Every core module (the engine knows nothing of FUSE or argv), listed in
 # the layer order of docs/design.md and tests/layers.sh, lowest first.
 CORE_SRC := core/common.c \
-	core/crypto.c core/sshsig.c core/chunker.c core/policy.c core/acl.c \
+	core/crypto.c core/sshsig.c core/chunker.c core/policy.c core/policy_access.c core/acl.c \
 	core/catvfs.c core/catseg.c core/pack_io.c core/anchor.c core/objstore.c core/s3.c \
 	core/s3_config.c core/s3_list.c \
 	core/pack_cache.c core/objstore_dir.c core/store_open.c \

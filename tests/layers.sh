@@ -27,7 +27,7 @@ ROOT=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # every file in that directory)
 LAYERS='
 0 common banned
-1 crypto sshsig chunker policy acl
+1 crypto sshsig chunker policy policy_access acl
 2 catvfs catseg pack_io anchor objstore objstore_dir store_open s3 s3_config s3_list pack_cache
 3 catalog catalog_q pack protector protector_src.c protector_edit.c protector_int.h protector_kdf.c
 4 vault.h vault_int.h
